@@ -1,0 +1,66 @@
+use std::fmt;
+
+use crate::PluginError;
+
+/// The result type of plugin handlers.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Why a plugin could not handle an event.
+///
+/// * [`Error::invalid_input`]: the user typed something wrong. The message is
+///   shown to the user as is, so write it for them: say what was wrong and how
+///   to write it instead.
+/// * [`Error::failed`]: anything else. The message goes to the bot owner's log;
+///   the user sees a short apology.
+///
+/// Any [`std::error::Error`] converts into [`Error::failed`] with `?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The user's input was wrong; shown to the user.
+    InvalidInput(String),
+    /// The plugin failed; logged for the owner.
+    Failed(String),
+}
+
+impl Error {
+    /// An error in the user's input, shown to the user as is.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Error::InvalidInput(message.into())
+    }
+
+    /// A failure of the plugin, logged for the owner.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Error::Failed(message.into())
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            Error::Failed(m) => write!(f, "failed: {m}"),
+        }
+    }
+}
+
+impl<E: std::error::Error> From<E> for Error {
+    fn from(err: E) -> Self {
+        let mut message = err.to_string();
+        let mut source = err.source();
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Error::Failed(message)
+    }
+}
+
+impl From<Error> for PluginError {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::InvalidInput(m) => PluginError::InvalidInput(m),
+            Error::Failed(m) => PluginError::Failed(m),
+        }
+    }
+}

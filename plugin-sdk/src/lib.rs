@@ -1,0 +1,210 @@
+//! # plugboard-sdk
+//!
+//! Write [Plugboard](https://github.com/plugboard/plugboard) bot plugins in Rust.
+//!
+//! A plugin is a WebAssembly component built for `wasm32-wasip2`. It receives
+//! platform-neutral [`Event`]s (messages, commands, button presses, …) from the
+//! Plugboard runtime and answers with actions (reply, send, edit, react, …).
+//! This crate hides the generated WIT bindings behind a small API:
+//!
+//! * implement [`Plugin`] for a type that is [`Default`] and export it with
+//!   [`export_plugin!`];
+//! * answer through the [`Response`] handed to every handler;
+//! * read command arguments with [`Command::arg`] and friends;
+//! * keep state in the plugin's private key-value store with [`kv`] (serde values);
+//! * read the owner's configuration through [`Config`];
+//! * return [`Error::invalid_input`] when the user typed something wrong (the
+//!   text is shown to them) and [`Error::failed`] for everything else.
+//!
+//! ```no_run
+//! use plugboard_sdk::prelude::*;
+//!
+//! #[derive(Default)]
+//! struct Echo;
+//!
+//! impl Plugin for Echo {
+//!     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
+//!         match cmd.name.as_str() {
+//!             "echo" if !cmd.raw_args.is_empty() => out.reply(cmd.raw_args.clone()),
+//!             "echo" => return Err(Error::invalid_input("usage: /echo <text>")),
+//!             _ => {}
+//!         }
+//!         Ok(())
+//!     }
+//! }
+//!
+//! plugboard_sdk::export_plugin!(Echo);
+//! ```
+//!
+//! Each plugin also ships a `plugin.toml` manifest that names it, lists the
+//! commands it handles and the permissions it needs; see the plugin author guide
+//! in the repository's `docs/`.
+#![deny(missing_docs)]
+
+// Lets the generated bindings name this crate by its public path from inside it too.
+extern crate self as plugboard_sdk;
+
+mod command;
+mod config;
+mod error;
+pub mod kv;
+pub mod log;
+mod response;
+
+pub use command::ArgError;
+pub use config::Config;
+pub use error::{Error, Result};
+pub use response::Response;
+
+pub use bindings::plugboard::plugin::types::{
+    Action, Attachment, Button, ButtonPress, Chat, ChatKind, ChatRef, Command, DeleteMessage,
+    EditMessage, Event, HostError, Membership, Message, Outgoing, Platform, PluginError, React,
+    Reaction, SendMessage, TextFormat, Tick, User,
+};
+
+/// The items most plugins need, for `use plugboard_sdk::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Button, ButtonPress, Chat, ChatRef, Command, Config, Error, Event, Message, Outgoing,
+        Plugin, Response, Result, kv,
+    };
+}
+
+/// The generated WIT bindings. Not part of the stable API: use the re-exports.
+#[doc(hidden)]
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "plugin",
+        pub_export_macro: true,
+        export_macro_name: "__export_plugin_world",
+        default_bindings_module: "::plugboard_sdk::bindings",
+        runtime_path: "::plugboard_sdk::__private::wit_bindgen::rt",
+    });
+}
+
+/// A Plugboard plugin.
+///
+/// The runtime creates the plugin with [`Default`], calls [`Plugin::configure`]
+/// once with the owner's configuration, and then calls [`Plugin::on_event`] for
+/// every event the plugin subscribed to. The default `on_event` dispatches to the
+/// `on_*` method matching the event's kind, so a plugin implements only those it
+/// cares about.
+///
+/// A plugin instance may live for many events or only one: keep anything that
+/// must last in [`kv`], not in fields.
+pub trait Plugin: Default + 'static {
+    /// Receives the owner's configuration once, before the first event.
+    fn configure(&mut self, config: &Config) -> Result<()> {
+        let _ = config;
+        Ok(())
+    }
+
+    /// Handles any event. Override it to see every event kind in one place.
+    fn on_event(&mut self, event: Event, out: &mut Response) -> Result<()> {
+        match event {
+            Event::Command(cmd) => self.on_command(cmd, out),
+            Event::Message(msg) => self.on_message(msg, out),
+            Event::ButtonPress(press) => self.on_button(press, out),
+            _ => Ok(()),
+        }
+    }
+
+    /// Handles a command the plugin declared in its manifest (`/name args…`).
+    fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
+        let _ = (cmd, out);
+        Ok(())
+    }
+
+    /// Handles a message that is not a command (needs `events = ["message"]`
+    /// in the manifest).
+    fn on_message(&mut self, msg: Message, out: &mut Response) -> Result<()> {
+        let _ = (msg, out);
+        Ok(())
+    }
+
+    /// Handles a press of a button this plugin sent.
+    fn on_button(&mut self, press: ButtonPress, out: &mut Response) -> Result<()> {
+        let _ = (press, out);
+        Ok(())
+    }
+}
+
+/// Exports a [`Plugin`] implementation as the component's `handler`.
+///
+/// Use it once per plugin crate, at the top level: `plugboard_sdk::export_plugin!(MyPlugin);`
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ty) => {
+        const _: () = {
+            ::std::thread_local! {
+                static STATE: ::core::cell::RefCell<::core::option::Option<$plugin>> =
+                    const { ::core::cell::RefCell::new(::core::option::Option::None) };
+            }
+
+            struct Export;
+
+            impl $crate::__private::Guest for Export {
+                fn init(
+                    config: ::std::string::String,
+                ) -> ::core::result::Result<(), $crate::PluginError> {
+                    $crate::__private::init::<$plugin>(&STATE, config)
+                }
+
+                fn handle(
+                    event: $crate::Event,
+                ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, $crate::PluginError>
+                {
+                    $crate::__private::handle::<$plugin>(&STATE, event)
+                }
+            }
+
+            $crate::bindings::__export_plugin_world!(Export with_types_in $crate::bindings);
+        };
+    };
+}
+
+/// Support for [`export_plugin!`]. Not part of the stable API.
+#[doc(hidden)]
+pub mod __private {
+    use std::cell::RefCell;
+    use std::thread::LocalKey;
+
+    pub use crate::bindings::exports::plugboard::plugin::handler::Guest;
+    pub use wit_bindgen;
+
+    use crate::{Action, Config, Event, Plugin, PluginError, Response};
+
+    /// The plugin's state slot, one per instance.
+    pub type Slot<P> = LocalKey<RefCell<Option<P>>>;
+
+    pub fn init<P: Plugin>(slot: &'static Slot<P>, config: String) -> Result<(), PluginError> {
+        let config = Config::from_json(&config).map_err(PluginError::from)?;
+        let mut plugin = P::default();
+        plugin.configure(&config).map_err(PluginError::from)?;
+        slot.with(|s| *s.borrow_mut() = Some(plugin));
+        Ok(())
+    }
+
+    pub fn handle<P: Plugin>(
+        slot: &'static Slot<P>,
+        event: Event,
+    ) -> Result<Vec<Action>, PluginError> {
+        slot.with(|s| {
+            let mut state = s.borrow_mut();
+            let plugin = state.get_or_insert_with(P::default);
+            let mut out = Response::new();
+            plugin.on_event(event, &mut out).map_err(PluginError::from)?;
+            Ok(out.into_actions())
+        })
+    }
+}
+
+/// Sends a message to a chat right away, outside the event's response.
+///
+/// Sending to the event's own chat needs no permission; any other chat needs
+/// `send-any-chat`. Most plugins use [`Response`] instead.
+pub fn send(to: &ChatRef, message: &Outgoing) -> Result<()> {
+    Ok(bindings::plugboard::plugin::messaging::send(to, message)?)
+}

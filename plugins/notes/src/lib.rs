@@ -1,0 +1,72 @@
+//! `notes`: remembers short notes per chat in the plugin's key-value store,
+//! so they survive restarts.
+
+use plugboard_sdk::kv::Scope;
+use plugboard_sdk::prelude::*;
+
+/// Longest key accepted, in bytes.
+const MAX_KEY: usize = 64;
+/// Longest note accepted, in bytes.
+const MAX_NOTE: usize = 2_000;
+
+/// The plugin; its state lives in KV.
+#[derive(Default)]
+pub struct Notes;
+
+impl Plugin for Notes {
+    fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
+        let notes = Scope::chat(&cmd.message.chat).nested("notes");
+        match cmd.name.as_str() {
+            "remember" => {
+                let key = key_arg(&cmd)?;
+                let text = cmd.rest(1);
+                if text.is_empty() {
+                    return Err(Error::invalid_input("nothing to remember; usage: /remember <key> <text>"));
+                }
+                if text.len() > MAX_NOTE {
+                    return Err(Error::invalid_input(format!("a note holds at most {MAX_NOTE} bytes")));
+                }
+                notes.set(&key, text)?;
+                out.reply(format!("Remembered `{key}`."));
+            }
+            "recall" => {
+                let key = key_arg(&cmd)?;
+                match notes.get::<String>(&key)? {
+                    Some(text) => out.reply(text),
+                    None => out.reply(format!("I don't remember anything about `{key}`.")),
+                }
+            }
+            "forget" => {
+                let key = key_arg(&cmd)?;
+                if notes.delete(&key)? {
+                    out.reply(format!("Forgot `{key}`."));
+                } else {
+                    out.reply(format!("I don't remember anything about `{key}`."));
+                }
+            }
+            "notes" => {
+                let keys = notes.keys("")?;
+                if keys.is_empty() {
+                    out.reply("No notes yet. Add one with /remember <key> <text>.");
+                } else {
+                    out.reply(format!("Notes: {}", keys.join(", ")));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+fn key_arg(cmd: &Command) -> Result<String> {
+    let key: String = cmd.arg(0, "key")?;
+    let key = key.to_lowercase();
+    if key.len() > MAX_KEY || key.contains('/') {
+        return Err(Error::invalid_input(format!(
+            "a key is one word of at most {MAX_KEY} bytes, without `/`"
+        )));
+    }
+    Ok(key)
+}
+
+plugboard_sdk::export_plugin!(Notes);

@@ -1,0 +1,350 @@
+//! The plugin manifest, `plugin.toml`.
+//!
+//! Every plugin package carries one next to its component. It names the
+//! plugin, says which version of the `plugboard:plugin` WIT contract the
+//! component was built against, lists the commands the plugin answers and the
+//! event kinds it wants, and declares the permissions it needs, so that a bot
+//! owner can see them before installing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Longest plugin name, in bytes.
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest command name, in bytes (Telegram's and Discord's limit).
+pub const MAX_COMMAND_LEN: usize = 32;
+/// Longest one-line description, in bytes.
+pub const MAX_DESCRIPTION_LEN: usize = 300;
+
+/// A parsed and validated `plugin.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct Manifest {
+    /// The plugin's unique name: lowercase ASCII letters, digits and `-`,
+    /// starting with a letter.
+    pub name: String,
+    /// The plugin's own version.
+    pub version: Version,
+    /// One line saying what the plugin does.
+    pub description: String,
+    /// An SPDX licence expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// The version of the `plugboard:plugin` WIT package the component was
+    /// built against (`"0.1"` means `0.1.0`).
+    #[serde(with = "loose_version")]
+    pub wit: Version,
+    /// Who wrote the plugin.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authors: Vec<String>,
+    /// Where to read more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub homepage: Option<String>,
+    /// Where the source lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// The permissions the plugin needs; see [`Permission`].
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    /// The commands the plugin answers.
+    #[serde(default)]
+    pub commands: Vec<CommandSpec>,
+    /// The event kinds, beyond its own commands, that the plugin wants.
+    #[serde(default)]
+    pub events: Vec<EventKind>,
+    /// Other plugins this one depends on, with cargo-style version requirements.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub dependencies: BTreeMap<String, VersionReq>,
+}
+
+/// A command a plugin answers, such as `/roll`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct CommandSpec {
+    /// The name without prefix: lowercase ASCII letters, digits and `_`, at most 32 bytes.
+    pub name: String,
+    /// What the command does, shown by `/help` and in Discord's command picker.
+    #[serde(default)]
+    pub help: String,
+    /// How to call it, e.g. `/roll [NdM]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<String>,
+}
+
+/// A permission a plugin may ask for. The owner grants it; host calls that
+/// need a permission the plugin was not granted are refused with an error the
+/// plugin sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Permission {
+    /// Use the plugin's private key-value store.
+    Kv,
+    /// Send messages to chats other than the one of the current event.
+    SendAnyChat,
+}
+
+impl Permission {
+    /// Every permission, for listings and error messages.
+    pub const ALL: &'static [Permission] = &[Permission::Kv, Permission::SendAnyChat];
+
+    /// The name used in `plugin.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Kv => "kv",
+            Permission::SendAnyChat => "send-any-chat",
+        }
+    }
+
+    /// What the permission allows, in plain words for the bot owner.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::Kv => "store data in its own private key-value store",
+            Permission::SendAnyChat => "send messages to any chat, not only answer where it is used",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An event kind a plugin may subscribe to in addition to its commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// Every message that is not a command.
+    Message,
+    /// Edits of messages.
+    Edited,
+    /// Reactions added or removed.
+    Reaction,
+    /// Users joining chats.
+    MemberJoined,
+    /// Users leaving chats.
+    MemberLeft,
+    /// Scheduled ticks.
+    Tick,
+}
+
+/// Why a `plugin.toml` was refused. Every message names the problem and how to
+/// fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ManifestError {
+    /// The file is not valid TOML or does not have the manifest's shape.
+    #[error("{0}")]
+    Syntax(String),
+    /// A field has a value the rules refuse.
+    #[error("`{field}` {problem}")]
+    Invalid {
+        /// The offending field, e.g. `name` or `commands[2].name`.
+        field: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+}
+
+impl Manifest {
+    /// Parses and validates a manifest from the text of a `plugin.toml`.
+    pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string().trim_end().to_owned()))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    /// Renders the manifest as TOML.
+    pub fn to_toml(&self) -> String {
+        // A manifest is plain data with string keys; serializing it cannot fail.
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Checks the rules that the TOML shape alone does not express.
+    pub fn validate(&self) -> Result<(), ManifestError> {
+        check_name(&self.name).map_err(|problem| invalid("name", problem))?;
+        if self.description.trim().is_empty() {
+            return Err(invalid("description", "is empty; say in one line what the plugin does".into()));
+        }
+        if self.description.len() > MAX_DESCRIPTION_LEN {
+            return Err(invalid(
+                "description",
+                format!("is {} bytes; keep it to one line of at most {MAX_DESCRIPTION_LEN}", self.description.len()),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, command) in self.commands.iter().enumerate() {
+            let field = format!("commands[{i}].name");
+            check_command_name(&command.name).map_err(|problem| invalid(&field, problem))?;
+            if !seen.insert(command.name.as_str()) {
+                return Err(invalid(&field, format!("`{}` is declared twice; remove one", command.name)));
+            }
+        }
+        for dep in self.dependencies.keys() {
+            check_name(dep).map_err(|problem| invalid(&format!("dependencies.{dep}"), problem))?;
+            if dep == &self.name {
+                return Err(invalid(&format!("dependencies.{dep}"), "a plugin cannot depend on itself".into()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the manifest asks for `permission`.
+    pub fn wants(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    /// The command spec named `name`, if the plugin declares it.
+    pub fn command(&self, name: &str) -> Option<&CommandSpec> {
+        self.commands.iter().find(|c| c.name == name)
+    }
+}
+
+fn invalid(field: &str, problem: String) -> ManifestError {
+    ManifestError::Invalid { field: field.to_owned(), problem }
+}
+
+/// Checks a plugin name: `a-z0-9-`, starting with a letter, no `--`, no
+/// trailing `-`, at most [`MAX_NAME_LEN`] bytes.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty; give the plugin a short lowercase name like `dice`".into());
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(format!("`{name}` is longer than {MAX_NAME_LEN} bytes"));
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!("`{name}` must start with a lowercase letter a-z"));
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
+        return Err(format!("`{name}` contains `{bad}`; use only lowercase letters a-z, digits and `-`"));
+    }
+    if name.ends_with('-') || name.contains("--") {
+        return Err(format!("`{name}` must not end with `-` or contain `--`"));
+    }
+    Ok(())
+}
+
+/// Checks a command name: `a-z0-9_`, 1 to [`MAX_COMMAND_LEN`] bytes.
+pub fn check_command_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_COMMAND_LEN {
+        return Err(format!("`{name}` must be 1 to {MAX_COMMAND_LEN} bytes long"));
+    }
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
+        return Err(format!(
+            "`{name}` contains `{bad}`; command names use only lowercase letters a-z, digits and `_` \
+             (and are written without the leading `/`)"
+        ));
+    }
+    Ok(())
+}
+
+/// (De)serializes a version that may omit the patch or minor part ("0.1").
+mod loose_version {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(v: &Version, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}.{}", v.major, v.minor))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Version, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub fn parse(text: &str) -> Result<Version, String> {
+        let parts: Vec<&str> = text.split('.').collect();
+        let full = match parts.len() {
+            1 => format!("{text}.0.0"),
+            2 => format!("{text}.0"),
+            _ => text.to_owned(),
+        };
+        Version::parse(&full).map_err(|e| {
+            format!("`{text}` is not a WIT version ({e}); write the contract version the plugin was built against, like \"0.1\"")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+        name = "notes"
+        version = "1.2.3"
+        description = "Remembers things."
+        license = "MIT"
+        wit = "0.1"
+        permissions = ["kv"]
+        events = ["message"]
+
+        [[commands]]
+        name = "remember"
+        usage = "/remember <key> <text>"
+        help = "Stores a note."
+
+        [dependencies]
+        economy = "^1.2"
+    "#;
+
+    #[test]
+    fn parses_a_full_manifest() {
+        let m = Manifest::from_toml(GOOD).expect("valid");
+        assert_eq!(m.version, Version::new(1, 2, 3));
+        assert_eq!(m.wit, Version::new(0, 1, 0));
+        assert!(m.wants(Permission::Kv));
+        assert!(!m.wants(Permission::SendAnyChat));
+        assert_eq!(m.events, vec![EventKind::Message]);
+        assert_eq!(m.command("remember").and_then(|c| c.usage.as_deref()), Some("/remember <key> <text>"));
+        assert_eq!(m.dependencies["economy"], VersionReq::parse("^1.2").expect("req"));
+        let again = Manifest::from_toml(&m.to_toml()).expect("round trip");
+        assert_eq!(again, m);
+    }
+
+    fn error_of(text: &str) -> String {
+        Manifest::from_toml(text).expect_err("must be refused").to_string()
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("name = \"notes\"", "name = \"Notes\"", "must start with a lowercase letter"),
+            ("name = \"notes\"", "name = \"no_tes\"", "contains `_`"),
+            ("version = \"1.2.3\"", "version = \"1.2\"", "version"),
+            ("wit = \"0.1\"", "wit = \"zero\"", "is not a WIT version"),
+            ("permissions = [\"kv\"]", "permissions = [\"root\"]", "unknown variant `root`"),
+            ("name = \"remember\"", "name = \"/remember\"", "written without the leading `/`"),
+            ("description = \"Remembers things.\"", "description = \" \"", "`description` is empty"),
+            ("license = \"MIT\"", "licence = \"MIT\"", "unknown field `licence`"),
+            ("economy = \"^1.2\"", "economy = \"one\"", "economy"),
+        ];
+        for (from, to, expected) in cases {
+            let text = GOOD.replace(from, to);
+            assert_ne!(text, GOOD, "case {to} did not change the manifest");
+            let err = error_of(&text);
+            assert!(err.contains(expected), "{to}: expected `{expected}` in: {err}");
+        }
+    }
+
+    #[test]
+    fn duplicate_commands_are_refused() {
+        let text = format!("{GOOD}\n[[commands]]\nname = \"remember\"\n");
+        // The appended table lands after [dependencies]; TOML allows that for arrays of tables.
+        let err = error_of(&text);
+        assert!(err.contains("declared twice"), "{err}");
+    }
+
+    #[test]
+    fn missing_fields_are_named() {
+        let err = error_of("name = \"x\"\nversion = \"0.1.0\"\ndescription = \"d\"\n");
+        assert!(err.contains("missing field `wit`"), "{err}");
+    }
+}

@@ -1,0 +1,137 @@
+//! The console adapter: each line of input is a message from user `console`
+//! in the direct chat `console`; each delivery is printed on its own line.
+//!
+//! `plugboard run` uses it on stdin/stdout when `[console] enabled = true`;
+//! when it is the only adapter, the bot exits cleanly at the end of input.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+use super::{Adapter, AdapterError, AdapterFuture, AdapterIo};
+use crate::event::{Chat, ChatKind, Event, Message, Outbound, OutboundOp, Outgoing, Platform, User};
+
+/// The console adapter over any line reader and writer.
+pub struct ConsoleAdapter<R, W> {
+    input: R,
+    output: W,
+}
+
+impl ConsoleAdapter<BufReader<tokio::io::Stdin>, tokio::io::Stdout> {
+    /// The adapter on the process's stdin and stdout.
+    pub fn stdio() -> Self {
+        Self::new(BufReader::new(tokio::io::stdin()), tokio::io::stdout())
+    }
+}
+
+impl<R, W> ConsoleAdapter<R, W>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    /// The adapter reading lines from `input` and printing to `output`.
+    pub fn new(input: R, output: W) -> Self {
+        Self { input, output }
+    }
+}
+
+/// The console's one chat.
+pub fn console_chat() -> Chat {
+    Chat {
+        platform: Platform::Console,
+        id: "console".into(),
+        kind: ChatKind::Direct,
+        title: None,
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// How a delivery looks on the console.
+pub fn render(outbound: &Outbound) -> String {
+    fn with_buttons(message: &Outgoing) -> String {
+        let mut text = message.text.clone();
+        for row in &message.buttons {
+            let labels: Vec<String> = row.iter().map(|b| format!("[{}]", b.label)).collect();
+            text.push('\n');
+            text.push_str(&labels.join(" "));
+        }
+        text
+    }
+    match &outbound.op {
+        OutboundOp::Send { message, .. } => with_buttons(message),
+        OutboundOp::Edit { message_id, message } => format!("(edited #{message_id}) {}", with_buttons(message)),
+        OutboundOp::React { message_id, emoji } => format!("(reacted {emoji} to #{message_id})"),
+        OutboundOp::Delete { message_id } => format!("(deleted #{message_id})"),
+    }
+}
+
+impl<R, W> Adapter for ConsoleAdapter<R, W>
+where
+    R: AsyncBufRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    fn platform(&self) -> Platform {
+        Platform::Console
+    }
+
+    fn run(self: Box<Self>, io: AdapterIo) -> AdapterFuture {
+        let ConsoleAdapter { input, mut output } = *self;
+        let AdapterIo { inbox, mut outbox, mut shutdown } = io;
+        Box::pin(async move {
+            let reader = tokio::spawn(async move {
+                let mut lines = input.lines();
+                let mut count: u64 = 0;
+                loop {
+                    let line = tokio::select! {
+                        line = lines.next_line() => line,
+                        _ = shutdown.wait_for(|stop| *stop) => break,
+                    };
+                    let text = match line {
+                        Ok(Some(text)) => text,
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::error!("console: cannot read input: {e}");
+                            break;
+                        }
+                    };
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    count += 1;
+                    let message = Message {
+                        id: count.to_string(),
+                        chat: console_chat(),
+                        sender: User::new("console", "console"),
+                        text,
+                        reply_to: None,
+                        mentions: Vec::new(),
+                        attachments: Vec::new(),
+                        timestamp_ms: now_ms(),
+                    };
+                    if inbox.submit(Event::Message(message)).await.is_err() {
+                        break;
+                    }
+                }
+                // Dropping the inbox here tells the bot that no more input comes.
+            });
+            let write_err = |e: std::io::Error| AdapterError::Platform {
+                platform: "console".into(),
+                message: format!("cannot write to the output: {e}"),
+            };
+            while let Some(outbound) = outbox.recv().await {
+                let mut text = render(&outbound);
+                text.push('\n');
+                output.write_all(text.as_bytes()).await.map_err(write_err)?;
+                output.flush().await.map_err(write_err)?;
+            }
+            reader.abort();
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,286 @@
+//! Assembling and running a bot: store, engine, plugins, router, adapters,
+//! and the dispatch workers between them.
+//!
+//! ```text
+//! adapter ──Inbox──▶ queue[hash(chat)] ──worker──▶ Router ──▶ plugins
+//!    ▲                                               │
+//!    └──────────── outbox (per platform) ◀───────────┘ (after KV is flushed)
+//! ```
+//!
+//! Each chat maps to one queue and each queue has one worker, so events of a
+//! chat are handled in order while different chats proceed in parallel.
+//! Queues are bounded: a flood makes adapters wait instead of growing memory.
+//! The bot stops when every adapter has dropped its inbox (end of input or
+//! shutdown) and the queues have drained.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::adapters::{Adapter, AdapterIo, Inbox};
+use crate::config::BotConfig;
+use crate::engine::{CacheOutcome, EngineError, EngineOptions, PluginEngine};
+use crate::event::{Event, Outbound, Platform};
+use crate::plugin::{LoadError, LoadedPlugin, PluginSettings, load_plugin, read_manifest};
+use crate::router::Router;
+use crate::store::{SledStore, Store, StoreError};
+
+/// Why a bot could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BotError {
+    /// The store could not be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The engine could not be created.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// No adapter is configured.
+    #[error("no adapter is enabled; enable one in the config, e.g. `[console] enabled = true`")]
+    NoAdapter,
+}
+
+/// What happened to each plugin at startup.
+#[derive(Debug, Default)]
+pub struct LoadReport {
+    /// Plugins that loaded: name, version, and whether the compile cache was hit.
+    pub loaded: Vec<(String, semver::Version, CacheOutcome)>,
+    /// Plugins that were refused, each with its reason.
+    pub refused: Vec<LoadError>,
+    /// Plugins skipped because the config disables them.
+    pub disabled: Vec<String>,
+}
+
+/// Every plugin directory under the configured plugin dirs, sorted. A
+/// configured directory that itself holds a `plugin.toml` is one plugin.
+pub fn plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for dir in &config.runtime.plugin_dirs {
+        let dir = config.resolve(dir);
+        if dir.join("plugin.toml").exists() {
+            found.push(dir);
+            continue;
+        }
+        match std::fs::read_dir(&dir) {
+            Ok(entries) => {
+                let mut dirs: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.join("plugin.toml").exists())
+                    .collect();
+                dirs.sort();
+                found.extend(dirs);
+            }
+            Err(e) => tracing::warn!("plugin directory {} cannot be read: {e}", dir.display()),
+        }
+    }
+    found
+}
+
+/// Loads every plugin the config points at; refusals are reported, not fatal.
+pub fn load_plugins(
+    config: &BotConfig,
+    engine: &PluginEngine,
+    store: Arc<dyn Store>,
+) -> (Vec<LoadedPlugin>, LoadReport) {
+    let mut plugins: Vec<LoadedPlugin> = Vec::new();
+    let mut report = LoadReport::default();
+    for dir in plugin_dirs(config) {
+        // A disabled plugin is skipped before its component is even read.
+        if let Ok(manifest) = read_manifest(&dir)
+            && !config.plugin(&manifest.name).enabled
+        {
+            report.disabled.push(manifest.name);
+            continue;
+        }
+        let settings = |manifest: &plugboard_registry_types::Manifest| {
+            let section = config.plugin(&manifest.name);
+            let limits = config
+                .limits
+                .with_overrides(&section.limits)
+                .map_err(|problem| LoadError::Limits { plugin: manifest.name.clone(), problem })?;
+            let config = match serde_json::to_value(&section.config) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            Ok(PluginSettings { config, limits })
+        };
+        match load_plugin(&dir, engine, Arc::clone(&store), settings) {
+            Ok(plugin) if plugins.iter().any(|p| p.name() == plugin.name()) => {
+                report.refused.push(LoadError::Manifest {
+                    path: dir.join("plugin.toml"),
+                    source: plugboard_registry_types::ManifestError::Invalid {
+                        field: "name".into(),
+                        problem: format!("`{}` is already loaded from another directory; remove one copy", plugin.name()),
+                    },
+                });
+            }
+            Ok(plugin) => {
+                report.loaded.push((plugin.name().to_owned(), plugin.manifest().version.clone(), plugin.cache));
+                plugins.push(plugin);
+            }
+            Err(e) => report.refused.push(e),
+        }
+    }
+    (plugins, report)
+}
+
+/// The engine options a config asks for.
+pub fn engine_options(config: &BotConfig) -> EngineOptions {
+    let max_memory = config
+        .plugins
+        .values()
+        .filter_map(|p| config.limits.with_overrides(&p.limits).ok())
+        .map(|l| l.memory_bytes())
+        .chain([config.limits.memory_bytes()])
+        .max()
+        .unwrap_or(64 << 20);
+    EngineOptions {
+        max_instances: config.runtime.max_instances,
+        max_memory_bytes: max_memory,
+        cache_dir: Some(config.cache_dir()),
+    }
+}
+
+/// A bot ready to run.
+pub struct Bot {
+    router: Arc<Router>,
+    store: Arc<dyn Store>,
+    adapters: Vec<Box<dyn Adapter>>,
+    workers: usize,
+    queue: usize,
+    // Keeps the engine (and its epoch ticker) alive while the bot runs.
+    _engine: Arc<PluginEngine>,
+}
+
+impl Bot {
+    /// Opens the store, creates the engine and loads the plugins of `config`.
+    /// Adapters are added with [`Bot::add_adapter`].
+    pub fn from_config(config: &BotConfig) -> Result<(Bot, LoadReport), BotError> {
+        let data = config.data_dir();
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("store"))?);
+        let engine = Arc::new(PluginEngine::new(&engine_options(config))?);
+        let (plugins, report) = load_plugins(config, &engine, Arc::clone(&store));
+        let router = Router::new(plugins, config.runtime.command_prefixes.clone());
+        let bot = Bot {
+            router: Arc::new(router),
+            store,
+            adapters: Vec::new(),
+            workers: config.runtime.workers,
+            queue: config.runtime.queue,
+            _engine: engine,
+        };
+        Ok((bot, report))
+    }
+
+    /// Adds an adapter.
+    pub fn add_adapter(&mut self, adapter: Box<dyn Adapter>) {
+        self.adapters.push(adapter);
+    }
+
+    /// The router (and through it, the plugins).
+    pub fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
+    /// Runs until every adapter's input has ended (or `shutdown` completes
+    /// and the adapters stop), then drains the queues and returns.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), BotError> {
+        if self.adapters.is_empty() {
+            return Err(BotError::NoAdapter);
+        }
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stopper = tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: finishing the events already received");
+            let _ = stop_tx.send(true);
+        });
+
+        let mut senders = Vec::with_capacity(self.workers);
+        let mut receivers = Vec::with_capacity(self.workers);
+        for _ in 0..self.workers {
+            let (tx, rx) = mpsc::channel::<Event>(self.queue);
+            senders.push(tx);
+            receivers.push(rx);
+        }
+        let shards: Arc<[mpsc::Sender<Event>]> = senders.into();
+
+        let mut outboxes: HashMap<Platform, mpsc::Sender<Outbound>> = HashMap::new();
+        let mut adapters = JoinSet::new();
+        for adapter in self.adapters {
+            let platform = adapter.platform();
+            let (tx, rx) = mpsc::channel(self.queue);
+            outboxes.insert(platform.clone(), tx);
+            let io = AdapterIo {
+                inbox: Inbox::new(Arc::clone(&shards)),
+                outbox: rx,
+                shutdown: stop_rx.clone(),
+            };
+            adapters.spawn(async move {
+                if let Err(e) = adapter.run(io).await {
+                    tracing::error!(%platform, "adapter stopped: {e}");
+                }
+            });
+        }
+        drop(shards);
+
+        let outboxes = Arc::new(outboxes);
+        let mut workers = JoinSet::new();
+        for rx in receivers {
+            workers.spawn(worker(rx, Arc::clone(&self.router), Arc::clone(&self.store), Arc::clone(&outboxes)));
+        }
+        drop(outboxes);
+
+        while workers.join_next().await.is_some() {}
+        while adapters.join_next().await.is_some() {}
+        stopper.abort();
+        flush(&self.store).await;
+        Ok(())
+    }
+}
+
+async fn flush(store: &Arc<dyn Store>) {
+    let store = Arc::clone(store);
+    match tokio::task::spawn_blocking(move || store.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("{e}"),
+        Err(e) => tracing::error!("store flush task failed: {e}"),
+    }
+}
+
+async fn worker(
+    mut events: mpsc::Receiver<Event>,
+    router: Arc<Router>,
+    store: Arc<dyn Store>,
+    outboxes: Arc<HashMap<Platform, mpsc::Sender<Outbound>>>,
+) {
+    while let Some(event) = events.recv().await {
+        let dispatch = router.dispatch(event).await;
+        if dispatch.kv_written {
+            // Durable before anyone is told it happened.
+            flush(&store).await;
+        }
+        for outbound in dispatch.outbound {
+            match outboxes.get(&outbound.chat.platform) {
+                Some(outbox) => {
+                    if outbox.send(outbound).await.is_err() {
+                        tracing::warn!("an adapter stopped; dropping a delivery");
+                    }
+                }
+                None => tracing::warn!(
+                    platform = %outbound.chat.platform,
+                    plugin = %outbound.plugin,
+                    "no adapter for this platform; dropping a delivery"
+                ),
+            }
+        }
+    }
+}
+
+/// Resolves the configuration path given on the command line.
+pub fn config_path(path: Option<&Path>) -> PathBuf {
+    path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("plugboard.toml"))
+}

@@ -1,0 +1,214 @@
+//! `plugboard.toml`: the bot owner's configuration.
+//!
+//! ```toml
+//! [runtime]
+//! data_dir = "data"                    # store and compile cache, relative to this file
+//! plugin_dirs = ["plugins"]            # each subdirectory holding plugin.toml + plugin.wasm
+//! command_prefixes = ["/", "!"]
+//!
+//! [limits]                             # defaults for every plugin
+//! memory_mib = 64
+//! cpu_ms = 1000
+//! deadline_ms = 5000
+//!
+//! [console]
+//! enabled = true
+//!
+//! [plugins.notes]
+//! enabled = true
+//! config = { max_notes = 100 }         # handed to the plugin's init, as JSON
+//! limits = { cpu_ms = 200 }            # overrides for this plugin only
+//! ```
+//!
+//! Relative paths are relative to the directory of the configuration file.
+//! Secrets (bot tokens) are never written here: sections name the environment
+//! variable that holds them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::sandbox::Limits;
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the config file {path}: {source}. Pass the right file with --config <file>")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BotConfig {
+    /// Paths and dispatch settings.
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// Default budgets for every plugin.
+    #[serde(default)]
+    pub limits: Limits,
+    /// The console adapter.
+    #[serde(default)]
+    pub console: ConsoleConfig,
+    /// Per-plugin settings, by plugin name.
+    #[serde(default)]
+    pub plugins: BTreeMap<String, PluginConfig>,
+    /// The directory relative paths are resolved against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuntimeConfig {
+    /// Where the store and the compile cache live.
+    pub data_dir: PathBuf,
+    /// Where compiled plugins are cached; `<data_dir>/cache` when unset.
+    /// Safe to share between bots: entries are keyed by content and engine.
+    pub cache_dir: Option<PathBuf>,
+    /// Directories of installed plugins.
+    pub plugin_dirs: Vec<PathBuf>,
+    /// Prefixes that start a command.
+    pub command_prefixes: Vec<String>,
+    /// Dispatch queues; events of one chat always use the same queue.
+    pub workers: usize,
+    /// Capacity of each queue (backpressure beyond it).
+    pub queue: usize,
+    /// Most plugin instances alive at once, across all plugins.
+    pub max_instances: u32,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: "data".into(),
+            cache_dir: None,
+            plugin_dirs: vec!["plugins".into()],
+            command_prefixes: vec!["/".into(), "!".into()],
+            workers: 64,
+            queue: 256,
+            max_instances: 1_000,
+        }
+    }
+}
+
+/// `[console]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// Read messages from stdin and print answers to stdout.
+    pub enabled: bool,
+}
+
+/// `[plugins.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginConfig {
+    /// Load the plugin (default true).
+    pub enabled: bool,
+    /// The plugin's own configuration, handed to its `init`.
+    pub config: toml::Table,
+    /// Overrides of `[limits]` for this plugin.
+    pub limits: toml::Table,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            config: toml::Table::new(),
+            limits: toml::Table::new(),
+        }
+    }
+}
+
+impl BotConfig {
+    /// Reads and parses a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::parse(&text, path, base)
+    }
+
+    /// Parses configuration text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &Path, base_dir: PathBuf) -> Result<Self, ConfigError> {
+        let mut config: BotConfig = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        config.base_dir = base_dir;
+        if config.runtime.command_prefixes.iter().any(|p| p.is_empty()) {
+            return Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: "`runtime.command_prefixes` contains an empty prefix; use e.g. [\"/\", \"!\"]".into(),
+            });
+        }
+        config.runtime.workers = config.runtime.workers.max(1);
+        config.runtime.queue = config.runtime.queue.max(1);
+        Ok(config)
+    }
+
+    /// `path` resolved against the configuration's directory.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// The data directory, resolved.
+    pub fn data_dir(&self) -> PathBuf {
+        self.resolve(&self.runtime.data_dir)
+    }
+
+    /// The compile cache directory, resolved.
+    pub fn cache_dir(&self) -> PathBuf {
+        match &self.runtime.cache_dir {
+            Some(dir) => self.resolve(dir),
+            None => self.data_dir().join("cache"),
+        }
+    }
+
+    /// Settings of plugin `name` (defaults when it has no section).
+    pub fn plugin(&self, name: &str) -> PluginConfig {
+        self.plugins.get(name).cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_errors() {
+        let c = BotConfig::parse("", Path::new("p.toml"), PathBuf::from("/etc/bot")).expect("empty is valid");
+        assert_eq!(c.data_dir(), PathBuf::from("/etc/bot/data"));
+        assert!(!c.console.enabled);
+        let err = BotConfig::parse("[console]\nenable = true\n", Path::new("p.toml"), PathBuf::new())
+            .expect_err("typo")
+            .to_string();
+        assert!(err.contains("p.toml") && err.contains("unknown field `enable`"), "{err}");
+    }
+}

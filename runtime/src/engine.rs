@@ -1,0 +1,276 @@
+//! The wasmtime engine: configuration, the on-disk cache of compiled
+//! components, and contract-version checks.
+//!
+//! One [`PluginEngine`] serves every plugin. It uses the pooling instance
+//! allocator (instantiation reuses pre-mapped memory slots, so a fresh
+//! instance costs microseconds), async support (plugins run on tokio and
+//! yield on every epoch tick), and epoch interruption (the CPU budget).
+//!
+//! Compiling a component takes tens of milliseconds; loading a compiled one is
+//! an `mmap`. The cache keys each artifact by the SHA-256 of the component and
+//! by the engine's compatibility hash (wasmtime version and every setting that
+//! affects code generation), so a second start never recompiles and an upgrade
+//! never loads stale code.
+
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use semver::Version;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::host::{HostState, v0_1};
+use crate::sandbox::EPOCH_TICK;
+
+/// The WIT package every plugin is built against.
+pub const WIT_PACKAGE: &str = "plugboard:plugin";
+
+/// Sizing of the engine, shared by all plugins.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Most plugin instances alive at once, across all plugins.
+    pub max_instances: u32,
+    /// The largest memory budget of any plugin, in bytes (sizes pool slots).
+    pub max_memory_bytes: usize,
+    /// Where compiled components are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            max_instances: 1_000,
+            max_memory_bytes: 64 << 20,
+            cache_dir: None,
+        }
+    }
+}
+
+/// Why the engine or a component could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// wasmtime refused the configuration.
+    #[error("cannot configure the WebAssembly engine: {0}")]
+    Config(String),
+    /// The bytes are not a valid WebAssembly component.
+    #[error(
+        "not a valid WebAssembly component: {0}. Build plugins with `cargo build --target wasm32-wasip2` (components, not core modules)"
+    )]
+    Compile(String),
+    /// The component does not export the Plugboard handler at all.
+    #[error(
+        "the component does not export `{WIT_PACKAGE}/handler`; is it a Plugboard plugin built with plugboard-sdk?"
+    )]
+    NotAPlugin,
+    /// The component targets a contract version this host does not speak.
+    #[error(
+        "the component was built against {WIT_PACKAGE}@{found}, but this plugboard speaks {WIT_PACKAGE}@{supported}. Rebuild the plugin with a plugboard-sdk for {supported}, or run a plugboard that supports {found}"
+    )]
+    IncompatibleContract {
+        /// The component's version.
+        found: Version,
+        /// What the host speaks.
+        supported: String,
+    },
+    /// Linking the component's imports failed.
+    #[error("the component needs imports this host does not provide: {0}")]
+    Link(String),
+}
+
+/// Where a component came from when it was loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// Loaded from the on-disk cache.
+    Hit,
+    /// Compiled now (and written to the cache when one is configured).
+    Compiled,
+}
+
+/// The engine, its linker and its cache.
+pub struct PluginEngine {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache_dir: Option<PathBuf>,
+}
+
+impl PluginEngine {
+    /// Builds the engine and starts its epoch ticker thread (it stops when the
+    /// engine is dropped).
+    pub fn new(options: &EngineOptions) -> Result<Self, EngineError> {
+        let mut pool = PoolingAllocationConfig::default();
+        let instances = options.max_instances.max(1);
+        pool.total_component_instances(instances)
+            .total_core_instances(instances.saturating_mul(4))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(4))
+            .total_stacks(instances)
+            .max_memory_size(options.max_memory_bytes)
+            .max_core_instances_per_component(32)
+            .max_memories_per_component(4)
+            .max_tables_per_component(8);
+
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(512 << 10)
+            .async_stack_size(1 << 20)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        v0_1::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+
+        start_epoch_ticker(&engine);
+        Ok(Self {
+            engine,
+            linker,
+            cache_dir: options.cache_dir.clone(),
+        })
+    }
+
+    /// The wasmtime engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The linker holding every host import.
+    pub fn linker(&self) -> &Linker<HostState> {
+        &self.linker
+    }
+
+    /// Compiles `wasm`, or loads it from the cache.
+    pub fn load(&self, wasm: &[u8]) -> Result<(Component, CacheOutcome), EngineError> {
+        let Some(dir) = &self.cache_dir else {
+            return Ok((self.compile(wasm)?, CacheOutcome::Compiled));
+        };
+        let path = dir.join(format!("{}.cwasm", self.cache_key(wasm)));
+        if path.exists() {
+            // SAFETY: the cache directory holds only artifacts this process
+            // (or an earlier one with the same engine settings) serialized;
+            // wasmtime checks the compatibility header before using one.
+            match unsafe { Component::deserialize_file(&self.engine, &path) } {
+                Ok(component) => return Ok((component, CacheOutcome::Hit)),
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    "ignoring an unusable cached component, recompiling: {e:#}"
+                ),
+            }
+        }
+        let component = self.compile(wasm)?;
+        if let Err(e) = write_cache(dir, &path, &component) {
+            tracing::warn!(path = %path.display(), "could not write the compile cache: {e}");
+        }
+        Ok((component, CacheOutcome::Compiled))
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Component, EngineError> {
+        let started = Instant::now();
+        let component =
+            Component::new(&self.engine, wasm).map_err(|e| EngineError::Compile(format!("{e:#}")))?;
+        tracing::debug!(elapsed = ?started.elapsed(), bytes = wasm.len(), "compiled component");
+        Ok(component)
+    }
+
+    fn cache_key(&self, wasm: &[u8]) -> String {
+        let mut engine_hash = std::hash::DefaultHasher::new();
+        self.engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        env!("CARGO_PKG_VERSION").hash(&mut engine_hash);
+        let digest = Sha256::digest(wasm);
+        format!("{}-{:016x}", hex::encode(digest), engine_hash.finish())
+    }
+
+    /// Finds the contract version a component was built against and checks
+    /// that this host speaks it.
+    pub fn check_contract(&self, component: &Component) -> Result<Version, EngineError> {
+        let ty = component.component_type();
+        let prefix = format!("{WIT_PACKAGE}/handler@");
+        let found = ty
+            .exports(&self.engine)
+            .find_map(|(name, _)| name.strip_prefix(&prefix).map(str::to_owned))
+            .ok_or(EngineError::NotAPlugin)?;
+        let found = Version::parse(&found).map_err(|_| EngineError::NotAPlugin)?;
+        if supported(&found) {
+            Ok(found)
+        } else {
+            Err(EngineError::IncompatibleContract {
+                found,
+                supported: supported_versions(),
+            })
+        }
+    }
+}
+
+/// Whether this host can run a plugin built against contract `version`:
+/// the same major version (the same minor while the major is 0), and not
+/// newer than what the host knows.
+pub fn supported(version: &Version) -> bool {
+    let host = v0_1::version();
+    let same_line = if host.major == 0 {
+        version.major == 0 && version.minor == host.minor
+    } else {
+        version.major == host.major
+    };
+    same_line && version <= &Version::new(host.major, host.minor, u64::MAX)
+}
+
+/// The contract versions this host speaks, for messages (`0.1.x`).
+pub fn supported_versions() -> String {
+    let host = v0_1::version();
+    format!("{}.{}.x", host.major, host.minor)
+}
+
+fn write_cache(dir: &Path, path: &Path, component: &Component) -> std::io::Result<()> {
+    let bytes = component
+        .serialize()
+        .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = tempfile_in(dir)?;
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    Ok(dir.join(format!(".tmp-{}-{nanos}", std::process::id())))
+}
+
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("plugboard-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the epoch ticker; CPU budgets will not be enforced: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_compatibility() {
+        assert!(supported(&Version::new(0, 1, 0)));
+        assert!(supported(&Version::new(0, 1, 7)));
+        assert!(!supported(&Version::new(0, 2, 0)));
+        assert!(!supported(&Version::new(1, 0, 0)));
+        assert_eq!(supported_versions(), "0.1.x");
+    }
+}

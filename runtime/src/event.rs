@@ -1,0 +1,326 @@
+//! The runtime's own platform-neutral model of what happens in chats and what
+//! plugins want done.
+//!
+//! Adapters produce [`Event`]s and consume [`Outbound`] deliveries; the router
+//! turns events into the WIT types of whichever contract version a plugin was
+//! built against (see [`crate::host`]), so this model can grow without breaking
+//! old plugins.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// A chat platform.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    /// The local console (stdin/stdout).
+    Console,
+    /// Telegram.
+    Telegram,
+    /// Discord.
+    Discord,
+    /// Any other adapter, by name (the in-process test adapter uses this).
+    Other(Arc<str>),
+}
+
+impl Platform {
+    /// The platform's lowercase name, as used in config and logs.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Platform::Console => "console",
+            Platform::Telegram => "telegram",
+            Platform::Discord => "discord",
+            Platform::Other(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A user account on a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The platform's id for the account.
+    pub id: String,
+    /// The cross-platform id, when the person linked accounts.
+    pub global_id: Option<String>,
+    /// The name to address the user by.
+    pub display_name: String,
+    /// BCP 47 language tag, when known.
+    pub locale: Option<String>,
+    /// Whether the account is a bot.
+    pub is_bot: bool,
+}
+
+impl User {
+    /// A human user with just an id and a name.
+    pub fn new(id: impl Into<String>, display_name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            global_id: None,
+            display_name: display_name.into(),
+            locale: None,
+            is_bot: false,
+        }
+    }
+}
+
+/// What kind of conversation a chat is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChatKind {
+    /// One-to-one with the bot.
+    Direct,
+    /// A group.
+    Group,
+    /// A broadcast channel.
+    Channel,
+}
+
+/// A conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chat {
+    /// Where the chat lives.
+    pub platform: Platform,
+    /// The platform's id for the chat.
+    pub id: String,
+    /// What kind of chat.
+    pub kind: ChatKind,
+    /// Title of groups and channels.
+    pub title: Option<String>,
+}
+
+impl Chat {
+    /// The address of this chat.
+    pub fn to_ref(&self) -> ChatRef {
+        ChatRef {
+            platform: self.platform.clone(),
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// The address of a chat.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChatRef {
+    /// The platform.
+    pub platform: Platform,
+    /// The platform's id for the chat.
+    pub id: String,
+}
+
+/// A file or media attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Coarse kind: `image`, `video`, `audio`, `file`, `sticker`, …
+    pub kind: String,
+    /// Original file name.
+    pub file_name: Option<String>,
+    /// MIME type.
+    pub mime_type: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
+    /// Where the host can fetch it.
+    pub url: Option<String>,
+}
+
+/// A received message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The platform's id of the message.
+    pub id: String,
+    /// Where it was posted.
+    pub chat: Chat,
+    /// Who wrote it.
+    pub sender: User,
+    /// Its text or caption.
+    pub text: String,
+    /// The message it replies to.
+    pub reply_to: Option<String>,
+    /// Users mentioned.
+    pub mentions: Vec<User>,
+    /// Attached media.
+    pub attachments: Vec<Attachment>,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+}
+
+/// A parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// Lower-cased name without prefix or `@bot` suffix.
+    pub name: String,
+    /// Arguments split on whitespace, double-quoted groups kept together.
+    pub args: Vec<String>,
+    /// Everything after the name, trimmed.
+    pub raw_args: String,
+    /// The message that carried it.
+    pub message: Message,
+}
+
+/// A press of a button a plugin sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ButtonPress {
+    /// The callback data as the platform returned it: `<plugin>:<button id>`.
+    pub data: String,
+    /// Who pressed.
+    pub user: User,
+    /// Where the button's message lives.
+    pub chat: Chat,
+    /// The message carrying the button.
+    pub message_id: String,
+}
+
+/// A reaction added or removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reaction {
+    /// Where the message lives.
+    pub chat: Chat,
+    /// The message reacted to.
+    pub message_id: String,
+    /// Who reacted.
+    pub user: User,
+    /// The emoji.
+    pub emoji: String,
+    /// Added (true) or removed (false).
+    pub added: bool,
+}
+
+/// Someone joined or left a chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The chat.
+    pub chat: Chat,
+    /// The user.
+    pub user: User,
+}
+
+/// Something that happened on a platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A message; the router decides whether it is a command.
+    Message(Message),
+    /// A command the platform parsed itself (e.g. a Discord slash command).
+    Command(Command),
+    /// An edited message.
+    Edited(Message),
+    /// A button press.
+    ButtonPress(ButtonPress),
+    /// A reaction.
+    Reaction(Reaction),
+    /// A user joined.
+    MemberJoined(Membership),
+    /// A user left.
+    MemberLeft(Membership),
+}
+
+impl Event {
+    /// The chat the event belongs to; events of one chat are handled in order.
+    pub fn chat(&self) -> &Chat {
+        match self {
+            Event::Message(m) | Event::Edited(m) => &m.chat,
+            Event::Command(c) => &c.message.chat,
+            Event::ButtonPress(b) => &b.chat,
+            Event::Reaction(r) => &r.chat,
+            Event::MemberJoined(m) | Event::MemberLeft(m) => &m.chat,
+        }
+    }
+
+    /// A short name of the event's kind, for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::Message(_) => "message",
+            Event::Command(_) => "command",
+            Event::Edited(_) => "edited",
+            Event::ButtonPress(_) => "button-press",
+            Event::Reaction(_) => "reaction",
+            Event::MemberJoined(_) => "member-joined",
+            Event::MemberLeft(_) => "member-left",
+        }
+    }
+}
+
+/// How outgoing text is formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextFormat {
+    /// Shown as written.
+    #[default]
+    Plain,
+    /// Plugboard's Markdown subset, rendered per platform.
+    Markdown,
+}
+
+/// An inline button. By the time it reaches an adapter its `id` is the
+/// callback data to send to the platform (`<plugin>:<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    /// Callback data.
+    pub id: String,
+    /// Label.
+    pub label: String,
+}
+
+/// Content of a message to send or an edit.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Outgoing {
+    /// The text.
+    pub text: String,
+    /// How to read it.
+    pub format: TextFormat,
+    /// Rows of buttons.
+    pub buttons: Vec<Vec<Button>>,
+}
+
+impl Outgoing {
+    /// Plain text, no buttons.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// What an adapter is asked to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboundOp {
+    /// Send a message, optionally as a reply.
+    Send {
+        /// The content.
+        message: Outgoing,
+        /// The message it answers.
+        reply_to: Option<String>,
+    },
+    /// Edit a message the bot sent.
+    Edit {
+        /// The message.
+        message_id: String,
+        /// The new content.
+        message: Outgoing,
+    },
+    /// React to a message.
+    React {
+        /// The message.
+        message_id: String,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Delete a message.
+    Delete {
+        /// The message.
+        message_id: String,
+    },
+}
+
+/// One delivery for an adapter: an operation on a chat, on behalf of a plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    /// The target chat.
+    pub chat: ChatRef,
+    /// What to do.
+    pub op: OutboundOp,
+    /// The plugin that asked for it (`plugboard` for the host's own messages).
+    pub plugin: Arc<str>,
+}

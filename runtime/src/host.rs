@@ -1,0 +1,460 @@
+//! The host side of the `plugboard:plugin` WIT contract.
+//!
+//! This is the one place that runs wasmtime's `bindgen!`. Each contract
+//! version the host still supports gets its own module (`v0_1`, later `v0_2`,
+//! …) holding the generated bindings, the host implementations of its imports,
+//! and the conversions between its types and the runtime's own model in
+//! [`crate::event`]. Every host import checks the permission it needs and
+//! answers a refusal with a guest-visible `host-error`, never a trap.
+
+use std::sync::Arc;
+
+use plugboard_registry_types::{Manifest, Permission};
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::event::{ChatRef, Outbound};
+use crate::sandbox::{Limits, MemoryBudget};
+use crate::store::Store;
+
+/// Longest KV key, in bytes.
+pub const MAX_KV_KEY: usize = 512;
+/// Largest KV value, in bytes.
+pub const MAX_KV_VALUE: usize = 64 * 1024;
+/// Most keys one `list-keys` call returns.
+pub const MAX_KV_LIST: usize = 1_000;
+/// Bytes of a plugin's stdout/stderr kept to explain a crash.
+pub const CAPTURED_OUTPUT: usize = 16 * 1024;
+
+/// What every instance of one plugin shares.
+pub struct PluginShared {
+    /// The plugin's name (its KV namespace and log tag).
+    pub name: Arc<str>,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The owner's configuration, as a JSON object.
+    pub config_json: String,
+    /// The same configuration, parsed, for `config.get`.
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Its budgets.
+    pub limits: Limits,
+    /// Where its KV data lives.
+    pub store: Arc<dyn Store>,
+}
+
+impl PluginShared {
+    fn granted(&self, permission: Permission) -> bool {
+        // Until owners grant permissions explicitly, a plugin holds what its
+        // manifest declares, and nothing else.
+        self.manifest.wants(permission)
+    }
+}
+
+/// The data of one plugin instance's `Store`.
+pub struct HostState {
+    pub(crate) plugin: Arc<PluginShared>,
+    pub(crate) budget: MemoryBudget,
+    pub(crate) ticks_left: u64,
+    pub(crate) cpu_exhausted: bool,
+    pub(crate) output: MemoryOutputPipe,
+    pub(crate) current_chat: Option<ChatRef>,
+    pub(crate) sent: Vec<Outbound>,
+    pub(crate) kv_written: bool,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl HostState {
+    /// State for a new instance of `plugin`. The guest's WASI world is empty:
+    /// no arguments, environment, files or sockets; stdout and stderr are
+    /// captured to explain crashes.
+    pub fn new(plugin: Arc<PluginShared>) -> Self {
+        let output = MemoryOutputPipe::new(CAPTURED_OUTPUT);
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .build();
+        let budget = MemoryBudget::new(plugin.limits.memory_bytes());
+        Self {
+            plugin,
+            budget,
+            ticks_left: 0,
+            cpu_exhausted: false,
+            output,
+            current_chat: None,
+            sent: Vec::new(),
+            kv_written: false,
+            wasi,
+            table: ResourceTable::new(),
+        }
+    }
+
+    /// The tail of what the guest printed, for crash reports.
+    pub fn output_tail(&self) -> String {
+        let bytes = self.output.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        let start = lines.len().saturating_sub(3);
+        lines[start..].join(" | ")
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Bindings and host implementation for `plugboard:plugin@0.1.x`.
+pub mod v0_1 {
+    use semver::Version;
+    use std::sync::Arc;
+
+    use plugboard_registry_types::Permission;
+
+    use super::{HostState, MAX_KV_KEY, MAX_KV_LIST, MAX_KV_VALUE};
+    use crate::event;
+
+    wasmtime::component::bindgen!({
+        path: "../wit",
+        world: "plugin",
+        exports: { default: async },
+    });
+
+    pub use plugboard::plugin::types as wit;
+    use wit::HostError;
+
+    /// The contract version these bindings were generated from.
+    pub fn version() -> Version {
+        Version::new(0, 1, 0)
+    }
+
+    /// Adds this version's imports to `linker`.
+    pub fn add_to_linker(
+        linker: &mut wasmtime::component::Linker<HostState>,
+    ) -> wasmtime::Result<()> {
+        Plugin::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |s| s)
+    }
+
+    impl wit::Host for HostState {}
+
+    impl plugboard::plugin::logging::Host for HostState {
+        fn log(&mut self, level: wit::LogLevel, message: String) {
+            let plugin = &*self.plugin.name;
+            match level {
+                wit::LogLevel::Trace => tracing::trace!(plugin, "{message}"),
+                wit::LogLevel::Debug => tracing::debug!(plugin, "{message}"),
+                wit::LogLevel::Info => tracing::info!(plugin, "{message}"),
+                wit::LogLevel::Warn => tracing::warn!(plugin, "{message}"),
+                wit::LogLevel::Error => tracing::error!(plugin, "{message}"),
+            }
+        }
+    }
+
+    impl HostState {
+        fn require(&self, permission: Permission) -> Result<(), HostError> {
+            if self.plugin.granted(permission) {
+                return Ok(());
+            }
+            tracing::warn!(plugin = %self.plugin.name, %permission, "host call refused: permission not granted");
+            Err(HostError::PermissionDenied(format!(
+                "this needs the `{permission}` permission; declare it in plugin.toml's `permissions`"
+            )))
+        }
+
+        fn check_key(key: &str) -> Result<(), HostError> {
+            if key.len() > MAX_KV_KEY {
+                return Err(HostError::InvalidArgument(format!(
+                    "a key is at most {MAX_KV_KEY} bytes; this one has {}",
+                    key.len()
+                )));
+            }
+            Ok(())
+        }
+    }
+
+    fn storage(e: crate::store::StoreError) -> HostError {
+        tracing::error!("kv store error: {e}");
+        HostError::Other(format!("storage failed: {e}"))
+    }
+
+    impl plugboard::plugin::kv::Host for HostState {
+        fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
+            self.require(Permission::Kv)?;
+            Self::check_key(&key)?;
+            self.plugin.store.kv_get(&self.plugin.name, &key).map_err(storage)
+        }
+
+        fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
+            self.require(Permission::Kv)?;
+            if key.is_empty() {
+                return Err(HostError::InvalidArgument("the key is empty".into()));
+            }
+            Self::check_key(&key)?;
+            if value.len() > MAX_KV_VALUE {
+                return Err(HostError::LimitExceeded(format!(
+                    "a value is at most {MAX_KV_VALUE} bytes; this one has {}",
+                    value.len()
+                )));
+            }
+            self.plugin.store.kv_set(&self.plugin.name, &key, &value).map_err(storage)?;
+            self.kv_written = true;
+            Ok(())
+        }
+
+        fn delete(&mut self, key: String) -> Result<bool, HostError> {
+            self.require(Permission::Kv)?;
+            Self::check_key(&key)?;
+            let existed = self.plugin.store.kv_delete(&self.plugin.name, &key).map_err(storage)?;
+            self.kv_written |= existed;
+            Ok(existed)
+        }
+
+        fn list_keys(&mut self, prefix: String) -> Result<Vec<String>, HostError> {
+            self.require(Permission::Kv)?;
+            Self::check_key(&prefix)?;
+            self.plugin
+                .store
+                .kv_keys(&self.plugin.name, &prefix, MAX_KV_LIST)
+                .map_err(storage)
+        }
+    }
+
+    impl plugboard::plugin::config::Host for HostState {
+        fn get_all(&mut self) -> String {
+            self.plugin.config_json.clone()
+        }
+
+        fn get(&mut self, key: String) -> Option<String> {
+            self.plugin.config.get(&key).map(|v| v.to_string())
+        }
+    }
+
+    impl plugboard::plugin::messaging::Host for HostState {
+        fn send(&mut self, to: wit::ChatRef, message: wit::Outgoing) -> Result<(), HostError> {
+            let to = chat_ref_from_wit(to);
+            if self.current_chat.as_ref() != Some(&to) {
+                self.require(Permission::SendAnyChat)?;
+            }
+            let max = self.plugin.limits.max_message_bytes as usize;
+            if message.text.len() > max {
+                return Err(HostError::LimitExceeded(format!(
+                    "a message is at most {max} bytes; this one has {}",
+                    message.text.len()
+                )));
+            }
+            let message = outgoing_from_wit(message, &self.plugin.name)
+                .map_err(HostError::InvalidArgument)?;
+            self.sent.push(event::Outbound {
+                chat: to,
+                op: event::OutboundOp::Send { message, reply_to: None },
+                plugin: Arc::clone(&self.plugin.name),
+            });
+            Ok(())
+        }
+    }
+
+    // ---- conversions: runtime model -> WIT ----
+
+    fn platform(p: &event::Platform) -> wit::Platform {
+        match p {
+            event::Platform::Console => wit::Platform::Console,
+            event::Platform::Telegram => wit::Platform::Telegram,
+            event::Platform::Discord => wit::Platform::Discord,
+            event::Platform::Other(name) => wit::Platform::Other(name.to_string()),
+        }
+    }
+
+    fn user(u: &event::User) -> wit::User {
+        wit::User {
+            id: u.id.clone(),
+            global_id: u.global_id.clone(),
+            display_name: u.display_name.clone(),
+            locale: u.locale.clone(),
+            is_bot: u.is_bot,
+        }
+    }
+
+    fn chat(c: &event::Chat) -> wit::Chat {
+        wit::Chat {
+            platform: platform(&c.platform),
+            id: c.id.clone(),
+            kind: match c.kind {
+                event::ChatKind::Direct => wit::ChatKind::Direct,
+                event::ChatKind::Group => wit::ChatKind::Group,
+                event::ChatKind::Channel => wit::ChatKind::Channel,
+            },
+            title: c.title.clone(),
+        }
+    }
+
+    fn message(m: &event::Message) -> wit::Message {
+        wit::Message {
+            id: m.id.clone(),
+            chat: chat(&m.chat),
+            sender: user(&m.sender),
+            text: m.text.clone(),
+            reply_to: m.reply_to.clone(),
+            mentions: m.mentions.iter().map(user).collect(),
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| wit::Attachment {
+                    kind: a.kind.clone(),
+                    file_name: a.file_name.clone(),
+                    mime_type: a.mime_type.clone(),
+                    size: a.size,
+                    url: a.url.clone(),
+                })
+                .collect(),
+            timestamp_ms: m.timestamp_ms,
+        }
+    }
+
+    /// Converts an event for the plugin. For button presses, `data` must
+    /// already be the plugin's own button id (the router strips its prefix).
+    pub fn event_to_wit(e: &event::Event) -> wit::Event {
+        match e {
+            event::Event::Message(m) => wit::Event::Message(message(m)),
+            event::Event::Edited(m) => wit::Event::Edited(message(m)),
+            event::Event::Command(c) => wit::Event::Command(wit::Command {
+                name: c.name.clone(),
+                args: c.args.clone(),
+                raw_args: c.raw_args.clone(),
+                message: message(&c.message),
+            }),
+            event::Event::ButtonPress(b) => wit::Event::ButtonPress(wit::ButtonPress {
+                button_id: b.data.clone(),
+                user: user(&b.user),
+                chat: chat(&b.chat),
+                message_id: b.message_id.clone(),
+            }),
+            event::Event::Reaction(r) => wit::Event::Reaction(wit::Reaction {
+                chat: chat(&r.chat),
+                message_id: r.message_id.clone(),
+                user: user(&r.user),
+                emoji: r.emoji.clone(),
+                added: r.added,
+            }),
+            event::Event::MemberJoined(m) => wit::Event::MemberJoined(wit::Membership {
+                chat: chat(&m.chat),
+                user: user(&m.user),
+            }),
+            event::Event::MemberLeft(m) => wit::Event::MemberLeft(wit::Membership {
+                chat: chat(&m.chat),
+                user: user(&m.user),
+            }),
+        }
+    }
+
+    // ---- conversions: WIT -> runtime model ----
+
+    fn chat_ref_from_wit(c: wit::ChatRef) -> event::ChatRef {
+        event::ChatRef {
+            platform: match c.platform {
+                wit::Platform::Console => event::Platform::Console,
+                wit::Platform::Telegram => event::Platform::Telegram,
+                wit::Platform::Discord => event::Platform::Discord,
+                wit::Platform::Other(name) => event::Platform::Other(name.into()),
+            },
+            id: c.id,
+        }
+    }
+
+    /// Longest callback data a button may carry on any platform (Telegram's limit).
+    pub const MAX_BUTTON_DATA: usize = 64;
+
+    /// Converts outgoing content, namespacing button ids as `<plugin>:<id>`
+    /// so a press finds its way back to the plugin that sent the button.
+    fn outgoing_from_wit(o: wit::Outgoing, plugin: &str) -> Result<event::Outgoing, String> {
+        let mut rows = Vec::with_capacity(o.buttons.len());
+        for row in o.buttons {
+            let mut buttons = Vec::with_capacity(row.len());
+            for b in row {
+                let data = format!("{plugin}:{}", b.id);
+                if data.len() > MAX_BUTTON_DATA {
+                    return Err(format!(
+                        "button id `{}` is too long: with the plugin's name it must fit in {MAX_BUTTON_DATA} bytes",
+                        b.id
+                    ));
+                }
+                buttons.push(event::Button { id: data, label: b.label });
+            }
+            rows.push(buttons);
+        }
+        Ok(event::Outgoing {
+            text: o.text,
+            format: match o.format {
+                wit::TextFormat::Plain => event::TextFormat::Plain,
+                wit::TextFormat::Markdown => event::TextFormat::Markdown,
+            },
+            buttons: rows,
+        })
+    }
+
+    /// Where a relative action lands: the event's chat and the message to answer.
+    pub struct ActionContext<'a> {
+        /// The event's chat.
+        pub chat: &'a event::ChatRef,
+        /// The message a `reply` answers, if the event has one.
+        pub reply_to: Option<&'a str>,
+    }
+
+    /// Turns returned actions into deliveries, checking permissions and sizes.
+    pub fn actions_from_wit(
+        actions: Vec<wit::Action>,
+        state: &HostState,
+        ctx: &ActionContext<'_>,
+    ) -> Result<Vec<event::Outbound>, String> {
+        let plugin = &state.plugin;
+        let max = plugin.limits.max_message_bytes as usize;
+        let check_len = |text: &str| {
+            if text.len() > max {
+                Err(format!("a message is at most {max} bytes; one action had {}", text.len()))
+            } else {
+                Ok(())
+            }
+        };
+        let target = |c: Option<wit::ChatRef>| c.map(chat_ref_from_wit).unwrap_or_else(|| ctx.chat.clone());
+        let mut out = Vec::with_capacity(actions.len());
+        for action in actions {
+            let (chat, op) = match action {
+                wit::Action::Reply(o) => {
+                    check_len(&o.text)?;
+                    let message = outgoing_from_wit(o, &plugin.name)?;
+                    let reply_to = ctx.reply_to.map(str::to_owned);
+                    (ctx.chat.clone(), event::OutboundOp::Send { message, reply_to })
+                }
+                wit::Action::Send(s) => {
+                    check_len(&s.message.text)?;
+                    let to = chat_ref_from_wit(s.to);
+                    if &to != ctx.chat && !plugin.granted(Permission::SendAnyChat) {
+                        return Err("sending to another chat needs the `send-any-chat` permission".into());
+                    }
+                    let message = outgoing_from_wit(s.message, &plugin.name)?;
+                    (to, event::OutboundOp::Send { message, reply_to: None })
+                }
+                wit::Action::Edit(e) => {
+                    check_len(&e.message.text)?;
+                    let message = outgoing_from_wit(e.message, &plugin.name)?;
+                    (target(e.chat), event::OutboundOp::Edit { message_id: e.message_id, message })
+                }
+                wit::Action::React(r) => {
+                    (target(r.chat), event::OutboundOp::React { message_id: r.message_id, emoji: r.emoji })
+                }
+                wit::Action::Delete(d) => {
+                    (target(d.chat), event::OutboundOp::Delete { message_id: d.message_id })
+                }
+            };
+            if &chat != ctx.chat && !plugin.granted(Permission::SendAnyChat) {
+                return Err("acting on another chat needs the `send-any-chat` permission".into());
+            }
+            out.push(event::Outbound { chat, op, plugin: Arc::clone(&plugin.name) });
+        }
+        Ok(out)
+    }
+}

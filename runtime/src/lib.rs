@@ -1,0 +1,55 @@
+//! # plugboard-runtime
+//!
+//! The Plugboard bot runtime: one process that connects to chat platforms,
+//! turns every update into one platform-neutral [`event::Event`], and routes
+//! it to plugins, WebAssembly components sandboxed by wasmtime.
+//!
+//! How data flows:
+//!
+//! ```text
+//! platform ──adapter──▶ Event ──router──▶ plugin instance (wasmtime)
+//!    ▲                                         │ actions
+//!    └───────────adapter◀──────Outbound────────┘
+//! ```
+//!
+//! The rooms:
+//!
+//! * [`config`]: `plugboard.toml`.
+//! * [`engine`]: wasmtime configuration, the compile cache, contract versions.
+//! * [`host`]: the WIT bindings (`bindgen!`, once per contract version) and
+//!   the host imports plugins call.
+//! * [`sandbox`]: per-plugin budgets (memory, CPU, deadline, actions) and failures.
+//! * [`plugin`]: loading a plugin directory and running one event through it.
+//! * [`router`]: command parsing and dispatch to plugins.
+//! * [`adapters`]: platforms (console, in-process).
+//! * [`store`]: durable state (sled).
+//! * [`bot`]: wiring it all and running it.
+//!
+//! Embedding a bot with the in-process adapter:
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use plugboard_runtime::{adapters::memory::MemoryAdapter, bot::Bot, config::BotConfig};
+//!
+//! let config = BotConfig::load("plugboard.toml".as_ref())?;
+//! let (mut bot, _report) = Bot::from_config(&config)?;
+//! let (adapter, mut handle) = MemoryAdapter::new("test");
+//! bot.add_adapter(Box::new(adapter));
+//! let running = tokio::spawn(bot.run(std::future::pending()));
+//! handle.say("chat-1", "alice", "/echo hi").await;
+//! let reply = handle.recv().await;
+//! handle.close();
+//! running.await??;
+//! # Ok(()) }
+//! ```
+
+pub mod adapters;
+pub mod bot;
+pub mod config;
+pub mod engine;
+pub mod event;
+pub mod host;
+pub mod plugin;
+pub mod router;
+pub mod sandbox;
+pub mod store;

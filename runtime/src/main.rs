@@ -1,0 +1,183 @@
+//! `plugboard`: run a bot, inspect its plugins.
+//!
+//! Run with: `plugboard run --config examples/demo/plugboard.toml`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use plugboard_runtime::adapters::console::ConsoleAdapter;
+use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
+use plugboard_runtime::config::BotConfig;
+use plugboard_runtime::engine::{CacheOutcome, PluginEngine};
+use plugboard_runtime::store::MemoryStore;
+
+/// Plugboard: a bot runtime with WebAssembly plugins.
+#[derive(Parser)]
+#[command(name = "plugboard", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Top,
+}
+
+#[derive(Subcommand)]
+enum Top {
+    /// Run the bot until its input ends or it receives Ctrl-C / SIGTERM.
+    Run {
+        /// The configuration file.
+        #[arg(long, short, env = "PLUGBOARD_CONFIG", default_value = "plugboard.toml")]
+        config: PathBuf,
+    },
+    /// Inspect installed plugins.
+    Plugins {
+        #[command(subcommand)]
+        command: PluginsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginsCommand {
+    /// List the plugins the configuration points at, with their commands,
+    /// permissions, and why any of them cannot be loaded.
+    List {
+        /// The configuration file.
+        #[arg(long, short, env = "PLUGBOARD_CONFIG", default_value = "plugboard.toml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Top::Run { config } => run(config),
+        Top::Plugins { command: PluginsCommand::List { config } } => list(config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}
+
+fn log_report(report: &LoadReport) {
+    for (name, version, cache) in &report.loaded {
+        let how = match cache {
+            CacheOutcome::Hit => "from the compile cache",
+            CacheOutcome::Compiled => "compiled",
+        };
+        tracing::info!("loaded plugin {name} {version} ({how})");
+    }
+    for name in &report.disabled {
+        tracing::info!("plugin {name} is disabled in the config");
+    }
+    for refused in &report.refused {
+        tracing::error!("refused a plugin: {refused}");
+    }
+}
+
+fn run(config_path: PathBuf) -> Result<()> {
+    let config = BotConfig::load(&config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("plugboard")
+        .build()
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(async {
+        let (mut bot, report) = Bot::from_config(&config)?;
+        log_report(&report);
+        if config.console.enabled {
+            bot.add_adapter(Box::new(ConsoleAdapter::stdio()));
+        }
+        bot.run(shutdown_signal()).await?;
+        anyhow::Ok(())
+    });
+    // Reading stdin blocks a thread that cannot be interrupted; don't wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    result
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+fn list(config_path: PathBuf) -> Result<()> {
+    let config = BotConfig::load(&config_path)?;
+    let engine = PluginEngine::new(&engine_options(&config))?;
+    let (plugins, report) = load_plugins(&config, &engine, Arc::new(MemoryStore::default()));
+    let mut rows = vec![[
+        "NAME".to_string(),
+        "VERSION".into(),
+        "COMMANDS".into(),
+        "PERMISSIONS".into(),
+        "DESCRIPTION".into(),
+    ]];
+    for plugin in &plugins {
+        let m = plugin.manifest();
+        let commands: Vec<String> = m.commands.iter().map(|c| format!("/{}", c.name)).collect();
+        let permissions: Vec<String> = m.permissions.iter().map(|p| p.to_string()).collect();
+        rows.push([
+            m.name.clone(),
+            m.version.to_string(),
+            if commands.is_empty() { "-".into() } else { commands.join(" ") },
+            if permissions.is_empty() { "-".into() } else { permissions.join(", ") },
+            m.description.clone(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    for row in &rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i < 4 {
+                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
+            } else {
+                line.push_str(cell);
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+    for name in &report.disabled {
+        println!("\n{name}: disabled in the config");
+    }
+    if !report.refused.is_empty() {
+        println!("\nnot loaded:");
+        for refused in &report.refused {
+            println!("  {refused}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,365 @@
+//! Loading plugins and running one event through one plugin.
+//!
+//! A plugin on disk is a directory holding `plugin.toml` (its [`Manifest`])
+//! and `plugin.wasm` (a component), the same layout an installed package has.
+//! [`load_plugin`] validates both, checks the contract version, links the
+//! imports once into an `InstancePre`, and returns a [`LoadedPlugin`].
+//!
+//! [`LoadedPlugin::handle`] runs one event: it takes a warm instance from the
+//! plugin's idle list (or instantiates a fresh one from the pool and calls its
+//! `init`), arms the event's CPU budget and deadline, calls `handle`, and turns
+//! the returned actions into deliveries. A failure that may have left the
+//! instance in a bad state (trap, budget, deadline) discards the instance.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use plugboard_registry_types::{Manifest, ManifestError};
+use wasmtime::{Store, UpdateDeadline};
+
+use crate::engine::{CacheOutcome, EngineError, PluginEngine, supported, supported_versions};
+use crate::event::{ChatRef, Event, Outbound};
+use crate::host::v0_1::{self, ActionContext};
+use crate::host::{HostState, PluginShared};
+use crate::sandbox::{Failure, Limits};
+use crate::store::Store as DataStore;
+
+/// Most idle instances kept per plugin.
+const MAX_IDLE: usize = 16;
+
+/// Why a plugin directory could not be loaded. Each names the file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The manifest is malformed or breaks a rule.
+    #[error("{path}: {source}")]
+    Manifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: ManifestError,
+    },
+    /// The manifest asks for a contract version this host does not speak.
+    #[error(
+        "{path}: `wit = \"{found}\"` is a contract version this plugboard does not speak (it speaks {supported}); rebuild the plugin against plugboard-sdk for {supported}"
+    )]
+    ManifestContract {
+        /// The manifest file.
+        path: PathBuf,
+        /// The declared version.
+        found: semver::Version,
+        /// What the host speaks.
+        supported: String,
+    },
+    /// The manifest and the component disagree on the contract version.
+    #[error(
+        "{path}: plugin.toml says `wit = \"{declared}\"` but the component was built against {found}; fix `wit` in plugin.toml or rebuild the component"
+    )]
+    ContractMismatch {
+        /// The component file.
+        path: PathBuf,
+        /// What the manifest says.
+        declared: semver::Version,
+        /// What the component exports.
+        found: semver::Version,
+    },
+    /// The component is invalid, incompatible or cannot be linked.
+    #[error("{path}: {source}")]
+    Component {
+        /// The component file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: EngineError,
+    },
+    /// The owner's limits for this plugin do not parse.
+    #[error("[plugins.{plugin}.limits] in the config: {problem}")]
+    Limits {
+        /// The plugin.
+        plugin: String,
+        /// What is wrong.
+        problem: String,
+    },
+}
+
+/// How the owner configured one plugin.
+#[derive(Debug, Clone, Default)]
+pub struct PluginSettings {
+    /// The plugin's configuration (`[plugins.<name>.config]`), as JSON.
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Its budgets, defaults and overrides merged.
+    pub limits: Limits,
+}
+
+struct Warm {
+    store: Store<HostState>,
+    bindings: v0_1::Plugin,
+}
+
+/// A plugin ready to handle events.
+pub struct LoadedPlugin {
+    shared: Arc<PluginShared>,
+    dir: PathBuf,
+    pre: v0_1::PluginPre<HostState>,
+    engine: wasmtime::Engine,
+    idle: Mutex<Vec<Warm>>,
+    /// Whether the component came from the compile cache.
+    pub cache: CacheOutcome,
+}
+
+/// Reads and validates `dir/plugin.toml`.
+pub fn read_manifest(dir: &Path) -> Result<Manifest, LoadError> {
+    let path = dir.join("plugin.toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
+    let manifest = Manifest::from_toml(&text).map_err(|source| LoadError::Manifest { path: path.clone(), source })?;
+    if !supported(&manifest.wit) {
+        return Err(LoadError::ManifestContract {
+            path,
+            found: manifest.wit.clone(),
+            supported: supported_versions(),
+        });
+    }
+    Ok(manifest)
+}
+
+/// Loads the plugin in `dir`: manifest, component, contract check, linking.
+pub fn load_plugin(
+    dir: &Path,
+    engine: &PluginEngine,
+    store: Arc<dyn DataStore>,
+    settings_for: impl FnOnce(&Manifest) -> Result<PluginSettings, LoadError>,
+) -> Result<LoadedPlugin, LoadError> {
+    let manifest = read_manifest(dir)?;
+    let settings = settings_for(&manifest)?;
+    let wasm_path = dir.join("plugin.wasm");
+    let wasm = std::fs::read(&wasm_path).map_err(|source| LoadError::Io { path: wasm_path.clone(), source })?;
+    let component_err = |source| LoadError::Component { path: wasm_path.clone(), source };
+    let (component, cache) = engine.load(&wasm).map_err(component_err)?;
+    let found = engine.check_contract(&component).map_err(component_err)?;
+    if (found.major, found.minor) != (manifest.wit.major, manifest.wit.minor) {
+        return Err(LoadError::ContractMismatch {
+            path: wasm_path,
+            declared: manifest.wit.clone(),
+            found,
+        });
+    }
+    let pre = engine
+        .linker()
+        .instantiate_pre(&component)
+        .and_then(v0_1::PluginPre::new)
+        .map_err(|e| component_err(EngineError::Link(format!("{e:#}"))))?;
+    let config_json = serde_json::Value::Object(settings.config.clone()).to_string();
+    let shared = Arc::new(PluginShared {
+        name: manifest.name.as_str().into(),
+        manifest,
+        config_json,
+        config: settings.config,
+        limits: settings.limits,
+        store,
+    });
+    Ok(LoadedPlugin {
+        shared,
+        dir: dir.to_path_buf(),
+        pre,
+        engine: engine.engine().clone(),
+        idle: Mutex::new(Vec::new()),
+        cache,
+    })
+}
+
+/// What one event produced in one plugin.
+#[derive(Debug, Default)]
+pub struct Handled {
+    /// Deliveries, in order: messages sent through the host during the call,
+    /// then the returned actions.
+    pub outbound: Vec<Outbound>,
+    /// Whether the plugin wrote to its KV store (which must be flushed before
+    /// the deliveries go out).
+    pub kv_written: bool,
+}
+
+impl LoadedPlugin {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The name as a shared string.
+    pub fn name_arc(&self) -> Arc<str> {
+        Arc::clone(&self.shared.name)
+    }
+
+    /// Its manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.shared.manifest
+    }
+
+    /// Its budgets.
+    pub fn limits(&self) -> &Limits {
+        &self.shared.limits
+    }
+
+    /// The directory it was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Instances kept warm right now.
+    pub fn idle_instances(&self) -> usize {
+        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    fn arm(&self, store: &mut Store<HostState>) {
+        let data = store.data_mut();
+        data.ticks_left = self.shared.limits.cpu_ticks();
+        data.cpu_exhausted = false;
+        store.set_epoch_deadline(1);
+    }
+
+    /// Creates a fresh instance and runs its `init`.
+    async fn instantiate(&self) -> Result<Warm, Failure> {
+        let mut store = Store::new(&self.engine, HostState::new(Arc::clone(&self.shared)));
+        store.limiter(|s| &mut s.budget);
+        store.epoch_deadline_callback(|mut ctx| {
+            let data = ctx.data_mut();
+            if data.ticks_left == 0 {
+                data.cpu_exhausted = true;
+                return Err(wasmtime::format_err!("CPU budget exhausted"));
+            }
+            data.ticks_left -= 1;
+            Ok(UpdateDeadline::Yield(1))
+        });
+        self.arm(&mut store);
+        let limits = &self.shared.limits;
+        let started = tokio::time::timeout(limits.deadline(), async {
+            let bindings = self.pre.instantiate_async(&mut store).await?;
+            let init = bindings
+                .plugboard_plugin_handler()
+                .call_init(&mut store, &self.shared.config_json)
+                .await?;
+            wasmtime::Result::Ok((bindings, init))
+        })
+        .await;
+        match started {
+            Err(_) => Err(Failure::Deadline { deadline_ms: limits.deadline_ms }),
+            Ok(Err(e)) => Err(match classify(&store, &e) {
+                Failure::Trap(m) => Failure::Instantiate(m),
+                other => other,
+            }),
+            Ok(Ok((_, Err(e)))) => Err(Failure::Instantiate(format!(
+                "its init refused the configuration: {}",
+                plugin_error_text(&e)
+            ))),
+            Ok(Ok((bindings, Ok(())))) => Ok(Warm { store, bindings }),
+        }
+    }
+
+    fn take_instance(&self) -> Option<Warm> {
+        if !self.shared.limits.reuse_instances {
+            return None;
+        }
+        self.idle.lock().ok().and_then(|mut idle| idle.pop())
+    }
+
+    fn return_instance(&self, warm: Warm) {
+        if !self.shared.limits.reuse_instances {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < MAX_IDLE
+        {
+            idle.push(warm);
+        }
+    }
+
+    /// Runs `event` through the plugin. `chat` is the event's chat and
+    /// `reply_to` the message a reply answers.
+    pub async fn handle(&self, event: &Event, chat: &ChatRef, reply_to: Option<&str>) -> Result<Handled, Failure> {
+        let mut warm = match self.take_instance() {
+            Some(warm) => warm,
+            None => self.instantiate().await?,
+        };
+        self.arm(&mut warm.store);
+        {
+            let data = warm.store.data_mut();
+            data.current_chat = Some(chat.clone());
+            data.sent.clear();
+            data.kv_written = false;
+        }
+        let wit_event = v0_1::event_to_wit(event);
+        let limits = &self.shared.limits;
+        let called = tokio::time::timeout(
+            limits.deadline(),
+            warm.bindings
+                .plugboard_plugin_handler()
+                .call_handle(&mut warm.store, &wit_event),
+        )
+        .await;
+        let actions = match called {
+            Err(_) => return Err(Failure::Deadline { deadline_ms: limits.deadline_ms }),
+            Ok(Err(e)) => return Err(classify(&warm.store, &e)),
+            Ok(Ok(Err(e))) => {
+                let failure = match e {
+                    v0_1::wit::PluginError::InvalidInput(m) => Failure::InvalidInput(m),
+                    v0_1::wit::PluginError::Failed(m) => Failure::Failed(m),
+                };
+                self.return_instance(warm);
+                return Err(failure);
+            }
+            Ok(Ok(Ok(actions))) => actions,
+        };
+        if actions.len() > limits.max_actions as usize {
+            let failure = Failure::TooManyActions { returned: actions.len(), max: limits.max_actions };
+            self.return_instance(warm);
+            return Err(failure);
+        }
+        let ctx = ActionContext { chat, reply_to };
+        let returned = v0_1::actions_from_wit(actions, warm.store.data(), &ctx);
+        let data = warm.store.data_mut();
+        let mut handled = Handled {
+            outbound: std::mem::take(&mut data.sent),
+            kv_written: data.kv_written,
+        };
+        self.return_instance(warm);
+        handled.outbound.extend(returned.map_err(Failure::BadAction)?);
+        Ok(handled)
+    }
+}
+
+fn plugin_error_text(e: &v0_1::wit::PluginError) -> &str {
+    match e {
+        v0_1::wit::PluginError::InvalidInput(m) | v0_1::wit::PluginError::Failed(m) => m,
+    }
+}
+
+/// Explains why a call into the guest failed.
+fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
+    let data = store.data();
+    let limits = &data.plugin.limits;
+    if data.cpu_exhausted {
+        return Failure::CpuBudget { cpu_ms: limits.cpu_ms };
+    }
+    if data.budget.exceeded {
+        return Failure::Memory { memory_mib: limits.memory_mib };
+    }
+    let mut message = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => format!("{error:#}"),
+    };
+    let printed = data.output_tail();
+    if !printed.is_empty() {
+        message.push_str("; it printed: ");
+        message.push_str(&printed);
+    }
+    Failure::Trap(message)
+}

@@ -1,0 +1,296 @@
+//! From an event to the plugins that want it, and from their answers to
+//! deliveries.
+//!
+//! The router parses commands (`/roll 2d6`, `!roll 2d6`, `/roll@MyBot 2d6`),
+//! finds the plugins that declared them in their manifests (or subscribed to
+//! the event's kind), runs each, and turns failures into a short answer for
+//! the user and a log line for the owner. It answers `/help` itself from the
+//! manifests unless a plugin declares `help`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use plugboard_registry_types::EventKind;
+
+use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing};
+use crate::plugin::LoadedPlugin;
+use crate::sandbox::Failure;
+
+/// The name deliveries from the host itself carry.
+pub const HOST: &str = "plugboard";
+
+/// What dispatching one event produced.
+#[derive(Debug, Default)]
+pub struct Dispatch {
+    /// Deliveries, in order.
+    pub outbound: Vec<Outbound>,
+    /// Whether some plugin wrote KV data that must be flushed first.
+    pub kv_written: bool,
+}
+
+/// Routes events to plugins.
+pub struct Router {
+    plugins: Vec<Arc<LoadedPlugin>>,
+    by_name: HashMap<String, usize>,
+    commands: HashMap<String, Vec<usize>>,
+    subscribers: HashMap<EventKind, Vec<usize>>,
+    prefixes: Vec<String>,
+    host: Arc<str>,
+}
+
+impl Router {
+    /// A router over `plugins`, recognising commands that start with one of
+    /// `prefixes` (e.g. `/` and `!`).
+    pub fn new(plugins: Vec<LoadedPlugin>, prefixes: Vec<String>) -> Self {
+        let plugins: Vec<Arc<LoadedPlugin>> = plugins.into_iter().map(Arc::new).collect();
+        let mut by_name = HashMap::new();
+        let mut commands: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut subscribers: HashMap<EventKind, Vec<usize>> = HashMap::new();
+        for (i, plugin) in plugins.iter().enumerate() {
+            by_name.insert(plugin.name().to_owned(), i);
+            for command in &plugin.manifest().commands {
+                let owners = commands.entry(command.name.clone()).or_default();
+                if let Some(&first) = owners.first() {
+                    tracing::warn!(
+                        command = %command.name,
+                        "both `{}` and `{}` declare /{}; both will receive it",
+                        plugins[first].name(),
+                        plugin.name(),
+                        command.name
+                    );
+                }
+                owners.push(i);
+            }
+            for kind in &plugin.manifest().events {
+                subscribers.entry(*kind).or_default().push(i);
+            }
+        }
+        Self {
+            plugins,
+            by_name,
+            commands,
+            subscribers,
+            prefixes,
+            host: HOST.into(),
+        }
+    }
+
+    /// The loaded plugins.
+    pub fn plugins(&self) -> &[Arc<LoadedPlugin>] {
+        &self.plugins
+    }
+
+    /// Handles one event: every plugin that wants it, in load order.
+    pub async fn dispatch(&self, event: Event) -> Dispatch {
+        let mut out = Dispatch::default();
+        let chat = event.chat().to_ref();
+        let direct = event.chat().kind == ChatKind::Direct;
+        let (targets, event, reply_to) = match event {
+            Event::Message(message) => match parse_command(&message.text, &self.prefixes) {
+                Some(parsed) => {
+                    let reply_to = Some(message.id.clone());
+                    let command = Command {
+                        name: parsed.name,
+                        args: split_args(&parsed.raw_args),
+                        raw_args: parsed.raw_args,
+                        message,
+                    };
+                    match self.commands.get(&command.name) {
+                        Some(owners) => (owners.clone(), Event::Command(command), reply_to),
+                        None if command.name == "help" => {
+                            self.reply(&mut out, &chat, reply_to, self.help_text());
+                            return out;
+                        }
+                        None => {
+                            if direct {
+                                let text = format!("Unknown command /{}. Send /help to see what I can do.", command.name);
+                                self.reply(&mut out, &chat, reply_to, text);
+                            }
+                            return out;
+                        }
+                    }
+                }
+                None => {
+                    let reply_to = Some(message.id.clone());
+                    (self.subscribed(EventKind::Message), Event::Message(message), reply_to)
+                }
+            },
+            Event::Command(command) => {
+                let reply_to = Some(command.message.id.clone());
+                let owners = self.commands.get(&command.name).cloned().unwrap_or_default();
+                (owners, Event::Command(command), reply_to)
+            }
+            Event::ButtonPress(mut press) => {
+                let Some((plugin, id)) = press.data.split_once(':') else {
+                    tracing::debug!(data = %press.data, "ignoring a button press without a plugin prefix");
+                    return out;
+                };
+                let Some(&index) = self.by_name.get(plugin) else {
+                    tracing::debug!(plugin, "ignoring a button press for a plugin that is not loaded");
+                    return out;
+                };
+                press.data = id.to_owned();
+                (vec![index], Event::ButtonPress(press), None)
+            }
+            Event::Edited(m) => {
+                let reply_to = Some(m.id.clone());
+                (self.subscribed(EventKind::Edited), Event::Edited(m), reply_to)
+            }
+            Event::Reaction(r) => (self.subscribed(EventKind::Reaction), Event::Reaction(r), None),
+            Event::MemberJoined(m) => (self.subscribed(EventKind::MemberJoined), Event::MemberJoined(m), None),
+            Event::MemberLeft(m) => (self.subscribed(EventKind::MemberLeft), Event::MemberLeft(m), None),
+        };
+
+        for index in targets {
+            let plugin = &self.plugins[index];
+            match plugin.handle(&event, &chat, reply_to.as_deref()).await {
+                Ok(handled) => {
+                    out.kv_written |= handled.kv_written;
+                    out.outbound.extend(handled.outbound);
+                }
+                Err(Failure::InvalidInput(text)) => {
+                    tracing::debug!(plugin = plugin.name(), "invalid input: {text}");
+                    self.reply(&mut out, &chat, reply_to.clone(), text);
+                }
+                Err(failure) => {
+                    tracing::error!(
+                        plugin = plugin.name(),
+                        event = event.kind(),
+                        reason = failure.reason(),
+                        "plugin `{}` failed an event: {failure}",
+                        plugin.name()
+                    );
+                    let text = format!("Sorry, `{}` could not handle that.", plugin.name());
+                    self.reply(&mut out, &chat, reply_to.clone(), text);
+                }
+            }
+        }
+        out
+    }
+
+    fn subscribed(&self, kind: EventKind) -> Vec<usize> {
+        self.subscribers.get(&kind).cloned().unwrap_or_default()
+    }
+
+    fn reply(&self, out: &mut Dispatch, chat: &crate::event::ChatRef, reply_to: Option<String>, text: String) {
+        out.outbound.push(Outbound {
+            chat: chat.clone(),
+            op: OutboundOp::Send { message: Outgoing::text(text), reply_to },
+            plugin: Arc::clone(&self.host),
+        });
+    }
+
+    /// The `/help` text, built from the manifests.
+    pub fn help_text(&self) -> String {
+        let mut lines = Vec::new();
+        for plugin in &self.plugins {
+            for command in &plugin.manifest().commands {
+                let usage = command.usage.clone().unwrap_or_else(|| format!("/{}", command.name));
+                if command.help.is_empty() {
+                    lines.push(usage);
+                } else {
+                    lines.push(format!("{usage} — {}", command.help));
+                }
+            }
+        }
+        if lines.is_empty() {
+            return "No plugins with commands are loaded.".into();
+        }
+        lines.sort();
+        format!("Commands:\n{}", lines.join("\n"))
+    }
+}
+
+/// A command found at the start of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedCommand {
+    /// Lower-cased name without prefix and `@bot` suffix.
+    pub name: String,
+    /// The trimmed text after the name.
+    pub raw_args: String,
+    /// The bot named with `@`, if any (`/roll@MyBot`).
+    pub addressed_to: Option<String>,
+}
+
+/// Parses `text` as a command when it starts with one of `prefixes`
+/// followed directly by a valid command name.
+pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
+    let text = text.trim_start();
+    let rest = prefixes.iter().find_map(|p| text.strip_prefix(p.as_str()))?;
+    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+    let (head, tail) = rest.split_at(end);
+    let (name, addressed_to) = match head.split_once('@') {
+        Some((name, bot)) if !bot.is_empty() => (name, Some(bot.to_owned())),
+        Some(_) => return None,
+        None => (head, None),
+    };
+    let name = name.to_lowercase();
+    if name.is_empty() || plugboard_registry_types::manifest::check_command_name(&name).is_err() {
+        return None;
+    }
+    Some(ParsedCommand {
+        name,
+        raw_args: tail.trim().to_owned(),
+        addressed_to,
+    })
+}
+
+/// Splits arguments on whitespace, keeping `"double quoted groups"` together.
+pub fn split_args(raw: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut has_token = false;
+    for c in raw.chars() {
+        match c {
+            '"' => {
+                in_quotes = !in_quotes;
+                has_token = true;
+            }
+            c if c.is_whitespace() && !in_quotes => {
+                if has_token {
+                    args.push(std::mem::take(&mut current));
+                    has_token = false;
+                }
+            }
+            c => {
+                current.push(c);
+                has_token = true;
+            }
+        }
+    }
+    if has_token {
+        args.push(current);
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefixes() -> Vec<String> {
+        vec!["/".into(), "!".into()]
+    }
+
+    #[test]
+    fn parses_commands() {
+        let p = parse_command("/roll 2d6", &prefixes()).expect("command");
+        assert_eq!((p.name.as_str(), p.raw_args.as_str()), ("roll", "2d6"));
+        let p = parse_command("  !Echo   hello  world ", &prefixes()).expect("command");
+        assert_eq!((p.name.as_str(), p.raw_args.as_str()), ("echo", "hello  world"));
+        let p = parse_command("/roll@MyBot d20", &prefixes()).expect("command");
+        assert_eq!(p.addressed_to.as_deref(), Some("MyBot"));
+        assert_eq!(p.name, "roll");
+        for not in ["hello", "/", "/ roll", "//x", "/ro-ll", "/roll@", "?roll"] {
+            assert_eq!(parse_command(not, &prefixes()), None, "{not}");
+        }
+    }
+
+    #[test]
+    fn splits_arguments() {
+        assert_eq!(split_args(r#"a  "b c" d"#), vec!["a", "b c", "d"]);
+        assert_eq!(split_args(r#""""#), vec![""]);
+        assert!(split_args("   ").is_empty());
+    }
+}

@@ -1,0 +1,263 @@
+//! Per-plugin budgets and how a breach is told apart from an ordinary failure.
+//!
+//! Every plugin instance runs in its own wasmtime `Store` with:
+//!
+//! * a memory budget for all its linear memories and tables together,
+//!   enforced by [`MemoryBudget`] (a `ResourceLimiter`);
+//! * a CPU budget per event, counted in epoch ticks of [`EPOCH_TICK`]: the
+//!   engine's epoch advances on a timer thread and the store's epoch callback
+//!   yields to the async executor on every tick (so a busy plugin never holds
+//!   a worker thread for long) and traps once the event's ticks are used up;
+//! * a wall-clock deadline per event that also covers time spent waiting in
+//!   host calls, enforced with `tokio::time::timeout` around the call;
+//! * a cap on the number of actions one event may return.
+//!
+//! A breach fails that one event for that one plugin; the instance is thrown
+//! away (it may be in any state) and the next event gets a fresh one.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// How often the engine's epoch advances: the granularity of the CPU budget.
+pub const EPOCH_TICK: Duration = Duration::from_millis(5);
+
+/// Budgets for one plugin. `[limits]` in `plugboard.toml` sets the defaults;
+/// `[plugins.<name>.limits]` overrides single fields for one plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Memory of one instance (all its memories and tables together), in MiB.
+    pub memory_mib: u32,
+    /// CPU time one event may use inside the plugin, in milliseconds.
+    pub cpu_ms: u64,
+    /// Wall-clock time one event may take, host calls included, in milliseconds.
+    pub deadline_ms: u64,
+    /// Actions one event may return.
+    pub max_actions: u32,
+    /// Bytes of text in one outgoing message.
+    pub max_message_bytes: u32,
+    /// Keep an instance between events (fast) instead of a fresh one per
+    /// event (stateless). A failed event always discards its instance.
+    pub reuse_instances: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            memory_mib: 64,
+            cpu_ms: 1_000,
+            deadline_ms: 5_000,
+            max_actions: 32,
+            max_message_bytes: 16 * 1024,
+            reuse_instances: true,
+        }
+    }
+}
+
+impl Limits {
+    /// The memory budget in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        (self.memory_mib as usize).saturating_mul(1 << 20)
+    }
+
+    /// The CPU budget in epoch ticks (at least one).
+    pub fn cpu_ticks(&self) -> u64 {
+        (self.cpu_ms / EPOCH_TICK.as_millis() as u64).max(1)
+    }
+
+    /// The wall-clock deadline.
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms)
+    }
+
+    /// Applies the fields set in `overrides` on top of these limits.
+    pub fn with_overrides(&self, overrides: &toml::Table) -> Result<Limits, String> {
+        let mut merged = toml::Table::try_from(self).map_err(|e| e.to_string())?;
+        for (key, value) in overrides {
+            merged.insert(key.clone(), value.clone());
+        }
+        merged.try_into().map_err(|e: toml::de::Error| e.to_string())
+    }
+}
+
+/// Tracks the memory of one instance and refuses growth past the budget.
+#[derive(Debug)]
+pub struct MemoryBudget {
+    limit: usize,
+    used: usize,
+    /// Set when a growth was refused, so a later trap can be explained.
+    pub exceeded: bool,
+}
+
+impl MemoryBudget {
+    /// A budget of `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            used: 0,
+            exceeded: false,
+        }
+    }
+
+    /// Bytes in use by all memories and tables of the instance.
+    pub fn used(&self) -> usize {
+        self.used
+    }
+
+    fn grow(&mut self, current: usize, desired: usize) -> bool {
+        let extra = desired.saturating_sub(current);
+        match self.used.checked_add(extra) {
+            Some(total) if total <= self.limit => {
+                self.used = total;
+                true
+            }
+            _ => {
+                self.exceeded = true;
+                false
+            }
+        }
+    }
+}
+
+impl wasmtime::ResourceLimiter for MemoryBudget {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(self.grow(current, desired))
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Table elements are pointer-sized; count them against the same budget.
+        let size = std::mem::size_of::<usize>();
+        Ok(self.grow(current.saturating_mul(size), desired.saturating_mul(size)))
+    }
+}
+
+/// Why one event failed in one plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The plugin said the user's input was wrong; the text is for the user.
+    InvalidInput(String),
+    /// The plugin reported a failure of its own.
+    Failed(String),
+    /// The plugin used more CPU time than its budget.
+    CpuBudget {
+        /// The budget, in milliseconds.
+        cpu_ms: u64,
+    },
+    /// The event took longer than the wall-clock deadline.
+    Deadline {
+        /// The deadline, in milliseconds.
+        deadline_ms: u64,
+    },
+    /// The plugin tried to use more memory than its budget.
+    Memory {
+        /// The budget, in MiB.
+        memory_mib: u32,
+    },
+    /// The plugin trapped (a panic, an `unreachable`, a stack overflow, …).
+    Trap(String),
+    /// The plugin returned more actions than allowed.
+    TooManyActions {
+        /// How many it returned.
+        returned: usize,
+        /// The cap.
+        max: u32,
+    },
+    /// The plugin returned an action it may not take (a message too long, a
+    /// chat it may not write to, a button id too long).
+    BadAction(String),
+    /// The plugin could not be instantiated (e.g. its `init` failed, or the
+    /// instance pool is exhausted).
+    Instantiate(String),
+}
+
+impl Failure {
+    /// A short machine-friendly reason, for metrics and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Failure::InvalidInput(_) => "invalid-input",
+            Failure::Failed(_) => "failed",
+            Failure::CpuBudget { .. } => "cpu-budget",
+            Failure::Deadline { .. } => "deadline",
+            Failure::Memory { .. } => "memory",
+            Failure::Trap(_) => "trap",
+            Failure::TooManyActions { .. } => "too-many-actions",
+            Failure::BadAction(_) => "bad-action",
+            Failure::Instantiate(_) => "instantiate",
+        }
+    }
+
+    /// Whether the instance that produced this failure must be discarded.
+    pub fn poisons_instance(&self) -> bool {
+        !matches!(
+            self,
+            Failure::InvalidInput(_) | Failure::Failed(_) | Failure::TooManyActions { .. } | Failure::BadAction(_)
+        )
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::InvalidInput(m) => write!(f, "invalid input: {m}"),
+            Failure::Failed(m) => write!(f, "plugin reported a failure: {m}"),
+            Failure::CpuBudget { cpu_ms } => write!(
+                f,
+                "used more than its CPU budget of {cpu_ms} ms for one event (raise `cpu_ms` in its [plugins.<name>.limits] if this is expected)"
+            ),
+            Failure::Deadline { deadline_ms } => write!(
+                f,
+                "did not finish within its deadline of {deadline_ms} ms (raise `deadline_ms` in its [plugins.<name>.limits] if this is expected)"
+            ),
+            Failure::Memory { memory_mib } => write!(
+                f,
+                "tried to use more than its memory budget of {memory_mib} MiB (raise `memory_mib` in its [plugins.<name>.limits] if this is expected)"
+            ),
+            Failure::Trap(m) => write!(f, "crashed: {m}"),
+            Failure::TooManyActions { returned, max } => {
+                write!(f, "returned {returned} actions for one event; the limit is {max}")
+            }
+            Failure::BadAction(m) => write!(f, "returned an action it may not take: {m}"),
+            Failure::Instantiate(m) => write!(f, "could not be started: {m}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_apply_field_by_field() {
+        let base = Limits::default();
+        let table: toml::Table = toml::from_str("cpu_ms = 50\nreuse_instances = false").expect("toml");
+        let merged = base.with_overrides(&table).expect("merge");
+        assert_eq!(merged.cpu_ms, 50);
+        assert!(!merged.reuse_instances);
+        assert_eq!(merged.memory_mib, base.memory_mib);
+        let bad: toml::Table = toml::from_str("cpu = 50").expect("toml");
+        let err = base.with_overrides(&bad).expect_err("unknown field");
+        assert!(err.contains("unknown field `cpu`"), "{err}");
+    }
+
+    #[test]
+    fn memory_budget_counts_all_memories() {
+        let mut budget = MemoryBudget::new(10);
+        assert!(budget.grow(0, 6));
+        assert!(budget.grow(0, 4));
+        assert!(!budget.grow(4, 5));
+        assert!(budget.exceeded);
+        assert_eq!(budget.used(), 10);
+    }
+}

@@ -1,0 +1,194 @@
+//! Durable state: the [`Store`] trait and its embedded default, [`SledStore`].
+//!
+//! Keyspaces are separate trees so that one concern can never read another's
+//! keys: `kv` holds plugin key-value data, namespaced per plugin with the
+//! plugin's name and a NUL byte (which a plugin name cannot contain), so a
+//! plugin asking for any prefix only ever sees its own keys.
+
+use std::path::Path;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The data directory could not be opened.
+    #[error(
+        "cannot open the store in {path}: {source}. Check that the directory is writable and that no other plugboard process uses it"
+    )]
+    Open {
+        /// The directory.
+        path: String,
+        /// The cause.
+        #[source]
+        source: sled::Error,
+    },
+    /// A read or write failed.
+    #[error("store {operation} failed: {source}")]
+    Io {
+        /// What was attempted.
+        operation: &'static str,
+        /// The cause.
+        #[source]
+        source: sled::Error,
+    },
+}
+
+/// Storage used by the runtime. Implementations must be safe to share across
+/// threads; writes must become durable at the latest when [`Store::flush`]
+/// returns.
+pub trait Store: Send + Sync + 'static {
+    /// Reads a plugin's key.
+    fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes a plugin's key.
+    fn kv_set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Removes a plugin's key; returns whether it existed.
+    fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, StoreError>;
+    /// Lists up to `limit` of a plugin's keys starting with `prefix`, in byte order.
+    fn kv_keys(&self, plugin: &str, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Makes every write so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// The embedded default store: one sled database in a directory.
+#[derive(Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    kv: sled::Tree,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: dir.display().to_string(),
+            source,
+        };
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(8 << 20)
+            .open()
+            .map_err(open_err)?;
+        let kv = db.open_tree("kv").map_err(open_err)?;
+        Ok(Self { db, kv })
+    }
+}
+
+fn kv_key(plugin: &str, key: &str) -> Vec<u8> {
+    let mut full = Vec::with_capacity(plugin.len() + 1 + key.len());
+    full.extend_from_slice(plugin.as_bytes());
+    full.push(0);
+    full.extend_from_slice(key.as_bytes());
+    full
+}
+
+fn io(operation: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+    move |source| StoreError::Io { operation, source }
+}
+
+impl Store for SledStore {
+    fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.kv.get(kv_key(plugin, key)).map_err(io("read"))?.map(|v| v.to_vec()))
+    }
+
+    fn kv_set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.kv.insert(kv_key(plugin, key), value).map_err(io("write"))?;
+        Ok(())
+    }
+
+    fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self.kv.remove(kv_key(plugin, key)).map_err(io("delete"))?.is_some())
+    }
+
+    fn kv_keys(&self, plugin: &str, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let namespace = plugin.len() + 1;
+        let mut keys = Vec::new();
+        for entry in self.kv.scan_prefix(kv_key(plugin, prefix)).keys().take(limit) {
+            let full = entry.map_err(io("list"))?;
+            keys.push(String::from_utf8_lossy(&full[namespace..]).into_owned());
+        }
+        Ok(keys)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(io("flush"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugins_do_not_see_each_other() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = SledStore::open(dir.path())?;
+        store.kv_set("notes", "a", b"1")?;
+        store.kv_set("notes-extra", "b", b"2")?;
+        store.kv_set("note", "s\0a", b"3")?;
+        assert_eq!(store.kv_keys("notes", "", 100)?, vec!["a".to_string()]);
+        assert_eq!(store.kv_keys("note", "", 100)?, vec!["s\0a".to_string()]);
+        assert_eq!(store.kv_get("notes-extra", "a")?, None);
+        assert!(store.kv_delete("notes", "a")?);
+        assert!(!store.kv_delete("notes", "a")?);
+        Ok(())
+    }
+
+    #[test]
+    fn survives_reopen() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        {
+            let store = SledStore::open(dir.path())?;
+            store.kv_set("notes", "color", b"teal")?;
+            store.flush()?;
+        }
+        let store = SledStore::open(dir.path())?;
+        assert_eq!(store.kv_get("notes", "color")?, Some(b"teal".to_vec()));
+        Ok(())
+    }
+}
+
+/// A store in memory only: for tests, benchmarks and commands that must not
+/// touch the bot's data (such as `plugboard plugins list`).
+#[derive(Default)]
+pub struct MemoryStore {
+    kv: std::sync::Mutex<std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemoryStore {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Vec<u8>, Vec<u8>>> {
+        // A panic while holding the lock cannot leave the map half-written.
+        self.kv.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Store for MemoryStore {
+    fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.map().get(&kv_key(plugin, key)).cloned())
+    }
+
+    fn kv_set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.map().insert(kv_key(plugin, key), value.to_vec());
+        Ok(())
+    }
+
+    fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self.map().remove(&kv_key(plugin, key)).is_some())
+    }
+
+    fn kv_keys(&self, plugin: &str, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let start = kv_key(plugin, prefix);
+        let namespace = plugin.len() + 1;
+        Ok(self
+            .map()
+            .range(start.clone()..)
+            .take_while(|(k, _)| k.starts_with(&start))
+            .take(limit)
+            .map(|(k, _)| String::from_utf8_lossy(&k[namespace..]).into_owned())
+            .collect())
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

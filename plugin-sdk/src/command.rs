@@ -30,7 +30,11 @@ impl Command {
     pub fn arg<T: FromStr>(&self, index: usize, name: &str) -> Result<T, ArgError> {
         match self.args.get(index) {
             None => Err(ArgError {
-                message: format!("missing <{name}>; usage: /{} {}", self.name, usage_hint(name, index)),
+                message: format!(
+                    "missing <{name}>; usage: /{} {}",
+                    self.name,
+                    usage_hint(name, index)
+                ),
             }),
             Some(raw) => parse_arg(raw, name),
         }
@@ -38,7 +42,10 @@ impl Command {
 
     /// Like [`Command::arg`] but `None` when the argument is absent.
     pub fn opt_arg<T: FromStr>(&self, index: usize, name: &str) -> Result<Option<T>, ArgError> {
-        self.args.get(index).map(|raw| parse_arg(raw, name)).transpose()
+        self.args
+            .get(index)
+            .map(|raw| parse_arg(raw, name))
+            .transpose()
     }
 
     /// The raw text after the first `skip` arguments, spacing preserved.

@@ -33,7 +33,9 @@ impl Config {
             Ok(other) => Err(Error::failed(format!(
                 "plugin configuration must be a table, got {other}"
             ))),
-            Err(e) => Err(Error::failed(format!("plugin configuration is not valid JSON: {e}"))),
+            Err(e) => Err(Error::failed(format!(
+                "plugin configuration is not valid JSON: {e}"
+            ))),
         }
     }
 

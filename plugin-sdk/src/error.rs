@@ -64,3 +64,14 @@ impl From<Error> for PluginError {
         }
     }
 }
+
+/// Turns a refusal from the host into a plugin failure with a readable message.
+pub(crate) fn from_host(err: crate::HostError) -> Error {
+    use crate::HostError;
+    Error::Failed(match err {
+        HostError::PermissionDenied(m) => format!("permission denied: {m}"),
+        HostError::LimitExceeded(m) => format!("limit exceeded: {m}"),
+        HostError::InvalidArgument(m) => format!("invalid argument: {m}"),
+        HostError::Other(m) => m,
+    })
+}

@@ -18,6 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::bindings::plugboard::plugin::kv as host;
+use crate::error::from_host;
 use crate::{Chat, Error, Platform, Result, User};
 
 /// A key prefix inside the plugin's store.
@@ -78,23 +79,23 @@ impl Scope {
 
     /// Reads the raw bytes under `key`.
     pub fn get_raw(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(host::get(&self.key(key))?)
+        host::get(&self.key(key)).map_err(from_host)
     }
 
     /// Stores raw bytes under `key`.
     pub fn set_raw(&self, key: &str, value: &[u8]) -> Result<()> {
-        Ok(host::set(&self.key(key), value)?)
+        host::set(&self.key(key), value).map_err(from_host)
     }
 
     /// Removes `key`; returns whether it existed.
     pub fn delete(&self, key: &str) -> Result<bool> {
-        Ok(host::delete(&self.key(key))?)
+        host::delete(&self.key(key)).map_err(from_host)
     }
 
     /// The keys of this scope that start with `prefix`, without the scope's
     /// own prefix, in byte order.
     pub fn keys(&self, prefix: &str) -> Result<Vec<String>> {
-        let keys = host::list_keys(&self.key(prefix))?;
+        let keys = host::list_keys(&self.key(prefix)).map_err(from_host)?;
         Ok(keys
             .into_iter()
             .filter_map(|k| k.strip_prefix(&self.prefix).map(str::to_owned))

@@ -160,7 +160,7 @@ macro_rules! export_plugin {
                 }
             }
 
-            $crate::bindings::__export_plugin_world!(Export with_types_in $crate::bindings);
+    $crate::bindings::__export_plugin_world!(Export with_types_in $crate::bindings);
         };
     };
 }
@@ -195,7 +195,9 @@ pub mod __private {
             let mut state = s.borrow_mut();
             let plugin = state.get_or_insert_with(P::default);
             let mut out = Response::new();
-            plugin.on_event(event, &mut out).map_err(PluginError::from)?;
+            plugin
+                .on_event(event, &mut out)
+                .map_err(PluginError::from)?;
             Ok(out.into_actions())
         })
     }
@@ -206,5 +208,5 @@ pub mod __private {
 /// Sending to the event's own chat needs no permission; any other chat needs
 /// `send-any-chat`. Most plugins use [`Response`] instead.
 pub fn send(to: &ChatRef, message: &Outgoing) -> Result<()> {
-    Ok(bindings::plugboard::plugin::messaging::send(to, message)?)
+    bindings::plugboard::plugin::messaging::send(to, message).map_err(error::from_host)
 }

@@ -1,4 +1,6 @@
-use crate::{Action, Button, ChatRef, DeleteMessage, EditMessage, Outgoing, React, SendMessage, TextFormat};
+use crate::{
+    Action, Button, ChatRef, DeleteMessage, EditMessage, Outgoing, React, SendMessage, TextFormat,
+};
 
 /// The actions a plugin takes in answer to one event, performed by the host in
 /// the order they were added.

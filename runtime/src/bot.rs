@@ -101,7 +101,10 @@ pub fn load_plugins(
             let limits = config
                 .limits
                 .with_overrides(&section.limits)
-                .map_err(|problem| LoadError::Limits { plugin: manifest.name.clone(), problem })?;
+                .map_err(|problem| LoadError::Limits {
+                    plugin: manifest.name.clone(),
+                    problem,
+                })?;
             let config = match serde_json::to_value(&section.config) {
                 Ok(serde_json::Value::Object(map)) => map,
                 _ => serde_json::Map::new(),
@@ -114,12 +117,19 @@ pub fn load_plugins(
                     path: dir.join("plugin.toml"),
                     source: plugboard_registry_types::ManifestError::Invalid {
                         field: "name".into(),
-                        problem: format!("`{}` is already loaded from another directory; remove one copy", plugin.name()),
+                        problem: format!(
+                            "`{}` is already loaded from another directory; remove one copy",
+                            plugin.name()
+                        ),
                     },
                 });
             }
             Ok(plugin) => {
-                report.loaded.push((plugin.name().to_owned(), plugin.manifest().version.clone(), plugin.cache));
+                report.loaded.push((
+                    plugin.name().to_owned(),
+                    plugin.manifest().version.clone(),
+                    plugin.cache,
+                ));
                 plugins.push(plugin);
             }
             Err(e) => report.refused.push(e),
@@ -188,7 +198,10 @@ impl Bot {
 
     /// Runs until every adapter's input has ended (or `shutdown` completes
     /// and the adapters stop), then drains the queues and returns.
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), BotError> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), BotError> {
         if self.adapters.is_empty() {
             return Err(BotError::NoAdapter);
         }
@@ -230,7 +243,12 @@ impl Bot {
         let outboxes = Arc::new(outboxes);
         let mut workers = JoinSet::new();
         for rx in receivers {
-            workers.spawn(worker(rx, Arc::clone(&self.router), Arc::clone(&self.store), Arc::clone(&outboxes)));
+            workers.spawn(worker(
+                rx,
+                Arc::clone(&self.router),
+                Arc::clone(&self.store),
+                Arc::clone(&outboxes),
+            ));
         }
         drop(outboxes);
 
@@ -282,5 +300,6 @@ async fn worker(
 
 /// Resolves the configuration path given on the command line.
 pub fn config_path(path: Option<&Path>) -> PathBuf {
-    path.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("plugboard.toml"))
+    path.map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("plugboard.toml"))
 }

@@ -36,7 +36,9 @@ use crate::sandbox::Limits;
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read the config file {path}: {source}. Pass the right file with --config <file>")]
+    #[error(
+        "cannot read the config file {path}: {source}. Pass the right file with --config <file>"
+    )]
     Read {
         /// The file.
         path: PathBuf,
@@ -161,7 +163,9 @@ impl BotConfig {
         if config.runtime.command_prefixes.iter().any(|p| p.is_empty()) {
             return Err(ConfigError::Parse {
                 path: path.to_path_buf(),
-                message: "`runtime.command_prefixes` contains an empty prefix; use e.g. [\"/\", \"!\"]".into(),
+                message:
+                    "`runtime.command_prefixes` contains an empty prefix; use e.g. [\"/\", \"!\"]"
+                        .into(),
             });
         }
         config.runtime.workers = config.runtime.workers.max(1);
@@ -203,12 +207,20 @@ mod tests {
 
     #[test]
     fn defaults_and_errors() {
-        let c = BotConfig::parse("", Path::new("p.toml"), PathBuf::from("/etc/bot")).expect("empty is valid");
+        let c = BotConfig::parse("", Path::new("p.toml"), PathBuf::from("/etc/bot"))
+            .expect("empty is valid");
         assert_eq!(c.data_dir(), PathBuf::from("/etc/bot/data"));
         assert!(!c.console.enabled);
-        let err = BotConfig::parse("[console]\nenable = true\n", Path::new("p.toml"), PathBuf::new())
-            .expect_err("typo")
-            .to_string();
-        assert!(err.contains("p.toml") && err.contains("unknown field `enable`"), "{err}");
+        let err = BotConfig::parse(
+            "[console]\nenable = true\n",
+            Path::new("p.toml"),
+            PathBuf::new(),
+        )
+        .expect_err("typo")
+        .to_string();
+        assert!(
+            err.contains("p.toml") && err.contains("unknown field `enable`"),
+            "{err}"
+        );
     }
 }

@@ -171,15 +171,17 @@ impl PluginEngine {
 
     fn compile(&self, wasm: &[u8]) -> Result<Component, EngineError> {
         let started = Instant::now();
-        let component =
-            Component::new(&self.engine, wasm).map_err(|e| EngineError::Compile(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, wasm)
+            .map_err(|e| EngineError::Compile(format!("{e:#}")))?;
         tracing::debug!(elapsed = ?started.elapsed(), bytes = wasm.len(), "compiled component");
         Ok(component)
     }
 
     fn cache_key(&self, wasm: &[u8]) -> String {
         let mut engine_hash = std::hash::DefaultHasher::new();
-        self.engine.precompile_compatibility_hash().hash(&mut engine_hash);
+        self.engine
+            .precompile_compatibility_hash()
+            .hash(&mut engine_hash);
         env!("CARGO_PKG_VERSION").hash(&mut engine_hash);
         let digest = Sha256::digest(wasm);
         format!("{}-{:016x}", hex::encode(digest), engine_hash.finish())

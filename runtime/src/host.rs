@@ -186,7 +186,10 @@ pub mod v0_1 {
         fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
             self.require(Permission::Kv)?;
             Self::check_key(&key)?;
-            self.plugin.store.kv_get(&self.plugin.name, &key).map_err(storage)
+            self.plugin
+                .store
+                .kv_get(&self.plugin.name, &key)
+                .map_err(storage)
         }
 
         fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
@@ -201,7 +204,10 @@ pub mod v0_1 {
                     value.len()
                 )));
             }
-            self.plugin.store.kv_set(&self.plugin.name, &key, &value).map_err(storage)?;
+            self.plugin
+                .store
+                .kv_set(&self.plugin.name, &key, &value)
+                .map_err(storage)?;
             self.kv_written = true;
             Ok(())
         }
@@ -209,7 +215,11 @@ pub mod v0_1 {
         fn delete(&mut self, key: String) -> Result<bool, HostError> {
             self.require(Permission::Kv)?;
             Self::check_key(&key)?;
-            let existed = self.plugin.store.kv_delete(&self.plugin.name, &key).map_err(storage)?;
+            let existed = self
+                .plugin
+                .store
+                .kv_delete(&self.plugin.name, &key)
+                .map_err(storage)?;
             self.kv_written |= existed;
             Ok(existed)
         }
@@ -251,7 +261,10 @@ pub mod v0_1 {
                 .map_err(HostError::InvalidArgument)?;
             self.sent.push(event::Outbound {
                 chat: to,
-                op: event::OutboundOp::Send { message, reply_to: None },
+                op: event::OutboundOp::Send {
+                    message,
+                    reply_to: None,
+                },
                 plugin: Arc::clone(&self.plugin.name),
             });
             Ok(())
@@ -382,7 +395,10 @@ pub mod v0_1 {
                         b.id
                     ));
                 }
-                buttons.push(event::Button { id: data, label: b.label });
+                buttons.push(event::Button {
+                    id: data,
+                    label: b.label,
+                });
             }
             rows.push(buttons);
         }
@@ -414,12 +430,16 @@ pub mod v0_1 {
         let max = plugin.limits.max_message_bytes as usize;
         let check_len = |text: &str| {
             if text.len() > max {
-                Err(format!("a message is at most {max} bytes; one action had {}", text.len()))
+                Err(format!(
+                    "a message is at most {max} bytes; one action had {}",
+                    text.len()
+                ))
             } else {
                 Ok(())
             }
         };
-        let target = |c: Option<wit::ChatRef>| c.map(chat_ref_from_wit).unwrap_or_else(|| ctx.chat.clone());
+        let target =
+            |c: Option<wit::ChatRef>| c.map(chat_ref_from_wit).unwrap_or_else(|| ctx.chat.clone());
         let mut out = Vec::with_capacity(actions.len());
         for action in actions {
             let (chat, op) = match action {
@@ -427,33 +447,61 @@ pub mod v0_1 {
                     check_len(&o.text)?;
                     let message = outgoing_from_wit(o, &plugin.name)?;
                     let reply_to = ctx.reply_to.map(str::to_owned);
-                    (ctx.chat.clone(), event::OutboundOp::Send { message, reply_to })
+                    (
+                        ctx.chat.clone(),
+                        event::OutboundOp::Send { message, reply_to },
+                    )
                 }
                 wit::Action::Send(s) => {
                     check_len(&s.message.text)?;
                     let to = chat_ref_from_wit(s.to);
                     if &to != ctx.chat && !plugin.granted(Permission::SendAnyChat) {
-                        return Err("sending to another chat needs the `send-any-chat` permission".into());
+                        return Err(
+                            "sending to another chat needs the `send-any-chat` permission".into(),
+                        );
                     }
                     let message = outgoing_from_wit(s.message, &plugin.name)?;
-                    (to, event::OutboundOp::Send { message, reply_to: None })
+                    (
+                        to,
+                        event::OutboundOp::Send {
+                            message,
+                            reply_to: None,
+                        },
+                    )
                 }
                 wit::Action::Edit(e) => {
                     check_len(&e.message.text)?;
                     let message = outgoing_from_wit(e.message, &plugin.name)?;
-                    (target(e.chat), event::OutboundOp::Edit { message_id: e.message_id, message })
+                    (
+                        target(e.chat),
+                        event::OutboundOp::Edit {
+                            message_id: e.message_id,
+                            message,
+                        },
+                    )
                 }
-                wit::Action::React(r) => {
-                    (target(r.chat), event::OutboundOp::React { message_id: r.message_id, emoji: r.emoji })
-                }
-                wit::Action::Delete(d) => {
-                    (target(d.chat), event::OutboundOp::Delete { message_id: d.message_id })
-                }
+                wit::Action::React(r) => (
+                    target(r.chat),
+                    event::OutboundOp::React {
+                        message_id: r.message_id,
+                        emoji: r.emoji,
+                    },
+                ),
+                wit::Action::Delete(d) => (
+                    target(d.chat),
+                    event::OutboundOp::Delete {
+                        message_id: d.message_id,
+                    },
+                ),
             };
             if &chat != ctx.chat && !plugin.granted(Permission::SendAnyChat) {
                 return Err("acting on another chat needs the `send-any-chat` permission".into());
             }
-            out.push(event::Outbound { chat, op, plugin: Arc::clone(&plugin.name) });
+            out.push(event::Outbound {
+                chat,
+                op,
+                plugin: Arc::clone(&plugin.name),
+            });
         }
         Ok(out)
     }

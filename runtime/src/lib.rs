@@ -14,16 +14,16 @@
 //!
 //! The rooms:
 //!
-//! * [`config`]: `plugboard.toml`.
-//! * [`engine`]: wasmtime configuration, the compile cache, contract versions.
-//! * [`host`]: the WIT bindings (`bindgen!`, once per contract version) and
+//! * [`config`] — `plugboard.toml`.
+//! * [`engine`] — wasmtime configuration, the compile cache, contract versions.
+//! * [`host`] — the WIT bindings (`bindgen!`, once per contract version) and
 //!   the host imports plugins call.
-//! * [`sandbox`]: per-plugin budgets (memory, CPU, deadline, actions) and failures.
-//! * [`plugin`]: loading a plugin directory and running one event through it.
-//! * [`router`]: command parsing and dispatch to plugins.
-//! * [`adapters`]: platforms (console, in-process).
-//! * [`store`]: durable state (sled).
-//! * [`bot`]: wiring it all and running it.
+//! * [`sandbox`] — per-plugin budgets (memory, CPU, deadline, actions) and failures.
+//! * [`plugin`] — loading a plugin directory and running one event through it.
+//! * [`router`] — command parsing and dispatch to plugins.
+//! * [`adapters`] — platforms (console, in-process).
+//! * [`store`] — durable state (sled).
+//! * [`bot`] — wiring it all and running it.
 //!
 //! Embedding a bot with the in-process adapter:
 //!

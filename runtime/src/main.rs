@@ -27,7 +27,12 @@ enum Top {
     /// Run the bot until its input ends or it receives Ctrl-C / SIGTERM.
     Run {
         /// The configuration file.
-        #[arg(long, short, env = "PLUGBOARD_CONFIG", default_value = "plugboard.toml")]
+        #[arg(
+            long,
+            short,
+            env = "PLUGBOARD_CONFIG",
+            default_value = "plugboard.toml"
+        )]
         config: PathBuf,
     },
     /// Inspect installed plugins.
@@ -43,7 +48,12 @@ enum PluginsCommand {
     /// permissions, and why any of them cannot be loaded.
     List {
         /// The configuration file.
-        #[arg(long, short, env = "PLUGBOARD_CONFIG", default_value = "plugboard.toml")]
+        #[arg(
+            long,
+            short,
+            env = "PLUGBOARD_CONFIG",
+            default_value = "plugboard.toml"
+        )]
         config: PathBuf,
     },
 }
@@ -53,7 +63,9 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Top::Run { config } => run(config),
-        Top::Plugins { command: PluginsCommand::List { config } } => list(config),
+        Top::Plugins {
+            command: PluginsCommand::List { config },
+        } => list(config),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -65,8 +77,10 @@ fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
+        });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -116,14 +130,15 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM: {e}");
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(e) => {
+                    tracing::warn!("cannot listen for SIGTERM: {e}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -153,12 +168,22 @@ fn list(config_path: PathBuf) -> Result<()> {
         rows.push([
             m.name.clone(),
             m.version.to_string(),
-            if commands.is_empty() { "-".into() } else { commands.join(" ") },
-            if permissions.is_empty() { "-".into() } else { permissions.join(", ") },
+            if commands.is_empty() {
+                "-".into()
+            } else {
+                commands.join(" ")
+            },
+            if permissions.is_empty() {
+                "-".into()
+            } else {
+                permissions.join(", ")
+            },
             m.description.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..4).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..4)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
     for row in &rows {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {

@@ -120,8 +120,14 @@ pub struct LoadedPlugin {
 /// Reads and validates `dir/plugin.toml`.
 pub fn read_manifest(dir: &Path) -> Result<Manifest, LoadError> {
     let path = dir.join("plugin.toml");
-    let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
-    let manifest = Manifest::from_toml(&text).map_err(|source| LoadError::Manifest { path: path.clone(), source })?;
+    let text = std::fs::read_to_string(&path).map_err(|source| LoadError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let manifest = Manifest::from_toml(&text).map_err(|source| LoadError::Manifest {
+        path: path.clone(),
+        source,
+    })?;
     if !supported(&manifest.wit) {
         return Err(LoadError::ManifestContract {
             path,
@@ -142,8 +148,14 @@ pub fn load_plugin(
     let manifest = read_manifest(dir)?;
     let settings = settings_for(&manifest)?;
     let wasm_path = dir.join("plugin.wasm");
-    let wasm = std::fs::read(&wasm_path).map_err(|source| LoadError::Io { path: wasm_path.clone(), source })?;
-    let component_err = |source| LoadError::Component { path: wasm_path.clone(), source };
+    let wasm = std::fs::read(&wasm_path).map_err(|source| LoadError::Io {
+        path: wasm_path.clone(),
+        source,
+    })?;
+    let component_err = |source| LoadError::Component {
+        path: wasm_path.clone(),
+        source,
+    };
     let (component, cache) = engine.load(&wasm).map_err(component_err)?;
     let found = engine.check_contract(&component).map_err(component_err)?;
     if (found.major, found.minor) != (manifest.wit.major, manifest.wit.minor) {
@@ -251,7 +263,9 @@ impl LoadedPlugin {
         })
         .await;
         match started {
-            Err(_) => Err(Failure::Deadline { deadline_ms: limits.deadline_ms }),
+            Err(_) => Err(Failure::Deadline {
+                deadline_ms: limits.deadline_ms,
+            }),
             Ok(Err(e)) => Err(match classify(&store, &e) {
                 Failure::Trap(m) => Failure::Instantiate(m),
                 other => other,
@@ -284,7 +298,12 @@ impl LoadedPlugin {
 
     /// Runs `event` through the plugin. `chat` is the event's chat and
     /// `reply_to` the message a reply answers.
-    pub async fn handle(&self, event: &Event, chat: &ChatRef, reply_to: Option<&str>) -> Result<Handled, Failure> {
+    pub async fn handle(
+        &self,
+        event: &Event,
+        chat: &ChatRef,
+        reply_to: Option<&str>,
+    ) -> Result<Handled, Failure> {
         let mut warm = match self.take_instance() {
             Some(warm) => warm,
             None => self.instantiate().await?,
@@ -306,7 +325,11 @@ impl LoadedPlugin {
         )
         .await;
         let actions = match called {
-            Err(_) => return Err(Failure::Deadline { deadline_ms: limits.deadline_ms }),
+            Err(_) => {
+                return Err(Failure::Deadline {
+                    deadline_ms: limits.deadline_ms,
+                });
+            }
             Ok(Err(e)) => return Err(classify(&warm.store, &e)),
             Ok(Ok(Err(e))) => {
                 let failure = match e {
@@ -319,7 +342,10 @@ impl LoadedPlugin {
             Ok(Ok(Ok(actions))) => actions,
         };
         if actions.len() > limits.max_actions as usize {
-            let failure = Failure::TooManyActions { returned: actions.len(), max: limits.max_actions };
+            let failure = Failure::TooManyActions {
+                returned: actions.len(),
+                max: limits.max_actions,
+            };
             self.return_instance(warm);
             return Err(failure);
         }
@@ -331,7 +357,9 @@ impl LoadedPlugin {
             kv_written: data.kv_written,
         };
         self.return_instance(warm);
-        handled.outbound.extend(returned.map_err(Failure::BadAction)?);
+        handled
+            .outbound
+            .extend(returned.map_err(Failure::BadAction)?);
         Ok(handled)
     }
 }
@@ -347,12 +375,24 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
     let data = store.data();
     let limits = &data.plugin.limits;
     if data.cpu_exhausted {
-        return Failure::CpuBudget { cpu_ms: limits.cpu_ms };
+        return Failure::CpuBudget {
+            cpu_ms: limits.cpu_ms,
+        };
     }
     if data.budget.exceeded {
-        return Failure::Memory { memory_mib: limits.memory_mib };
+        return Failure::Memory {
+            memory_mib: limits.memory_mib,
+        };
     }
     let mut message = match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            // Rust and C guests keep their stack in linear memory, below the
+            // data: running off it is an out-of-bounds access.
+            format!(
+                "{} (likely a stack overflow from deep recursion)",
+                wasmtime::Trap::MemoryOutOfBounds
+            )
+        }
         Some(trap) => trap.to_string(),
         None => format!("{error:#}"),
     };

@@ -103,7 +103,10 @@ impl Router {
                         }
                         None => {
                             if direct {
-                                let text = format!("Unknown command /{}. Send /help to see what I can do.", command.name);
+                                let text = format!(
+                                    "Unknown command /{}. Send /help to see what I can do.",
+                                    command.name
+                                );
                                 self.reply(&mut out, &chat, reply_to, text);
                             }
                             return out;
@@ -112,12 +115,20 @@ impl Router {
                 }
                 None => {
                     let reply_to = Some(message.id.clone());
-                    (self.subscribed(EventKind::Message), Event::Message(message), reply_to)
+                    (
+                        self.subscribed(EventKind::Message),
+                        Event::Message(message),
+                        reply_to,
+                    )
                 }
             },
             Event::Command(command) => {
                 let reply_to = Some(command.message.id.clone());
-                let owners = self.commands.get(&command.name).cloned().unwrap_or_default();
+                let owners = self
+                    .commands
+                    .get(&command.name)
+                    .cloned()
+                    .unwrap_or_default();
                 (owners, Event::Command(command), reply_to)
             }
             Event::ButtonPress(mut press) => {
@@ -126,7 +137,10 @@ impl Router {
                     return out;
                 };
                 let Some(&index) = self.by_name.get(plugin) else {
-                    tracing::debug!(plugin, "ignoring a button press for a plugin that is not loaded");
+                    tracing::debug!(
+                        plugin,
+                        "ignoring a button press for a plugin that is not loaded"
+                    );
                     return out;
                 };
                 press.data = id.to_owned();
@@ -134,11 +148,27 @@ impl Router {
             }
             Event::Edited(m) => {
                 let reply_to = Some(m.id.clone());
-                (self.subscribed(EventKind::Edited), Event::Edited(m), reply_to)
+                (
+                    self.subscribed(EventKind::Edited),
+                    Event::Edited(m),
+                    reply_to,
+                )
             }
-            Event::Reaction(r) => (self.subscribed(EventKind::Reaction), Event::Reaction(r), None),
-            Event::MemberJoined(m) => (self.subscribed(EventKind::MemberJoined), Event::MemberJoined(m), None),
-            Event::MemberLeft(m) => (self.subscribed(EventKind::MemberLeft), Event::MemberLeft(m), None),
+            Event::Reaction(r) => (
+                self.subscribed(EventKind::Reaction),
+                Event::Reaction(r),
+                None,
+            ),
+            Event::MemberJoined(m) => (
+                self.subscribed(EventKind::MemberJoined),
+                Event::MemberJoined(m),
+                None,
+            ),
+            Event::MemberLeft(m) => (
+                self.subscribed(EventKind::MemberLeft),
+                Event::MemberLeft(m),
+                None,
+            ),
         };
 
         for index in targets {
@@ -172,10 +202,19 @@ impl Router {
         self.subscribers.get(&kind).cloned().unwrap_or_default()
     }
 
-    fn reply(&self, out: &mut Dispatch, chat: &crate::event::ChatRef, reply_to: Option<String>, text: String) {
+    fn reply(
+        &self,
+        out: &mut Dispatch,
+        chat: &crate::event::ChatRef,
+        reply_to: Option<String>,
+        text: String,
+    ) {
         out.outbound.push(Outbound {
             chat: chat.clone(),
-            op: OutboundOp::Send { message: Outgoing::text(text), reply_to },
+            op: OutboundOp::Send {
+                message: Outgoing::text(text),
+                reply_to,
+            },
             plugin: Arc::clone(&self.host),
         });
     }
@@ -185,7 +224,10 @@ impl Router {
         let mut lines = Vec::new();
         for plugin in &self.plugins {
             for command in &plugin.manifest().commands {
-                let usage = command.usage.clone().unwrap_or_else(|| format!("/{}", command.name));
+                let usage = command
+                    .usage
+                    .clone()
+                    .unwrap_or_else(|| format!("/{}", command.name));
                 if command.help.is_empty() {
                     lines.push(usage);
                 } else {
@@ -216,7 +258,9 @@ pub struct ParsedCommand {
 /// followed directly by a valid command name.
 pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
     let text = text.trim_start();
-    let rest = prefixes.iter().find_map(|p| text.strip_prefix(p.as_str()))?;
+    let rest = prefixes
+        .iter()
+        .find_map(|p| text.strip_prefix(p.as_str()))?;
     let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
     let (head, tail) = rest.split_at(end);
     let (name, addressed_to) = match head.split_once('@') {
@@ -278,7 +322,10 @@ mod tests {
         let p = parse_command("/roll 2d6", &prefixes()).expect("command");
         assert_eq!((p.name.as_str(), p.raw_args.as_str()), ("roll", "2d6"));
         let p = parse_command("  !Echo   hello  world ", &prefixes()).expect("command");
-        assert_eq!((p.name.as_str(), p.raw_args.as_str()), ("echo", "hello  world"));
+        assert_eq!(
+            (p.name.as_str(), p.raw_args.as_str()),
+            ("echo", "hello  world")
+        );
         let p = parse_command("/roll@MyBot d20", &prefixes()).expect("command");
         assert_eq!(p.addressed_to.as_deref(), Some("MyBot"));
         assert_eq!(p.name, "roll");

@@ -78,7 +78,9 @@ impl Limits {
         for (key, value) in overrides {
             merged.insert(key.clone(), value.clone());
         }
-        merged.try_into().map_err(|e: toml::de::Error| e.to_string())
+        merged
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())
     }
 }
 
@@ -202,7 +204,10 @@ impl Failure {
     pub fn poisons_instance(&self) -> bool {
         !matches!(
             self,
-            Failure::InvalidInput(_) | Failure::Failed(_) | Failure::TooManyActions { .. } | Failure::BadAction(_)
+            Failure::InvalidInput(_)
+                | Failure::Failed(_)
+                | Failure::TooManyActions { .. }
+                | Failure::BadAction(_)
         )
     }
 }
@@ -226,7 +231,10 @@ impl fmt::Display for Failure {
             ),
             Failure::Trap(m) => write!(f, "crashed: {m}"),
             Failure::TooManyActions { returned, max } => {
-                write!(f, "returned {returned} actions for one event; the limit is {max}")
+                write!(
+                    f,
+                    "returned {returned} actions for one event; the limit is {max}"
+                )
             }
             Failure::BadAction(m) => write!(f, "returned an action it may not take: {m}"),
             Failure::Instantiate(m) => write!(f, "could not be started: {m}"),
@@ -241,7 +249,8 @@ mod tests {
     #[test]
     fn overrides_apply_field_by_field() {
         let base = Limits::default();
-        let table: toml::Table = toml::from_str("cpu_ms = 50\nreuse_instances = false").expect("toml");
+        let table: toml::Table =
+            toml::from_str("cpu_ms = 50\nreuse_instances = false").expect("toml");
         let merged = base.with_overrides(&table).expect("merge");
         assert_eq!(merged.cpu_ms, 50);
         assert!(!merged.reuse_instances);

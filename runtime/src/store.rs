@@ -87,22 +87,37 @@ fn io(operation: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
 
 impl Store for SledStore {
     fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.kv.get(kv_key(plugin, key)).map_err(io("read"))?.map(|v| v.to_vec()))
+        Ok(self
+            .kv
+            .get(kv_key(plugin, key))
+            .map_err(io("read"))?
+            .map(|v| v.to_vec()))
     }
 
     fn kv_set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.kv.insert(kv_key(plugin, key), value).map_err(io("write"))?;
+        self.kv
+            .insert(kv_key(plugin, key), value)
+            .map_err(io("write"))?;
         Ok(())
     }
 
     fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, StoreError> {
-        Ok(self.kv.remove(kv_key(plugin, key)).map_err(io("delete"))?.is_some())
+        Ok(self
+            .kv
+            .remove(kv_key(plugin, key))
+            .map_err(io("delete"))?
+            .is_some())
     }
 
     fn kv_keys(&self, plugin: &str, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
         let namespace = plugin.len() + 1;
         let mut keys = Vec::new();
-        for entry in self.kv.scan_prefix(kv_key(plugin, prefix)).keys().take(limit) {
+        for entry in self
+            .kv
+            .scan_prefix(kv_key(plugin, prefix))
+            .keys()
+            .take(limit)
+        {
             let full = entry.map_err(io("list"))?;
             keys.push(String::from_utf8_lossy(&full[namespace..]).into_owned());
         }
@@ -158,7 +173,9 @@ pub struct MemoryStore {
 impl MemoryStore {
     fn map(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<Vec<u8>, Vec<u8>>> {
         // A panic while holding the lock cannot leave the map half-written.
-        self.kv.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.kv
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -63,7 +63,9 @@ fn cargo() -> Command {
 
 fn run(mut cmd: Command) -> Result<()> {
     let shown = format!("{cmd:?}");
-    let status = cmd.status().with_context(|| format!("could not start {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not start {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -72,9 +74,16 @@ fn run(mut cmd: Command) -> Result<()> {
 
 /// Adds the wasm target when the toolchain lacks it.
 fn ensure_wasm_target() -> Result<()> {
-    let sysroot = Command::new("rustc").args(["--print", "sysroot"]).output().context("could not run rustc")?;
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .context("could not run rustc")?;
     let sysroot = String::from_utf8_lossy(&sysroot.stdout).trim().to_owned();
-    if Path::new(&sysroot).join("lib/rustlib").join(WASM_TARGET).exists() {
+    if Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(WASM_TARGET)
+        .exists()
+    {
         return Ok(());
     }
     eprintln!("xtask: adding the {WASM_TARGET} target with rustup");
@@ -93,8 +102,10 @@ struct PluginCrate {
 }
 
 fn read_toml(path: &Path) -> Result<toml::Table> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.parse::<toml::Table>().with_context(|| format!("parsing {}", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.parse::<toml::Table>()
+        .with_context(|| format!("parsing {}", path.display()))
 }
 
 fn find_plugins() -> Result<Vec<PluginCrate>> {
@@ -121,7 +132,12 @@ fn find_plugins() -> Result<Vec<PluginCrate>> {
                 .and_then(|n| n.as_str())
                 .with_context(|| format!("{}/plugin.toml: no `name`", dir.display()))?
                 .to_owned();
-            found.push(PluginCrate { dir, package, name, test_only });
+            found.push(PluginCrate {
+                dir,
+                package,
+                name,
+                test_only,
+            });
         }
     }
     Ok(found)
@@ -133,7 +149,13 @@ fn build_plugins() -> Result<Vec<PluginCrate>> {
     ensure_wasm_target()?;
     let plugins = find_plugins()?;
     let mut cmd = cargo();
-    cmd.args(["build", "--target", WASM_TARGET, "--profile", PLUGIN_PROFILE]);
+    cmd.args([
+        "build",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        PLUGIN_PROFILE,
+    ]);
     for p in &plugins {
         cmd.args(["-p", &p.package]);
     }
@@ -146,7 +168,11 @@ fn build_plugins() -> Result<Vec<PluginCrate>> {
             .join(PLUGIN_PROFILE)
             .join(format!("{}.wasm", p.package.replace('-', "_")));
         let stage = target
-            .join(if p.test_only { "test-plugins" } else { "plugins" })
+            .join(if p.test_only {
+                "test-plugins"
+            } else {
+                "plugins"
+            })
             .join(&p.name);
         std::fs::create_dir_all(&stage).with_context(|| format!("creating {}", stage.display()))?;
         copy(&artifact, &stage.join("plugin.wasm"))?;
@@ -172,7 +198,16 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
 fn demo(args: &[String]) -> Result<()> {
     build_plugins()?;
     let mut cmd = cargo();
-    cmd.args(["run", "--quiet", "--release", "-p", "plugboard-runtime", "--bin", "plugboard", "--"]);
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "plugboard-runtime",
+        "--bin",
+        "plugboard",
+        "--",
+    ]);
     cmd.args(["run", "--config", "examples/demo/plugboard.toml"]);
     cmd.args(args);
     run(cmd)
@@ -190,7 +225,14 @@ fn bench(args: &[String]) -> Result<()> {
     build_plugins()?;
     let mut cmd = cargo();
     cmd.env("RUST_LIB_BACKTRACE", "0");
-    cmd.args(["bench", "-p", "plugboard-runtime", "--bench", "throughput", "--"]);
+    cmd.args([
+        "bench",
+        "-p",
+        "plugboard-runtime",
+        "--bench",
+        "throughput",
+        "--",
+    ]);
     cmd.args(args);
     run(cmd)
 }

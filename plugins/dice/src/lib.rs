@@ -11,8 +11,14 @@ pub struct Dice;
 impl Plugin for Dice {
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
         let spec = match cmd.args.first() {
-            None => Roll { count: 1, sides: 6, modifier: 0 },
-            Some(text) => text.parse().map_err(|e: RollError| Error::invalid_input(e.to_string()))?,
+            None => Roll {
+                count: 1,
+                sides: 6,
+                modifier: 0,
+            },
+            Some(text) => text
+                .parse()
+                .map_err(|e: RollError| Error::invalid_input(e.to_string()))?,
         };
         let mut rolls = Vec::with_capacity(spec.count as usize);
         for _ in 0..spec.count {
@@ -54,14 +60,20 @@ impl std::str::FromStr for Roll {
 
     fn from_str(text: &str) -> std::result::Result<Self, RollError> {
         let bad = |why: &str| {
-            RollError(format!("`{text}` is not a dice roll: {why}. Write it like 2d6, d20 or 3d8+2."))
+            RollError(format!(
+                "`{text}` is not a dice roll: {why}. Write it like 2d6, d20 or 3d8+2."
+            ))
         };
         let lower = text.trim().to_ascii_lowercase();
-        let (count, rest) = lower.split_once('d').ok_or_else(|| bad("there is no `d`"))?;
+        let (count, rest) = lower
+            .split_once('d')
+            .ok_or_else(|| bad("there is no `d`"))?;
         let count = if count.is_empty() {
             1
         } else {
-            count.parse::<u32>().map_err(|_| bad("the number of dice must be a whole number"))?
+            count
+                .parse::<u32>()
+                .map_err(|_| bad("the number of dice must be a whole number"))?
         };
         let (sides, modifier) = match rest.find(['+', '-']) {
             Some(at) => {
@@ -72,17 +84,23 @@ impl std::str::FromStr for Roll {
             }
             None => (rest, 0),
         };
-        let sides = sides.parse::<u32>().map_err(|_| bad("the number of sides must be a whole number"))?;
+        let sides = sides
+            .parse::<u32>()
+            .map_err(|_| bad("the number of sides must be a whole number"))?;
         if count == 0 || count > MAX_DICE {
             return Err(bad(&format!("roll between 1 and {MAX_DICE} dice")));
         }
-        if sides < 2 || sides > MAX_SIDES {
+        if !(2..=MAX_SIDES).contains(&sides) {
             return Err(bad(&format!("a die has between 2 and {MAX_SIDES} sides")));
         }
         if modifier.unsigned_abs() > 1_000_000 {
             return Err(bad("the modifier is too large"));
         }
-        Ok(Roll { count, sides, modifier })
+        Ok(Roll {
+            count,
+            sides,
+            modifier,
+        })
     }
 }
 
@@ -129,15 +147,54 @@ mod tests {
 
     #[test]
     fn parses_common_forms() {
-        assert_eq!("2d6".parse(), Ok(Roll { count: 2, sides: 6, modifier: 0 }));
-        assert_eq!("d20".parse(), Ok(Roll { count: 1, sides: 20, modifier: 0 }));
-        assert_eq!("3D8+2".parse(), Ok(Roll { count: 3, sides: 8, modifier: 2 }));
-        assert_eq!("4d10-1".parse(), Ok(Roll { count: 4, sides: 10, modifier: -1 }));
+        assert_eq!(
+            "2d6".parse(),
+            Ok(Roll {
+                count: 2,
+                sides: 6,
+                modifier: 0
+            })
+        );
+        assert_eq!(
+            "d20".parse(),
+            Ok(Roll {
+                count: 1,
+                sides: 20,
+                modifier: 0
+            })
+        );
+        assert_eq!(
+            "3D8+2".parse(),
+            Ok(Roll {
+                count: 3,
+                sides: 8,
+                modifier: 2
+            })
+        );
+        assert_eq!(
+            "4d10-1".parse(),
+            Ok(Roll {
+                count: 4,
+                sides: 10,
+                modifier: -1
+            })
+        );
     }
 
     #[test]
     fn refuses_bad_syntax_with_a_hint() {
-        for bad in ["", "2x6", "d", "2d", "0d6", "101d6", "2d1", "2d6+x", "-2d6", "2d6+99999999"] {
+        for bad in [
+            "",
+            "2x6",
+            "d",
+            "2d",
+            "0d6",
+            "101d6",
+            "2d1",
+            "2d6+x",
+            "-2d6",
+            "2d6+99999999",
+        ] {
             let err = bad.parse::<Roll>().expect_err(bad).to_string();
             assert!(err.contains("Write it like 2d6"), "{bad}: {err}");
         }
@@ -145,7 +202,11 @@ mod tests {
 
     #[test]
     fn describes_total() {
-        let roll = Roll { count: 2, sides: 6, modifier: 1 };
+        let roll = Roll {
+            count: 2,
+            sides: 6,
+            modifier: 1,
+        };
         assert_eq!(roll.describe(&[3, 4]), "🎲 2d6+1: 3 + 4 (+1) = 8");
     }
 }

@@ -21,10 +21,14 @@ impl Plugin for Notes {
                 let key = key_arg(&cmd)?;
                 let text = cmd.rest(1);
                 if text.is_empty() {
-                    return Err(Error::invalid_input("nothing to remember; usage: /remember <key> <text>"));
+                    return Err(Error::invalid_input(
+                        "nothing to remember; usage: /remember <key> <text>",
+                    ));
                 }
                 if text.len() > MAX_NOTE {
-                    return Err(Error::invalid_input(format!("a note holds at most {MAX_NOTE} bytes")));
+                    return Err(Error::invalid_input(format!(
+                        "a note holds at most {MAX_NOTE} bytes"
+                    )));
                 }
                 notes.set(&key, text)?;
                 out.reply(format!("Remembered `{key}`."));

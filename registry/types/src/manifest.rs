@@ -105,7 +105,9 @@ impl Permission {
     pub fn describe(self) -> &'static str {
         match self {
             Permission::Kv => "store data in its own private key-value store",
-            Permission::SendAnyChat => "send messages to any chat, not only answer where it is used",
+            Permission::SendAnyChat => {
+                "send messages to any chat, not only answer where it is used"
+            }
         }
     }
 }
@@ -156,8 +158,8 @@ pub enum ManifestError {
 impl Manifest {
     /// Parses and validates a manifest from the text of a `plugin.toml`.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|e| ManifestError::Syntax(e.to_string().trim_end().to_owned()))?;
+        let manifest: Manifest = toml::from_str(text)
+            .map_err(|e| ManifestError::Syntax(e.to_string().trim_end().to_owned()))?;
         manifest.validate()?;
         Ok(manifest)
     }
@@ -172,12 +174,18 @@ impl Manifest {
     pub fn validate(&self) -> Result<(), ManifestError> {
         check_name(&self.name).map_err(|problem| invalid("name", problem))?;
         if self.description.trim().is_empty() {
-            return Err(invalid("description", "is empty; say in one line what the plugin does".into()));
+            return Err(invalid(
+                "description",
+                "is empty; say in one line what the plugin does".into(),
+            ));
         }
         if self.description.len() > MAX_DESCRIPTION_LEN {
             return Err(invalid(
                 "description",
-                format!("is {} bytes; keep it to one line of at most {MAX_DESCRIPTION_LEN}", self.description.len()),
+                format!(
+                    "is {} bytes; keep it to one line of at most {MAX_DESCRIPTION_LEN}",
+                    self.description.len()
+                ),
             ));
         }
         let mut seen = std::collections::BTreeSet::new();
@@ -185,13 +193,19 @@ impl Manifest {
             let field = format!("commands[{i}].name");
             check_command_name(&command.name).map_err(|problem| invalid(&field, problem))?;
             if !seen.insert(command.name.as_str()) {
-                return Err(invalid(&field, format!("`{}` is declared twice; remove one", command.name)));
+                return Err(invalid(
+                    &field,
+                    format!("`{}` is declared twice; remove one", command.name),
+                ));
             }
         }
         for dep in self.dependencies.keys() {
             check_name(dep).map_err(|problem| invalid(&format!("dependencies.{dep}"), problem))?;
             if dep == &self.name {
-                return Err(invalid(&format!("dependencies.{dep}"), "a plugin cannot depend on itself".into()));
+                return Err(invalid(
+                    &format!("dependencies.{dep}"),
+                    "a plugin cannot depend on itself".into(),
+                ));
             }
         }
         Ok(())
@@ -209,7 +223,10 @@ impl Manifest {
 }
 
 fn invalid(field: &str, problem: String) -> ManifestError {
-    ManifestError::Invalid { field: field.to_owned(), problem }
+    ManifestError::Invalid {
+        field: field.to_owned(),
+        problem,
+    }
 }
 
 /// Checks a plugin name: `a-z0-9-`, starting with a letter, no `--`, no
@@ -224,8 +241,13 @@ pub fn check_name(name: &str) -> Result<(), String> {
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
         return Err(format!("`{name}` must start with a lowercase letter a-z"));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-        return Err(format!("`{name}` contains `{bad}`; use only lowercase letters a-z, digits and `-`"));
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "`{name}` contains `{bad}`; use only lowercase letters a-z, digits and `-`"
+        ));
     }
     if name.ends_with('-') || name.contains("--") {
         return Err(format!("`{name}` must not end with `-` or contain `--`"));
@@ -236,9 +258,14 @@ pub fn check_name(name: &str) -> Result<(), String> {
 /// Checks a command name: `a-z0-9_`, 1 to [`MAX_COMMAND_LEN`] bytes.
 pub fn check_command_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_COMMAND_LEN {
-        return Err(format!("`{name}` must be 1 to {MAX_COMMAND_LEN} bytes long"));
+        return Err(format!(
+            "`{name}` must be 1 to {MAX_COMMAND_LEN} bytes long"
+        ));
     }
-    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
+    {
         return Err(format!(
             "`{name}` contains `{bad}`; command names use only lowercase letters a-z, digits and `_` \
              (and are written without the leading `/`)"
@@ -303,34 +330,65 @@ mod tests {
         assert!(m.wants(Permission::Kv));
         assert!(!m.wants(Permission::SendAnyChat));
         assert_eq!(m.events, vec![EventKind::Message]);
-        assert_eq!(m.command("remember").and_then(|c| c.usage.as_deref()), Some("/remember <key> <text>"));
-        assert_eq!(m.dependencies["economy"], VersionReq::parse("^1.2").expect("req"));
+        assert_eq!(
+            m.command("remember").and_then(|c| c.usage.as_deref()),
+            Some("/remember <key> <text>")
+        );
+        assert_eq!(
+            m.dependencies["economy"],
+            VersionReq::parse("^1.2").expect("req")
+        );
         let again = Manifest::from_toml(&m.to_toml()).expect("round trip");
         assert_eq!(again, m);
     }
 
     fn error_of(text: &str) -> String {
-        Manifest::from_toml(text).expect_err("must be refused").to_string()
+        Manifest::from_toml(text)
+            .expect_err("must be refused")
+            .to_string()
     }
 
     #[test]
     fn errors_name_the_problem() {
         let cases: &[(&str, &str, &str)] = &[
-            ("name = \"notes\"", "name = \"Notes\"", "must start with a lowercase letter"),
+            (
+                "name = \"notes\"",
+                "name = \"Notes\"",
+                "must start with a lowercase letter",
+            ),
             ("name = \"notes\"", "name = \"no_tes\"", "contains `_`"),
             ("version = \"1.2.3\"", "version = \"1.2\"", "version"),
             ("wit = \"0.1\"", "wit = \"zero\"", "is not a WIT version"),
-            ("permissions = [\"kv\"]", "permissions = [\"root\"]", "unknown variant `root`"),
-            ("name = \"remember\"", "name = \"/remember\"", "written without the leading `/`"),
-            ("description = \"Remembers things.\"", "description = \" \"", "`description` is empty"),
-            ("license = \"MIT\"", "licence = \"MIT\"", "unknown field `licence`"),
+            (
+                "permissions = [\"kv\"]",
+                "permissions = [\"root\"]",
+                "unknown variant `root`",
+            ),
+            (
+                "name = \"remember\"",
+                "name = \"/remember\"",
+                "written without the leading `/`",
+            ),
+            (
+                "description = \"Remembers things.\"",
+                "description = \" \"",
+                "`description` is empty",
+            ),
+            (
+                "license = \"MIT\"",
+                "licence = \"MIT\"",
+                "unknown field `licence`",
+            ),
             ("economy = \"^1.2\"", "economy = \"one\"", "economy"),
         ];
         for (from, to, expected) in cases {
             let text = GOOD.replace(from, to);
             assert_ne!(text, GOOD, "case {to} did not change the manifest");
             let err = error_of(&text);
-            assert!(err.contains(expected), "{to}: expected `{expected}` in: {err}");
+            assert!(
+                err.contains(expected),
+                "{to}: expected `{expected}` in: {err}"
+            );
         }
     }
 

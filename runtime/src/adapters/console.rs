@@ -9,7 +9,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::{Adapter, AdapterError, AdapterFuture, AdapterIo};
-use crate::event::{Chat, ChatKind, Event, Message, Outbound, OutboundOp, Outgoing, Platform, User};
+use crate::event::{
+    Chat, ChatKind, Event, Message, Outbound, OutboundOp, Outgoing, Platform, User,
+};
 
 /// The console adapter over any line reader and writer.
 pub struct ConsoleAdapter<R, W> {
@@ -65,7 +67,10 @@ pub fn render(outbound: &Outbound) -> String {
     }
     match &outbound.op {
         OutboundOp::Send { message, .. } => with_buttons(message),
-        OutboundOp::Edit { message_id, message } => format!("(edited #{message_id}) {}", with_buttons(message)),
+        OutboundOp::Edit {
+            message_id,
+            message,
+        } => format!("(edited #{message_id}) {}", with_buttons(message)),
         OutboundOp::React { message_id, emoji } => format!("(reacted {emoji} to #{message_id})"),
         OutboundOp::Delete { message_id } => format!("(deleted #{message_id})"),
     }
@@ -82,7 +87,11 @@ where
 
     fn run(self: Box<Self>, io: AdapterIo) -> AdapterFuture {
         let ConsoleAdapter { input, mut output } = *self;
-        let AdapterIo { inbox, mut outbox, mut shutdown } = io;
+        let AdapterIo {
+            inbox,
+            mut outbox,
+            mut shutdown,
+        } = io;
         Box::pin(async move {
             let reader = tokio::spawn(async move {
                 let mut lines = input.lines();

@@ -53,8 +53,16 @@ impl Adapter for MemoryAdapter {
     }
 
     fn run(self: Box<Self>, io: AdapterIo) -> AdapterFuture {
-        let MemoryAdapter { mut events, deliveries, .. } = *self;
-        let AdapterIo { inbox, mut outbox, mut shutdown } = io;
+        let MemoryAdapter {
+            mut events,
+            deliveries,
+            ..
+        } = *self;
+        let AdapterIo {
+            inbox,
+            mut outbox,
+            mut shutdown,
+        } = io;
         Box::pin(async move {
             let forward = tokio::spawn(async move {
                 loop {

@@ -82,6 +82,9 @@ impl Inbox {
         chat.platform.hash(&mut hasher);
         chat.id.hash(&mut hasher);
         let shard = (hasher.finish() % self.shards.len() as u64) as usize;
-        self.shards[shard].send(event).await.map_err(|_| InboxClosed)
+        self.shards[shard]
+            .send(event)
+            .await
+            .map_err(|_| InboxClosed)
     }
 }

@@ -1,0 +1,124 @@
+//! The `plugboard` binary, exactly as an owner runs it.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+
+use crate::support::{dirs_toml, plugins_dir, shared_cache};
+
+fn plugboard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_plugboard"))
+}
+
+/// Runs `plugboard run` with `input` on stdin; returns (stdout, stderr).
+fn run_console(config: &std::path::Path, input: &str) -> Result<(String, String)> {
+    let mut child = plugboard()
+        .args(["run", "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("starting plugboard")?;
+    child
+        .stdin
+        .take()
+        .context("stdin")?
+        .write_all(input.as_bytes())?;
+    let out = child.wait_with_output()?;
+    let stdout = String::from_utf8(out.stdout)?;
+    let stderr = String::from_utf8(out.stderr)?;
+    anyhow::ensure!(
+        out.status.success(),
+        "plugboard failed: {}\n{stderr}",
+        out.status
+    );
+    Ok((stdout, stderr))
+}
+
+fn demo_config(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    let path = dir.join("plugboard.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n",
+            shared_cache().display().to_string(),
+            dirs_toml(&[&plugins_dir()]),
+        ),
+    )?;
+    Ok(path)
+}
+
+#[test]
+fn console_demo_answers_and_remembers_across_runs() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = demo_config(dir.path())?;
+
+    let (stdout, stderr) = run_console(&config, "/echo hello\n/roll 2d6\n/remember color teal\n")?;
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(lines[0], "hello");
+    let total: u32 = lines[1]
+        .rsplit_once("= ")
+        .and_then(|(_, n)| n.parse().ok())
+        .with_context(|| format!("no total in {:?}", lines[1]))?;
+    assert!((2..=12).contains(&total), "{}", lines[1]);
+    assert_eq!(lines[2], "Remembered `color`.");
+
+    let (stdout, stderr) = run_console(&config, "/recall color\n")?;
+    assert_eq!(stdout.trim_end(), "teal", "stderr: {stderr}");
+    Ok(())
+}
+
+#[test]
+fn plugins_list_shows_commands_and_permissions() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = demo_config(dir.path())?;
+    let out = plugboard()
+        .args(["plugins", "list", "--config"])
+        .arg(&config)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout)?;
+    for expected in ["echo", "dice", "notes", "/roll", "/remember", "kv"] {
+        assert!(
+            stdout.contains(expected),
+            "missing {expected} in:\n{stdout}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn help_is_available_everywhere() -> Result<()> {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["plugins", "--help"],
+        &["plugins", "list", "--help"],
+    ] {
+        let out = plugboard().args(args).output()?;
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8(out.stdout)?.contains("Usage"), "{args:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn a_missing_config_is_a_clear_error() -> Result<()> {
+    let out = plugboard()
+        .args(["run", "--config", "/nonexistent/plugboard.toml"])
+        .output()?;
+    assert!(!out.status.success());
+    let stderr = String::from_utf8(out.stderr)?;
+    assert!(
+        stderr.contains("/nonexistent/plugboard.toml") && stderr.contains("--config"),
+        "{stderr}"
+    );
+    Ok(())
+}

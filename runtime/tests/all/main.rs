@@ -1,0 +1,9 @@
+//! Integration tests of the runtime, compiled into one binary, one module per
+//! topic. Plugins are the real components built from `plugins/` by
+//! `cargo xtask plugins` (which `cargo xtask test` runs first).
+
+mod cli;
+mod loading;
+mod routing;
+mod sandbox;
+mod support;

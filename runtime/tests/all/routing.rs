@@ -1,0 +1,127 @@
+//! Events through the real router to real plugins and back.
+
+use anyhow::Result;
+
+use crate::support::{TestBot, plugins_dir};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_reach_the_plugins_that_declared_them() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    assert!(bot.report.refused.is_empty(), "{:?}", bot.report.refused);
+    assert_eq!(bot.ask("c1", "/echo hello   world").await?, "hello   world");
+    assert_eq!(bot.ask("c1", "!echo bang").await?, "bang");
+    assert_eq!(bot.ask("c1", "/ECHO@SomeBot loud").await?, "loud");
+    let roll = bot.ask("c1", "/roll d20+3").await?;
+    assert!(roll.starts_with("🎲 1d20+3: "), "{roll}");
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_the_plugins_own_explanation() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    let answer = bot.ask("c1", "/roll 2x6").await?;
+    assert!(
+        answer.contains("`2x6` is not a dice roll") && answer.contains("2d6"),
+        "{answer}"
+    );
+    let answer = bot.ask("c1", "/echo").await?;
+    assert!(answer.contains("usage: /echo <text>"), "{answer}");
+    let answer = bot.ask("c1", "/recall").await?;
+    assert!(answer.contains("missing <key>"), "{answer}");
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_and_unknown_commands() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    let help = bot.ask("c1", "/help").await?;
+    for line in [
+        "/echo <text> — Repeats <text> back to you.",
+        "/remember <key> <text>",
+        "/roll",
+    ] {
+        assert!(help.contains(line), "missing {line} in {help}");
+    }
+    let unknown = bot.ask("c1", "/frobnicate now").await?;
+    assert_eq!(
+        unknown,
+        "Unknown command /frobnicate. Send /help to see what I can do."
+    );
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_of_one_chat_are_answered_in_order() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    for i in 0..200 {
+        let chat = if i % 2 == 0 { "even" } else { "odd" };
+        assert!(bot.handle.say(chat, "u", &format!("/echo {i}")).await);
+    }
+    let mut even = Vec::new();
+    let mut odd = Vec::new();
+    for _ in 0..200 {
+        let delivery = bot.next().await?;
+        let n: u32 = crate::support::text_of(&delivery).parse()?;
+        if delivery.chat.id == "even" {
+            even.push(n)
+        } else {
+            odd.push(n)
+        }
+    }
+    assert_eq!(even, (0..200).step_by(2).collect::<Vec<_>>());
+    assert_eq!(odd, (1..200).step_by(2).collect::<Vec<_>>());
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_survive_a_restart_and_stay_in_their_chat() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    assert_eq!(
+        bot.ask("kitchen", "/remember color deep teal").await?,
+        "Remembered `color`."
+    );
+    assert_eq!(
+        bot.ask("garage", "/recall color").await?,
+        "I don't remember anything about `color`."
+    );
+    let data = bot.stop().await?;
+
+    let mut bot = TestBot::start_in(data, &[&plugins_dir()], "")?;
+    assert_eq!(bot.ask("kitchen", "/recall color").await?, "deep teal");
+    assert_eq!(bot.ask("kitchen", "/notes").await?, "Notes: color");
+    assert_eq!(
+        bot.ask("kitchen", "/forget color").await?,
+        "Forgot `color`."
+    );
+    assert_eq!(
+        bot.ask("kitchen", "/recall color").await?,
+        "I don't remember anything about `color`."
+    );
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_instance_per_event_gives_the_same_answers() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "[limits]\nreuse_instances = false\n")?;
+    for i in 0..5 {
+        assert_eq!(
+            bot.ask("c", &format!("/echo fresh {i}")).await?,
+            format!("fresh {i}")
+        );
+    }
+    for plugin in bot.router.plugins() {
+        assert_eq!(
+            plugin.idle_instances(),
+            0,
+            "{} kept an instance with reuse off",
+            plugin.name()
+        );
+    }
+    bot.stop().await?;
+    Ok(())
+}

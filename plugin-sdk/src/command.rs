@@ -26,7 +26,7 @@ impl Command {
     /// Parses argument `index` (0-based) as `T`; `name` is how the error calls it.
     ///
     /// A missing argument or one that does not parse gives an error meant for
-    /// the user, such as "missing <sides>" or "<sides>: `x` is not valid".
+    /// the user, such as `missing <sides>` or ``<sides>: `x` is not valid``.
     pub fn arg<T: FromStr>(&self, index: usize, name: &str) -> Result<T, ArgError> {
         match self.args.get(index) {
             None => Err(ArgError {

@@ -1,1 +1,315 @@
-fn main() {}
+//! Throughput of the event path: router → plugin → deliveries.
+//!
+//! Run with: `cargo xtask bench` (builds the plugins, then runs this with
+//! `RUST_LIB_BACKTRACE=0` in the release profile).
+//!
+//! Measures, on one thread (a current-thread tokio runtime):
+//!
+//! 1. events/s through the real router to the `echo` component, instance reused;
+//! 2. the same router calling a native Rust echo handler (the upper bound);
+//! 3. events/s to `echo` with a fresh instance per event;
+//! 4. µs per plugin call (`LoadedPlugin::handle`, reused and fresh), without the router.
+//!
+//! Prints a Markdown table for `docs/benchmarks.md`.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use plugboard_registry_types::Manifest;
+use plugboard_runtime::engine::{EngineOptions, PluginEngine};
+use plugboard_runtime::event::{
+    Chat, ChatKind, ChatRef, Command, Event, Message, Outbound, OutboundOp, Outgoing, Platform,
+    User,
+};
+use plugboard_runtime::plugin::{
+    Handled, LoadedPlugin, NativePlugin, PluginSettings, Target, load_plugin,
+};
+use plugboard_runtime::router::Router;
+use plugboard_runtime::sandbox::{Failure, Limits};
+use plugboard_runtime::store::MemoryStore;
+
+/// The native twin of the `echo` component.
+struct NativeEcho {
+    manifest: Manifest,
+    name: Arc<str>,
+}
+
+impl NativePlugin for NativeEcho {
+    fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn handle(
+        &self,
+        event: &Event,
+        chat: &ChatRef,
+        reply_to: Option<&str>,
+    ) -> Result<Handled, Failure> {
+        let Event::Command(cmd) = event else {
+            return Ok(Handled::default());
+        };
+        if cmd.raw_args.is_empty() {
+            return Err(Failure::InvalidInput(
+                "nothing to echo; usage: /echo <text>".into(),
+            ));
+        }
+        Ok(Handled {
+            outbound: vec![Outbound {
+                chat: chat.clone(),
+                op: OutboundOp::Send {
+                    message: Outgoing::text(cmd.raw_args.clone()),
+                    reply_to: reply_to.map(str::to_owned),
+                },
+                plugin: Arc::clone(&self.name),
+            }],
+            kv_written: false,
+        })
+    }
+}
+
+fn message(text: &str) -> Message {
+    Message {
+        id: "42".into(),
+        chat: Chat {
+            platform: Platform::Console,
+            id: "bench".into(),
+            kind: ChatKind::Direct,
+            title: None,
+        },
+        sender: User::new("u1", "bench user"),
+        text: text.into(),
+        reply_to: None,
+        mentions: Vec::new(),
+        attachments: Vec::new(),
+        timestamp_ms: 0,
+    }
+}
+
+struct Measured {
+    per_event: Duration,
+}
+
+impl Measured {
+    fn per_sec(&self) -> f64 {
+        1.0 / self.per_event.as_secs_f64()
+    }
+    fn micros(&self) -> f64 {
+        self.per_event.as_secs_f64() * 1e6
+    }
+}
+
+/// Runs `f` for about `budget`, after a warm-up; best of 3 rounds.
+async fn measure<F, Fut>(budget: Duration, mut f: F) -> Measured
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for _ in 0..500 {
+        f().await;
+    }
+    let mut best = Duration::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        let mut n: u32 = 0;
+        while started.elapsed() < budget / 3 {
+            for _ in 0..200 {
+                f().await;
+            }
+            n += 200;
+        }
+        best = best.min(started.elapsed() / n);
+    }
+    Measured { per_event: best }
+}
+
+fn load(engine: &PluginEngine, dir: &Path, reuse: bool) -> Result<LoadedPlugin> {
+    let limits = Limits {
+        reuse_instances: reuse,
+        ..Limits::default()
+    };
+    let settings = |_: &Manifest| {
+        Ok(PluginSettings {
+            config: Default::default(),
+            limits,
+        })
+    };
+    Ok(load_plugin(
+        dir,
+        engine,
+        Arc::new(MemoryStore::default()),
+        settings,
+    )?)
+}
+
+fn main() -> Result<()> {
+    let seconds: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.strip_prefix("--seconds=").and_then(|s| s.parse().ok()))
+        .unwrap_or(3);
+    let budget = Duration::from_secs(seconds);
+    // `--profile` runs only the reused-instance call, for `perf record`.
+    let profile = std::env::args().any(|a| a == "--profile");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let echo_dir = root.join("target/plugins/echo");
+    anyhow::ensure!(
+        echo_dir.join("plugin.wasm").exists(),
+        "run `cargo xtask bench` (it builds the plugins first)"
+    );
+
+    let engine = PluginEngine::new(&EngineOptions {
+        max_instances: 64,
+        max_memory_bytes: 64 << 20,
+        cache_dir: None,
+    })?;
+    let reused = load(&engine, &echo_dir, true)?;
+    let fresh = load(&engine, &echo_dir, false)?;
+    let manifest = reused.manifest().clone();
+    let prefixes = vec!["/".to_string()];
+    // Leaked so that the measured futures can borrow them for 'static.
+    let wasm_router = Arc::new(Router::new(vec![Target::from(reused)], prefixes.clone()));
+    let fresh_router = Arc::new(Router::new(vec![Target::from(fresh)], prefixes.clone()));
+    let native = NativeEcho {
+        name: manifest.name.as_str().into(),
+        manifest,
+    };
+    let native_router = Arc::new(Router::new(
+        vec![Target::Native(Arc::new(native))],
+        prefixes,
+    ));
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("runtime")?;
+    let event = Event::Message(message("/echo hello, plugboard"));
+
+    let route = |router: &Arc<Router>| {
+        let event = event.clone();
+        let router = Arc::clone(router);
+        move || {
+            let event = event.clone();
+            let router = Arc::clone(&router);
+            async move {
+                let out = router.dispatch(event).await;
+                assert_eq!(out.outbound.len(), 1);
+                black_box(out);
+            }
+        }
+    };
+
+    let (wasm, native, fresh_routed, call_reused, call_fresh) = rt.block_on(async {
+        if profile {
+            let m = measure(budget, route(&wasm_router)).await;
+            println!("router → echo component, reused: {:.2} µs", m.micros());
+            std::process::exit(0);
+        }
+        let wasm = measure(budget, route(&wasm_router)).await;
+        let native = measure(budget, route(&native_router)).await;
+        let fresh_routed = measure(budget, route(&fresh_router)).await;
+
+        let cmd_event = Event::Command(Command {
+            name: "echo".into(),
+            args: vec!["hello,".into(), "plugboard".into()],
+            raw_args: "hello, plugboard".into(),
+            message: message("/echo hello, plugboard"),
+        });
+        let chat = cmd_event.chat().to_ref();
+        let direct = |target: &Target| {
+            let target = target.clone();
+            let event = cmd_event.clone();
+            let chat = chat.clone();
+            move || {
+                let target = target.clone();
+                let event = event.clone();
+                let chat = chat.clone();
+                async move {
+                    let handled = target.handle(&event, &chat, Some("42")).await;
+                    black_box(handled.map(|h| h.outbound.len()).ok());
+                }
+            }
+        };
+        let call_reused = measure(budget, direct(&wasm_router.plugins()[0])).await;
+        let call_fresh = measure(budget, direct(&fresh_router.plugins()[0])).await;
+        (wasm, native, fresh_routed, call_reused, call_fresh)
+    });
+
+    let end_to_end = |router: &Arc<Router>| -> Result<Measured> {
+        let events = 20_000 * seconds as usize;
+        rt.block_on(async {
+            let mut bot = plugboard_runtime::bot::Bot::new(
+                Arc::clone(router),
+                Arc::new(MemoryStore::default()),
+                64,
+                256,
+            );
+            let (adapter, mut handle) =
+                plugboard_runtime::adapters::memory::MemoryAdapter::new("bench");
+            bot.add_adapter(Box::new(adapter));
+            let running = tokio::spawn(bot.run(std::future::pending()));
+            let started = Instant::now();
+            let mut received = 0;
+            let chats: Vec<String> = (0..64).map(|i| format!("chat-{i}")).collect();
+            let mut sent = 0;
+            while received < events {
+                // Keep up to 512 events in flight, spread over 64 chats.
+                while sent < events && sent - received < 512 {
+                    let event =
+                        handle.message(&chats[sent % chats.len()], "u", "/echo hello, plugboard");
+                    anyhow::ensure!(handle.send(event).await, "bot stopped");
+                    sent += 1;
+                }
+                handle.recv().await.context("bot stopped")?;
+                received += 1;
+            }
+            let elapsed = started.elapsed();
+            handle.close();
+            running.abort();
+            Ok(Measured {
+                per_event: elapsed / events as u32,
+            })
+        })
+    };
+    let e2e_native = end_to_end(&native_router)?;
+    let e2e_wasm = end_to_end(&wasm_router)?;
+
+    println!("| path | events/s (1 thread) | µs/event |");
+    println!("|---|---:|---:|");
+    let row =
+        |name: &str, m: &Measured| println!("| {name} | {:.0} | {:.2} |", m.per_sec(), m.micros());
+    row(
+        "end to end (in-process adapter → queues → router → delivery), native echo",
+        &e2e_native,
+    );
+    row(
+        "end to end (in-process adapter → queues → router → delivery), echo component",
+        &e2e_wasm,
+    );
+    row("router → native Rust echo", &native);
+    row("router → echo component, reused instance", &wasm);
+    row(
+        "router → echo component, fresh instance per event",
+        &fresh_routed,
+    );
+    row(
+        "echo component call only (`LoadedPlugin::handle`), reused instance",
+        &call_reused,
+    );
+    row(
+        "echo component instantiate + init + call, fresh instance",
+        &call_fresh,
+    );
+    println!();
+    println!(
+        "WASM (reused) / native events/s: {:.1}%",
+        100.0 * wasm.per_sec() / native.per_sec()
+    );
+    println!(
+        "RUST_BACKTRACE={:?} RUST_LIB_BACKTRACE={:?}",
+        std::env::var("RUST_BACKTRACE").ok(),
+        std::env::var("RUST_LIB_BACKTRACE").ok()
+    );
+    Ok(())
+}

@@ -25,7 +25,7 @@ use crate::adapters::{Adapter, AdapterIo, Inbox};
 use crate::config::BotConfig;
 use crate::engine::{CacheOutcome, EngineError, EngineOptions, PluginEngine};
 use crate::event::{Event, Outbound, Platform};
-use crate::plugin::{LoadError, LoadedPlugin, PluginSettings, load_plugin, read_manifest};
+use crate::plugin::{LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest};
 use crate::router::Router;
 use crate::store::{SledStore, Store, StoreError};
 
@@ -162,8 +162,6 @@ pub struct Bot {
     adapters: Vec<Box<dyn Adapter>>,
     workers: usize,
     queue: usize,
-    // Keeps the engine (and its epoch ticker) alive while the bot runs.
-    _engine: Arc<PluginEngine>,
 }
 
 impl Bot {
@@ -172,18 +170,30 @@ impl Bot {
     pub fn from_config(config: &BotConfig) -> Result<(Bot, LoadReport), BotError> {
         let data = config.data_dir();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("store"))?);
-        let engine = Arc::new(PluginEngine::new(&engine_options(config))?);
+        // Loaded plugins keep the engine (and its epoch ticker) alive.
+        let engine = PluginEngine::new(&engine_options(config))?;
         let (plugins, report) = load_plugins(config, &engine, Arc::clone(&store));
-        let router = Router::new(plugins, config.runtime.command_prefixes.clone());
-        let bot = Bot {
-            router: Arc::new(router),
+        let targets = plugins.into_iter().map(Target::from).collect();
+        let router = Router::new(targets, config.runtime.command_prefixes.clone());
+        let bot = Bot::new(
+            Arc::new(router),
+            store,
+            config.runtime.workers,
+            config.runtime.queue,
+        );
+        Ok((bot, report))
+    }
+
+    /// A bot over an existing router and store, with `workers` dispatch
+    /// queues of `queue` events each.
+    pub fn new(router: Arc<Router>, store: Arc<dyn Store>, workers: usize, queue: usize) -> Bot {
+        Bot {
+            router,
             store,
             adapters: Vec::new(),
-            workers: config.runtime.workers,
-            queue: config.runtime.queue,
-            _engine: engine,
-        };
-        Ok((bot, report))
+            workers: workers.max(1),
+            queue: queue.max(1),
+        }
     }
 
     /// Adds an adapter.

@@ -403,3 +403,62 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
     }
     Failure::Trap(message)
 }
+
+/// A plugin compiled into the host instead of loaded as a component. It goes
+/// through the same router, but not through the sandbox: only trusted code
+/// may be native.
+pub trait NativePlugin: Send + Sync + 'static {
+    /// Its manifest (commands and subscriptions are routed from it).
+    fn manifest(&self) -> &Manifest;
+
+    /// Handles one event; see [`LoadedPlugin::handle`].
+    fn handle(
+        &self,
+        event: &Event,
+        chat: &ChatRef,
+        reply_to: Option<&str>,
+    ) -> Result<Handled, Failure>;
+}
+
+/// Something the router dispatches to.
+#[derive(Clone)]
+pub enum Target {
+    /// A sandboxed WebAssembly plugin.
+    Wasm(Arc<LoadedPlugin>),
+    /// A native plugin.
+    Native(Arc<dyn NativePlugin>),
+}
+
+impl Target {
+    /// The plugin's name.
+    pub fn name(&self) -> &str {
+        &self.manifest().name
+    }
+
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            Target::Wasm(p) => p.manifest(),
+            Target::Native(p) => p.manifest(),
+        }
+    }
+
+    /// Runs one event.
+    pub async fn handle(
+        &self,
+        event: &Event,
+        chat: &ChatRef,
+        reply_to: Option<&str>,
+    ) -> Result<Handled, Failure> {
+        match self {
+            Target::Wasm(p) => p.handle(event, chat, reply_to).await,
+            Target::Native(p) => p.handle(event, chat, reply_to),
+        }
+    }
+}
+
+impl From<LoadedPlugin> for Target {
+    fn from(plugin: LoadedPlugin) -> Self {
+        Target::Wasm(Arc::new(plugin))
+    }
+}

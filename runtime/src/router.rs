@@ -13,7 +13,7 @@ use std::sync::Arc;
 use plugboard_registry_types::EventKind;
 
 use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing};
-use crate::plugin::LoadedPlugin;
+use crate::plugin::Target;
 use crate::sandbox::Failure;
 
 /// The name deliveries from the host itself carry.
@@ -30,7 +30,7 @@ pub struct Dispatch {
 
 /// Routes events to plugins.
 pub struct Router {
-    plugins: Vec<Arc<LoadedPlugin>>,
+    plugins: Vec<Target>,
     by_name: HashMap<String, usize>,
     commands: HashMap<String, Vec<usize>>,
     subscribers: HashMap<EventKind, Vec<usize>>,
@@ -41,8 +41,7 @@ pub struct Router {
 impl Router {
     /// A router over `plugins`, recognising commands that start with one of
     /// `prefixes` (e.g. `/` and `!`).
-    pub fn new(plugins: Vec<LoadedPlugin>, prefixes: Vec<String>) -> Self {
-        let plugins: Vec<Arc<LoadedPlugin>> = plugins.into_iter().map(Arc::new).collect();
+    pub fn new(plugins: Vec<Target>, prefixes: Vec<String>) -> Self {
         let mut by_name = HashMap::new();
         let mut commands: HashMap<String, Vec<usize>> = HashMap::new();
         let mut subscribers: HashMap<EventKind, Vec<usize>> = HashMap::new();
@@ -75,8 +74,8 @@ impl Router {
         }
     }
 
-    /// The loaded plugins.
-    pub fn plugins(&self) -> &[Arc<LoadedPlugin>] {
+    /// The plugins, in load order.
+    pub fn plugins(&self) -> &[Target] {
         &self.plugins
     }
 

@@ -1,6 +1,7 @@
 //! Events through the real router to real plugins and back.
 
 use anyhow::Result;
+use plugboard_runtime::plugin::Target;
 
 use crate::support::{TestBot, plugins_dir};
 
@@ -114,7 +115,10 @@ async fn a_fresh_instance_per_event_gives_the_same_answers() -> Result<()> {
             format!("fresh {i}")
         );
     }
-    for plugin in bot.router.plugins() {
+    for target in bot.router.plugins() {
+        let Target::Wasm(plugin) = target else {
+            continue;
+        };
         assert_eq!(
             plugin.idle_instances(),
             0,

@@ -137,6 +137,9 @@ pub trait Plugin: Default + 'static {
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ty) => {
+        // Only a WebAssembly build exports anything; a native build of the
+        // same crate (for unit tests) links without the component's symbols.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
             ::std::thread_local! {
                 static STATE: ::core::cell::RefCell<::core::option::Option<$plugin>> =

@@ -22,7 +22,8 @@ mod bindings {
 
 use bindings::exports::plugboard::plugin::handler::Guest;
 
-struct Future;
+/// The guest; it only exists to be refused.
+pub struct Future;
 
 impl Guest for Future {
     fn init(_config: String) -> Result<(), String> {
@@ -34,4 +35,5 @@ impl Guest for Future {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
 bindings::export!(Future with_types_in bindings);

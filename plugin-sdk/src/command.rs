@@ -49,12 +49,25 @@ impl Command {
     }
 
     /// The raw text after the first `skip` arguments, spacing preserved.
+    /// Arguments are counted the way [`Command::args`] splits them, so a
+    /// `"quoted group"` counts as one.
     ///
-    /// For `/remember color deep teal`, `rest(1)` is `"deep teal"`.
+    /// For `/remember color deep teal`, `rest(1)` is `"deep teal"`; for
+    /// `/remember "my color" deep teal`, it is also `"deep teal"`.
     pub fn rest(&self, skip: usize) -> &str {
         let mut text = self.raw_args.trim_start();
         for _ in 0..skip {
-            match text.find(char::is_whitespace) {
+            let mut in_quotes = false;
+            let end = text
+                .char_indices()
+                .find(|&(_, c)| {
+                    if c == '"' {
+                        in_quotes = !in_quotes;
+                    }
+                    c.is_whitespace() && !in_quotes
+                })
+                .map(|(i, _)| i);
+            match end {
                 Some(end) => text = text[end..].trim_start(),
                 None => return "",
             }
@@ -78,4 +91,62 @@ fn usage_hint(name: &str, index: usize) -> String {
     hint.push_str(name);
     hint.push('>');
     hint
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Chat, ChatKind, Command, Message, Platform, User};
+
+    fn command(raw: &str, args: &[&str]) -> Command {
+        let user = User {
+            id: "u".into(),
+            global_id: None,
+            display_name: "u".into(),
+            locale: None,
+            is_bot: false,
+        };
+        Command {
+            name: "remember".into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            raw_args: raw.into(),
+            message: Message {
+                id: "1".into(),
+                chat: Chat {
+                    platform: Platform::Console,
+                    id: "c".into(),
+                    kind: ChatKind::Direct,
+                    title: None,
+                },
+                sender: user,
+                text: format!("/remember {raw}"),
+                reply_to: None,
+                mentions: Vec::new(),
+                attachments: Vec::new(),
+                timestamp_ms: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn rest_counts_arguments_like_args() {
+        let cmd = command("color  deep teal ", &["color", "deep", "teal"]);
+        assert_eq!(cmd.rest(0), "color  deep teal");
+        assert_eq!(cmd.rest(1), "deep teal");
+        assert_eq!(cmd.rest(3), "");
+        let quoted = command(r#""my color" deep teal"#, &["my color", "deep", "teal"]);
+        assert_eq!(quoted.rest(1), "deep teal");
+    }
+
+    #[test]
+    fn arg_errors_speak_to_the_user() {
+        let cmd = command("x", &["x"]);
+        let err = cmd.arg::<u32>(0, "sides").expect_err("not a number");
+        assert_eq!(err.to_string(), "<sides>: `x` is not valid");
+        let err = cmd.arg::<u32>(1, "count").expect_err("missing");
+        assert_eq!(
+            err.to_string(),
+            "missing <count>; usage: /remember … <count>"
+        );
+        assert_eq!(cmd.opt_arg::<String>(1, "count"), Ok(None));
+    }
 }

@@ -41,11 +41,13 @@ impl Scope {
     }
 
     /// Keys private to one user, following them across platforms when their
-    /// accounts are linked.
-    pub fn user(user: &User) -> Self {
+    /// accounts are linked. `platform` is where the user was seen (the
+    /// event's chat platform); it keeps apart unlinked accounts that happen
+    /// to share an id on different platforms.
+    pub fn user(user: &User, platform: &Platform) -> Self {
         let prefix = match &user.global_id {
-            Some(global) => format!("user/{global}/"),
-            None => format!("user/{}/", user.id),
+            Some(global) => format!("user/global/{global}/"),
+            None => format!("user/{}/{}/", platform_key(platform), user.id),
         };
         Self { prefix }
     }

@@ -206,7 +206,9 @@ pub mod __private {
     }
 }
 
-/// Sends a message to a chat right away, outside the event's response.
+/// Queues a message to a chat outside the event's response. It is delivered
+/// once the current event has been handled successfully, before the
+/// response's actions.
 ///
 /// Sending to the event's own chat needs no permission; any other chat needs
 /// `send-any-chat`. Most plugins use [`Response`] instead.

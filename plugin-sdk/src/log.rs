@@ -3,6 +3,11 @@
 use crate::bindings::plugboard::plugin::logging::log;
 use crate::bindings::plugboard::plugin::types::LogLevel;
 
+/// Logs at trace level.
+pub fn trace(message: impl AsRef<str>) {
+    log(LogLevel::Trace, message.as_ref());
+}
+
 /// Logs at debug level.
 pub fn debug(message: impl AsRef<str>) {
     log(LogLevel::Debug, message.as_ref());

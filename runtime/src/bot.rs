@@ -215,6 +215,12 @@ impl Bot {
         if self.adapters.is_empty() {
             return Err(BotError::NoAdapter);
         }
+        for (plugin, failure) in self.router.start().await {
+            tracing::error!(
+                plugin,
+                "plugin `{plugin}` is disabled until its configuration is fixed: {failure}"
+            );
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopper = tokio::spawn(async move {
             shutdown.await;

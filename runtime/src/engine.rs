@@ -178,13 +178,19 @@ impl PluginEngine {
     }
 
     fn cache_key(&self, wasm: &[u8]) -> String {
-        let mut engine_hash = std::hash::DefaultHasher::new();
+        // SHA-256 rather than std's DefaultHasher, whose output may change
+        // between Rust releases and would orphan every cache entry.
+        let mut engine_hash = Sha256Hasher(Sha256::new());
         self.engine
             .precompile_compatibility_hash()
             .hash(&mut engine_hash);
         env!("CARGO_PKG_VERSION").hash(&mut engine_hash);
-        let digest = Sha256::digest(wasm);
-        format!("{}-{:016x}", hex::encode(digest), engine_hash.finish())
+        let engine_digest = engine_hash.0.finalize();
+        format!(
+            "{}-{}",
+            hex::encode(Sha256::digest(wasm)),
+            hex::encode(&engine_digest[..8])
+        )
     }
 
     /// Finds the contract version a component was built against and checks
@@ -205,6 +211,20 @@ impl PluginEngine {
                 supported: supported_versions(),
             })
         }
+    }
+}
+
+/// Feeds `Hash` implementations into SHA-256.
+struct Sha256Hasher(Sha256);
+
+impl Hasher for Sha256Hasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        // Only `write` is used; the digest is read with `finalize`.
+        0
     }
 }
 

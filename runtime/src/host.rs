@@ -7,11 +7,14 @@
 //! [`crate::event`]. Every host import checks the permission it needs and
 //! answers a refusal with a guest-visible `host-error`, never a trap.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 
 use plugboard_registry_types::{Manifest, Permission};
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::event::{ChatRef, Outbound};
@@ -25,7 +28,74 @@ pub const MAX_KV_VALUE: usize = 64 * 1024;
 /// Most keys one `list-keys` call returns.
 pub const MAX_KV_LIST: usize = 1_000;
 /// Bytes of a plugin's stdout/stderr kept to explain a crash.
-pub const CAPTURED_OUTPUT: usize = 16 * 1024;
+pub const CAPTURED_OUTPUT: usize = 4 * 1024;
+
+/// The guest's stdout and stderr: keeps only the last [`CAPTURED_OUTPUT`]
+/// bytes written during the current event, so a crash report can quote the
+/// panic message. Writes never fail, however much a plugin prints.
+#[derive(Clone, Default)]
+pub struct OutputTail {
+    buffer: Arc<Mutex<VecDeque<u8>>>,
+}
+
+impl OutputTail {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<u8>> {
+        // Appending bytes cannot leave the buffer inconsistent.
+        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets what was written so far.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// The last non-empty lines written, joined with ` | `.
+    pub fn last_lines(&self, count: usize) -> String {
+        let bytes: Vec<u8> = self.lock().iter().copied().collect();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines[lines.len().saturating_sub(count)..].join(" | ")
+    }
+}
+
+impl IsTerminal for OutputTail {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for OutputTail {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl tokio::io::AsyncWrite for OutputTail {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut buffer = self.lock();
+        let keep = &bytes[bytes.len().saturating_sub(CAPTURED_OUTPUT)..];
+        let overflow = (buffer.len() + keep.len()).saturating_sub(CAPTURED_OUTPUT);
+        buffer.drain(..overflow);
+        buffer.extend(keep);
+        Poll::Ready(Ok(bytes.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
 
 /// What every instance of one plugin shares.
 pub struct PluginShared {
@@ -57,7 +127,7 @@ pub struct HostState {
     pub(crate) budget: MemoryBudget,
     pub(crate) ticks_left: u64,
     pub(crate) cpu_exhausted: bool,
-    pub(crate) output: MemoryOutputPipe,
+    pub(crate) output: OutputTail,
     pub(crate) current_chat: Option<ChatRef>,
     pub(crate) sent: Vec<Outbound>,
     pub(crate) kv_written: bool,
@@ -70,7 +140,7 @@ impl HostState {
     /// no arguments, environment, files or sockets; stdout and stderr are
     /// captured to explain crashes.
     pub fn new(plugin: Arc<PluginShared>) -> Self {
-        let output = MemoryOutputPipe::new(CAPTURED_OUTPUT);
+        let output = OutputTail::default();
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stdout(output.clone())
             .stderr(output.clone())
@@ -90,13 +160,9 @@ impl HostState {
         }
     }
 
-    /// The tail of what the guest printed, for crash reports.
+    /// The tail of what the guest printed during this event, for crash reports.
     pub fn output_tail(&self) -> String {
-        let bytes = self.output.contents();
-        let text = String::from_utf8_lossy(&bytes);
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        let start = lines.len().saturating_sub(3);
-        lines[start..].join(" | ")
+        self.output.last_lines(3)
     }
 }
 

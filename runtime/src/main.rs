@@ -154,20 +154,38 @@ fn list(config_path: PathBuf) -> Result<()> {
     let config = BotConfig::load(&config_path)?;
     let engine = PluginEngine::new(&engine_options(&config))?;
     let (plugins, report) = load_plugins(&config, &engine, Arc::new(MemoryStore::default()));
+    // Run each plugin's init once, so that a configuration it refuses shows here.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let disabled: Vec<Option<String>> = runtime.block_on(async {
+        let mut disabled = Vec::new();
+        for plugin in &plugins {
+            disabled.push(plugin.start().await.err().map(|f| f.to_string()));
+        }
+        disabled
+    });
     let mut rows = vec![[
         "NAME".to_string(),
         "VERSION".into(),
+        "STATUS".into(),
         "COMMANDS".into(),
         "PERMISSIONS".into(),
         "DESCRIPTION".into(),
     ]];
-    for plugin in &plugins {
+    for (plugin, disabled) in plugins.iter().zip(&disabled) {
         let m = plugin.manifest();
         let commands: Vec<String> = m.commands.iter().map(|c| format!("/{}", c.name)).collect();
         let permissions: Vec<String> = m.permissions.iter().map(|p| p.to_string()).collect();
         rows.push([
             m.name.clone(),
             m.version.to_string(),
+            if disabled.is_some() {
+                "disabled".into()
+            } else {
+                "ok".into()
+            },
             if commands.is_empty() {
                 "-".into()
             } else {
@@ -181,13 +199,13 @@ fn list(config_path: PathBuf) -> Result<()> {
             m.description.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..4)
+    let widths: Vec<usize> = (0..5)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     for row in &rows {
         let mut line = String::new();
         for (i, cell) in row.iter().enumerate() {
-            if i < 4 {
+            if i < 5 {
                 line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
             } else {
                 line.push_str(cell);
@@ -197,6 +215,11 @@ fn list(config_path: PathBuf) -> Result<()> {
     }
     for name in &report.disabled {
         println!("\n{name}: disabled in the config");
+    }
+    for (plugin, reason) in plugins.iter().zip(&disabled) {
+        if let Some(reason) = reason {
+            println!("\n{}: {reason}", plugin.name());
+        }
     }
     if !report.refused.is_empty() {
         println!("\nnot loaded:");

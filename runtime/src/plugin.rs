@@ -113,6 +113,7 @@ pub struct LoadedPlugin {
     pre: v0_1::PluginPre<HostState>,
     engine: wasmtime::Engine,
     idle: Mutex<Vec<Warm>>,
+    disabled: std::sync::OnceLock<String>,
     /// Whether the component came from the compile cache.
     pub cache: CacheOutcome,
 }
@@ -185,6 +186,7 @@ pub fn load_plugin(
         pre,
         engine: engine.engine().clone(),
         idle: Mutex::new(Vec::new()),
+        disabled: std::sync::OnceLock::new(),
         cache,
     })
 }
@@ -229,6 +231,27 @@ impl LoadedPlugin {
     /// Instances kept warm right now.
     pub fn idle_instances(&self) -> usize {
         self.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Starts one instance and runs its `init`, which checks the owner's
+    /// configuration; the instance is kept warm. A failure disables the
+    /// plugin: every later event fails at once with [`Failure::Disabled`].
+    pub async fn start(&self) -> Result<(), Failure> {
+        match self.instantiate().await {
+            Ok(warm) => {
+                self.return_instance(warm);
+                Ok(())
+            }
+            Err(failure) => {
+                let _ = self.disabled.set(failure.to_string());
+                Err(failure)
+            }
+        }
+    }
+
+    /// Why the plugin is disabled, if it is.
+    pub fn disabled(&self) -> Option<&str> {
+        self.disabled.get().map(String::as_str)
     }
 
     fn arm(&self, store: &mut Store<HostState>) {
@@ -304,6 +327,9 @@ impl LoadedPlugin {
         chat: &ChatRef,
         reply_to: Option<&str>,
     ) -> Result<Handled, Failure> {
+        if let Some(reason) = self.disabled.get() {
+            return Err(Failure::Disabled(reason.clone()));
+        }
         let mut warm = match self.take_instance() {
             Some(warm) => warm,
             None => self.instantiate().await?,
@@ -314,6 +340,7 @@ impl LoadedPlugin {
             data.current_chat = Some(chat.clone());
             data.sent.clear();
             data.kv_written = false;
+            data.output.clear();
         }
         let wit_event = v0_1::event_to_wit(event);
         let limits = &self.shared.limits;

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use plugboard_registry_types::EventKind;
+use plugboard_registry_types::{EventKind, Permission};
 
 use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing};
 use crate::plugin::Target;
@@ -72,6 +72,20 @@ impl Router {
             prefixes,
             host: HOST.into(),
         }
+    }
+
+    /// Starts every WebAssembly plugin (see [`crate::plugin::LoadedPlugin::start`]); returns
+    /// the plugins that were disabled, with the reason.
+    pub async fn start(&self) -> Vec<(String, Failure)> {
+        let mut disabled = Vec::new();
+        for target in &self.plugins {
+            if let Target::Wasm(plugin) = target
+                && let Err(failure) = plugin.start().await
+            {
+                disabled.push((plugin.name().to_owned(), failure));
+            }
+        }
+        disabled
     }
 
     /// The plugins, in load order.
@@ -172,13 +186,27 @@ impl Router {
 
         for index in targets {
             let plugin = &self.plugins[index];
-            match plugin.handle(&event, &chat, reply_to.as_deref()).await {
+            let result = plugin.handle(&event, &chat, reply_to.as_deref()).await;
+            if result.is_err() && plugin.manifest().wants(Permission::Kv) {
+                // It may have written before failing; those writes stay, so
+                // make them durable like any others.
+                out.kv_written = true;
+            }
+            match result {
                 Ok(handled) => {
                     out.kv_written |= handled.kv_written;
                     out.outbound.extend(handled.outbound);
                 }
                 Err(Failure::InvalidInput(text)) => {
                     tracing::debug!(plugin = plugin.name(), "invalid input: {text}");
+                    self.reply(&mut out, &chat, reply_to.clone(), text);
+                }
+                Err(Failure::Disabled(reason)) => {
+                    tracing::debug!(
+                        plugin = plugin.name(),
+                        "event for a disabled plugin: {reason}"
+                    );
+                    let text = format!("Sorry, `{}` is not available right now.", plugin.name());
                     self.reply(&mut out, &chat, reply_to.clone(), text);
                 }
                 Err(failure) => {

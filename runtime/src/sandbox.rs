@@ -179,6 +179,8 @@ pub enum Failure {
     /// The plugin returned an action it may not take (a message too long, a
     /// chat it may not write to, a button id too long).
     BadAction(String),
+    /// The plugin is disabled (its `init` refused the configuration at startup).
+    Disabled(String),
     /// The plugin could not be instantiated (e.g. its `init` failed, or the
     /// instance pool is exhausted).
     Instantiate(String),
@@ -196,19 +198,9 @@ impl Failure {
             Failure::Trap(_) => "trap",
             Failure::TooManyActions { .. } => "too-many-actions",
             Failure::BadAction(_) => "bad-action",
+            Failure::Disabled(_) => "disabled",
             Failure::Instantiate(_) => "instantiate",
         }
-    }
-
-    /// Whether the instance that produced this failure must be discarded.
-    pub fn poisons_instance(&self) -> bool {
-        !matches!(
-            self,
-            Failure::InvalidInput(_)
-                | Failure::Failed(_)
-                | Failure::TooManyActions { .. }
-                | Failure::BadAction(_)
-        )
     }
 }
 
@@ -237,6 +229,7 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::BadAction(m) => write!(f, "returned an action it may not take: {m}"),
+            Failure::Disabled(m) => write!(f, "is disabled: {m}"),
             Failure::Instantiate(m) => write!(f, "could not be started: {m}"),
         }
     }

@@ -4,11 +4,45 @@ use std::fmt;
 
 use plugboard_sdk::prelude::*;
 
-/// The plugin; it keeps no state.
-#[derive(Default)]
-pub struct Dice;
+/// The owner's settings, `[plugins.dice.config]`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The most dice one command may roll (1 to [`MAX_DICE`]).
+    #[serde(default = "default_max_dice")]
+    pub max_dice: u32,
+}
+
+fn default_max_dice() -> u32 {
+    MAX_DICE
+}
+
+/// The plugin.
+pub struct Dice {
+    settings: Settings,
+}
+
+impl Default for Dice {
+    fn default() -> Self {
+        Dice {
+            settings: Settings { max_dice: MAX_DICE },
+        }
+    }
+}
 
 impl Plugin for Dice {
+    fn configure(&mut self, config: &Config) -> Result<()> {
+        let settings: Settings = config.parse()?;
+        if !(1..=MAX_DICE).contains(&settings.max_dice) {
+            return Err(Error::failed(format!(
+                "max_dice must be between 1 and {MAX_DICE}, not {}",
+                settings.max_dice
+            )));
+        }
+        self.settings = settings;
+        Ok(())
+    }
+
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
         let spec = match cmd.args.first() {
             None => Roll {
@@ -20,6 +54,12 @@ impl Plugin for Dice {
                 .parse()
                 .map_err(|e: RollError| Error::invalid_input(e.to_string()))?,
         };
+        let max = self.settings.max_dice;
+        if spec.count > max {
+            return Err(Error::invalid_input(format!(
+                "I roll at most {max} dice at once."
+            )));
+        }
         let mut rolls = Vec::with_capacity(spec.count as usize);
         for _ in 0..spec.count {
             rolls.push(roll_die(spec.sides)?);

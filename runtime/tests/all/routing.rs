@@ -129,3 +129,37 @@ async fn a_fresh_instance_per_event_gives_the_same_answers() -> Result<()> {
     bot.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_config_is_typed_and_checked_at_startup() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "[plugins.dice.config]\nmax_dice = 3\n")?;
+    assert_eq!(
+        bot.ask("c", "/roll 4d6").await?,
+        "I roll at most 3 dice at once."
+    );
+    assert!(bot.ask("c", "/roll 3d6").await?.starts_with("🎲 3d6: "));
+    bot.stop().await?;
+
+    // A value the plugin's init refuses disables the plugin, not the bot.
+    let mut bot = TestBot::start(&[&plugins_dir()], "[plugins.dice.config]\nmax_dice = 0\n")?;
+    assert_eq!(
+        bot.ask("c", "/roll 1d6").await?,
+        "Sorry, `dice` is not available right now."
+    );
+    assert_eq!(bot.ask("c", "/echo fine").await?, "fine");
+    let disabled = bot
+        .router
+        .plugins()
+        .iter()
+        .find_map(|t| match t {
+            Target::Wasm(p) if p.name() == "dice" => p.disabled().map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_default();
+    assert!(
+        disabled.contains("max_dice must be between 1 and 100, not 0"),
+        "{disabled}"
+    );
+    bot.stop().await?;
+    Ok(())
+}

@@ -152,6 +152,7 @@ fn main() -> Result<()> {
     let budget = Duration::from_secs(seconds);
     // `--profile` runs only the reused-instance call, for `perf record`.
     let profile = std::env::args().any(|a| a == "--profile");
+    let profile_fresh = std::env::args().any(|a| a == "--profile-fresh");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let echo_dir = root.join("target/plugins/echo");
     anyhow::ensure!(
@@ -201,6 +202,11 @@ fn main() -> Result<()> {
     };
 
     let (wasm, native, fresh_routed, call_reused, call_fresh) = rt.block_on(async {
+        if profile_fresh {
+            let m = measure(budget, route(&fresh_router)).await;
+            println!("router → echo component, fresh: {:.2} µs", m.micros());
+            std::process::exit(0);
+        }
         if profile {
             let m = measure(budget, route(&wasm_router)).await;
             println!("router → echo component, reused: {:.2} µs", m.micros());

@@ -27,6 +27,9 @@ use crate::sandbox::EPOCH_TICK;
 /// The WIT package every plugin is built against.
 pub const WIT_PACKAGE: &str = "plugboard:plugin";
 
+/// Bytes of each pooled memory and table kept resident between instances.
+const KEEP_RESIDENT: usize = 256 << 10;
+
 /// Sizing of the engine, shared by all plugins.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -110,7 +113,13 @@ impl PluginEngine {
             .max_memory_size(options.max_memory_bytes)
             .max_core_instances_per_component(32)
             .max_memories_per_component(4)
-            .max_tables_per_component(8);
+            .max_tables_per_component(8)
+            // Reset the first pages of a recycled slot with memset instead of
+            // madvise: a plugin built with a small stack touches little more,
+            // so a fresh instance takes no page faults there (measured: a
+            // fresh instance per event drops from ~33 µs to ~14 µs).
+            .linear_memory_keep_resident(KEEP_RESIDENT)
+            .table_keep_resident(KEEP_RESIDENT);
 
         let mut config = Config::new();
         config

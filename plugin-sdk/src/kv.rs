@@ -36,7 +36,11 @@ impl Scope {
     /// Keys private to one chat.
     pub fn chat(chat: &Chat) -> Self {
         Self {
-            prefix: format!("chat/{}/{}/", platform_key(&chat.platform), chat.id),
+            prefix: format!(
+                "chat/{}/{}/",
+                escape(platform_key(&chat.platform)),
+                escape(&chat.id)
+            ),
         }
     }
 
@@ -46,16 +50,21 @@ impl Scope {
     /// to share an id on different platforms.
     pub fn user(user: &User, platform: &Platform) -> Self {
         let prefix = match &user.global_id {
-            Some(global) => format!("user/global/{global}/"),
-            None => format!("user/{}/{}/", platform_key(platform), user.id),
+            Some(global) => format!("user-global/{}/", escape(global)),
+            None => format!(
+                "user/{}/{}/",
+                escape(platform_key(platform)),
+                escape(&user.id)
+            ),
         };
         Self { prefix }
     }
 
-    /// A sub-scope: `name/` appended to this scope's prefix.
+    /// A sub-scope: `name/` appended to this scope's prefix (`/` and `%`
+    /// in `name` are escaped, so scopes never overlap).
     pub fn nested(&self, name: &str) -> Self {
         Self {
-            prefix: format!("{}{name}/", self.prefix),
+            prefix: format!("{}{}/", self.prefix, escape(name)),
         }
     }
 
@@ -105,6 +114,15 @@ impl Scope {
     }
 }
 
+/// Escapes `%` and `/` so that an id can never reach into another scope.
+fn escape(id: &str) -> std::borrow::Cow<'_, str> {
+    if id.contains(['%', '/']) {
+        id.replace('%', "%25").replace('/', "%2F").into()
+    } else {
+        id.into()
+    }
+}
+
 fn platform_key(platform: &Platform) -> &str {
     match platform {
         Platform::Console => "console",
@@ -132,4 +150,44 @@ pub fn delete(key: &str) -> Result<bool> {
 /// Lists keys of the plugin-wide scope; see [`Scope::keys`].
 pub fn keys(prefix: &str) -> Result<Vec<String>> {
     Scope::global().keys(prefix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ChatKind;
+
+    #[test]
+    fn scopes_cannot_reach_into_each_other() {
+        let chat = |id: &str| Chat {
+            platform: Platform::Telegram,
+            id: id.into(),
+            kind: ChatKind::Group,
+            title: None,
+        };
+        // A chat id with a slash cannot impersonate a nested scope of another chat.
+        assert_eq!(
+            Scope::chat(&chat("1/notes")).prefix,
+            "chat/telegram/1%2Fnotes/"
+        );
+        assert_eq!(
+            Scope::chat(&chat("1")).nested("notes").prefix,
+            "chat/telegram/1/notes/"
+        );
+        assert_eq!(Scope::chat(&chat("a%2Fb")).prefix, "chat/telegram/a%252Fb/");
+        let user = User {
+            id: "7".into(),
+            global_id: None,
+            display_name: "u".into(),
+            locale: None,
+            is_bot: false,
+        };
+        let global = Platform::Other("global".into());
+        assert_eq!(Scope::user(&user, &global).prefix, "user/global/7/");
+        let linked = User {
+            global_id: Some("7".into()),
+            ..user
+        };
+        assert_eq!(Scope::user(&linked, &global).prefix, "user-global/7/");
+    }
 }

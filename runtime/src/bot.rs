@@ -2,20 +2,18 @@
 //! and the dispatch workers between them.
 //!
 //! ```text
-//! adapter ──Inbox──▶ queue[hash(chat)] ──worker──▶ Router ──▶ plugins
-//!    ▲                                               │
-//!    └──────────── outbox (per platform) ◀───────────┘ (after KV is flushed)
+//! adapter ──Inbox──▶ Dispatcher: queue per chat ──▶ Router ──▶ plugins
+//!    ▲                                                    │
+//!    └────────────── outbox (per platform) ◀──────────────┘ (after KV is flushed)
 //! ```
 //!
-//! Each chat maps to one queue and each queue has one worker, so events of a
-//! chat are handled in order while different chats proceed in parallel.
-//! Queues are bounded: a flood makes adapters wait instead of growing memory.
-//! The bot stops when every adapter has dropped its inbox (end of input or
-//! shutdown) and the queues have drained.
+//! See [`crate::dispatch`] for ordering and backpressure. The bot stops when
+//! every adapter has dropped its inbox (end of input or shutdown) and the
+//! events already accepted have been handled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
@@ -23,8 +21,8 @@ use tokio::task::JoinSet;
 
 use crate::adapters::{Adapter, AdapterIo, Inbox};
 use crate::config::BotConfig;
+use crate::dispatch::{Dispatcher, flush};
 use crate::engine::{CacheOutcome, EngineError, EngineOptions, PluginEngine};
-use crate::event::{Event, Outbound, Platform};
 use crate::plugin::{LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest};
 use crate::router::Router;
 use crate::store::{SledStore, Store, StoreError};
@@ -42,6 +40,9 @@ pub enum BotError {
     /// No adapter is configured.
     #[error("no adapter is enabled; enable one in the config, e.g. `[console] enabled = true`")]
     NoAdapter,
+    /// Two adapters serve the same platform.
+    #[error("two adapters serve the platform `{0}`; one bot process serves each platform once")]
+    DuplicateAdapter(String),
 }
 
 /// What happened to each plugin at startup.
@@ -207,13 +208,21 @@ impl Bot {
     }
 
     /// Runs until every adapter's input has ended (or `shutdown` completes
-    /// and the adapters stop), then drains the queues and returns.
+    /// and the adapters stop), then finishes the events already accepted and
+    /// returns.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), BotError> {
         if self.adapters.is_empty() {
             return Err(BotError::NoAdapter);
+        }
+        let mut platforms = HashSet::new();
+        for adapter in &self.adapters {
+            let platform = adapter.platform();
+            if !platforms.insert(platform.clone()) {
+                return Err(BotError::DuplicateAdapter(platform.to_string()));
+            }
         }
         for (plugin, failure) in self.router.start().await {
             tracing::error!(
@@ -228,23 +237,29 @@ impl Bot {
             let _ = stop_tx.send(true);
         });
 
-        let mut senders = Vec::with_capacity(self.workers);
-        let mut receivers = Vec::with_capacity(self.workers);
-        for _ in 0..self.workers {
-            let (tx, rx) = mpsc::channel::<Event>(self.queue);
-            senders.push(tx);
-            receivers.push(rx);
-        }
-        let shards: Arc<[mpsc::Sender<Event>]> = senders.into();
-
-        let mut outboxes: HashMap<Platform, mpsc::Sender<Outbound>> = HashMap::new();
-        let mut adapters = JoinSet::new();
-        for adapter in self.adapters {
-            let platform = adapter.platform();
+        let mut outboxes = HashMap::new();
+        let mut receivers = Vec::new();
+        for _ in &self.adapters {
             let (tx, rx) = mpsc::channel(self.queue);
-            outboxes.insert(platform.clone(), tx);
+            receivers.push((tx, rx));
+        }
+        for (adapter, (tx, _)) in self.adapters.iter().zip(&receivers) {
+            outboxes.insert(adapter.platform(), tx.clone());
+        }
+        // From here on only the dispatcher holds the outbox senders: when the
+        // last inbox and the last queued event are gone, the outboxes close.
+        let dispatcher = Arc::new(Dispatcher::new(
+            Arc::clone(&self.router),
+            Arc::clone(&self.store),
+            outboxes,
+            self.queue,
+            self.workers,
+        ));
+        let mut adapters = JoinSet::new();
+        for (adapter, (_, rx)) in self.adapters.into_iter().zip(receivers) {
+            let platform = adapter.platform();
             let io = AdapterIo {
-                inbox: Inbox::new(Arc::clone(&shards)),
+                inbox: Inbox::new(Arc::clone(&dispatcher)),
                 outbox: rx,
                 shutdown: stop_rx.clone(),
             };
@@ -254,68 +269,15 @@ impl Bot {
                 }
             });
         }
-        drop(shards);
+        drop(dispatcher);
 
-        let outboxes = Arc::new(outboxes);
-        let mut workers = JoinSet::new();
-        for rx in receivers {
-            workers.spawn(worker(
-                rx,
-                Arc::clone(&self.router),
-                Arc::clone(&self.store),
-                Arc::clone(&outboxes),
-            ));
+        while let Some(joined) = adapters.join_next().await {
+            if let Err(e) = joined {
+                tracing::error!("an adapter task failed: {e}");
+            }
         }
-        drop(outboxes);
-
-        while workers.join_next().await.is_some() {}
-        while adapters.join_next().await.is_some() {}
         stopper.abort();
         flush(&self.store).await;
         Ok(())
     }
-}
-
-async fn flush(store: &Arc<dyn Store>) {
-    let store = Arc::clone(store);
-    match tokio::task::spawn_blocking(move || store.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("{e}"),
-        Err(e) => tracing::error!("store flush task failed: {e}"),
-    }
-}
-
-async fn worker(
-    mut events: mpsc::Receiver<Event>,
-    router: Arc<Router>,
-    store: Arc<dyn Store>,
-    outboxes: Arc<HashMap<Platform, mpsc::Sender<Outbound>>>,
-) {
-    while let Some(event) = events.recv().await {
-        let dispatch = router.dispatch(event).await;
-        if dispatch.kv_written {
-            // Durable before anyone is told it happened.
-            flush(&store).await;
-        }
-        for outbound in dispatch.outbound {
-            match outboxes.get(&outbound.chat.platform) {
-                Some(outbox) => {
-                    if outbox.send(outbound).await.is_err() {
-                        tracing::warn!("an adapter stopped; dropping a delivery");
-                    }
-                }
-                None => tracing::warn!(
-                    platform = %outbound.chat.platform,
-                    plugin = %outbound.plugin,
-                    "no adapter for this platform; dropping a delivery"
-                ),
-            }
-        }
-    }
-}
-
-/// Resolves the configuration path given on the command line.
-pub fn config_path(path: Option<&Path>) -> PathBuf {
-    path.map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("plugboard.toml"))
 }

@@ -21,8 +21,9 @@
 //! ```
 //!
 //! Relative paths are relative to the directory of the configuration file.
-//! Secrets (bot tokens) are never written here: sections name the environment
-//! variable that holds them.
+//! Secrets such as bot tokens do not belong here: the platform sections (with
+//! the Telegram and Discord adapters) will name the environment variable that
+//! holds each one.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -84,15 +85,17 @@ pub struct RuntimeConfig {
     /// Where the store and the compile cache live.
     pub data_dir: PathBuf,
     /// Where compiled plugins are cached; `<data_dir>/cache` when unset.
-    /// Safe to share between bots: entries are keyed by content and engine.
+    /// Bots of the same user may share it (entries are keyed by content and
+    /// engine); it holds native code, so no other user may write to it.
     pub cache_dir: Option<PathBuf>,
     /// Directories of installed plugins.
     pub plugin_dirs: Vec<PathBuf>,
     /// Prefixes that start a command.
     pub command_prefixes: Vec<String>,
-    /// Dispatch queues; events of one chat always use the same queue.
+    /// Events handled at once, across all chats.
     pub workers: usize,
-    /// Capacity of each queue (backpressure beyond it).
+    /// Events accepted but not yet handled, across all chats; adapters wait
+    /// beyond it (backpressure).
     pub queue: usize,
     /// Most plugin instances alive at once, across all plugins.
     pub max_instances: u32,
@@ -106,7 +109,7 @@ impl Default for RuntimeConfig {
             plugin_dirs: vec!["plugins".into()],
             command_prefixes: vec!["/".into(), "!".into()],
             workers: 64,
-            queue: 256,
+            queue: 1024,
             max_instances: 1_000,
         }
     }

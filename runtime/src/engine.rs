@@ -159,10 +159,17 @@ impl PluginEngine {
             return Ok((self.compile(wasm)?, CacheOutcome::Compiled));
         };
         let path = dir.join(format!("{}.cwasm", self.cache_key(wasm)));
-        if path.exists() {
-            // SAFETY: the cache directory holds only artifacts this process
-            // (or an earlier one with the same engine settings) serialized;
-            // wasmtime checks the compatibility header before using one.
+        if writable_by_others(dir) {
+            tracing::warn!(
+                dir = %dir.display(),
+                "the compile cache is writable by other users; not loading from it (chmod 700 it to use the cache)"
+            );
+        } else if path.exists() {
+            // SAFETY: deserializing runs the artifact's machine code. The
+            // directory is created private to the bot's user and is not read
+            // when others can write it, so it only holds artifacts that this
+            // bot (or another of the same user) serialized; wasmtime checks
+            // the engine-compatibility header before using one.
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
                 Ok(component) => return Ok((component, CacheOutcome::Hit)),
                 Err(e) => tracing::warn!(
@@ -238,8 +245,9 @@ impl Hasher for Sha256Hasher {
 }
 
 /// Whether this host can run a plugin built against contract `version`:
-/// the same major version (the same minor while the major is 0), and not
-/// newer than what the host knows.
+/// the same major version (the same minor while the major is 0) with a minor
+/// no newer than the host's (the host lacks a newer minor's additions), any
+/// patch release.
 pub fn supported(version: &Version) -> bool {
     let host = v0_1::version();
     let same_line = if host.major == 0 {
@@ -260,18 +268,40 @@ fn write_cache(dir: &Path, path: &Path, component: &Component) -> std::io::Resul
     let bytes = component
         .serialize()
         .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
-    std::fs::create_dir_all(dir)?;
-    let tmp = tempfile_in(dir)?;
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    create_private_dir(dir)?;
+    // Written under a temporary name (mode 0600) and renamed into place, so a
+    // reader never sees half an artifact.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, &bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
-fn tempfile_in(dir: &Path) -> std::io::Result<PathBuf> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    Ok(dir.join(format!(".tmp-{}-{nanos}", std::process::id())))
+/// Creates `dir` readable and writable by the bot's user only.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Whether other users could have written the cache directory. Artifacts
+/// there are native code: such a directory is never loaded from.
+fn writable_by_others(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::metadata(dir) {
+            Ok(meta) => meta.permissions().mode() & 0o022 != 0,
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        false
+    }
 }
 
 fn start_epoch_ticker(engine: &Engine) {

@@ -27,6 +27,8 @@ pub const MAX_KV_KEY: usize = 512;
 pub const MAX_KV_VALUE: usize = 64 * 1024;
 /// Most keys one `list-keys` call returns.
 pub const MAX_KV_LIST: usize = 1_000;
+/// Longest log line a plugin may write, in bytes; longer ones are cut.
+pub const MAX_LOG_LINE: usize = 2_000;
 /// Bytes of a plugin's stdout/stderr kept to explain a crash.
 pub const CAPTURED_OUTPUT: usize = 4 * 1024;
 
@@ -182,7 +184,7 @@ pub mod v0_1 {
 
     use plugboard_registry_types::Permission;
 
-    use super::{HostState, MAX_KV_KEY, MAX_KV_LIST, MAX_KV_VALUE};
+    use super::{HostState, MAX_KV_KEY, MAX_KV_LIST, MAX_KV_VALUE, MAX_LOG_LINE};
     use crate::event;
 
     wasmtime::component::bindgen!({
@@ -211,6 +213,10 @@ pub mod v0_1 {
     impl plugboard::plugin::logging::Host for HostState {
         fn log(&mut self, level: wit::LogLevel, message: String) {
             let plugin = &*self.plugin.name;
+            // One line of bounded length: a plugin cannot forge log lines.
+            let message = crate::router::truncate(&message, MAX_LOG_LINE)
+                .escape_debug()
+                .to_string();
             match level {
                 wit::LogLevel::Trace => tracing::trace!(plugin, "{message}"),
                 wit::LogLevel::Debug => tracing::debug!(plugin, "{message}"),
@@ -316,13 +322,13 @@ pub mod v0_1 {
             if self.current_chat.as_ref() != Some(&to) {
                 self.require(Permission::SendAnyChat)?;
             }
-            let max = self.plugin.limits.max_message_bytes as usize;
-            if message.text.len() > max {
+            let max_actions = self.plugin.limits.max_actions as usize;
+            if self.sent.len() >= max_actions {
                 return Err(HostError::LimitExceeded(format!(
-                    "a message is at most {max} bytes; this one has {}",
-                    message.text.len()
+                    "at most {max_actions} messages and actions per event"
                 )));
             }
+            check_text_len(&message.text, &self.plugin.limits).map_err(HostError::LimitExceeded)?;
             let message = outgoing_from_wit(message, &self.plugin.name)
                 .map_err(HostError::InvalidArgument)?;
             self.sent.push(event::Outbound {
@@ -335,6 +341,18 @@ pub mod v0_1 {
             });
             Ok(())
         }
+    }
+
+    /// Refuses a message text longer than the plugin's `max_message_bytes`.
+    fn check_text_len(text: &str, limits: &crate::sandbox::Limits) -> Result<(), String> {
+        let max = limits.max_message_bytes as usize;
+        if text.len() > max {
+            return Err(format!(
+                "a message is at most {max} bytes; this one has {}",
+                text.len()
+            ));
+        }
+        Ok(())
     }
 
     // ---- conversions: runtime model -> WIT ----
@@ -493,17 +511,7 @@ pub mod v0_1 {
         ctx: &ActionContext<'_>,
     ) -> Result<Vec<event::Outbound>, String> {
         let plugin = &state.plugin;
-        let max = plugin.limits.max_message_bytes as usize;
-        let check_len = |text: &str| {
-            if text.len() > max {
-                Err(format!(
-                    "a message is at most {max} bytes; one action had {}",
-                    text.len()
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let check_len = |text: &str| check_text_len(text, &plugin.limits);
         let target =
             |c: Option<wit::ChatRef>| c.map(chat_ref_from_wit).unwrap_or_else(|| ctx.chat.clone());
         let mut out = Vec::with_capacity(actions.len());
@@ -521,11 +529,6 @@ pub mod v0_1 {
                 wit::Action::Send(s) => {
                     check_len(&s.message.text)?;
                     let to = chat_ref_from_wit(s.to);
-                    if &to != ctx.chat && !plugin.granted(Permission::SendAnyChat) {
-                        return Err(
-                            "sending to another chat needs the `send-any-chat` permission".into(),
-                        );
-                    }
                     let message = outgoing_from_wit(s.message, &plugin.name)?;
                     (
                         to,
@@ -561,7 +564,10 @@ pub mod v0_1 {
                 ),
             };
             if &chat != ctx.chat && !plugin.granted(Permission::SendAnyChat) {
-                return Err("acting on another chat needs the `send-any-chat` permission".into());
+                return Err(
+                    "sending to or acting on another chat needs the `send-any-chat` permission"
+                        .into(),
+                );
             }
             out.push(event::Outbound {
                 chat,

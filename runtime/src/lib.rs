@@ -46,6 +46,7 @@
 pub mod adapters;
 pub mod bot;
 pub mod config;
+mod dispatch;
 pub mod engine;
 pub mod event;
 pub mod host;

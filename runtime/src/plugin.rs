@@ -113,6 +113,8 @@ pub struct LoadedPlugin {
     pre: v0_1::PluginPre<HostState>,
     engine: wasmtime::Engine,
     idle: Mutex<Vec<Warm>>,
+    // One permit per instance that may be alive at once.
+    instances: tokio::sync::Semaphore,
     disabled: std::sync::OnceLock<String>,
     /// Whether the component came from the compile cache.
     pub cache: CacheOutcome,
@@ -180,12 +182,14 @@ pub fn load_plugin(
         limits: settings.limits,
         store,
     });
+    let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {
         shared,
         dir: dir.to_path_buf(),
         pre,
         engine: engine.engine().clone(),
         idle: Mutex::new(Vec::new()),
+        instances: tokio::sync::Semaphore::new(permits),
         disabled: std::sync::OnceLock::new(),
         cache,
     })
@@ -237,6 +241,7 @@ impl LoadedPlugin {
     /// configuration; the instance is kept warm. A failure disables the
     /// plugin: every later event fails at once with [`Failure::Disabled`].
     pub async fn start(&self) -> Result<(), Failure> {
+        let _instance = self.instance_permit().await?;
         match self.instantiate().await {
             Ok(warm) => {
                 self.return_instance(warm);
@@ -249,6 +254,14 @@ impl LoadedPlugin {
         }
     }
 
+    async fn instance_permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, Failure> {
+        // The semaphore is never closed; a closed one would mean shutdown.
+        self.instances
+            .acquire()
+            .await
+            .map_err(|_| Failure::Instantiate("the plugin is shutting down".into()))
+    }
+
     /// Why the plugin is disabled, if it is.
     pub fn disabled(&self) -> Option<&str> {
         self.disabled.get().map(String::as_str)
@@ -258,6 +271,7 @@ impl LoadedPlugin {
         let data = store.data_mut();
         data.ticks_left = self.shared.limits.cpu_ticks();
         data.cpu_exhausted = false;
+        data.budget.exceeded = false;
         store.set_epoch_deadline(1);
     }
 
@@ -313,7 +327,7 @@ impl LoadedPlugin {
             return;
         }
         if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < MAX_IDLE
+            && idle.len() < MAX_IDLE.min(self.shared.limits.max_instances as usize)
         {
             idle.push(warm);
         }
@@ -330,6 +344,7 @@ impl LoadedPlugin {
         if let Some(reason) = self.disabled.get() {
             return Err(Failure::Disabled(reason.clone()));
         }
+        let _instance = self.instance_permit().await?;
         let mut warm = match self.take_instance() {
             Some(warm) => warm,
             None => self.instantiate().await?,
@@ -368,9 +383,11 @@ impl LoadedPlugin {
             }
             Ok(Ok(Ok(actions))) => actions,
         };
-        if actions.len() > limits.max_actions as usize {
+        // Messages queued through the host count against the same cap.
+        let total = actions.len() + warm.store.data().sent.len();
+        if total > limits.max_actions as usize {
             let failure = Failure::TooManyActions {
-                returned: actions.len(),
+                returned: total,
                 max: limits.max_actions,
             };
             self.return_instance(warm);

@@ -19,6 +19,21 @@ use crate::sandbox::Failure;
 /// The name deliveries from the host itself carry.
 pub const HOST: &str = "plugboard";
 
+/// Longest plugin error text shown to a user or written to the log, in bytes.
+pub const MAX_ERROR_TEXT: usize = 1_000;
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…` when cut.
+pub fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end]).into()
+}
+
 /// What dispatching one event produced.
 #[derive(Debug, Default)]
 pub struct Dispatch {
@@ -184,6 +199,9 @@ impl Router {
             ),
         };
 
+        // Only what the user asked for directly gets an answer when it fails;
+        // a failing `message` subscriber must not answer every message.
+        let answers = matches!(event, Event::Command(_) | Event::ButtonPress(_));
         for index in targets {
             let plugin = &self.plugins[index];
             let result = plugin.handle(&event, &chat, reply_to.as_deref()).await;
@@ -198,27 +216,37 @@ impl Router {
                     out.outbound.extend(handled.outbound);
                 }
                 Err(Failure::InvalidInput(text)) => {
+                    let text = truncate(&text, MAX_ERROR_TEXT);
                     tracing::debug!(plugin = plugin.name(), "invalid input: {text}");
-                    self.reply(&mut out, &chat, reply_to.clone(), text);
+                    if answers {
+                        self.reply(&mut out, &chat, reply_to.clone(), text.into_owned());
+                    }
                 }
                 Err(Failure::Disabled(reason)) => {
                     tracing::debug!(
                         plugin = plugin.name(),
                         "event for a disabled plugin: {reason}"
                     );
-                    let text = format!("Sorry, `{}` is not available right now.", plugin.name());
-                    self.reply(&mut out, &chat, reply_to.clone(), text);
+                    if answers {
+                        let text =
+                            format!("Sorry, `{}` is not available right now.", plugin.name());
+                        self.reply(&mut out, &chat, reply_to.clone(), text);
+                    }
                 }
                 Err(failure) => {
+                    let explained = failure.to_string();
                     tracing::error!(
                         plugin = plugin.name(),
                         event = event.kind(),
                         reason = failure.reason(),
-                        "plugin `{}` failed an event: {failure}",
-                        plugin.name()
+                        "plugin `{}` failed an event: {}",
+                        plugin.name(),
+                        truncate(&explained, MAX_ERROR_TEXT)
                     );
-                    let text = format!("Sorry, `{}` could not handle that.", plugin.name());
-                    self.reply(&mut out, &chat, reply_to.clone(), text);
+                    if answers {
+                        let text = format!("Sorry, `{}` could not handle that.", plugin.name());
+                        self.reply(&mut out, &chat, reply_to.clone(), text);
+                    }
                 }
             }
         }
@@ -359,6 +387,13 @@ mod tests {
         for not in ["hello", "/", "/ roll", "//x", "/ro-ll", "/roll@", "?roll"] {
             assert_eq!(parse_command(not, &prefixes()), None, "{not}");
         }
+    }
+
+    #[test]
+    fn truncates_at_char_boundaries() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("ééé", 3), "é…");
+        assert_eq!(truncate("abcdef", 4), "abcd…");
     }
 
     #[test]

@@ -30,17 +30,24 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 pub struct Limits {
     /// Memory of one instance (all its memories and tables together), in MiB.
     pub memory_mib: u32,
-    /// CPU time one event may use inside the plugin, in milliseconds.
+    /// CPU time one event may use inside the plugin, in milliseconds. When an
+    /// event needs a new instance, starting it (instantiation and `init`) has
+    /// a budget of its own.
     pub cpu_ms: u64,
-    /// Wall-clock time one event may take, host calls included, in milliseconds.
+    /// Wall-clock time one event may take, host calls included, in
+    /// milliseconds; starting a new instance has a deadline of its own.
     pub deadline_ms: u64,
     /// Actions one event may return.
     pub max_actions: u32,
     /// Bytes of text in one outgoing message.
     pub max_message_bytes: u32,
     /// Keep an instance between events (fast) instead of a fresh one per
-    /// event (stateless). A failed event always discards its instance.
+    /// event (stateless). An instance that crashed or hit a budget is always
+    /// discarded.
     pub reuse_instances: bool,
+    /// Instances of this plugin alive at once (events of different chats it
+    /// handles in parallel); further events wait for one to be free.
+    pub max_instances: u32,
 }
 
 impl Default for Limits {
@@ -52,6 +59,7 @@ impl Default for Limits {
             max_actions: 32,
             max_message_bytes: 16 * 1024,
             reuse_instances: true,
+            max_instances: 16,
         }
     }
 }

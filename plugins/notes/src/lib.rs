@@ -8,6 +8,8 @@ use plugboard_sdk::prelude::*;
 const MAX_KEY: usize = 64;
 /// Longest note accepted, in bytes.
 const MAX_NOTE: usize = 2_000;
+/// Most keys `/notes` names.
+const MAX_LISTED: usize = 50;
 
 /// The plugin; its state lives in KV.
 #[derive(Default)]
@@ -52,6 +54,10 @@ impl Plugin for Notes {
                 let keys = notes.keys("")?;
                 if keys.is_empty() {
                     out.reply("No notes yet. Add one with /remember <key> <text>.");
+                } else if keys.len() > MAX_LISTED {
+                    let shown = keys[..MAX_LISTED].join(", ");
+                    let more = keys.len() - MAX_LISTED;
+                    out.reply(format!("Notes: {shown} and {more} more"));
                 } else {
                     out.reply(format!("Notes: {}", keys.join(", ")));
                 }

@@ -129,18 +129,22 @@ where
                 }
                 // Dropping the inbox here tells the bot that no more input comes.
             });
-            let write_err = |e: std::io::Error| AdapterError::Platform {
+            let written = async {
+                while let Some(outbound) = outbox.recv().await {
+                    let mut text = render(&outbound);
+                    text.push('\n');
+                    output.write_all(text.as_bytes()).await?;
+                    output.flush().await?;
+                }
+                std::io::Result::Ok(())
+            }
+            .await;
+            // Stop reading input on every exit path: nobody would see the answers.
+            reader.abort();
+            written.map_err(|e| AdapterError::Platform {
                 platform: "console".into(),
                 message: format!("cannot write to the output: {e}"),
-            };
-            while let Some(outbound) = outbox.recv().await {
-                let mut text = render(&outbound);
-                text.push('\n');
-                output.write_all(text.as_bytes()).await.map_err(write_err)?;
-                output.flush().await.map_err(write_err)?;
-            }
-            reader.abort();
-            Ok(())
+            })
         })
     }
 }

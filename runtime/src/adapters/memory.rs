@@ -65,10 +65,21 @@ impl Adapter for MemoryAdapter {
         } = io;
         Box::pin(async move {
             let forward = tokio::spawn(async move {
+                let mut stopping = false;
                 loop {
-                    let event = tokio::select! {
-                        event = events.recv() => event,
-                        _ = shutdown.wait_for(|stop| *stop) => None,
+                    let event = if stopping {
+                        events.recv().await
+                    } else {
+                        tokio::select! {
+                            event = events.recv() => event,
+                            _ = shutdown.wait_for(|stop| *stop) => {
+                                // Events already handed over count as
+                                // received: finish them, take no new ones.
+                                events.close();
+                                stopping = true;
+                                continue;
+                            }
+                        }
                     };
                     let Some(event) = event else { break };
                     if inbox.submit(event).await.is_err() {

@@ -9,12 +9,13 @@
 //! [`memory`] (in-process, for tests and embedding).
 
 use std::future::Future;
-use std::hash::{Hash, Hasher};
 use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 
+use crate::dispatch::Dispatcher;
+pub use crate::dispatch::InboxClosed;
 use crate::event::{Event, Outbound, Platform};
 
 pub mod console;
@@ -57,34 +58,21 @@ pub struct AdapterIo {
     pub shutdown: watch::Receiver<bool>,
 }
 
-/// The dispatcher's entrance. Events of one chat go to the same queue, so
-/// they are handled in order; queues are bounded, so a flood waits here
-/// instead of growing memory.
+/// The dispatcher's entrance. Events of one chat are handled in order;
+/// different chats in parallel. Submitting waits while the bot's queue is
+/// full, so a flood slows the adapter down instead of growing memory.
 #[derive(Clone)]
 pub struct Inbox {
-    shards: Arc<[mpsc::Sender<Event>]>,
+    dispatcher: Arc<Dispatcher>,
 }
 
-/// The bot is shutting down and takes no more events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the bot is shutting down")]
-pub struct InboxClosed;
-
 impl Inbox {
-    pub(crate) fn new(shards: Arc<[mpsc::Sender<Event>]>) -> Self {
-        Self { shards }
+    pub(crate) fn new(dispatcher: Arc<Dispatcher>) -> Self {
+        Self { dispatcher }
     }
 
-    /// Submits an event, waiting while its chat's queue is full.
+    /// Submits an event, waiting while the bot's queue is full.
     pub async fn submit(&self, event: Event) -> Result<(), InboxClosed> {
-        let chat = event.chat();
-        let mut hasher = std::hash::DefaultHasher::new();
-        chat.platform.hash(&mut hasher);
-        chat.id.hash(&mut hasher);
-        let shard = (hasher.finish() % self.shards.len() as u64) as usize;
-        self.shards[shard]
-            .send(event)
-            .await
-            .map_err(|_| InboxClosed)
+        self.dispatcher.submit(event).await
     }
 }

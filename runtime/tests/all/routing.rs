@@ -163,3 +163,26 @@ async fn plugin_config_is_typed_and_checked_at_startup() -> Result<()> {
     bot.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_adapters_for_one_platform_are_refused() -> Result<()> {
+    use plugboard_runtime::adapters::memory::MemoryAdapter;
+    use plugboard_runtime::bot::{Bot, BotError};
+    use plugboard_runtime::router::Router;
+    use plugboard_runtime::store::MemoryStore;
+    use std::sync::Arc;
+
+    let router = Arc::new(Router::new(Vec::new(), vec!["/".into()]));
+    let mut bot = Bot::new(router, Arc::new(MemoryStore::default()), 4, 16);
+    bot.add_adapter(Box::new(MemoryAdapter::new("twin").0));
+    bot.add_adapter(Box::new(MemoryAdapter::new("twin").0));
+    let err = bot
+        .run(std::future::pending())
+        .await
+        .expect_err("must refuse");
+    assert!(
+        matches!(err, BotError::DuplicateAdapter(ref p) if p == "twin"),
+        "{err}"
+    );
+    Ok(())
+}

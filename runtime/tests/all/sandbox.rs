@@ -1,21 +1,22 @@
 //! Hostile plugins: every attack fails only its own event, with a clear
 //! reason, and the bot keeps answering.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use plugboard_runtime::event::{Chat, ChatKind, Command, Event, Message, Platform, User};
 use plugboard_runtime::plugin::{LoadedPlugin, PluginSettings, load_plugin};
 use plugboard_runtime::sandbox::{Failure, Limits};
-use plugboard_runtime::store::MemoryStore;
+use plugboard_runtime::store::{MemoryStore, Store};
 
-use crate::support::{TestBot, engine, plugins_dir, test_plugins_dir};
+use crate::support::{TestBot, engine, plugins_dir, test_plugins_dir, text_of};
 
 fn tight_limits() -> Limits {
     Limits {
         memory_mib: 32,
         cpu_ms: 200,
-        deadline_ms: 3_000,
+        deadline_ms: 1_500,
         ..Limits::default()
     }
 }
@@ -44,26 +45,30 @@ fn command(name: &str) -> Event {
     })
 }
 
-fn load_hostile(engine: &plugboard_runtime::engine::PluginEngine) -> Result<LoadedPlugin> {
+fn load_from(
+    dir: &Path,
+    engine: &plugboard_runtime::engine::PluginEngine,
+    store: Arc<dyn Store>,
+) -> Result<LoadedPlugin> {
     let settings = |_: &_| {
         Ok(PluginSettings {
             config: Default::default(),
             limits: tight_limits(),
         })
     };
-    Ok(load_plugin(
-        &test_plugins_dir().join("hostile"),
-        engine,
-        Arc::new(MemoryStore::default()),
-        settings,
-    )?)
+    Ok(load_plugin(dir, engine, store, settings)?)
+}
+
+async fn run(plugin: &LoadedPlugin, name: &str) -> Result<Vec<String>, Failure> {
+    let event = command(name);
+    let chat = event.chat().to_ref();
+    let handled = plugin.handle(&event, &chat, Some("1")).await?;
+    Ok(handled.outbound.iter().map(text_of).collect())
 }
 
 async fn attack(plugin: &LoadedPlugin, name: &str) -> Result<Failure> {
-    let event = command(name);
-    let chat = event.chat().to_ref();
-    match plugin.handle(&event, &chat, Some("1")).await {
-        Ok(handled) => anyhow::bail!("/{name} was not contained: {:?}", handled.outbound),
+    match run(plugin, name).await {
+        Ok(out) => anyhow::bail!("/{name} was not contained: {} deliveries", out.len()),
         Err(failure) => Ok(failure),
     }
 }
@@ -71,7 +76,11 @@ async fn attack(plugin: &LoadedPlugin, name: &str) -> Result<Failure> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_attack_fails_with_its_own_reason() -> Result<()> {
     let engine = engine()?;
-    let plugin = load_hostile(&engine)?;
+    let plugin = load_from(
+        &test_plugins_dir().join("hostile"),
+        &engine,
+        Arc::new(MemoryStore::default()),
+    )?;
 
     assert_eq!(
         attack(&plugin, "spin").await?,
@@ -82,16 +91,88 @@ async fn each_attack_fails_with_its_own_reason() -> Result<()> {
         Failure::Memory { memory_mib: 32 }
     );
     match attack(&plugin, "boom").await? {
-        Failure::Trap(message) => assert!(
-            message.contains("hostile plugin panics on purpose"),
-            "{message}"
-        ),
+        Failure::Trap(message) => {
+            assert!(
+                message.contains("hostile plugin panics on purpose"),
+                "{message}"
+            )
+        }
         other => panic!("a panic must be a trap, got {other:?}"),
     }
+    // Every instance above was poisoned and thrown away.
+    assert_eq!(plugin.idle_instances(), 0);
     match attack(&plugin, "recurse").await? {
         Failure::Trap(message) => assert!(message.contains("stack overflow"), "{message}"),
         other => panic!("unbounded recursion must be a trap, got {other:?}"),
     }
+    assert_eq!(
+        attack(&plugin, "sleep").await?,
+        Failure::Deadline { deadline_ms: 1_500 },
+        "a host call that never returns is cut at the deadline"
+    );
+    assert_eq!(
+        attack(&plugin, "flood").await?,
+        Failure::TooManyActions {
+            returned: 1_000,
+            max: 32
+        }
+    );
+    match attack(&plugin, "sendflood").await? {
+        Failure::Failed(message) => {
+            assert!(
+                message.contains("limit exceeded") && message.contains("at most 32"),
+                "{message}"
+            )
+        }
+        other => panic!("queued messages must be capped, got {other:?}"),
+    }
+    match attack(&plugin, "bigmsg").await? {
+        Failure::BadAction(message) => {
+            assert!(message.contains("at most 16384 bytes"), "{message}")
+        }
+        other => panic!("a 10 MB message must be refused, got {other:?}"),
+    }
+    // The plugin still works after all of that.
+    assert_eq!(
+        run(&plugin, "kvpeek")
+            .await
+            .map_err(|f| anyhow::anyhow!("{f}"))?,
+        vec!["saw 0 keys"]
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_never_sees_another_plugins_keys() -> Result<()> {
+    let engine = engine()?;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    store.kv_set("notes", "chat/console/c/notes/color", b"\"teal\"")?;
+    store.kv_set("hostile-twin", "secret", b"1")?;
+    let plugin = load_from(
+        &test_plugins_dir().join("hostile"),
+        &engine,
+        Arc::clone(&store),
+    )?;
+    let seen = run(&plugin, "kvpeek")
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    assert_eq!(seen, vec!["saw 0 keys"]);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_without_the_permission_is_refused_not_trapped() -> Result<()> {
+    // The same component, installed with a manifest that does not ask for `kv`.
+    let dir = tempfile::tempdir()?;
+    let hostile = test_plugins_dir().join("hostile");
+    std::fs::copy(hostile.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
+    let manifest = std::fs::read_to_string(hostile.join("plugin.toml"))?;
+    let stripped = manifest.replace("permissions = [\"kv\"]", "permissions = []");
+    assert_ne!(stripped, manifest);
+    std::fs::write(dir.path().join("plugin.toml"), stripped)?;
+
+    let engine = engine()?;
+    let plugin = load_from(dir.path(), &engine, Arc::new(MemoryStore::default()))?;
     match attack(&plugin, "kvpeek").await? {
         Failure::Failed(message) => {
             assert!(
@@ -101,21 +182,28 @@ async fn each_attack_fails_with_its_own_reason() -> Result<()> {
         }
         other => panic!("KV without the permission must be refused, got {other:?}"),
     }
-    // Each poisoned instance was thrown away; the plugin still works.
-    assert_eq!(attack(&plugin, "boom").await?.reason(), "trap");
+    // A refusal is an ordinary error: the instance is kept.
+    assert_eq!(plugin.idle_instances(), 1);
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_event_is_answered_after_every_attack() -> Result<()> {
-    let limits = "[limits]\nmemory_mib = 32\ncpu_ms = 200\ndeadline_ms = 3000\n";
+    let limits = "[limits]\nmemory_mib = 32\ncpu_ms = 200\ndeadline_ms = 1500\n";
     let mut bot = TestBot::start(&[&plugins_dir(), &test_plugins_dir()], limits)?;
     let refused: Vec<String> = bot.report.refused.iter().map(|e| e.to_string()).collect();
-    assert!(
-        refused.iter().all(|e| e.contains("wit-future")),
-        "{refused:?}"
-    );
-    for attack in ["spin", "hog", "boom", "recurse"] {
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].contains("wit-future"), "{refused:?}");
+    for attack in [
+        "spin",
+        "hog",
+        "boom",
+        "recurse",
+        "sleep",
+        "flood",
+        "sendflood",
+        "bigmsg",
+    ] {
         let answer = bot.ask("c", &format!("/{attack}")).await?;
         assert_eq!(
             answer, "Sorry, `hostile` could not handle that.",
@@ -128,20 +216,33 @@ async fn the_next_event_is_answered_after_every_attack() -> Result<()> {
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One runtime thread: the other chats are answered only because the looping
+// plugin yields to the executor on every epoch tick and every chat has its
+// own queue.
+#[tokio::test(flavor = "current_thread")]
 async fn a_spinning_plugin_does_not_block_other_chats() -> Result<()> {
-    // One chat is stuck on a looping plugin for its whole CPU budget; another
-    // chat is answered meanwhile, because the plugin yields on every tick.
-    let limits = "[limits]\ncpu_ms = 4000\ndeadline_ms = 8000\n";
+    let limits = "[limits]\ncpu_ms = 3000\ndeadline_ms = 6000\n";
     let mut bot = TestBot::start(&[&plugins_dir(), &test_plugins_dir()], limits)?;
     assert!(bot.handle.say("stuck", "u", "/spin").await);
-    let echo = bot
-        .ask("free", "/echo meanwhile")
-        .await
-        .context("other chat")?;
-    assert_eq!(echo, "meanwhile");
-    let failed = bot.next().await?;
-    assert_eq!(failed.chat.id, "stuck");
+    for i in 0..5 {
+        assert!(
+            bot.handle
+                .say(&format!("free-{i}"), "u", &format!("/echo {i}"))
+                .await
+        );
+    }
+    // All five answers arrive while the plugin is still spinning in "stuck";
+    // its failure comes last, when its CPU budget runs out.
+    let mut order = Vec::new();
+    for _ in 0..6 {
+        let delivery = bot.next().await.context("a delivery")?;
+        order.push(format!("{}: {}", delivery.chat.id, text_of(&delivery)));
+    }
+    let mut answers = order[..5].to_vec();
+    answers.sort();
+    let expected: Vec<String> = (0..5).map(|i| format!("free-{i}: {i}")).collect();
+    assert_eq!(answers, expected, "order: {order:?}");
+    assert_eq!(order[5], "stuck: Sorry, `hostile` could not handle that.");
     bot.stop().await?;
     Ok(())
 }

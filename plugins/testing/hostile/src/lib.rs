@@ -29,9 +29,29 @@ impl Plugin for Hostile {
                 out.reply(format!("{}", recurse(black_box(1))));
             }
             "kvpeek" => {
-                let keys = kv::keys("")?;
-                out.reply(format!("saw {} keys", keys.len()));
+                // Every prefix a namespace escape might try.
+                let mut seen = 0;
+                for prefix in ["", "notes", "notes\0", "\0", "../", "chat/"] {
+                    seen += kv::keys(prefix)?.len();
+                }
+                out.reply(format!("saw {seen} keys"));
             }
+            "flood" => {
+                for i in 0..1_000 {
+                    out.reply(format!("flood {i}"));
+                }
+            }
+            "sendflood" => {
+                let to = ChatRef {
+                    platform: cmd.message.chat.platform.clone(),
+                    id: cmd.message.chat.id.clone(),
+                };
+                for i in 0..1_000 {
+                    plugboard_sdk::send(&to, &Outgoing::text(format!("spam {i}")))?;
+                }
+            }
+            "bigmsg" => out.reply("x".repeat(10 << 20)),
+            "sleep" => std::thread::sleep(std::time::Duration::from_secs(3_600)),
             _ => {}
         }
         Ok(())

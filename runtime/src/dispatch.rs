@@ -1,0 +1,169 @@
+//! Between adapters and the router: per-chat ordering, parallelism across
+//! chats, backpressure, and delivery.
+//!
+//! Every chat with work has its own FIFO queue and at most one task draining
+//! it, so events of one chat are handled strictly in order while different
+//! chats proceed independently: a plugin stuck on one chat's event (up to its
+//! deadline) holds up that chat only. Two semaphores bound the work:
+//!
+//! * `capacity`: events accepted but not yet handled, across all chats. When
+//!   it is exhausted, [`Inbox::submit`](crate::adapters::Inbox::submit) waits:
+//!   a flood slows the adapter down instead of growing memory;
+//! * `running`: events being handled at once (plugin instances in use).
+//!
+//! The dispatcher lives as long as some adapter holds an inbox or some chat
+//! still has queued events; when it is dropped, the adapters' outboxes close
+//! and the adapters finish.
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::FutureExt;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use crate::event::{ChatRef, Event, Outbound, Platform};
+use crate::router::Router;
+use crate::store::Store;
+
+struct Pending {
+    event: Event,
+    // Returned to `capacity` once the event has been handled.
+    _slot: OwnedSemaphorePermit,
+}
+
+pub(crate) struct Dispatcher {
+    router: Arc<Router>,
+    store: Arc<dyn Store>,
+    outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,
+    chats: Mutex<HashMap<ChatRef, VecDeque<Pending>>>,
+    capacity: Arc<Semaphore>,
+    running: Arc<Semaphore>,
+}
+
+/// The bot no longer accepts events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the bot is shutting down")]
+pub struct InboxClosed;
+
+impl Dispatcher {
+    pub(crate) fn new(
+        router: Arc<Router>,
+        store: Arc<dyn Store>,
+        outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,
+        capacity: usize,
+        running: usize,
+    ) -> Self {
+        Self {
+            router,
+            store,
+            outboxes,
+            chats: Mutex::new(HashMap::new()),
+            capacity: Arc::new(Semaphore::new(capacity.max(1))),
+            running: Arc::new(Semaphore::new(running.max(1))),
+        }
+    }
+
+    fn chats(&self) -> MutexGuard<'_, HashMap<ChatRef, VecDeque<Pending>>> {
+        // Queue operations cannot panic half-way; a poisoned lock holds
+        // consistent data.
+        self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Accepts an event, waiting while `capacity` is exhausted.
+    pub(crate) async fn submit(self: &Arc<Self>, event: Event) -> Result<(), InboxClosed> {
+        let slot = Arc::clone(&self.capacity)
+            .acquire_owned()
+            .await
+            .map_err(|_| InboxClosed)?;
+        let key = event.chat().to_ref();
+        let pending = Pending { event, _slot: slot };
+        let first = {
+            let mut chats = self.chats();
+            match chats.get_mut(&key) {
+                Some(queue) => {
+                    queue.push_back(pending);
+                    None
+                }
+                None => {
+                    chats.insert(key.clone(), VecDeque::new());
+                    Some(pending)
+                }
+            }
+        };
+        if let Some(first) = first {
+            tokio::spawn(Arc::clone(self).drain_chat(key, first));
+        }
+        Ok(())
+    }
+
+    /// Handles `first`, then everything queued behind it for the same chat.
+    async fn drain_chat(self: Arc<Self>, key: ChatRef, first: Pending) {
+        let mut next = first;
+        loop {
+            self.handle(next.event).await;
+            let popped = {
+                let mut chats = self.chats();
+                let popped = chats.get_mut(&key).and_then(VecDeque::pop_front);
+                if popped.is_none() {
+                    chats.remove(&key);
+                }
+                popped
+            };
+            match popped {
+                Some(pending) => next = pending,
+                None => break,
+            }
+        }
+    }
+
+    async fn handle(&self, event: Event) {
+        let Ok(_running) = self.running.acquire().await else {
+            return;
+        };
+        let kind = event.kind();
+        let dispatched = AssertUnwindSafe(self.router.dispatch(event))
+            .catch_unwind()
+            .await;
+        let dispatch = match dispatched {
+            Ok(dispatch) => dispatch,
+            Err(_) => {
+                // Only trusted (native) code runs outside the sandbox; a
+                // panic there loses this one event, not the bot.
+                tracing::error!(
+                    event = kind,
+                    "handling an event panicked; the event is dropped"
+                );
+                return;
+            }
+        };
+        if dispatch.kv_written {
+            // Durable before anyone is told it happened.
+            flush(&self.store).await;
+        }
+        for outbound in dispatch.outbound {
+            match self.outboxes.get(&outbound.chat.platform) {
+                Some(outbox) => {
+                    if outbox.send(outbound).await.is_err() {
+                        tracing::warn!("an adapter stopped; dropping a delivery");
+                    }
+                }
+                None => tracing::warn!(
+                    platform = %outbound.chat.platform,
+                    plugin = %outbound.plugin,
+                    "no adapter for this platform; dropping a delivery"
+                ),
+            }
+        }
+    }
+}
+
+/// Flushes the store off the async threads, logging a failure.
+pub(crate) async fn flush(store: &Arc<dyn Store>) {
+    let store = Arc::clone(store);
+    match tokio::task::spawn_blocking(move || store.flush()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("{e}"),
+        Err(e) => tracing::error!("store flush task failed: {e}"),
+    }
+}

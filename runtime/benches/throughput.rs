@@ -292,6 +292,11 @@ fn main() -> Result<()> {
             })
         })
     };
+    if std::env::args().any(|a| a == "--profile-e2e") {
+        let m = end_to_end(&native_router)?;
+        println!("end to end, native: {:.2} µs", m.micros());
+        return Ok(());
+    }
     let e2e_native = end_to_end(&native_router)?;
     let e2e_wasm = end_to_end(&wasm_router)?;
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use plugboard_runtime::adapters::console::ConsoleAdapter;
 use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
 use plugboard_runtime::config::BotConfig;
@@ -25,16 +25,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Top {
     /// Run the bot until its input ends or it receives Ctrl-C / SIGTERM.
-    Run {
-        /// The configuration file.
-        #[arg(
-            long,
-            short,
-            env = "PLUGBOARD_CONFIG",
-            default_value = "plugboard.toml"
-        )]
-        config: PathBuf,
-    },
+    Run(ConfigArg),
     /// Inspect installed plugins.
     Plugins {
         #[command(subcommand)]
@@ -42,29 +33,33 @@ enum Top {
     },
 }
 
+/// Where the bot's configuration is.
+#[derive(Args)]
+struct ConfigArg {
+    /// The configuration file.
+    #[arg(
+        long,
+        short,
+        env = "PLUGBOARD_CONFIG",
+        default_value = "plugboard.toml"
+    )]
+    config: PathBuf,
+}
+
 #[derive(Subcommand)]
 enum PluginsCommand {
     /// List the plugins the configuration points at, with their commands,
     /// permissions, and why any of them cannot be loaded.
-    List {
-        /// The configuration file.
-        #[arg(
-            long,
-            short,
-            env = "PLUGBOARD_CONFIG",
-            default_value = "plugboard.toml"
-        )]
-        config: PathBuf,
-    },
+    List(ConfigArg),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     let result = match cli.command {
-        Top::Run { config } => run(config),
+        Top::Run(ConfigArg { config }) => run(config),
         Top::Plugins {
-            command: PluginsCommand::List { config },
+            command: PluginsCommand::List(ConfigArg { config }),
         } => list(config),
     };
     match result {

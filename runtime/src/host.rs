@@ -113,6 +113,8 @@ pub struct PluginShared {
     pub limits: Limits,
     /// Where its KV data lives.
     pub store: Arc<dyn Store>,
+    /// Events of this plugin currently throttled (see [`crate::sandbox`]).
+    pub throttled: std::sync::atomic::AtomicU32,
 }
 
 impl PluginShared {
@@ -128,6 +130,8 @@ pub struct HostState {
     pub(crate) plugin: Arc<PluginShared>,
     pub(crate) budget: MemoryBudget,
     pub(crate) ticks_left: u64,
+    pub(crate) ticks_used: u64,
+    pub(crate) throttled: bool,
     pub(crate) cpu_exhausted: bool,
     pub(crate) output: OutputTail,
     pub(crate) current_chat: Option<ChatRef>,
@@ -152,6 +156,8 @@ impl HostState {
             plugin,
             budget,
             ticks_left: 0,
+            ticks_used: 0,
+            throttled: false,
             cpu_exhausted: false,
             output,
             current_chat: None,
@@ -162,9 +168,37 @@ impl HostState {
         }
     }
 
+    /// Counts this event among its plugin's throttled events; returns how
+    /// many are throttled now.
+    pub(crate) fn begin_throttle(&mut self) -> u32 {
+        use std::sync::atomic::Ordering;
+        if !self.throttled {
+            self.throttled = true;
+            self.plugin.throttled.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.plugin.throttled.load(Ordering::Relaxed).max(1)
+        }
+    }
+
+    /// Ends this event's throttling, if it was throttled.
+    pub(crate) fn end_throttle(&mut self) {
+        if std::mem::take(&mut self.throttled) {
+            self.plugin
+                .throttled
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
     /// The tail of what the guest printed during this event, for crash reports.
     pub fn output_tail(&self) -> String {
         self.output.last_lines(3)
+    }
+}
+
+impl Drop for HostState {
+    fn drop(&mut self) {
+        // An instance discarded mid-event (deadline, trap) still counted.
+        self.end_throttle();
     }
 }
 

@@ -21,11 +21,15 @@ use crate::engine::{CacheOutcome, EngineError, PluginEngine, supported, supporte
 use crate::event::{ChatRef, Event, Outbound};
 use crate::host::v0_1::{self, ActionContext};
 use crate::host::{HostState, PluginShared};
-use crate::sandbox::{Failure, Limits};
+use crate::sandbox::{EPOCH_TICK, Failure, Limits};
 use crate::store::Store as DataStore;
 
 /// Most idle instances kept per plugin.
 const MAX_IDLE: usize = 16;
+/// Epoch ticks an event runs at full speed before it is throttled.
+const FREE_TICKS: u64 = 2;
+/// Ticks a throttled event sleeps after each tick it runs (25% duty cycle).
+const THROTTLE_PAUSE_TICKS: u32 = 3;
 
 /// Why a plugin directory could not be loaded. Each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -181,6 +185,7 @@ pub fn load_plugin(
         config: settings.config,
         limits: settings.limits,
         store,
+        throttled: Default::default(),
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {
@@ -270,6 +275,7 @@ impl LoadedPlugin {
     fn arm(&self, store: &mut Store<HostState>) {
         let data = store.data_mut();
         data.ticks_left = self.shared.limits.cpu_ticks();
+        data.ticks_used = 0;
         data.cpu_exhausted = false;
         data.budget.exceeded = false;
         store.set_epoch_deadline(1);
@@ -286,7 +292,19 @@ impl LoadedPlugin {
                 return Err(wasmtime::format_err!("CPU budget exhausted"));
             }
             data.ticks_left -= 1;
-            Ok(UpdateDeadline::Yield(1))
+            data.ticks_used += 1;
+            if data.ticks_used <= FREE_TICKS {
+                return Ok(UpdateDeadline::Yield(1));
+            }
+            // Still running: from now on the plugin's throttled events share a
+            // quarter of a core, so a looping plugin cannot starve the other
+            // chats however many of its events run at once.
+            let throttled = data.begin_throttle();
+            let pause = EPOCH_TICK * THROTTLE_PAUSE_TICKS * throttled;
+            Ok(UpdateDeadline::YieldCustom(
+                1,
+                Box::pin(tokio::time::sleep(pause)),
+            ))
         });
         self.arm(&mut store);
         let limits = &self.shared.limits;
@@ -299,6 +317,7 @@ impl LoadedPlugin {
             wasmtime::Result::Ok((bindings, init))
         })
         .await;
+        store.data_mut().end_throttle();
         match started {
             Err(_) => Err(Failure::Deadline {
                 deadline_ms: limits.deadline_ms,
@@ -366,6 +385,7 @@ impl LoadedPlugin {
                 .call_handle(&mut warm.store, &wit_event),
         )
         .await;
+        warm.store.data_mut().end_throttle();
         let actions = match called {
             Err(_) => {
                 return Err(Failure::Deadline {

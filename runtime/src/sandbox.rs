@@ -7,7 +7,12 @@
 //! * a CPU budget per event, counted in epoch ticks of [`EPOCH_TICK`]: the
 //!   engine's epoch advances on a timer thread and the store's epoch callback
 //!   yields to the async executor on every tick (so a busy plugin never holds
-//!   a worker thread for long) and traps once the event's ticks are used up;
+//!   a worker thread for long) and traps once the event's ticks are used up.
+//!   After its first two ticks an event is throttled: it sleeps after every
+//!   tick it runs, three ticks times the number of the plugin's events
+//!   throttled at that moment, so all of one plugin's long-running events
+//!   together get about a quarter of a core and a looping plugin leaves the
+//!   rest of the machine to the other chats;
 //! * a wall-clock deadline per event that also covers time spent waiting in
 //!   host calls, enforced with `tokio::time::timeout` around the call;
 //! * a cap on the number of actions one event may return.

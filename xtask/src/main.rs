@@ -231,6 +231,8 @@ fn bench(args: &[String]) -> Result<()> {
         "plugboard-runtime",
         "--bench",
         "throughput",
+        "--bench",
+        "isolation",
         "--",
     ]);
     cmd.args(args);

@@ -221,7 +221,7 @@ async fn the_next_event_is_answered_after_every_attack() -> Result<()> {
 // own queue.
 #[tokio::test(flavor = "current_thread")]
 async fn a_spinning_plugin_does_not_block_other_chats() -> Result<()> {
-    let limits = "[limits]\ncpu_ms = 3000\ndeadline_ms = 6000\n";
+    let limits = "[limits]\ncpu_ms = 1000\ndeadline_ms = 6000\n";
     let mut bot = TestBot::start(&[&plugins_dir(), &test_plugins_dir()], limits)?;
     assert!(bot.handle.say("stuck", "u", "/spin").await);
     for i in 0..5 {

@@ -92,7 +92,10 @@ fn main() -> Result<()> {
     // Each scenario gets its own store: the first bot's may still be open.
     let config = |name: &str| {
         let text = format!(
-            "[runtime]\ndata_dir = {:?}\nplugin_dirs = [{:?}, {:?}]\n",
+            // The breaker would suspend `hostile` after 5 failures; keep it
+            // looping for the whole measurement instead.
+            "[runtime]\ndata_dir = {:?}\nplugin_dirs = [{:?}, {:?}]\n\n\
+             [plugins.hostile.limits]\nbreaker_failures = 0\n",
             data.path().join(name).display().to_string(),
             echo.display().to_string(),
             hostile.display().to_string(),

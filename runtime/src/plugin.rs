@@ -11,7 +11,9 @@
 //! the returned actions into deliveries. A failure that may have left the
 //! instance in a bad state (trap, budget, deadline) discards the instance.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plugboard_registry_types::{Manifest, ManifestError};
@@ -105,6 +107,54 @@ pub struct PluginSettings {
     pub limits: Limits,
 }
 
+/// Counters of one plugin.
+#[derive(Default)]
+struct Stats {
+    events: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// The outcomes of a plugin's recent events, and whether it is suspended.
+#[derive(Default)]
+struct Breaker {
+    /// `true` for a failed event, newest last; at most `breaker_window` long.
+    recent: VecDeque<bool>,
+    suspended: Option<String>,
+}
+
+impl Breaker {
+    /// Records one outcome; returns the reason when this one trips the breaker.
+    fn record<T>(
+        &mut self,
+        failed: bool,
+        result: &Result<T, Failure>,
+        limits: &Limits,
+    ) -> Option<String> {
+        let (threshold, window) = (limits.breaker_failures, limits.breaker_window.max(1));
+        if threshold == 0 {
+            return None;
+        }
+        self.recent.push_back(failed);
+        while self.recent.len() > window as usize {
+            self.recent.pop_front();
+        }
+        let failures = self.recent.iter().filter(|f| **f).count();
+        if failures < threshold as usize || self.suspended.is_some() {
+            return None;
+        }
+        let last = match result {
+            Err(failure) => failure.to_string(),
+            Ok(_) => String::new(),
+        };
+        let reason = format!(
+            "it failed {failures} of its last {} events (the last: {last})",
+            self.recent.len()
+        );
+        self.suspended = Some(reason.clone());
+        Some(reason)
+    }
+}
+
 struct Warm {
     store: Store<HostState>,
     bindings: v0_1::Plugin,
@@ -119,6 +169,8 @@ pub struct LoadedPlugin {
     idle: Mutex<Vec<Warm>>,
     // One permit per instance that may be alive at once.
     instances: tokio::sync::Semaphore,
+    breaker: Mutex<Breaker>,
+    stats: Stats,
     disabled: std::sync::OnceLock<String>,
     /// Whether the component came from the compile cache.
     pub cache: CacheOutcome,
@@ -195,6 +247,8 @@ pub fn load_plugin(
         engine: engine.engine().clone(),
         idle: Mutex::new(Vec::new()),
         instances: tokio::sync::Semaphore::new(permits),
+        breaker: Mutex::new(Breaker::default()),
+        stats: Stats::default(),
         disabled: std::sync::OnceLock::new(),
         cache,
     })
@@ -354,6 +408,11 @@ impl LoadedPlugin {
 
     /// Runs `event` through the plugin. `chat` is the event's chat and
     /// `reply_to` the message a reply answers.
+    ///
+    /// Every outcome feeds the plugin's circuit breaker: a plugin that fails
+    /// `breaker_failures` of its last `breaker_window` events is suspended
+    /// (each later event fails at once with [`Failure::Suspended`]) until
+    /// [`LoadedPlugin::resume`].
     pub async fn handle(
         &self,
         event: &Event,
@@ -363,6 +422,61 @@ impl LoadedPlugin {
         if let Some(reason) = self.disabled.get() {
             return Err(Failure::Disabled(reason.clone()));
         }
+        if let Some(reason) = self.breaker().suspended.clone() {
+            return Err(Failure::Suspended(reason));
+        }
+        let result = self.run_event(event, chat, reply_to).await;
+        self.stats.events.fetch_add(1, Ordering::Relaxed);
+        let failed = match &result {
+            Ok(_) | Err(Failure::InvalidInput(_)) => false,
+            Err(_) => {
+                self.stats.failures.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+        };
+        if let Some(reason) = self.breaker().record(failed, &result, &self.shared.limits) {
+            tracing::error!(
+                plugin = self.name(),
+                "plugin `{}` is suspended: {reason}; resume it with `/plugboard resume {}` on the console",
+                self.name(),
+                self.name()
+            );
+        }
+        result
+    }
+
+    fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
+        // Recording an outcome cannot leave the breaker half-updated.
+        self.breaker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Why the plugin is suspended by its circuit breaker, if it is.
+    pub fn suspended(&self) -> Option<String> {
+        self.breaker().suspended.clone()
+    }
+
+    /// Lifts a suspension and forgets the recent failures. Returns whether
+    /// the plugin was suspended.
+    pub fn resume(&self) -> bool {
+        let mut breaker = self.breaker();
+        breaker.recent.clear();
+        breaker.suspended.take().is_some()
+    }
+
+    /// Events handled and failed so far.
+    pub fn stats(&self) -> (u64, u64) {
+        (
+            self.stats.events.load(Ordering::Relaxed),
+            self.stats.failures.load(Ordering::Relaxed),
+        )
+    }
+
+    async fn run_event(
+        &self,
+        event: &Event,
+        chat: &ChatRef,
+        reply_to: Option<&str>,
+    ) -> Result<Handled, Failure> {
         let _instance = self.instance_permit().await?;
         let mut warm = match self.take_instance() {
             Some(warm) => warm,

@@ -12,12 +12,15 @@ use std::sync::Arc;
 
 use plugboard_registry_types::{EventKind, Permission};
 
-use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing};
+use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
 use crate::plugin::Target;
 use crate::sandbox::Failure;
 
 /// The name deliveries from the host itself carry.
 pub const HOST: &str = "plugboard";
+
+/// The owner's command on the console: `/plugboard status`, `/plugboard resume <plugin>`.
+pub const OWNER_COMMAND: &str = "plugboard";
 
 /// Longest plugin error text shown to a user or written to the log, in bytes.
 pub const MAX_ERROR_TEXT: usize = 1_000;
@@ -123,6 +126,11 @@ impl Router {
                         raw_args: parsed.raw_args,
                         message,
                     };
+                    if command.name == OWNER_COMMAND && chat.platform == Platform::Console {
+                        let text = self.owner_command(&command.args);
+                        self.reply(&mut out, &chat, reply_to, text);
+                        return out;
+                    }
                     match self.commands.get(&command.name) {
                         Some(owners) => (owners.clone(), Event::Command(command), reply_to),
                         None if command.name == "help" => {
@@ -222,7 +230,7 @@ impl Router {
                         self.reply(&mut out, &chat, reply_to.clone(), text.into_owned());
                     }
                 }
-                Err(Failure::Disabled(reason)) => {
+                Err(Failure::Disabled(reason) | Failure::Suspended(reason)) => {
                     tracing::debug!(
                         plugin = plugin.name(),
                         "event for a disabled plugin: {reason}"
@@ -272,6 +280,58 @@ impl Router {
             },
             plugin: Arc::clone(&self.host),
         });
+    }
+
+    /// Runs an owner command (`/plugboard …`, accepted on the console only,
+    /// which is the owner's own terminal) and returns the answer.
+    pub fn owner_command(&self, args: &[String]) -> String {
+        let find = |name: &str| {
+            self.plugins.iter().find_map(|t| match t {
+                Target::Wasm(p) if p.name() == name => Some(p),
+                _ => None,
+            })
+        };
+        match args
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .as_slice()
+        {
+            ["status"] | [] => {
+                let mut lines = Vec::new();
+                for target in &self.plugins {
+                    let Target::Wasm(plugin) = target else {
+                        lines.push(format!("{}: native", target.name()));
+                        continue;
+                    };
+                    let (events, failures) = plugin.stats();
+                    let state = match (plugin.disabled(), plugin.suspended()) {
+                        (Some(reason), _) => format!("disabled: {reason}"),
+                        (None, Some(reason)) => format!("suspended: {reason}"),
+                        (None, None) => "ok".into(),
+                    };
+                    lines.push(format!(
+                        "{} {}: {state} ({events} events, {failures} failed)",
+                        plugin.name(),
+                        plugin.manifest().version
+                    ));
+                }
+                if lines.is_empty() {
+                    "No plugins are loaded.".into()
+                } else {
+                    lines.join("\n")
+                }
+            }
+            ["resume", name] => match find(name) {
+                Some(plugin) if plugin.resume() => {
+                    tracing::info!(plugin = *name, "plugin `{name}` resumed by the owner");
+                    format!("Resumed `{name}`.")
+                }
+                Some(_) => format!("`{name}` is not suspended."),
+                None => format!("No plugin named `{name}` is loaded."),
+            },
+            _ => format!("usage: /{OWNER_COMMAND} status | /{OWNER_COMMAND} resume <plugin>"),
+        }
     }
 
     /// The `/help` text, built from the manifests.

@@ -53,6 +53,12 @@ pub struct Limits {
     /// Instances of this plugin alive at once (events of different chats it
     /// handles in parallel); further events wait for one to be free.
     pub max_instances: u32,
+    /// Circuit breaker: suspend the plugin when this many of its last
+    /// `breaker_window` events failed (0 disables the breaker). Wrong user
+    /// input does not count as a failure.
+    pub breaker_failures: u32,
+    /// Circuit breaker: how many recent events are considered.
+    pub breaker_window: u32,
 }
 
 impl Default for Limits {
@@ -65,6 +71,8 @@ impl Default for Limits {
             max_message_bytes: 16 * 1024,
             reuse_instances: true,
             max_instances: 16,
+            breaker_failures: 5,
+            breaker_window: 10,
         }
     }
 }
@@ -194,6 +202,8 @@ pub enum Failure {
     BadAction(String),
     /// The plugin is disabled (its `init` refused the configuration at startup).
     Disabled(String),
+    /// The plugin's circuit breaker suspended it after repeated failures.
+    Suspended(String),
     /// The plugin could not be instantiated (e.g. its `init` failed, or the
     /// instance pool is exhausted).
     Instantiate(String),
@@ -212,6 +222,7 @@ impl Failure {
             Failure::TooManyActions { .. } => "too-many-actions",
             Failure::BadAction(_) => "bad-action",
             Failure::Disabled(_) => "disabled",
+            Failure::Suspended(_) => "suspended",
             Failure::Instantiate(_) => "instantiate",
         }
     }
@@ -243,6 +254,7 @@ impl fmt::Display for Failure {
             }
             Failure::BadAction(m) => write!(f, "returned an action it may not take: {m}"),
             Failure::Disabled(m) => write!(f, "is disabled: {m}"),
+            Failure::Suspended(m) => write!(f, "is suspended: {m}"),
             Failure::Instantiate(m) => write!(f, "could not be started: {m}"),
         }
     }

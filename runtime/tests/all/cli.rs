@@ -122,3 +122,47 @@ fn a_missing_config_is_a_clear_error() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn a_failing_plugin_is_suspended_and_the_owner_resumes_it() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("plugboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n\
+             [plugins.hostile.limits]\nbreaker_failures = 3\nbreaker_window = 5\n",
+            shared_cache().display().to_string(),
+            dirs_toml(&[&plugins_dir(), &crate::support::test_plugins_dir()]),
+        ),
+    )?;
+    let input = "/boom\n/echo one\n/boom\n/boom\n/boom\n/echo two\n/plugboard status\n\
+                 /plugboard resume hostile\n/plugboard resume hostile\n/boom\n";
+    let (stdout, stderr) = run_console(&config, input)?;
+    let lines: Vec<&str> = stdout.lines().collect();
+    let sorry = "Sorry, `hostile` could not handle that.";
+    let away = "Sorry, `hostile` is not available right now.";
+    assert_eq!(
+        &lines[..6],
+        &[sorry, "one", sorry, sorry, away, "two"],
+        "{stdout}"
+    );
+    let status = lines
+        .iter()
+        .find(|l| l.starts_with("hostile 0.1.0: "))
+        .context("status line")?;
+    assert!(
+        status.contains("suspended: it failed 3 of its last 3 events")
+            && status.contains("(3 events, 3 failed)"),
+        "{status}"
+    );
+    assert!(lines.contains(&"Resumed `hostile`."), "{stdout}");
+    assert!(lines.contains(&"`hostile` is not suspended."), "{stdout}");
+    assert_eq!(
+        lines.last(),
+        Some(&sorry),
+        "after resuming, the plugin runs again: {stdout}"
+    );
+    assert!(stderr.contains("plugin `hostile` is suspended"), "{stderr}");
+    Ok(())
+}

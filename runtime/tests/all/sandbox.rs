@@ -17,6 +17,8 @@ fn tight_limits() -> Limits {
         memory_mib: 32,
         cpu_ms: 200,
         deadline_ms: 1_500,
+        // Each attack is checked on its own; the breaker has its own test.
+        breaker_failures: 0,
         ..Limits::default()
     }
 }
@@ -189,7 +191,8 @@ async fn kv_without_the_permission_is_refused_not_trapped() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_next_event_is_answered_after_every_attack() -> Result<()> {
-    let limits = "[limits]\nmemory_mib = 32\ncpu_ms = 200\ndeadline_ms = 1500\n";
+    let limits =
+        "[limits]\nmemory_mib = 32\ncpu_ms = 200\ndeadline_ms = 1500\nbreaker_failures = 0\n";
     let mut bot = TestBot::start(&[&plugins_dir(), &test_plugins_dir()], limits)?;
     let refused: Vec<String> = bot.report.refused.iter().map(|e| e.to_string()).collect();
     assert_eq!(refused.len(), 1, "{refused:?}");

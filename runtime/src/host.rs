@@ -19,7 +19,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::event::{ChatRef, Outbound};
 use crate::sandbox::{Limits, MemoryBudget};
-use crate::store::Store;
+use crate::store::{KvUsage, Store};
 
 /// Longest KV key, in bytes.
 pub const MAX_KV_KEY: usize = 512;
@@ -115,9 +115,17 @@ pub struct PluginShared {
     pub store: Arc<dyn Store>,
     /// Events of this plugin currently throttled (see [`crate::sandbox`]).
     pub throttled: std::sync::atomic::AtomicU32,
+    /// Keys and bytes the plugin holds in its KV store (checked against
+    /// its quota on every write).
+    pub kv_usage: Mutex<KvUsage>,
 }
 
 impl PluginShared {
+    fn kv_usage(&self) -> std::sync::MutexGuard<'_, KvUsage> {
+        // Updated with one assignment; a poisoned lock holds consistent data.
+        self.kv_usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn granted(&self, permission: Permission) -> bool {
         // Until owners grant permissions explicitly, a plugin holds what its
         // manifest declares, and nothing else.
@@ -218,7 +226,7 @@ pub mod v0_1 {
 
     use plugboard_registry_types::Permission;
 
-    use super::{HostState, MAX_KV_KEY, MAX_KV_LIST, MAX_KV_VALUE, MAX_LOG_LINE};
+    use super::{HostState, KvUsage, MAX_KV_KEY, MAX_KV_LIST, MAX_KV_VALUE, MAX_LOG_LINE};
     use crate::event;
 
     wasmtime::component::bindgen!({
@@ -310,10 +318,32 @@ pub mod v0_1 {
                     value.len()
                 )));
             }
-            self.plugin
+            let plugin = &self.plugin;
+            let limits = &plugin.limits;
+            // Held across the read and the write: instances of one plugin
+            // running in parallel cannot overshoot the quota together.
+            let mut usage = plugin.kv_usage();
+            let old = plugin.store.kv_get(&plugin.name, &key).map_err(storage)?;
+            let old_bytes = old.as_ref().map_or(0, |v| (key.len() + v.len()) as u64);
+            let keys = usage.keys + u64::from(old.is_none());
+            let bytes = usage.bytes - old_bytes.min(usage.bytes) + (key.len() + value.len()) as u64;
+            if keys > limits.kv_max_keys {
+                return Err(HostError::LimitExceeded(format!(
+                    "the plugin's store holds at most {} keys; delete some first",
+                    limits.kv_max_keys
+                )));
+            }
+            if bytes > limits.kv_max_bytes {
+                return Err(HostError::LimitExceeded(format!(
+                    "the plugin's store holds at most {} bytes of keys and values; delete some first",
+                    limits.kv_max_bytes
+                )));
+            }
+            plugin
                 .store
-                .kv_set(&self.plugin.name, &key, &value)
+                .kv_set(&plugin.name, &key, &value)
                 .map_err(storage)?;
+            *usage = KvUsage { keys, bytes };
             self.kv_written = true;
             Ok(())
         }
@@ -321,11 +351,17 @@ pub mod v0_1 {
         fn delete(&mut self, key: String) -> Result<bool, HostError> {
             self.require(Permission::Kv)?;
             Self::check_key(&key)?;
-            let existed = self
-                .plugin
+            let plugin = &self.plugin;
+            let mut usage = plugin.kv_usage();
+            let old = plugin.store.kv_get(&plugin.name, &key).map_err(storage)?;
+            let existed = plugin
                 .store
-                .kv_delete(&self.plugin.name, &key)
+                .kv_delete(&plugin.name, &key)
                 .map_err(storage)?;
+            if let Some(old) = old.filter(|_| existed) {
+                usage.keys = usage.keys.saturating_sub(1);
+                usage.bytes = usage.bytes.saturating_sub((key.len() + old.len()) as u64);
+            }
             self.kv_written |= existed;
             Ok(existed)
         }

@@ -88,6 +88,15 @@ pub enum LoadError {
         #[source]
         source: EngineError,
     },
+    /// The plugin's stored data could not be read.
+    #[error("cannot read the stored data of `{plugin}`: {source}")]
+    Store {
+        /// The plugin.
+        plugin: String,
+        /// The cause.
+        #[source]
+        source: crate::store::StoreError,
+    },
     /// The owner's limits for this plugin do not parse.
     #[error("[plugins.{plugin}.limits] in the config: {problem}")]
     Limits {
@@ -230,6 +239,12 @@ pub fn load_plugin(
         .and_then(v0_1::PluginPre::new)
         .map_err(|e| component_err(EngineError::Link(format!("{e:#}"))))?;
     let config_json = serde_json::Value::Object(settings.config.clone()).to_string();
+    let kv_usage = store
+        .kv_usage(&manifest.name)
+        .map_err(|source| LoadError::Store {
+            plugin: manifest.name.clone(),
+            source,
+        })?;
     let shared = Arc::new(PluginShared {
         name: manifest.name.as_str().into(),
         manifest,
@@ -238,6 +253,7 @@ pub fn load_plugin(
         limits: settings.limits,
         store,
         throttled: Default::default(),
+        kv_usage: Mutex::new(kv_usage),
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {

@@ -59,6 +59,10 @@ pub struct Limits {
     pub breaker_failures: u32,
     /// Circuit breaker: how many recent events are considered.
     pub breaker_window: u32,
+    /// Keys the plugin may keep in its KV store.
+    pub kv_max_keys: u64,
+    /// Bytes of keys and values the plugin may keep in its KV store.
+    pub kv_max_bytes: u64,
 }
 
 impl Default for Limits {
@@ -73,6 +77,8 @@ impl Default for Limits {
             max_instances: 16,
             breaker_failures: 5,
             breaker_window: 10,
+            kv_max_keys: 10_000,
+            kv_max_bytes: 16 << 20,
         }
     }
 }

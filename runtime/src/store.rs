@@ -45,8 +45,28 @@ pub trait Store: Send + Sync + 'static {
     fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, StoreError>;
     /// Lists up to `limit` of a plugin's keys starting with `prefix`, in byte order.
     fn kv_keys(&self, plugin: &str, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError>;
+    /// Counts a plugin's keys and the bytes of its keys and values.
+    fn kv_usage(&self, plugin: &str) -> Result<KvUsage, StoreError> {
+        let mut usage = KvUsage::default();
+        for key in self.kv_keys(plugin, "", usize::MAX)? {
+            if let Some(value) = self.kv_get(plugin, &key)? {
+                usage.keys += 1;
+                usage.bytes += (key.len() + value.len()) as u64;
+            }
+        }
+        Ok(usage)
+    }
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// How much of its KV quota a plugin uses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KvUsage {
+    /// Number of keys.
+    pub keys: u64,
+    /// Bytes of all keys and values together.
+    pub bytes: u64,
 }
 
 /// The embedded default store: one sled database in a directory.
@@ -124,6 +144,17 @@ impl Store for SledStore {
         Ok(keys)
     }
 
+    fn kv_usage(&self, plugin: &str) -> Result<KvUsage, StoreError> {
+        let namespace = plugin.len() + 1;
+        let mut usage = KvUsage::default();
+        for entry in self.kv.scan_prefix(kv_key(plugin, "")) {
+            let (key, value) = entry.map_err(io("scan"))?;
+            usage.keys += 1;
+            usage.bytes += (key.len() - namespace + value.len()) as u64;
+        }
+        Ok(usage)
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(io("flush"))?;
         Ok(())
@@ -144,8 +175,18 @@ mod tests {
         assert_eq!(store.kv_keys("notes", "", 100)?, vec!["a".to_string()]);
         assert_eq!(store.kv_keys("note", "", 100)?, vec!["s\0a".to_string()]);
         assert_eq!(store.kv_get("notes-extra", "a")?, None);
+        assert_eq!(
+            store.kv_usage("notes-extra")?,
+            KvUsage { keys: 1, bytes: 2 }
+        );
         assert!(store.kv_delete("notes", "a")?);
         assert!(!store.kv_delete("notes", "a")?);
+        let memory = MemoryStore::default();
+        memory.kv_set("notes-extra", "b", b"2")?;
+        assert_eq!(
+            memory.kv_usage("notes-extra")?,
+            store.kv_usage("notes-extra")?
+        );
         Ok(())
     }
 

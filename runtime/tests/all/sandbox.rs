@@ -249,3 +249,51 @@ async fn a_spinning_plugin_does_not_block_other_chats() -> Result<()> {
     bot.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kv_quotas_stop_a_flood_and_spare_other_plugins() -> Result<()> {
+    let engine = engine()?;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::default());
+    store.kv_set("hostile", "already-there", b"12345")?;
+    let by_keys = |max_keys, max_bytes| {
+        let limits = Limits {
+            kv_max_keys: max_keys,
+            kv_max_bytes: max_bytes,
+            ..tight_limits()
+        };
+        let settings = move |_: &_| {
+            Ok(PluginSettings {
+                config: Default::default(),
+                limits,
+            })
+        };
+        load_plugin(
+            &test_plugins_dir().join("hostile"),
+            &engine,
+            Arc::clone(&store),
+            settings,
+        )
+    };
+
+    // A key quota: the existing key counts too.
+    let plugin = by_keys(50, u64::MAX)?;
+    match attack(&plugin, "kvflood").await? {
+        Failure::Failed(message) => assert!(message.contains("at most 50 keys"), "{message}"),
+        other => panic!("the flood must hit the key quota, got {other:?}"),
+    }
+    assert_eq!(store.kv_usage("hostile")?.keys, 50);
+
+    // A byte quota, counted from what is stored when the plugin loads.
+    let plugin = by_keys(u64::MAX, 60_000)?;
+    match attack(&plugin, "kvflood").await? {
+        Failure::Failed(message) => assert!(message.contains("at most 60000 bytes"), "{message}"),
+        other => panic!("the flood must hit the byte quota, got {other:?}"),
+    }
+    let usage = store.kv_usage("hostile")?;
+    assert!(usage.bytes <= 60_000, "{usage:?}");
+
+    // Other plugins' quotas are their own.
+    store.kv_set("notes", "fine", b"1")?;
+    assert_eq!(store.kv_usage("notes")?.keys, 1);
+    Ok(())
+}

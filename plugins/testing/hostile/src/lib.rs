@@ -51,6 +51,12 @@ impl Plugin for Hostile {
                 }
             }
             "bigmsg" => out.reply("x".repeat(10 << 20)),
+            "kvflood" => {
+                let value = vec![b'k'; 1024];
+                for i in 0..1_000_000u32 {
+                    kv::Scope::global().set_raw(&format!("flood/{i}"), &value)?;
+                }
+            }
             "sleep" => std::thread::sleep(std::time::Duration::from_secs(3_600)),
             _ => {}
         }

@@ -18,7 +18,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::event::{ChatRef, Outbound};
-use crate::sandbox::{Limits, MemoryBudget};
+use crate::sandbox::{Limits, LogBudget, MemoryBudget};
 use crate::store::{KvUsage, Store};
 
 /// Longest KV key, in bytes.
@@ -118,6 +118,8 @@ pub struct PluginShared {
     /// Keys and bytes the plugin holds in its KV store (checked against
     /// its quota on every write).
     pub kv_usage: Mutex<KvUsage>,
+    /// The plugin's log rate limit.
+    pub log_budget: Mutex<LogBudget>,
 }
 
 impl PluginShared {
@@ -255,6 +257,21 @@ pub mod v0_1 {
     impl plugboard::plugin::logging::Host for HostState {
         fn log(&mut self, level: wit::LogLevel, message: String) {
             let plugin = &*self.plugin.name;
+            let per_sec = self.plugin.limits.log_lines_per_sec;
+            let admitted = self
+                .plugin
+                .log_budget
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take(per_sec);
+            match admitted {
+                None => return,
+                Some(0) => {}
+                Some(dropped) => tracing::warn!(
+                    plugin,
+                    "dropped {dropped} log lines of `{plugin}` over its limit of {per_sec} per second"
+                ),
+            }
             // One line of bounded length: a plugin cannot forge log lines.
             let message = crate::router::truncate(&message, MAX_LOG_LINE)
                 .escape_debug()

@@ -245,6 +245,7 @@ pub fn load_plugin(
             plugin: manifest.name.clone(),
             source,
         })?;
+    let log_budget = crate::sandbox::LogBudget::new(settings.limits.log_lines_per_sec);
     let shared = Arc::new(PluginShared {
         name: manifest.name.as_str().into(),
         manifest,
@@ -254,6 +255,7 @@ pub fn load_plugin(
         store,
         throttled: Default::default(),
         kv_usage: Mutex::new(kv_usage),
+        log_budget: Mutex::new(log_budget),
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {
@@ -485,6 +487,15 @@ impl LoadedPlugin {
             self.stats.events.load(Ordering::Relaxed),
             self.stats.failures.load(Ordering::Relaxed),
         )
+    }
+
+    /// Log lines dropped by the plugin's rate limit so far.
+    pub fn logs_dropped(&self) -> u64 {
+        self.shared
+            .log_budget
+            .lock()
+            .map(|b| b.dropped)
+            .unwrap_or(0)
     }
 
     async fn run_event(

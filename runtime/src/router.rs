@@ -310,8 +310,12 @@ impl Router {
                         (None, Some(reason)) => format!("suspended: {reason}"),
                         (None, None) => "ok".into(),
                     };
+                    let dropped = match plugin.logs_dropped() {
+                        0 => String::new(),
+                        n => format!(", {n} log lines dropped"),
+                    };
                     lines.push(format!(
-                        "{} {}: {state} ({events} events, {failures} failed)",
+                        "{} {}: {state} ({events} events, {failures} failed{dropped})",
                         plugin.name(),
                         plugin.manifest().version
                     ));

@@ -63,6 +63,9 @@ pub struct Limits {
     pub kv_max_keys: u64,
     /// Bytes of keys and values the plugin may keep in its KV store.
     pub kv_max_bytes: u64,
+    /// Log lines per second the plugin may write (bursts up to the same
+    /// number); further lines are dropped and counted.
+    pub log_lines_per_sec: u32,
 }
 
 impl Default for Limits {
@@ -79,6 +82,7 @@ impl Default for Limits {
             breaker_window: 10,
             kv_max_keys: 10_000,
             kv_max_bytes: 16 << 20,
+            log_lines_per_sec: 20,
         }
     }
 }
@@ -108,6 +112,46 @@ impl Limits {
         merged
             .try_into()
             .map_err(|e: toml::de::Error| e.to_string())
+    }
+}
+
+/// A token bucket for a plugin's log lines.
+#[derive(Debug)]
+pub struct LogBudget {
+    tokens: f64,
+    last: std::time::Instant,
+    /// Lines dropped since the last one let through.
+    pending_drops: u64,
+    /// Lines dropped in all.
+    pub dropped: u64,
+}
+
+impl LogBudget {
+    /// A full bucket.
+    pub fn new(per_sec: u32) -> Self {
+        Self {
+            tokens: f64::from(per_sec),
+            last: std::time::Instant::now(),
+            pending_drops: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Takes one line's token. `Some(n)` lets the line through, `n` being
+    /// the lines dropped just before it (to report); `None` drops it.
+    pub fn take(&mut self, per_sec: u32) -> Option<u64> {
+        let now = std::time::Instant::now();
+        let rate = f64::from(per_sec);
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * rate).min(rate);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Some(std::mem::take(&mut self.pending_drops))
+        } else {
+            self.pending_drops += 1;
+            self.dropped += 1;
+            None
+        }
     }
 }
 

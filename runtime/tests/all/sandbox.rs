@@ -297,3 +297,21 @@ async fn kv_quotas_stop_a_flood_and_spare_other_plugins() -> Result<()> {
     assert_eq!(store.kv_usage("notes")?.keys, 1);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_floods_are_rate_limited() -> Result<()> {
+    let engine = engine()?;
+    let plugin = load_from(
+        &test_plugins_dir().join("hostile"),
+        &engine,
+        Arc::new(MemoryStore::default()),
+    )?;
+    let answer = run(&plugin, "logflood")
+        .await
+        .map_err(|f| anyhow::anyhow!("{f}"))?;
+    assert_eq!(answer, vec!["logged"]);
+    // The default budget lets a burst of 20 through; the rest is dropped.
+    let dropped = plugin.logs_dropped();
+    assert!((9_900..=9_980).contains(&dropped), "dropped {dropped}");
+    Ok(())
+}

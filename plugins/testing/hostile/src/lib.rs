@@ -51,6 +51,12 @@ impl Plugin for Hostile {
                 }
             }
             "bigmsg" => out.reply("x".repeat(10 << 20)),
+            "logflood" => {
+                for i in 0..10_000 {
+                    plugboard_sdk::log::info(format!("flood {i}\nFAKE host line"));
+                }
+                out.reply("logged");
+            }
             "kvflood" => {
                 let value = vec![b'k'; 1024];
                 for i in 0..1_000_000u32 {

@@ -54,6 +54,9 @@ pub struct LoadReport {
     pub refused: Vec<LoadError>,
     /// Plugins skipped because the config disables them.
     pub disabled: Vec<String>,
+    /// Loaded plugins that ask for permissions the owner has not granted:
+    /// they run, but the host calls needing those permissions are refused.
+    pub missing_grants: Vec<(String, Vec<plugboard_registry_types::Permission>)>,
 }
 
 /// Every plugin directory under the configured plugin dirs, sorted. A
@@ -110,7 +113,25 @@ pub fn load_plugins(
                 Ok(serde_json::Value::Object(map)) => map,
                 _ => serde_json::Map::new(),
             };
-            Ok(PluginSettings { config, limits })
+            let mut grants = store
+                .grants(&manifest.name)
+                .map_err(|source| LoadError::Store {
+                    plugin: manifest.name.clone(),
+                    source,
+                })?;
+            grants.extend(section.grants.iter().copied());
+            for extra in grants.iter().filter(|p| !manifest.wants(**p)) {
+                tracing::warn!(
+                    plugin = %manifest.name,
+                    "`{extra}` is granted to `{}`, which does not ask for it; the grant has no effect",
+                    manifest.name
+                );
+            }
+            Ok(PluginSettings {
+                config,
+                limits,
+                grants,
+            })
         };
         match load_plugin(&dir, engine, Arc::clone(&store), settings) {
             Ok(plugin) if plugins.iter().any(|p| p.name() == plugin.name()) => {
@@ -126,6 +147,12 @@ pub fn load_plugins(
                 });
             }
             Ok(plugin) => {
+                let missing = plugin.missing_grants();
+                if !missing.is_empty() {
+                    report
+                        .missing_grants
+                        .push((plugin.name().to_owned(), missing));
+                }
                 report.loaded.push((
                     plugin.name().to_owned(),
                     plugin.manifest().version.clone(),

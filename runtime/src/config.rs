@@ -28,6 +28,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use plugboard_registry_types::Permission;
 use serde::Deserialize;
 
 use crate::sandbox::Limits;
@@ -133,6 +134,10 @@ pub struct PluginConfig {
     pub config: toml::Table,
     /// Overrides of `[limits]` for this plugin.
     pub limits: toml::Table,
+    /// Permissions the owner grants the plugin (added to those granted with
+    /// `plugboard grant`). A plugin holds only what it asks for in its
+    /// manifest *and* is granted.
+    pub grants: Vec<Permission>,
 }
 
 impl Default for PluginConfig {
@@ -141,6 +146,7 @@ impl Default for PluginConfig {
             enabled: true,
             config: toml::Table::new(),
             limits: toml::Table::new(),
+            grants: Vec::new(),
         }
     }
 }

@@ -111,6 +111,8 @@ pub struct PluginShared {
     pub config: serde_json::Map<String, serde_json::Value>,
     /// Its budgets.
     pub limits: Limits,
+    /// The permissions the owner granted it.
+    pub grants: std::collections::BTreeSet<Permission>,
     /// Where its KV data lives.
     pub store: Arc<dyn Store>,
     /// Events of this plugin currently throttled (see [`crate::sandbox`]).
@@ -128,10 +130,10 @@ impl PluginShared {
         self.kv_usage.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A plugin holds a permission when its manifest asks for it and the
+    /// owner granted it.
     fn granted(&self, permission: Permission) -> bool {
-        // Until owners grant permissions explicitly, a plugin holds what its
-        // manifest declares, and nothing else.
-        self.manifest.wants(permission)
+        self.manifest.wants(permission) && self.grants.contains(&permission)
     }
 }
 
@@ -291,10 +293,20 @@ pub mod v0_1 {
             if self.plugin.granted(permission) {
                 return Ok(());
             }
-            tracing::warn!(plugin = %self.plugin.name, %permission, "host call refused: permission not granted");
-            Err(HostError::PermissionDenied(format!(
-                "this needs the `{permission}` permission; declare it in plugin.toml's `permissions`"
-            )))
+            let name = &self.plugin.name;
+            tracing::warn!(plugin = %name, %permission, "host call refused: permission not granted");
+            Err(HostError::PermissionDenied(
+                if self.plugin.manifest.wants(permission) {
+                    format!(
+                        "this needs the `{permission}` permission, which the bot owner has not granted \
+                     (`plugboard grant {name} {permission}`)"
+                    )
+                } else {
+                    format!(
+                        "this needs the `{permission}` permission; declare it in plugin.toml's `permissions`"
+                    )
+                },
+            ))
         }
 
         fn check_key(key: &str) -> Result<(), HostError> {

@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
+use plugboard_registry_types::Permission;
 use plugboard_runtime::adapters::console::ConsoleAdapter;
 use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
 use plugboard_runtime::config::BotConfig;
 use plugboard_runtime::engine::{CacheOutcome, PluginEngine};
-use plugboard_runtime::store::MemoryStore;
+use plugboard_runtime::store::{MemoryStore, SledStore, Store};
 
 /// Plugboard: a bot runtime with WebAssembly plugins.
 #[derive(Parser)]
@@ -26,11 +27,27 @@ struct Cli {
 enum Top {
     /// Run the bot until its input ends or it receives Ctrl-C / SIGTERM.
     Run(ConfigArg),
+    /// Grant a plugin permissions it asks for in its manifest.
+    Grant(GrantArgs),
+    /// Take permissions back from a plugin.
+    Revoke(GrantArgs),
     /// Inspect installed plugins.
     Plugins {
         #[command(subcommand)]
         command: PluginsCommand,
     },
+}
+
+/// A plugin and permissions, for `grant` and `revoke`.
+#[derive(Args)]
+struct GrantArgs {
+    /// The plugin's name.
+    plugin: String,
+    /// Permissions, e.g. `kv` or `send-any-chat`.
+    #[arg(required = true)]
+    permissions: Vec<String>,
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
 /// Where the bot's configuration is.
@@ -58,6 +75,8 @@ fn main() -> ExitCode {
     init_logging();
     let result = match cli.command {
         Top::Run(ConfigArg { config }) => run(config),
+        Top::Grant(args) => change_grants(args, true),
+        Top::Revoke(args) => change_grants(args, false),
         Top::Plugins {
             command: PluginsCommand::List(ConfigArg { config }),
         } => list(config),
@@ -97,6 +116,15 @@ fn log_report(report: &LoadReport) {
     }
     for refused in &report.refused {
         tracing::error!("refused a plugin: {refused}");
+    }
+    for (name, missing) in &report.missing_grants {
+        let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();
+        tracing::warn!(
+            "plugin {name} asks for {} but was not granted it: the calls that need it are refused. \
+             Grant it with `plugboard grant {name} {}`",
+            names.join(", "),
+            names.join(" ")
+        );
     }
 }
 
@@ -148,7 +176,19 @@ async fn shutdown_signal() {
 fn list(config_path: PathBuf) -> Result<()> {
     let config = BotConfig::load(&config_path)?;
     let engine = PluginEngine::new(&engine_options(&config))?;
-    let (plugins, report) = load_plugins(&config, &engine, Arc::new(MemoryStore::default()));
+    // Plugins are started against a scratch store (listing changes nothing),
+    // holding a copy of the grants stored with `plugboard grant`.
+    let scratch = MemoryStore::default();
+    let mut note = None;
+    match SledStore::open(&config.data_dir().join("store")) {
+        Ok(store) => {
+            for (plugin, grants) in store.all_grants()? {
+                scratch.set_grants(&plugin, &grants)?;
+            }
+        }
+        Err(e) => note = Some(format!("stored grants are not shown: {e}")),
+    }
+    let (plugins, report) = load_plugins(&config, &engine, Arc::new(scratch));
     // Run each plugin's init once, so that a configuration it refuses shows here.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -172,7 +212,15 @@ fn list(config_path: PathBuf) -> Result<()> {
     for (plugin, disabled) in plugins.iter().zip(&disabled) {
         let m = plugin.manifest();
         let commands: Vec<String> = m.commands.iter().map(|c| format!("/{}", c.name)).collect();
-        let permissions: Vec<String> = m.permissions.iter().map(|p| p.to_string()).collect();
+        let missing = plugin.missing_grants();
+        let permissions: Vec<String> = m
+            .permissions
+            .iter()
+            .map(|p| match missing.contains(p) {
+                true => format!("{p} (not granted)"),
+                false => p.to_string(),
+            })
+            .collect();
         rows.push([
             m.name.clone(),
             m.version.to_string(),
@@ -220,6 +268,81 @@ fn list(config_path: PathBuf) -> Result<()> {
         println!("\nnot loaded:");
         for refused in &report.refused {
             println!("  {refused}");
+        }
+    }
+    for (name, missing) in &report.missing_grants {
+        let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();
+        println!(
+            "\n{name}: not granted {}; grant with `plugboard grant {name} {}`",
+            names.join(", "),
+            names.join(" ")
+        );
+    }
+    if let Some(note) = note {
+        println!("\nnote: {note}");
+    }
+    Ok(())
+}
+
+/// `plugboard grant` / `plugboard revoke`: changes the grants stored in the
+/// bot's store. The bot must be stopped (the store is single-process); the
+/// change takes effect at its next start.
+fn change_grants(args: GrantArgs, grant: bool) -> Result<()> {
+    let config = BotConfig::load(&args.config.config)?;
+    let manifest = plugboard_runtime::bot::plugin_dirs(&config)
+        .into_iter()
+        .filter_map(|dir| plugboard_runtime::plugin::read_manifest(&dir).ok())
+        .find(|m| m.name == args.plugin)
+        .with_context(|| {
+            format!(
+                "no plugin named `{}` in the plugin directories of {}; `plugboard plugins list` shows what is installed",
+                args.plugin,
+                args.config.config.display()
+            )
+        })?;
+    let mut wanted = Vec::new();
+    for name in &args.permissions {
+        let permission = Permission::ALL
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == name)
+            .with_context(|| {
+                let known: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+                format!(
+                    "unknown permission `{name}`; the permissions are: {}",
+                    known.join(", ")
+                )
+            })?;
+        if grant && !manifest.wants(permission) {
+            anyhow::bail!(
+                "`{}` does not ask for `{permission}` in its plugin.toml; a grant it does not ask for has no effect",
+                manifest.name
+            );
+        }
+        wanted.push(permission);
+    }
+    let store = SledStore::open(&config.data_dir().join("store"))
+        .context("stop the bot before changing grants")?;
+    let mut grants = store.grants(&manifest.name)?;
+    for permission in &wanted {
+        if grant {
+            grants.insert(*permission);
+        } else {
+            grants.remove(permission);
+        }
+    }
+    store.set_grants(&manifest.name, &grants)?;
+    store.flush()?;
+    let names: Vec<&str> = wanted.iter().map(|p| p.as_str()).collect();
+    let verb = if grant { "Granted" } else { "Revoked" };
+    println!(
+        "{verb} {} for `{}`; it takes effect when the bot starts.",
+        names.join(", "),
+        manifest.name
+    );
+    for permission in &wanted {
+        if grant {
+            println!("  {permission}: {}", permission.describe());
         }
     }
     Ok(())

@@ -114,6 +114,8 @@ pub struct PluginSettings {
     pub config: serde_json::Map<String, serde_json::Value>,
     /// Its budgets, defaults and overrides merged.
     pub limits: Limits,
+    /// The permissions the owner granted it.
+    pub grants: std::collections::BTreeSet<plugboard_registry_types::Permission>,
 }
 
 /// Counters of one plugin.
@@ -252,6 +254,7 @@ pub fn load_plugin(
         config_json,
         config: settings.config,
         limits: settings.limits,
+        grants: settings.grants,
         store,
         throttled: Default::default(),
         kv_usage: Mutex::new(kv_usage),
@@ -302,6 +305,16 @@ impl LoadedPlugin {
     /// Its budgets.
     pub fn limits(&self) -> &Limits {
         &self.shared.limits
+    }
+
+    /// Permissions its manifest asks for that the owner has not granted.
+    pub fn missing_grants(&self) -> Vec<plugboard_registry_types::Permission> {
+        let m = &self.shared.manifest;
+        m.permissions
+            .iter()
+            .copied()
+            .filter(|p| !self.shared.grants.contains(p))
+            .collect()
     }
 
     /// The directory it was loaded from.

@@ -5,7 +5,10 @@
 //! plugin's name and a NUL byte (which a plugin name cannot contain), so a
 //! plugin asking for any prefix only ever sees its own keys.
 
+use std::collections::BTreeSet;
 use std::path::Path;
+
+use plugboard_registry_types::Permission;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +59,33 @@ pub trait Store: Send + Sync + 'static {
         }
         Ok(usage)
     }
+    /// The permissions the owner granted `plugin` with `plugboard grant`.
+    fn grants(&self, plugin: &str) -> Result<BTreeSet<Permission>, StoreError>;
+    /// Replaces the permissions granted to `plugin`.
+    fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// Encodes grants as their names, one per line (readable, and tolerant of
+/// names a later version adds).
+fn encode_grants(grants: &BTreeSet<Permission>) -> Vec<u8> {
+    let names: Vec<&str> = grants.iter().map(|p| p.as_str()).collect();
+    names.join("\n").into_bytes()
+}
+
+fn decode_grants(plugin: &str, bytes: &[u8]) -> BTreeSet<Permission> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .filter_map(|name| {
+            let found = Permission::ALL.iter().copied().find(|p| p.as_str() == name);
+            if found.is_none() {
+                tracing::warn!(plugin, "ignoring an unknown stored grant `{name}`");
+            }
+            found
+        })
+        .collect()
 }
 
 /// How much of its KV quota a plugin uses.
@@ -74,9 +102,22 @@ pub struct KvUsage {
 pub struct SledStore {
     db: sled::Db,
     kv: sled::Tree,
+    grants: sled::Tree,
 }
 
 impl SledStore {
+    /// Every plugin's stored grants.
+    pub fn all_grants(&self) -> Result<Vec<(String, BTreeSet<Permission>)>, StoreError> {
+        let mut all = Vec::new();
+        for entry in self.grants.iter() {
+            let (plugin, bytes) = entry.map_err(io("read"))?;
+            let plugin = String::from_utf8_lossy(&plugin).into_owned();
+            let grants = decode_grants(&plugin, &bytes);
+            all.push((plugin, grants));
+        }
+        Ok(all)
+    }
+
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let open_err = |source| StoreError::Open {
@@ -89,7 +130,8 @@ impl SledStore {
             .open()
             .map_err(open_err)?;
         let kv = db.open_tree("kv").map_err(open_err)?;
-        Ok(Self { db, kv })
+        let grants = db.open_tree("grants").map_err(open_err)?;
+        Ok(Self { db, kv, grants })
     }
 }
 
@@ -145,7 +187,7 @@ impl Store for SledStore {
     }
 
     fn kv_usage(&self, plugin: &str) -> Result<KvUsage, StoreError> {
-        let namespace = plugin.len() + 1;
+        let namespace = plugin.len().saturating_add(1);
         let mut usage = KvUsage::default();
         for entry in self.kv.scan_prefix(kv_key(plugin, "")) {
             let (key, value) = entry.map_err(io("scan"))?;
@@ -153,6 +195,20 @@ impl Store for SledStore {
             usage.bytes += (key.len() - namespace + value.len()) as u64;
         }
         Ok(usage)
+    }
+
+    fn grants(&self, plugin: &str) -> Result<BTreeSet<Permission>, StoreError> {
+        Ok(match self.grants.get(plugin).map_err(io("read"))? {
+            Some(bytes) => decode_grants(plugin, &bytes),
+            None => BTreeSet::new(),
+        })
+    }
+
+    fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError> {
+        self.grants
+            .insert(plugin, encode_grants(grants))
+            .map_err(io("write"))?;
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -193,13 +249,19 @@ mod tests {
     #[test]
     fn survives_reopen() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
+        let grants: BTreeSet<Permission> = [Permission::Kv].into();
         {
             let store = SledStore::open(dir.path())?;
             store.kv_set("notes", "color", b"teal")?;
+            store.set_grants("notes", &grants)?;
+            store.grants.insert("dice", "kv\nfuture-permission")?;
             store.flush()?;
         }
         let store = SledStore::open(dir.path())?;
         assert_eq!(store.kv_get("notes", "color")?, Some(b"teal".to_vec()));
+        assert_eq!(store.grants("notes")?, grants);
+        assert_eq!(store.grants("dice")?, grants, "unknown names are skipped");
+        assert!(store.grants("echo")?.is_empty());
         Ok(())
     }
 }
@@ -209,6 +271,7 @@ mod tests {
 #[derive(Default)]
 pub struct MemoryStore {
     kv: std::sync::Mutex<std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
+    grants: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 impl MemoryStore {
@@ -244,6 +307,20 @@ impl Store for MemoryStore {
             .take(limit)
             .map(|(k, _)| String::from_utf8_lossy(&k[namespace..]).into_owned())
             .collect())
+    }
+
+    fn grants(&self, plugin: &str) -> Result<BTreeSet<Permission>, StoreError> {
+        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(grants
+            .get(plugin)
+            .map(|b| decode_grants(plugin, b))
+            .unwrap_or_default())
+    }
+
+    fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError> {
+        let mut stored = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        stored.insert(plugin.to_owned(), encode_grants(grants));
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -42,7 +42,8 @@ fn demo_config(dir: &std::path::Path) -> Result<std::path::PathBuf> {
     std::fs::write(
         &path,
         format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n",
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n\
+             [plugins.notes]\ngrants = [\"kv\"]\n",
             shared_cache().display().to_string(),
             dirs_toml(&[&plugins_dir()]),
         ),
@@ -164,5 +165,87 @@ fn a_failing_plugin_is_suspended_and_the_owner_resumes_it() -> Result<()> {
         "after resuming, the plugin runs again: {stdout}"
     );
     assert!(stderr.contains("plugin `hostile` is suspended"), "{stderr}");
+    Ok(())
+}
+
+#[test]
+fn grants_are_given_and_taken_back_by_the_owner() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("plugboard.toml");
+    // No grants in the config: `notes` loads, but its KV calls are refused.
+    std::fs::write(
+        &path,
+        format!(
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n",
+            shared_cache().display().to_string(),
+            dirs_toml(&[&plugins_dir()]),
+        ),
+    )?;
+    let list = || -> Result<String> {
+        let out = plugboard()
+            .args(["plugins", "list", "--config"])
+            .arg(&path)
+            .output()?;
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let listed = list()?;
+    assert!(listed.contains("kv (not granted)"), "{listed}");
+    assert!(
+        listed.contains("notes: not granted kv; grant with `plugboard grant notes kv`"),
+        "{listed}"
+    );
+    let (stdout, stderr) = run_console(&path, "/remember color teal\n")?;
+    assert_eq!(
+        stdout.trim_end(),
+        "Sorry, `notes` could not handle that.",
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("which the bot owner has not granted"),
+        "{stderr}"
+    );
+
+    let grant = plugboard()
+        .args(["grant", "notes", "kv", "--config"])
+        .arg(&path)
+        .output()?;
+    assert!(
+        grant.status.success(),
+        "{}",
+        String::from_utf8_lossy(&grant.stderr)
+    );
+    assert!(String::from_utf8(grant.stdout)?.contains("Granted kv for `notes`"));
+    let listed = list()?;
+    assert!(!listed.contains("not granted"), "{listed}");
+    let (stdout, _) = run_console(&path, "/remember color teal\n/recall color\n")?;
+    assert_eq!(stdout, "Remembered `color`.\nteal\n");
+
+    // Mistakes are named, with the fix.
+    let bad = plugboard()
+        .args(["grant", "echo", "kv", "--config"])
+        .arg(&path)
+        .output()?;
+    assert!(String::from_utf8(bad.stderr)?.contains("`echo` does not ask for `kv`"));
+    let bad = plugboard()
+        .args(["grant", "notes", "root", "--config"])
+        .arg(&path)
+        .output()?;
+    assert!(
+        String::from_utf8(bad.stderr)?
+            .contains("unknown permission `root`; the permissions are: kv, send-any-chat")
+    );
+    let bad = plugboard()
+        .args(["grant", "nope", "kv", "--config"])
+        .arg(&path)
+        .output()?;
+    assert!(String::from_utf8(bad.stderr)?.contains("no plugin named `nope`"));
+
+    let revoke = plugboard()
+        .args(["revoke", "notes", "kv", "--config"])
+        .arg(&path)
+        .output()?;
+    assert!(revoke.status.success());
+    let (stdout, _) = run_console(&path, "/recall color\n")?;
+    assert_eq!(stdout.trim_end(), "Sorry, `notes` could not handle that.");
     Ok(())
 }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use plugboard_registry_types::Permission;
 use plugboard_runtime::event::{Chat, ChatKind, Command, Event, Message, Platform, User};
 use plugboard_runtime::plugin::{LoadedPlugin, PluginSettings, load_plugin};
 use plugboard_runtime::sandbox::{Failure, Limits};
@@ -52,10 +53,20 @@ fn load_from(
     engine: &plugboard_runtime::engine::PluginEngine,
     store: Arc<dyn Store>,
 ) -> Result<LoadedPlugin> {
+    load_granting(dir, engine, store, &[Permission::Kv])
+}
+
+fn load_granting(
+    dir: &Path,
+    engine: &plugboard_runtime::engine::PluginEngine,
+    store: Arc<dyn Store>,
+    grants: &[Permission],
+) -> Result<LoadedPlugin> {
     let settings = |_: &_| {
         Ok(PluginSettings {
             config: Default::default(),
             limits: tight_limits(),
+            grants: grants.iter().copied().collect(),
         })
     };
     Ok(load_plugin(dir, engine, store, settings)?)
@@ -164,28 +175,43 @@ async fn a_plugin_never_sees_another_plugins_keys() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kv_without_the_permission_is_refused_not_trapped() -> Result<()> {
-    // The same component, installed with a manifest that does not ask for `kv`.
-    let dir = tempfile::tempdir()?;
+    let engine = engine()?;
+    // Asked for in the manifest, but not granted by the owner.
     let hostile = test_plugins_dir().join("hostile");
+    let plugin = load_granting(&hostile, &engine, Arc::new(MemoryStore::default()), &[])?;
+    assert_eq!(plugin.missing_grants(), vec![Permission::Kv]);
+    match attack(&plugin, "kvpeek").await? {
+        Failure::Failed(message) => assert!(
+            message.contains("permission denied")
+                && message.contains("`plugboard grant hostile kv`"),
+            "{message}"
+        ),
+        other => panic!("KV without the grant must be refused, got {other:?}"),
+    }
+    // A refusal is an ordinary error: the instance is kept.
+    assert_eq!(plugin.idle_instances(), 1);
+
+    // Granted, but not asked for: the same component with a manifest
+    // without `kv`.
+    let dir = tempfile::tempdir()?;
     std::fs::copy(hostile.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
     let manifest = std::fs::read_to_string(hostile.join("plugin.toml"))?;
     let stripped = manifest.replace("permissions = [\"kv\"]", "permissions = []");
     assert_ne!(stripped, manifest);
     std::fs::write(dir.path().join("plugin.toml"), stripped)?;
-
-    let engine = engine()?;
-    let plugin = load_from(dir.path(), &engine, Arc::new(MemoryStore::default()))?;
+    let plugin = load_granting(
+        dir.path(),
+        &engine,
+        Arc::new(MemoryStore::default()),
+        &[Permission::Kv],
+    )?;
     match attack(&plugin, "kvpeek").await? {
-        Failure::Failed(message) => {
-            assert!(
-                message.contains("permission denied") && message.contains("`kv`"),
-                "{message}"
-            )
-        }
-        other => panic!("KV without the permission must be refused, got {other:?}"),
+        Failure::Failed(message) => assert!(
+            message.contains("permission denied") && message.contains("declare it in plugin.toml"),
+            "{message}"
+        ),
+        other => panic!("KV the manifest does not ask for must be refused, got {other:?}"),
     }
-    // A refusal is an ordinary error: the instance is kept.
-    assert_eq!(plugin.idle_instances(), 1);
     Ok(())
 }
 
@@ -265,6 +291,7 @@ async fn kv_quotas_stop_a_flood_and_spare_other_plugins() -> Result<()> {
             Ok(PluginSettings {
                 config: Default::default(),
                 limits,
+                grants: [Permission::Kv].into(),
             })
         };
         load_plugin(

@@ -86,7 +86,8 @@ impl TestBot {
         extra: &str,
     ) -> Result<Self> {
         let text = format!(
-            "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\nmax_instances = 64\nworkers = 8\n{extra}",
+            "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\nmax_instances = 64\nworkers = 8\n\n\
+             [plugins.notes]\ngrants = [\"kv\"]\n\n[plugins.hostile]\ngrants = [\"kv\"]\n\n{extra}",
             data.path().join("data").display().to_string(),
             shared_cache().display().to_string(),
             dirs_toml(plugin_dirs),

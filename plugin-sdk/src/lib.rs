@@ -47,6 +47,7 @@ extern crate self as plugboard_sdk;
 mod command;
 mod config;
 mod error;
+pub mod http;
 pub mod kv;
 pub mod log;
 mod response;

@@ -138,7 +138,7 @@ fn load(engine: &PluginEngine, dir: &Path, reuse: bool) -> Result<LoadedPlugin> 
         Ok(PluginSettings {
             config: Default::default(),
             limits,
-            grants: Default::default(),
+            ..Default::default()
         })
     };
     Ok(load_plugin(

@@ -127,10 +127,20 @@ pub fn load_plugins(
                     manifest.name
                 );
             }
+            let http_allow_private = section
+                .http_allow_private
+                .iter()
+                .map(|c| crate::http::Cidr::parse(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|problem| LoadError::Settings {
+                    plugin: manifest.name.clone(),
+                    problem: format!("http_allow_private: {problem}"),
+                })?;
             Ok(PluginSettings {
                 config,
                 limits,
                 grants,
+                http_allow_private,
             })
         };
         match load_plugin(&dir, engine, Arc::clone(&store), settings) {

@@ -138,6 +138,9 @@ pub struct PluginConfig {
     /// `plugboard grant`). A plugin holds only what it asks for in its
     /// manifest *and* is granted.
     pub grants: Vec<Permission>,
+    /// Address ranges (e.g. `10.0.0.0/8`) the plugin's HTTP requests may
+    /// reach although they are loopback, private or otherwise special.
+    pub http_allow_private: Vec<String>,
 }
 
 impl Default for PluginConfig {
@@ -147,6 +150,7 @@ impl Default for PluginConfig {
             config: toml::Table::new(),
             limits: toml::Table::new(),
             grants: Vec::new(),
+            http_allow_private: Vec::new(),
         }
     }
 }

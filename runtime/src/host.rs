@@ -122,6 +122,8 @@ pub struct PluginShared {
     pub kv_usage: Mutex<KvUsage>,
     /// The plugin's log rate limit.
     pub log_budget: Mutex<LogBudget>,
+    /// Its HTTP client and policy, when its manifest asks for `http`.
+    pub http: Option<(reqwest::Client, Arc<crate::http::HttpPolicy>)>,
 }
 
 impl PluginShared {
@@ -144,6 +146,8 @@ pub struct HostState {
     pub(crate) ticks_left: u64,
     pub(crate) ticks_used: u64,
     pub(crate) throttled: bool,
+    /// When the current event's wall-clock deadline passes.
+    pub(crate) deadline: std::time::Instant,
     pub(crate) cpu_exhausted: bool,
     pub(crate) output: OutputTail,
     pub(crate) current_chat: Option<ChatRef>,
@@ -170,6 +174,7 @@ impl HostState {
             ticks_left: 0,
             ticks_used: 0,
             throttled: false,
+            deadline: std::time::Instant::now(),
             cpu_exhausted: false,
             output,
             current_chat: None,
@@ -236,6 +241,7 @@ pub mod v0_1 {
     wasmtime::component::bindgen!({
         path: "../wit",
         world: "plugin",
+        imports: { "plugboard:plugin/http.fetch": async },
         exports: { default: async },
     });
 
@@ -402,6 +408,54 @@ pub mod v0_1 {
                 .store
                 .kv_keys(&self.plugin.name, &prefix, MAX_KV_LIST)
                 .map_err(storage)
+        }
+    }
+
+    impl plugboard::plugin::http::Host for HostState {
+        async fn fetch(
+            &mut self,
+            request: plugboard::plugin::http::Request,
+        ) -> Result<plugboard::plugin::http::Response, HostError> {
+            use crate::http::{FetchError, Request, fetch};
+            use plugboard::plugin::http::{Header, Response};
+            self.require(Permission::Http)?;
+            let Some((client, policy)) = self.plugin.http.clone() else {
+                return Err(HostError::PermissionDenied(
+                    "the plugin has no HTTP access".into(),
+                ));
+            };
+            let time_left = self
+                .deadline
+                .saturating_duration_since(std::time::Instant::now());
+            let request = Request {
+                method: request.method,
+                url: request.url,
+                headers: request
+                    .headers
+                    .into_iter()
+                    .map(|h| (h.name, h.value))
+                    .collect(),
+                body: request.body,
+            };
+            let url = request.url.clone();
+            match fetch(&client, &policy, request, time_left).await {
+                Ok(response) => Ok(Response {
+                    status: response.status,
+                    headers: response
+                        .headers
+                        .into_iter()
+                        .map(|(name, value)| Header { name, value })
+                        .collect(),
+                    body: response.body,
+                }),
+                Err(FetchError::Refused(why)) => {
+                    tracing::warn!(plugin = %self.plugin.name, %url, "HTTP request refused: {why}");
+                    Err(HostError::PermissionDenied(why))
+                }
+                Err(FetchError::TooLarge(why)) => Err(HostError::LimitExceeded(why)),
+                Err(FetchError::Invalid(why)) => Err(HostError::InvalidArgument(why)),
+                Err(FetchError::Failed(why)) => Err(HostError::Other(why)),
+            }
         }
     }
 

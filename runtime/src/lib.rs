@@ -50,6 +50,7 @@ mod dispatch;
 pub mod engine;
 pub mod event;
 pub mod host;
+pub mod http;
 pub mod plugin;
 pub mod router;
 pub mod sandbox;

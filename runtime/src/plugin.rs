@@ -97,6 +97,14 @@ pub enum LoadError {
         #[source]
         source: crate::store::StoreError,
     },
+    /// The owner's settings for this plugin are wrong.
+    #[error("[plugins.{plugin}] in the config: {problem}")]
+    Settings {
+        /// The plugin.
+        plugin: String,
+        /// What is wrong.
+        problem: String,
+    },
     /// The owner's limits for this plugin do not parse.
     #[error("[plugins.{plugin}.limits] in the config: {problem}")]
     Limits {
@@ -116,6 +124,9 @@ pub struct PluginSettings {
     pub limits: Limits,
     /// The permissions the owner granted it.
     pub grants: std::collections::BTreeSet<plugboard_registry_types::Permission>,
+    /// Special address ranges its HTTP requests may reach anyway
+    /// (`http_allow_private`).
+    pub http_allow_private: Vec<crate::http::Cidr>,
 }
 
 /// Counters of one plugin.
@@ -247,6 +258,25 @@ pub fn load_plugin(
             plugin: manifest.name.clone(),
             source,
         })?;
+    let http = if manifest.http.is_empty() {
+        None
+    } else {
+        let origins = manifest
+            .http
+            .iter()
+            .filter_map(|p| plugboard_registry_types::OriginPattern::parse(p).ok())
+            .collect();
+        let policy = Arc::new(crate::http::HttpPolicy {
+            origins,
+            allow_private: settings.http_allow_private.clone(),
+        });
+        let client =
+            crate::http::client(Arc::clone(&policy)).map_err(|problem| LoadError::Settings {
+                plugin: manifest.name.clone(),
+                problem,
+            })?;
+        Some((client, policy))
+    };
     let log_budget = crate::sandbox::LogBudget::new(settings.limits.log_lines_per_sec);
     let shared = Arc::new(PluginShared {
         name: manifest.name.as_str().into(),
@@ -259,6 +289,7 @@ pub fn load_plugin(
         throttled: Default::default(),
         kv_usage: Mutex::new(kv_usage),
         log_budget: Mutex::new(log_budget),
+        http,
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {
@@ -360,6 +391,7 @@ impl LoadedPlugin {
     fn arm(&self, store: &mut Store<HostState>) {
         let data = store.data_mut();
         data.ticks_left = self.shared.limits.cpu_ticks();
+        data.deadline = std::time::Instant::now() + self.shared.limits.deadline();
         data.ticks_used = 0;
         data.cpu_exhausted = false;
         data.budget.exceeded = false;

@@ -27,4 +27,4 @@
 
 pub mod manifest;
 
-pub use manifest::{CommandSpec, EventKind, Manifest, ManifestError, Permission};
+pub use manifest::{CommandSpec, EventKind, Manifest, ManifestError, OriginPattern, Permission};

@@ -50,6 +50,12 @@ pub struct Manifest {
     /// The permissions the plugin needs; see [`Permission`].
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    /// With the `http` permission: the origins the plugin calls, as
+    /// `scheme://host[:port]` patterns. `*.` before the host matches any
+    /// subdomain; `:*` matches any port (e.g. `https://api.example.com`,
+    /// `https://*.github.com`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http: Vec<String>,
     /// The commands the plugin answers.
     #[serde(default)]
     pub commands: Vec<CommandSpec>,
@@ -87,17 +93,21 @@ pub enum Permission {
     Kv,
     /// Send messages to chats other than the one of the current event.
     SendAnyChat,
+    /// Make HTTP requests to the origins listed in the manifest's `http`.
+    Http,
 }
 
 impl Permission {
     /// Every permission, for listings and error messages.
-    pub const ALL: &'static [Permission] = &[Permission::Kv, Permission::SendAnyChat];
+    pub const ALL: &'static [Permission] =
+        &[Permission::Kv, Permission::SendAnyChat, Permission::Http];
 
     /// The name used in `plugin.toml`.
     pub fn as_str(self) -> &'static str {
         match self {
             Permission::Kv => "kv",
             Permission::SendAnyChat => "send-any-chat",
+            Permission::Http => "http",
         }
     }
 
@@ -108,6 +118,7 @@ impl Permission {
             Permission::SendAnyChat => {
                 "send messages to any chat, not only answer where it is used"
             }
+            Permission::Http => "make HTTP requests to the web addresses listed in its manifest",
         }
     }
 }
@@ -199,6 +210,24 @@ impl Manifest {
                 ));
             }
         }
+        if self.wants(Permission::Http) && self.http.is_empty() {
+            return Err(invalid(
+                "http",
+                "is empty but `permissions` asks for `http`; list the origins the plugin calls, like \
+                 http = [\"https://api.example.com\"]"
+                    .into(),
+            ));
+        }
+        if !self.http.is_empty() && !self.wants(Permission::Http) {
+            return Err(invalid(
+                "permissions",
+                "lacks `http` although `http` lists origins; add \"http\" to `permissions`".into(),
+            ));
+        }
+        for (i, pattern) in self.http.iter().enumerate() {
+            OriginPattern::parse(pattern)
+                .map_err(|problem| invalid(&format!("http[{i}]"), problem))?;
+        }
         for dep in self.dependencies.keys() {
             check_name(dep).map_err(|problem| invalid(&format!("dependencies.{dep}"), problem))?;
             if dep == &self.name {
@@ -219,6 +248,76 @@ impl Manifest {
     /// The command spec named `name`, if the plugin declares it.
     pub fn command(&self, name: &str) -> Option<&CommandSpec> {
         self.commands.iter().find(|c| c.name == name)
+    }
+}
+
+/// An origin a plugin may call: `scheme://host[:port]`, where the host may
+/// start with `*.` (any subdomain) and the port may be `*` (any port).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OriginPattern {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// The host, lower-cased, without a `*.` prefix.
+    pub host: String,
+    /// Whether subdomains of `host` match (`*.` prefix); `host` itself does not.
+    pub subdomains: bool,
+    /// The port; `None` for any port.
+    pub port: Option<u16>,
+}
+
+impl OriginPattern {
+    /// Parses a pattern such as `https://*.example.com` or `http://localhost:*`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let hint = "write it as scheme://host[:port], like \"https://api.example.com\"";
+        let (scheme, rest) = text
+            .split_once("://")
+            .ok_or_else(|| format!("`{text}` has no scheme; {hint}"))?;
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("`{text}`: only http and https are allowed"));
+        }
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '?', '#', '@']) {
+            return Err(format!("`{text}` has a path, query or user part; {hint}"));
+        }
+        let (host, port) = match rest.rsplit_once(':') {
+            Some((host, "*")) => (host, None),
+            Some((host, port)) => (
+                host,
+                Some(
+                    port.parse::<u16>()
+                        .map_err(|_| format!("`{text}`: `{port}` is not a port"))?,
+                ),
+            ),
+            None => (rest, Some(if scheme == "https" { 443 } else { 80 })),
+        };
+        let (subdomains, host) = match host.strip_prefix("*.") {
+            Some(host) => (true, host),
+            None => (false, host),
+        };
+        if host.is_empty() || host.contains('*') {
+            return Err(format!(
+                "`{text}`: the host must be a name, optionally after `*.`; {hint}"
+            ));
+        }
+        Ok(Self {
+            scheme: scheme.to_owned(),
+            host: host.to_ascii_lowercase(),
+            subdomains,
+            port,
+        })
+    }
+
+    /// Whether a URL with these parts matches the pattern.
+    pub fn matches(&self, scheme: &str, host: &str, port: u16) -> bool {
+        let host = host.to_ascii_lowercase();
+        let host_ok = if self.subdomains {
+            host.strip_suffix(&self.host)
+                .is_some_and(|head| head.ends_with('.') && head.len() > 1)
+        } else {
+            host == self.host
+        };
+        scheme == self.scheme && host_ok && self.port.is_none_or(|p| p == port)
     }
 }
 
@@ -390,6 +489,33 @@ mod tests {
                 "{to}: expected `{expected}` in: {err}"
             );
         }
+    }
+
+    #[test]
+    fn origin_patterns() {
+        let p = OriginPattern::parse("https://*.example.com").expect("valid");
+        assert!(p.matches("https", "api.example.com", 443));
+        assert!(p.matches("https", "A.B.Example.com", 443));
+        assert!(!p.matches("https", "example.com", 443));
+        assert!(!p.matches("https", "evilexample.com", 443));
+        assert!(!p.matches("http", "api.example.com", 80));
+        assert!(!p.matches("https", "api.example.com", 8443));
+        let any_port = OriginPattern::parse("http://localhost:*").expect("valid");
+        assert!(any_port.matches("http", "localhost", 41234));
+        for bad in [
+            "api.example.com",
+            "ftp://x",
+            "https://x/path",
+            "https://*",
+            "https://x:99999",
+            "https://u@x",
+        ] {
+            assert!(OriginPattern::parse(bad).is_err(), "{bad}");
+        }
+        let with_http = GOOD.replace("permissions = [\"kv\"]", "permissions = [\"kv\", \"http\"]");
+        assert!(error_of(&with_http).contains("`http` is empty"));
+        let listed = format!("http = [\"https://x.org\"]\n{GOOD}");
+        assert!(error_of(&listed).contains("lacks `http`"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! `cargo xtask plugins` (which `cargo xtask test` runs first).
 
 mod cli;
+mod http;
 mod loading;
 mod routing;
 mod sandbox;

@@ -13,7 +13,7 @@ use plugboard_runtime::store::{MemoryStore, Store};
 
 use crate::support::{TestBot, engine, plugins_dir, test_plugins_dir, text_of};
 
-fn tight_limits() -> Limits {
+pub(crate) fn tight_limits() -> Limits {
     Limits {
         memory_mib: 32,
         cpu_ms: 200,
@@ -24,7 +24,9 @@ fn tight_limits() -> Limits {
     }
 }
 
-fn command(name: &str) -> Event {
+/// A command event from a line such as `fetch http://x/`.
+pub(crate) fn command(line: &str) -> Event {
+    let (name, raw) = line.split_once(' ').unwrap_or((line, ""));
     let chat = Chat {
         platform: Platform::Console,
         id: "c".into(),
@@ -33,13 +35,13 @@ fn command(name: &str) -> Event {
     };
     Event::Command(Command {
         name: name.into(),
-        args: Vec::new(),
-        raw_args: String::new(),
+        args: raw.split_whitespace().map(str::to_owned).collect(),
+        raw_args: raw.into(),
         message: Message {
             id: "1".into(),
             chat,
             sender: User::new("u", "u"),
-            text: format!("/{name}"),
+            text: format!("/{line}"),
             reply_to: None,
             mentions: Vec::new(),
             attachments: Vec::new(),
@@ -67,19 +69,20 @@ fn load_granting(
             config: Default::default(),
             limits: tight_limits(),
             grants: grants.iter().copied().collect(),
+            ..Default::default()
         })
     };
     Ok(load_plugin(dir, engine, store, settings)?)
 }
 
-async fn run(plugin: &LoadedPlugin, name: &str) -> Result<Vec<String>, Failure> {
+pub(crate) async fn run(plugin: &LoadedPlugin, name: &str) -> Result<Vec<String>, Failure> {
     let event = command(name);
     let chat = event.chat().to_ref();
     let handled = plugin.handle(&event, &chat, Some("1")).await?;
     Ok(handled.outbound.iter().map(text_of).collect())
 }
 
-async fn attack(plugin: &LoadedPlugin, name: &str) -> Result<Failure> {
+pub(crate) async fn attack(plugin: &LoadedPlugin, name: &str) -> Result<Failure> {
     match run(plugin, name).await {
         Ok(out) => anyhow::bail!("/{name} was not contained: {} deliveries", out.len()),
         Err(failure) => Ok(failure),
@@ -179,7 +182,10 @@ async fn kv_without_the_permission_is_refused_not_trapped() -> Result<()> {
     // Asked for in the manifest, but not granted by the owner.
     let hostile = test_plugins_dir().join("hostile");
     let plugin = load_granting(&hostile, &engine, Arc::new(MemoryStore::default()), &[])?;
-    assert_eq!(plugin.missing_grants(), vec![Permission::Kv]);
+    assert_eq!(
+        plugin.missing_grants(),
+        vec![Permission::Kv, Permission::Http]
+    );
     match attack(&plugin, "kvpeek").await? {
         Failure::Failed(message) => assert!(
             message.contains("permission denied")
@@ -196,7 +202,10 @@ async fn kv_without_the_permission_is_refused_not_trapped() -> Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::copy(hostile.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
     let manifest = std::fs::read_to_string(hostile.join("plugin.toml"))?;
-    let stripped = manifest.replace("permissions = [\"kv\"]", "permissions = []");
+    let stripped = manifest.replace(
+        "permissions = [\"kv\", \"http\"]",
+        "permissions = [\"http\"]",
+    );
     assert_ne!(stripped, manifest);
     std::fs::write(dir.path().join("plugin.toml"), stripped)?;
     let plugin = load_granting(
@@ -232,6 +241,8 @@ async fn the_next_event_is_answered_after_every_attack() -> Result<()> {
         "flood",
         "sendflood",
         "bigmsg",
+        "kvflood",
+        "fetch http://localhost:9/",
     ] {
         let answer = bot.ask("c", &format!("/{attack}")).await?;
         assert_eq!(
@@ -292,6 +303,7 @@ async fn kv_quotas_stop_a_flood_and_spare_other_plugins() -> Result<()> {
                 config: Default::default(),
                 limits,
                 grants: [Permission::Kv].into(),
+                ..Default::default()
             })
         };
         load_plugin(

@@ -51,6 +51,11 @@ impl Plugin for Hostile {
                 }
             }
             "bigmsg" => out.reply("x".repeat(10 << 20)),
+            "fetch" => {
+                let url: String = cmd.arg(0, "url")?;
+                let response = plugboard_sdk::http::get(&url)?;
+                out.reply(format!("{} {}", response.status, response.text()));
+            }
             "logflood" => {
                 for i in 0..10_000 {
                     plugboard_sdk::log::info(format!("flood {i}\nFAKE host line"));

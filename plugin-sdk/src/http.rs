@@ -13,7 +13,7 @@
 //! The host refuses other origins, names that resolve to private or
 //! loopback addresses, bodies over the caps (1 MiB out, 4 MiB in) and
 //! requests that outlive the event's deadline; each refusal is an
-//! [`Error::Failed`](crate::Error::Failed) naming the reason.
+//! [`Error::Failed`](crate::Error) naming the reason.
 
 use serde::de::DeserializeOwned;
 

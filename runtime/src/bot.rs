@@ -7,7 +7,7 @@
 //!    └────────────── outbox (per platform) ◀──────────────┘ (after KV is flushed)
 //! ```
 //!
-//! See [`crate::dispatch`] for ordering and backpressure. The bot stops when
+//! The dispatcher (`dispatch` module) gives ordering and backpressure. The bot stops when
 //! every adapter has dropped its inbox (end of input or shutdown) and the
 //! events already accepted have been handled.
 

@@ -267,6 +267,17 @@ impl Bot {
                 "plugin `{plugin}` is disabled until its configuration is fixed: {failure}"
             );
         }
+        for target in self.router.plugins() {
+            if let Target::Wasm(plugin) = target
+                && let Some(reason) = plugin.suspended()
+            {
+                let name = plugin.name();
+                tracing::warn!(
+                    plugin = name,
+                    "plugin `{name}` is still suspended: {reason}; resume it with `/plugboard resume {name}`"
+                );
+            }
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let stopper = tokio::spawn(async move {
             shutdown.await;

@@ -124,6 +124,8 @@ pub struct PluginShared {
     pub log_budget: Mutex<LogBudget>,
     /// Its HTTP client and policy, when its manifest asks for `http`.
     pub http: Option<(reqwest::Client, Arc<crate::http::HttpPolicy>)>,
+    /// Host calls refused for lack of a permission or by the HTTP policy.
+    pub refused_calls: std::sync::atomic::AtomicU64,
 }
 
 impl PluginShared {
@@ -300,6 +302,9 @@ pub mod v0_1 {
                 return Ok(());
             }
             let name = &self.plugin.name;
+            self.plugin
+                .refused_calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::warn!(plugin = %name, %permission, "host call refused: permission not granted");
             Err(HostError::PermissionDenied(
                 if self.plugin.manifest.wants(permission) {
@@ -449,6 +454,9 @@ pub mod v0_1 {
                     body: response.body,
                 }),
                 Err(FetchError::Refused(why)) => {
+                    self.plugin
+                        .refused_calls
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(plugin = %self.plugin.name, %url, "HTTP request refused: {why}");
                     Err(HostError::PermissionDenied(why))
                 }

@@ -31,6 +31,14 @@ enum Top {
     Grant(GrantArgs),
     /// Take permissions back from a plugin.
     Revoke(GrantArgs),
+    /// Resume a plugin its circuit breaker suspended (with the bot stopped;
+    /// while it runs, send `/plugboard resume <plugin>` on its console).
+    Resume {
+        /// The plugin's name.
+        plugin: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Inspect installed plugins.
     Plugins {
         #[command(subcommand)]
@@ -77,6 +85,7 @@ fn main() -> ExitCode {
         Top::Run(ConfigArg { config }) => run(config),
         Top::Grant(args) => change_grants(args, true),
         Top::Revoke(args) => change_grants(args, false),
+        Top::Resume { plugin, config } => resume(&plugin, &config.config),
         Top::Plugins {
             command: PluginsCommand::List(ConfigArg { config }),
         } => list(config),
@@ -185,6 +194,9 @@ fn list(config_path: PathBuf) -> Result<()> {
             for (plugin, grants) in store.all_grants()? {
                 scratch.set_grants(&plugin, &grants)?;
             }
+            for (plugin, reason) in store.all_suspensions()? {
+                scratch.set_suspension(&plugin, Some(&reason))?;
+            }
         }
         Err(e) => note = Some(format!("stored grants are not shown: {e}")),
     }
@@ -224,10 +236,10 @@ fn list(config_path: PathBuf) -> Result<()> {
         rows.push([
             m.name.clone(),
             m.version.to_string(),
-            if disabled.is_some() {
-                "disabled".into()
-            } else {
-                "ok".into()
+            match (disabled, plugin.suspended()) {
+                (Some(_), _) => "disabled".into(),
+                (None, Some(_)) => "suspended".into(),
+                (None, None) => "ok".into(),
             },
             if commands.is_empty() {
                 "-".into()
@@ -262,6 +274,9 @@ fn list(config_path: PathBuf) -> Result<()> {
     for (plugin, reason) in plugins.iter().zip(&disabled) {
         if let Some(reason) = reason {
             println!("\n{}: {reason}", plugin.name());
+        } else if let Some(reason) = plugin.suspended() {
+            let name = plugin.name();
+            println!("\n{name}: suspended: {reason}; resume with `plugboard resume {name}`");
         }
     }
     if !report.refused.is_empty() {
@@ -280,6 +295,25 @@ fn list(config_path: PathBuf) -> Result<()> {
     }
     if let Some(note) = note {
         println!("\nnote: {note}");
+    }
+    Ok(())
+}
+
+/// `plugboard resume`: clears a suspension recorded in the bot's store.
+fn resume(plugin: &str, config_path: &std::path::Path) -> Result<()> {
+    let config = BotConfig::load(config_path)?;
+    let store = SledStore::open(&config.data_dir().join("store")).context(
+        "the store is in use: while the bot runs, send `/plugboard resume <plugin>` on its console",
+    )?;
+    match store.suspension(plugin)? {
+        Some(reason) => {
+            store.set_suspension(plugin, None)?;
+            store.flush()?;
+            println!(
+                "Resumed `{plugin}` (it was suspended: {reason}); it runs when the bot starts."
+            );
+        }
+        None => println!("`{plugin}` is not suspended."),
     }
     Ok(())
 }

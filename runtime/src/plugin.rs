@@ -252,6 +252,12 @@ pub fn load_plugin(
         .and_then(v0_1::PluginPre::new)
         .map_err(|e| component_err(EngineError::Link(format!("{e:#}"))))?;
     let config_json = serde_json::Value::Object(settings.config.clone()).to_string();
+    let suspended = store
+        .suspension(&manifest.name)
+        .map_err(|source| LoadError::Store {
+            plugin: manifest.name.clone(),
+            source,
+        })?;
     let kv_usage = store
         .kv_usage(&manifest.name)
         .map_err(|source| LoadError::Store {
@@ -290,6 +296,7 @@ pub fn load_plugin(
         kv_usage: Mutex::new(kv_usage),
         log_budget: Mutex::new(log_budget),
         http,
+        refused_calls: Default::default(),
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {
@@ -299,7 +306,10 @@ pub fn load_plugin(
         engine: engine.engine().clone(),
         idle: Mutex::new(Vec::new()),
         instances: tokio::sync::Semaphore::new(permits),
-        breaker: Mutex::new(Breaker::default()),
+        breaker: Mutex::new(Breaker {
+            recent: VecDeque::new(),
+            suspended,
+        }),
         stats: Stats::default(),
         disabled: std::sync::OnceLock::new(),
         cache,
@@ -497,13 +507,20 @@ impl LoadedPlugin {
                 true
             }
         };
-        if let Some(reason) = self.breaker().record(failed, &result, &self.shared.limits) {
+        let tripped = self.breaker().record(failed, &result, &self.shared.limits);
+        if let Some(reason) = tripped {
             tracing::error!(
                 plugin = self.name(),
-                "plugin `{}` is suspended: {reason}; resume it with `/plugboard resume {}` on the console",
+                "plugin `{}` is suspended: {reason}; resume it with `/plugboard resume {}` on the console \
+                 or, with the bot stopped, `plugboard resume {}`",
+                self.name(),
                 self.name(),
                 self.name()
             );
+            // Kept across restarts until the owner resumes the plugin.
+            if let Err(e) = self.shared.store.set_suspension(self.name(), Some(&reason)) {
+                tracing::error!(plugin = self.name(), "cannot record the suspension: {e}");
+            }
         }
         result
     }
@@ -521,9 +538,18 @@ impl LoadedPlugin {
     /// Lifts a suspension and forgets the recent failures. Returns whether
     /// the plugin was suspended.
     pub fn resume(&self) -> bool {
-        let mut breaker = self.breaker();
-        breaker.recent.clear();
-        breaker.suspended.take().is_some()
+        let was = {
+            let mut breaker = self.breaker();
+            breaker.recent.clear();
+            breaker.suspended.take().is_some()
+        };
+        if let Err(e) = self.shared.store.set_suspension(self.name(), None) {
+            tracing::error!(
+                plugin = self.name(),
+                "cannot clear the recorded suspension: {e}"
+            );
+        }
+        was
     }
 
     /// Events handled and failed so far.
@@ -532,6 +558,11 @@ impl LoadedPlugin {
             self.stats.events.load(Ordering::Relaxed),
             self.stats.failures.load(Ordering::Relaxed),
         )
+    }
+
+    /// Host calls refused so far (missing grant, HTTP policy).
+    pub fn refused_calls(&self) -> u64 {
+        self.shared.refused_calls.load(Ordering::Relaxed)
     }
 
     /// Log lines dropped by the plugin's rate limit so far.

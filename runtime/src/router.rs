@@ -310,10 +310,13 @@ impl Router {
                         (None, Some(reason)) => format!("suspended: {reason}"),
                         (None, None) => "ok".into(),
                     };
-                    let dropped = match plugin.logs_dropped() {
+                    let mut dropped = match plugin.logs_dropped() {
                         0 => String::new(),
                         n => format!(", {n} log lines dropped"),
                     };
+                    if let n @ 1.. = plugin.refused_calls() {
+                        dropped.push_str(&format!(", {n} host calls refused"));
+                    }
                     lines.push(format!(
                         "{} {}: {state} ({events} events, {failures} failed{dropped})",
                         plugin.name(),

@@ -63,6 +63,11 @@ pub trait Store: Send + Sync + 'static {
     fn grants(&self, plugin: &str) -> Result<BTreeSet<Permission>, StoreError>;
     /// Replaces the permissions granted to `plugin`.
     fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError>;
+    /// Why the circuit breaker suspended `plugin`, if it did and the owner
+    /// has not resumed it.
+    fn suspension(&self, plugin: &str) -> Result<Option<String>, StoreError>;
+    /// Records (`Some`) or clears (`None`) a plugin's suspension.
+    fn set_suspension(&self, plugin: &str, reason: Option<&str>) -> Result<(), StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 }
@@ -103,9 +108,23 @@ pub struct SledStore {
     db: sled::Db,
     kv: sled::Tree,
     grants: sled::Tree,
+    suspended: sled::Tree,
 }
 
 impl SledStore {
+    /// Every suspended plugin, with the reason.
+    pub fn all_suspensions(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut all = Vec::new();
+        for entry in self.suspended.iter() {
+            let (plugin, reason) = entry.map_err(io("read"))?;
+            all.push((
+                String::from_utf8_lossy(&plugin).into_owned(),
+                String::from_utf8_lossy(&reason).into_owned(),
+            ));
+        }
+        Ok(all)
+    }
+
     /// Every plugin's stored grants.
     pub fn all_grants(&self) -> Result<Vec<(String, BTreeSet<Permission>)>, StoreError> {
         let mut all = Vec::new();
@@ -131,7 +150,13 @@ impl SledStore {
             .map_err(open_err)?;
         let kv = db.open_tree("kv").map_err(open_err)?;
         let grants = db.open_tree("grants").map_err(open_err)?;
-        Ok(Self { db, kv, grants })
+        let suspended = db.open_tree("suspended").map_err(open_err)?;
+        Ok(Self {
+            db,
+            kv,
+            grants,
+            suspended,
+        })
     }
 }
 
@@ -211,6 +236,22 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn suspension(&self, plugin: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .suspended
+            .get(plugin)
+            .map_err(io("read"))?
+            .map(|r| String::from_utf8_lossy(&r).into_owned()))
+    }
+
+    fn set_suspension(&self, plugin: &str, reason: Option<&str>) -> Result<(), StoreError> {
+        match reason {
+            Some(reason) => self.suspended.insert(plugin, reason.as_bytes()).map(drop),
+            None => self.suspended.remove(plugin).map(drop),
+        }
+        .map_err(io("write"))
+    }
+
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(io("flush"))?;
         Ok(())
@@ -272,6 +313,7 @@ mod tests {
 pub struct MemoryStore {
     kv: std::sync::Mutex<std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
     grants: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    suspended: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -320,6 +362,20 @@ impl Store for MemoryStore {
     fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError> {
         let mut stored = self.grants.lock().unwrap_or_else(|p| p.into_inner());
         stored.insert(plugin.to_owned(), encode_grants(grants));
+        Ok(())
+    }
+
+    fn suspension(&self, plugin: &str) -> Result<Option<String>, StoreError> {
+        let suspended = self.suspended.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(suspended.get(plugin).cloned())
+    }
+
+    fn set_suspension(&self, plugin: &str, reason: Option<&str>) -> Result<(), StoreError> {
+        let mut suspended = self.suspended.lock().unwrap_or_else(|p| p.into_inner());
+        match reason {
+            Some(reason) => suspended.insert(plugin.to_owned(), reason.to_owned()),
+            None => suspended.remove(plugin),
+        };
         Ok(())
     }
 

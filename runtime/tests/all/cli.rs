@@ -249,3 +249,52 @@ fn grants_are_given_and_taken_back_by_the_owner() -> Result<()> {
     assert_eq!(stdout.trim_end(), "Sorry, `notes` could not handle that.");
     Ok(())
 }
+
+#[test]
+fn a_suspension_lasts_across_restarts_until_resumed() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("plugboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n\
+             [plugins.hostile.limits]\nbreaker_failures = 2\nbreaker_window = 2\n",
+            shared_cache().display().to_string(),
+            dirs_toml(&[&plugins_dir(), &crate::support::test_plugins_dir()]),
+        ),
+    )?;
+    let sorry = "Sorry, `hostile` could not handle that.";
+    let away = "Sorry, `hostile` is not available right now.";
+    let (stdout, _) = run_console(&config, "/boom\n/boom\n")?;
+    assert_eq!(stdout, format!("{sorry}\n{sorry}\n"));
+
+    let out = plugboard()
+        .args(["plugins", "list", "--config"])
+        .arg(&config)
+        .output()?;
+    let listed = String::from_utf8(out.stdout)?;
+    assert!(
+        listed.contains("suspended: it failed 2 of its last 2 events"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("resume with `plugboard resume hostile`"),
+        "{listed}"
+    );
+
+    let (stdout, stderr) = run_console(&config, "/boom\n")?;
+    assert_eq!(stdout.trim_end(), away, "still suspended after a restart");
+    assert!(
+        stderr.contains("plugin `hostile` is still suspended"),
+        "{stderr}"
+    );
+
+    let out = plugboard()
+        .args(["resume", "hostile", "--config"])
+        .arg(&config)
+        .output()?;
+    assert!(String::from_utf8(out.stdout)?.contains("Resumed `hostile`"));
+    let (stdout, _) = run_console(&config, "/boom\n")?;
+    assert_eq!(stdout.trim_end(), sorry, "runs again once resumed");
+    Ok(())
+}

@@ -189,5 +189,6 @@ async fn http_without_the_grant_is_refused() -> Result<()> {
         message.contains("`plugboard grant hostile http`"),
         "{message}"
     );
+    assert_eq!(plugin.refused_calls(), 1, "refusals are counted");
     Ok(())
 }

@@ -725,6 +725,9 @@ pub mod v0_1 {
                 ),
             };
             if &chat != ctx.chat && !plugin.granted(Permission::SendAnyChat) {
+                plugin
+                    .refused_calls
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 return Err(
                     "sending to or acting on another chat needs the `send-any-chat` permission"
                         .into(),

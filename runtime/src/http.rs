@@ -66,6 +66,11 @@ impl Cidr {
 
     /// Whether `ip` lies in the range.
     pub fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4-mapped IPv6 address is judged as the IPv4 address it is.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
         match (self.network, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let mask = u32::MAX
@@ -148,14 +153,20 @@ impl HttpPolicy {
     /// Checks a URL by name: scheme, host and port against the origins.
     pub fn check_url(&self, url: &Url) -> Result<(), String> {
         let scheme = url.scheme();
-        let host = url.host_str().unwrap_or_default();
+        // IPv6 hosts without brackets, as origin patterns hold them.
+        let host = match url.host() {
+            Some(url::Host::Domain(name)) => name.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => String::new(),
+        };
         let port = url.port_or_known_default().unwrap_or(0);
         if !url.username().is_empty() || url.password().is_some() {
             return Err(format!(
                 "`{url}` carries credentials in the URL; send them in a header"
             ));
         }
-        if !self.origins.iter().any(|o| o.matches(scheme, host, port)) {
+        if !self.origins.iter().any(|o| o.matches(scheme, &host, port)) {
             return Err(format!(
                 "`{scheme}://{host}:{port}` is not one of the origins the plugin may call (its manifest's `http`)"
             ));
@@ -210,14 +221,14 @@ impl reqwest::dns::Resolve for CheckedResolver {
                 .collect();
             if allowed.is_empty() {
                 let why = if refused.is_empty() {
-                    format!("`{host}` has no address")
+                    Refused::failure(format!("`{host}` has no address"))
                 } else {
-                    format!(
+                    Refused::policy(format!(
                         "`{host}` resolves only to refused addresses: {}",
                         refused.join("; ")
-                    )
+                    ))
                 };
-                return Err(Box::new(Refused(why)) as Box<dyn std::error::Error + Send + Sync>);
+                return Err(Box::new(why) as Box<dyn std::error::Error + Send + Sync>);
             }
             let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
             Ok(addrs)
@@ -225,13 +236,34 @@ impl reqwest::dns::Resolve for CheckedResolver {
     }
 }
 
-/// A request refused by the policy (carried through reqwest's errors).
+/// A request stopped by the host (carried through reqwest's errors):
+/// `by_policy` for refusals of the owner's rules, otherwise a failure such
+/// as a name with no address or too many redirects.
 #[derive(Debug)]
-struct Refused(String);
+struct Refused {
+    message: String,
+    by_policy: bool,
+}
+
+impl Refused {
+    fn policy(message: String) -> Self {
+        Self {
+            message,
+            by_policy: true,
+        }
+    }
+
+    fn failure(message: String) -> Self {
+        Self {
+            message,
+            by_policy: false,
+        }
+    }
+}
 
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -247,12 +279,15 @@ pub fn client(policy: Arc<HttpPolicy>) -> Result<reqwest::Client, String> {
             policy: Arc::clone(&policy),
         }))
         .redirect(reqwest::redirect::Policy::custom(move |attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                return attempt.error(Refused(format!("more than {MAX_REDIRECTS} redirects")));
+            // `previous` holds the original URL and every redirect so far.
+            if attempt.previous().len() > MAX_REDIRECTS {
+                return attempt.error(Refused::failure(format!(
+                    "more than {MAX_REDIRECTS} redirects"
+                )));
             }
             match redirects.check_url(attempt.url()) {
                 Ok(()) => attempt.follow(),
-                Err(why) => attempt.error(Refused(format!("redirect refused: {why}"))),
+                Err(why) => attempt.error(Refused::policy(format!("redirect refused: {why}"))),
             }
         }))
         .connect_timeout(Duration::from_secs(10))
@@ -365,12 +400,18 @@ fn explain(error: reqwest::Error) -> FetchError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
     while let Some(e) = source {
         if let Some(refused) = e.downcast_ref::<Refused>() {
-            return FetchError::Refused(refused.0.clone());
+            return match refused.by_policy {
+                true => FetchError::Refused(refused.message.clone()),
+                false => FetchError::Failed(refused.message.clone()),
+            };
         }
         source = e.source();
     }
     if error.is_timeout() {
         return FetchError::Failed("the request did not finish within the event's deadline".into());
+    }
+    if error.is_builder() {
+        return FetchError::Invalid(format!("the request is malformed: {error}"));
     }
     let mut message = error.to_string();
     let mut source = std::error::Error::source(&error);
@@ -424,6 +465,7 @@ mod tests {
         assert!(lo.contains("127.9.9.9".parse().expect("ip")));
         assert!(!lo.contains("128.0.0.1".parse().expect("ip")));
         assert!(!lo.contains("::1".parse().expect("ip")));
+        assert!(lo.contains("::ffff:127.0.0.1".parse().expect("ip")));
         assert!(
             Cidr::parse("::1")
                 .expect("cidr")
@@ -471,5 +513,10 @@ mod tests {
             ..policy
         };
         assert!(allowed.check_url(&url("http://127.0.0.1:8080/")).is_ok());
+        let v6 = HttpPolicy {
+            origins: vec![OriginPattern::parse("http://[::1]:*").expect("pattern")],
+            allow_private: vec![Cidr::parse("::1").expect("cidr")],
+        };
+        assert!(v6.check_url(&url("http://[::1]:8080/")).is_ok());
     }
 }

@@ -189,8 +189,15 @@ fn list(config_path: PathBuf) -> Result<()> {
     // holding a copy of the grants stored with `plugboard grant`.
     let scratch = MemoryStore::default();
     let mut note = None;
-    match SledStore::open(&config.data_dir().join("store")) {
-        Ok(store) => {
+    let store_dir = config.data_dir().join("store");
+    // A bot that never ran has no store; listing must not create one.
+    let opened = match store_dir.exists() {
+        true => SledStore::open(&store_dir).map(Some),
+        false => Ok(None),
+    };
+    match opened {
+        Ok(None) => {}
+        Ok(Some(store)) => {
             for (plugin, grants) in store.all_grants()? {
                 scratch.set_grants(&plugin, &grants)?;
             }
@@ -198,7 +205,11 @@ fn list(config_path: PathBuf) -> Result<()> {
                 scratch.set_suspension(&plugin, Some(&reason))?;
             }
         }
-        Err(e) => note = Some(format!("stored grants are not shown: {e}")),
+        Err(e) => {
+            note = Some(format!(
+                "grants given with `plugboard grant` and suspensions are not shown (is the bot running?): {e}"
+            ))
+        }
     }
     let (plugins, report) = load_plugins(&config, &engine, Arc::new(scratch));
     // Run each plugin's init once, so that a configuration it refuses shows here.
@@ -369,6 +380,16 @@ fn change_grants(args: GrantArgs, grant: bool) -> Result<()> {
     store.flush()?;
     let names: Vec<&str> = wanted.iter().map(|p| p.as_str()).collect();
     let verb = if grant { "Granted" } else { "Revoked" };
+    if !grant {
+        let in_config = config.plugin(&manifest.name).grants;
+        for permission in wanted.iter().filter(|p| in_config.contains(p)) {
+            eprintln!(
+                "warning: `{permission}` is also granted in {} ([plugins.{}] grants); remove it there too",
+                args.config.config.display(),
+                manifest.name
+            );
+        }
+    }
     println!(
         "{verb} {} for `{}`; it takes effect when the bot starts.",
         names.join(", "),

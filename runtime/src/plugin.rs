@@ -165,7 +165,11 @@ impl Breaker {
             return None;
         }
         let last = match result {
-            Err(failure) => failure.to_string(),
+            Err(failure) => {
+                crate::router::truncate(&failure.to_string(), crate::router::MAX_ERROR_TEXT)
+                    .escape_debug()
+                    .to_string()
+            }
             Ok(_) => String::new(),
         };
         let reason = format!(

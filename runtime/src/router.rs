@@ -249,7 +249,7 @@ impl Router {
                         reason = failure.reason(),
                         "plugin `{}` failed an event: {}",
                         plugin.name(),
-                        truncate(&explained, MAX_ERROR_TEXT)
+                        truncate(&explained, MAX_ERROR_TEXT).escape_debug()
                     );
                     if answers {
                         let text = format!("Sorry, `{}` could not handle that.", plugin.name());

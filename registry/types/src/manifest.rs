@@ -280,16 +280,36 @@ impl OriginPattern {
         if rest.contains(['/', '?', '#', '@']) {
             return Err(format!("`{text}` has a path, query or user part; {hint}"));
         }
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((host, "*")) => (host, None),
-            Some((host, port)) => (
-                host,
-                Some(
-                    port.parse::<u16>()
-                        .map_err(|_| format!("`{text}`: `{port}` is not a port"))?,
-                ),
+        // `[v6 address]` keeps its colons inside the brackets.
+        let (host, port_text) = match rest.strip_prefix('[') {
+            Some(bracketed) => {
+                let (host, after) = bracketed
+                    .split_once(']')
+                    .ok_or_else(|| format!("`{text}`: `[` without `]`; {hint}"))?;
+                match after {
+                    "" => (host, None),
+                    _ => (
+                        host,
+                        Some(
+                            after
+                                .strip_prefix(':')
+                                .ok_or_else(|| format!("`{text}`: expected `:port` after `]`"))?,
+                        ),
+                    ),
+                }
+            }
+            None => match rest.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            },
+        };
+        let port = match port_text {
+            Some("*") => None,
+            Some(port) => Some(
+                port.parse::<u16>()
+                    .map_err(|_| format!("`{text}`: `{port}` is not a port"))?,
             ),
-            None => (rest, Some(if scheme == "https" { 443 } else { 80 })),
+            None => Some(if scheme == "https" { 443 } else { 80 }),
         };
         let (subdomains, host) = match host.strip_prefix("*.") {
             Some(host) => (true, host),
@@ -502,6 +522,13 @@ mod tests {
         assert!(!p.matches("https", "api.example.com", 8443));
         let any_port = OriginPattern::parse("http://localhost:*").expect("valid");
         assert!(any_port.matches("http", "localhost", 41234));
+        let v6 = OriginPattern::parse("http://[::1]").expect("valid");
+        assert!(v6.matches("http", "::1", 80));
+        assert!(
+            OriginPattern::parse("http://[::1]:*")
+                .expect("valid")
+                .matches("http", "::1", 9)
+        );
         for bad in [
             "api.example.com",
             "ftp://x",

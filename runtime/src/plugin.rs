@@ -256,18 +256,12 @@ pub fn load_plugin(
         .and_then(v0_1::PluginPre::new)
         .map_err(|e| component_err(EngineError::Link(format!("{e:#}"))))?;
     let config_json = serde_json::Value::Object(settings.config.clone()).to_string();
-    let suspended = store
-        .suspension(&manifest.name)
-        .map_err(|source| LoadError::Store {
-            plugin: manifest.name.clone(),
-            source,
-        })?;
-    let kv_usage = store
-        .kv_usage(&manifest.name)
-        .map_err(|source| LoadError::Store {
-            plugin: manifest.name.clone(),
-            source,
-        })?;
+    let store_err = |source| LoadError::Store {
+        plugin: manifest.name.clone(),
+        source,
+    };
+    let suspended = store.suspension(&manifest.name).map_err(store_err)?;
+    let kv_usage = store.kv_usage(&manifest.name).map_err(store_err)?;
     let http = if manifest.http.is_empty() {
         None
     } else {

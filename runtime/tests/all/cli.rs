@@ -37,18 +37,30 @@ fn run_console(config: &std::path::Path, input: &str) -> Result<(String, String)
     Ok((stdout, stderr))
 }
 
-fn demo_config(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+/// Writes a console bot config over `dirs` (plus `extra` TOML) into `dir`.
+fn console_config(
+    dir: &std::path::Path,
+    dirs: &[&std::path::Path],
+    extra: &str,
+) -> Result<std::path::PathBuf> {
     let path = dir.join("plugboard.toml");
     std::fs::write(
         &path,
         format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n\
-             [plugins.notes]\ngrants = [\"kv\"]\n",
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n{extra}",
             shared_cache().display().to_string(),
-            dirs_toml(&[&plugins_dir()]),
+            dirs_toml(dirs),
         ),
     )?;
     Ok(path)
+}
+
+fn demo_config(dir: &std::path::Path) -> Result<std::path::PathBuf> {
+    console_config(
+        dir,
+        &[&plugins_dir()],
+        "[plugins.notes]\ngrants = [\"kv\"]\n",
+    )
 }
 
 #[test]
@@ -127,15 +139,10 @@ fn a_missing_config_is_a_clear_error() -> Result<()> {
 #[test]
 fn a_failing_plugin_is_suspended_and_the_owner_resumes_it() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = dir.path().join("plugboard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n\
-             [plugins.hostile.limits]\nbreaker_failures = 3\nbreaker_window = 5\n",
-            shared_cache().display().to_string(),
-            dirs_toml(&[&plugins_dir(), &crate::support::test_plugins_dir()]),
-        ),
+    let config = console_config(
+        dir.path(),
+        &[&plugins_dir(), &crate::support::test_plugins_dir()],
+        "[plugins.hostile.limits]\nbreaker_failures = 3\nbreaker_window = 5\n",
     )?;
     let input = "/boom\n/echo one\n/boom\n/boom\n/boom\n/echo two\n/plugboard status\n\
                  /plugboard resume hostile\n/plugboard resume hostile\n/boom\n";
@@ -171,16 +178,8 @@ fn a_failing_plugin_is_suspended_and_the_owner_resumes_it() -> Result<()> {
 #[test]
 fn grants_are_given_and_taken_back_by_the_owner() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("plugboard.toml");
     // No grants in the config: `notes` loads, but its KV calls are refused.
-    std::fs::write(
-        &path,
-        format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n",
-            shared_cache().display().to_string(),
-            dirs_toml(&[&plugins_dir()]),
-        ),
-    )?;
+    let path = console_config(dir.path(), &[&plugins_dir()], "")?;
     let list = || -> Result<String> {
         let out = plugboard()
             .args(["plugins", "list", "--config"])
@@ -253,15 +252,10 @@ fn grants_are_given_and_taken_back_by_the_owner() -> Result<()> {
 #[test]
 fn a_suspension_lasts_across_restarts_until_resumed() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let config = dir.path().join("plugboard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n\
-             [plugins.hostile.limits]\nbreaker_failures = 2\nbreaker_window = 2\n",
-            shared_cache().display().to_string(),
-            dirs_toml(&[&plugins_dir(), &crate::support::test_plugins_dir()]),
-        ),
+    let config = console_config(
+        dir.path(),
+        &[&plugins_dir(), &crate::support::test_plugins_dir()],
+        "[plugins.hostile.limits]\nbreaker_failures = 2\nbreaker_window = 2\n",
     )?;
     let sorry = "Sorry, `hostile` could not handle that.";
     let away = "Sorry, `hostile` is not available right now.";

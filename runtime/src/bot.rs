@@ -310,6 +310,7 @@ impl Bot {
                 inbox: Inbox::new(Arc::clone(&dispatcher)),
                 outbox: rx,
                 shutdown: stop_rx.clone(),
+                store: Arc::clone(&self.store),
             };
             adapters.spawn(async move {
                 if let Err(e) = adapter.run(io).await {

@@ -71,6 +71,9 @@ pub struct BotConfig {
     /// The console adapter.
     #[serde(default)]
     pub console: ConsoleConfig,
+    /// The Telegram adapter, when the section is present.
+    #[serde(default)]
+    pub telegram: Option<crate::adapters::telegram::TelegramConfig>,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,

@@ -20,7 +20,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::FutureExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use std::hash::{Hash, Hasher};
 
@@ -46,6 +46,8 @@ impl ChatKey {
 
 struct Pending {
     event: Event,
+    // Told when the event has been handled, for adapters that wait for it.
+    done: Option<oneshot::Sender<()>>,
     // Returned to `capacity` once the event has been handled.
     _slot: OwnedSemaphorePermit,
 }
@@ -89,13 +91,21 @@ impl Dispatcher {
     }
 
     /// Accepts an event, waiting while `capacity` is exhausted.
-    pub(crate) async fn submit(self: &Arc<Self>, event: Event) -> Result<(), InboxClosed> {
+    pub(crate) async fn submit(
+        self: &Arc<Self>,
+        event: Event,
+        done: Option<oneshot::Sender<()>>,
+    ) -> Result<(), InboxClosed> {
         let slot = Arc::clone(&self.capacity)
             .acquire_owned()
             .await
             .map_err(|_| InboxClosed)?;
         let key = ChatKey::of(event.chat());
-        let pending = Pending { event, _slot: slot };
+        let pending = Pending {
+            event,
+            done,
+            _slot: slot,
+        };
         let first = {
             let mut chats = self.chats();
             match chats.get_mut(&key) {
@@ -120,6 +130,9 @@ impl Dispatcher {
         let mut next = first;
         loop {
             self.handle(next.event).await;
+            if let Some(done) = next.done.take() {
+                let _ = done.send(());
+            }
             let popped = {
                 let mut chats = self.chats();
                 let popped = chats.get_mut(&key).and_then(VecDeque::pop_front);

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use plugboard_registry_types::Permission;
 use plugboard_runtime::adapters::console::ConsoleAdapter;
+use plugboard_runtime::adapters::telegram::TelegramAdapter;
 use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
 use plugboard_runtime::config::BotConfig;
 use plugboard_runtime::engine::{CacheOutcome, PluginEngine};
@@ -149,6 +150,13 @@ fn run(config_path: PathBuf) -> Result<()> {
         log_report(&report);
         if config.console.enabled {
             bot.add_adapter(Box::new(ConsoleAdapter::stdio()));
+        }
+        if let Some(telegram) = &config.telegram {
+            match TelegramAdapter::from_config(telegram) {
+                Ok(adapter) => bot.add_adapter(Box::new(adapter)),
+                // Reported once; the other adapters still run.
+                Err(e) => tracing::error!("not starting the Telegram adapter: {e}"),
+            }
         }
         bot.run(shutdown_signal()).await?;
         anyhow::Ok(())

@@ -63,6 +63,10 @@ pub trait Store: Send + Sync + 'static {
     fn grants(&self, plugin: &str) -> Result<BTreeSet<Permission>, StoreError>;
     /// Replaces the permissions granted to `plugin`.
     fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError>;
+    /// Reads a runtime value (adapter offsets and the like).
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes a runtime value.
+    fn meta_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Why the circuit breaker suspended `plugin`, if it did and the owner
     /// has not resumed it.
     fn suspension(&self, plugin: &str) -> Result<Option<String>, StoreError>;
@@ -109,6 +113,7 @@ pub struct SledStore {
     kv: sled::Tree,
     grants: sled::Tree,
     suspended: sled::Tree,
+    meta: sled::Tree,
 }
 
 impl SledStore {
@@ -151,11 +156,13 @@ impl SledStore {
         let kv = db.open_tree("kv").map_err(open_err)?;
         let grants = db.open_tree("grants").map_err(open_err)?;
         let suspended = db.open_tree("suspended").map_err(open_err)?;
+        let meta = db.open_tree("meta").map_err(open_err)?;
         Ok(Self {
             db,
             kv,
             grants,
             suspended,
+            meta,
         })
     }
 }
@@ -236,6 +243,14 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(key).map_err(io("read"))?.map(|v| v.to_vec()))
+    }
+
+    fn meta_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(key, value).map_err(io("write")).map(drop)
+    }
+
     fn suspension(&self, plugin: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .suspended
@@ -314,6 +329,7 @@ pub struct MemoryStore {
     kv: std::sync::Mutex<std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
     grants: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
     suspended: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+    meta: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 impl MemoryStore {
@@ -362,6 +378,21 @@ impl Store for MemoryStore {
     fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError> {
         let mut stored = self.grants.lock().unwrap_or_else(|p| p.into_inner());
         stored.insert(plugin.to_owned(), encode_grants(grants));
+        Ok(())
+    }
+
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .meta
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned())
+    }
+
+    fn meta_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
+        meta.insert(key.to_owned(), value.to_vec());
         Ok(())
     }
 

@@ -91,6 +91,7 @@ where
             inbox,
             mut outbox,
             mut shutdown,
+            ..
         } = io;
         Box::pin(async move {
             let reader = tokio::spawn(async move {

@@ -62,6 +62,7 @@ impl Adapter for MemoryAdapter {
             inbox,
             mut outbox,
             mut shutdown,
+            ..
         } = io;
         Box::pin(async move {
             let forward = tokio::spawn(async move {

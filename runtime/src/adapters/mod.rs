@@ -12,14 +12,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::dispatch::Dispatcher;
 pub use crate::dispatch::InboxClosed;
 use crate::event::{Event, Outbound, Platform};
+use crate::store::Store;
 
 pub mod console;
 pub mod memory;
+pub mod telegram;
 
 /// Why an adapter stopped.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,8 @@ pub struct AdapterIo {
     pub outbox: mpsc::Receiver<Outbound>,
     /// Becomes `true` when the bot is shutting down: stop reading input.
     pub shutdown: watch::Receiver<bool>,
+    /// The bot's store, for adapter state such as update offsets.
+    pub store: Arc<dyn Store>,
 }
 
 /// The dispatcher's entrance. Events of one chat are handled in order;
@@ -73,6 +77,15 @@ impl Inbox {
 
     /// Submits an event, waiting while the bot's queue is full.
     pub async fn submit(&self, event: Event) -> Result<(), InboxClosed> {
-        self.dispatcher.submit(event).await
+        self.dispatcher.submit(event, None).await
+    }
+
+    /// Submits an event; the returned receiver completes once the event has
+    /// been handled and its deliveries handed to the adapters (for adapters
+    /// that acknowledge input only after handling, like Telegram offsets).
+    pub async fn submit_tracked(&self, event: Event) -> Result<oneshot::Receiver<()>, InboxClosed> {
+        let (done, handled) = oneshot::channel();
+        self.dispatcher.submit(event, Some(done)).await?;
+        Ok(handled)
     }
 }

@@ -8,3 +8,4 @@ mod loading;
 mod routing;
 mod sandbox;
 mod support;
+mod telegram;

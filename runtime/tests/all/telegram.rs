@@ -1,0 +1,302 @@
+//! The Telegram adapter through the real teloxide client, against a fake Bot
+//! API server on 127.0.0.1 that answers with real-shaped JSON.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use axum::extract::{Path, State};
+use axum::routing::post;
+use plugboard_runtime::adapters::memory::MemoryAdapter;
+use plugboard_runtime::adapters::telegram::TelegramAdapter;
+use plugboard_runtime::bot::Bot;
+use plugboard_runtime::config::BotConfig;
+use serde_json::{Value, json};
+
+use crate::support::{PATIENCE, dirs_toml, plugins_dir, shared_cache};
+
+/// What the fake server holds and saw.
+#[derive(Default)]
+struct Fake {
+    /// Served on every getUpdates, whatever the offset: the adapter must
+    /// skip what it already handled.
+    updates: Vec<Value>,
+    /// Answers to give to the next getUpdates calls instead of the updates.
+    next_get_updates: Vec<(u16, String)>,
+    /// `(method, body)` of every call but getMe/getUpdates.
+    calls: Vec<(String, Value)>,
+    get_updates_calls: usize,
+    refuse_token: bool,
+    next_message_id: i64,
+}
+
+type Shared = Arc<Mutex<Fake>>;
+
+fn lock(fake: &Shared) -> std::sync::MutexGuard<'_, Fake> {
+    fake.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn ok(result: Value) -> (axum::http::StatusCode, String) {
+    (
+        axum::http::StatusCode::OK,
+        json!({"ok": true, "result": result}).to_string(),
+    )
+}
+
+async fn api(
+    State(fake): State<Shared>,
+    Path((_bot, method)): Path<(String, String)>,
+    body: String,
+) -> (axum::http::StatusCode, String) {
+    let (answer, long_poll) = answer(&fake, &method, &body);
+    if long_poll {
+        // A short long-poll, so an idle adapter does not spin.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answer
+}
+
+/// The fake's answer to one call, and whether to delay it like a long poll.
+fn answer(fake: &Shared, method: &str, body: &str) -> ((axum::http::StatusCode, String), bool) {
+    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let mut state = lock(fake);
+    // Bot API method names are case-insensitive (teloxide sends `GetMe`).
+    let method = method.to_ascii_lowercase();
+    if state.refuse_token {
+        let refused = json!({"ok": false, "error_code": 401, "description": "Unauthorized"});
+        return (
+            (axum::http::StatusCode::UNAUTHORIZED, refused.to_string()),
+            false,
+        );
+    }
+    let immediate = match method.as_str() {
+        "getme" => ok(json!({
+            "id": 777, "is_bot": true, "first_name": "Plugboard", "username": "plugboard_bot",
+            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
+            "can_connect_to_business": false, "has_main_web_app": false
+        })),
+        "getupdates" => {
+            state.get_updates_calls += 1;
+            if !state.next_get_updates.is_empty() {
+                let (status, text) = state.next_get_updates.remove(0);
+                return (
+                    (
+                        axum::http::StatusCode::from_u16(status).unwrap_or_default(),
+                        text,
+                    ),
+                    false,
+                );
+            }
+            return (ok(Value::Array(state.updates.clone())), true);
+        }
+        "sendmessage" | "editmessagetext" => {
+            state.next_message_id += 1;
+            let id = 1000 + state.next_message_id;
+            let chat_id = body["chat_id"].as_i64().unwrap_or_default();
+            let text = body["text"].clone();
+            state.calls.push((method.clone(), body));
+            ok(json!({
+                "message_id": id, "date": 1_700_000_000,
+                "chat": {"id": chat_id, "type": "private", "first_name": "Ann"},
+                "from": {"id": 777, "is_bot": true, "first_name": "Plugboard"},
+                "text": text
+            }))
+        }
+        _ => {
+            state.calls.push((method.clone(), body));
+            ok(json!(true))
+        }
+    };
+    (immediate, false)
+}
+
+/// Starts the fake on 127.0.0.1:0 and returns its base URL.
+async fn serve(fake: Shared) -> Result<String> {
+    let app = axum::Router::new()
+        .route("/{bot}/{method}", post(api))
+        .with_state(fake);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(url)
+}
+
+fn text_update(update_id: i64, message_id: i64, text: &str) -> Value {
+    json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id, "date": 1_700_000_000,
+            "chat": {"id": 42, "type": "private", "first_name": "Ann"},
+            "from": {"id": 42, "is_bot": false, "first_name": "Ann", "language_code": "en"},
+            "text": text
+        }
+    })
+}
+
+fn teloxide_bot(url: &str) -> Result<teloxide_core::Bot> {
+    // No proxy from the environment: the fake is on loopback.
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    Ok(teloxide_core::Bot::with_client("123:TEST", client).set_api_url(url.parse()?))
+}
+
+struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: tokio::task::JoinHandle<Result<(), plugboard_runtime::bot::BotError>>,
+}
+
+fn start(data: &std::path::Path, url: &str, memory: Option<MemoryAdapter>) -> Result<Running> {
+    let text = format!(
+        "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n",
+        data.display().to_string(),
+        shared_cache().display().to_string(),
+        dirs_toml(&[&plugins_dir()]),
+    );
+    let config = BotConfig::parse(&text, std::path::Path::new("tg.toml"), data.to_path_buf())?;
+    let (mut bot, _) = Bot::from_config(&config)?;
+    bot.add_adapter(Box::new(TelegramAdapter::new(teloxide_bot(url)?)));
+    if let Some(memory) = memory {
+        bot.add_adapter(Box::new(memory));
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let done = tokio::spawn(bot.run(async move {
+        let _ = stopped.await;
+    }));
+    Ok(Running { stop, done })
+}
+
+impl Running {
+    async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        tokio::time::timeout(PATIENCE, self.done).await???;
+        Ok(())
+    }
+}
+
+/// Waits until the fake has recorded `count` calls of `method`.
+async fn wait_for(fake: &Shared, method: &str, count: usize) -> Result<Vec<Value>> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let found: Vec<Value> = lock(fake)
+            .calls
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, body)| body.clone())
+            .collect();
+        if found.len() >= count {
+            return Ok(found);
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "only {} {method} calls: {found:?}",
+            found.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_is_answered_in_its_chat() -> Result<()> {
+    let fake = Shared::default();
+    lock(&fake).updates = vec![text_update(10, 5, "/echo hello telegram")];
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = start(data.path(), &url, None)?;
+    let sent = wait_for(&fake, "sendmessage", 1).await?;
+    assert_eq!(sent[0]["chat_id"], 42);
+    assert_eq!(sent[0]["text"], "hello telegram");
+    assert_eq!(sent[0]["reply_parameters"]["message_id"], 5, "{}", sent[0]);
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_resumes_after_the_last_handled_update() -> Result<()> {
+    let fake = Shared::default();
+    lock(&fake).updates = vec![
+        text_update(10, 5, "/echo one"),
+        text_update(11, 6, "/echo two"),
+    ];
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+
+    let bot = start(data.path(), &url, None)?;
+    wait_for(&fake, "sendmessage", 2).await?;
+    bot.stop().await?;
+
+    // The fake serves 10 and 11 again (as if unconfirmed) plus 12.
+    lock(&fake).updates.push(text_update(12, 7, "/echo three"));
+    let bot = start(data.path(), &url, None)?;
+    let sent = wait_for(&fake, "sendmessage", 3).await?;
+    // Let the adapter poll a few more times: nothing may be repeated.
+    let polls = lock(&fake).get_updates_calls;
+    while lock(&fake).get_updates_calls < polls + 3 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bot.stop().await?;
+    let texts: Vec<String> = lock(&fake)
+        .calls
+        .iter()
+        .filter(|(m, _)| m == "sendmessage")
+        .map(|(_, b)| b["text"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["one", "two", "three"],
+        "first run sent {:?}",
+        &sent[..2]
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_and_garbage_do_not_stop_the_adapter() -> Result<()> {
+    let fake = Shared::default();
+    {
+        let mut state = lock(&fake);
+        state.updates = vec![text_update(20, 9, "/echo still here")];
+        state.next_get_updates = vec![
+            (
+                429,
+                json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                       "parameters": {"retry_after": 1}})
+                .to_string(),
+            ),
+            (200, "{this is not json".into()),
+            (502, "<html>Bad Gateway</html>".into()),
+        ];
+    }
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let started = tokio::time::Instant::now();
+    let bot = start(data.path(), &url, None)?;
+    let sent = wait_for(&fake, "sendmessage", 1).await?;
+    assert_eq!(sent[0]["text"], "still here");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "retry_after was not honoured"
+    );
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_stops_only_the_telegram_adapter() -> Result<()> {
+    let fake = Shared::default();
+    lock(&fake).refuse_token = true;
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let (memory, mut handle) = MemoryAdapter::new("other");
+    let bot = start(data.path(), &url, Some(memory))?;
+    assert!(
+        handle
+            .say("c", "u", "/echo other adapters keep running")
+            .await
+    );
+    let answer = tokio::time::timeout(PATIENCE, handle.recv())
+        .await?
+        .context("bot stopped")?;
+    assert_eq!(
+        crate::support::text_of(&answer),
+        "other adapters keep running"
+    );
+    handle.close();
+    bot.stop().await
+}

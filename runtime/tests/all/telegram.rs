@@ -300,3 +300,43 @@ async fn a_refused_token_stops_only_the_telegram_adapter() -> Result<()> {
     handle.close();
     bot.stop().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugboard_binary_serves_telegram_through_api_url() -> Result<()> {
+    let fake = Shared::default();
+    lock(&fake).updates = vec![text_update(30, 3, "/roll 2d6")];
+    let url = serve(Arc::clone(&fake)).await?;
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("plugboard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n\
+             [telegram]\ntoken_env = \"PLUGBOARD_TEST_TOKEN\"\napi_url = {url:?}\n",
+            shared_cache().display().to_string(),
+            dirs_toml(&[&plugins_dir()]),
+        ),
+    )?;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("PLUGBOARD_TEST_TOKEN", "123:TEST")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let sent = wait_for(&fake, "sendmessage", 1).await;
+    child.kill().await?;
+    let sent = sent?;
+    assert_eq!(sent[0]["chat_id"], 42);
+    let text = sent[0]["text"].as_str().unwrap_or_default();
+    assert!(text.starts_with("🎲 2d6: "), "{text}");
+    Ok(())
+}

@@ -146,7 +146,7 @@ struct Running {
 
 fn start(data: &std::path::Path, url: &str, memory: Option<MemoryAdapter>) -> Result<Running> {
     let text = format!(
-        "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n",
+        "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n\n[plugins.poll]\ngrants = [\"kv\"]\n",
         data.display().to_string(),
         shared_cache().display().to_string(),
         dirs_toml(&[&plugins_dir()]),
@@ -339,4 +339,48 @@ async fn the_plugboard_binary_serves_telegram_through_api_url() -> Result<()> {
     let text = sent[0]["text"].as_str().unwrap_or_default();
     assert!(text.starts_with("🎲 2d6: "), "{text}");
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_button_press_is_answered_and_edits_the_message() -> Result<()> {
+    let fake = Shared::default();
+    lock(&fake).updates = vec![text_update(50, 8, "/poll Lunch? | Pizza | Salad")];
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = start(data.path(), &url, None)?;
+
+    let sent = wait_for(&fake, "sendmessage", 1).await?;
+    assert_eq!(sent[0]["text"], "📊 Lunch?\nPizza — 0\nSalad — 0");
+    let keyboard = &sent[0]["reply_markup"]["inline_keyboard"];
+    assert_eq!(keyboard[0][0]["text"], "Pizza");
+    let data_of_pizza = keyboard[0][0]["callback_data"]
+        .as_str()
+        .context("callback data")?
+        .to_owned();
+    assert_eq!(
+        data_of_pizza, "poll:8:0",
+        "button ids are namespaced by plugin"
+    );
+
+    // The fake numbered the poll message 1001; Ann presses "Pizza".
+    lock(&fake).updates.push(json!({
+        "update_id": 51,
+        "callback_query": {
+            "id": "cb-1",
+            "from": {"id": 42, "is_bot": false, "first_name": "Ann"},
+            "message": {
+                "message_id": 1001, "date": 1_700_000_000,
+                "chat": {"id": 42, "type": "private", "first_name": "Ann"},
+                "text": "📊 Lunch?"
+            },
+            "chat_instance": "ci-1",
+            "data": data_of_pizza
+        }
+    }));
+    let answered = wait_for(&fake, "answercallbackquery", 1).await?;
+    assert_eq!(answered[0]["callback_query_id"], "cb-1");
+    let edited = wait_for(&fake, "editmessagetext", 1).await?;
+    assert_eq!(edited[0]["message_id"], 1001);
+    assert_eq!(edited[0]["text"], "📊 Lunch?\nPizza — 1\nSalad — 0");
+    bot.stop().await
 }

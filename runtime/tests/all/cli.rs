@@ -216,7 +216,10 @@ fn grants_are_given_and_taken_back_by_the_owner() -> Result<()> {
     assert!(String::from_utf8(grant.stdout)?.contains("Granted kv for `notes`"));
     let listed = list()?;
     assert!(!listed.contains("notes: not granted"), "{listed}");
-    assert!(listed.contains("poll: not granted kv"), "other plugins keep their own grants: {listed}");
+    assert!(
+        listed.contains("poll: not granted kv"),
+        "other plugins keep their own grants: {listed}"
+    );
     let (stdout, _) = run_console(&path, "/remember color teal\n/recall color\n")?;
     assert_eq!(stdout, "Remembered `color`.\nteal\n");
 

@@ -355,17 +355,7 @@ fn change_grants(args: GrantArgs, grant: bool) -> Result<()> {
         })?;
     let mut wanted = Vec::new();
     for name in &args.permissions {
-        let permission = Permission::ALL
-            .iter()
-            .copied()
-            .find(|p| p.as_str() == name)
-            .with_context(|| {
-                let known: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
-                format!(
-                    "unknown permission `{name}`; the permissions are: {}",
-                    known.join(", ")
-                )
-            })?;
+        let permission = name.parse::<Permission>().map_err(anyhow::Error::msg)?;
         if grant && !manifest.wants(permission) {
             anyhow::bail!(
                 "`{}` does not ask for `{permission}` in its plugin.toml; a grant it does not ask for has no effect",

@@ -132,7 +132,7 @@ impl Router {
                         return out;
                     }
                     match self.commands.get(&command.name) {
-                        Some(owners) => (owners.clone(), Event::Command(command), reply_to),
+                        Some(owners) => (owners.as_slice(), Event::Command(command), reply_to),
                         None if command.name == "help" => {
                             self.reply(&mut out, &chat, reply_to, self.help_text());
                             return out;
@@ -163,8 +163,7 @@ impl Router {
                 let owners = self
                     .commands
                     .get(&command.name)
-                    .cloned()
-                    .unwrap_or_default();
+                    .map_or(&[][..], Vec::as_slice);
                 (owners, Event::Command(command), reply_to)
             }
             Event::ButtonPress(mut press) => {
@@ -172,7 +171,7 @@ impl Router {
                     tracing::debug!(data = %press.data, "ignoring a button press without a plugin prefix");
                     return out;
                 };
-                let Some(&index) = self.by_name.get(plugin) else {
+                let Some(index) = self.by_name.get(plugin) else {
                     tracing::debug!(
                         plugin,
                         "ignoring a button press for a plugin that is not loaded"
@@ -180,7 +179,7 @@ impl Router {
                     return out;
                 };
                 press.data = id.to_owned();
-                (vec![index], Event::ButtonPress(press), None)
+                (std::slice::from_ref(index), Event::ButtonPress(press), None)
             }
             Event::Edited(m) => {
                 let reply_to = Some(m.id.clone());
@@ -210,7 +209,8 @@ impl Router {
         // Only what the user asked for directly gets an answer when it fails;
         // a failing `message` subscriber must not answer every message.
         let answers = matches!(event, Event::Command(_) | Event::ButtonPress(_));
-        for index in targets {
+        // Targets are borrowed from the routing tables: no allocation per event.
+        for &index in targets {
             let plugin = &self.plugins[index];
             let result = plugin.handle(&event, &chat, reply_to.as_deref()).await;
             if result.is_err() && plugin.manifest().wants(Permission::Kv) {
@@ -261,8 +261,8 @@ impl Router {
         out
     }
 
-    fn subscribed(&self, kind: EventKind) -> Vec<usize> {
-        self.subscribers.get(&kind).cloned().unwrap_or_default()
+    fn subscribed(&self, kind: EventKind) -> &[usize] {
+        self.subscribers.get(&kind).map_or(&[], Vec::as_slice)
     }
 
     fn reply(

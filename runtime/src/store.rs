@@ -88,11 +88,11 @@ fn decode_grants(plugin: &str, bytes: &[u8]) -> BTreeSet<Permission> {
     text.lines()
         .filter(|l| !l.is_empty())
         .filter_map(|name| {
-            let found = Permission::ALL.iter().copied().find(|p| p.as_str() == name);
-            if found.is_none() {
-                tracing::warn!(plugin, "ignoring an unknown stored grant `{name}`");
+            let found = name.parse::<Permission>();
+            if let Err(why) = &found {
+                tracing::warn!(plugin, "ignoring a stored grant: {why}");
             }
-            found
+            found.ok()
         })
         .collect()
 }

@@ -123,6 +123,25 @@ impl Permission {
     }
 }
 
+impl std::str::FromStr for Permission {
+    type Err = String;
+
+    /// Parses a permission's name as written in `plugin.toml` (`kv`, …).
+    fn from_str(name: &str) -> Result<Self, String> {
+        Permission::ALL
+            .iter()
+            .copied()
+            .find(|p| p.as_str() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+                format!(
+                    "unknown permission `{name}`; the permissions are: {}",
+                    known.join(", ")
+                )
+            })
+    }
+}
+
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -123,6 +123,7 @@ mod tests {
                 mentions: Vec::new(),
                 attachments: Vec::new(),
                 timestamp_ms: 0,
+                telegram: None,
             },
         }
     }

@@ -50,6 +50,7 @@ mod error;
 pub mod http;
 pub mod kv;
 pub mod log;
+pub mod markdown;
 mod response;
 
 pub use command::ArgError;
@@ -60,7 +61,7 @@ pub use response::Response;
 pub use bindings::plugboard::plugin::types::{
     Action, Attachment, Button, ButtonPress, Chat, ChatKind, ChatRef, Command, DeleteMessage,
     EditMessage, Event, HostError, Membership, Message, Outgoing, Platform, PluginError, React,
-    Reaction, SendMessage, TextFormat, Tick, User,
+    Reaction, SendMessage, TelegramMessage, TextFormat, Tick, User,
 };
 
 /// The items most plugins need, for `use plugboard_sdk::prelude::*;`.

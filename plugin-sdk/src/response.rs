@@ -82,7 +82,9 @@ impl Outgoing {
         }
     }
 
-    /// A message in Plugboard's Markdown subset, rendered by each platform.
+    /// A Markdown (CommonMark) message, rendered by each platform in its own
+    /// syntax. Escape text that comes from users with
+    /// [`markdown::escape`](crate::markdown::escape).
     pub fn markdown(text: impl Into<String>) -> Self {
         Outgoing {
             format: TextFormat::Markdown,

@@ -68,6 +68,7 @@ impl NativePlugin for NativeEcho {
                     reply_to: reply_to.map(str::to_owned),
                 },
                 plugin: Arc::clone(&self.name),
+                receipt: Default::default(),
             }],
             kv_written: false,
         })
@@ -89,6 +90,7 @@ fn message(text: &str) -> Message {
         mentions: Vec::new(),
         attachments: Vec::new(),
         timestamp_ms: 0,
+        telegram: None,
     }
 }
 

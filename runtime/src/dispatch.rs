@@ -24,7 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use std::hash::{Hash, Hasher};
 
-use crate::event::{Chat, Event, Outbound, Platform};
+use crate::event::{Chat, Event, Outbound, Platform, Receipt};
 use crate::router::Router;
 use crate::store::Store;
 
@@ -46,8 +46,9 @@ impl ChatKey {
 
 struct Pending {
     event: Event,
-    // Told when the event has been handled, for adapters that wait for it.
-    done: Option<oneshot::Sender<()>>,
+    // Completed when the event has been handled and its deliveries
+    // performed, for adapters that wait for it.
+    receipt: Receipt,
     // Returned to `capacity` once the event has been handled.
     _slot: OwnedSemaphorePermit,
 }
@@ -103,7 +104,7 @@ impl Dispatcher {
         let key = ChatKey::of(event.chat());
         let pending = Pending {
             event,
-            done,
+            receipt: done.map(Receipt::new).unwrap_or_default(),
             _slot: slot,
         };
         let first = {
@@ -129,10 +130,7 @@ impl Dispatcher {
     async fn drain_chat(self: Arc<Self>, key: ChatKey, first: Pending) {
         let mut next = first;
         loop {
-            self.handle(next.event).await;
-            if let Some(done) = next.done.take() {
-                let _ = done.send(());
-            }
+            self.handle(next.event, next.receipt).await;
             let popped = {
                 let mut chats = self.chats();
                 let popped = chats.get_mut(&key).and_then(VecDeque::pop_front);
@@ -148,7 +146,9 @@ impl Dispatcher {
         }
     }
 
-    async fn handle(&self, event: Event) {
+    /// Handles one event and hands its deliveries, each with a clone of
+    /// `receipt`, to the adapters.
+    async fn handle(&self, event: Event, receipt: Receipt) {
         let Ok(_running) = self.running.acquire().await else {
             return;
         };
@@ -172,7 +172,8 @@ impl Dispatcher {
             // Durable before anyone is told it happened.
             flush(&self.store).await;
         }
-        for outbound in dispatch.outbound {
+        for mut outbound in dispatch.outbound {
+            outbound.receipt = receipt.clone();
             match self.outboxes.get(&outbound.chat.platform) {
                 Some(outbox) => {
                     if outbox.send(outbound).await.is_err() {

@@ -145,6 +145,25 @@ pub struct Message {
     pub attachments: Vec<Attachment>,
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
+    /// Details only Telegram has.
+    pub telegram: Option<Box<TelegramMessage>>,
+}
+
+/// The parts of a Telegram message that have no platform-neutral place.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TelegramMessage {
+    /// The forum topic the message belongs to, in supergroups with topics.
+    pub thread_id: Option<i32>,
+    /// The sender's @username, without the `@`.
+    pub sender_username: Option<String>,
+    /// The chat's @username, for public groups and channels.
+    pub chat_username: Option<String>,
+    /// The album the message is part of.
+    pub media_group_id: Option<String>,
+    /// Whether the message was forwarded from elsewhere.
+    pub is_forwarded: bool,
+    /// The inline bot the message was sent through, by username.
+    pub via_bot: Option<String>,
 }
 
 /// A parsed command.
@@ -323,4 +342,38 @@ pub struct Outbound {
     pub op: OutboundOp,
     /// The plugin that asked for it (`plugboard` for the host's own messages).
     pub plugin: Arc<str>,
+    /// Held until the delivery has been performed (or given up): drop it
+    /// then. See [`Receipt`].
+    pub receipt: Receipt,
 }
+
+/// Tells an adapter that waits for an event's full effect (Telegram stores
+/// its update offset only then) that the event's deliveries are done.
+///
+/// The dispatcher hands a clone to every delivery of a tracked event; when
+/// the last clone is dropped, after the adapters performed the deliveries,
+/// the waiting adapter is told. Untracked events carry an empty receipt.
+/// Receipts take no part in comparisons.
+#[derive(Debug, Clone, Default)]
+pub struct Receipt {
+    // Never read: dropping the last clone closes the channel, which is the
+    // signal.
+    _done: Option<Arc<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl Receipt {
+    /// A receipt that completes `done` once it and all its clones are dropped.
+    pub(crate) fn new(done: tokio::sync::oneshot::Sender<()>) -> Self {
+        Self {
+            _done: Some(Arc::new(done)),
+        }
+    }
+}
+
+impl PartialEq for Receipt {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Receipt {}

@@ -499,6 +499,7 @@ pub mod v0_1 {
                     reply_to: None,
                 },
                 plugin: Arc::clone(&self.plugin.name),
+                receipt: Default::default(),
             });
             Ok(())
         }
@@ -570,6 +571,14 @@ pub mod v0_1 {
                 })
                 .collect(),
             timestamp_ms: m.timestamp_ms,
+            telegram: m.telegram.as_deref().map(|t| wit::TelegramMessage {
+                thread_id: t.thread_id,
+                sender_username: t.sender_username.clone(),
+                chat_username: t.chat_username.clone(),
+                media_group_id: t.media_group_id.clone(),
+                is_forwarded: t.is_forwarded,
+                via_bot: t.via_bot.clone(),
+            }),
         }
     }
 
@@ -737,6 +746,7 @@ pub mod v0_1 {
                 chat,
                 op,
                 plugin: Arc::clone(&plugin.name),
+                receipt: Default::default(),
             });
         }
         Ok(out)

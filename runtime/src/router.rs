@@ -279,6 +279,7 @@ impl Router {
                 reply_to,
             },
             plugin: Arc::clone(&self.host),
+            receipt: Default::default(),
         });
     }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use plugboard_sdk::kv::Scope;
+use plugboard_sdk::markdown;
 use plugboard_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -51,11 +52,11 @@ impl Poll {
 
     /// The message showing the poll and its counts, with one button per option.
     pub fn render(&self, id: &str) -> Outgoing {
-        let mut text = format!("📊 {}", self.question);
-        let mut message = Outgoing::text(String::new());
+        let mut text = format!("📊 **{}**\n", markdown::escape(&self.question));
+        let mut message = Outgoing::markdown(String::new());
         for (i, option) in self.options.iter().enumerate() {
             let count = self.votes.values().filter(|v| **v == i).count();
-            text.push_str(&format!("\n{option} — {count}"));
+            text.push_str(&format!("\n{} — {count}", markdown::escape(option)));
             message = message.with_buttons([Button::new(format!("{id}:{i}"), option.clone())]);
         }
         message.text = text;
@@ -112,7 +113,7 @@ mod tests {
         let mut poll = Poll::parse("Lunch? | Pizza | Salad").expect("valid");
         poll.votes.insert("ann".into(), 0);
         let message = poll.render("5");
-        assert_eq!(message.text, "📊 Lunch?\nPizza — 1\nSalad — 0");
+        assert_eq!(message.text, "📊 **Lunch?**\n\nPizza — 1\nSalad — 0");
         assert_eq!(message.buttons.len(), 2);
         assert_eq!(message.buttons[1][0].id, "5:1");
         for bad in [

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufRea
 
 use super::{Adapter, AdapterError, AdapterFuture, AdapterIo};
 use crate::event::{
-    Chat, ChatKind, Event, Message, Outbound, OutboundOp, Outgoing, Platform, User,
+    Chat, ChatKind, Event, Message, Outbound, OutboundOp, Outgoing, Platform, TextFormat, User,
 };
 
 /// The console adapter over any line reader and writer.
@@ -57,7 +57,10 @@ fn now_ms() -> u64 {
 /// How a delivery looks on the console.
 pub fn render(outbound: &Outbound) -> String {
     fn with_buttons(message: &Outgoing) -> String {
-        let mut text = message.text.clone();
+        let mut text = match message.format {
+            TextFormat::Plain => message.text.clone(),
+            TextFormat::Markdown => super::markdown::render(&message.text).plain,
+        };
         for row in &message.buttons {
             let labels: Vec<String> = row.iter().map(|b| format!("[{}]", b.label)).collect();
             text.push('\n');
@@ -123,6 +126,7 @@ where
                         mentions: Vec::new(),
                         attachments: Vec::new(),
                         timestamp_ms: now_ms(),
+                        telegram: None,
                     };
                     if inbox.submit(Event::Message(message)).await.is_err() {
                         break;

@@ -122,6 +122,7 @@ impl MemoryHandle {
             mentions: Vec::new(),
             attachments: Vec::new(),
             timestamp_ms: 0,
+            telegram: None,
         })
     }
 

@@ -20,6 +20,7 @@ use crate::event::{Event, Outbound, Platform};
 use crate::store::Store;
 
 pub mod console;
+pub mod markdown;
 pub mod memory;
 pub mod telegram;
 
@@ -80,9 +81,11 @@ impl Inbox {
         self.dispatcher.submit(event, None).await
     }
 
-    /// Submits an event; the returned receiver completes once the event has
-    /// been handled and its deliveries handed to the adapters (for adapters
-    /// that acknowledge input only after handling, like Telegram offsets).
+    /// Submits an event; the returned receiver completes (with an error,
+    /// which means the same) once the event has been handled and the adapters
+    /// performed its deliveries, for adapters that acknowledge input only
+    /// after it took effect, like Telegram's update offsets. See
+    /// [`Receipt`](crate::event::Receipt).
     pub async fn submit_tracked(&self, event: Event) -> Result<oneshot::Receiver<()>, InboxClosed> {
         let (done, handled) = oneshot::channel();
         self.dispatcher.submit(event, Some(done)).await?;

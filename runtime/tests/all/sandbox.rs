@@ -46,6 +46,7 @@ pub(crate) fn command(line: &str) -> Event {
             mentions: Vec::new(),
             attachments: Vec::new(),
             timestamp_ms: 0,
+            telegram: None,
         },
     })
 }

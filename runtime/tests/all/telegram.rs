@@ -27,6 +27,10 @@ struct Fake {
     calls: Vec<(String, Value)>,
     get_updates_calls: usize,
     refuse_token: bool,
+    /// Answer messages sent with `parse_mode = HTML` with "can't parse entities".
+    refuse_html: bool,
+    /// The registered webhook, as getWebhookInfo reports it.
+    webhook: Option<String>,
     next_message_id: i64,
 }
 
@@ -58,7 +62,7 @@ async fn api(
 
 /// The fake's answer to one call, and whether to delay it like a long poll.
 fn answer(fake: &Shared, method: &str, body: &str) -> ((axum::http::StatusCode, String), bool) {
-    let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_str(body).unwrap_or_else(|_| form_fields(body));
     let mut state = lock(fake);
     // Bot API method names are case-insensitive (teloxide sends `GetMe`).
     let method = method.to_ascii_lowercase();
@@ -89,6 +93,16 @@ fn answer(fake: &Shared, method: &str, body: &str) -> ((axum::http::StatusCode, 
             }
             return (ok(Value::Array(state.updates.clone())), true);
         }
+        "getwebhookinfo" => ok(json!({
+            "url": state.webhook.clone().unwrap_or_default(),
+            "has_custom_certificate": false, "pending_update_count": 0
+        })),
+        "sendmessage" | "editmessagetext" if state.refuse_html && body["parse_mode"] == "HTML" => {
+            state.calls.push((method.clone(), body));
+            let refused = json!({"ok": false, "error_code": 400,
+                "description": "Bad Request: can't parse entities: Unsupported start tag \"b\" at byte offset 0"});
+            (axum::http::StatusCode::BAD_REQUEST, refused.to_string())
+        }
         "sendmessage" | "editmessagetext" => {
             state.next_message_id += 1;
             let id = 1000 + state.next_message_id;
@@ -103,11 +117,36 @@ fn answer(fake: &Shared, method: &str, body: &str) -> ((axum::http::StatusCode, 
             }))
         }
         _ => {
+            match method.as_str() {
+                "setwebhook" => state.webhook = body["url"].as_str().map(str::to_owned),
+                "deletewebhook" => state.webhook = None,
+                _ => {}
+            }
             state.calls.push((method.clone(), body));
             ok(json!(true))
         }
     };
     (immediate, false)
+}
+
+/// The text fields of a `multipart/form-data` body (teloxide sends
+/// setWebhook that way) as a JSON object.
+fn form_fields(body: &str) -> Value {
+    let mut fields = serde_json::Map::new();
+    for part in body.split("\r\n--") {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        fields.insert(name.to_owned(), Value::String(value.trim_end().to_owned()));
+    }
+    Value::Object(fields)
 }
 
 /// Starts the fake on 127.0.0.1:0 and returns its base URL.
@@ -145,6 +184,14 @@ struct Running {
 }
 
 fn start(data: &std::path::Path, url: &str, memory: Option<MemoryAdapter>) -> Result<Running> {
+    start_with(data, TelegramAdapter::new(teloxide_bot(url)?), memory)
+}
+
+fn start_with(
+    data: &std::path::Path,
+    telegram: TelegramAdapter,
+    memory: Option<MemoryAdapter>,
+) -> Result<Running> {
     let text = format!(
         "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n\n[plugins.poll]\ngrants = [\"kv\"]\n",
         data.display().to_string(),
@@ -153,7 +200,7 @@ fn start(data: &std::path::Path, url: &str, memory: Option<MemoryAdapter>) -> Re
     );
     let config = BotConfig::parse(&text, std::path::Path::new("tg.toml"), data.to_path_buf())?;
     let (mut bot, _) = Bot::from_config(&config)?;
-    bot.add_adapter(Box::new(TelegramAdapter::new(teloxide_bot(url)?)));
+    bot.add_adapter(Box::new(telegram));
     if let Some(memory) = memory {
         bot.add_adapter(Box::new(memory));
     }
@@ -197,14 +244,26 @@ async fn wait_for(fake: &Shared, method: &str, count: usize) -> Result<Vec<Value
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_is_answered_in_its_chat() -> Result<()> {
     let fake = Shared::default();
-    lock(&fake).updates = vec![text_update(10, 5, "/echo hello telegram")];
+    {
+        let mut state = lock(&fake);
+        state.updates = vec![text_update(10, 5, "/echo hello telegram")];
+        // Left over from an earlier run in webhook mode: polling removes it.
+        state.webhook = Some("https://old.example/hook".into());
+    }
     let url = serve(Arc::clone(&fake)).await?;
     let data = tempfile::tempdir()?;
     let bot = start(data.path(), &url, None)?;
     let sent = wait_for(&fake, "sendmessage", 1).await?;
     assert_eq!(sent[0]["chat_id"], 42);
     assert_eq!(sent[0]["text"], "hello telegram");
+    assert!(
+        sent[0].get("parse_mode").is_none(),
+        "plain text: {}",
+        sent[0]
+    );
     assert_eq!(sent[0]["reply_parameters"]["message_id"], 5, "{}", sent[0]);
+    wait_for(&fake, "deletewebhook", 1).await?;
+    assert_eq!(lock(&fake).webhook, None);
     bot.stop().await
 }
 
@@ -344,13 +403,22 @@ async fn the_plugboard_binary_serves_telegram_through_api_url() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_press_is_answered_and_edits_the_message() -> Result<()> {
     let fake = Shared::default();
-    lock(&fake).updates = vec![text_update(50, 8, "/poll Lunch? | Pizza | Salad")];
+    lock(&fake).updates = vec![text_update(
+        50,
+        8,
+        "/poll Lunch & <b>tea</b>? | Pizza | Salad",
+    )];
     let url = serve(Arc::clone(&fake)).await?;
     let data = tempfile::tempdir()?;
     let bot = start(data.path(), &url, None)?;
 
     let sent = wait_for(&fake, "sendmessage", 1).await?;
-    assert_eq!(sent[0]["text"], "📊 Lunch?\nPizza — 0\nSalad — 0");
+    // Markdown rendered as Telegram HTML; the user's own markup escaped.
+    assert_eq!(sent[0]["parse_mode"], "HTML");
+    assert_eq!(
+        sent[0]["text"],
+        "📊 <b>Lunch &amp; &lt;b&gt;tea&lt;/b&gt;?</b>\n\nPizza — 0\nSalad — 0"
+    );
     let keyboard = &sent[0]["reply_markup"]["inline_keyboard"];
     assert_eq!(keyboard[0][0]["text"], "Pizza");
     let data_of_pizza = keyboard[0][0]["callback_data"]
@@ -381,6 +449,150 @@ async fn a_button_press_is_answered_and_edits_the_message() -> Result<()> {
     assert_eq!(answered[0]["callback_query_id"], "cb-1");
     let edited = wait_for(&fake, "editmessagetext", 1).await?;
     assert_eq!(edited[0]["message_id"], 1001);
-    assert_eq!(edited[0]["text"], "📊 Lunch?\nPizza — 1\nSalad — 0");
+    assert_eq!(
+        edited[0]["text"],
+        "📊 <b>Lunch &amp; &lt;b&gt;tea&lt;/b&gt;?</b>\n\nPizza — 1\nSalad — 0"
+    );
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_markup_is_sent_again_as_plain_text() -> Result<()> {
+    let fake = Shared::default();
+    {
+        let mut state = lock(&fake);
+        state.refuse_html = true;
+        state.updates = vec![text_update(60, 4, "/poll Lunch? | Pizza | Salad")];
+    }
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = start(data.path(), &url, None)?;
+    let sent = wait_for(&fake, "sendmessage", 2).await?;
+    assert_eq!(sent[0]["parse_mode"], "HTML");
+    assert!(sent[1].get("parse_mode").is_none(), "{}", sent[1]);
+    assert_eq!(sent[1]["text"], "📊 Lunch?\n\nPizza — 0\nSalad — 0");
+    assert_eq!(
+        sent[1]["reply_markup"]["inline_keyboard"][0][0]["text"],
+        "Pizza"
+    );
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_details_reach_the_plugin() -> Result<()> {
+    let fake = Shared::default();
+    lock(&fake).updates = vec![json!({
+        "update_id": 70,
+        "message": {
+            "message_id": 12, "date": 1_700_000_000,
+            "message_thread_id": 7, "is_topic_message": true,
+            "chat": {"id": -100123, "type": "supergroup", "title": "Team", "is_forum": true},
+            "from": {"id": 42, "is_bot": false, "first_name": "Ann", "username": "ann"},
+            "text": "/whoami@plugboard_bot"
+        }
+    })];
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = start(data.path(), &url, None)?;
+    let sent = wait_for(&fake, "sendmessage", 1).await?;
+    assert_eq!(
+        sent[0]["text"],
+        "Ann (@ann), telegram user 42, in chat -100123, topic 7"
+    );
+    bot.stop().await
+}
+
+/// Posts `body` to the webhook as Telegram would, with `secret` if any.
+async fn post_update(url: &str, secret: Option<&str>, body: String) -> Result<u16> {
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
+    if let Some(secret) = secret {
+        request = request.header(
+            plugboard_runtime::adapters::telegram::webhook::SECRET_HEADER,
+            secret,
+        );
+    }
+    Ok(request.send().await?.status().as_u16())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_serves_telegram_and_refuses_strangers() -> Result<()> {
+    use plugboard_runtime::adapters::telegram::Webhook;
+
+    let fake = Shared::default();
+    let api = serve(Arc::clone(&fake)).await?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let hook = format!("http://{}/telegram/hook", listener.local_addr()?);
+    let webhook = Webhook::on_listener(listener, &hook, Some("s3cret-token".into()))
+        .map_err(anyhow::Error::msg)?;
+    let data = tempfile::tempdir()?;
+    let bot = start_with(
+        data.path(),
+        TelegramAdapter::with_webhook(teloxide_bot(&api)?, webhook),
+        None,
+    )?;
+
+    let registered = wait_for(&fake, "setwebhook", 1).await?;
+    assert_eq!(registered[0]["url"], hook);
+    assert_eq!(registered[0]["secret_token"], "s3cret-token");
+
+    let update = text_update(80, 3, "/echo via webhook").to_string();
+    assert_eq!(
+        post_update(&hook, Some("wrong"), update.clone()).await?,
+        401
+    );
+    assert_eq!(post_update(&hook, None, update.clone()).await?, 401);
+    assert_eq!(
+        post_update(&hook, Some("s3cret-token"), "{not json".into()).await?,
+        400
+    );
+    assert!(
+        lock(&fake).calls.iter().all(|(m, _)| m != "sendmessage"),
+        "a refused post was handled"
+    );
+
+    // Acknowledged only once handled and answered: the reply is already out.
+    assert_eq!(
+        post_update(&hook, Some("s3cret-token"), update.clone()).await?,
+        200
+    );
+    let sent: Vec<Value> = lock(&fake)
+        .calls
+        .iter()
+        .filter(|(m, _)| m == "sendmessage")
+        .map(|(_, b)| b.clone())
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["text"], "via webhook");
+
+    // Telegram posting the same update again (it never saw our answer).
+    assert_eq!(post_update(&hook, Some("s3cret-token"), update).await?, 200);
+    bot.stop().await?;
+
+    // After a restart the ledger still knows update 80.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let hook = format!("http://{}/telegram/hook", listener.local_addr()?);
+    let webhook = Webhook::on_listener(listener, &hook, Some("s3cret-token".into()))
+        .map_err(anyhow::Error::msg)?;
+    let bot = start_with(
+        data.path(),
+        TelegramAdapter::with_webhook(teloxide_bot(&api)?, webhook),
+        None,
+    )?;
+    wait_for(&fake, "setwebhook", 2).await?;
+    let again = text_update(80, 3, "/echo via webhook").to_string();
+    assert_eq!(post_update(&hook, Some("s3cret-token"), again).await?, 200);
+    let next = text_update(81, 4, "/echo next").to_string();
+    assert_eq!(post_update(&hook, Some("s3cret-token"), next).await?, 200);
+    let texts: Vec<Value> = lock(&fake)
+        .calls
+        .iter()
+        .filter(|(m, _)| m == "sendmessage")
+        .map(|(_, b)| b["text"].clone())
+        .collect();
+    assert_eq!(texts, vec![json!("via webhook"), json!("next")]);
     bot.stop().await
 }

@@ -699,6 +699,80 @@ async fn deliver(bot: Throttle<Bot>, mut outbox: mpsc::Receiver<Outbound>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn the_ledger_remembers_handled_updates_across_loads() {
+        let store = MemoryStore::default();
+        let mut ledger = Ledger::load(&store, 7);
+        assert_eq!(ledger.offset(), 0);
+        // Webhook updates finishing out of order.
+        ledger.record(100);
+        ledger.record(102);
+        assert!(ledger.contains(100) && ledger.contains(102));
+        assert!(!ledger.contains(101));
+        assert_eq!(ledger.offset(), 101);
+        ledger.save(&store);
+
+        let mut again = Ledger::load(&store, 7);
+        assert!(again.contains(102) && !again.contains(101));
+        again.record(101);
+        assert_eq!(again.offset(), 103);
+        assert!(again.above.is_empty());
+
+        // Polling moves the offset past a whole batch.
+        again.advance_to(110);
+        assert!(again.contains(109) && !again.contains(110));
+        // Another bot's ledger is its own.
+        assert_eq!(Ledger::load(&store, 8).offset(), 0);
+    }
+
+    #[test]
+    fn the_ledger_stays_bounded_across_a_gap() {
+        let mut ledger = Ledger::load(&MemoryStore::default(), 1);
+        ledger.record(10);
+        for id in 12..12 + LEDGER_SPAN as i32 + 5 {
+            ledger.record(id);
+        }
+        assert!(ledger.above.len() <= LEDGER_SPAN);
+        assert!(ledger.contains(12));
+    }
+
+    fn config(text: &str) -> TelegramConfig {
+        toml::from_str(text).expect("valid [telegram] section")
+    }
+
+    #[test]
+    fn webhook_settings_are_checked() {
+        // Read from the environment; this variable is always set.
+        let base = "token_env = \"PATH\"\nmode = \"webhook\"\n";
+        let error = |text: &str| match TelegramAdapter::from_config(&config(text)) {
+            Ok(_) => String::new(),
+            Err(e) => e.to_string(),
+        };
+        assert!(error(base).contains("needs `listen`"), "{}", error(base));
+        let http = format!(
+            "{base}listen = \"127.0.0.1:0\"\npublic_url = \"http://bot.example.com/hook\"\n"
+        );
+        assert!(
+            error(&http).contains("only to https://"),
+            "{}",
+            error(&http)
+        );
+        let missing = format!(
+            "{base}listen = \"127.0.0.1:0\"\npublic_url = \"https://bot.example.com/hook\"\nsecret_token_env = \"PLUGBOARD_NO_SUCH_VARIABLE\"\n"
+        );
+        assert!(
+            error(&missing).contains("PLUGBOARD_NO_SUCH_VARIABLE"),
+            "{}",
+            error(&missing)
+        );
+        let good = format!(
+            "{base}listen = \"127.0.0.1:0\"\npublic_url = \"https://bot.example.com/hook\"\n"
+        );
+        assert_eq!(error(&good), "");
+        assert!(toml::from_str::<TelegramConfig>("mode = \"carrier-pigeon\"").is_err());
+    }
 
     #[test]
     fn long_texts_are_split_at_the_limit() {

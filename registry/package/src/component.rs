@@ -1,0 +1,253 @@
+//! Does `plugin.wasm` agree with `plugin.toml`?
+//!
+//! A plugin's manifest says which version of the `plugboard:plugin` WIT
+//! contract the plugin was built against (`wit = "0.1"`). The registry and the
+//! resolver trust that field to decide which hosts can run the plugin without
+//! loading the component, so the packer and the unpacker check it against the
+//! component itself:
+//!
+//! 1. The bytes must be a WebAssembly *component*, not a core module (what
+//!    `wasm32-wasip1` or `wasm32-unknown-unknown` produce), and must pass
+//!    [`wasmparser`]'s validator.
+//! 2. The component must export an instance named
+//!    `plugboard:plugin/handler@X.Y.Z`: that is how the component model names
+//!    an exported WIT interface (`namespace:package/interface@version`), and
+//!    the version is the contract the SDK was built against.
+//! 3. That version must be one the manifest's `wit` describes, by
+//!    [`contract_matches`]: the same release line, meaning the same major
+//!    version, or for `0.x` the same minor (semver's rule that `0.1` and `0.2`
+//!    are incompatible, as cargo's caret requirements have it); and a minor no
+//!    newer than the manifest's. The second half matters from `1.x` on: a
+//!    component built against `1.3` may use interfaces that `1.3` added, so a
+//!    manifest saying `1.0` would let a `1.2` host install a plugin it then
+//!    refuses to load. The patch number is ignored, as the runtime ignores it.
+
+use plugboard_registry_types::Manifest;
+use semver::Version;
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+
+use crate::PackageError;
+
+/// The export every plugin component has, up to its version:
+/// `plugboard:plugin/handler@0.1.0`.
+pub const HANDLER_EXPORT_PREFIX: &str = "plugboard:plugin/handler@";
+
+/// Checks that `wasm` is a valid component exporting
+/// `plugboard:plugin/handler` at a version `manifest.wit` describes (see
+/// [`contract_matches`]), and returns that version.
+pub fn check_component(wasm: &[u8], manifest: &Manifest) -> Result<Version, PackageError> {
+    let exported = handler_versions(wasm)?;
+    if let Some(found) = exported.iter().find(|v| contract_matches(&manifest.wit, v)) {
+        return Ok(found.clone());
+    }
+    match exported.into_iter().next() {
+        Some(component) => Err(PackageError::WitMismatch {
+            manifest: manifest.wit.clone(),
+            component,
+        }),
+        None => Err(PackageError::NotAPlugin),
+    }
+}
+
+/// The `plugboard:plugin` contract version a component was built against,
+/// read from its `plugboard:plugin/handler@…` export. Checks that `wasm` is a
+/// valid component that exports the handler.
+pub fn component_contract(wasm: &[u8]) -> Result<Version, PackageError> {
+    handler_versions(wasm)?
+        .into_iter()
+        .next()
+        .ok_or(PackageError::NotAPlugin)
+}
+
+/// Whether a manifest declaring contract `declared` describes a component
+/// built against contract `built`: the same major version (for `0.x`, the
+/// same minor too), and `built`'s minor no newer than `declared`'s. Patch
+/// numbers do not matter. See the [module documentation](self) for why.
+pub fn contract_matches(declared: &Version, built: &Version) -> bool {
+    let same_line = if declared.major == 0 {
+        built.major == 0 && built.minor == declared.minor
+    } else {
+        built.major == declared.major
+    };
+    same_line && built.minor <= declared.minor
+}
+
+/// Validates `wasm` as a component and returns the versions of every
+/// top-level `plugboard:plugin/handler@…` export, in export order.
+fn handler_versions(wasm: &[u8]) -> Result<Vec<Version>, PackageError> {
+    if Parser::is_core_wasm(wasm) {
+        return Err(PackageError::NotAComponent);
+    }
+    if !Parser::is_component(wasm) {
+        return Err(PackageError::InvalidWasm {
+            problem: "it does not start with the WebAssembly component header".into(),
+        });
+    }
+    // Every feature: this check is about shape and contract version, and the
+    // runtime's compiler has the last word on which features it supports.
+    Validator::new_with_features(WasmFeatures::all())
+        .validate_all(wasm)
+        .map_err(|e| PackageError::InvalidWasm {
+            problem: e.to_string(),
+        })?;
+
+    // Nested modules and components have export sections of their own; only
+    // the outermost component's exports count.
+    let mut depth = 0usize;
+    let mut versions = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| PackageError::InvalidWasm {
+            problem: e.to_string(),
+        })?;
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentExportSection(exports) if depth == 0 => {
+                for export in exports {
+                    let export = export.map_err(|e| PackageError::InvalidWasm {
+                        problem: e.to_string(),
+                    })?;
+                    if let Some(version) = export.name.name.strip_prefix(HANDLER_EXPORT_PREFIX) {
+                        // The validator has already checked that the version
+                        // is semver; a failure here would be a validator bug.
+                        let version =
+                            Version::parse(version).map_err(|e| PackageError::InvalidWasm {
+                                problem: format!("export `{}`: {e}", export.name.name),
+                            })?;
+                        versions.push(version);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(versions)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use wasm_encoder::{
+        Component, ComponentExportKind, ComponentExportSection, ComponentInstanceSection,
+        ModuleSection,
+    };
+
+    /// A minimal component: empty instances exported under `names`, plus a
+    /// nested core module whose own exports must not count.
+    pub(crate) fn component_exporting(names: &[&str]) -> Vec<u8> {
+        let mut component = Component::new();
+        component.section(&ModuleSection(&wasm_encoder::Module::new()));
+        let mut instances = ComponentInstanceSection::new();
+        for _ in names {
+            instances.export_items(Vec::<(&str, ComponentExportKind, u32)>::new());
+        }
+        component.section(&instances);
+        let mut exports = ComponentExportSection::new();
+        for (i, name) in names.iter().enumerate() {
+            let index = u32::try_from(i).expect("few exports");
+            exports.export(*name, ComponentExportKind::Instance, index, None);
+        }
+        component.section(&exports);
+        component.finish()
+    }
+
+    pub(crate) fn plugin_component(version: &str) -> Vec<u8> {
+        component_exporting(&[&format!("{HANDLER_EXPORT_PREFIX}{version}")])
+    }
+
+    fn v(text: &str) -> Version {
+        Version::parse(text).expect("test version")
+    }
+
+    #[test]
+    fn reads_the_contract_version() -> Result<(), PackageError> {
+        assert_eq!(component_contract(&plugin_component("0.1.0"))?, v("0.1.0"));
+        let two = component_exporting(&[
+            "plugboard:plugin/other@9.0.0",
+            "plugboard:plugin/handler@1.4.2",
+        ]);
+        assert_eq!(component_contract(&two)?, v("1.4.2"));
+        Ok(())
+    }
+
+    #[test]
+    fn core_modules_are_refused_with_the_fix() {
+        let err = component_contract(&wasm_encoder::Module::new().finish())
+            .expect_err("a core module is not a plugin");
+        assert!(matches!(err, PackageError::NotAComponent), "{err:?}");
+        assert!(err.to_string().contains("--target wasm32-wasip2"), "{err}");
+    }
+
+    #[test]
+    fn garbage_and_broken_components_are_refused() {
+        let err = component_contract(b"#!/bin/sh\necho hi\n").expect_err("not wasm");
+        assert!(matches!(err, PackageError::InvalidWasm { .. }), "{err:?}");
+
+        let mut truncated = plugin_component("0.1.0");
+        truncated.truncate(truncated.len() - 3);
+        let err = component_contract(&truncated).expect_err("truncated");
+        assert!(matches!(err, PackageError::InvalidWasm { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn components_without_the_handler_are_not_plugins() {
+        for names in [&[][..], &["wasi:cli/run@0.2.0"][..]] {
+            let err = component_contract(&component_exporting(names)).expect_err("no handler");
+            assert!(
+                matches!(err, PackageError::NotAPlugin),
+                "{names:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn contract_rule() {
+        let cases = [
+            ("0.1.0", "0.1.0", true),
+            ("0.1.0", "0.1.7", true),
+            ("0.1.5", "0.1.0", true),
+            ("0.1.0", "0.2.0", false),
+            ("0.2.0", "0.1.0", false),
+            ("0.1.0", "1.0.0", false),
+            ("1.0.0", "1.0.3", true),
+            ("1.3.0", "1.0.0", true),
+            ("1.0.0", "1.3.0", false),
+            ("1.0.0", "2.0.0", false),
+            ("2.0.0", "1.0.0", false),
+        ];
+        for (declared, built, expected) in cases {
+            assert_eq!(
+                contract_matches(&v(declared), &v(built)),
+                expected,
+                "declared {declared}, built {built}"
+            );
+        }
+    }
+
+    fn manifest(wit: &str) -> Manifest {
+        Manifest::from_toml(&format!(
+            "name = \"echo\"\nversion = \"0.1.0\"\ndescription = \"d\"\nwit = \"{wit}\"\n"
+        ))
+        .expect("test manifest")
+    }
+
+    #[test]
+    fn the_manifest_must_agree_with_the_component() -> Result<(), PackageError> {
+        assert_eq!(
+            check_component(&plugin_component("0.1.0"), &manifest("0.1"))?,
+            v("0.1.0")
+        );
+        let err = check_component(&plugin_component("1.0.0"), &manifest("0.1"))
+            .expect_err("1.0 component, 0.1 manifest");
+        assert!(
+            matches!(&err, PackageError::WitMismatch { manifest, component }
+                if *manifest == v("0.1.0") && *component == v("1.0.0")),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("wit = \"0.1\""), "{text}");
+        assert!(text.contains("plugboard:plugin@1.0.0"), "{text}");
+        assert!(text.contains("set wit = \"1.0\""), "{text}");
+        Ok(())
+    }
+}

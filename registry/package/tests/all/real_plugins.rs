@@ -1,0 +1,87 @@
+//! Packing, unpacking and verifying the real plugin components.
+
+use std::fs;
+
+use plugboard_package::{Limits, PackageError, SigningKey, pack, unpack, unpack_verified};
+use semver::Version;
+
+use crate::support::{TestResult, official_plugins, plugin_dir, staged};
+
+#[test]
+fn every_official_plugin_packs_and_unpacks() -> TestResult {
+    let names = official_plugins();
+    assert!(names.iter().any(|n| n == "echo"), "{names:?}");
+    for name in names {
+        let dir = plugin_dir(&staged("plugins", &name))?;
+        let package = pack(dir.path()).map_err(|e| format!("packing {name}: {e}"))?;
+        assert_eq!(package.manifest().name, name);
+        assert_eq!(package.contents().contract().major, 0, "{name}");
+        let contents = unpack(package.bytes(), &Limits::default())?;
+        assert_eq!(&contents, package.contents(), "{name}");
+    }
+    Ok(())
+}
+
+#[test]
+fn echo_round_trip_through_signing_and_staging() -> TestResult {
+    let source = staged("plugins", "echo");
+    let dir = plugin_dir(&source)?;
+    let package = pack(dir.path())?;
+    assert_eq!(package.file_name(), "echo-0.1.0.plugboard.tar.gz");
+    assert_eq!(package.contents().contract(), &Version::new(0, 1, 0));
+
+    // Reproducible from another copy of the same files.
+    let again = pack(plugin_dir(&source)?.path())?;
+    assert_eq!(again.bytes(), package.bytes());
+
+    let key = SigningKey::generate()?;
+    let signature = key.sign(package.checksum());
+    let contents = unpack_verified(
+        package.bytes(),
+        package.checksum(),
+        &key.public_key(),
+        &signature,
+        &Limits::default(),
+    )?;
+
+    let stage = tempfile::tempdir()?;
+    contents.write_to(stage.path())?;
+    for file in ["plugin.toml", "plugin.wasm", "README.md"] {
+        assert_eq!(
+            fs::read(stage.path().join(file))?,
+            fs::read(dir.path().join(file))?,
+            "{file}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_component_for_another_contract_is_refused() -> TestResult {
+    // wit-future's manifest says 0.1, its component exports handler@1.0.0.
+    let dir = plugin_dir(&staged("test-plugins", "wit-future"))?;
+    let err = pack(dir.path()).expect_err("manifest and component disagree");
+    match &err {
+        PackageError::WitMismatch {
+            manifest,
+            component,
+        } => {
+            assert_eq!(*manifest, Version::new(0, 1, 0));
+            assert_eq!(*component, Version::new(1, 0, 0));
+        }
+        other => panic!("expected WitMismatch, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains("wit = \"0.1\""), "{text}");
+    assert!(text.contains("plugboard:plugin@1.0.0"), "{text}");
+
+    // Telling the truth in the manifest makes it packable.
+    let manifest = fs::read_to_string(dir.path().join("plugin.toml"))?;
+    fs::write(
+        dir.path().join("plugin.toml"),
+        manifest.replace("wit = \"0.1\"", "wit = \"1.0\""),
+    )?;
+    let package = pack(dir.path())?;
+    assert_eq!(package.contents().contract(), &Version::new(1, 0, 0));
+    Ok(())
+}

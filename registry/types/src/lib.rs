@@ -25,6 +25,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod index;
 pub mod manifest;
 
+pub use index::{IndexEntry, IndexLineError, parse_index_lines};
 pub use manifest::{CommandSpec, EventKind, Manifest, ManifestError, OriginPattern, Permission};

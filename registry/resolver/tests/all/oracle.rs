@@ -1,0 +1,264 @@
+//! The resolver against a brute-force oracle on small random registries:
+//! whenever some choice of versions satisfies everything, the resolver finds
+//! a valid one; whenever it reports no solution, none exists; and locked
+//! versions that still work are kept.
+
+use std::collections::BTreeMap;
+
+use plugboard_registry_types::IndexEntry;
+use plugboard_resolver::{
+    Index, LockedPlugin, Lockfile, MemoryIndex, Request, ResolveError, Update, WitSupport, resolve,
+};
+use semver::{Version, VersionReq};
+
+use crate::support::*;
+
+const NAMES: &[&str] = &["alpha", "beta", "gamma", "delta"];
+const VERSIONS: &[&str] = &["0.1.0", "0.1.1", "1.0.0", "1.1.0", "1.2.0-beta", "2.0.0"];
+const REQS: &[&str] = &[
+    "*",
+    "^1",
+    "^0.1",
+    "~1.1",
+    ">=1.1",
+    "<2",
+    "=1.0.0",
+    "^2",
+    ">1.0.0, <2.1.0",
+    "^1.2.0-beta",
+];
+
+struct Case {
+    index: MemoryIndex,
+    roots: BTreeMap<String, VersionReq>,
+    lock: Option<Lockfile>,
+}
+
+fn random_case(rng: &mut Rng) -> Case {
+    let mut index = MemoryIndex::new("default");
+    let mut all: Vec<IndexEntry> = Vec::new();
+    for name in NAMES {
+        for version in VERSIONS {
+            if !rng.chance(45) {
+                continue;
+            }
+            let mut deps = Vec::new();
+            for _ in 0..rng.below(3) {
+                let dep = *rng.pick(NAMES);
+                if dep != *name {
+                    deps.push((dep, *rng.pick(REQS)));
+                }
+            }
+            let mut e = entry(name, version, &deps);
+            e.yanked = rng.chance(10);
+            if rng.chance(10) {
+                e.wit = Version::new(0, 3, 0);
+            }
+            all.push(e);
+        }
+    }
+    for e in &all {
+        index.add(e.clone());
+    }
+    let mut roots = BTreeMap::new();
+    for _ in 0..rng.below(2) + 1 {
+        roots.insert((*rng.pick(NAMES)).to_owned(), req(rng.pick::<&str>(REQS)));
+    }
+    let lock = rng.chance(50).then(|| {
+        Lockfile::new(NAMES.iter().filter_map(|name| {
+            let versions: Vec<&IndexEntry> = all.iter().filter(|e| e.name == *name).collect();
+            if versions.is_empty() || rng.chance(20) {
+                return None;
+            }
+            let e = *rng.pick(&versions);
+            Some(LockedPlugin::new(
+                e.name.clone(),
+                e.version.clone(),
+                "default",
+                e.sha256.clone(),
+                [],
+            ))
+        }))
+    });
+    Case { index, roots, lock }
+}
+
+/// Which versions the oracle may choose: WIT supported, and not yanked
+/// unless locked at exactly that version.
+fn usable(case: &Case, e: &IndexEntry, lock_honoured: bool) -> bool {
+    let locked = lock_honoured
+        && case
+            .lock
+            .as_ref()
+            .and_then(|l| l.get(&e.name))
+            .is_some_and(|p| p.version == e.version);
+    e.wit == host_wit() && (!e.yanked || locked)
+}
+
+fn valid(case: &Case, chosen: &BTreeMap<String, Version>) -> bool {
+    let roots_ok = case
+        .roots
+        .iter()
+        .all(|(n, r)| chosen.get(n).is_some_and(|v| r.matches(v)));
+    roots_ok
+        && chosen.iter().all(|(name, version)| {
+            let Ok(entries) = case.index.versions(name);
+            entries
+                .iter()
+                .find(|e| &e.version == version)
+                .is_some_and(|e| {
+                    e.deps
+                        .iter()
+                        .all(|(d, r)| chosen.get(d).is_some_and(|v| r.matches(v)))
+                })
+        })
+}
+
+/// Tries every assignment of "absent or one usable version" to every plugin
+/// and returns the valid ones.
+fn oracle_solutions(case: &Case, lock_honoured: bool) -> Vec<BTreeMap<String, Version>> {
+    let mut solutions = Vec::new();
+    let options: Vec<(String, Vec<Option<Version>>)> = NAMES
+        .iter()
+        .map(|name| {
+            let Ok(entries) = case.index.versions(name);
+            let mut opts = vec![None];
+            opts.extend(
+                entries
+                    .iter()
+                    .filter(|e| usable(case, e, lock_honoured))
+                    .map(|e| Some(e.version.clone())),
+            );
+            ((*name).to_owned(), opts)
+        })
+        .collect();
+    let mut counters = vec![0usize; options.len()];
+    loop {
+        let chosen: BTreeMap<String, Version> = options
+            .iter()
+            .zip(&counters)
+            .filter_map(|((name, opts), &i)| opts[i].clone().map(|v| (name.clone(), v)))
+            .collect();
+        if valid(case, &chosen) {
+            solutions.push(chosen);
+        }
+        // Next assignment, odometer style.
+        let mut k = 0;
+        loop {
+            if k == counters.len() {
+                return solutions;
+            }
+            counters[k] += 1;
+            if counters[k] < options[k].1.len() {
+                break;
+            }
+            counters[k] = 0;
+            k += 1;
+        }
+    }
+}
+
+fn request<'a>(case: &'a Case, update: Update) -> Request<'a> {
+    let mut request = Request::new(WitSupport::speaks(&[host_wit()])).update(update);
+    for (name, r) in &case.roots {
+        request = request.require(name.clone(), r.clone());
+    }
+    if let Some(lock) = &case.lock {
+        request = request.with_lock(lock);
+    }
+    request
+}
+
+fn check(case: &Case, update: Update, seed: u64) -> Option<BTreeMap<String, Version>> {
+    let honoured = update == Update::Nothing;
+    let expected = !oracle_solutions(case, honoured).is_empty();
+    match resolve(&case.index, &request(case, update)) {
+        Ok(resolution) => {
+            let chosen: BTreeMap<String, Version> = resolution
+                .plugins
+                .iter()
+                .map(|p| (p.name.clone(), p.version.clone()))
+                .collect();
+            assert!(valid(case, &chosen), "seed {seed}: invalid {chosen:?}");
+            for p in &resolution.plugins {
+                assert!(
+                    usable(case, &p.entry, honoured),
+                    "seed {seed}: unusable {}",
+                    p.name
+                );
+            }
+            assert!(
+                expected,
+                "seed {seed}: the oracle found no solution, resolver {chosen:?}"
+            );
+            Some(chosen)
+        }
+        Err(ResolveError::NoSolution { explanation }) => {
+            assert!(
+                !expected,
+                "seed {seed}: resolver found none:\n{explanation}"
+            );
+            assert!(!explanation.trim().is_empty());
+            None
+        }
+        Err(ResolveError::UnknownPlugin { .. }) => {
+            assert!(
+                !expected,
+                "seed {seed}: unknown root but the oracle found a solution"
+            );
+            None
+        }
+        Err(other) => panic!("seed {seed}: {other}"),
+    }
+}
+
+#[test]
+fn resolver_agrees_with_brute_force() {
+    let mut solved = 0;
+    let mut unsolvable = 0;
+    let mut lock_kept = 0;
+    for seed in 1..=600u64 {
+        let mut rng = Rng::new(seed * 0x9e37_79b9);
+        let case = random_case(&mut rng);
+        let installed = check(&case, Update::Nothing, seed);
+        match &installed {
+            Some(_) => solved += 1,
+            None => unsolvable += 1,
+        }
+        // Without a lock, `update` is a fresh resolution.
+        let updated = check(&case, Update::All, seed);
+        if case.lock.is_none() {
+            assert_eq!(installed, updated, "seed {seed}");
+        }
+        // A lockfile that pins any valid solution is kept exactly, even when
+        // newer versions would work too.
+        let solutions = oracle_solutions(&case, true);
+        if !solutions.is_empty() {
+            let pinned = solutions[rng.below(solutions.len() as u64) as usize].clone();
+            let lock = Lockfile::new(pinned.iter().map(|(name, version)| {
+                LockedPlugin::new(
+                    name.clone(),
+                    version.clone(),
+                    "default",
+                    sha_of(name, version),
+                    [],
+                )
+            }));
+            let relocked = Case {
+                index: case.index.clone(),
+                roots: case.roots.clone(),
+                lock: Some(lock),
+            };
+            let chosen = check(&relocked, Update::Nothing, seed).unwrap_or_default();
+            for (name, version) in &chosen {
+                assert_eq!(Some(version), pinned.get(name), "seed {seed}: moved {name}");
+            }
+            lock_kept += 1;
+        }
+    }
+    // The generator must exercise every branch.
+    assert!(
+        solved > 100 && unsolvable > 50 && lock_kept > 20,
+        "{solved} {unsolvable} {lock_kept}"
+    );
+}

@@ -124,6 +124,7 @@ mod tests {
                 attachments: Vec::new(),
                 timestamp_ms: 0,
                 telegram: None,
+                discord: None,
             },
         }
     }

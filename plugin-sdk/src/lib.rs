@@ -60,8 +60,8 @@ pub use response::Response;
 
 pub use bindings::plugboard::plugin::types::{
     Action, Attachment, Button, ButtonPress, Chat, ChatKind, ChatRef, Command, DeleteMessage,
-    EditMessage, Event, HostError, Membership, Message, Outgoing, Platform, PluginError, React,
-    Reaction, SendMessage, TelegramMessage, TextFormat, Tick, User,
+    DiscordMessage, EditMessage, Event, HostError, Membership, Message, Outgoing, Platform,
+    PluginError, React, Reaction, SendMessage, TelegramMessage, TextFormat, Tick, User,
 };
 
 /// The items most plugins need, for `use plugboard_sdk::prelude::*;`.

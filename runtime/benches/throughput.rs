@@ -91,6 +91,7 @@ fn message(text: &str) -> Message {
         attachments: Vec::new(),
         timestamp_ms: 0,
         telegram: None,
+        discord: None,
     }
 }
 

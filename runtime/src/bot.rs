@@ -23,6 +23,8 @@ use crate::adapters::{Adapter, AdapterIo, Inbox};
 use crate::config::BotConfig;
 use crate::dispatch::{Dispatcher, flush};
 use crate::engine::{CacheOutcome, EngineError, EngineOptions, PluginEngine};
+use crate::packages::Installed;
+use crate::packages::installed::INSTALLED_FILE;
 use crate::plugin::{LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest};
 use crate::router::Router;
 use crate::store::{SledStore, Store, StoreError};
@@ -59,9 +61,20 @@ pub struct LoadReport {
     pub missing_grants: Vec<(String, Vec<plugboard_registry_types::Permission>)>,
 }
 
-/// Every plugin directory under the configured plugin dirs, sorted. A
-/// configured directory that itself holds a `plugin.toml` is one plugin.
+/// Every plugin directory under the configured plugin dirs, sorted, then
+/// the registry plugins of the installation record. A configured directory
+/// that itself holds a `plugin.toml` is one plugin.
 pub fn plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
+    let mut found = local_plugin_dirs(config);
+    match Installed::load(&config.data_dir()) {
+        Ok(installed) => found.extend(installed.plugin_dirs(&config.data_dir())),
+        Err(e) => tracing::error!("not loading registry plugins: {e}"),
+    }
+    found
+}
+
+/// The plugin directories under `runtime.plugin_dirs` only.
+fn local_plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for dir in &config.runtime.plugin_dirs {
         let dir = config.resolve(dir);
@@ -92,6 +105,8 @@ pub fn load_plugins(
 ) -> (Vec<LoadedPlugin>, LoadReport) {
     let mut plugins: Vec<LoadedPlugin> = Vec::new();
     let mut report = LoadReport::default();
+    // Permissions accepted at install count as grants.
+    let installed = Installed::load(&config.data_dir()).unwrap_or_default();
     for dir in plugin_dirs(config) {
         // A disabled plugin is skipped before its component is even read.
         if let Ok(manifest) = read_manifest(&dir)
@@ -120,6 +135,7 @@ pub fn load_plugins(
                     source,
                 })?;
             grants.extend(section.grants.iter().copied());
+            grants.extend(installed.grants(&manifest.name).iter().copied());
             for extra in grants.iter().filter(|p| !manifest.wants(**p)) {
                 tracing::warn!(
                     plugin = %manifest.name,
@@ -200,6 +216,14 @@ pub struct Bot {
     adapters: Vec<Box<dyn Adapter>>,
     workers: usize,
     queue: usize,
+    /// What a bot built from a config needs to reload its plugins.
+    reload: Option<Arc<Reload>>,
+}
+
+/// Loads a new plugin set when the installation record changes.
+struct Reload {
+    config: BotConfig,
+    engine: PluginEngine,
 }
 
 impl Bot {
@@ -213,12 +237,16 @@ impl Bot {
         let (plugins, report) = load_plugins(config, &engine, Arc::clone(&store));
         let targets = plugins.into_iter().map(Target::from).collect();
         let router = Router::new(targets, config.runtime.command_prefixes.clone());
-        let bot = Bot::new(
+        let mut bot = Bot::new(
             Arc::new(router),
             store,
             config.runtime.workers,
             config.runtime.queue,
         );
+        bot.reload = Some(Arc::new(Reload {
+            config: config.clone(),
+            engine,
+        }));
         Ok((bot, report))
     }
 
@@ -231,6 +259,7 @@ impl Bot {
             adapters: Vec::new(),
             workers: workers.max(1),
             queue: queue.max(1),
+            reload: None,
         }
     }
 
@@ -318,6 +347,14 @@ impl Bot {
                 }
             });
         }
+        if let Some(reload) = self.reload.clone() {
+            // A weak reference: the watcher must not keep the outboxes open.
+            tokio::spawn(reload.watch(
+                Arc::downgrade(&dispatcher),
+                Arc::clone(&self.store),
+                stop_rx.clone(),
+            ));
+        }
         drop(dispatcher);
 
         while let Some(joined) = adapters.join_next().await {
@@ -328,5 +365,107 @@ impl Bot {
         stopper.abort();
         flush(&self.store).await;
         Ok(())
+    }
+}
+
+/// How often the installation record is checked for changes.
+const RELOAD_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+impl Reload {
+    /// Watches the installation record and swaps in each new plugin set.
+    async fn watch(
+        self: Arc<Self>,
+        dispatcher: std::sync::Weak<Dispatcher>,
+        store: Arc<dyn Store>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let data_dir = self.config.data_dir();
+        let record = Installed::root(&data_dir).join(INSTALLED_FILE);
+        let mut seen = std::fs::read(&record).ok();
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(RELOAD_POLL) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            }
+            let now = std::fs::read(&record).ok();
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            let Some(dispatcher) = dispatcher.upgrade() else {
+                return;
+            };
+            self.swap(&dispatcher, &store).await;
+        }
+    }
+
+    /// Loads the plugin set the record now describes beside the running one
+    /// and swaps it in; if a new or changed plugin fails to load or start,
+    /// keeps the running set and restores the previous record.
+    async fn swap(&self, dispatcher: &Dispatcher, store: &Arc<dyn Store>) {
+        let data_dir = self.config.data_dir();
+        let installed_root = Installed::root(&data_dir);
+        let old = dispatcher.router();
+        let (plugins, report) = tokio::task::block_in_place(|| {
+            load_plugins(&self.config, &self.engine, Arc::clone(store))
+        });
+        let mut failures: Vec<String> = report
+            .refused
+            .iter()
+            .filter(|e| e.path().is_some_and(|p| p.starts_with(&installed_root)))
+            .map(ToString::to_string)
+            .collect();
+        let mut targets = Vec::new();
+        let mut fresh = Vec::new();
+        for plugin in plugins {
+            let running = old.plugins().iter().find(|t| match t {
+                Target::Wasm(p) => p.dir() == plugin.dir(),
+                Target::Native(_) => false,
+            });
+            match running {
+                Some(target) => targets.push(target.clone()),
+                None => {
+                    let plugin = Arc::new(plugin);
+                    if let Err(failure) = plugin.start().await {
+                        failures.push(format!("{}: {failure}", plugin.name()));
+                    }
+                    fresh.push(format!("{} {}", plugin.name(), plugin.manifest().version));
+                    targets.push(Target::Wasm(plugin));
+                }
+            }
+        }
+        if !failures.is_empty() {
+            tracing::error!(
+                "the new plugin set does not load; keeping the running plugins: {}",
+                failures.join("; ")
+            );
+            match Installed::roll_back(&data_dir) {
+                Ok(true) => tracing::warn!("restored the previous installation record"),
+                Ok(false) => {}
+                Err(e) => tracing::error!("cannot restore the previous installation record: {e}"),
+            }
+            return;
+        }
+        let router = Router::new(targets, self.config.runtime.command_prefixes.clone());
+        let removed: Vec<String> = old
+            .plugins()
+            .iter()
+            .filter(|t| router.plugins().iter().all(|n| n.name() != t.name()))
+            .map(|t| t.name().to_owned())
+            .collect();
+        dispatcher.replace_router(Arc::new(router));
+        tracing::info!(
+            "plugins reloaded: new {}; removed {}",
+            if fresh.is_empty() {
+                "none".into()
+            } else {
+                fresh.join(", ")
+            },
+            if removed.is_empty() {
+                "none".into()
+            } else {
+                removed.join(", ")
+            },
+        );
     }
 }

@@ -74,9 +74,17 @@ pub struct BotConfig {
     /// The Telegram adapter, when the section is present.
     #[serde(default)]
     pub telegram: Option<crate::adapters::telegram::TelegramConfig>,
+    /// The Discord adapter, when the section is present.
+    #[serde(default)]
+    pub discord: Option<crate::adapters::discord::DiscordConfig>,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// Marketplace registries by name, e.g. `default =
+    /// "https://registry.example.com"`; `default` is used unless a command
+    /// names another with `--registry`.
+    #[serde(default)]
+    pub registries: BTreeMap<String, String>,
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,

@@ -54,7 +54,9 @@ struct Pending {
 }
 
 pub(crate) struct Dispatcher {
-    router: Arc<Router>,
+    /// Swapped when the plugin set changes; events already running keep
+    /// the router they started with.
+    router: std::sync::RwLock<Arc<Router>>,
     store: Arc<dyn Store>,
     outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,
     chats: Mutex<HashMap<ChatKey, VecDeque<Pending>>>,
@@ -76,13 +78,24 @@ impl Dispatcher {
         running: usize,
     ) -> Self {
         Self {
-            router,
+            router: std::sync::RwLock::new(router),
             store,
             outboxes,
             chats: Mutex::new(HashMap::new()),
             capacity: Arc::new(Semaphore::new(capacity.max(1))),
             running: Arc::new(Semaphore::new(running.max(1))),
         }
+    }
+
+    /// The current router.
+    pub(crate) fn router(&self) -> Arc<Router> {
+        // Readers only clone an Arc; a poisoned lock still holds one.
+        Arc::clone(&self.router.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Routes new events through `router` from now on.
+    pub(crate) fn replace_router(&self, router: Arc<Router>) {
+        *self.router.write().unwrap_or_else(|p| p.into_inner()) = router;
     }
 
     fn chats(&self) -> MutexGuard<'_, HashMap<ChatKey, VecDeque<Pending>>> {
@@ -153,7 +166,8 @@ impl Dispatcher {
             return;
         };
         let kind = event.kind();
-        let dispatched = AssertUnwindSafe(self.router.dispatch(event))
+        let router = self.router();
+        let dispatched = AssertUnwindSafe(router.dispatch(event))
             .catch_unwind()
             .await;
         let dispatch = match dispatched {

@@ -147,6 +147,23 @@ pub struct Message {
     pub timestamp_ms: u64,
     /// Details only Telegram has.
     pub telegram: Option<Box<TelegramMessage>>,
+    /// Details only Discord has.
+    pub discord: Option<Box<DiscordMessage>>,
+}
+
+/// The parts of a Discord message that have no platform-neutral place.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DiscordMessage {
+    /// The guild (server) of the channel; `None` in direct messages.
+    pub guild_id: Option<String>,
+    /// The sender's unique username, without `@`.
+    pub sender_username: String,
+    /// The sender's nickname in the guild.
+    pub sender_nick: Option<String>,
+    /// The ids of the sender's roles in the guild.
+    pub sender_roles: Vec<String>,
+    /// For a slash command, the interaction id (also the message id).
+    pub interaction_id: Option<String>,
 }
 
 /// The parts of a Telegram message that have no platform-neutral place.

@@ -579,6 +579,13 @@ pub mod v0_1 {
                 is_forwarded: t.is_forwarded,
                 via_bot: t.via_bot.clone(),
             }),
+            discord: m.discord.as_deref().map(|d| wit::DiscordMessage {
+                guild_id: d.guild_id.clone(),
+                sender_username: d.sender_username.clone(),
+                sender_nick: d.sender_nick.clone(),
+                sender_roles: d.sender_roles.clone(),
+                interaction_id: d.interaction_id.clone(),
+            }),
         }
     }
 

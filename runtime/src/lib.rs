@@ -51,6 +51,7 @@ pub mod engine;
 pub mod event;
 pub mod host;
 pub mod http;
+pub mod packages;
 pub mod plugin;
 pub mod router;
 pub mod sandbox;

@@ -10,11 +10,15 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use plugboard_registry_types::Permission;
 use plugboard_runtime::adapters::console::ConsoleAdapter;
+use plugboard_runtime::adapters::discord::DiscordAdapter;
 use plugboard_runtime::adapters::telegram::TelegramAdapter;
 use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
 use plugboard_runtime::config::BotConfig;
 use plugboard_runtime::engine::{CacheOutcome, PluginEngine};
 use plugboard_runtime::store::{MemoryStore, SledStore, Store};
+
+#[path = "cli/packages.rs"]
+mod packages_cli;
 
 /// Plugboard: a bot runtime with WebAssembly plugins.
 #[derive(Parser)]
@@ -44,6 +48,31 @@ enum Top {
     Plugins {
         #[command(subcommand)]
         command: PluginsCommand,
+    },
+    /// Install plugins from a registry, with what they depend on.
+    Install(packages_cli::InstallArgs),
+    /// Update registry plugins within their requirements (all when none
+    /// are named).
+    Update(packages_cli::UpdateArgs),
+    /// Remove registry plugins, and what only they needed.
+    Remove(packages_cli::RemoveArgs),
+    /// Show registry plugins that have newer versions.
+    Outdated(packages_cli::Common),
+    /// Search a registry.
+    Search(packages_cli::SearchArgs),
+    /// Publish a plugin to a registry, signed with your key.
+    Publish(packages_cli::PublishArgs),
+    /// Save a registry API token (read from stdin).
+    Login(packages_cli::Common),
+    /// Manage the signing key you publish with.
+    Key {
+        #[command(subcommand)]
+        command: packages_cli::KeyCommand,
+    },
+    /// Commands for plugin authors.
+    Plugin {
+        #[command(subcommand)]
+        command: packages_cli::PluginCommand,
     },
 }
 
@@ -90,6 +119,15 @@ fn main() -> ExitCode {
         Top::Plugins {
             command: PluginsCommand::List(ConfigArg { config }),
         } => list(config),
+        Top::Install(args) => packages_cli::install(args),
+        Top::Update(args) => packages_cli::update(args),
+        Top::Remove(args) => packages_cli::remove(args),
+        Top::Outdated(common) => packages_cli::outdated(common),
+        Top::Search(args) => packages_cli::search(args),
+        Top::Publish(args) => packages_cli::publish(args),
+        Top::Login(common) => packages_cli::login(common),
+        Top::Key { command } => packages_cli::key(command),
+        Top::Plugin { command } => packages_cli::plugin(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -158,6 +196,14 @@ fn run(config_path: PathBuf) -> Result<()> {
                 Err(e) => tracing::error!("not starting the Telegram adapter: {e}"),
             }
         }
+        if let Some(discord) = &config.discord {
+            let manifests = bot.router().plugins().iter().map(|p| p.manifest());
+            match DiscordAdapter::from_config(discord, manifests) {
+                Ok(adapter) => bot.add_adapter(Box::new(adapter)),
+                // Reported once; the other adapters still run.
+                Err(e) => tracing::error!("not starting the Discord adapter: {e}"),
+            }
+        }
         bot.run(shutdown_signal()).await?;
         anyhow::Ok(())
     });
@@ -220,6 +266,8 @@ fn list(config_path: PathBuf) -> Result<()> {
         }
     }
     let (plugins, report) = load_plugins(&config, &engine, Arc::new(scratch));
+    let installed = plugboard_runtime::packages::Installed::load(&config.data_dir())?;
+    let installed_root = plugboard_runtime::packages::Installed::root(&config.data_dir());
     // Run each plugin's init once, so that a configuration it refuses shows here.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -252,9 +300,14 @@ fn list(config_path: PathBuf) -> Result<()> {
                 false => p.to_string(),
             })
             .collect();
+        let installed_from = installed
+            .get(&m.name)
+            .filter(|_| plugin.dir().starts_with(&installed_root))
+            .map(|p| format!(" (from {})", p.registry))
+            .unwrap_or_default();
         rows.push([
             m.name.clone(),
-            m.version.to_string(),
+            format!("{}{installed_from}", m.version),
             match (disabled, plugin.suspended()) {
                 (Some(_), _) => "disabled".into(),
                 (None, Some(_)) => "suspended".into(),

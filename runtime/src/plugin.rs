@@ -115,6 +115,20 @@ pub enum LoadError {
     },
 }
 
+impl LoadError {
+    /// The file the error is about, when it names one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            LoadError::Io { path, .. }
+            | LoadError::Manifest { path, .. }
+            | LoadError::ManifestContract { path, .. }
+            | LoadError::ContractMismatch { path, .. }
+            | LoadError::Component { path, .. } => Some(path),
+            LoadError::Store { .. } | LoadError::Settings { .. } | LoadError::Limits { .. } => None,
+        }
+    }
+}
+
 /// How the owner configured one plugin.
 #[derive(Debug, Clone, Default)]
 pub struct PluginSettings {

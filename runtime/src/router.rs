@@ -160,10 +160,15 @@ impl Router {
             },
             Event::Command(command) => {
                 let reply_to = Some(command.message.id.clone());
-                let owners = self
-                    .commands
-                    .get(&command.name)
-                    .map_or(&[][..], Vec::as_slice);
+                let owners = match self.commands.get(&command.name) {
+                    Some(owners) => owners.as_slice(),
+                    // A platform's own `/help` (a Discord slash command).
+                    None if command.name == "help" => {
+                        self.reply(&mut out, &chat, reply_to, self.help_text());
+                        return out;
+                    }
+                    None => &[],
+                };
                 (owners, Event::Command(command), reply_to)
             }
             Event::ButtonPress(mut press) => {

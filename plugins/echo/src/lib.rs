@@ -37,12 +37,19 @@ fn whoami(message: &Message) -> String {
     if let Some(username) = telegram.and_then(|t| t.sender_username.as_ref()) {
         text.push_str(&format!(" (@{username})"));
     }
+    let discord = message.discord.as_ref();
+    if let Some(discord) = discord {
+        text.push_str(&format!(" (@{})", discord.sender_username));
+    }
     text.push_str(&format!(
         ", {platform} user {}, in chat {}",
         sender.id, message.chat.id
     ));
     if let Some(topic) = telegram.and_then(|t| t.thread_id) {
         text.push_str(&format!(", topic {topic}"));
+    }
+    if let Some(guild) = discord.and_then(|d| d.guild_id.as_ref()) {
+        text.push_str(&format!(", guild {guild}"));
     }
     text
 }

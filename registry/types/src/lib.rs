@@ -25,8 +25,12 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod index;
 pub mod manifest;
 
 pub use index::{IndexEntry, IndexLineError, parse_index_lines};
-pub use manifest::{CommandSpec, EventKind, Manifest, ManifestError, OriginPattern, Permission};
+pub use manifest::{
+    CommandOption, CommandSpec, EventKind, Manifest, ManifestError, OptionKind, OriginPattern,
+    Permission,
+};

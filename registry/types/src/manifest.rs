@@ -18,6 +18,12 @@ pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_COMMAND_LEN: usize = 32;
 /// Longest one-line description, in bytes.
 pub const MAX_DESCRIPTION_LEN: usize = 300;
+/// Most `categories` a manifest may list.
+pub const MAX_CATEGORIES: usize = 5;
+/// Most `keywords` a manifest may list.
+pub const MAX_KEYWORDS: usize = 5;
+/// Longest category or keyword, in bytes.
+pub const MAX_SLUG_LEN: usize = 32;
 
 /// A parsed and validated `plugin.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +71,15 @@ pub struct Manifest {
     /// Other plugins this one depends on, with cargo-style version requirements.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dependencies: BTreeMap<String, VersionReq>,
+    /// Marketplace categories the plugin belongs to, such as `games` or
+    /// `moderation`: at most [`MAX_CATEGORIES`] lowercase slugs (see
+    /// [`check_slug`]). The registry's search filters on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+    /// Words that help people find the plugin in the marketplace search:
+    /// at most [`MAX_KEYWORDS`] lowercase slugs (see [`check_slug`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
 }
 
 /// A command a plugin answers, such as `/roll`.
@@ -80,6 +95,57 @@ pub struct CommandSpec {
     /// How to call it, e.g. `/roll [NdM]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<String>,
+    /// The arguments, for platforms that ask for them one by one (Discord's
+    /// slash commands), in the order the plugin receives them in
+    /// `command.args`. Required options come first. Without any, Discord
+    /// offers one optional text option, `args`, holding the whole argument
+    /// text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<CommandOption>,
+}
+
+/// Longest description of a command option, in characters (Discord's limit).
+pub const MAX_OPTION_DESCRIPTION_LEN: usize = 100;
+/// Most options one command may declare (Discord's limit).
+pub const MAX_OPTIONS: usize = 25;
+
+/// One argument of a command, as Discord's slash-command picker asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct CommandOption {
+    /// The option's name: lowercase ASCII letters, digits and `_`, at most 32 bytes.
+    pub name: String,
+    /// What to enter, 1 to [`MAX_OPTION_DESCRIPTION_LEN`] characters.
+    pub description: String,
+    /// What kind of value it takes.
+    #[serde(rename = "type", default)]
+    pub kind: OptionKind,
+    /// Whether the user must give it.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// The kind of value a [`CommandOption`] takes. The plugin receives every
+/// value as text: numbers in decimal, booleans as `true`/`false`, users and
+/// channels as the platform's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum OptionKind {
+    /// Any text.
+    #[default]
+    String,
+    /// A whole number.
+    Integer,
+    /// A number with a fraction.
+    Number,
+    /// Yes or no.
+    Boolean,
+    /// A user of the chat.
+    User,
+    /// A channel.
+    Channel,
 }
 
 /// A permission a plugin may ask for. The owner grants it; host calls that
@@ -228,6 +294,7 @@ impl Manifest {
                     format!("`{}` is declared twice; remove one", command.name),
                 ));
             }
+            check_options(i, &command.options)?;
         }
         if self.wants(Permission::Http) && self.http.is_empty() {
             return Err(invalid(
@@ -247,6 +314,8 @@ impl Manifest {
             OriginPattern::parse(pattern)
                 .map_err(|problem| invalid(&format!("http[{i}]"), problem))?;
         }
+        check_slugs("categories", &self.categories, MAX_CATEGORIES)?;
+        check_slugs("keywords", &self.keywords, MAX_KEYWORDS)?;
         for dep in self.dependencies.keys() {
             check_name(dep).map_err(|problem| invalid(&format!("dependencies.{dep}"), problem))?;
             if dep == &self.name {
@@ -389,6 +458,91 @@ pub fn check_name(name: &str) -> Result<(), String> {
     }
     if name.ends_with('-') || name.contains("--") {
         return Err(format!("`{name}` must not end with `-` or contain `--`"));
+    }
+    Ok(())
+}
+
+/// Checks a category or keyword: a lowercase slug of `a-z`, `0-9` and `-`,
+/// starting with a letter, 1 to [`MAX_SLUG_LEN`] bytes.
+pub fn check_slug(slug: &str) -> Result<(), String> {
+    if slug.is_empty() {
+        return Err("is empty; write a short lowercase word like `games`".into());
+    }
+    if slug.len() > MAX_SLUG_LEN {
+        return Err(format!("`{slug}` is longer than {MAX_SLUG_LEN} bytes"));
+    }
+    if !slug.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(format!("`{slug}` must start with a lowercase letter a-z"));
+    }
+    if let Some(bad) = slug
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "`{slug}` contains `{bad}`; use only lowercase letters a-z, digits and `-`"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a list of categories or keywords: at most `max`, each a slug, none twice.
+fn check_slugs(field: &str, slugs: &[String], max: usize) -> Result<(), ManifestError> {
+    if slugs.len() > max {
+        return Err(invalid(
+            field,
+            format!("lists {} entries; keep at most {max}", slugs.len()),
+        ));
+    }
+    for (i, slug) in slugs.iter().enumerate() {
+        check_slug(slug).map_err(|problem| invalid(&format!("{field}[{i}]"), problem))?;
+        if slugs[..i].contains(slug) {
+            return Err(invalid(
+                &format!("{field}[{i}]"),
+                format!("`{slug}` is listed twice; remove one"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the options of command number `i` against Discord's rules.
+fn check_options(i: usize, options: &[CommandOption]) -> Result<(), ManifestError> {
+    if options.len() > MAX_OPTIONS {
+        return Err(invalid(
+            &format!("commands[{i}].options"),
+            format!(
+                "lists {} options; keep at most {MAX_OPTIONS}",
+                options.len()
+            ),
+        ));
+    }
+    for (j, option) in options.iter().enumerate() {
+        let field = |part: &str| format!("commands[{i}].options[{j}].{part}");
+        check_command_name(&option.name).map_err(|problem| invalid(&field("name"), problem))?;
+        if options[..j].iter().any(|o| o.name == option.name) {
+            return Err(invalid(
+                &field("name"),
+                format!("`{}` is declared twice; remove one", option.name),
+            ));
+        }
+        let length = option.description.trim().chars().count();
+        if length == 0 || option.description.chars().count() > MAX_OPTION_DESCRIPTION_LEN {
+            return Err(invalid(
+                &field("description"),
+                format!(
+                    "must be 1 to {MAX_OPTION_DESCRIPTION_LEN} characters; say in a few words what to enter"
+                ),
+            ));
+        }
+        if option.required && options[..j].iter().any(|o| !o.required) {
+            return Err(invalid(
+                &field("required"),
+                format!(
+                    "`{}` is required but follows an optional option; list required options first",
+                    option.name
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -570,6 +724,89 @@ mod tests {
         // The appended table lands after [dependencies]; TOML allows that for arrays of tables.
         let err = error_of(&text);
         assert!(err.contains("declared twice"), "{err}");
+    }
+
+    #[test]
+    fn categories_and_keywords_are_slugs() {
+        let text = format!("categories = [\"games\", \"fun\"]\nkeywords = [\"d20\"]\n{GOOD}");
+        let m = Manifest::from_toml(&text).expect("valid");
+        assert_eq!(m.categories, ["games", "fun"]);
+        assert_eq!(m.keywords, ["d20"]);
+        assert_eq!(Manifest::from_toml(&m.to_toml()).expect("round trip"), m);
+        assert!(
+            !Manifest::from_toml(GOOD)
+                .expect("valid")
+                .to_toml()
+                .contains("keywords")
+        );
+        let cases = [
+            (
+                "categories = [\"Games\"]",
+                "`categories[0]` `Games` must start",
+            ),
+            ("keywords = [\"a b\"]", "`keywords[0]` `a b` contains ` `"),
+            ("keywords = [\"a\", \"a\"]", "listed twice"),
+            (
+                "keywords = [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\"]",
+                "keep at most 5",
+            ),
+        ];
+        for (line, expected) in cases {
+            let err = error_of(&format!("{line}\n{GOOD}"));
+            assert!(
+                err.contains(expected),
+                "{line}: expected `{expected}` in: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn command_options_follow_discords_rules() {
+        let with = |options: &str| format!("{GOOD}\n[[commands]]\nname = \"recall\"\n{options}");
+        let text = with(
+            "options = [{ name = \"key\", description = \"Which note\", required = true },\n\
+             { name = \"count\", description = \"How many\", type = \"integer\" }]",
+        );
+        let m = Manifest::from_toml(&text).expect("valid");
+        let options = &m.command("recall").expect("declared").options;
+        assert_eq!(options[0].kind, OptionKind::String);
+        assert!(options[0].required);
+        assert_eq!(options[1].kind, OptionKind::Integer);
+        assert_eq!(Manifest::from_toml(&m.to_toml()).expect("round trip"), m);
+        let cases = [
+            (
+                "options = [{ name = \"Key\", description = \"d\" }]",
+                "options[0].name",
+            ),
+            (
+                "options = [{ name = \"key\", description = \"\" }]",
+                "1 to 100 characters",
+            ),
+            (
+                "options = [{ name = \"a\", description = \"d\" }, { name = \"a\", description = \"d\" }]",
+                "declared twice",
+            ),
+            (
+                "options = [{ name = \"a\", description = \"d\" }, { name = \"b\", description = \"d\", required = true }]",
+                "list required options first",
+            ),
+            (
+                "options = [{ name = \"a\", description = \"d\", type = \"float\" }]",
+                "unknown variant",
+            ),
+        ];
+        for (line, expected) in cases {
+            let err = error_of(&with(line));
+            assert!(
+                err.contains(expected),
+                "{line}: expected `{expected}` in: {err}"
+            );
+        }
+        let long = format!(
+            "options = [{{ name = \"a\", description = \"{}\" }}]",
+            "x".repeat(101)
+        );
+        assert!(error_of(&with(&long)).contains("1 to 100"));
     }
 
     #[test]

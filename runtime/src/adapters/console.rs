@@ -127,6 +127,7 @@ where
                         attachments: Vec::new(),
                         timestamp_ms: now_ms(),
                         telegram: None,
+                        discord: None,
                     };
                     if inbox.submit(Event::Message(message)).await.is_err() {
                         break;

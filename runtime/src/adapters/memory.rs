@@ -123,6 +123,7 @@ impl MemoryHandle {
             attachments: Vec::new(),
             timestamp_ms: 0,
             telegram: None,
+            discord: None,
         })
     }
 

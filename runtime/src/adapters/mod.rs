@@ -5,8 +5,9 @@
 //! bot runs each adapter in its own task; an adapter that fails is logged and
 //! the others keep running.
 //!
-//! Adapters available: [`console`] (stdin/stdout, for trying plugins out) and
-//! [`memory`] (in-process, for tests and embedding).
+//! Adapters available: [`console`] (stdin/stdout, for trying plugins out),
+//! [`telegram`], [`discord`], and [`memory`] (in-process, for tests and
+//! embedding).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +21,7 @@ use crate::event::{Event, Outbound, Platform};
 use crate::store::Store;
 
 pub mod console;
+pub mod discord;
 pub mod markdown;
 pub mod memory;
 pub mod telegram;

@@ -3,8 +3,10 @@
 //! `cargo xtask plugins` (which `cargo xtask test` runs first).
 
 mod cli;
+mod discord;
 mod http;
 mod loading;
+mod packages;
 mod routing;
 mod sandbox;
 mod support;

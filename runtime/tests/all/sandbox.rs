@@ -47,6 +47,7 @@ pub(crate) fn command(line: &str) -> Event {
             attachments: Vec::new(),
             timestamp_ms: 0,
             telegram: None,
+            discord: None,
         },
     })
 }

@@ -17,10 +17,10 @@ use crate::support::{PATIENCE, dirs_toml, plugins_dir, shared_cache};
 
 /// What the fake server holds and saw.
 #[derive(Default)]
-struct Fake {
+pub(crate) struct Fake {
     /// Served on every getUpdates, whatever the offset: the adapter must
     /// skip what it already handled.
-    updates: Vec<Value>,
+    pub(crate) updates: Vec<Value>,
     /// Answers to give to the next getUpdates calls instead of the updates.
     next_get_updates: Vec<(u16, String)>,
     /// `(method, body)` of every call but getMe/getUpdates.
@@ -34,9 +34,9 @@ struct Fake {
     next_message_id: i64,
 }
 
-type Shared = Arc<Mutex<Fake>>;
+pub(crate) type Shared = Arc<Mutex<Fake>>;
 
-fn lock(fake: &Shared) -> std::sync::MutexGuard<'_, Fake> {
+pub(crate) fn lock(fake: &Shared) -> std::sync::MutexGuard<'_, Fake> {
     fake.lock().unwrap_or_else(|p| p.into_inner())
 }
 
@@ -150,7 +150,7 @@ fn form_fields(body: &str) -> Value {
 }
 
 /// Starts the fake on 127.0.0.1:0 and returns its base URL.
-async fn serve(fake: Shared) -> Result<String> {
+pub(crate) async fn serve(fake: Shared) -> Result<String> {
     let app = axum::Router::new()
         .route("/{bot}/{method}", post(api))
         .with_state(fake);
@@ -160,7 +160,7 @@ async fn serve(fake: Shared) -> Result<String> {
     Ok(url)
 }
 
-fn text_update(update_id: i64, message_id: i64, text: &str) -> Value {
+pub(crate) fn text_update(update_id: i64, message_id: i64, text: &str) -> Value {
     json!({
         "update_id": update_id,
         "message": {
@@ -220,7 +220,7 @@ impl Running {
 }
 
 /// Waits until the fake has recorded `count` calls of `method`.
-async fn wait_for(fake: &Shared, method: &str, count: usize) -> Result<Vec<Value>> {
+pub(crate) async fn wait_for(fake: &Shared, method: &str, count: usize) -> Result<Vec<Value>> {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let found: Vec<Value> = lock(fake)

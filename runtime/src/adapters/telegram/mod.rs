@@ -9,13 +9,13 @@
 //!   the adapter answers `200 OK` only after the update has been handled and
 //!   its replies sent, so Telegram retries anything unfinished.
 //!
-//! Either way delivery is at least once, and a [`Ledger`] of handled update
+//! Either way delivery is at least once, and a `Ledger` of handled update
 //! ids, kept in the bot's store, drops the repeats: no update is lost across
 //! a restart and none is answered twice.
 //!
 //! Outbound goes through teloxide's `Throttle` adaptor, which keeps within
 //! Telegram's per-chat and global rate limits and honours `retry_after`.
-//! Markdown texts are rendered to Telegram's HTML by [`format`].
+//! Markdown texts are rendered to Telegram's HTML by [`format`](mod@format).
 //!
 //! Errors: a bad token (401) is reported once and the adapter stops, leaving
 //! the other adapters running; a 429 on polling waits `retry_after`; network
@@ -469,6 +469,7 @@ fn message(m: &tg::Message) -> Message {
             is_forwarded: m.forward_origin().is_some(),
             via_bot: m.via_bot.as_ref().and_then(|u| u.username.clone()),
         })),
+        discord: None,
     }
 }
 

@@ -9,7 +9,7 @@
 //! A post is answered `200 OK` only once its update has been handled and the
 //! replies sent; until then (or if the bot is shutting down, `503`) Telegram
 //! keeps the update and posts it again later. Updates already handled, as
-//! the [`Ledger`] in the store says, are acknowledged without handling them
+//! the `Ledger` in the store says, are acknowledged without handling them
 //! twice. Unparseable bodies get `400`.
 //!
 //! TLS is left to a reverse proxy (Caddy, nginx) in front of `listen`, or to

@@ -1,0 +1,134 @@
+//! `plugboard-registry`: serves the marketplace registry and manages its
+//! API tokens.
+//!
+//! ```text
+//! plugboard-registry --data /var/lib/plugboard-registry serve --listen 0.0.0.0:8080
+//! plugboard-registry --data /var/lib/plugboard-registry token create alice --scope publish
+//! ```
+//!
+//! `serve` prints `listening on http://<address>` as the first line of
+//! standard output once the socket is bound (useful with port 0). `token
+//! create` prints only the token on standard output. The database allows one
+//! process at a time: stop the server before creating tokens.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use plugboard_registry::{Config, Registry, Scope};
+
+/// The Plugboard marketplace registry.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// The directory holding the registry's database (created if missing).
+    #[arg(
+        long,
+        global = true,
+        env = "PLUGBOARD_REGISTRY_DATA",
+        default_value = "registry-data"
+    )]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves the registry's HTTP API.
+    Serve {
+        /// The address to listen on; port 0 picks a free port.
+        #[arg(
+            long,
+            env = "PLUGBOARD_REGISTRY_LISTEN",
+            default_value = "127.0.0.1:8080"
+        )]
+        listen: SocketAddr,
+    },
+    /// Manages API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Creates a token for a user (creating the user if needed) and prints it once.
+    Create {
+        /// The user name: lowercase letters, digits and `-`.
+        user: String,
+        /// What the token may do; repeat for several. Default: all of publish, yank, owners.
+        #[arg(long = "scope", value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+    },
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    text.parse()
+}
+
+fn open(data: &Path) -> anyhow::Result<Registry> {
+    Registry::open(data, Config::default()).with_context(|| {
+        format!(
+            "could not open the registry database in `{}` (if a `plugboard-registry serve` is \
+             using it, stop it first: the database allows one process at a time)",
+            data.display()
+        )
+    })
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { listen } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let registry = open(&cli.data)?;
+            let runtime = tokio::runtime::Runtime::new().context("could not start tokio")?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("could not listen on {listen}"))?;
+                let address = listener.local_addr()?;
+                println!("listening on http://{address}");
+                tracing::info!(data = %cli.data.display(), "serving on http://{address}");
+                plugboard_registry::serve(listener, registry, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+                .context("the server failed")
+            })
+        }
+        Command::Token(TokenCommand::Create { user, scopes }) => {
+            let scopes = if scopes.is_empty() {
+                Scope::ALL.to_vec()
+            } else {
+                scopes
+            };
+            let registry = open(&cli.data)?;
+            let token = registry.create_token(&user, &scopes)?;
+            println!("{token}");
+            let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+            eprintln!(
+                "created a token for `{user}` with scopes {}; it is shown only this once, so store \
+                 it now (clients send it as `Authorization: Bearer <token>`)",
+                names.join(", ")
+            );
+            Ok(())
+        }
+    }
+}

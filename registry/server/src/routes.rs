@@ -1,0 +1,506 @@
+//! The handlers other than publishing: keys, yank, owners, the sparse
+//! index, downloads, search and plugin metadata.
+
+use std::cmp::Reverse;
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use plugboard_package::{PackageError, PublicKey, sha256_hex};
+use plugboard_registry_types::api::{
+    DayDownloads, Done, Downloads, Key, Keys, NewKey, Owners, PluginInfo, SearchHit, SearchMeta,
+    SearchResults, SearchSort, VersionInfo,
+};
+use plugboard_registry_types::manifest::check_name;
+use semver::Version;
+use serde::Deserialize;
+
+use crate::auth::{Authed, Scope};
+use crate::error::AppError;
+use crate::store::{KeyAdded, KeyRecord, PluginRecord, Registry, VersionRecord};
+use crate::time;
+
+/// How many days of per-day downloads the metadata endpoint shows.
+pub const DOWNLOAD_DAYS: u64 = 90;
+/// The largest `per_page` a search accepts.
+pub const MAX_PER_PAGE: u32 = 100;
+/// The `per_page` of a search that does not say.
+pub const DEFAULT_PER_PAGE: u32 = 20;
+
+fn no_plugin(name: &str) -> AppError {
+    AppError::not_found(format!(
+        "no plugin named `{name}` on this registry; check the spelling, or search with \
+         `GET /api/v1/plugins?q={name}`"
+    ))
+}
+
+/// 404 for paths whose name could not be a plugin's, before any lookup.
+fn plausible(name: &str) -> Result<(), AppError> {
+    check_name(name).map_err(|_| no_plugin(name))
+}
+
+fn parse_version(name: &str, text: &str) -> Result<Version, AppError> {
+    text.parse().map_err(|e| {
+        AppError::bad_request(format!(
+            "`{text}` is not a version of `{name}` ({e}); write a full semver version like 1.2.3"
+        ))
+    })
+}
+
+fn key_json(key_id: String, record: KeyRecord) -> Key {
+    Key {
+        key_id,
+        public_key: record.public_key,
+        created_at: time::rfc3339(record.created_at),
+    }
+}
+
+/// `POST /api/v1/keys`.
+pub(crate) async fn add_key(
+    State(registry): State<Registry>,
+    authed: Authed,
+    body: Result<Json<NewKey>, JsonRejection>,
+) -> Result<(StatusCode, Json<Key>), AppError> {
+    authed.require(Scope::Publish)?;
+    let Json(body) = body?;
+    let key: PublicKey = body.public_key.trim().parse().map_err(|e: PackageError| {
+        AppError::bad_request(format!(
+            "{e}; send the public key `plugboard plugin keygen` printed, as 64 hex digits"
+        ))
+    })?;
+    match registry.add_key(&authed.user, &key)? {
+        KeyAdded::New(record) => Ok((StatusCode::CREATED, Json(key_json(key.key_id(), record)))),
+        KeyAdded::Already(record) => Ok((StatusCode::OK, Json(key_json(key.key_id(), record)))),
+        KeyAdded::OtherUser => Err(AppError::conflict(format!(
+            "key `{}` is registered on another account, and a key belongs to one account; \
+             generate a new key pair for yourself and register its public key",
+            key.key_id()
+        ))),
+    }
+}
+
+/// `GET /api/v1/keys`.
+pub(crate) async fn list_keys(
+    State(registry): State<Registry>,
+    authed: Authed,
+) -> Result<Json<Keys>, AppError> {
+    let keys = registry
+        .keys_of(&authed.user)?
+        .into_iter()
+        .map(|(id, record)| key_json(id, record))
+        .collect();
+    Ok(Json(Keys { keys }))
+}
+
+/// `GET /api/v1/keys/<key id>`: a publisher key, public, so that clients
+/// can verify the signatures the index names.
+pub(crate) async fn get_key(
+    State(registry): State<Registry>,
+    Path(key_id): Path<String>,
+) -> Result<Json<Key>, AppError> {
+    match registry.key(&key_id)? {
+        Some(record) => Ok(Json(key_json(key_id, record))),
+        None => Err(AppError::not_found(format!(
+            "no publisher key with id `{key_id}` in this registry"
+        ))),
+    }
+}
+
+/// 403 unless `user` owns `plugin`.
+fn require_owner(name: &str, plugin: &PluginRecord, user: &str) -> Result<(), AppError> {
+    if plugin.owners.iter().any(|o| o == user) {
+        return Ok(());
+    }
+    Err(AppError::forbidden(format!(
+        "you (`{user}`) are not an owner of `{name}`; its owners are {}. Ask one of them to add \
+         you with `PUT /api/v1/plugins/{name}/owners`",
+        plugin.owners.join(", ")
+    )))
+}
+
+/// `DELETE /api/v1/plugins/<name>/<version>/yank`.
+pub(crate) async fn yank(
+    State(registry): State<Registry>,
+    authed: Authed,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<Done>, AppError> {
+    set_yanked(&registry, &authed, &name, &version, true)
+}
+
+/// `PUT /api/v1/plugins/<name>/<version>/unyank`.
+pub(crate) async fn unyank(
+    State(registry): State<Registry>,
+    authed: Authed,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Json<Done>, AppError> {
+    set_yanked(&registry, &authed, &name, &version, false)
+}
+
+fn set_yanked(
+    registry: &Registry,
+    authed: &Authed,
+    name: &str,
+    version: &str,
+    yanked: bool,
+) -> Result<Json<Done>, AppError> {
+    authed.require(Scope::Yank)?;
+    let version = parse_version(name, version)?;
+    let _lock = registry.write_lock();
+    let plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
+    require_owner(name, &plugin, &authed.user)?;
+    let mut record = registry.version(name, &version)?.ok_or_else(|| {
+        AppError::not_found(format!(
+            "`{name}` has no version {version}; `GET /index/{name}` lists the published versions"
+        ))
+    })?;
+    if record.entry.yanked != yanked {
+        record.entry.yanked = yanked;
+        registry.put_version(name, &record)?;
+        tracing::info!(%name, %version, yanked, by = %authed.user, "yank flag changed");
+    }
+    Ok(Json(Done { ok: true }))
+}
+
+/// `GET /api/v1/plugins/<name>/owners`.
+pub(crate) async fn owners(
+    State(registry): State<Registry>,
+    Path(name): Path<String>,
+) -> Result<Json<Owners>, AppError> {
+    let plugin = registry.plugin(&name)?.ok_or_else(|| no_plugin(&name))?;
+    Ok(Json(Owners {
+        users: plugin.owners,
+    }))
+}
+
+/// `PUT /api/v1/plugins/<name>/owners`.
+pub(crate) async fn add_owners(
+    State(registry): State<Registry>,
+    authed: Authed,
+    Path(name): Path<String>,
+    body: Result<Json<Owners>, JsonRejection>,
+) -> Result<Json<Owners>, AppError> {
+    change_owners(&registry, &authed, &name, body, true)
+}
+
+/// `DELETE /api/v1/plugins/<name>/owners`.
+pub(crate) async fn remove_owners(
+    State(registry): State<Registry>,
+    authed: Authed,
+    Path(name): Path<String>,
+    body: Result<Json<Owners>, JsonRejection>,
+) -> Result<Json<Owners>, AppError> {
+    change_owners(&registry, &authed, &name, body, false)
+}
+
+fn change_owners(
+    registry: &Registry,
+    authed: &Authed,
+    name: &str,
+    body: Result<Json<Owners>, JsonRejection>,
+    add: bool,
+) -> Result<Json<Owners>, AppError> {
+    authed.require(Scope::Owners)?;
+    let Json(Owners { users }) = body?;
+    if users.is_empty() {
+        return Err(AppError::bad_request(
+            "`users` is empty; list the user names to add or remove, like {\"users\":[\"bob\"]}",
+        ));
+    }
+    let _lock = registry.write_lock();
+    let mut plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
+    require_owner(name, &plugin, &authed.user)?;
+    if add {
+        for user in &users {
+            if !registry.user_exists(user)? {
+                return Err(AppError::unprocessable(format!(
+                    "there is no account `{user}` on this registry; an account is created with \
+                     its first token (`plugboard-registry token create {user}`)"
+                )));
+            }
+            if !plugin.owners.contains(user) {
+                plugin.owners.push(user.clone());
+            }
+        }
+    } else {
+        plugin.owners.retain(|o| !users.contains(o));
+        if plugin.owners.is_empty() {
+            return Err(AppError::conflict(format!(
+                "removing {} would leave `{name}` without owners; add another owner first",
+                users.join(", ")
+            )));
+        }
+    }
+    registry.put_plugin(name, &plugin)?;
+    tracing::info!(%name, owners = ?plugin.owners, by = %authed.user, "owners changed");
+    Ok(Json(Owners {
+        users: plugin.owners,
+    }))
+}
+
+/// `GET /index/<name>`: the sparse index file, with a strong ETag.
+pub(crate) async fn index(
+    State(registry): State<Registry>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    plausible(&name)?;
+    let versions = registry.versions(&name)?;
+    if versions.is_empty() {
+        return Err(no_plugin(&name));
+    }
+    let mut body = String::new();
+    for version in &versions {
+        body.push_str(&version.entry.to_line());
+        body.push('\n');
+    }
+    let etag = format!("\"{}\"", sha256_hex(body.as_bytes()));
+    let etag_value = HeaderValue::from_str(&etag)
+        .map_err(|e| AppError::internal(format!("the ETag is not a header value ({e})")))?;
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if none_match(&headers, &etag) {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag_value), cache],
+        )
+            .into_response());
+    }
+    Ok((
+        [
+            (header::ETAG, etag_value),
+            cache,
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Whether `If-None-Match` lists `etag` (or `*`), comparing weakly as
+/// RFC 9110 says for this header.
+fn none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|tag| tag.trim())
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
+/// `GET /api/v1/plugins/<name>/<version>/download`: the package, counted.
+pub(crate) async fn download(
+    State(registry): State<Registry>,
+    Path((name, version)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    plausible(&name)?;
+    let version = parse_version(&name, &version)?;
+    let record = registry.version(&name, &version)?.ok_or_else(|| {
+        if matches!(registry.plugin(&name), Ok(None)) {
+            no_plugin(&name)
+        } else {
+            AppError::not_found(format!(
+                "`{name}` has no version {version}; `GET /index/{name}` lists the published \
+                 versions"
+            ))
+        }
+    })?;
+    let sha256 = &record.entry.sha256;
+    let bytes = registry.blob(sha256)?.ok_or_else(|| {
+        AppError::internal(format!(
+            "the package of `{name}` {version} (sha256 {sha256}) is missing from the store"
+        ))
+    })?;
+    // A failed count must not cost the client its package.
+    if let Err(error) = registry.count_download(&name, &version, time::day_of(time::now())) {
+        tracing::error!(%name, %version, "could not count a download: {error}");
+    }
+    let disposition = format!("attachment; filename=\"{name}-{version}.plugboard.tar.gz\"");
+    let disposition = HeaderValue::from_str(&disposition)
+        .map_err(|e| AppError::internal(format!("bad Content-Disposition ({e})")))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/gzip"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes.to_vec(),
+    )
+        .into_response())
+}
+
+/// The newest version that is not yanked, stable versions before pre-releases.
+fn latest(versions: &[VersionRecord]) -> Option<&VersionRecord> {
+    versions
+        .iter()
+        .filter(|v| !v.entry.yanked)
+        .max_by_key(|v| (v.entry.version.pre.is_empty(), &v.entry.version))
+}
+
+/// The query of `GET /api/v1/plugins`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    category: Option<String>,
+    sort: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+/// `GET /api/v1/plugins?q=&category=&sort=&page=&per_page=`.
+pub(crate) async fn search(
+    State(registry): State<Registry>,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Json<SearchResults>, AppError> {
+    let Query(query) = query?;
+    let sort: SearchSort = match query.sort.as_deref() {
+        None | Some("") => SearchSort::default(),
+        Some(text) => text.parse().map_err(AppError::bad_request)?,
+    };
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if page == 0 || per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(AppError::bad_request(format!(
+            "`page` counts from 1 and `per_page` is 1 to {MAX_PER_PAGE}; got page={page}, \
+             per_page={per_page}"
+        )));
+    }
+    let needle = query.q.trim().to_lowercase();
+    let mut hits: Vec<(bool, SearchHit, u64)> = Vec::new();
+    for (name, plugin) in registry.plugins()? {
+        let versions = registry.versions(&name)?;
+        let Some(latest) = latest(&versions) else {
+            continue;
+        };
+        if let Some(category) = &query.category
+            && !latest.categories.iter().any(|c| c == category)
+        {
+            continue;
+        }
+        let matches = needle.is_empty()
+            || name.contains(&needle)
+            || latest.description.to_lowercase().contains(&needle)
+            || latest.keywords.iter().any(|k| k.contains(&needle));
+        if !matches {
+            continue;
+        }
+        let hit = SearchHit {
+            version: latest.entry.version.clone(),
+            description: latest.description.clone(),
+            downloads: registry.plugin_downloads(&name)?,
+            updated_at: time::rfc3339(plugin.updated_at),
+            categories: latest.categories.clone(),
+            name,
+        };
+        hits.push((hit.name == needle, hit, plugin.updated_at));
+    }
+    match sort {
+        SearchSort::Recent => {
+            hits.sort_by(|a, b| (Reverse(a.2), &a.1.name).cmp(&(Reverse(b.2), &b.1.name)))
+        }
+        SearchSort::Name => hits.sort_by(|a, b| a.1.name.cmp(&b.1.name)),
+        _ => hits.sort_by(|a, b| {
+            (Reverse(a.1.downloads), &a.1.name).cmp(&(Reverse(b.1.downloads), &b.1.name))
+        }),
+    }
+    // Stable: the exact name match moves to the front, the rest keep their order.
+    hits.sort_by_key(|(exact, _, _)| !exact);
+    let total = hits.len() as u64;
+    let skip = usize::try_from(u64::from(page - 1) * u64::from(per_page)).unwrap_or(usize::MAX);
+    let plugins = hits
+        .into_iter()
+        .skip(skip)
+        .take(per_page as usize)
+        .map(|(_, hit, _)| hit)
+        .collect();
+    Ok(Json(SearchResults {
+        plugins,
+        meta: SearchMeta {
+            total,
+            page,
+            per_page,
+        },
+    }))
+}
+
+/// `GET /api/v1/plugins/<name>`.
+pub(crate) async fn metadata(
+    State(registry): State<Registry>,
+    Path(name): Path<String>,
+) -> Result<Json<PluginInfo>, AppError> {
+    plausible(&name)?;
+    let plugin = registry.plugin(&name)?.ok_or_else(|| no_plugin(&name))?;
+    let mut versions = registry.versions(&name)?;
+    versions.sort_by(|a, b| b.entry.version.cmp(&a.entry.version));
+    let latest_version = latest(&versions).map(|v| v.entry.version.clone());
+    let shown = latest(&versions)
+        .or_else(|| versions.first())
+        .ok_or_else(|| AppError::internal(format!("`{name}` has an owner record but no versions")))?
+        .clone();
+    let today = time::day_of(time::now());
+    let first_day = today.saturating_sub(DOWNLOAD_DAYS - 1);
+    let per_day = registry
+        .daily_downloads(&name, first_day)?
+        .into_iter()
+        .map(|(date, downloads)| DayDownloads { date, downloads })
+        .collect();
+    let mut version_infos = Vec::with_capacity(versions.len());
+    for v in versions {
+        version_infos.push(VersionInfo {
+            downloads: registry.version_downloads(&name, &v.entry.version)?,
+            version: v.entry.version,
+            yanked: v.entry.yanked,
+            published_at: time::rfc3339(v.published_at),
+            published_by: v.published_by,
+            wit: v.entry.wit,
+            permissions: v.entry.permissions,
+            deps: v.entry.deps,
+            sha256: v.entry.sha256,
+        });
+    }
+    Ok(Json(PluginInfo {
+        downloads: Downloads {
+            total: registry.plugin_downloads(&name)?,
+            per_day,
+        },
+        name,
+        latest: latest_version,
+        description: shown.description,
+        readme: shown.readme,
+        license: shown.license,
+        homepage: shown.homepage,
+        repository: shown.repository,
+        categories: shown.categories,
+        keywords: shown.keywords,
+        owners: plugin.owners,
+        created_at: time::rfc3339(plugin.created_at),
+        updated_at: time::rfc3339(plugin.updated_at),
+        versions: version_infos,
+    }))
+}
+
+/// Any path the API does not have.
+pub(crate) async fn not_found(method: Method, uri: Uri) -> AppError {
+    AppError::not_found(format!(
+        "this registry has no endpoint `{method} {}`; docs/registry-api.md lists them",
+        uri.path()
+    ))
+}
+
+/// A known path with a method it does not take.
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "`{}` does not take {method}; docs/registry-api.md lists the methods of each path",
+            uri.path()
+        ),
+    )
+}

@@ -1,0 +1,501 @@
+//! The registry's state: [`Registry`], a handle on the sled database and
+//! the records kept in its trees (see the crate documentation for the
+//! layout).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use plugboard_package::{Checksum, PublicKey};
+use plugboard_registry_types::IndexEntry;
+use semver::Version;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sled::Tree;
+use sled::transaction::{ConflictableTransactionError, Transactional};
+
+use crate::Config;
+use crate::auth::{RateLimiter, Scope};
+use crate::error::StoreError;
+use crate::time;
+
+/// The registry: its sled database, its configuration and the in-memory
+/// publish rate limiter. Cheap to clone; every clone shares the same state.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use plugboard_registry::{Config, Registry, Scope};
+///
+/// let registry = Registry::open("/var/lib/plugboard-registry".as_ref(), Config::default())?;
+/// let token = registry.create_token("alice", &[Scope::Publish])?;
+/// println!("alice's token, shown once: {token}");
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+/// axum::serve(listener, plugboard_registry::app(registry)).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    users: Tree,
+    tokens: Tree,
+    keys: Tree,
+    plugins: Tree,
+    versions: Tree,
+    blobs: Tree,
+    downloads: Tree,
+    daily: Tree,
+    plugin_downloads: Tree,
+    config: Config,
+    limiter: RateLimiter,
+    /// Held while checking and writing plugin, version and owner records, so
+    /// that two publishes of one name cannot both see it free.
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UserRecord {
+    pub created_at: u64,
+}
+
+/// An API token, stored under the sha256 of the token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TokenRecord {
+    pub user: String,
+    pub scopes: Vec<Scope>,
+    pub created_at: u64,
+}
+
+/// A publisher key, stored under its key id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KeyRecord {
+    pub user: String,
+    pub public_key: String,
+    pub created_at: u64,
+}
+
+/// A plugin name and who owns it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PluginRecord {
+    pub owners: Vec<String>,
+    pub created_at: u64,
+    pub updated_at: u64,
+}
+
+/// One published version: its index entry and what the marketplace shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct VersionRecord {
+    /// Publish order across the registry; index lines are sorted by it.
+    pub seq: u64,
+    pub entry: IndexEntry,
+    pub published_at: u64,
+    pub published_by: String,
+    pub description: String,
+    pub readme: String,
+    pub license: Option<String>,
+    pub homepage: Option<String>,
+    pub repository: Option<String>,
+    pub categories: Vec<String>,
+    pub keywords: Vec<String>,
+}
+
+/// What [`Registry::add_key`] did.
+pub(crate) enum KeyAdded {
+    New(KeyRecord),
+    Already(KeyRecord),
+    OtherUser,
+}
+
+/// Longest user name, in bytes.
+pub const MAX_USER_LEN: usize = 39;
+
+/// Checks a user name: lowercase `a-z0-9-`, starting with a letter, at most
+/// [`MAX_USER_LEN`] bytes.
+pub fn check_user_name(name: &str) -> Result<(), StoreError> {
+    let problem = if name.is_empty() || name.len() > MAX_USER_LEN {
+        Some(format!("use 1 to {MAX_USER_LEN} characters, like `alice`"))
+    } else if !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        Some("use lowercase letters a-z, digits and `-`, starting with a letter".into())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(StoreError::InvalidUser {
+            name: name.to_owned(),
+            problem,
+        }),
+        None => Ok(()),
+    }
+}
+
+fn corrupt(tree: &'static str, problem: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        tree,
+        problem: problem.to_string(),
+    }
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| corrupt(tree, e))
+}
+
+fn encode<T: Serialize>(tree: &'static str, value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| corrupt(tree, e))
+}
+
+fn get<T: DeserializeOwned>(
+    tree: &Tree,
+    name: &'static str,
+    key: impl AsRef<[u8]>,
+) -> Result<Option<T>, StoreError> {
+    tree.get(key)?.map(|bytes| decode(name, &bytes)).transpose()
+}
+
+fn counter(bytes: Option<&[u8]>) -> u64 {
+    bytes
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn increment(old: Option<&[u8]>) -> Option<Vec<u8>> {
+    Some(counter(old).saturating_add(1).to_be_bytes().to_vec())
+}
+
+/// `name\0` — the prefix of a plugin's keys in the per-version trees.
+fn prefix(name: &str) -> Vec<u8> {
+    let mut key = name.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+fn version_key(name: &str, version: &Version) -> Vec<u8> {
+    let mut key = prefix(name);
+    key.extend_from_slice(version.to_string().as_bytes());
+    key
+}
+
+fn daily_key(name: &str, day: u64, version: &Version) -> Vec<u8> {
+    let mut key = prefix(name);
+    key.extend_from_slice(time::date(day).as_bytes());
+    key.push(0);
+    key.extend_from_slice(version.to_string().as_bytes());
+    key
+}
+
+/// The hash under which a token is stored.
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
+    *Checksum::of(token.as_bytes()).as_bytes()
+}
+
+impl Registry {
+    /// Opens (or creates) the registry database in `dir`.
+    ///
+    /// sled locks the directory: only one process can have it open, so stop
+    /// a running server before creating tokens from the command line.
+    pub fn open(dir: &Path, config: Config) -> Result<Self, StoreError> {
+        let db = sled::open(dir)?;
+        let tree = |name: &str| db.open_tree(name);
+        let inner = Inner {
+            users: tree("users")?,
+            tokens: tree("tokens")?,
+            keys: tree("keys")?,
+            plugins: tree("plugins")?,
+            versions: tree("versions")?,
+            blobs: tree("blobs")?,
+            downloads: tree("downloads")?,
+            daily: tree("daily")?,
+            plugin_downloads: tree("plugin_downloads")?,
+            db,
+            limiter: RateLimiter::default(),
+            config,
+            write_lock: Mutex::new(()),
+        };
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The configuration the registry was opened with.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub(crate) fn limiter(&self) -> &RateLimiter {
+        &self.inner.limiter
+    }
+
+    /// Creates an API token for `user` with `scopes`, creating the user if
+    /// needed, and returns the token. Only its sha256 is stored, so this is
+    /// the one time anyone sees it.
+    pub fn create_token(&self, user: &str, scopes: &[Scope]) -> Result<String, StoreError> {
+        check_user_name(user)?;
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| StoreError::Randomness(e.to_string()))?;
+        let token = format!("{}{}", crate::auth::TOKEN_PREFIX, hex::encode(secret));
+        secret.fill(0);
+        let mut scopes = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+        let now = time::now();
+        let record = TokenRecord {
+            user: user.to_owned(),
+            scopes,
+            created_at: now,
+        };
+        let user_record = encode("users", &UserRecord { created_at: now })?;
+        let token_record = encode("tokens", &record)?;
+        let hash = token_hash(&token);
+        let inner = &self.inner;
+        (&inner.users, &inner.tokens).transaction(|(users, tokens)| {
+            if users.get(user.as_bytes())?.is_none() {
+                users.insert(user.as_bytes(), user_record.clone())?;
+            }
+            tokens.insert(&hash[..], token_record.clone())?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
+        inner.db.flush()?;
+        Ok(token)
+    }
+
+    /// Whether an account named `user` exists.
+    pub fn user_exists(&self, user: &str) -> Result<bool, StoreError> {
+        Ok(self.inner.users.contains_key(user.as_bytes())?)
+    }
+
+    pub(crate) fn token(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
+        get(&self.inner.tokens, "tokens", hash)
+    }
+
+    pub(crate) fn add_key(&self, user: &str, key: &PublicKey) -> Result<KeyAdded, StoreError> {
+        let key_id = key.key_id();
+        let record = KeyRecord {
+            user: user.to_owned(),
+            public_key: key.to_string(),
+            created_at: time::now(),
+        };
+        let bytes = encode("keys", &record)?;
+        let result = self.inner.keys.compare_and_swap(
+            key_id.as_bytes(),
+            None as Option<&[u8]>,
+            Some(bytes),
+        )?;
+        match result {
+            Ok(()) => {
+                self.inner.keys.flush()?;
+                Ok(KeyAdded::New(record))
+            }
+            Err(cas) => {
+                let existing: KeyRecord =
+                    decode("keys", cas.current.as_deref().unwrap_or_default())?;
+                Ok(if existing.user == user {
+                    KeyAdded::Already(existing)
+                } else {
+                    KeyAdded::OtherUser
+                })
+            }
+        }
+    }
+
+    pub(crate) fn key(&self, key_id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        get(&self.inner.keys, "keys", key_id)
+    }
+
+    pub(crate) fn keys_of(&self, user: &str) -> Result<Vec<(String, KeyRecord)>, StoreError> {
+        let mut keys = Vec::new();
+        for item in self.inner.keys.iter() {
+            let (id, bytes) = item?;
+            let record: KeyRecord = decode("keys", &bytes)?;
+            if record.user == user {
+                keys.push((String::from_utf8_lossy(&id).into_owned(), record));
+            }
+        }
+        keys.sort_by_key(|(_, k)| k.created_at);
+        Ok(keys)
+    }
+
+    pub(crate) fn plugin(&self, name: &str) -> Result<Option<PluginRecord>, StoreError> {
+        get(&self.inner.plugins, "plugins", name)
+    }
+
+    pub(crate) fn plugins(&self) -> Result<Vec<(String, PluginRecord)>, StoreError> {
+        self.inner
+            .plugins
+            .iter()
+            .map(|item| {
+                let (name, bytes) = item?;
+                Ok((
+                    String::from_utf8_lossy(&name).into_owned(),
+                    decode("plugins", &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// A plugin's versions in publish order.
+    pub(crate) fn versions(&self, name: &str) -> Result<Vec<VersionRecord>, StoreError> {
+        let mut versions = self
+            .inner
+            .versions
+            .scan_prefix(prefix(name))
+            .map(|item| decode::<VersionRecord>("versions", &item?.1))
+            .collect::<Result<Vec<_>, _>>()?;
+        versions.sort_by_key(|v| v.seq);
+        Ok(versions)
+    }
+
+    pub(crate) fn version(
+        &self,
+        name: &str,
+        version: &Version,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        get(&self.inner.versions, "versions", version_key(name, version))
+    }
+
+    /// Locks out other writers of plugin, version and owner records.
+    pub(crate) fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.inner
+            .write_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub(crate) fn next_seq(&self) -> Result<u64, StoreError> {
+        Ok(self.inner.db.generate_id()?)
+    }
+
+    /// Stores a new version: the package bytes first (under their sha256),
+    /// then the plugin and version records in one transaction, then flushes.
+    /// A failure before the transaction leaves at most an unreferenced blob.
+    pub(crate) fn commit_version(
+        &self,
+        name: &str,
+        plugin: &PluginRecord,
+        version: &VersionRecord,
+        package: &[u8],
+    ) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        inner
+            .blobs
+            .insert(version.entry.sha256.as_bytes(), package)?;
+        let plugin_bytes = encode("plugins", plugin)?;
+        let version_bytes = encode("versions", version)?;
+        let key = version_key(name, &version.entry.version);
+        (&inner.plugins, &inner.versions).transaction(|(plugins, versions)| {
+            plugins.insert(name.as_bytes(), plugin_bytes.clone())?;
+            versions.insert(key.clone(), version_bytes.clone())?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
+        inner.db.flush()?;
+        Ok(())
+    }
+
+    /// Rewrites a version record (to flip `yanked`). Hold the write lock.
+    pub(crate) fn put_version(
+        &self,
+        name: &str,
+        version: &VersionRecord,
+    ) -> Result<(), StoreError> {
+        let key = version_key(name, &version.entry.version);
+        self.inner
+            .versions
+            .insert(key, encode("versions", version)?)?;
+        self.inner.versions.flush()?;
+        Ok(())
+    }
+
+    /// Rewrites a plugin record (to change owners). Hold the write lock.
+    pub(crate) fn put_plugin(&self, name: &str, plugin: &PluginRecord) -> Result<(), StoreError> {
+        self.inner
+            .plugins
+            .insert(name.as_bytes(), encode("plugins", plugin)?)?;
+        self.inner.plugins.flush()?;
+        Ok(())
+    }
+
+    pub(crate) fn blob(&self, sha256: &str) -> Result<Option<sled::IVec>, StoreError> {
+        Ok(self.inner.blobs.get(sha256.as_bytes())?)
+    }
+
+    /// Counts one download of `name` `version` on `day`: the version's total,
+    /// the day's count for the version, and the plugin's total, together in
+    /// one transaction.
+    pub(crate) fn count_download(
+        &self,
+        name: &str,
+        version: &Version,
+        day: u64,
+    ) -> Result<(), StoreError> {
+        let inner = &self.inner;
+        let version_key = version_key(name, version);
+        let daily_key = daily_key(name, day, version);
+        (&inner.downloads, &inner.daily, &inner.plugin_downloads).transaction(
+            |(downloads, daily, totals)| {
+                for (tree, key) in [
+                    (downloads, version_key.as_slice()),
+                    (daily, daily_key.as_slice()),
+                    (totals, name.as_bytes()),
+                ] {
+                    let old = tree.get(key)?;
+                    if let Some(new) = increment(old.as_deref()) {
+                        tree.insert(key, new)?;
+                    }
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            },
+        )?;
+        Ok(())
+    }
+
+    pub(crate) fn version_downloads(
+        &self,
+        name: &str,
+        version: &Version,
+    ) -> Result<u64, StoreError> {
+        let bytes = self.inner.downloads.get(version_key(name, version))?;
+        Ok(counter(bytes.as_deref()))
+    }
+
+    pub(crate) fn plugin_downloads(&self, name: &str) -> Result<u64, StoreError> {
+        let bytes = self.inner.plugin_downloads.get(name.as_bytes())?;
+        Ok(counter(bytes.as_deref()))
+    }
+
+    /// Downloads of all versions per date, from day `first` on, oldest first.
+    pub(crate) fn daily_downloads(
+        &self,
+        name: &str,
+        first: u64,
+    ) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut start = prefix(name);
+        start.extend_from_slice(time::date(first).as_bytes());
+        let mut end = name.as_bytes().to_vec();
+        end.push(1);
+        let mut days: BTreeMap<String, u64> = BTreeMap::new();
+        for item in self.inner.daily.range(start..end) {
+            let (key, value) = item?;
+            let date = key
+                .get(name.len() + 1..name.len() + 11)
+                .map(|d| String::from_utf8_lossy(d).into_owned())
+                .ok_or_else(|| corrupt("daily", "a key is too short"))?;
+            *days.entry(date).or_default() += counter(Some(&value));
+        }
+        Ok(days.into_iter().collect())
+    }
+}

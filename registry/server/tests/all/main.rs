@@ -1,0 +1,11 @@
+//! Integration tests of the registry server over real HTTP: each test starts
+//! the app on 127.0.0.1:0 in-process (or the real binary, in `binary`) and
+//! talks to it with reqwest, publishing packages packed from the real plugin
+//! components staged by `cargo xtask plugins`.
+
+mod binary;
+mod browse;
+mod index;
+mod owners;
+mod publish;
+mod support;

@@ -1,0 +1,500 @@
+//! Publishing: the happy path, and every way a publish is refused.
+
+use std::time::Duration;
+
+use plugboard_package::{Limits, SigningKey};
+use plugboard_registry::api::{Keys, Published};
+use plugboard_registry::{Config, RateLimit, Scope};
+use plugboard_registry_types::{Permission, parse_index_lines};
+use reqwest::StatusCode;
+use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+
+use crate::support::{Publisher, TestResult, assert_error, plugin, start, start_with};
+
+#[tokio::test]
+async fn token_key_publish_index_download() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let package = plugin("notes").pack()?;
+
+    let response = registry.publish(&alice, &package).await?;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let published: Published = response.json().await?;
+    assert_eq!(published.name, "notes");
+    assert_eq!(published.version.to_string(), "0.1.0");
+    assert_eq!(published.sha256, package.checksum().to_string());
+    assert!(published.warnings.is_empty(), "{:?}", published.warnings);
+
+    let index = registry.index("notes").await?;
+    let entries = parse_index_lines(&index)?;
+    assert_eq!(entries.len(), 1, "{index}");
+    let entry = &entries[0];
+    assert_eq!(entry.name, "notes");
+    assert_eq!(entry.version.to_string(), "0.1.0");
+    assert_eq!(entry.sha256, package.checksum().to_string());
+    assert_eq!(entry.key_id, alice.key.public_key().key_id());
+    assert_eq!(
+        entry.signature,
+        alice.key.sign(package.checksum()).to_string()
+    );
+    assert_eq!(entry.wit.to_string(), "0.1.0");
+    assert_eq!(entry.permissions, vec![Permission::Kv]);
+    assert!(!entry.yanked);
+
+    // The client's view: download, then verify against the index entry.
+    let response = registry
+        .client
+        .get(registry.url("/api/v1/plugins/notes/0.1.0/download"))
+        .send()
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str()?,
+        "application/gzip"
+    );
+    let bytes = response.bytes().await?;
+    assert_eq!(&bytes[..], package.bytes());
+    let contents = plugboard_package::unpack_verified(
+        &bytes,
+        &entry.sha256.parse()?,
+        &alice.key.public_key(),
+        &entry.signature.parse()?,
+        &Limits::default(),
+    )?;
+    assert_eq!(contents.manifest().name, "notes");
+    Ok(())
+}
+
+#[tokio::test]
+async fn tokens_and_scopes_are_checked() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let package = plugin("echo").pack()?;
+    let signature = alice.key.sign(package.checksum()).to_string();
+    let key_id = alice.key.public_key().key_id();
+
+    let response = registry
+        .publish_raw(None, package.bytes().to_vec(), &signature, &key_id)
+        .await?;
+    assert!(response.headers().contains_key(WWW_AUTHENTICATE));
+    assert_error(
+        response,
+        StatusCode::UNAUTHORIZED,
+        &["needs an API token", "Authorization: Bearer"],
+    )
+    .await?;
+
+    let response = registry
+        .publish_raw(
+            Some("pbr_0000"),
+            package.bytes().to_vec(),
+            &signature,
+            &key_id,
+        )
+        .await?;
+    assert_error(
+        response,
+        StatusCode::UNAUTHORIZED,
+        &["does not know the API token"],
+    )
+    .await?;
+
+    let yank_only = registry.registry.create_token("alice", &[Scope::Yank])?;
+    let response = registry
+        .publish_raw(
+            Some(&yank_only),
+            package.bytes().to_vec(),
+            &signature,
+            &key_id,
+        )
+        .await?;
+    assert_error(
+        response,
+        StatusCode::FORBIDDEN,
+        &[
+            "lacks the `publish` scope",
+            "it has: yank",
+            "--scope publish",
+        ],
+    )
+    .await?;
+
+    // Registering keys needs `publish` too; listing them needs any token.
+    let response = registry
+        .register_key(&yank_only, &SigningKey::generate()?)
+        .await?;
+    assert_error(response, StatusCode::FORBIDDEN, &["`publish` scope"]).await?;
+    let keys: Keys = registry
+        .client
+        .get(registry.url("/api/v1/keys"))
+        .bearer_auth(&yank_only)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(keys.keys.len(), 1);
+    assert_eq!(keys.keys[0].key_id, key_id);
+    Ok(())
+}
+
+#[tokio::test]
+async fn keys_belong_to_one_account() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let bob = registry.publisher("bob").await?;
+
+    let again = registry.register_key(&alice.token, &alice.key).await?;
+    assert_eq!(again.status(), StatusCode::OK, "registering twice is fine");
+    let stolen = registry.register_key(&bob.token, &alice.key).await?;
+    assert_error(
+        stolen,
+        StatusCode::CONFLICT,
+        &["registered on another account"],
+    )
+    .await?;
+
+    let response = registry
+        .client
+        .post(registry.url("/api/v1/keys"))
+        .bearer_auth(&bob.token)
+        .json(&serde_json::json!({"public_key": "abcd"}))
+        .send()
+        .await?;
+    assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        &["expected 64 hex digits"],
+    )
+    .await?;
+    let response = registry
+        .client
+        .post(registry.url("/api/v1/keys"))
+        .bearer_auth(&bob.token)
+        .json(&serde_json::json!({"key": "abcd"}))
+        .send()
+        .await?;
+    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, &["public_key"]).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn signatures_must_verify_with_the_publishers_own_key() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let bob = registry.publisher("bob").await?;
+    let package = plugin("echo").pack()?;
+    let bytes = || package.bytes().to_vec();
+    let alice_id = alice.key.public_key().key_id();
+
+    // Not hex.
+    let response = registry
+        .publish_raw(Some(&alice.token), bytes(), "zz", &alice_id)
+        .await?;
+    assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        &["invalid signature", "x-plugboard-signature"],
+    )
+    .await?;
+
+    // A missing header.
+    let response = registry
+        .client
+        .put(registry.url("/api/v1/plugins/new"))
+        .bearer_auth(&alice.token)
+        .body(bytes())
+        .send()
+        .await?;
+    assert_error(
+        response,
+        StatusCode::BAD_REQUEST,
+        &["x-plugboard-signature", "missing"],
+    )
+    .await?;
+
+    // Signed with a key that is not the one named.
+    let other = SigningKey::generate()?;
+    let signature = other.sign(package.checksum()).to_string();
+    let response = registry
+        .publish_raw(Some(&alice.token), bytes(), &signature, &alice_id)
+        .await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["does not verify with publisher key", &alice_id],
+    )
+    .await?;
+
+    // Signed over other bytes.
+    let signature = alice
+        .key
+        .sign(plugin("dice").pack()?.checksum())
+        .to_string();
+    let response = registry
+        .publish_raw(Some(&alice.token), bytes(), &signature, &alice_id)
+        .await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["does not verify"],
+    )
+    .await?;
+
+    // Bob signs with his key but names Alice's: the key is not his.
+    let signature = bob.key.sign(package.checksum()).to_string();
+    let response = registry
+        .publish_raw(Some(&bob.token), bytes(), &signature, &alice_id)
+        .await?;
+    assert_error(
+        response,
+        StatusCode::FORBIDDEN,
+        &["not registered on your account `bob`", "POST /api/v1/keys"],
+    )
+    .await?;
+
+    // A key nobody registered.
+    let signature = other.sign(package.checksum()).to_string();
+    let response = registry
+        .publish_raw(
+            Some(&alice.token),
+            bytes(),
+            &signature,
+            &other.public_key().key_id(),
+        )
+        .await?;
+    assert_error(response, StatusCode::FORBIDDEN, &["not registered"]).await?;
+
+    assert_eq!(
+        registry
+            .client
+            .get(registry.url("/index/echo"))
+            .send()
+            .await?
+            .status(),
+        StatusCode::NOT_FOUND,
+        "nothing was published"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn corrupt_packages_get_the_unpackers_message() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let key_id = alice.key.public_key().key_id();
+    let sign = |bytes: &[u8]| {
+        alice
+            .key
+            .sign(&plugboard_package::Checksum::of(bytes))
+            .to_string()
+    };
+
+    let junk = b"definitely not a package".to_vec();
+    let response = registry
+        .publish_raw(Some(&alice.token), junk.clone(), &sign(&junk), &key_id)
+        .await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["not a valid .tar.gz", "gzip signature"],
+    )
+    .await?;
+
+    let package = plugin("echo").pack()?;
+    let truncated = package.bytes()[..package.bytes().len() / 2].to_vec();
+    let response = registry
+        .publish_raw(
+            Some(&alice.token),
+            truncated.clone(),
+            &sign(&truncated),
+            &key_id,
+        )
+        .await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["not a valid .tar.gz"],
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn oversized_packages_are_refused_with_413() -> TestResult {
+    let mut config = Config::default();
+    config.limits.package = 4096;
+    let registry = start_with(config).await?;
+    let alice = registry.publisher("alice").await?;
+    let response = registry.publish(&alice, &plugin("echo").pack()?).await?;
+    assert_error(
+        response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &["larger than this registry's limit"],
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn versions_are_immutable_and_names_belong_to_owners() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let bob = registry.publisher("bob").await?;
+    registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
+
+    let same = registry.publish(&alice, &plugin("echo").pack()?).await?;
+    assert_error(
+        same,
+        StatusCode::CONFLICT,
+        &[
+            "version 0.1.0 of `echo` is already published",
+            "bump `version`",
+        ],
+    )
+    .await?;
+    let other_bytes = plugin("echo").readme("# Changed\n").pack()?;
+    let changed = registry.publish(&alice, &other_bytes).await?;
+    assert_error(changed, StatusCode::CONFLICT, &["already published"]).await?;
+
+    let by_bob = registry
+        .publish(&bob, &plugin("echo").version("0.2.0").pack()?)
+        .await?;
+    assert_error(
+        by_bob,
+        StatusCode::FORBIDDEN,
+        &["`echo` belongs to alice", "only its owners"],
+    )
+    .await?;
+
+    registry
+        .publish_ok(&alice, &plugin("echo").version("0.2.0").pack()?)
+        .await?;
+    let entries = parse_index_lines(&registry.index("echo").await?)?;
+    let versions: Vec<String> = entries.iter().map(|e| e.version.to_string()).collect();
+    assert_eq!(versions, ["0.1.0", "0.2.0"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn reserved_and_confusable_names_are_refused() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let bob = registry.publisher("bob").await?;
+
+    let response = registry
+        .publish(&alice, &plugin("echo").name("admin").pack()?)
+        .await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["`admin` is reserved", "choose another `name`"],
+    )
+    .await?;
+
+    let response = registry
+        .publish(&alice, &plugin("echo").name("c0re").pack()?)
+        .await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["`c0re` is reserved (it reads like `core`)"],
+    )
+    .await?;
+
+    registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
+    for look_alike in ["ech0", "e-cho", "e-ch0"] {
+        let response = registry
+            .publish(&bob, &plugin("echo").name(look_alike).pack()?)
+            .await?;
+        assert_error(
+            response,
+            StatusCode::CONFLICT,
+            &[&format!("`{look_alike}`"), "existing plugin `echo`"],
+        )
+        .await?;
+    }
+    // `rn` reads as `m` the other way round too.
+    registry
+        .publish_ok(&bob, &plugin("dice").name("modem").pack()?)
+        .await?;
+    let response = registry
+        .publish(&alice, &plugin("dice").name("rnodern").pack()?)
+        .await?;
+    assert_error(response, StatusCode::CONFLICT, &["existing plugin `modem`"]).await?;
+
+    // An owner may publish look-alikes of their own plugin.
+    registry
+        .publish_ok(&alice, &plugin("echo").name("ech0").pack()?)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn publishes_are_rate_limited_per_token() -> TestResult {
+    let mut config = Config::default();
+    config.publish_rate = RateLimit::new(2, Duration::from_secs(60));
+    let registry = start_with(config).await?;
+    let alice = registry.publisher("alice").await?;
+    registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
+    registry.publish_ok(&alice, &plugin("dice").pack()?).await?;
+
+    let response = registry.publish(&alice, &plugin("poll").pack()?).await?;
+    let retry_after: u64 = response
+        .headers()
+        .get(RETRY_AFTER)
+        .ok_or("no Retry-After")?
+        .to_str()?
+        .parse()?;
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    assert_error(
+        response,
+        StatusCode::TOO_MANY_REQUESTS,
+        &["2 times per 60 seconds", "try again in"],
+    )
+    .await?;
+
+    // Another token of the same user has its own bucket.
+    let second = Publisher {
+        token: registry.registry.create_token("alice", &[Scope::Publish])?,
+        key: alice.key.clone(),
+    };
+    registry
+        .publish_ok(&second, &plugin("poll").pack()?)
+        .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn dependencies_must_be_published_here() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+
+    let unknown = plugin("poll").dep("economy", "^1.2").pack()?;
+    let response = registry.publish(&alice, &unknown).await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &[
+            "depends on `economy`, which is not published on this registry",
+            "[dependencies]",
+        ],
+    )
+    .await?;
+
+    registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
+    let no_match = plugin("poll").dep("echo", "^2").pack()?;
+    let response = registry.publish(&alice, &no_match).await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["requires `echo` ^2", "published: 0.1.0"],
+    )
+    .await?;
+
+    registry
+        .publish_ok(&alice, &plugin("poll").dep("echo", "^0.1").pack()?)
+        .await?;
+    let entries = parse_index_lines(&registry.index("poll").await?)?;
+    assert_eq!(entries[0].deps["echo"].to_string(), "^0.1");
+    Ok(())
+}

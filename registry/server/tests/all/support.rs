@@ -1,0 +1,260 @@
+//! A registry on 127.0.0.1:0, publishers with tokens and keys, and packages
+//! made from the staged plugins.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use plugboard_package::{Package, SigningKey, pack};
+use plugboard_registry::api::{ErrorBody, KEY_ID_HEADER, Key, NewKey, SIGNATURE_HEADER};
+use plugboard_registry::{Config, Registry, Scope, app};
+use reqwest::StatusCode;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error>>;
+pub type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The staged official plugin `name`: `target/plugins/<name>`.
+pub fn staged(name: &str) -> PathBuf {
+    let dir = root().join("target/plugins").join(name);
+    assert!(
+        dir.join("plugin.wasm").exists(),
+        "{} has no plugin.wasm: run `cargo xtask test` (or `cargo xtask plugins` before `cargo test`)",
+        dir.display()
+    );
+    dir
+}
+
+/// A running registry and a client for it.
+pub struct TestRegistry {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub registry: Registry,
+    _data: tempfile::TempDir,
+}
+
+/// Starts a registry with the default configuration.
+pub async fn start() -> Result<TestRegistry> {
+    start_with(Config::default()).await
+}
+
+/// Starts a registry with `config` on 127.0.0.1:0, serving in a task.
+pub async fn start_with(config: Config) -> Result<TestRegistry> {
+    let data = tempfile::tempdir()?;
+    let registry = Registry::open(data.path(), config)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let router = app(registry.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    Ok(TestRegistry {
+        url,
+        client,
+        registry,
+        _data: data,
+    })
+}
+
+/// A user with a token and a registered signing key.
+pub struct Publisher {
+    pub token: String,
+    pub key: SigningKey,
+}
+
+impl TestRegistry {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// A user with an all-scopes token and a freshly registered key.
+    pub async fn publisher(&self, user: &str) -> Result<Publisher> {
+        let token = self.registry.create_token(user, Scope::ALL)?;
+        let key = SigningKey::generate()?;
+        let response = self.register_key(&token, &key).await?;
+        assert_eq!(response.status(), StatusCode::CREATED, "registering a key");
+        let body: Key = response.json().await?;
+        assert_eq!(body.key_id, key.public_key().key_id());
+        Ok(Publisher { token, key })
+    }
+
+    pub async fn register_key(&self, token: &str, key: &SigningKey) -> Result<reqwest::Response> {
+        Ok(self
+            .client
+            .post(self.url("/api/v1/keys"))
+            .bearer_auth(token)
+            .json(&NewKey {
+                public_key: key.public_key().to_string(),
+            })
+            .send()
+            .await?)
+    }
+
+    /// Publishes `package` as `publisher`, signed with their key.
+    pub async fn publish(
+        &self,
+        publisher: &Publisher,
+        package: &Package,
+    ) -> Result<reqwest::Response> {
+        let signature = publisher.key.sign(package.checksum());
+        self.publish_raw(
+            Some(&publisher.token),
+            package.bytes().to_vec(),
+            &signature.to_string(),
+            &publisher.key.public_key().key_id(),
+        )
+        .await
+    }
+
+    /// Publishes `package` and insists that it works.
+    pub async fn publish_ok(&self, publisher: &Publisher, package: &Package) -> Result<()> {
+        let response = self.publish(publisher, package).await?;
+        let status = response.status();
+        let text = response.text().await?;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "publishing {package:?}: {text}"
+        );
+        Ok(())
+    }
+
+    pub async fn publish_raw(
+        &self,
+        token: Option<&str>,
+        body: Vec<u8>,
+        signature: &str,
+        key_id: &str,
+    ) -> Result<reqwest::Response> {
+        let mut request = self
+            .client
+            .put(self.url("/api/v1/plugins/new"))
+            .header(SIGNATURE_HEADER, signature)
+            .header(KEY_ID_HEADER, key_id)
+            .header("content-type", "application/gzip")
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Ok(request.send().await?)
+    }
+
+    /// The text of `GET /index/<name>`.
+    pub async fn index(&self, name: &str) -> Result<String> {
+        let response = self
+            .client
+            .get(self.url(&format!("/index/{name}")))
+            .send()
+            .await?;
+        assert_eq!(response.status(), StatusCode::OK, "index of {name}");
+        Ok(response.text().await?)
+    }
+}
+
+/// The status and message of an error response, checking the body's shape.
+pub async fn error_of(response: reqwest::Response) -> Result<(StatusCode, String)> {
+    let status = response.status();
+    assert!(!status.is_success(), "expected an error, got {status}");
+    let body: ErrorBody = response.json().await?;
+    assert_eq!(body.errors.len(), 1, "{body:?}");
+    Ok((status, body.message()))
+}
+
+/// Asserts an error response with `status` whose message contains every needle.
+pub async fn assert_error(
+    response: reqwest::Response,
+    status: StatusCode,
+    needles: &[&str],
+) -> Result<String> {
+    let (actual, message) = error_of(response).await?;
+    assert_eq!(actual, status, "{message}");
+    for needle in needles {
+        assert!(message.contains(needle), "`{needle}` not in: {message}");
+    }
+    Ok(message)
+}
+
+/// A package made from a staged plugin, with its manifest edited.
+pub struct PluginSpec {
+    from: String,
+    name: Option<String>,
+    version: String,
+    top: Vec<String>,
+    deps: Vec<(String, String)>,
+    readme: String,
+}
+
+/// Starts a package from the staged plugin `from`, at version 0.1.0.
+pub fn plugin(from: &str) -> PluginSpec {
+    PluginSpec {
+        from: from.to_owned(),
+        name: None,
+        version: "0.1.0".into(),
+        top: Vec::new(),
+        deps: Vec::new(),
+        readme: format!("# {from}\n\nA plugin for the registry tests.\n"),
+    }
+}
+
+impl PluginSpec {
+    /// Publishes under another name (the component does not care).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    pub fn version(mut self, version: &str) -> Self {
+        self.version = version.to_owned();
+        self
+    }
+
+    /// Adds a top-level line to plugin.toml, e.g. `keywords = ["x"]`.
+    pub fn line(mut self, line: &str) -> Self {
+        self.top.push(line.to_owned());
+        self
+    }
+
+    pub fn dep(mut self, name: &str, req: &str) -> Self {
+        self.deps.push((name.to_owned(), req.to_owned()));
+        self
+    }
+
+    pub fn readme(mut self, readme: &str) -> Self {
+        self.readme = readme.to_owned();
+        self
+    }
+
+    pub fn pack(self) -> Result<Package> {
+        let source = staged(&self.from);
+        let dir = tempfile::tempdir()?;
+        fs::copy(source.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
+        let original = fs::read_to_string(source.join("plugin.toml"))?;
+        let mut manifest = String::new();
+        for line in original.lines() {
+            if line.starts_with("name = ") && manifest.is_empty() {
+                let name = self.name.as_deref().unwrap_or(&self.from);
+                manifest.push_str(&format!("name = \"{name}\"\n"));
+            } else if line.starts_with("version = ") {
+                manifest.push_str(&format!("version = \"{}\"\n", self.version));
+                for extra in &self.top {
+                    manifest.push_str(extra);
+                    manifest.push('\n');
+                }
+            } else {
+                manifest.push_str(line);
+                manifest.push('\n');
+            }
+        }
+        if !self.deps.is_empty() {
+            manifest.push_str("\n[dependencies]\n");
+            for (name, req) in &self.deps {
+                manifest.push_str(&format!("{name} = \"{req}\"\n"));
+            }
+        }
+        fs::write(dir.path().join("plugin.toml"), manifest)?;
+        fs::write(dir.path().join("README.md"), &self.readme)?;
+        Ok(pack(dir.path())?)
+    }
+}

@@ -1,0 +1,240 @@
+//! The installation record, `<data_dir>/packages/installed.toml`: which
+//! registry plugins are installed, from where, in which directory, which of
+//! them the owner asked for (the rest came as dependencies), and which
+//! permissions the owner accepted for each.
+//!
+//! The bot loads the plugins it lists (besides `runtime.plugin_dirs`), and
+//! treats the accepted permissions as grants. Replacing the file is the one
+//! atomic step of every install, update and remove; the record before the
+//! last change is kept as `installed.previous.toml` for rollback.
+
+use std::path::{Path, PathBuf};
+
+use plugboard_registry_types::Permission;
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::InstallError;
+use super::client::write_atomically;
+
+/// The record's file name, under `<data_dir>/packages/`.
+pub const INSTALLED_FILE: &str = "installed.toml";
+/// The record before the last change.
+pub const PREVIOUS_FILE: &str = "installed.previous.toml";
+/// The record's format version.
+const FORMAT: u32 = 1;
+
+/// The installed registry plugins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Installed {
+    /// Format version, `1`.
+    pub version: u32,
+    /// The plugins, sorted by name.
+    #[serde(default, rename = "plugin")]
+    pub plugins: Vec<InstalledPlugin>,
+}
+
+impl Default for Installed {
+    fn default() -> Self {
+        Self {
+            version: FORMAT,
+            plugins: Vec::new(),
+        }
+    }
+}
+
+/// One installed plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstalledPlugin {
+    /// Its name.
+    pub name: String,
+    /// The installed version.
+    pub version: Version,
+    /// The registry it came from.
+    pub registry: String,
+    /// The sha256 of its package.
+    pub sha256: String,
+    /// The publisher key that signed it.
+    pub key_id: String,
+    /// Its directory under `<data_dir>/packages/`.
+    pub dir: String,
+    /// The requirement the owner asked for (`"^1"`, `"*"`), or none when it
+    /// was installed only as a dependency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
+    /// The permissions it asks for, which the owner accepted at install.
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+}
+
+impl Installed {
+    /// `<data_dir>/packages`.
+    pub fn root(data_dir: &Path) -> PathBuf {
+        data_dir.join("packages")
+    }
+
+    /// Reads the record (empty when there is none).
+    pub fn load(data_dir: &Path) -> Result<Self, InstallError> {
+        Self::load_file(&Self::root(data_dir).join(INSTALLED_FILE))
+    }
+
+    fn load_file(path: &Path) -> Result<Self, InstallError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(InstallError::io(path)(e)),
+        };
+        let installed: Installed = toml::from_str(&text).map_err(|e| {
+            InstallError::Refused(format!(
+                "{} is damaged: {}; restore it from {PREVIOUS_FILE} next to it, or delete it and \
+                 run `plugboard install` again",
+                path.display(),
+                e.to_string().trim_end()
+            ))
+        })?;
+        if installed.version != FORMAT {
+            return Err(InstallError::Refused(format!(
+                "{} has format {}, this plugboard reads format {FORMAT}; upgrade plugboard",
+                path.display(),
+                installed.version
+            )));
+        }
+        Ok(installed)
+    }
+
+    /// Replaces the record in one atomic rename, keeping the current one as
+    /// the previous record.
+    pub fn save(&self, data_dir: &Path) -> Result<(), InstallError> {
+        let root = Self::root(data_dir);
+        let current = root.join(INSTALLED_FILE);
+        if let Ok(old) = std::fs::read(&current) {
+            write_atomically(&root.join(PREVIOUS_FILE), &old)?;
+        }
+        let mut sorted = self.clone();
+        sorted.plugins.sort_by(|a, b| a.name.cmp(&b.name));
+        let text = toml::to_string_pretty(&sorted)
+            .map_err(|e| InstallError::Refused(format!("cannot write the record: {e}")))?;
+        let header = "# Written by `plugboard install/update/remove`; edit with those commands.\n";
+        write_atomically(&current, format!("{header}{text}").as_bytes())
+    }
+
+    /// Puts the previous record back (after a change the running bot could
+    /// not load). Returns whether there was one.
+    pub fn roll_back(data_dir: &Path) -> Result<bool, InstallError> {
+        let root = Self::root(data_dir);
+        let previous = root.join(PREVIOUS_FILE);
+        match std::fs::read(&previous) {
+            Ok(bytes) => {
+                write_atomically(&root.join(INSTALLED_FILE), &bytes)?;
+                std::fs::remove_file(&previous).map_err(InstallError::io(&previous))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(InstallError::io(previous)(e)),
+        }
+    }
+
+    /// The plugin called `name`.
+    pub fn get(&self, name: &str) -> Option<&InstalledPlugin> {
+        self.plugins.iter().find(|p| p.name == name)
+    }
+
+    /// The directories of the installed plugins.
+    pub fn plugin_dirs(&self, data_dir: &Path) -> Vec<PathBuf> {
+        let root = Self::root(data_dir);
+        self.plugins.iter().map(|p| root.join(&p.dir)).collect()
+    }
+
+    /// The permissions the owner accepted for `name` at install.
+    pub fn grants(&self, name: &str) -> &[Permission] {
+        self.get(name).map_or(&[], |p| &p.permissions)
+    }
+
+    /// Removes package directories that neither this record nor the previous
+    /// one uses (old versions, staging left by a crash).
+    pub fn collect_garbage(&self, data_dir: &Path) {
+        let root = Self::root(data_dir);
+        let previous = Self::load_file(&root.join(PREVIOUS_FILE)).unwrap_or_default();
+        let keep: std::collections::HashSet<&str> = self
+            .plugins
+            .iter()
+            .chain(&previous.plugins)
+            .map(|p| p.dir.as_str())
+            .collect();
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if entry.path().is_dir()
+                && !keep.contains(name.as_ref())
+                && let Err(e) = std::fs::remove_dir_all(entry.path())
+            {
+                tracing::warn!("cannot remove {}: {e}", entry.path().display());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(name: &str, version: &str) -> InstalledPlugin {
+        InstalledPlugin {
+            name: name.into(),
+            version: version.parse().expect("version"),
+            registry: "default".into(),
+            sha256: "ab".repeat(32),
+            key_id: "0123456789abcdef".into(),
+            dir: format!("{name}-{version}"),
+            requested: Some("^1".into()),
+            permissions: vec![Permission::Kv],
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_roll_back() -> Result<(), InstallError> {
+        let data = tempfile::tempdir().map_err(InstallError::io("tempdir"))?;
+        assert_eq!(Installed::load(data.path())?, Installed::default());
+        let first = Installed {
+            version: FORMAT,
+            plugins: vec![plugin("poll", "1.0.0")],
+        };
+        first.save(data.path())?;
+        assert_eq!(Installed::load(data.path())?, first);
+        assert_eq!(first.grants("poll"), &[Permission::Kv]);
+        assert!(first.grants("other").is_empty());
+
+        let second = Installed {
+            version: FORMAT,
+            plugins: vec![plugin("poll", "1.1.0"), plugin("dice", "1.0.0")],
+        };
+        second.save(data.path())?;
+        let loaded = Installed::load(data.path())?;
+        assert_eq!(loaded.plugins[0].name, "dice", "sorted by name");
+        assert!(Installed::roll_back(data.path())?);
+        assert_eq!(Installed::load(data.path())?, first);
+        assert!(!Installed::roll_back(data.path())?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_damaged_record_is_refused_with_the_fix() -> Result<(), InstallError> {
+        let data = tempfile::tempdir().map_err(InstallError::io("tempdir"))?;
+        let root = Installed::root(data.path());
+        std::fs::create_dir_all(&root).map_err(InstallError::io(&root))?;
+        std::fs::write(root.join(INSTALLED_FILE), "version = [")
+            .map_err(InstallError::io(&root))?;
+        let message = Installed::load(data.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.contains("is damaged"), "{message}");
+        assert!(message.contains(PREVIOUS_FILE), "{message}");
+        Ok(())
+    }
+}

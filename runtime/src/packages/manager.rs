@@ -1,0 +1,522 @@
+//! Install, update and remove, as plans: [`Manager::plan_install`] (or
+//! `plan_update`, `plan_remove`) resolves and says what would change;
+//! [`Manager::fetch`] downloads and verifies what is new; [`Manager::apply`]
+//! switches to the new set in one step. Nothing on disk changes before
+//! `apply`, and `apply` changes what the bot loads only in its last step.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use plugboard_package::{Checksum, Contents, Limits, Signature, unpack_verified};
+use plugboard_registry_types::{IndexEntry, Permission};
+use plugboard_resolver::{Lockfile, Request, Update, WitSupport, resolve};
+use semver::{Version, VersionReq};
+
+use super::client::RegistryClient;
+use super::installed::{Installed, InstalledPlugin};
+use super::{DEFAULT_REGISTRY, InstallError};
+use crate::bot::{engine_options, plugin_dirs};
+use crate::config::BotConfig;
+use crate::engine::PluginEngine;
+use crate::plugin::read_manifest;
+
+/// The lockfile's name, next to the config file.
+pub const LOCKFILE: &str = plugboard_resolver::lockfile::LOCKFILE_NAME;
+
+/// One change a plan makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Change {
+    /// A plugin that was not installed.
+    Install {
+        /// Its name.
+        name: String,
+        /// The version to install.
+        version: Version,
+        /// The permissions it asks for (granted by applying the plan).
+        permissions: Vec<Permission>,
+        /// Whether it comes only as a dependency of another plugin.
+        dependency: bool,
+    },
+    /// An installed plugin moving to another version.
+    Update {
+        /// Its name.
+        name: String,
+        /// The installed version.
+        from: Version,
+        /// The new version.
+        to: Version,
+        /// Permissions the new version asks for that the old one did not.
+        new_permissions: Vec<Permission>,
+    },
+    /// An installed plugin going away (removed, or no longer needed).
+    Remove {
+        /// Its name.
+        name: String,
+        /// The installed version.
+        version: Version,
+    },
+}
+
+impl Change {
+    /// The permissions the owner grants by applying this change.
+    pub fn asks(&self) -> &[Permission] {
+        match self {
+            Change::Install { permissions, .. } => permissions,
+            Change::Update {
+                new_permissions, ..
+            } => new_permissions,
+            Change::Remove { .. } => &[],
+        }
+    }
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Install {
+                name,
+                version,
+                dependency,
+                ..
+            } => {
+                write!(f, "install {name} {version}")?;
+                if *dependency {
+                    f.write_str(" (a dependency)")?;
+                }
+                Ok(())
+            }
+            Change::Update { name, from, to, .. } => {
+                let how = if to > from { "update" } else { "downgrade" };
+                write!(f, "{how} {name} {from} -> {to}")
+            }
+            Change::Remove { name, version } => write!(f, "remove {name} {version}"),
+        }
+    }
+}
+
+/// What an operation would do, and what it needs to do it.
+#[derive(Debug)]
+pub struct Plan {
+    /// The changes, dependencies first; empty when no plugin changes.
+    pub changes: Vec<Change>,
+    /// Whether the record changes anyway (a new requirement that the
+    /// installed version already meets).
+    pub requirements_changed: bool,
+    next: Installed,
+    lock: Lockfile,
+    /// Index entries of the packages to fetch, with their directories.
+    wanted: Vec<(IndexEntry, String)>,
+    fetched: Vec<(String, Contents)>,
+}
+
+impl Plan {
+    /// Whether the plan changes nothing at all.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && !self.requirements_changed
+    }
+
+    /// Every permission the plan grants, by plugin.
+    pub fn permissions(&self) -> Vec<(&str, &[Permission])> {
+        self.changes
+            .iter()
+            .filter(|c| !c.asks().is_empty())
+            .map(|c| match c {
+                Change::Install { name, .. }
+                | Change::Update { name, .. }
+                | Change::Remove { name, .. } => (name.as_str(), c.asks()),
+            })
+            .collect()
+    }
+}
+
+/// A plugin with a newer version out, for `plugboard outdated`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outdated {
+    /// Its name.
+    pub name: String,
+    /// The installed version.
+    pub installed: Version,
+    /// The newest version the owner's requirement allows.
+    pub compatible: Option<Version>,
+    /// The newest version this host can run.
+    pub latest: Option<Version>,
+}
+
+/// Installs, updates and removes the registry plugins of one bot.
+pub struct Manager {
+    config: BotConfig,
+    client: RegistryClient,
+    data_dir: PathBuf,
+    lock_path: PathBuf,
+    installed: Installed,
+    lock: Lockfile,
+}
+
+impl Manager {
+    /// A manager for the bot of `config`, using the registry called
+    /// `registry` (`default` when `None`) from the config's `[registries]`.
+    pub fn open(config: &BotConfig, registry: Option<&str>) -> Result<Self, InstallError> {
+        let name = registry.unwrap_or(DEFAULT_REGISTRY);
+        let url = config
+            .registries
+            .get(name)
+            .ok_or_else(|| InstallError::UnknownRegistry(name.to_owned()))?;
+        let client = RegistryClient::new(name, url, &config.cache_dir())?;
+        let data_dir = config.data_dir();
+        let installed = Installed::load(&data_dir)?;
+        if let Some(other) = installed.plugins.iter().find(|p| p.registry != name) {
+            return Err(InstallError::Refused(format!(
+                "{} is installed from registry `{}`; one bot installs from one registry, so use \
+                 `--registry {}`",
+                other.name, other.registry, other.registry
+            )));
+        }
+        let lock_path = config.resolve(std::path::Path::new(LOCKFILE));
+        let lock = Lockfile::load(&lock_path)?.unwrap_or_default();
+        Ok(Self {
+            config: config.clone(),
+            client,
+            data_dir,
+            lock_path,
+            installed,
+            lock,
+        })
+    }
+
+    /// The registry client.
+    pub fn client(&self) -> &RegistryClient {
+        &self.client
+    }
+
+    /// The current installation record.
+    pub fn installed(&self) -> &Installed {
+        &self.installed
+    }
+
+    /// The requirements the owner asked for, as recorded.
+    fn requested(&self) -> Result<BTreeMap<String, VersionReq>, InstallError> {
+        self.installed
+            .plugins
+            .iter()
+            .filter_map(|p| p.requested.as_ref().map(|r| (p, r)))
+            .map(|(p, req)| {
+                req.parse().map(|req| (p.name.clone(), req)).map_err(|e| {
+                    InstallError::Refused(format!(
+                        "the installation record asks for {} {req:?}, which is not a version \
+                         requirement ({e}); reinstall it with `plugboard install {}`",
+                        p.name, p.name
+                    ))
+                })
+            })
+            .collect()
+    }
+
+    /// Plans installing `wanted` (name and requirement) beside what is
+    /// installed, honouring the lockfile.
+    pub fn plan_install(&self, wanted: &[(String, VersionReq)]) -> Result<Plan, InstallError> {
+        let mut requested = self.requested()?;
+        for (name, req) in wanted {
+            self.refuse_local_copy(name)?;
+            requested.insert(name.clone(), req.clone());
+        }
+        self.plan(requested, Update::Nothing)
+    }
+
+    /// Plans updating `names` (everything when empty) to the newest versions
+    /// their requirements allow.
+    pub fn plan_update(&self, names: &[String]) -> Result<Plan, InstallError> {
+        let update = if names.is_empty() {
+            Update::All
+        } else {
+            for name in names {
+                if self.installed.get(name).is_none() {
+                    return Err(not_installed(name));
+                }
+            }
+            Update::Only(names.iter().cloned().collect())
+        };
+        self.plan(self.requested()?, update)
+    }
+
+    /// Plans removing `names`, and whatever only they needed.
+    pub fn plan_remove(&self, names: &[String]) -> Result<Plan, InstallError> {
+        let mut requested = self.requested()?;
+        for name in names {
+            if self.installed.get(name).is_none() {
+                return Err(not_installed(name));
+            }
+            requested.remove(name);
+        }
+        let plan = self.plan(requested, Update::Nothing)?;
+        for name in names {
+            if let Some(user) = plan.next.plugins.iter().find(|p| p.name == *name) {
+                let users: Vec<&str> = plan
+                    .lock
+                    .plugins()
+                    .iter()
+                    .filter(|l| l.dependency_pairs().iter().any(|(d, _)| d == name))
+                    .map(|l| l.name.as_str())
+                    .collect();
+                return Err(InstallError::Refused(format!(
+                    "cannot remove {} {}: {} depend{} on it; remove {} too, or keep it",
+                    user.name,
+                    user.version,
+                    users.join(", "),
+                    if users.len() == 1 { "s" } else { "" },
+                    users.join(" and ")
+                )));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// A plugin of the same name in the config's `plugin_dirs` would clash.
+    fn refuse_local_copy(&self, name: &str) -> Result<(), InstallError> {
+        let installed_root = Installed::root(&self.data_dir);
+        for dir in plugin_dirs(&self.config) {
+            if dir.starts_with(&installed_root) {
+                continue;
+            }
+            if read_manifest(&dir).is_ok_and(|m| m.name == name) {
+                return Err(InstallError::Refused(format!(
+                    "a plugin named `{name}` is already loaded from {}; remove it from \
+                     `runtime.plugin_dirs` (or that directory) before installing `{name}` from a registry",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn plan(
+        &self,
+        requested: BTreeMap<String, VersionReq>,
+        update: Update,
+    ) -> Result<Plan, InstallError> {
+        let host = crate::host::v0_1::version();
+        let mut request = Request::new(WitSupport::speaks(&[host]))
+            .with_lock(&self.lock)
+            .update(update);
+        for (name, req) in &requested {
+            request = request.require(name.clone(), req.clone());
+        }
+        let (resolved, lock) = if requested.is_empty() {
+            (Vec::new(), Lockfile::default())
+        } else {
+            let resolution = resolve(&self.client, &request)?;
+            let lock = resolution.to_lockfile();
+            (resolution.plugins, lock)
+        };
+
+        let mut changes = Vec::new();
+        let mut next = Installed::default();
+        let mut wanted = Vec::new();
+        for chosen in &resolved {
+            let entry = &chosen.entry;
+            let existing = self.installed.get(&chosen.name);
+            let requested = requested.get(&chosen.name).map(ToString::to_string);
+            let record = match existing {
+                Some(old) if old.version == chosen.version && old.sha256 == entry.sha256 => {
+                    InstalledPlugin {
+                        requested,
+                        ..old.clone()
+                    }
+                }
+                _ => {
+                    let dir = format!(
+                        "{}-{}-{}",
+                        chosen.name,
+                        chosen.version,
+                        &entry.sha256[..12.min(entry.sha256.len())]
+                    );
+                    changes.push(match existing {
+                        Some(old) => Change::Update {
+                            name: chosen.name.clone(),
+                            from: old.version.clone(),
+                            to: chosen.version.clone(),
+                            new_permissions: entry
+                                .permissions
+                                .iter()
+                                .filter(|p| !old.permissions.contains(p))
+                                .copied()
+                                .collect(),
+                        },
+                        None => Change::Install {
+                            name: chosen.name.clone(),
+                            version: chosen.version.clone(),
+                            permissions: entry.permissions.clone(),
+                            dependency: requested.is_none(),
+                        },
+                    });
+                    wanted.push((entry.clone(), dir.clone()));
+                    InstalledPlugin {
+                        name: chosen.name.clone(),
+                        version: chosen.version.clone(),
+                        registry: self.client.name().to_owned(),
+                        sha256: entry.sha256.clone(),
+                        key_id: entry.key_id.clone(),
+                        dir,
+                        requested,
+                        permissions: entry.permissions.clone(),
+                    }
+                }
+            };
+            next.plugins.push(record);
+        }
+        for old in &self.installed.plugins {
+            if next.get(&old.name).is_none() {
+                changes.push(Change::Remove {
+                    name: old.name.clone(),
+                    version: old.version.clone(),
+                });
+            }
+        }
+        let mut before = self.installed.plugins.clone();
+        before.sort_by(|a, b| a.name.cmp(&b.name));
+        let mut after = next.plugins.clone();
+        after.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Plan {
+            changes,
+            requirements_changed: before != after,
+            next,
+            lock,
+            wanted,
+            fetched: Vec::new(),
+        })
+    }
+
+    /// Downloads (or takes from the cache) every package the plan needs,
+    /// verifies its checksum and signature, unpacks it in memory, and checks
+    /// that its component loads on this host. `progress(name, received,
+    /// total)` is called as bytes arrive.
+    pub fn fetch(
+        &self,
+        plan: &mut Plan,
+        progress: &mut dyn FnMut(&str, u64, Option<u64>),
+    ) -> Result<(), InstallError> {
+        if plan.wanted.is_empty() {
+            return Ok(());
+        }
+        let engine = PluginEngine::new(&engine_options(&self.config))
+            .map_err(|e| InstallError::Refused(e.to_string()))?;
+        for (entry, dir) in &plan.wanted {
+            let package_error = |source| InstallError::Package {
+                name: entry.name.clone(),
+                version: entry.version.clone(),
+                source: Box::new(source),
+            };
+            let bytes = self
+                .client
+                .download(entry, &mut |got, total| progress(&entry.name, got, total))?;
+            let checksum: Checksum = entry.sha256.parse().map_err(package_error)?;
+            let signature: Signature = entry.signature.parse().map_err(package_error)?;
+            let key = self.client.public_key(&entry.key_id)?;
+            let contents = unpack_verified(&bytes, &checksum, &key, &signature, &Limits::default())
+                .map_err(package_error)?;
+            let manifest = contents.manifest();
+            if manifest.name != entry.name || manifest.version != entry.version {
+                return Err(InstallError::Refused(format!(
+                    "the package listed as {} {} holds {} {}; registry `{}` is inconsistent, \
+                     nothing was installed",
+                    entry.name,
+                    entry.version,
+                    manifest.name,
+                    manifest.version,
+                    self.client.name()
+                )));
+            }
+            let unloadable = |message: String| InstallError::Unloadable {
+                name: entry.name.clone(),
+                version: entry.version.clone(),
+                message,
+            };
+            let (component, _) = engine
+                .load(contents.component())
+                .map_err(|e| unloadable(e.to_string()))?;
+            engine
+                .check_contract(&component)
+                .map_err(|e| unloadable(e.to_string()))?;
+            plan.fetched.push((dir.clone(), contents));
+        }
+        Ok(())
+    }
+
+    /// Switches to the plan's set: writes new package directories, then the
+    /// lockfile, then the installation record (the switch). Call
+    /// [`Manager::fetch`] first.
+    pub fn apply(&self, plan: Plan) -> Result<(), InstallError> {
+        if plan.fetched.len() != plan.wanted.len() {
+            return Err(InstallError::Refused(
+                "the plan's packages were not fetched; call `fetch` before `apply`".into(),
+            ));
+        }
+        let root = Installed::root(&self.data_dir);
+        std::fs::create_dir_all(&root).map_err(InstallError::io(&root))?;
+        for (dir, contents) in &plan.fetched {
+            let target = root.join(dir);
+            if target.join("plugin.wasm").exists() {
+                continue; // the same package, already unpacked
+            }
+            let staging = root.join(format!(".staging-{dir}-{}", std::process::id()));
+            if staging.exists() {
+                std::fs::remove_dir_all(&staging).map_err(InstallError::io(&staging))?;
+            }
+            std::fs::create_dir_all(&staging).map_err(InstallError::io(&staging))?;
+            contents
+                .write_to(&staging)
+                .map_err(|source| InstallError::Package {
+                    name: contents.manifest().name.clone(),
+                    version: contents.manifest().version.clone(),
+                    source: Box::new(source),
+                })?;
+            std::fs::rename(&staging, &target).map_err(InstallError::io(&target))?;
+        }
+        plan.lock.save(&self.lock_path)?;
+        plan.next.save(&self.data_dir)?;
+        plan.next.collect_garbage(&self.data_dir);
+        Ok(())
+    }
+
+    /// Installed plugins with newer versions in the registry.
+    pub fn outdated(&self) -> Result<Vec<Outdated>, InstallError> {
+        let host = WitSupport::speaks(&[crate::host::v0_1::version()]);
+        let mut found = Vec::new();
+        for plugin in &self.installed.plugins {
+            let usable: Vec<Version> = self
+                .client
+                .index(&plugin.name)?
+                .into_iter()
+                .filter(|e| !e.yanked && host.supports(&e.wit))
+                .map(|e| e.version)
+                .collect();
+            let req = plugin
+                .requested
+                .as_deref()
+                .and_then(|r| r.parse::<VersionReq>().ok());
+            let compatible = usable
+                .iter()
+                .filter(|v| req.as_ref().is_none_or(|r| r.matches(v)))
+                .max()
+                .cloned();
+            let latest = usable.iter().max().cloned();
+            let newer = |v: &Option<Version>| v.as_ref().is_some_and(|v| v > &plugin.version);
+            if newer(&compatible) || newer(&latest) {
+                found.push(Outdated {
+                    name: plugin.name.clone(),
+                    installed: plugin.version.clone(),
+                    compatible,
+                    latest,
+                });
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn not_installed(name: &str) -> InstallError {
+    InstallError::Refused(format!(
+        "`{name}` is not installed from a registry; `plugboard plugins list` shows what is"
+    ))
+}

@@ -1,0 +1,445 @@
+//! The package manager end to end: the real `plugboard` binary installs,
+//! updates and removes plugins from a real registry server
+//! (`plugboard-registry`) on 127.0.0.1, and a running bot picks the changes
+//! up.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use plugboard_package::SigningKey;
+use plugboard_registry::{Config, Registry, Scope};
+use plugboard_runtime::packages::{Installed, RegistryClient};
+
+use crate::support::{PATIENCE, plugins_dir, shared_cache};
+
+/// A registry server with one publisher, `ann`.
+struct Market {
+    url: String,
+    token: String,
+    key: SigningKey,
+    /// Stops the server when dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    dir: tempfile::TempDir,
+}
+
+impl Market {
+    fn start() -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let registry = Registry::open(&dir.path().join("registry"), Config::default())?;
+        let token = registry.create_token("ann", Scope::ALL)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        runtime.spawn(plugboard_registry::serve(
+            listener,
+            registry,
+            std::future::pending(),
+        ));
+        let key = SigningKey::generate()?;
+        let market = Self {
+            url,
+            token,
+            key,
+            runtime: Some(runtime),
+            dir,
+        };
+        market.client()?.register_key(&market.key, &market.token)?;
+        Ok(market)
+    }
+
+    fn client(&self) -> Result<RegistryClient> {
+        Ok(RegistryClient::new(
+            "default",
+            &self.url,
+            &self.dir.path().join("publisher-cache"),
+        )?)
+    }
+
+    /// Publishes the component of official plugin `base` as `name`
+    /// `version`, depending on `deps`.
+    fn publish(&self, base: &str, name: &str, version: &str, deps: &[(&str, &str)]) -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let from = plugins_dir().join(base);
+        std::fs::copy(from.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
+        let mut manifest: toml::Table =
+            std::fs::read_to_string(from.join("plugin.toml"))?.parse()?;
+        manifest.insert("name".into(), name.into());
+        manifest.insert("version".into(), version.into());
+        let mut dependencies = toml::Table::new();
+        for (dep, req) in deps {
+            dependencies.insert((*dep).into(), (*req).into());
+        }
+        manifest.insert("dependencies".into(), dependencies.into());
+        std::fs::write(dir.path().join("plugin.toml"), toml::to_string(&manifest)?)?;
+        std::fs::write(
+            dir.path().join("README.md"),
+            format!("# {name}\n\nA test plugin.\n"),
+        )?;
+        let package = plugboard_package::pack(dir.path())?;
+        self.client()?
+            .publish(package.bytes(), &self.key, &self.token)
+            .with_context(|| format!("publishing {name} {version}"))?;
+        Ok(())
+    }
+
+    /// Stops the server (for offline tests).
+    fn stop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+impl Drop for Market {
+    fn drop(&mut self) {
+        // Also dropped inside async tests, where blocking is not allowed.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A bot directory: `plugboard.toml` pointing at the market, no local
+/// plugins.
+struct BotDir {
+    dir: tempfile::TempDir,
+}
+
+impl BotDir {
+    fn new(market: &Market, extra: &str) -> Result<Self> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(
+            dir.path().join("plugboard.toml"),
+            format!(
+                "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = []\nmax_instances = 64\n\n\
+                 [registries]\ndefault = {:?}\n\n{extra}",
+                shared_cache().display().to_string(),
+                market.url,
+            ),
+        )?;
+        Ok(Self { dir })
+    }
+
+    fn config(&self) -> PathBuf {
+        self.dir.path().join("plugboard.toml")
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn lockfile(&self) -> Result<String> {
+        Ok(std::fs::read_to_string(
+            self.dir.path().join("plugboard.lock"),
+        )?)
+    }
+
+    fn installed(&self) -> Result<Vec<(String, String)>> {
+        Ok(Installed::load(&self.data())?
+            .plugins
+            .iter()
+            .map(|p| (p.name.clone(), p.version.to_string()))
+            .collect())
+    }
+
+    /// Runs `plugboard <args> --config <this config>`.
+    fn run(&self, market: &Market, args: &[&str]) -> Result<Output> {
+        let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(args)
+            .arg("--config")
+            .arg(self.config())
+            .env("PLUGBOARD_REGISTRY_TOKEN", &market.token)
+            .env("PLUGBOARD_HOME", self.dir.path().join("home"))
+            .env("PLUGBOARD_LOG", "warn")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .stdin(Stdio::null())
+            .output()?;
+        Ok(output)
+    }
+
+    /// Like [`BotDir::run`], failing unless the command succeeded; returns
+    /// its stdout.
+    fn ok(&self, market: &Market, args: &[&str]) -> Result<String> {
+        let output = self.run(market, args)?;
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        ensure!(
+            output.status.success(),
+            "plugboard {args:?} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok(stdout)
+    }
+
+    /// Like [`BotDir::run`], failing unless the command failed; returns its
+    /// stderr.
+    fn refused(&self, market: &Market, args: &[&str]) -> Result<String> {
+        let output = self.run(market, args)?;
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        ensure!(
+            !output.status.success(),
+            "plugboard {args:?} succeeded:\n{}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        Ok(stderr)
+    }
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+#[test]
+fn install_resolves_dependencies_and_explains_conflicts() -> Result<()> {
+    let market = Market::start()?;
+    market.publish("dice", "economy", "1.0.0", &[])?;
+    market.publish("dice", "economy", "2.0.0", &[])?;
+    market.publish("echo", "shop", "1.0.0", &[("economy", "^1")])?;
+    market.publish("echo", "bank", "1.0.0", &[("economy", "^2")])?;
+    let bot = BotDir::new(&market, "")?;
+
+    let out = bot.ok(&market, &["install", "shop"])?;
+    assert!(
+        out.contains("install economy 1.0.0 (a dependency)"),
+        "{out}"
+    );
+    assert!(out.contains("install shop 1.0.0"), "{out}");
+    assert_eq!(
+        bot.installed()?,
+        pairs(&[("economy", "1.0.0"), ("shop", "1.0.0")])
+    );
+    let lock = bot.lockfile()?;
+    assert!(lock.contains("name = \"economy\""), "{lock}");
+    assert!(
+        lock.contains("dependencies = [\"economy 1.0.0\"]"),
+        "{lock}"
+    );
+
+    // bank needs economy ^2, shop needs ^1: refused, with the reason.
+    let refused = bot.refused(&market, &["install", "bank"])?;
+    assert!(refused.contains("economy ^2"), "{refused}");
+    assert!(refused.contains("economy ^1"), "{refused}");
+    assert_eq!(bot.installed()?.len(), 2, "nothing changed");
+
+    let refused = bot.refused(&market, &["remove", "economy"])?;
+    assert!(refused.contains("shop depends on it"), "{refused}");
+
+    let refused = bot.refused(&market, &["install", "shpo"])?;
+    assert!(refused.contains("no plugin named `shpo`"), "{refused}");
+    assert!(
+        refused.contains("shop"),
+        "suggests the close name: {refused}"
+    );
+
+    // Removing shop takes the dependency nobody needs any more with it.
+    let out = bot.ok(&market, &["remove", "shop"])?;
+    assert!(out.contains("remove economy 1.0.0"), "{out}");
+    assert!(bot.installed()?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn permissions_are_shown_and_must_be_accepted() -> Result<()> {
+    let market = Market::start()?;
+    market.publish("poll", "poll", "1.0.0", &[])?;
+    let bot = BotDir::new(&market, "")?;
+
+    let output = bot.run(&market, &["install", "poll"])?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stdout.contains("poll asks to:"), "{stdout}");
+    assert!(stdout.contains("key-value store (kv)"), "{stdout}");
+    assert!(stderr.contains("--yes"), "{stderr}");
+    assert!(bot.installed()?.is_empty(), "nothing installed");
+
+    let out = bot.ok(&market, &["install", "poll", "--yes", "--json"])?;
+    let json: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(json["changes"][0]["action"], "install");
+    assert_eq!(json["changes"][0]["permissions"][0], "kv");
+    let record = Installed::load(&bot.data())?;
+    assert_eq!(
+        record.grants("poll"),
+        &[plugboard_registry_types::Permission::Kv]
+    );
+
+    let listed = bot.ok(&market, &["plugins", "list"])?;
+    assert!(listed.contains("1.0.0 (from default)"), "{listed}");
+    Ok(())
+}
+
+#[test]
+fn outdated_and_update_follow_the_requirements() -> Result<()> {
+    let market = Market::start()?;
+    market.publish("echo", "greet", "1.0.0", &[])?;
+    let bot = BotDir::new(&market, "")?;
+    bot.ok(&market, &["install", "greet@^1"])?;
+    market.publish("echo", "greet", "1.1.0", &[])?;
+    market.publish("echo", "greet", "2.0.0", &[])?;
+
+    let out = bot.ok(&market, &["outdated", "--json"])?;
+    let json: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(json["outdated"][0]["installed"], "1.0.0");
+    assert_eq!(json["outdated"][0]["compatible"], "1.1.0");
+    assert_eq!(json["outdated"][0]["latest"], "2.0.0");
+
+    // `install` honours the lockfile: still 1.0.0.
+    bot.ok(&market, &["install", "greet@^1"])?;
+    assert_eq!(bot.installed()?, pairs(&[("greet", "1.0.0")]));
+
+    let out = bot.ok(&market, &["update"])?;
+    assert!(out.contains("update greet 1.0.0 -> 1.1.0"), "{out}");
+    assert_eq!(bot.installed()?, pairs(&[("greet", "1.1.0")]));
+    assert!(bot.lockfile()?.contains("version = \"1.1.0\""));
+    let out = bot.ok(&market, &["update"])?;
+    assert!(out.contains("nothing to do"), "{out}");
+    Ok(())
+}
+
+#[test]
+fn a_tampered_lockfile_is_refused_and_a_reinstall_works_offline() -> Result<()> {
+    let mut market = Market::start()?;
+    market.publish("echo", "greet", "1.0.0", &[])?;
+    market.publish("dice", "roller", "1.0.0", &[])?;
+    let bot = BotDir::new(&market, "")?;
+    bot.ok(&market, &["install", "greet"])?;
+
+    let lock_path = bot.dir.path().join("plugboard.lock");
+    let lock = std::fs::read_to_string(&lock_path)?;
+    let sha = lock
+        .lines()
+        .find_map(|l| l.strip_prefix("sha256 = \""))
+        .and_then(|l| l.strip_suffix('"'))
+        .context("a sha256 line")?
+        .to_owned();
+    std::fs::write(&lock_path, lock.replace(&sha, &"0".repeat(64)))?;
+    let refused = bot.refused(&market, &["install", "roller"])?;
+    assert!(refused.contains("plugboard.lock"), "{refused}");
+    assert!(bot.installed()?.iter().all(|(n, _)| n != "roller"));
+    std::fs::write(&lock_path, lock)?;
+
+    // Everything needed is cached: the index, the key and the package.
+    bot.ok(&market, &["remove", "greet"])?;
+    market.stop();
+    bot.ok(&market, &["install", "greet"])?;
+    assert_eq!(bot.installed()?, pairs(&[("greet", "1.0.0")]));
+    Ok(())
+}
+
+/// Asks `/echo <word>` until the bot answers it with `<word>`.
+async fn wait_for_echo(bot: &mut crate::support::TestBot, word: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let answer = bot.ask("c", &format!("/echo {word}")).await?;
+        if answer == word {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the bot never answered /echo {word}; last answer: {answer}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work).await?
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_bot_switches_live_and_rolls_back_a_broken_update() -> Result<()> {
+    let market = blocking(Market::start).await?;
+    let market = std::sync::Arc::new(market);
+    {
+        let market = std::sync::Arc::clone(&market);
+        blocking(move || {
+            market.publish("echo", "parrot", "1.0.0", &[])?;
+            // 1.1.0 is the dice component, which refuses `max_dice = 0`.
+            market.publish("dice", "parrot", "1.1.0", &[])
+        })
+        .await?;
+    }
+    let extra = format!(
+        "[registries]\ndefault = {:?}\n\n[plugins.parrot.config]\nmax_dice = 0\n",
+        market.url
+    );
+    let mut bot = crate::support::TestBot::start(&[], &extra)?;
+    let bot_dir = bot.data.path().to_path_buf();
+    let config = bot_dir.join("test.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = []\nmax_instances = 64\n\n{extra}",
+            bot_dir.join("data").display().to_string(),
+            shared_cache().display().to_string(),
+        ),
+    )?;
+    let cli = {
+        let market = std::sync::Arc::clone(&market);
+        move |args: &'static [&'static str]| {
+            let market = std::sync::Arc::clone(&market);
+            let config = config.clone();
+            blocking(move || cli_ok(&market, &config, args))
+        }
+    };
+
+    cli(&["install", "parrot@=1.0.0"]).await?;
+    wait_for_echo(&mut bot, "hello").await?;
+
+    let out = cli(&["install", "parrot@^1"]).await?;
+    assert!(out.contains("recording them"), "{out}");
+    let out = cli(&["update", "parrot"]).await?;
+    assert!(out.contains("update parrot 1.0.0 -> 1.1.0"), "{out}");
+    // The bot loads 1.1.0 beside 1.0.0, sees it fail to start, keeps 1.0.0
+    // and restores the previous record.
+    let data = bot_dir.join("data");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let record = Installed::load(&data)?;
+        if record
+            .get("parrot")
+            .is_some_and(|p| p.version.to_string() == "1.0.0")
+        {
+            break;
+        }
+        ensure!(
+            tokio::time::Instant::now() < deadline,
+            "the record was not rolled back: {record:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_for_echo(&mut bot, "still here").await?;
+    bot.stop().await?;
+    Ok(())
+}
+
+fn cli_ok(market: &Market, config: &Path, args: &[&str]) -> Result<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .arg("--yes")
+        .env("PLUGBOARD_REGISTRY_TOKEN", &market.token)
+        .env("PLUGBOARD_LOG", "warn")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .stdin(Stdio::null())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    ensure!(
+        output.status.success(),
+        "plugboard {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout)
+}

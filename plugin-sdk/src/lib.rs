@@ -60,15 +60,16 @@ pub use response::Response;
 
 pub use bindings::plugboard::plugin::types::{
     Action, Attachment, Button, ButtonPress, Chat, ChatKind, ChatRef, Command, DeleteMessage,
-    DiscordMessage, EditMessage, Event, HostError, Membership, Message, Outgoing, Platform,
-    PluginError, React, Reaction, SendMessage, TelegramMessage, TextFormat, Tick, User,
+    DiscordMessage, EditMessage, Embed, EmbedField, Event, HostError, Membership, Message,
+    Outgoing, Platform, PluginError, React, Reaction, SendMessage, TelegramMessage, TextFormat,
+    Tick, User,
 };
 
 /// The items most plugins need, for `use plugboard_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Button, ButtonPress, Chat, ChatRef, Command, Config, Error, Event, Message, Outgoing,
-        Plugin, Response, Result, kv,
+        Button, ButtonPress, Chat, ChatRef, Command, Config, Embed, Error, Event, Message,
+        Outgoing, Plugin, Response, Result, kv,
     };
 }
 

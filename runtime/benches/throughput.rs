@@ -68,6 +68,7 @@ impl NativePlugin for NativeEcho {
                     reply_to: reply_to.map(str::to_owned),
                 },
                 plugin: Arc::clone(&self.name),
+                mention_everyone: false,
                 receipt: Default::default(),
             }],
             kv_written: false,

@@ -107,6 +107,7 @@ pub fn load_plugins(
     let mut report = LoadReport::default();
     // Permissions accepted at install count as grants.
     let installed = Installed::load(&config.data_dir()).unwrap_or_default();
+    let installed_root = Installed::root(&config.data_dir());
     for dir in plugin_dirs(config) {
         // A disabled plugin is skipped before its component is even read.
         if let Ok(manifest) = read_manifest(&dir)
@@ -135,7 +136,14 @@ pub fn load_plugins(
                     source,
                 })?;
             grants.extend(section.grants.iter().copied());
-            grants.extend(installed.grants(&manifest.name).iter().copied());
+            // Accepted at install for the registry copy only, not for a
+            // local plugin that happens to have the same name.
+            if installed
+                .get(&manifest.name)
+                .is_some_and(|p| installed_root.join(&p.dir) == dir)
+            {
+                grants.extend(installed.grants(&manifest.name).iter().copied());
+            }
             for extra in grants.iter().filter(|p| !manifest.wants(**p)) {
                 tracing::warn!(
                     plugin = %manifest.name,
@@ -340,6 +348,7 @@ impl Bot {
                 outbox: rx,
                 shutdown: stop_rx.clone(),
                 store: Arc::clone(&self.store),
+                plugins: dispatcher.watch_router(),
             };
             adapters.spawn(async move {
                 if let Err(e) = adapter.run(io).await {
@@ -402,13 +411,23 @@ impl Reload {
     /// Loads the plugin set the record now describes beside the running one
     /// and swaps it in; if a new or changed plugin fails to load or start,
     /// keeps the running set and restores the previous record.
-    async fn swap(&self, dispatcher: &Dispatcher, store: &Arc<dyn Store>) {
+    async fn swap(self: &Arc<Self>, dispatcher: &Dispatcher, store: &Arc<dyn Store>) {
         let data_dir = self.config.data_dir();
         let installed_root = Installed::root(&data_dir);
         let old = dispatcher.router();
-        let (plugins, report) = tokio::task::block_in_place(|| {
-            load_plugins(&self.config, &self.engine, Arc::clone(store))
-        });
+        // Compiling and reading files blocks: off the async threads.
+        let loading = {
+            let this = Arc::clone(self);
+            let store = Arc::clone(store);
+            tokio::task::spawn_blocking(move || load_plugins(&this.config, &this.engine, store))
+        };
+        let (plugins, report) = match loading.await {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                tracing::error!("loading the new plugin set failed: {e}");
+                return;
+            }
+        };
         let mut failures: Vec<String> = report
             .refused
             .iter()
@@ -439,10 +458,19 @@ impl Reload {
                 "the new plugin set does not load; keeping the running plugins: {}",
                 failures.join("; ")
             );
-            match Installed::roll_back(&data_dir) {
-                Ok(true) => tracing::warn!("restored the previous installation record"),
-                Ok(false) => {}
-                Err(e) => tracing::error!("cannot restore the previous installation record: {e}"),
+            let config = self.config.clone();
+            let rolled_back =
+                tokio::task::spawn_blocking(move || crate::packages::manager::roll_back(&config))
+                    .await;
+            match rolled_back {
+                Ok(Ok(true)) => {
+                    tracing::warn!("restored the previous installation record and lockfile")
+                }
+                Ok(Ok(false)) => {}
+                Ok(Err(e)) => {
+                    tracing::error!("cannot restore the previous installation record: {e}")
+                }
+                Err(e) => tracing::error!("restoring the previous installation record failed: {e}"),
             }
             return;
         }

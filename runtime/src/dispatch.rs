@@ -20,7 +20,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::FutureExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
 use std::hash::{Hash, Hasher};
 
@@ -55,8 +55,9 @@ struct Pending {
 
 pub(crate) struct Dispatcher {
     /// Swapped when the plugin set changes; events already running keep
-    /// the router they started with.
-    router: std::sync::RwLock<Arc<Router>>,
+    /// the router they started with. Adapters watch it (see
+    /// [`Dispatcher::watch_router`]).
+    router: watch::Sender<Arc<Router>>,
     store: Arc<dyn Store>,
     outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,
     chats: Mutex<HashMap<ChatKey, VecDeque<Pending>>>,
@@ -78,7 +79,7 @@ impl Dispatcher {
         running: usize,
     ) -> Self {
         Self {
-            router: std::sync::RwLock::new(router),
+            router: watch::Sender::new(router),
             store,
             outboxes,
             chats: Mutex::new(HashMap::new()),
@@ -89,13 +90,19 @@ impl Dispatcher {
 
     /// The current router.
     pub(crate) fn router(&self) -> Arc<Router> {
-        // Readers only clone an Arc; a poisoned lock still holds one.
-        Arc::clone(&self.router.read().unwrap_or_else(|p| p.into_inner()))
+        Arc::clone(&self.router.borrow())
     }
 
-    /// Routes new events through `router` from now on.
+    /// Routes new events through `router` from now on, and tells the
+    /// adapters watching.
     pub(crate) fn replace_router(&self, router: Arc<Router>) {
-        *self.router.write().unwrap_or_else(|p| p.into_inner()) = router;
+        self.router.send_replace(router);
+    }
+
+    /// The current router, and every later one: for adapters that follow
+    /// the plugin set (Discord re-registers its slash commands).
+    pub(crate) fn watch_router(&self) -> watch::Receiver<Arc<Router>> {
+        self.router.subscribe()
     }
 
     fn chats(&self) -> MutexGuard<'_, HashMap<ChatKey, VecDeque<Pending>>> {

@@ -307,6 +307,40 @@ pub struct Outgoing {
     pub format: TextFormat,
     /// Rows of buttons.
     pub buttons: Vec<Vec<Button>>,
+    /// A card shown with the message (an embed on Discord, text elsewhere).
+    pub embed: Option<Box<Embed>>,
+}
+
+/// A rich card attached to a message. By the time it reaches an adapter
+/// the host has checked it against Discord's limits (see
+/// [`host::v0_1`](crate::host::v0_1)).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Embed {
+    /// The heading, plain text.
+    pub title: Option<String>,
+    /// The body, Markdown.
+    pub description: Option<String>,
+    /// Where the title links to (`http(s)://`).
+    pub url: Option<String>,
+    /// The edge colour, `0xRRGGBB`.
+    pub color: Option<u32>,
+    /// Name and value pairs.
+    pub fields: Vec<EmbedField>,
+    /// A small line under the card, plain text.
+    pub footer: Option<String>,
+    /// An image shown in the card (`http(s)://`).
+    pub image_url: Option<String>,
+}
+
+/// One name and value pair of an [`Embed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmbedField {
+    /// The name, plain text.
+    pub name: String,
+    /// The value, Markdown.
+    pub value: String,
+    /// Whether it may be shown beside its neighbours.
+    pub inline: bool,
 }
 
 impl Outgoing {
@@ -359,6 +393,10 @@ pub struct Outbound {
     pub op: OutboundOp,
     /// The plugin that asked for it (`plugboard` for the host's own messages).
     pub plugin: Arc<str>,
+    /// Whether `@everyone` and `@here` in the message may notify people:
+    /// only when the plugin asks for the `mention-everyone` permission and
+    /// the owner granted it. Adapters defuse them otherwise.
+    pub mention_everyone: bool,
     /// Held until the delivery has been performed (or given up): drop it
     /// then. See [`Receipt`].
     pub receipt: Receipt,

@@ -490,8 +490,7 @@ pub mod v0_1 {
                 )));
             }
             check_text_len(&message.text, &self.plugin.limits).map_err(HostError::LimitExceeded)?;
-            let message = outgoing_from_wit(message, &self.plugin.name)
-                .map_err(HostError::InvalidArgument)?;
+            let message = outgoing_from_wit(message, &self.plugin.name)?;
             self.sent.push(event::Outbound {
                 chat: to,
                 op: event::OutboundOp::Send {
@@ -499,6 +498,7 @@ pub mod v0_1 {
                     reply_to: None,
                 },
                 plugin: Arc::clone(&self.plugin.name),
+                mention_everyone: self.plugin.granted(Permission::MentionEveryone),
                 receipt: Default::default(),
             });
             Ok(())
@@ -644,17 +644,17 @@ pub mod v0_1 {
 
     /// Converts outgoing content, namespacing button ids as `<plugin>:<id>`
     /// so a press finds its way back to the plugin that sent the button.
-    fn outgoing_from_wit(o: wit::Outgoing, plugin: &str) -> Result<event::Outgoing, String> {
+    fn outgoing_from_wit(o: wit::Outgoing, plugin: &str) -> Result<event::Outgoing, HostError> {
         let mut rows = Vec::with_capacity(o.buttons.len());
         for row in o.buttons {
             let mut buttons = Vec::with_capacity(row.len());
             for b in row {
                 let data = format!("{plugin}:{}", b.id);
                 if data.len() > MAX_BUTTON_DATA {
-                    return Err(format!(
+                    return Err(HostError::InvalidArgument(format!(
                         "button id `{}` is too long: with the plugin's name it must fit in {MAX_BUTTON_DATA} bytes",
                         b.id
-                    ));
+                    )));
                 }
                 buttons.push(event::Button {
                     id: data,
@@ -663,6 +663,10 @@ pub mod v0_1 {
             }
             rows.push(buttons);
         }
+        let embed = match o.embed {
+            Some(embed) => Some(Box::new(embed_from_wit(embed)?)),
+            None => None,
+        };
         Ok(event::Outgoing {
             text: o.text,
             format: match o.format {
@@ -670,7 +674,138 @@ pub mod v0_1 {
                 wit::TextFormat::Markdown => event::TextFormat::Markdown,
             },
             buttons: rows,
+            embed,
         })
+    }
+
+    /// Longest embed title, in characters (Discord's limit).
+    pub const MAX_EMBED_TITLE: usize = 256;
+    /// Longest embed description, in characters.
+    pub const MAX_EMBED_DESCRIPTION: usize = 4096;
+    /// Most fields in one embed.
+    pub const MAX_EMBED_FIELDS: usize = 25;
+    /// Longest embed field name, in characters.
+    pub const MAX_EMBED_FIELD_NAME: usize = 256;
+    /// Longest embed field value, in characters.
+    pub const MAX_EMBED_FIELD_VALUE: usize = 1024;
+    /// Longest embed footer, in characters.
+    pub const MAX_EMBED_FOOTER: usize = 2048;
+    /// Most characters in all texts of one embed together.
+    pub const MAX_EMBED_TOTAL: usize = 6000;
+    /// Longest embed link (`url`, `image-url`), in bytes.
+    pub const MAX_EMBED_URL: usize = 2048;
+
+    /// Why an embed was refused, as the guest sees it.
+    #[derive(Debug)]
+    enum EmbedError {
+        /// Over one of Discord's limits.
+        Limit(String),
+        /// Not acceptable at all.
+        Invalid(String),
+    }
+
+    impl From<EmbedError> for HostError {
+        fn from(e: EmbedError) -> Self {
+            match e {
+                EmbedError::Limit(why) => HostError::LimitExceeded(why),
+                EmbedError::Invalid(why) => HostError::InvalidArgument(why),
+            }
+        }
+    }
+
+    /// Checks an embed against Discord's limits (so that it renders on
+    /// every platform) and converts it.
+    fn embed_from_wit(e: wit::Embed) -> Result<event::Embed, EmbedError> {
+        fn chars(text: &str) -> usize {
+            text.chars().count()
+        }
+        fn within(what: &str, text: &str, max: usize) -> Result<usize, EmbedError> {
+            let n = chars(text);
+            if n > max {
+                return Err(EmbedError::Limit(format!(
+                    "an embed's {what} is at most {max} characters; this one has {n}"
+                )));
+            }
+            Ok(n)
+        }
+        fn link(what: &str, url: Option<String>) -> Result<Option<String>, EmbedError> {
+            let Some(url) = url else { return Ok(None) };
+            let scheme_ok = ["http://", "https://"].iter().any(|s| {
+                url.get(..s.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(s))
+            });
+            if !scheme_ok
+                || url.len() > MAX_EMBED_URL
+                || url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>'))
+            {
+                return Err(EmbedError::Invalid(format!(
+                    "an embed's {what} must be an http:// or https:// address of at most {MAX_EMBED_URL} bytes, without spaces or `<` `>`"
+                )));
+            }
+            Ok(Some(url))
+        }
+        if e.fields.len() > MAX_EMBED_FIELDS {
+            return Err(EmbedError::Limit(format!(
+                "an embed has at most {MAX_EMBED_FIELDS} fields; this one has {}",
+                e.fields.len()
+            )));
+        }
+        let mut total = 0;
+        if let Some(title) = &e.title {
+            total += within("title", title, MAX_EMBED_TITLE)?;
+        }
+        if let Some(description) = &e.description {
+            total += within("description", description, MAX_EMBED_DESCRIPTION)?;
+        }
+        if let Some(footer) = &e.footer {
+            total += within("footer", footer, MAX_EMBED_FOOTER)?;
+        }
+        let mut fields = Vec::with_capacity(e.fields.len());
+        for f in e.fields {
+            if f.name.trim().is_empty() || f.value.trim().is_empty() {
+                return Err(EmbedError::Invalid(
+                    "an embed field needs a name and a value that are not empty".into(),
+                ));
+            }
+            total += within("field name", &f.name, MAX_EMBED_FIELD_NAME)?;
+            total += within("field value", &f.value, MAX_EMBED_FIELD_VALUE)?;
+            fields.push(event::EmbedField {
+                name: f.name,
+                value: f.value,
+                inline: f.inline,
+            });
+        }
+        if total > MAX_EMBED_TOTAL {
+            return Err(EmbedError::Limit(format!(
+                "an embed's texts together are at most {MAX_EMBED_TOTAL} characters; this one has {total}"
+            )));
+        }
+        if e.color.is_some_and(|c| c > 0xFF_FFFF) {
+            return Err(EmbedError::Invalid(
+                "an embed's color is 0xRRGGBB, at most 0xFFFFFF".into(),
+            ));
+        }
+        Ok(event::Embed {
+            title: e.title,
+            description: e.description,
+            url: link("url", e.url)?,
+            color: e.color,
+            fields,
+            footer: e.footer,
+            image_url: link("image-url", e.image_url)?,
+        })
+    }
+
+    /// The text of a refusal, for an action that fails its event.
+    fn reason(e: HostError) -> String {
+        match e {
+            HostError::PermissionDenied(why)
+            | HostError::LimitExceeded(why)
+            | HostError::InvalidArgument(why)
+            | HostError::Other(why) => why,
+        }
     }
 
     /// Where a relative action lands: the event's chat and the message to answer.
@@ -691,12 +826,13 @@ pub mod v0_1 {
         let check_len = |text: &str| check_text_len(text, &plugin.limits);
         let target =
             |c: Option<wit::ChatRef>| c.map(chat_ref_from_wit).unwrap_or_else(|| ctx.chat.clone());
+        let mention_everyone = plugin.granted(Permission::MentionEveryone);
         let mut out = Vec::with_capacity(actions.len());
         for action in actions {
             let (chat, op) = match action {
                 wit::Action::Reply(o) => {
                     check_len(&o.text)?;
-                    let message = outgoing_from_wit(o, &plugin.name)?;
+                    let message = outgoing_from_wit(o, &plugin.name).map_err(reason)?;
                     let reply_to = ctx.reply_to.map(str::to_owned);
                     (
                         ctx.chat.clone(),
@@ -706,7 +842,7 @@ pub mod v0_1 {
                 wit::Action::Send(s) => {
                     check_len(&s.message.text)?;
                     let to = chat_ref_from_wit(s.to);
-                    let message = outgoing_from_wit(s.message, &plugin.name)?;
+                    let message = outgoing_from_wit(s.message, &plugin.name).map_err(reason)?;
                     (
                         to,
                         event::OutboundOp::Send {
@@ -717,7 +853,7 @@ pub mod v0_1 {
                 }
                 wit::Action::Edit(e) => {
                     check_len(&e.message.text)?;
-                    let message = outgoing_from_wit(e.message, &plugin.name)?;
+                    let message = outgoing_from_wit(e.message, &plugin.name).map_err(reason)?;
                     (
                         target(e.chat),
                         event::OutboundOp::Edit {
@@ -753,9 +889,115 @@ pub mod v0_1 {
                 chat,
                 op,
                 plugin: Arc::clone(&plugin.name),
+                mention_everyone,
                 receipt: Default::default(),
             });
         }
         Ok(out)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn card() -> wit::Embed {
+            wit::Embed {
+                title: Some("Title".into()),
+                description: Some("Body".into()),
+                url: Some("https://example.com/".into()),
+                color: Some(0x00FF00),
+                fields: vec![wit::EmbedField {
+                    name: "n".into(),
+                    value: "v".into(),
+                    inline: false,
+                }],
+                footer: None,
+                image_url: Some("HTTPS://example.com/i.png".into()),
+            }
+        }
+
+        fn refusal(embed: wit::Embed) -> String {
+            match embed_from_wit(embed) {
+                Ok(_) => "accepted".into(),
+                Err(EmbedError::Limit(why)) => format!("limit: {why}"),
+                Err(EmbedError::Invalid(why)) => format!("invalid: {why}"),
+            }
+        }
+
+        #[test]
+        fn embeds_are_held_to_discords_limits() {
+            assert_eq!(refusal(card()), "accepted");
+            let long_title = wit::Embed {
+                title: Some("é".repeat(MAX_EMBED_TITLE + 1)),
+                ..card()
+            };
+            assert!(refusal(long_title).starts_with("limit: an embed's title is at most 256"));
+            let at_limit = wit::Embed {
+                title: Some("é".repeat(MAX_EMBED_TITLE)),
+                ..card()
+            };
+            assert_eq!(refusal(at_limit), "accepted");
+            let long_value = wit::Embed {
+                fields: vec![wit::EmbedField {
+                    name: "n".into(),
+                    value: "v".repeat(MAX_EMBED_FIELD_VALUE + 1),
+                    inline: true,
+                }],
+                ..card()
+            };
+            assert!(refusal(long_value).contains("field value is at most 1024"));
+            let empty_name = wit::Embed {
+                fields: vec![wit::EmbedField {
+                    name: " ".into(),
+                    value: "v".into(),
+                    inline: true,
+                }],
+                ..card()
+            };
+            assert!(refusal(empty_name).starts_with("invalid:"));
+            // Each part within its limit, all together beyond 6,000.
+            let total = wit::Embed {
+                description: Some("d".repeat(MAX_EMBED_DESCRIPTION)),
+                footer: Some("f".repeat(MAX_EMBED_FOOTER)),
+                ..card()
+            };
+            assert!(refusal(total).contains("together are at most 6000"));
+            let footer = wit::Embed {
+                footer: Some("f".repeat(MAX_EMBED_FOOTER + 1)),
+                ..card()
+            };
+            assert!(refusal(footer).starts_with("limit:"));
+            for bad in [
+                "javascript:alert(1)",
+                "https://a b",
+                "ftp://x",
+                "https://x/<y>",
+            ] {
+                let link = wit::Embed {
+                    url: Some(bad.into()),
+                    ..card()
+                };
+                assert!(
+                    refusal(link).starts_with("invalid: an embed's url"),
+                    "{bad}"
+                );
+            }
+            let color = wit::Embed {
+                color: Some(0x0100_0000),
+                ..card()
+            };
+            assert!(refusal(color).starts_with("invalid:"));
+            let fields = wit::Embed {
+                fields: (0..=MAX_EMBED_FIELDS)
+                    .map(|i| wit::EmbedField {
+                        name: format!("n{i}"),
+                        value: "v".into(),
+                        inline: true,
+                    })
+                    .collect(),
+                ..card()
+            };
+            assert!(refusal(fields).starts_with("limit: an embed has at most 25 fields"));
+        }
     }
 }

@@ -284,6 +284,7 @@ impl Router {
                 reply_to,
             },
             plugin: Arc::clone(&self.host),
+            mention_everyone: false,
             receipt: Default::default(),
         });
     }

@@ -4,6 +4,8 @@
 //! * `cargo xtask test`: builds every plugin (official and test-only) and runs all tests.
 //! * `cargo xtask plugins`: only builds the plugin components and stages them.
 //! * `cargo xtask bench`: runs the throughput benchmark.
+//! * `cargo xtask registry`: starts a local marketplace registry and publishes
+//!   the official plugins to it, so a bot can `plugboard install` them.
 //!
 //! Each command does its own setup: it adds the `wasm32-wasip2` target with
 //! rustup when it is missing. Built plugins are staged the way an installed
@@ -29,6 +31,7 @@ fn main() -> Result<()> {
         "demo" => demo(rest),
         "test" => test(rest),
         "bench" => bench(rest),
+        "registry" => registry(rest),
         "help" | "--help" | "-h" => {
             println!("{}", HELP.trim());
             Ok(())
@@ -46,6 +49,10 @@ tasks:
   test [args…]     build every plugin and run all tests (extra args go to `cargo test`)
   plugins          build the plugin components into target/plugins and target/test-plugins
   bench            run the throughput benchmark (release build)
+  registry [--listen ADDR]
+                   start a local registry (default 127.0.0.1:8787, data in
+                   target/registry-demo) with the official plugins published;
+                   runs until Ctrl-C
 ";
 
 fn root() -> PathBuf {
@@ -237,4 +244,127 @@ fn bench(args: &[String]) -> Result<()> {
     ]);
     cmd.args(args);
     run(cmd)
+}
+
+/// Starts `plugboard-registry` on a fresh data directory, publishes the
+/// official plugins through the real `plugboard publish`, and serves until
+/// interrupted.
+fn registry(args: &[String]) -> Result<()> {
+    use std::io::BufRead;
+
+    let listen = match args {
+        [] => "127.0.0.1:8787".to_owned(),
+        [flag, addr] if flag == "--listen" => addr.clone(),
+        _ => bail!("usage: cargo xtask registry [--listen ADDR]"),
+    };
+    let plugins = build_plugins()?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "plugboard-runtime",
+        "-p",
+        "plugboard-registry",
+        "--bins",
+    ]);
+    run(build).context("building plugboard and plugboard-registry")?;
+    let bin = root().join("target").join("release");
+    let plugboard = bin.join("plugboard");
+    let server = bin.join("plugboard-registry");
+
+    let data = root().join("target").join("registry-demo");
+    if data.exists() {
+        std::fs::remove_dir_all(&data).with_context(|| format!("removing {}", data.display()))?;
+    }
+    std::fs::create_dir_all(&data)?;
+    // Tokens are created while the server is stopped (sled has one owner).
+    let token = Command::new(&server)
+        .arg("--data")
+        .arg(data.join("store"))
+        .args(["token", "create", "demo"])
+        .output()
+        .context("running plugboard-registry token create")?;
+    if !token.status.success() {
+        bail!(
+            "plugboard-registry token create failed: {}",
+            String::from_utf8_lossy(&token.stderr)
+        );
+    }
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_owned();
+
+    let mut child = Command::new(&server)
+        .arg("--data")
+        .arg(data.join("store"))
+        .args(["serve", "--listen", &listen])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting plugboard-registry serve")?;
+    let mut first = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        std::io::BufReader::new(stdout).read_line(&mut first)?;
+    }
+    let Some(url) = first
+        .trim()
+        .strip_prefix("listening on ")
+        .map(str::to_owned)
+    else {
+        let _ = child.kill();
+        bail!("plugboard-registry did not start: {first:?}");
+    };
+    let publisher = data.join("publisher.toml");
+    std::fs::write(
+        &publisher,
+        format!("[runtime]\ndata_dir = \"publisher-data\"\n\n[registries]\ndefault = {url:?}\n"),
+    )?;
+    let key = data.join("signing.key");
+    let publish = || -> Result<()> {
+        let cli = |args: &[&str]| {
+            let mut cmd = Command::new(&plugboard);
+            cmd.args(args)
+                .env("PLUGBOARD_REGISTRY_TOKEN", &token)
+                .env("PLUGBOARD_HOME", data.join("home"));
+            cmd
+        };
+        let key_arg = key.display().to_string();
+        let config_arg = publisher.display().to_string();
+        run(cli(&["key", "generate", &key_arg]))?;
+        run(cli(&[
+            "key",
+            "register",
+            "--key",
+            &key_arg,
+            "--config",
+            &config_arg,
+        ]))?;
+        for p in plugins.iter().filter(|p| !p.test_only) {
+            let dir = root().join("target").join("plugins").join(&p.name);
+            let dir = dir.display().to_string();
+            run(cli(&[
+                "publish",
+                &dir,
+                "--key",
+                &key_arg,
+                "--config",
+                &config_arg,
+            ]))?;
+        }
+        Ok(())
+    };
+    if let Err(e) = publish() {
+        let _ = child.kill();
+        return Err(e);
+    }
+    eprintln!(
+        "\nxtask: a registry with the official plugins is serving at {url}\n\
+         In another terminal, install and run a fresh bot from it:\n\
+         \n    cd examples/registry\n    ../../target/release/plugboard install dice\n    \
+         ../../target/release/plugboard run\n\n\
+         (examples/registry/plugboard.toml points at {url}). Ctrl-C stops the registry.\n"
+    );
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("plugboard-registry stopped: {status}");
+    }
+    Ok(())
 }

@@ -2,14 +2,17 @@
 //! so they survive restarts.
 
 use plugboard_sdk::kv::Scope;
+use plugboard_sdk::markdown;
 use plugboard_sdk::prelude::*;
 
 /// Longest key accepted, in bytes.
 const MAX_KEY: usize = 64;
 /// Longest note accepted, in bytes.
 const MAX_NOTE: usize = 2_000;
-/// Most keys `/notes` names.
-const MAX_LISTED: usize = 50;
+/// Most notes `/notes` shows (an embed holds at most 25 fields).
+const MAX_LISTED: usize = 20;
+/// Most characters of a note `/notes` shows.
+const MAX_PREVIEW: usize = 100;
 
 /// The plugin; its state lives in KV.
 #[derive(Default)]
@@ -54,17 +57,33 @@ impl Plugin for Notes {
                 let keys = notes.keys("")?;
                 if keys.is_empty() {
                     out.reply("No notes yet. Add one with /remember <key> <text>.");
-                } else if keys.len() > MAX_LISTED {
-                    let shown = keys[..MAX_LISTED].join(", ");
-                    let more = keys.len() - MAX_LISTED;
-                    out.reply(format!("Notes: {shown} and {more} more"));
-                } else {
-                    out.reply(format!("Notes: {}", keys.join(", ")));
+                    return Ok(());
                 }
+                // A card: one field per note, its text cut short.
+                let mut card = Embed::new().title(format!("📒 Notes ({})", keys.len()));
+                for key in keys.iter().take(MAX_LISTED) {
+                    let text: String = notes.get(key)?.unwrap_or_default();
+                    card = card.field(key, markdown::escape(&preview(&text)));
+                }
+                if keys.len() > MAX_LISTED {
+                    let more = keys.len() - MAX_LISTED;
+                    card = card.footer(format!("and {more} more; /recall <key> shows one"));
+                }
+                out.reply_with(Outgoing::text("").with_embed(card));
             }
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// The first [`MAX_PREVIEW`] characters of `text`, on one line.
+fn preview(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(MAX_PREVIEW) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None if line.is_empty() => "…".into(),
+        None => line,
     }
 }
 

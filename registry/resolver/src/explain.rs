@@ -11,7 +11,7 @@
 //! proof come headlines, found by [`headlines`], naming the requirements
 //! that clash, the way cargo and uv open their errors.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -40,7 +40,7 @@ pub(crate) fn explain<I: Index + ?Sized>(provider: &Provider<'_, I>, tree: &Tree
         .collect();
     let words = Words {
         packages: &packages,
-        labels: &labels,
+        labels: label_index(&packages, &labels),
         roots: provider.request.plugins(),
         registry: provider.index.registry_name(),
         wit: provider.request.wit(),
@@ -109,10 +109,45 @@ fn widen(tree: Tree, name: &str, set: &VersionSet) -> Tree {
     }
 }
 
+/// The texts of the requirements on each plugin, by the known versions
+/// (positions in [`Package::versions`]) each requirement's set holds.
+type LabelIndex<'a> = BTreeMap<&'a str, HashMap<Vec<usize>, BTreeSet<&'a str>>>;
+
+/// Builds the [`LabelIndex`]: one pass over the labels, so that finding the
+/// label of a set costs one pass over the plugin's versions however many
+/// requirements the solver saw (a long proof asks for thousands of labels).
+fn label_index<'a>(
+    packages: &BTreeMap<String, Rc<Package>>,
+    labels: &'a [Label],
+) -> LabelIndex<'a> {
+    let mut index = LabelIndex::new();
+    for label in labels {
+        let known = packages
+            .get(&label.name)
+            .map_or(&[][..], |p| p.versions.as_slice());
+        index
+            .entry(label.name.as_str())
+            .or_default()
+            .entry(positions(&label.set, known))
+            .or_default()
+            .insert(label.text.as_str());
+    }
+    index
+}
+
+/// The positions in `known` (sorted ascending) of the versions `set`
+/// contains.
+fn positions(set: &VersionSet, known: &[Version]) -> Vec<usize> {
+    set.contains_many(known.iter())
+        .enumerate()
+        .filter_map(|(i, inside)| inside.then_some(i))
+        .collect()
+}
+
 /// Everything needed to put sets and packages into words.
 struct Words<'a> {
     packages: &'a BTreeMap<String, Rc<Package>>,
-    labels: &'a [Label],
+    labels: LabelIndex<'a>,
     roots: &'a BTreeMap<String, VersionReq>,
     registry: &'a str,
     wit: &'a WitSupport,
@@ -152,16 +187,12 @@ impl Words<'_> {
     /// The requirement text that produced exactly this set of known versions,
     /// when all such requirements agree.
     fn label(&self, name: &str, set: &VersionSet) -> Option<&str> {
-        let known = self.known(name);
-        let wanted = members(set, known);
-        let texts: BTreeSet<&str> = self
+        let texts = self
             .labels
-            .iter()
-            .filter(|l| l.name == name && members(&l.set, known) == wanted)
-            .map(|l| l.text.as_str())
-            .collect();
+            .get(name)?
+            .get(&positions(set, self.known(name)))?;
         match texts.len() {
-            1 => texts.into_iter().next().filter(|t| *t != "*"),
+            1 => texts.first().copied().filter(|t| *t != "*"),
             _ => None,
         }
     }

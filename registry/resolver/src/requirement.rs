@@ -62,9 +62,14 @@ fn interval(first: &Version, last: &Version) -> VersionSet {
     }
 }
 
-/// The versions of `known` (sorted ascending) that `set` contains.
+/// The versions of `known` (sorted ascending) that `set` contains, in one
+/// merge-like pass over both.
 pub(crate) fn members<'a>(set: &VersionSet, known: &'a [Version]) -> Vec<&'a Version> {
-    known.iter().filter(|v| set.contains(*v)).collect()
+    known
+        .iter()
+        .zip(set.contains_many(known.iter()))
+        .filter_map(|(v, inside)| inside.then_some(v))
+        .collect()
 }
 
 #[cfg(test)]

@@ -96,6 +96,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .unwrap_or_else(|_| "info".into()),
                 )
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             let registry = open(&cli.data)?;
             let runtime = tokio::runtime::Runtime::new().context("could not start tokio")?;

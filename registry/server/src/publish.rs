@@ -162,6 +162,14 @@ fn publish_blocking(
     let manifest = contents.manifest();
     let name = manifest.name.as_str();
     let version = &manifest.version;
+    if !version.build.is_empty() {
+        // Requirements ignore build metadata: `1.0.0+x` beside `1.0.0` would
+        // let the bytes behind `=1.0.0` change.
+        return Err(AppError::unprocessable(format!(
+            "version {version} carries build metadata (`+{}`), which version requirements              ignore; publish it as a new version without `+…`",
+            version.build
+        )));
+    }
 
     let _lock = registry.write_lock();
     let now = time::now();

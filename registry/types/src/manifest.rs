@@ -161,12 +161,19 @@ pub enum Permission {
     SendAnyChat,
     /// Make HTTP requests to the origins listed in the manifest's `http`.
     Http,
+    /// Mention `@everyone` and `@here` in Discord servers (without it they
+    /// are shown but notify nobody).
+    MentionEveryone,
 }
 
 impl Permission {
     /// Every permission, for listings and error messages.
-    pub const ALL: &'static [Permission] =
-        &[Permission::Kv, Permission::SendAnyChat, Permission::Http];
+    pub const ALL: &'static [Permission] = &[
+        Permission::Kv,
+        Permission::SendAnyChat,
+        Permission::Http,
+        Permission::MentionEveryone,
+    ];
 
     /// The name used in `plugin.toml`.
     pub fn as_str(self) -> &'static str {
@@ -174,6 +181,7 @@ impl Permission {
             Permission::Kv => "kv",
             Permission::SendAnyChat => "send-any-chat",
             Permission::Http => "http",
+            Permission::MentionEveryone => "mention-everyone",
         }
     }
 
@@ -185,6 +193,7 @@ impl Permission {
                 "send messages to any chat, not only answer where it is used"
             }
             Permission::Http => "make HTTP requests to the web addresses listed in its manifest",
+            Permission::MentionEveryone => "mention @everyone and @here in Discord servers",
         }
     }
 }

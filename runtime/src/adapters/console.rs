@@ -61,6 +61,14 @@ pub fn render(outbound: &Outbound) -> String {
             TextFormat::Plain => message.text.clone(),
             TextFormat::Markdown => super::markdown::render(&message.text).plain,
         };
+        if let Some(embed) = &message.embed {
+            // No embeds on a terminal: the card as text below the message.
+            let card = super::markdown::render(&super::markdown::embed_markdown(embed)).plain;
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(&card);
+        }
         for row in &message.buttons {
             let labels: Vec<String> = row.iter().map(|b| format!("[{}]", b.label)).collect();
             text.push('\n');

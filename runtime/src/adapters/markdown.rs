@@ -6,10 +6,16 @@
 //! `<blockquote>`), and the visible text, for adapters without markup (the
 //! console) and for length limits. Everything that is not markup is escaped,
 //! raw HTML included, so a plugin (or a user whose words a plugin quotes)
-//! cannot inject any; links keep only `http`, `https`, `tg` and `mailto`
+//! cannot inject any; links keep only `http`, `https` and `mailto`
 //! targets.
+//!
+//! Platforms without embeds show a message's [`Embed`] as text below the
+//! message: [`embed_markdown`] writes it as Markdown, which then renders
+//! like any other Markdown text.
 
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+
+use crate::event::Embed;
 
 /// A rendering of one Markdown text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +59,54 @@ pub fn render(markdown: &str) -> Rendered {
     let html = r.html.trim_end().to_owned();
     let plain = r.plain.trim_end().to_owned();
     Rendered { html, plain }
+}
+
+/// Escapes `text` so that Markdown shows it exactly as written: every
+/// ASCII punctuation character CommonMark could read as markup gets a
+/// backslash.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An embed as Markdown, for platforms without embeds: the title in bold
+/// (a link when the embed has a `url`), the description, one
+/// `**name:** value` line per field, the footer in italics and the image
+/// as a link. Plain-text parts are escaped; the description and field
+/// values are Markdown already. The colour is left out.
+pub fn embed_markdown(embed: &Embed) -> String {
+    let nonempty = |t: &Option<String>| t.clone().filter(|t| !t.trim().is_empty());
+    let mut blocks = Vec::new();
+    match (nonempty(&embed.title), &embed.url) {
+        (Some(title), Some(url)) => blocks.push(format!("[**{}**](<{url}>)", escape(&title))),
+        (Some(title), None) => blocks.push(format!("**{}**", escape(&title))),
+        (None, Some(url)) => blocks.push(format!("[{}](<{url}>)", escape(url))),
+        (None, None) => {}
+    }
+    if let Some(description) = nonempty(&embed.description) {
+        blocks.push(description.trim().to_owned());
+    }
+    if !embed.fields.is_empty() {
+        let lines: Vec<String> = embed
+            .fields
+            .iter()
+            .map(|f| format!("**{}:** {}", escape(f.name.trim()), f.value.trim()))
+            .collect();
+        blocks.push(lines.join("  \n"));
+    }
+    if let Some(image) = &embed.image_url {
+        blocks.push(format!("[{}](<{image}>)", escape(image)));
+    }
+    if let Some(footer) = nonempty(&embed.footer) {
+        blocks.push(format!("_{}_", escape(footer.trim())));
+    }
+    blocks.join("\n\n")
 }
 
 #[derive(Default)]
@@ -209,7 +263,7 @@ fn is_language(lang: &str) -> bool {
 
 fn is_safe_link(url: &str) -> bool {
     let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
-    matches!(scheme.as_deref(), Some("http" | "https" | "tg" | "mailto"))
+    matches!(scheme.as_deref(), Some("http" | "https" | "mailto"))
 }
 
 /// Escapes a value for a double-quoted HTML attribute.
@@ -262,5 +316,44 @@ mod tests {
             "<pre><code class=\"language-rust\">fn main() {}</code></pre>"
         );
         assert_eq!(html("> quoted"), "<blockquote>quoted</blockquote>");
+    }
+
+    #[test]
+    fn embeds_read_as_text() {
+        let embed = Embed {
+            title: Some("Weather <now>".into()),
+            description: Some("**Sunny**".into()),
+            url: Some("https://example.com/w?a=1&b=2".into()),
+            color: Some(0xFF0000),
+            fields: vec![
+                crate::event::EmbedField {
+                    name: "Wind_speed".into(),
+                    value: "12 km/h".into(),
+                    inline: true,
+                },
+                crate::event::EmbedField {
+                    name: "Rain".into(),
+                    value: "*none*".into(),
+                    inline: false,
+                },
+            ],
+            footer: Some("by *bot*".into()),
+            image_url: Some("https://example.com/i.png".into()),
+        };
+        let rendered = render(&embed_markdown(&embed));
+        assert_eq!(
+            rendered.html,
+            "<a href=\"https://example.com/w?a=1&amp;b=2\"><b>Weather &lt;now&gt;</b></a>\n\n\
+             <b>Sunny</b>\n\n\
+             <b>Wind_speed:</b> 12 km/h\n<b>Rain:</b> <i>none</i>\n\n\
+             <a href=\"https://example.com/i.png\">https://example.com/i.png</a>\n\n\
+             <i>by *bot*</i>"
+        );
+        assert!(
+            rendered
+                .plain
+                .starts_with("Weather <now>\n\nSunny\n\nWind_speed: 12 km/h\n")
+        );
+        assert_eq!(embed_markdown(&Embed::default()), "");
     }
 }

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::dispatch::Dispatcher;
 pub use crate::dispatch::InboxClosed;
 use crate::event::{Event, Outbound, Platform};
+use crate::router::Router;
 use crate::store::Store;
 
 pub mod console;
@@ -63,6 +64,11 @@ pub struct AdapterIo {
     pub shutdown: watch::Receiver<bool>,
     /// The bot's store, for adapter state such as update offsets.
     pub store: Arc<dyn Store>,
+    /// The router, whose plugins answer the events; changes when plugins
+    /// are installed, updated or removed while the bot runs (the bot
+    /// reloads them). Adapters that depend on the plugin set (Discord's
+    /// slash commands) follow it; others may ignore it.
+    pub plugins: watch::Receiver<Arc<Router>>,
 }
 
 /// The dispatcher's entrance. Events of one chat are handled in order;

@@ -103,7 +103,8 @@ impl RegistryClient {
         if status.is_success() || status == StatusCode::NOT_MODIFIED {
             return Ok(response);
         }
-        let text = response.text().unwrap_or_default();
+        let text = String::from_utf8_lossy(&read_capped(response, 64 << 10).unwrap_or_default())
+            .into_owned();
         let detail = serde_json::from_str::<ErrorBody>(&text)
             .map(|body| body.message())
             .unwrap_or_else(|_| crate::router::truncate(text.trim(), 300).into_owned());
@@ -161,7 +162,7 @@ impl RegistryClient {
             .get(reqwest::header::ETAG)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let text = response.text().map_err(|e| self.network(&url, e))?;
+        let text = self.text(&url, response, MAX_INDEX)?;
         let entries = self.parse_index(plugin, &text)?;
         // The cache is an optimisation: failing to write it is not an error.
         let _ = write_atomically(&body_path, text.as_bytes());
@@ -279,10 +280,7 @@ impl RegistryClient {
             .get(url.clone())
             .send()
             .map_err(|e| self.network(&url, e))?;
-        let key: Key = self
-            .check(&url, response)?
-            .json()
-            .map_err(|e| self.network(&url, e))?;
+        let key: Key = self.json(&url, self.check(&url, response)?)?;
         let public = parse(&key.public_key).ok_or_else(|| {
             InstallError::Refused(format!(
                 "registry `{}` answered key {key_id} with a key whose id differs; refusing it",
@@ -304,9 +302,7 @@ impl RegistryClient {
             .get(url.clone())
             .send()
             .map_err(|e| self.network(&url, e))?;
-        self.check(&url, response)?
-            .json()
-            .map_err(|e| self.network(&url, e))
+        self.json(&url, self.check(&url, response)?)
     }
 
     /// Registers `key`'s public half on the account of `token`.
@@ -322,9 +318,7 @@ impl RegistryClient {
             .json(&body)
             .send()
             .map_err(|e| self.network(&url, e))?;
-        self.check(&url, response)?
-            .json()
-            .map_err(|e| self.network(&url, e))
+        self.json(&url, self.check(&url, response)?)
     }
 
     /// Publishes a package signed with `key`.
@@ -346,10 +340,53 @@ impl RegistryClient {
             .body(package.to_vec())
             .send()
             .map_err(|e| self.network(&url, e))?;
-        self.check(&url, response)?
-            .json()
-            .map_err(|e| self.network(&url, e))
+        self.json(&url, self.check(&url, response)?)
     }
+}
+
+impl RegistryClient {
+    /// A response body as UTF-8 text, refusing more than `limit` bytes.
+    fn text(&self, url: &Url, response: Response, limit: u64) -> Result<String, InstallError> {
+        let bytes = read_capped(response, limit).map_err(|e| self.network(url, e))?;
+        String::from_utf8(bytes).map_err(|_| {
+            InstallError::Refused(format!(
+                "registry `{}` answered {url} with text that is not UTF-8",
+                self.name
+            ))
+        })
+    }
+
+    /// A JSON response body of at most [`MAX_JSON`] bytes.
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+        response: Response,
+    ) -> Result<T, InstallError> {
+        let text = self.text(url, response, MAX_JSON)?;
+        serde_json::from_str(&text).map_err(|e| {
+            InstallError::Refused(format!(
+                "registry `{}` answered {url} with JSON this plugboard does not understand: {e}",
+                self.name
+            ))
+        })
+    }
+}
+
+/// The largest index file the client reads.
+const MAX_INDEX: u64 = 8 << 20;
+/// The largest other JSON answer the client reads.
+const MAX_JSON: u64 = 1 << 20;
+
+/// Reads at most `limit` bytes of `response`; more is an error.
+fn read_capped(response: Response, limit: u64) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    response.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "the answer is larger than {limit} bytes"
+        )));
+    }
+    Ok(bytes)
 }
 
 impl plugboard_resolver::Index for RegistryClient {

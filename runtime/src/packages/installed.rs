@@ -21,6 +21,18 @@ use super::client::write_atomically;
 pub const INSTALLED_FILE: &str = "installed.toml";
 /// The record before the last change.
 pub const PREVIOUS_FILE: &str = "installed.previous.toml";
+/// The lock file that serialises package operations, under the root.
+const LOCK_FILE: &str = ".lock";
+/// The lockfile (`plugboard.lock`) as it was before the last change.
+pub const PREVIOUS_LOCKFILE: &str = "plugboard.lock.previous";
+
+/// Exclusive hold of `<data_dir>/packages/.lock`: one install, update,
+/// remove or rollback at a time. Released when dropped.
+#[derive(Debug)]
+pub struct PackagesLock {
+    _file: std::fs::File,
+}
+
 /// The record's format version.
 const FORMAT: u32 = 1;
 
@@ -73,6 +85,28 @@ impl Installed {
     /// `<data_dir>/packages`.
     pub fn root(data_dir: &Path) -> PathBuf {
         data_dir.join("packages")
+    }
+
+    /// Waits for, then holds, the packages lock.
+    pub fn lock(data_dir: &Path) -> Result<PackagesLock, InstallError> {
+        let root = Self::root(data_dir);
+        std::fs::create_dir_all(&root).map_err(InstallError::io(&root))?;
+        let path = root.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(InstallError::io(&path))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::warn!("another plugboard command is changing the plugins; waiting for it");
+                file.lock().map_err(InstallError::io(&path))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(InstallError::io(path)(e)),
+        }
+        Ok(PackagesLock { _file: file })
     }
 
     /// Reads the record (empty when there is none).

@@ -13,8 +13,8 @@ use plugboard_registry_types::{IndexEntry, Permission};
 use plugboard_resolver::{Lockfile, Request, Update, WitSupport, resolve};
 use semver::{Version, VersionReq};
 
-use super::client::RegistryClient;
-use super::installed::{Installed, InstalledPlugin};
+use super::client::{RegistryClient, write_atomically};
+use super::installed::{Installed, InstalledPlugin, PREVIOUS_LOCKFILE, PackagesLock};
 use super::{DEFAULT_REGISTRY, InstallError};
 use crate::bot::{engine_options, plugin_dirs};
 use crate::config::BotConfig;
@@ -152,6 +152,31 @@ pub struct Manager {
     lock_path: PathBuf,
     installed: Installed,
     lock: Lockfile,
+    /// Held from reading the record to writing the new one.
+    _guard: PackagesLock,
+}
+
+/// Puts back the installation record and the lockfile as they were before
+/// the last change (the running bot does this when it cannot load a new
+/// set). Returns whether there was a previous record.
+pub fn roll_back(config: &BotConfig) -> Result<bool, InstallError> {
+    let data_dir = config.data_dir();
+    let _guard = Installed::lock(&data_dir)?;
+    if !Installed::roll_back(&data_dir)? {
+        return Ok(false);
+    }
+    let previous = Installed::root(&data_dir).join(PREVIOUS_LOCKFILE);
+    let lock_path = config.resolve(std::path::Path::new(LOCKFILE));
+    match std::fs::read(&previous) {
+        Ok(bytes) if bytes.is_empty() => {
+            let _ = std::fs::remove_file(&lock_path);
+        }
+        Ok(bytes) => write_atomically(&lock_path, &bytes)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(InstallError::io(previous)(e)),
+    }
+    std::fs::remove_file(&previous).map_err(InstallError::io(&previous))?;
+    Ok(true)
 }
 
 impl Manager {
@@ -165,6 +190,7 @@ impl Manager {
             .ok_or_else(|| InstallError::UnknownRegistry(name.to_owned()))?;
         let client = RegistryClient::new(name, url, &config.cache_dir())?;
         let data_dir = config.data_dir();
+        let guard = Installed::lock(&data_dir)?;
         let installed = Installed::load(&data_dir)?;
         if let Some(other) = installed.plugins.iter().find(|p| p.registry != name) {
             return Err(InstallError::Refused(format!(
@@ -182,6 +208,7 @@ impl Manager {
             lock_path,
             installed,
             lock,
+            _guard: guard,
         })
     }
 
@@ -427,6 +454,22 @@ impl Manager {
                     self.client.name()
                 )));
             }
+            let mut signed: Vec<_> = manifest.permissions.clone();
+            let mut listed: Vec<_> = entry.permissions.clone();
+            signed.sort();
+            signed.dedup();
+            listed.sort();
+            listed.dedup();
+            if signed != listed {
+                return Err(InstallError::Refused(format!(
+                    "{} {}: registry `{}` lists the permissions [{}], but the signed package asks                      for [{}]; nothing was installed",
+                    entry.name,
+                    entry.version,
+                    self.client.name(),
+                    names(&listed),
+                    names(&signed)
+                )));
+            }
             let unloadable = |message: String| InstallError::Unloadable {
                 name: entry.name.clone(),
                 version: entry.version.clone(),
@@ -473,6 +516,10 @@ impl Manager {
                 })?;
             std::fs::rename(&staging, &target).map_err(InstallError::io(&target))?;
         }
+        // The lockfile before the change goes with the previous record (empty:
+        // there was none), for a rollback.
+        let old_lock = std::fs::read(&self.lock_path).unwrap_or_default();
+        write_atomically(&root.join(PREVIOUS_LOCKFILE), &old_lock)?;
         plan.lock.save(&self.lock_path)?;
         plan.next.save(&self.data_dir)?;
         plan.next.collect_garbage(&self.data_dir);
@@ -519,4 +566,9 @@ fn not_installed(name: &str) -> InstallError {
     InstallError::Refused(format!(
         "`{name}` is not installed from a registry; `plugboard plugins list` shows what is"
     ))
+}
+
+fn names(permissions: &[Permission]) -> String {
+    let names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
+    names.join(", ")
 }

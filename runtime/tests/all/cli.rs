@@ -5,7 +5,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
 
-use crate::support::{dirs_toml, plugins_dir, shared_cache};
+use crate::support::{plugins_dir, write_config};
 
 fn plugboard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_plugboard"))
@@ -43,16 +43,7 @@ fn console_config(
     dirs: &[&std::path::Path],
     extra: &str,
 ) -> Result<std::path::PathBuf> {
-    let path = dir.join("plugboard.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n[console]\nenabled = true\n\n{extra}",
-            shared_cache().display().to_string(),
-            dirs_toml(dirs),
-        ),
-    )?;
-    Ok(path)
+    write_config(dir, dirs, &format!("[console]\nenabled = true\n\n{extra}"))
 }
 
 fn demo_config(dir: &std::path::Path) -> Result<std::path::PathBuf> {

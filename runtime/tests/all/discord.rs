@@ -19,12 +19,16 @@ use plugboard_runtime::config::BotConfig;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::support::{PATIENCE, dirs_toml, plugins_dir, shared_cache, test_plugins_dir};
+use crate::support::{
+    PATIENCE, Running, dirs_toml, plugboard_run, plugins_dir, shared_cache, test_plugins_dir,
+};
 
 const BOT_ID: &str = "777000000000000001";
 const APP_ID: &str = "777000000000000001";
 const DM: &str = "555000000000000042";
 const ANN: &str = "420000000000000042";
+const GUILD: &str = "31337";
+const GUILD_SYSTEM_CHANNEL: &str = "600";
 
 /// Orders for the live gateway connection.
 enum Ctl {
@@ -114,6 +118,22 @@ async fn rest(State(fake): State<Shared>, method: Method, uri: Uri, body: String
         }
         ("GET", ["users", "@me"]) => {
             return json_response(StatusCode::OK, user(BOT_ID, "plugboard", true));
+        }
+        ("GET", ["guilds", id]) => {
+            // What the adapter reads of a guild: its system channel.
+            return json_response(
+                StatusCode::OK,
+                json!({"id": id, "name": "Test server", "icon": null, "icon_hash": null,
+                       "splash": null, "discovery_splash": null, "owner_id": ANN,
+                       "verification_level": 0, "default_message_notifications": 0,
+                       "explicit_content_filter": 0, "roles": [], "emojis": [],
+                       "features": [], "mfa_level": 0, "application_id": null,
+                       "system_channel_id": GUILD_SYSTEM_CHANNEL, "system_channel_flags": 0,
+                       "rules_channel_id": null, "vanity_url_code": null, "description": null,
+                       "banner": null, "premium_tier": 0, "preferred_locale": "en-US",
+                       "public_updates_channel_id": null, "nsfw_level": 0, "stickers": [],
+                       "premium_progress_bar_enabled": false}),
+            );
         }
         ("GET", ["oauth2", "applications", "@me"]) => {
             return json_response(
@@ -361,48 +381,125 @@ async fn connected(fake: &Shared) -> Result<()> {
     .await
 }
 
-struct Running {
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<Result<(), plugboard_runtime::bot::BotError>>,
+/// What the bot of a test runs: its plugin directories and what hostile
+/// is granted.
+struct Setup {
+    plugin_dirs: Vec<std::path::PathBuf>,
+    hostile_grants: &'static str,
 }
 
-impl Running {
-    async fn stop(self) -> Result<()> {
-        let _ = self.stop.send(());
-        tokio::time::timeout(PATIENCE, self.done).await???;
-        Ok(())
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            plugin_dirs: vec![plugins_dir(), test_plugins_dir()],
+            hostile_grants: "[\"http\"]",
+        }
     }
 }
 
-fn start(
-    data: &std::path::Path,
-    url: &str,
-    extra: &str,
-    memory: Option<MemoryAdapter>,
-) -> Result<Running> {
-    let text = format!(
-        "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n\n\
-         [plugins.poll]\ngrants = [\"kv\"]\n\n\
-         [plugins.hostile]\ngrants = [\"http\"]\nhttp_allow_private = [\"127.0.0.0/8\"]\nlimits = {{ deadline_ms = 60000 }}\n\n\
-         [discord]\nproxy_url = {url:?}\n{extra}\n",
-        data.display().to_string(),
-        shared_cache().display().to_string(),
-        dirs_toml(&[&plugins_dir(), &test_plugins_dir()]),
-    );
-    let config = BotConfig::parse(&text, std::path::Path::new("dc.toml"), data.to_path_buf())?;
-    let (mut bot, _) = Bot::from_config(&config)?;
-    let section: &DiscordConfig = config.discord.as_ref().context("[discord]")?;
-    let manifests = bot.router().plugins().iter().map(|p| p.manifest());
-    let adapter = DiscordAdapter::with_token("TEST.TOKEN", section, manifests)?;
-    bot.add_adapter(Box::new(adapter));
-    if let Some(memory) = memory {
-        bot.add_adapter(Box::new(memory));
+/// A fake Discord being served, and the data directory of the bots a test
+/// starts against it (kept across restarts).
+struct Discord {
+    fake: Shared,
+    url: String,
+    data: tempfile::TempDir,
+}
+
+impl Discord {
+    /// Serves a fresh fake.
+    async fn serve() -> Result<Self> {
+        let fake = Shared::default();
+        let url = serve(Arc::clone(&fake)).await?;
+        let data = tempfile::tempdir()?;
+        Ok(Self { fake, url, data })
     }
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(bot.run(async move {
-        let _ = stopped.await;
-    }));
-    Ok(Running { stop, done })
+
+    fn state(&self) -> std::sync::MutexGuard<'_, Fake> {
+        lock(&self.fake)
+    }
+
+    /// Starts a bot with the default setup and waits for its gateway
+    /// session; `extra` is appended to `[discord]`.
+    async fn connect(&self, extra: &str) -> Result<Running> {
+        self.connect_with(&Setup::default(), extra).await
+    }
+
+    async fn connect_with(&self, setup: &Setup, extra: &str) -> Result<Running> {
+        let bot = self.start(setup, extra, None)?;
+        self.connected().await?;
+        Ok(bot)
+    }
+
+    /// Waits until the gateway session is live.
+    async fn connected(&self) -> Result<()> {
+        connected(&self.fake).await
+    }
+
+    /// Starts a bot (and `memory` beside Discord) without waiting.
+    fn start(&self, setup: &Setup, extra: &str, memory: Option<MemoryAdapter>) -> Result<Running> {
+        let data = self.data.path();
+        let dirs: Vec<&std::path::Path> = setup.plugin_dirs.iter().map(|d| d.as_path()).collect();
+        let text = format!(
+            "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n\n\
+             [plugins.poll]\ngrants = [\"kv\"]\n\n\
+             [plugins.notes]\ngrants = [\"kv\"]\n\n\
+             [plugins.hostile]\ngrants = {}\nhttp_allow_private = [\"127.0.0.0/8\"]\nlimits = {{ deadline_ms = 60000 }}\n\n\
+             [discord]\nproxy_url = {:?}\n{extra}\n",
+            data.display().to_string(),
+            shared_cache().display().to_string(),
+            dirs_toml(&dirs),
+            setup.hostile_grants,
+            self.url,
+        );
+        let config = BotConfig::parse(&text, std::path::Path::new("dc.toml"), data.to_path_buf())?;
+        let (mut bot, _) = Bot::from_config(&config)?;
+        let section: &DiscordConfig = config.discord.as_ref().context("[discord]")?;
+        let manifests = bot.router().plugins().iter().map(|p| p.manifest());
+        let adapter = DiscordAdapter::with_token("TEST.TOKEN", section, manifests)?;
+        bot.add_adapter(Box::new(adapter));
+        Ok(Running::spawn(bot, memory))
+    }
+
+    /// Ann writes `text` in the DM, as message `id`.
+    fn dm(&self, id: &str, text: &str) {
+        self.state()
+            .dispatch("MESSAGE_CREATE", dm_message(id, text));
+    }
+
+    /// Ann runs the slash command `name` in the DM, as interaction `id`.
+    fn slash(&self, id: &str, name: &str, options: Value) {
+        self.state()
+            .dispatch("INTERACTION_CREATE", slash(id, name, options));
+    }
+
+    /// The gateway intents the bot identified with.
+    fn intents(&self) -> u64 {
+        self.state().identifies[0]["intents"]
+            .as_u64()
+            .unwrap_or_default()
+    }
+
+    /// Waits for `count` REST calls of `method` on paths matching `path`.
+    async fn wait_for(&self, method: &str, path: &str, count: usize) -> Result<Vec<Value>> {
+        wait_for(&self.fake, method, path, count).await
+    }
+
+    /// Waits for `count` messages posted in `channel`.
+    async fn channel_messages(&self, channel: &str, count: usize) -> Result<Vec<Value>> {
+        let path = format!("/api/v10/channels/{channel}/messages");
+        self.wait_for("POST", &path, count).await
+    }
+
+    /// Waits for `count` messages posted in the DM.
+    async fn dm_messages(&self, count: usize) -> Result<Vec<Value>> {
+        self.channel_messages(DM, count).await
+    }
+
+    /// Waits for the callback that answers interaction `id`.
+    async fn callbacks(&self, id: &str) -> Result<Vec<Value>> {
+        let path = format!("/api/v10/interactions/{id}/token-{id}/callback");
+        self.wait_for("POST", &path, 1).await
+    }
 }
 
 fn dm_message(id: &str, text: &str) -> Value {
@@ -421,22 +518,10 @@ fn slash(id: &str, name: &str, options: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prefix_command_is_answered_and_heartbeats_are_acknowledged() -> Result<()> {
-    let fake = Shared::default();
-    let url = serve(Arc::clone(&fake)).await?;
-    let data = tempfile::tempdir()?;
-    let bot = start(data.path(), &url, "", None)?;
-    connected(&fake).await?;
-    lock(&fake).dispatch(
-        "MESSAGE_CREATE",
-        dm_message("100", "!echo hello *discord* @everyone"),
-    );
-    let sent = wait_for(
-        &fake,
-        "POST",
-        &format!("/api/v10/channels/{DM}/messages"),
-        1,
-    )
-    .await?;
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
+    discord.dm("100", "!echo hello *discord* @everyone");
+    let sent = discord.dm_messages(1).await?;
     // Plain text: markup escaped, @everyone defused, no one pinged.
     assert_eq!(
         sent[0]["content"], "hello \\*discord\\* @\u{200B}everyone",
@@ -446,24 +531,19 @@ async fn a_prefix_command_is_answered_and_heartbeats_are_acknowledged() -> Resul
     assert_eq!(sent[0]["message_reference"]["message_id"], "100");
     assert_eq!(sent[0]["allowed_mentions"]["parse"], json!([]));
     // Prefix commands need the message content intent (1 << 15).
-    let intents = lock(&fake).identifies[0]["intents"]
-        .as_u64()
-        .unwrap_or_default();
+    let intents = discord.intents();
     assert_ne!(intents & (1 << 15), 0, "intents {intents:b}");
     // The bot's own messages are not handled.
-    lock(&fake).dispatch(
+    discord.state().dispatch(
         "MESSAGE_CREATE",
         message("101", DM, user(BOT_ID, "plugboard", true), "!echo loop"),
     );
-    wait_until(&fake, "a heartbeat", |f| (f.heartbeats > 0).then_some(())).await?;
-    lock(&fake).dispatch("MESSAGE_CREATE", dm_message("102", "!echo last"));
-    let sent = wait_for(
-        &fake,
-        "POST",
-        &format!("/api/v10/channels/{DM}/messages"),
-        2,
-    )
+    wait_until(&discord.fake, "a heartbeat", |f| {
+        (f.heartbeats > 0).then_some(())
+    })
     .await?;
+    discord.dm("102", "!echo last");
+    let sent = discord.dm_messages(2).await?;
     assert_eq!(sent[1]["content"], "last");
 
     // In a guild: the nickname, username and guild reach the plugin.
@@ -471,8 +551,8 @@ async fn a_prefix_command_is_answered_and_heartbeats_are_acknowledged() -> Resul
     in_guild["guild_id"] = json!("31337");
     in_guild["member"] = json!({"nick": "Annie", "roles": ["11", "12"], "joined_at": null,
         "deaf": false, "mute": false, "flags": 0, "pending": false, "premium_since": null});
-    lock(&fake).dispatch("MESSAGE_CREATE", in_guild);
-    let sent = wait_for(&fake, "POST", "/api/v10/channels/600/messages", 1).await?;
+    discord.state().dispatch("MESSAGE_CREATE", in_guild);
+    let sent = discord.channel_messages("600", 1).await?;
     assert_eq!(
         sent[0]["content"],
         format!("Annie (@ann), discord user {ANN}, in chat 600, guild 31337")
@@ -482,17 +562,15 @@ async fn a_prefix_command_is_answered_and_heartbeats_are_acknowledged() -> Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slash_commands_are_registered_from_manifests_and_answered() -> Result<()> {
-    let fake = Shared::default();
-    let url = serve(Arc::clone(&fake)).await?;
-    let data = tempfile::tempdir()?;
-    let bot = start(data.path(), &url, "guild_id = 31337", None)?;
-    let registered = wait_for(
-        &fake,
-        "PUT",
-        &format!("/api/v10/applications/{APP_ID}/guilds/31337/commands"),
-        1,
-    )
-    .await?;
+    let discord = Discord::serve().await?;
+    let bot = discord.start(&Setup::default(), "guild_id = 31337", None)?;
+    let registered = discord
+        .wait_for(
+            "PUT",
+            &format!("/api/v10/applications/{APP_ID}/guilds/31337/commands"),
+            1,
+        )
+        .await?;
     let commands = registered[0].as_array().context("a list")?;
     let names: Vec<&str> = commands.iter().filter_map(|c| c["name"].as_str()).collect();
     for expected in ["echo", "whoami", "roll", "poll", "help", "fetch"] {
@@ -509,64 +587,36 @@ async fn slash_commands_are_registered_from_manifests_and_answered() -> Result<(
     assert_eq!(echo["options"][0]["name"], "args");
     assert_eq!(echo["options"][0]["type"], 3);
 
-    connected(&fake).await?;
-    lock(&fake).dispatch(
-        "INTERACTION_CREATE",
-        slash(
-            "200",
-            "echo",
-            json!([{"name": "args", "type": 3, "value": "hi there"}]),
-        ),
+    discord.connected().await?;
+    discord.slash(
+        "200",
+        "echo",
+        json!([{"name": "args", "type": 3, "value": "hi there"}]),
     );
-    let answered = wait_for(
-        &fake,
-        "POST",
-        "/api/v10/interactions/200/token-200/callback",
-        1,
-    )
-    .await?;
+    let answered = discord.callbacks("200").await?;
     assert_eq!(answered[0]["type"], 4, "{}", answered[0]);
     assert_eq!(answered[0]["data"]["content"], "hi there");
 
-    lock(&fake).dispatch("INTERACTION_CREATE", slash("201", "whoami", json!([])));
-    let answered = wait_for(
-        &fake,
-        "POST",
-        "/api/v10/interactions/201/token-201/callback",
-        1,
-    )
-    .await?;
+    discord.slash("201", "whoami", json!([]));
+    let answered = discord.callbacks("201").await?;
     assert_eq!(
         answered[0]["data"]["content"],
         format!("Ann (@ann), discord user {ANN}, in chat {DM}")
     );
 
-    lock(&fake).dispatch("INTERACTION_CREATE", slash("202", "help", json!([])));
-    let answered = wait_for(
-        &fake,
-        "POST",
-        "/api/v10/interactions/202/token-202/callback",
-        1,
-    )
-    .await?;
+    discord.slash("202", "help", json!([]));
+    let answered = discord.callbacks("202").await?;
     let help = answered[0]["data"]["content"].as_str().unwrap_or_default();
     assert!(help.starts_with("Commands:"), "{help}");
     bot.stop().await?;
 
     // The same plugins at the next start: nothing to register again.
-    let calls = lock(&fake).calls.len();
-    let bot = start(data.path(), &url, "guild_id = 31337", None)?;
-    connected(&fake).await?;
-    lock(&fake).dispatch("MESSAGE_CREATE", dm_message("103", "!echo again"));
-    wait_for(
-        &fake,
-        "POST",
-        &format!("/api/v10/channels/{DM}/messages"),
-        1,
-    )
-    .await?;
+    let calls = discord.state().calls.len();
+    let bot = discord.connect("guild_id = 31337").await?;
+    discord.dm("103", "!echo again");
+    discord.dm_messages(1).await?;
     bot.stop().await?;
-    let puts = lock(&fake).calls[calls..]
+    let puts = discord.state().calls[calls..]
         .iter()
         .filter(|(m, _, _)| m == "PUT")
         .count();
@@ -576,50 +626,29 @@ async fn slash_commands_are_registered_from_manifests_and_answered() -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_plugin_is_deferred_then_its_answer_edits_the_response() -> Result<()> {
-    let fake = Shared::default();
-    let url = serve(Arc::clone(&fake)).await?;
-    let data = tempfile::tempdir()?;
-    let bot = start(data.path(), &url, "", None)?;
-    connected(&fake).await?;
-    lock(&fake).dispatch(
-        "INTERACTION_CREATE",
-        slash(
-            "300",
-            "fetch",
-            json!([{"name": "args", "type": 3, "value": format!("{url}/slow")}]),
-        ),
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
+    discord.slash(
+        "300",
+        "fetch",
+        json!([{"name": "args", "type": 3, "value": format!("{}/slow", discord.url)}]),
     );
-    let edited = wait_for(
-        &fake,
-        "PATCH",
-        &format!("/api/v10/webhooks/{APP_ID}/token-300/messages/@original"),
-        1,
-    )
-    .await?;
+    let edited = discord
+        .wait_for(
+            "PATCH",
+            &format!("/api/v10/webhooks/{APP_ID}/token-300/messages/@original"),
+            1,
+        )
+        .await?;
     let text = edited[0]["content"].as_str().unwrap_or_default();
     assert!(text.contains("slow body"), "{text}");
-    let callbacks = wait_for(
-        &fake,
-        "POST",
-        "/api/v10/interactions/300/token-300/callback",
-        1,
-    )
-    .await?;
+    let callbacks = discord.callbacks("300").await?;
     assert_eq!(callbacks.len(), 1, "answered once: {callbacks:?}");
     assert_eq!(callbacks[0]["type"], 5);
 
     // A command that answers nothing still gets an answer.
-    lock(&fake).dispatch(
-        "INTERACTION_CREATE",
-        slash("301", "nosuchcommand", json!([])),
-    );
-    let closed = wait_for(
-        &fake,
-        "POST",
-        "/api/v10/interactions/301/token-301/callback",
-        1,
-    )
-    .await?;
+    discord.slash("301", "nosuchcommand", json!([]));
+    let closed = discord.callbacks("301").await?;
     assert_eq!(closed[0]["type"], 4);
     assert_eq!(closed[0]["data"]["flags"], 64, "only the user sees it");
     bot.stop().await
@@ -627,22 +656,10 @@ async fn a_slow_plugin_is_deferred_then_its_answer_edits_the_response() -> Resul
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_button_press_updates_the_poll_message() -> Result<()> {
-    let fake = Shared::default();
-    let url = serve(Arc::clone(&fake)).await?;
-    let data = tempfile::tempdir()?;
-    let bot = start(data.path(), &url, "", None)?;
-    connected(&fake).await?;
-    lock(&fake).dispatch(
-        "MESSAGE_CREATE",
-        dm_message("400", "!poll Lunch? | Pizza | Salad"),
-    );
-    let sent = wait_for(
-        &fake,
-        "POST",
-        &format!("/api/v10/channels/{DM}/messages"),
-        1,
-    )
-    .await?;
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
+    discord.dm("400", "!poll Lunch? | Pizza | Salad");
+    let sent = discord.dm_messages(1).await?;
     // Markdown passes through; Discord renders it.
     assert_eq!(sent[0]["content"], "📊 **Lunch?**\n\nPizza — 0\nSalad — 0");
     let pizza = &sent[0]["components"][0]["components"][0];
@@ -656,7 +673,7 @@ async fn a_button_press_updates_the_poll_message() -> Result<()> {
     // The fake numbered the poll message 5001; Ann presses "Pizza".
     let mut poll = message("5001", DM, user(BOT_ID, "plugboard", true), "📊 Lunch?");
     poll["components"] = sent[0]["components"].clone();
-    lock(&fake).dispatch(
+    discord.state().dispatch(
         "INTERACTION_CREATE",
         json!({
             "id": "401", "application_id": APP_ID, "type": 3,
@@ -666,13 +683,7 @@ async fn a_button_press_updates_the_poll_message() -> Result<()> {
             "authorizing_integration_owners": {}, "context": 1, "attachment_size_limit": 8388608
         }),
     );
-    let updated = wait_for(
-        &fake,
-        "POST",
-        "/api/v10/interactions/401/token-401/callback",
-        1,
-    )
-    .await?;
+    let updated = discord.callbacks("401").await?;
     assert_eq!(updated[0]["type"], 7, "{}", updated[0]);
     assert_eq!(
         updated[0]["data"]["content"],
@@ -686,32 +697,183 @@ async fn a_button_press_updates_the_poll_message() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embed_reaches_discord_as_an_embed() -> Result<()> {
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
+    discord.dm("450", "!remember color deep *teal*");
+    discord.dm_messages(1).await?;
+    // `notes` lists the chat's notes as a card.
+    discord.dm("451", "!notes");
+    let sent = discord.dm_messages(2).await?;
+    assert_eq!(sent[1]["content"], "", "{}", sent[1]);
+    assert_eq!(sent[1]["message_reference"]["message_id"], "451");
+    let card = &sent[1]["embeds"][0];
+    assert_eq!(card["title"], "📒 Notes (1)", "{card}");
+    assert_eq!(
+        card["fields"],
+        json!([{"name": "color", "value": "deep \\*teal\\*", "inline": false}])
+    );
+    assert_eq!(sent[0]["embeds"], json!([]), "no card, no embed");
+
+    // As the answer to a slash command, the same card.
+    discord.slash("452", "notes", json!([]));
+    let answered = discord.callbacks("452").await?;
+    assert_eq!(answered[0]["type"], 4, "{}", answered[0]);
+    assert_eq!(answered[0]["data"]["embeds"][0], *card);
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everyone_notifies_only_when_the_owner_granted_it() -> Result<()> {
+    let discord = Discord::serve().await?;
+    // `hostile` asks for `mention-everyone`; not granted, it is defused.
+    let bot = discord.connect("").await?;
+    discord.dm("460", "!everyone");
+    let sent = discord.dm_messages(1).await?;
+    assert_eq!(
+        sent[0]["content"],
+        "@\u{200B}everyone @\u{200B}here wake up"
+    );
+    assert_eq!(sent[0]["allowed_mentions"]["parse"], json!([]));
+    bot.stop().await?;
+
+    let granted = Setup {
+        hostile_grants: "[\"http\", \"mention-everyone\"]",
+        ..Setup::default()
+    };
+    let bot = discord.connect_with(&granted, "").await?;
+    discord.dm("461", "!everyone");
+    let sent = discord.dm_messages(2).await?;
+    assert_eq!(sent[1]["content"], "@everyone @here wake up");
+    assert_eq!(sent[1]["allowed_mentions"]["parse"], json!(["everyone"]));
+    // Other plugins still cannot.
+    discord.dm("462", "!echo @everyone");
+    let sent = discord.dm_messages(3).await?;
+    assert_eq!(sent[2]["content"], "@\u{200B}everyone");
+    assert_eq!(sent[2]["allowed_mentions"]["parse"], json!([]));
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_commands_follow_plugins_installed_and_removed_while_running() -> Result<()> {
+    use plugboard_runtime::packages::{Installed, InstalledPlugin};
+
+    let discord = Discord::serve().await?;
+    let only_echo = Setup {
+        plugin_dirs: vec![plugins_dir().join("echo")],
+        ..Setup::default()
+    };
+    let bot = discord.start(&only_echo, "", None)?;
+    let commands = format!("/api/v10/applications/{APP_ID}/commands");
+    let names = |body: &Value| -> Vec<String> {
+        body.as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let registered = discord.wait_for("PUT", &commands, 1).await?;
+    assert_eq!(names(&registered[0]), ["echo", "help", "whoami"]);
+    discord.connected().await?;
+
+    // What `plugboard install dice` leaves behind: the package's directory
+    // and the installation record, which the running bot watches.
+    let data = discord.data.path();
+    let packages = Installed::root(data);
+    let dir = packages.join("dice-0.1.0");
+    std::fs::create_dir_all(&dir)?;
+    for file in ["plugin.toml", "plugin.wasm"] {
+        std::fs::copy(plugins_dir().join("dice").join(file), dir.join(file))?;
+    }
+    let mut record = Installed::default();
+    record.plugins.push(InstalledPlugin {
+        name: "dice".into(),
+        version: semver::Version::new(0, 1, 0),
+        registry: "test".into(),
+        sha256: String::new(),
+        key_id: String::new(),
+        dir: "dice-0.1.0".into(),
+        requested: Some("*".into()),
+        permissions: Vec::new(),
+    });
+    record.save(data)?;
+    let registered = discord.wait_for("PUT", &commands, 2).await?;
+    assert_eq!(names(&registered[1]), ["echo", "help", "roll", "whoami"]);
+    // The new command answers as a slash command.
+    discord.slash(
+        "470",
+        "roll",
+        json!([{"name": "args", "type": 3, "value": "2d2"}]),
+    );
+    let answered = discord.callbacks("470").await?;
+    let rolled = answered[0]["data"]["content"].as_str().unwrap_or_default();
+    assert!(rolled.starts_with("🎲 2d2: "), "{rolled}");
+
+    // `plugboard remove dice`: registered again, without it.
+    Installed::default().save(data)?;
+    let registered = discord.wait_for("PUT", &commands, 3).await?;
+    assert_eq!(names(&registered[2]), ["echo", "help", "whoami"]);
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_reactions_and_joins_reach_the_plugins_that_subscribe() -> Result<()> {
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
+    // `hostile` subscribes to them: the intents follow.
+    let intents = discord.intents();
+    for (bit, name) in [(1, "GUILD_MEMBERS"), (10, "GUILD_MESSAGE_REACTIONS")] {
+        assert_ne!(intents & (1 << bit), 0, "{name} missing from {intents:b}");
+    }
+    let member = |user: Value, nick: Option<&str>| {
+        json!({"user": user, "nick": nick, "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00",
+               "deaf": false, "mute": false, "flags": 0, "pending": false, "premium_since": null})
+    };
+
+    // An edit.
+    discord.state().dispatch(
+        "MESSAGE_UPDATE",
+        json!({"id": "480", "channel_id": DM, "author": ann(), "content": "now edited",
+               "edited_timestamp": "2026-01-01T00:01:00.000000+00:00"}),
+    );
+    let sent = discord.dm_messages(1).await?;
+    assert_eq!(sent[0]["content"], "edited #480: now edited");
+    assert_eq!(sent[0]["message_reference"]["message_id"], "480");
+
+    // A reaction in a guild channel, by a member with a nickname.
+    let reaction = json!({"user_id": ANN, "channel_id": GUILD_SYSTEM_CHANNEL, "message_id": "5001",
+                          "guild_id": GUILD, "emoji": {"id": null, "name": "👍"}, "burst": false,
+                          "type": 0, "member": member(ann(), Some("Annie"))});
+    discord.state().dispatch("MESSAGE_REACTION_ADD", reaction);
+    let sent = discord.channel_messages(GUILD_SYSTEM_CHANNEL, 1).await?;
+    assert_eq!(sent[0]["content"], "Annie added 👍 on #5001");
+
+    // A join, told in the guild's system channel (read with GET /guilds/…).
+    let mut joined = member(user("555000000000000077", "bob", false), None);
+    joined["guild_id"] = json!(GUILD);
+    discord.state().dispatch("GUILD_MEMBER_ADD", joined);
+    let sent = discord.channel_messages(GUILD_SYSTEM_CHANNEL, 2).await?;
+    assert_eq!(
+        sent[1]["content"],
+        format!("welcome bob (555000000000000077) to {GUILD_SYSTEM_CHANNEL}")
+    );
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_gateway_connection_resumes_without_losing_the_event() -> Result<()> {
-    let fake = Shared::default();
-    let url = serve(Arc::clone(&fake)).await?;
-    let data = tempfile::tempdir()?;
-    let bot = start(data.path(), &url, "", None)?;
-    connected(&fake).await?;
-    lock(&fake).dispatch("MESSAGE_CREATE", dm_message("500", "!echo before"));
-    wait_for(
-        &fake,
-        "POST",
-        &format!("/api/v10/channels/{DM}/messages"),
-        1,
-    )
-    .await?;
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
+    discord.dm("500", "!echo before");
+    discord.dm_messages(1).await?;
     // Sent while the connection drops: the client never saw it.
-    lock(&fake).drop_connection_with("MESSAGE_CREATE", dm_message("501", "!echo missed"));
-    let sent = wait_for(
-        &fake,
-        "POST",
-        &format!("/api/v10/channels/{DM}/messages"),
-        2,
-    )
-    .await?;
+    discord
+        .state()
+        .drop_connection_with("MESSAGE_CREATE", dm_message("501", "!echo missed"));
+    let sent = discord.dm_messages(2).await?;
     assert_eq!(sent[1]["content"], "missed");
     let (resumes, identifies) = {
-        let state = lock(&fake);
+        let state = discord.state();
         (state.resumes.clone(), state.identifies.len())
     };
     assert_eq!(resumes.len(), 1, "{resumes:?}");
@@ -723,44 +885,33 @@ async fn a_dropped_gateway_connection_resumes_without_losing_the_event() -> Resu
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_gateway_payloads_do_not_stop_the_adapter() -> Result<()> {
-    let fake = Shared::default();
-    let url = serve(Arc::clone(&fake)).await?;
-    let data = tempfile::tempdir()?;
-    let bot = start(data.path(), &url, "", None)?;
-    connected(&fake).await?;
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
     {
-        let mut state = lock(&fake);
+        let mut state = discord.state();
         state.send_raw("{this is not json");
         state.send_raw(r#"{"op": 0, "t": "MESSAGE_CREATE", "s": 99, "d": {"id": "x"}}"#);
         state.send_raw(r#"{"op": 0, "t": "INTERACTION_CREATE", "s": 98, "d": {"type": 2}}"#);
         state.send_raw(r#"{"op": 42, "d": null}"#);
         state.dispatch("MESSAGE_CREATE", dm_message("600", "!echo still here"));
     }
-    let sent = wait_for(
-        &fake,
-        "POST",
-        &format!("/api/v10/channels/{DM}/messages"),
-        1,
-    )
-    .await?;
+    let sent = discord.dm_messages(1).await?;
     assert_eq!(sent[0]["content"], "still here");
     bot.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_stops_only_the_discord_adapter() -> Result<()> {
-    let fake = Shared::default();
-    lock(&fake).refuse_token = true;
-    let url = serve(Arc::clone(&fake)).await?;
-    let data = tempfile::tempdir()?;
+    let discord = Discord::serve().await?;
+    discord.state().refuse_token = true;
     let (memory, mut handle) = MemoryAdapter::new("other");
-    let bot = start(data.path(), &url, "", Some(memory))?;
+    let bot = discord.start(&Setup::default(), "", Some(memory))?;
     assert!(handle.say("c", "u", "/echo others keep running").await);
     let answer = tokio::time::timeout(PATIENCE, handle.recv())
         .await?
         .context("bot stopped")?;
     assert_eq!(crate::support::text_of(&answer), "others keep running");
-    assert!(lock(&fake).identifies.is_empty());
+    assert!(discord.state().identifies.is_empty());
     handle.close();
     bot.stop().await
 }
@@ -772,47 +923,25 @@ async fn one_plugboard_process_serves_telegram_and_discord() -> Result<()> {
     let telegram = tg::Shared::default();
     tg::lock(&telegram).updates = vec![tg::text_update(90, 9, "/echo from telegram")];
     let telegram_url = tg::serve(Arc::clone(&telegram)).await?;
-    let discord = Shared::default();
-    let discord_url = serve(Arc::clone(&discord)).await?;
+    let discord = Discord::serve().await?;
 
     let dir = tempfile::tempdir()?;
-    let config = dir.path().join("plugboard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n\
-             [telegram]\ntoken_env = \"PLUGBOARD_TEST_TELEGRAM\"\napi_url = {telegram_url:?}\n\n\
-             [discord]\ntoken_env = \"PLUGBOARD_TEST_DISCORD\"\nproxy_url = {discord_url:?}\n",
-            shared_cache().display().to_string(),
-            dirs_toml(&[&plugins_dir()]),
+    let mut child = plugboard_run(
+        dir.path(),
+        &format!(
+            "[telegram]\ntoken_env = \"PLUGBOARD_TEST_TELEGRAM\"\napi_url = {telegram_url:?}\n\n\
+             [discord]\ntoken_env = \"PLUGBOARD_TEST_DISCORD\"\nproxy_url = {:?}\n",
+            discord.url,
         ),
+        &[
+            ("PLUGBOARD_TEST_TELEGRAM", "123:TEST"),
+            ("PLUGBOARD_TEST_DISCORD", "TEST.TOKEN"),
+        ],
     )?;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("PLUGBOARD_TEST_TELEGRAM", "123:TEST")
-        .env("PLUGBOARD_TEST_DISCORD", "TEST.TOKEN")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
     let answered = async {
-        connected(&discord).await?;
-        lock(&discord).dispatch("MESSAGE_CREATE", dm_message("700", "!echo from discord"));
-        let on_discord = wait_for(
-            &discord,
-            "POST",
-            &format!("/api/v10/channels/{DM}/messages"),
-            1,
-        )
-        .await?;
+        discord.connected().await?;
+        discord.dm("700", "!echo from discord");
+        let on_discord = discord.dm_messages(1).await?;
         let on_telegram = tg::wait_for(&telegram, "sendmessage", 1).await?;
         anyhow::Ok((on_discord, on_telegram))
     }

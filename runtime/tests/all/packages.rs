@@ -112,14 +112,19 @@ struct BotDir {
 
 impl BotDir {
     fn new(market: &Market, extra: &str) -> Result<Self> {
+        Self::new_for(&market.url, &shared_cache(), extra)
+    }
+
+    /// A bot directory for the registry at `url`, caching in `cache`.
+    fn new_for(url: &str, cache: &Path, extra: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::write(
             dir.path().join("plugboard.toml"),
             format!(
                 "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = []\nmax_instances = 64\n\n\
                  [registries]\ndefault = {:?}\n\n{extra}",
-                shared_cache().display().to_string(),
-                market.url,
+                cache.display().to_string(),
+                url,
             ),
         )?;
         Ok(Self { dir })
@@ -149,11 +154,15 @@ impl BotDir {
 
     /// Runs `plugboard <args> --config <this config>`.
     fn run(&self, market: &Market, args: &[&str]) -> Result<Output> {
+        self.run_with(&market.token, args)
+    }
+
+    fn run_with(&self, token: &str, args: &[&str]) -> Result<Output> {
         let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
             .args(args)
             .arg("--config")
             .arg(self.config())
-            .env("PLUGBOARD_REGISTRY_TOKEN", &market.token)
+            .env("PLUGBOARD_REGISTRY_TOKEN", token)
             .env("PLUGBOARD_HOME", self.dir.path().join("home"))
             .env("PLUGBOARD_LOG", "warn")
             .env_remove("HTTP_PROXY")
@@ -165,30 +174,26 @@ impl BotDir {
         Ok(output)
     }
 
-    /// Like [`BotDir::run`], failing unless the command succeeded; returns
-    /// its stdout.
-    fn ok(&self, market: &Market, args: &[&str]) -> Result<String> {
-        let output = self.run(market, args)?;
+    /// Runs a command that must succeed (returns its stdout) or fail
+    /// (returns its stderr).
+    fn expect(&self, token: &str, args: &[&str], success: bool) -> Result<String> {
+        let output = self.run_with(token, args)?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        ensure!(
-            output.status.success(),
-            "plugboard {args:?} failed:\n{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Ok(stdout)
-    }
-
-    /// Like [`BotDir::run`], failing unless the command failed; returns its
-    /// stderr.
-    fn refused(&self, market: &Market, args: &[&str]) -> Result<String> {
-        let output = self.run(market, args)?;
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
         ensure!(
-            !output.status.success(),
-            "plugboard {args:?} succeeded:\n{}",
-            String::from_utf8_lossy(&output.stdout)
+            output.status.success() == success,
+            "plugboard {args:?} {}:\n{stdout}\n{stderr}",
+            if success { "failed" } else { "succeeded" }
         );
-        Ok(stderr)
+        Ok(if success { stdout } else { stderr })
+    }
+
+    fn ok(&self, market: &Market, args: &[&str]) -> Result<String> {
+        self.expect(&market.token, args, true)
+    }
+
+    fn refused(&self, market: &Market, args: &[&str]) -> Result<String> {
+        self.expect(&market.token, args, false)
     }
 }
 
@@ -418,6 +423,9 @@ async fn a_running_bot_switches_live_and_rolls_back_a_broken_update() -> Result<
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The lockfile went back with the record.
+    let lock = std::fs::read_to_string(bot_dir.join("plugboard.lock"))?;
+    assert!(lock.contains("version = \"1.0.0\""), "{lock}");
     wait_for_echo(&mut bot, "still here").await?;
     bot.stop().await?;
     Ok(())
@@ -442,4 +450,242 @@ fn cli_ok(market: &Market, config: &Path, args: &[&str]) -> Result<String> {
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(stdout)
+}
+
+/// A registry that serves whatever the test crafted: index lines, package
+/// bytes and keys. The client must trust none of it.
+struct Rogue {
+    url: String,
+    key: SigningKey,
+    served: std::sync::Arc<std::sync::Mutex<Served>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+#[derive(Default)]
+struct Served {
+    index: String,
+    package: Vec<u8>,
+    public_key: String,
+}
+
+impl Rogue {
+    fn start() -> Result<Self> {
+        use axum::extract::State;
+        use axum::routing::get;
+        type Shared = std::sync::Arc<std::sync::Mutex<Served>>;
+        fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Served> {
+            s.lock().unwrap_or_else(|p| p.into_inner())
+        }
+        let key = SigningKey::generate()?;
+        let served: Shared = Default::default();
+        lock(&served).public_key = key.public_key().to_string();
+        let app = axum::Router::new()
+            .route(
+                "/index/{name}",
+                get(|State(s): State<Shared>| async move { lock(&s).index.clone() }),
+            )
+            .route(
+                "/api/v1/plugins/{name}/{version}/download",
+                get(|State(s): State<Shared>| async move { lock(&s).package.clone() }),
+            )
+            .route(
+                "/api/v1/keys/{id}",
+                get(
+                    |State(s): State<Shared>, axum::extract::Path(id): axum::extract::Path<String>| async move {
+                        serde_json::json!({
+                            "key_id": id, "public_key": lock(&s).public_key, "created_at": "2026-01-01T00:00:00Z"
+                        })
+                        .to_string()
+                    },
+                ),
+            )
+            .with_state(std::sync::Arc::clone(&served));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()?;
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+        let url = format!("http://{}/", listener.local_addr()?);
+        runtime.spawn(async move { axum::serve(listener, app).await });
+        Ok(Self {
+            url,
+            key,
+            served,
+            _runtime: runtime,
+        })
+    }
+
+    /// Serves `package` as `echo 1.0.0`, listed with the checksum and
+    /// signature of `listed` (the same bytes unless a test lies), signed by
+    /// `signer`.
+    fn serve(&self, listed: &[u8], package: Vec<u8>, signer: &SigningKey) -> Result<()> {
+        let checksum = plugboard_package::Checksum::of(listed);
+        let mut entry = plugboard_registry_types::IndexEntry::new(
+            "echo",
+            "1.0.0".parse()?,
+            "0.1.0".parse()?,
+            checksum.to_string(),
+        );
+        entry.signature = signer.sign(&checksum).to_string();
+        entry.key_id = self.key.public_key().key_id();
+        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        served.index = format!("{}\n", entry.to_line());
+        served.package = package;
+        Ok(())
+    }
+}
+
+/// A gzip tarball of `entries`, written byte by byte so that names the tar
+/// crate's safe API refuses (`../x`) can be made.
+fn tarball(entries: &[(&str, tar::EntryType, &[u8])]) -> Result<Vec<u8>> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut builder = tar::Builder::new(gz);
+    for (name, kind, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        let raw = &mut header.as_old_mut().name;
+        raw[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_entry_type(*kind);
+        header.set_mode(0o644);
+        if *kind == tar::EntryType::Symlink {
+            header.set_link_name("/etc/passwd")?;
+            header.set_size(0);
+            header.set_cksum();
+            builder.append(&header, std::io::empty())?;
+        } else {
+            header.set_size(data.len() as u64);
+            header.set_cksum();
+            builder.append(&header, *data)?;
+        }
+    }
+    Ok(builder.into_inner()?.finish()?)
+}
+
+#[test]
+fn hostile_packages_from_a_rogue_registry_change_nothing() -> Result<()> {
+    let rogue = Rogue::start()?;
+    // Its own cache: verified downloads are reused by sha256, and this test
+    // serves different bytes under one name.
+    let cache = tempfile::tempdir()?;
+    let bot = BotDir::new_for(&rogue.url, cache.path(), "")?;
+    let echo = plugins_dir().join("echo");
+    let manifest = std::fs::read(echo.join("plugin.toml"))?;
+    let manifest =
+        String::from_utf8(manifest)?.replace("0.1.0\"\ndescription", "1.0.0\"\ndescription");
+    let wasm = std::fs::read(echo.join("plugin.wasm"))?;
+    let regular = tar::EntryType::Regular;
+    let good = tarball(&[
+        ("README.md", regular, b"# echo\n"),
+        ("plugin.toml", regular, manifest.as_bytes()),
+        ("plugin.wasm", regular, &wasm),
+    ])?;
+    let mut flipped = good.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 1;
+    let slip = tarball(&[
+        ("../evil.txt", regular, b"owned"),
+        ("plugin.toml", regular, manifest.as_bytes()),
+        ("plugin.wasm", regular, &wasm),
+    ])?;
+    let linked = tarball(&[
+        ("README.md", regular, b"# echo\n"),
+        ("plugin.toml", regular, manifest.as_bytes()),
+        ("plugin.wasm", tar::EntryType::Symlink, b""),
+    ])?;
+    let zeros = vec![0u8; 48 << 20];
+    let bomb = tarball(&[
+        ("README.md", regular, b"# echo\n"),
+        ("plugin.toml", regular, manifest.as_bytes()),
+        ("plugin.wasm", regular, &zeros),
+    ])?;
+    let stranger = SigningKey::generate()?;
+
+    // What is wrong, the bytes the index lists, the bytes served, the
+    // signer, and what the refusal must mention.
+    type Case<'a> = (&'a str, &'a [u8], Vec<u8>, &'a SigningKey, &'a str);
+    let cases: [Case<'_>; 5] = [
+        ("one flipped byte", &good, flipped, &rogue.key, "sha256"),
+        (
+            "signed by another key",
+            &good,
+            good.clone(),
+            &stranger,
+            "signature",
+        ),
+        (
+            "a `..` path",
+            &slip,
+            slip.clone(),
+            &rogue.key,
+            "../evil.txt",
+        ),
+        ("a symlink", &linked, linked.clone(), &rogue.key, "link"),
+        (
+            "48 MiB inflated",
+            &bomb,
+            bomb.clone(),
+            &rogue.key,
+            "plugin.wasm",
+        ),
+    ];
+    for (what, listed, served, signer, expected) in cases {
+        rogue.serve(listed, served, signer)?;
+        let refused = bot
+            .expect("", &["install", "echo", "--yes"], false)
+            .with_context(|| format!("serving a package with {what}"))?;
+        assert!(
+            refused.contains(expected),
+            "{what}: the error should mention {expected:?}: {refused}"
+        );
+        assert!(
+            bot.installed()?.is_empty(),
+            "{what}: something was installed"
+        );
+        let packages = Installed::root(&bot.data());
+        let unpacked = std::fs::read_dir(&packages)
+            // The lock file that serialises package commands may exist.
+            .map(|dir| dir.flatten().filter(|e| e.file_name() != ".lock").count())
+            .unwrap_or(0);
+        assert_eq!(
+            unpacked,
+            0,
+            "{what}: files were written in {}",
+            packages.display()
+        );
+        assert!(!bot.dir.path().join("evil.txt").exists());
+        assert!(!bot.data().join("evil.txt").exists());
+    }
+
+    // The same registry serving the honest package installs it.
+    rogue.serve(&good, good.clone(), &rogue.key)?;
+    bot.expect("", &["install", "echo", "--yes"], true)?;
+    assert_eq!(bot.installed()?, pairs(&[("echo", "1.0.0")]));
+    Ok(())
+}
+
+#[test]
+fn a_yanked_version_is_skipped_unless_locked() -> Result<()> {
+    let market = Market::start()?;
+    market.publish("echo", "greet", "1.0.0", &[])?;
+    market.publish("echo", "greet", "1.1.0", &[])?;
+    let locked = BotDir::new(&market, "")?;
+    locked.ok(&market, &["install", "greet"])?;
+    assert_eq!(locked.installed()?, pairs(&[("greet", "1.1.0")]));
+
+    let yank = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()?
+        .delete(format!("{}api/v1/plugins/greet/1.1.0/yank", market.url))
+        .bearer_auth(&market.token)
+        .send()?;
+    ensure!(yank.status().is_success(), "yank: {}", yank.status());
+
+    let fresh = BotDir::new(&market, "")?;
+    fresh.ok(&market, &["install", "greet"])?;
+    assert_eq!(fresh.installed()?, pairs(&[("greet", "1.0.0")]));
+
+    // The bot with the lockfile reinstalls what it locked, yanked or not.
+    std::fs::remove_dir_all(locked.data())?;
+    locked.ok(&market, &["install", "greet"])?;
+    assert_eq!(locked.installed()?, pairs(&[("greet", "1.1.0")]));
+    Ok(())
 }

@@ -1,9 +1,10 @@
 //! Events through the real router to real plugins and back.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use plugboard_runtime::event::OutboundOp;
 use plugboard_runtime::plugin::Target;
 
-use crate::support::{TestBot, plugins_dir};
+use crate::support::{TestBot, plugins_dir, test_plugins_dir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_reach_the_plugins_that_declared_them() -> Result<()> {
@@ -93,7 +94,18 @@ async fn notes_survive_a_restart_and_stay_in_their_chat() -> Result<()> {
 
     let mut bot = TestBot::start_in(data, &[&plugins_dir()], "")?;
     assert_eq!(bot.ask("kitchen", "/recall color").await?, "deep teal");
-    assert_eq!(bot.ask("kitchen", "/notes").await?, "Notes: color");
+    // `/notes` answers with a card: one field per note.
+    assert!(bot.handle.say("kitchen", "tester", "/notes").await);
+    let listed = bot.next().await?;
+    let OutboundOp::Send { message, .. } = &listed.op else {
+        anyhow::bail!("not a message: {listed:?}");
+    };
+    let card = message.embed.as_deref().context("an embed")?;
+    assert_eq!(card.title.as_deref(), Some("📒 Notes (1)"));
+    assert_eq!(
+        (card.fields[0].name.as_str(), card.fields[0].value.as_str()),
+        ("color", "deep teal")
+    );
     assert_eq!(
         bot.ask("kitchen", "/forget color").await?,
         "Forgot `color`."
@@ -184,5 +196,22 @@ async fn two_adapters_for_one_platform_are_refused() -> Result<()> {
         matches!(err, BotError::DuplicateAdapter(ref p) if p == "twin"),
         "{err}"
     );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embeds_beyond_discords_limits_are_refused_to_the_plugin() -> Result<()> {
+    let mut bot = TestBot::start(&[&test_plugins_dir()], "")?;
+    let answer = bot.ask("c", "/bigembed").await?;
+    let (fields, link) = answer.split_once('\n').context("two refusals")?;
+    assert!(
+        fields.ends_with("limit exceeded: an embed has at most 25 fields; this one has 26"),
+        "{fields}"
+    );
+    assert!(
+        link.contains("invalid argument: an embed's url must be an http:// or https:// address"),
+        "{link}"
+    );
+    bot.stop().await?;
     Ok(())
 }

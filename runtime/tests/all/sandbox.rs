@@ -186,7 +186,11 @@ async fn kv_without_the_permission_is_refused_not_trapped() -> Result<()> {
     let plugin = load_granting(&hostile, &engine, Arc::new(MemoryStore::default()), &[])?;
     assert_eq!(
         plugin.missing_grants(),
-        vec![Permission::Kv, Permission::Http]
+        vec![
+            Permission::Kv,
+            Permission::Http,
+            Permission::MentionEveryone
+        ]
     );
     match attack(&plugin, "kvpeek").await? {
         Failure::Failed(message) => assert!(
@@ -204,10 +208,7 @@ async fn kv_without_the_permission_is_refused_not_trapped() -> Result<()> {
     let dir = tempfile::tempdir()?;
     std::fs::copy(hostile.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
     let manifest = std::fs::read_to_string(hostile.join("plugin.toml"))?;
-    let stripped = manifest.replace(
-        "permissions = [\"kv\", \"http\"]",
-        "permissions = [\"http\"]",
-    );
+    let stripped = manifest.replacen("permissions = [\"kv\", ", "permissions = [", 1);
     assert_ne!(stripped, manifest);
     std::fs::write(dir.path().join("plugin.toml"), stripped)?;
     let plugin = load_granting(

@@ -64,6 +64,80 @@ pub fn dirs_toml(dirs: &[&Path]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
+/// Writes `dir/plugboard.toml`: data in `dir/data`, the shared cache, the
+/// plugins of `plugin_dirs`, then `sections`.
+pub fn write_config(dir: &Path, plugin_dirs: &[&Path], sections: &str) -> Result<PathBuf> {
+    let path = dir.join("plugboard.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n{sections}",
+            shared_cache().display().to_string(),
+            dirs_toml(plugin_dirs),
+        ),
+    )?;
+    Ok(path)
+}
+
+/// Starts `plugboard run` on a config written in `dir` by [`write_config`]
+/// with the official plugins and the adapter `sections`. `env` is set and the proxy variables removed, so that the
+/// fakes on 127.0.0.1 are reached directly; the process dies with the handle.
+pub fn plugboard_run(
+    dir: &Path,
+    sections: &str,
+    env: &[(&str, &str)],
+) -> Result<tokio::process::Child> {
+    let config = write_config(dir, &[&plugins_dir()], sections)?;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugboard"));
+    command.args(["run", "--config"]).arg(&config);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    for proxy in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        command.env_remove(proxy);
+    }
+    Ok(command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?)
+}
+
+/// A bot running in a task until [`Running::stop`].
+pub struct Running {
+    stop: tokio::sync::oneshot::Sender<()>,
+    done: JoinHandle<Result<(), plugboard_runtime::bot::BotError>>,
+}
+
+impl Running {
+    /// Runs `bot`, with `memory` after the adapters it already has.
+    pub fn spawn(mut bot: Bot, memory: Option<MemoryAdapter>) -> Self {
+        if let Some(memory) = memory {
+            bot.add_adapter(Box::new(memory));
+        }
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let done = tokio::spawn(bot.run(async move {
+            let _ = stopped.await;
+        }));
+        Self { stop, done }
+    }
+
+    /// Asks the bot to stop and waits until it has, cleanly.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        tokio::time::timeout(PATIENCE, self.done).await???;
+        Ok(())
+    }
+}
+
 /// A running bot on the in-process adapter.
 pub struct TestBot {
     pub handle: MemoryHandle,

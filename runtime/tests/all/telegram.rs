@@ -13,7 +13,7 @@ use plugboard_runtime::bot::Bot;
 use plugboard_runtime::config::BotConfig;
 use serde_json::{Value, json};
 
-use crate::support::{PATIENCE, dirs_toml, plugins_dir, shared_cache};
+use crate::support::{PATIENCE, Running, dirs_toml, plugboard_run, plugins_dir, shared_cache};
 
 /// What the fake server holds and saw.
 #[derive(Default)]
@@ -178,11 +178,6 @@ fn teloxide_bot(url: &str) -> Result<teloxide_core::Bot> {
     Ok(teloxide_core::Bot::with_client("123:TEST", client).set_api_url(url.parse()?))
 }
 
-struct Running {
-    stop: tokio::sync::oneshot::Sender<()>,
-    done: tokio::task::JoinHandle<Result<(), plugboard_runtime::bot::BotError>>,
-}
-
 fn start(data: &std::path::Path, url: &str, memory: Option<MemoryAdapter>) -> Result<Running> {
     start_with(data, TelegramAdapter::new(teloxide_bot(url)?), memory)
 }
@@ -193,7 +188,8 @@ fn start_with(
     memory: Option<MemoryAdapter>,
 ) -> Result<Running> {
     let text = format!(
-        "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n\n[plugins.poll]\ngrants = [\"kv\"]\n",
+        "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n\n[plugins.poll]\ngrants = [\"kv\"]\n\n\
+         [plugins.notes]\ngrants = [\"kv\"]\n",
         data.display().to_string(),
         shared_cache().display().to_string(),
         dirs_toml(&[&plugins_dir()]),
@@ -201,22 +197,7 @@ fn start_with(
     let config = BotConfig::parse(&text, std::path::Path::new("tg.toml"), data.to_path_buf())?;
     let (mut bot, _) = Bot::from_config(&config)?;
     bot.add_adapter(Box::new(telegram));
-    if let Some(memory) = memory {
-        bot.add_adapter(Box::new(memory));
-    }
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let done = tokio::spawn(bot.run(async move {
-        let _ = stopped.await;
-    }));
-    Ok(Running { stop, done })
-}
-
-impl Running {
-    async fn stop(self) -> Result<()> {
-        let _ = self.stop.send(());
-        tokio::time::timeout(PATIENCE, self.done).await???;
-        Ok(())
-    }
+    Ok(Running::spawn(bot, memory))
 }
 
 /// Waits until the fake has recorded `count` calls of `method`.
@@ -366,31 +347,11 @@ async fn the_plugboard_binary_serves_telegram_through_api_url() -> Result<()> {
     lock(&fake).updates = vec![text_update(30, 3, "/roll 2d6")];
     let url = serve(Arc::clone(&fake)).await?;
     let dir = tempfile::tempdir()?;
-    let config = dir.path().join("plugboard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[runtime]\ndata_dir = \"data\"\ncache_dir = {:?}\nplugin_dirs = {}\n\n\
-             [telegram]\ntoken_env = \"PLUGBOARD_TEST_TOKEN\"\napi_url = {url:?}\n",
-            shared_cache().display().to_string(),
-            dirs_toml(&[&plugins_dir()]),
-        ),
+    let mut child = plugboard_run(
+        dir.path(),
+        &format!("[telegram]\ntoken_env = \"PLUGBOARD_TEST_TOKEN\"\napi_url = {url:?}\n"),
+        &[("PLUGBOARD_TEST_TOKEN", "123:TEST")],
     )?;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("PLUGBOARD_TEST_TOKEN", "123:TEST")
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .env_remove("HTTPS_PROXY")
-        .env_remove("https_proxy")
-        .env_remove("ALL_PROXY")
-        .env_remove("all_proxy")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
     let sent = wait_for(&fake, "sendmessage", 1).await;
     child.kill().await?;
     let sent = sent?;
@@ -453,6 +414,28 @@ async fn a_button_press_is_answered_and_edits_the_message() -> Result<()> {
         edited[0]["text"],
         "📊 <b>Lunch &amp; &lt;b&gt;tea&lt;/b&gt;?</b>\n\nPizza — 1\nSalad — 0"
     );
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_embed_is_shown_as_text_below_the_message() -> Result<()> {
+    let fake = Shared::default();
+    lock(&fake).updates = vec![
+        text_update(70, 11, "/remember color deep <b>teal</b> & *more*"),
+        text_update(71, 12, "/notes"),
+    ];
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = start(data.path(), &url, None)?;
+    let sent = wait_for(&fake, "sendmessage", 2).await?;
+    // Telegram has no embeds: `notes`' card becomes HTML text, the title
+    // bold, one `name: value` line per field, the note's markup escaped.
+    assert_eq!(sent[1]["parse_mode"], "HTML", "{}", sent[1]);
+    assert_eq!(
+        sent[1]["text"],
+        "<b>📒 Notes (1)</b>\n\n<b>color:</b> deep &lt;b&gt;teal&lt;/b&gt; &amp; *more*"
+    );
+    assert_eq!(sent[1]["reply_parameters"]["message_id"], 12);
     bot.stop().await
 }
 

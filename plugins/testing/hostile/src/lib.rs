@@ -10,6 +10,27 @@ use plugboard_sdk::prelude::*;
 pub struct Hostile;
 
 impl Plugin for Hostile {
+    fn on_event(&mut self, event: Event, out: &mut Response) -> Result<()> {
+        // Not attacks: reports, so adapter tests can see these events arrive.
+        match event {
+            Event::Command(cmd) => return self.on_command(cmd, out),
+            Event::Edited(m) => out.reply(format!("edited #{}: {}", m.id, m.text)),
+            Event::Reaction(r) => out.reply(format!(
+                "{} {} {} on #{}",
+                r.user.display_name,
+                if r.added { "added" } else { "removed" },
+                r.emoji,
+                r.message_id
+            )),
+            Event::MemberJoined(m) => out.reply(format!(
+                "welcome {} ({}) to {}",
+                m.user.display_name, m.user.id, m.chat.id
+            )),
+            _ => {}
+        }
+        Ok(())
+    }
+
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
         match cmd.name.as_str() {
             "spin" => {
@@ -69,6 +90,26 @@ impl Plugin for Hostile {
                 }
             }
             "sleep" => std::thread::sleep(std::time::Duration::from_secs(3_600)),
+            "everyone" => out.reply("@everyone @here wake up"),
+            "bigembed" => {
+                // Through the host call, the refusal is the plugin's to read.
+                let to = ChatRef {
+                    platform: cmd.message.chat.platform.clone(),
+                    id: cmd.message.chat.id.clone(),
+                };
+                let mut card = Embed::new().title("t".repeat(10));
+                for i in 0..26 {
+                    card = card.field(format!("f{i}"), "v");
+                }
+                let refused = plugboard_sdk::send(&to, &Outgoing::text("").with_embed(card));
+                let badlink = Embed::new().url("javascript:alert(1)");
+                let invalid = plugboard_sdk::send(&to, &Outgoing::text("").with_embed(badlink));
+                out.reply(format!(
+                    "{}\n{}",
+                    refused.err().map(|e| e.to_string()).unwrap_or_default(),
+                    invalid.err().map(|e| e.to_string()).unwrap_or_default()
+                ));
+            }
             _ => {}
         }
         Ok(())

@@ -9,6 +9,7 @@ use plugboard_registry_types::IndexEntry;
 use plugboard_resolver::{
     Index, LockedPlugin, Lockfile, MemoryIndex, Request, ResolveError, Update, WitSupport, resolve,
 };
+use proptest::prelude::{ProptestConfig, Strategy, prop, prop_assert_eq, proptest};
 use semver::{Version, VersionReq};
 
 use crate::support::*;
@@ -261,4 +262,95 @@ fn resolver_agrees_with_brute_force() {
         solved > 100 && unsolvable > 50 && lock_kept > 20,
         "{solved} {unsolvable} {lock_kept}"
     );
+}
+
+/// One generated version: plugin, version, dependencies (plugin, requirement
+/// indexes), yanked, built for a WIT this host does not speak.
+type GenEntry = (usize, usize, Vec<(usize, usize)>, bool, bool);
+
+/// Generated versions, roots (plugin, requirement indexes), and the
+/// versions a lockfile pins (indexes into the generated ones).
+type GenCase = (Vec<GenEntry>, Vec<(usize, usize)>, Option<Vec<usize>>);
+
+fn arb_case() -> impl Strategy<Value = GenCase> {
+    let entry = (
+        0..NAMES.len(),
+        0..VERSIONS.len(),
+        prop::collection::vec((0..NAMES.len(), 0..REQS.len()), 0..3),
+        prop::bool::weighted(0.1),
+        prop::bool::weighted(0.1),
+    );
+    (
+        prop::collection::vec(entry, 0..14),
+        prop::collection::vec((0..NAMES.len(), 0..REQS.len()), 1..3),
+        prop::option::of(prop::collection::vec(0..64usize, 0..4)),
+    )
+}
+
+fn build_case(entries: &[GenEntry], roots: &[(usize, usize)], lock: &Option<Vec<usize>>) -> Case {
+    let mut index = MemoryIndex::new("default");
+    let mut all: Vec<IndexEntry> = Vec::new();
+    for (name, version, deps, yanked, old_wit) in entries {
+        let (name, version) = (NAMES[*name], VERSIONS[*version]);
+        if all
+            .iter()
+            .any(|e| e.name == name && e.version.to_string() == version)
+        {
+            continue;
+        }
+        let deps: Vec<(&str, &str)> = deps
+            .iter()
+            .filter(|(d, _)| NAMES[*d] != name)
+            .map(|(d, r)| (NAMES[*d], REQS[*r]))
+            .collect();
+        let mut e = entry(name, version, &deps);
+        e.yanked = *yanked;
+        if *old_wit {
+            e.wit = Version::new(0, 3, 0);
+        }
+        all.push(e);
+    }
+    for e in &all {
+        index.add(e.clone());
+    }
+    let roots = roots
+        .iter()
+        .map(|(n, r)| (NAMES[*n].to_owned(), req(REQS[*r])))
+        .collect();
+    // The lock pins some of the generated versions (one per plugin).
+    let lock = lock.as_ref().filter(|_| !all.is_empty()).map(|picks| {
+        let mut pinned: BTreeMap<&str, &IndexEntry> = BTreeMap::new();
+        for pick in picks {
+            let e = &all[pick % all.len()];
+            pinned.entry(e.name.as_str()).or_insert(e);
+        }
+        Lockfile::new(pinned.values().map(|e| {
+            LockedPlugin::new(
+                e.name.clone(),
+                e.version.clone(),
+                "default",
+                e.sha256.clone(),
+                [],
+            )
+        }))
+    });
+    Case { index, roots, lock }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The same properties as above, on registries proptest generates and
+    /// shrinks to a minimal counterexample when one fails.
+    #[test]
+    fn generated_registries_agree_with_brute_force(
+        (entries, roots, lock) in arb_case()
+    ) {
+        let case = build_case(&entries, &roots, &lock);
+        let installed = check(&case, Update::Nothing, 0);
+        let updated = check(&case, Update::All, 0);
+        if case.lock.is_none() {
+            prop_assert_eq!(installed, updated);
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The real `plugboard-registry` binary: `token create`, then `serve`.
 
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use plugboard_registry::api::Keys;
@@ -8,7 +9,12 @@ use reqwest::StatusCode;
 
 use crate::support::TestResult;
 
-const BIN: &str = env!("CARGO_BIN_EXE_plugboard-registry");
+/// The binary, on the data directory `data`.
+fn plugboard_registry(data: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plugboard-registry"));
+    command.arg("--data").arg(data);
+    command
+}
 
 /// Kills the server when the test ends, pass or fail.
 struct Server(Child);
@@ -23,9 +29,7 @@ impl Drop for Server {
 #[tokio::test]
 async fn token_create_then_serve() -> TestResult {
     let data = tempfile::tempdir()?;
-    let output = Command::new(BIN)
-        .arg("--data")
-        .arg(data.path())
+    let output = plugboard_registry(data.path())
         .args([
             "token", "create", "alice", "--scope", "publish", "--scope", "yank",
         ])
@@ -41,9 +45,7 @@ async fn token_create_then_serve() -> TestResult {
         "{stderr}"
     );
 
-    let bad = Command::new(BIN)
-        .arg("--data")
-        .arg(data.path())
+    let bad = plugboard_registry(data.path())
         .args(["token", "create", "Alice"])
         .output()?;
     assert!(!bad.status.success());
@@ -54,9 +56,7 @@ async fn token_create_then_serve() -> TestResult {
     );
 
     let mut server = Server(
-        Command::new(BIN)
-            .arg("--data")
-            .arg(data.path())
+        plugboard_registry(data.path())
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -90,9 +90,7 @@ async fn token_create_then_serve() -> TestResult {
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
 
     // The database allows one process: token create says what to do.
-    let locked = Command::new(BIN)
-        .arg("--data")
-        .arg(data.path())
+    let locked = plugboard_registry(data.path())
         .args(["token", "create", "bob"])
         .output()?;
     assert!(!locked.status.success());

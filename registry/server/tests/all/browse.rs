@@ -4,17 +4,10 @@ use plugboard_registry::api::{PluginInfo, SearchResults};
 use plugboard_registry_types::Permission;
 use reqwest::StatusCode;
 
-use crate::support::{TestRegistry, TestResult, assert_error, plugin, start};
+use crate::support::{Result, TestRegistry, TestResult, assert_error, plugin, start};
 
-async fn search(registry: &TestRegistry, query: &str) -> Result<SearchResults, reqwest::Error> {
-    registry
-        .client
-        .get(registry.url(&format!("/api/v1/plugins?{query}")))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await
+async fn search(registry: &TestRegistry, query: &str) -> Result<SearchResults> {
+    registry.get_json(&format!("/api/v1/plugins?{query}")).await
 }
 
 fn names(results: &SearchResults) -> Vec<&str> {
@@ -23,7 +16,7 @@ fn names(results: &SearchResults) -> Vec<&str> {
 
 /// echo (3 downloads), dice (1), notes (0, categories), poll (0, keyword
 /// `echo`), published in that order.
-async fn marketplace() -> Result<TestRegistry, Box<dyn std::error::Error>> {
+async fn marketplace() -> Result<TestRegistry> {
     let registry = start().await?;
     let alice = registry.publisher("alice").await?;
     registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
@@ -48,12 +41,7 @@ async fn marketplace() -> Result<TestRegistry, Box<dyn std::error::Error>> {
         .await?;
     for (name, times) in [("echo", 3), ("dice", 1)] {
         for _ in 0..times {
-            registry
-                .client
-                .get(registry.url(&format!("/api/v1/plugins/{name}/0.1.0/download")))
-                .send()
-                .await?
-                .error_for_status()?;
+            registry.download(name, "0.1.0").await?.error_for_status()?;
         }
     }
     Ok(registry)
@@ -112,11 +100,7 @@ async fn search_by_query_category_sort_and_page() -> TestResult {
         ("per_page=1000", "`per_page` is 1 to 100"),
         ("page=two", "page"),
     ] {
-        let response = registry
-            .client
-            .get(registry.url(&format!("/api/v1/plugins?{query}")))
-            .send()
-            .await?;
+        let response = registry.get(&format!("/api/v1/plugins?{query}")).await?;
         assert_error(response, StatusCode::BAD_REQUEST, &[needle]).await?;
     }
     Ok(())
@@ -142,20 +126,11 @@ async fn metadata_has_readme_versions_owners_and_downloads() -> TestResult {
         )
         .await?;
     registry
-        .client
-        .get(registry.url("/api/v1/plugins/notes/0.1.0/download"))
-        .send()
+        .download("notes", "0.1.0")
         .await?
         .error_for_status()?;
 
-    let info: PluginInfo = registry
-        .client
-        .get(registry.url("/api/v1/plugins/notes"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let info: PluginInfo = registry.get_json("/api/v1/plugins/notes").await?;
     assert_eq!(info.name, "notes");
     assert_eq!(
         info.latest.as_ref().map(|v| v.to_string()),

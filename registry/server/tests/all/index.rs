@@ -6,16 +6,28 @@ use plugboard_registry_types::parse_index_lines;
 use reqwest::StatusCode;
 use reqwest::header::{ETAG, IF_NONE_MATCH};
 
-use crate::support::{Publisher, TestResult, assert_error, plugin, start};
+use crate::support::{
+    Publisher, Result, TestRegistry, TestResult, assert_error, plugin, start,
+    start_with_alice_and_bob,
+};
+
+/// `GET /index/echo` with `If-None-Match: etags`.
+async fn index_if_none_match(registry: &TestRegistry, etags: &str) -> Result<reqwest::Response> {
+    Ok(registry
+        .client
+        .get(registry.url("/index/echo"))
+        .header(IF_NONE_MATCH, etags)
+        .send()
+        .await?)
+}
 
 #[tokio::test]
 async fn index_has_a_strong_etag_and_answers_304() -> TestResult {
     let registry = start().await?;
     let alice = registry.publisher("alice").await?;
     registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
-    let url = registry.url("/index/echo");
 
-    let first = registry.client.get(&url).send().await?;
+    let first = registry.get("/index/echo").await?;
     assert_eq!(first.status(), StatusCode::OK);
     let etag = first.headers()[ETAG].to_str()?.to_owned();
     assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
@@ -25,22 +37,12 @@ async fn index_has_a_strong_etag_and_answers_304() -> TestResult {
         format!("\"{}\"", plugboard_package::sha256_hex(body.as_bytes()))
     );
 
-    let cached = registry
-        .client
-        .get(&url)
-        .header(IF_NONE_MATCH, &etag)
-        .send()
-        .await?;
+    let cached = index_if_none_match(&registry, &etag).await?;
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(cached.headers()[ETAG].to_str()?, etag);
     assert!(cached.bytes().await?.is_empty());
 
-    let listed = registry
-        .client
-        .get(&url)
-        .header(IF_NONE_MATCH, format!("\"stale\", W/{etag}"))
-        .send()
-        .await?;
+    let listed = index_if_none_match(&registry, &format!("\"stale\", W/{etag}")).await?;
     assert_eq!(
         listed.status(),
         StatusCode::NOT_MODIFIED,
@@ -50,12 +52,7 @@ async fn index_has_a_strong_etag_and_answers_304() -> TestResult {
     registry
         .publish_ok(&alice, &plugin("echo").version("0.2.0").pack()?)
         .await?;
-    let changed = registry
-        .client
-        .get(&url)
-        .header(IF_NONE_MATCH, &etag)
-        .send()
-        .await?;
+    let changed = index_if_none_match(&registry, &etag).await?;
     assert_eq!(changed.status(), StatusCode::OK);
     assert_ne!(changed.headers()[ETAG].to_str()?, etag);
     assert_eq!(changed.text().await?.lines().count(), 2);
@@ -65,42 +62,28 @@ async fn index_has_a_strong_etag_and_answers_304() -> TestResult {
 #[tokio::test]
 async fn unknown_names_are_404_with_a_json_error() -> TestResult {
     let registry = start().await?;
-    for path in [
-        "/index/nothing",
-        "/api/v1/plugins/nothing",
-        "/api/v1/plugins/nothing/owners",
-        "/api/v1/plugins/nothing/1.0.0/download",
+    for (path, needle) in [
+        ("/index/nothing", "no plugin named `nothing`"),
+        ("/api/v1/plugins/nothing", "no plugin named `nothing`"),
+        (
+            "/api/v1/plugins/nothing/owners",
+            "no plugin named `nothing`",
+        ),
+        (
+            "/api/v1/plugins/nothing/1.0.0/download",
+            "no plugin named `nothing`",
+        ),
+        ("/index/echo%00x", "no plugin named"),
+        ("/no/such/thing", "no endpoint `GET /no/such/thing`"),
     ] {
-        let response = registry.client.get(registry.url(path)).send().await?;
-        assert_error(
-            response,
-            StatusCode::NOT_FOUND,
-            &["no plugin named `nothing`"],
-        )
-        .await?;
+        let response = registry.get(path).await?;
+        assert_error(response, StatusCode::NOT_FOUND, &[needle]).await?;
     }
-    let response = registry
-        .client
-        .get(registry.url("/index/echo%00x"))
-        .send()
-        .await?;
-    assert_error(response, StatusCode::NOT_FOUND, &["no plugin named"]).await?;
-    let response = registry
-        .client
-        .get(registry.url("/no/such/thing"))
-        .send()
-        .await?;
-    assert_error(
-        response,
-        StatusCode::NOT_FOUND,
-        &["no endpoint `GET /no/such/thing`"],
-    )
-    .await?;
     Ok(())
 }
 
 async fn set_yank(
-    registry: &crate::support::TestRegistry,
+    registry: &TestRegistry,
     who: &Publisher,
     version: &str,
     yanked: bool,
@@ -120,9 +103,7 @@ async fn set_yank(
 
 #[tokio::test]
 async fn yank_shows_in_the_index_and_unyank_reverts_it() -> TestResult {
-    let registry = start().await?;
-    let alice = registry.publisher("alice").await?;
-    let bob = registry.publisher("bob").await?;
+    let (registry, alice, bob) = start_with_alice_and_bob().await?;
     registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
     registry
         .publish_ok(&alice, &plugin("echo").version("0.2.0").pack()?)
@@ -136,49 +117,45 @@ async fn yank_shows_in_the_index_and_unyank_reverts_it() -> TestResult {
     assert_eq!(yanked, [false, true]);
 
     // Yanked versions still download, for lockfiles that pin them.
-    let download = registry
-        .client
-        .get(registry.url("/api/v1/plugins/echo/0.2.0/download"))
-        .send()
-        .await?;
+    let download = registry.download("echo", "0.2.0").await?;
     assert_eq!(download.status(), StatusCode::OK);
-    let info: PluginInfo = registry
-        .client
-        .get(registry.url("/api/v1/plugins/echo"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let info: PluginInfo = registry.get_json("/api/v1/plugins/echo").await?;
     assert_eq!(info.latest.map(|v| v.to_string()), Some("0.1.0".into()));
 
     // Only owners, only with the yank scope, only existing versions.
-    let response = set_yank(&registry, &bob, "0.1.0", true).await?;
-    assert_error(
-        response,
-        StatusCode::FORBIDDEN,
-        &["not an owner of `echo`", "alice"],
-    )
-    .await?;
     let publish_only = Publisher {
         token: registry.registry.create_token("alice", &[Scope::Publish])?,
         key: alice.key.clone(),
     };
-    let response = set_yank(&registry, &publish_only, "0.1.0", true).await?;
-    assert_error(response, StatusCode::FORBIDDEN, &["lacks the `yank` scope"]).await?;
-    let response = set_yank(&registry, &alice, "0.3.0", true).await?;
-    assert_error(
-        response,
-        StatusCode::NOT_FOUND,
-        &["`echo` has no version 0.3.0"],
-    )
-    .await?;
-    let response = set_yank(&registry, &alice, "latest", true).await?;
-    assert_error(
-        response,
-        StatusCode::BAD_REQUEST,
-        &["`latest` is not a version"],
-    )
-    .await?;
+    for (who, version, status, needles) in [
+        (
+            &bob,
+            "0.1.0",
+            StatusCode::FORBIDDEN,
+            &["not an owner of `echo`", "alice"][..],
+        ),
+        (
+            &publish_only,
+            "0.1.0",
+            StatusCode::FORBIDDEN,
+            &["lacks the `yank` scope"],
+        ),
+        (
+            &alice,
+            "0.3.0",
+            StatusCode::NOT_FOUND,
+            &["`echo` has no version 0.3.0"],
+        ),
+        (
+            &alice,
+            "latest",
+            StatusCode::BAD_REQUEST,
+            &["`latest` is not a version"],
+        ),
+    ] {
+        let response = set_yank(&registry, who, version, true).await?;
+        assert_error(response, status, needles).await?;
+    }
 
     let response = set_yank(&registry, &alice, "0.2.0", false).await?;
     assert_eq!(response.status(), StatusCode::OK);
@@ -209,11 +186,7 @@ async fn downloads_are_counted_per_version_and_day() -> TestResult {
     for task in tasks {
         task.await??;
     }
-    let response = registry
-        .client
-        .get(registry.url("/api/v1/plugins/echo/9.9.9/download"))
-        .send()
-        .await?;
+    let response = registry.download("echo", "9.9.9").await?;
     assert_error(
         response,
         StatusCode::NOT_FOUND,
@@ -221,13 +194,7 @@ async fn downloads_are_counted_per_version_and_day() -> TestResult {
     )
     .await?;
 
-    let info: PluginInfo = registry
-        .client
-        .get(registry.url("/api/v1/plugins/echo"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let info: PluginInfo = registry.get_json("/api/v1/plugins/echo").await?;
     assert_eq!(info.downloads.total, 12);
     let per_version: Vec<(String, u64)> = info
         .versions

@@ -9,3 +9,4 @@ mod index;
 mod owners;
 mod publish;
 mod support;
+mod tokens;

@@ -4,7 +4,9 @@ use plugboard_registry::Scope;
 use plugboard_registry::api::Owners;
 use reqwest::{Method, StatusCode};
 
-use crate::support::{TestRegistry, TestResult, assert_error, plugin, start};
+use crate::support::{
+    Result, TestRegistry, TestResult, assert_error, plugin, start_with_alice_and_bob,
+};
 
 async fn change(
     registry: &TestRegistry,
@@ -21,48 +23,49 @@ async fn change(
         .await
 }
 
-async fn owners(registry: &TestRegistry) -> Result<Vec<String>, reqwest::Error> {
-    let owners: Owners = registry
-        .client
-        .get(registry.url("/api/v1/plugins/echo/owners"))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+async fn owners(registry: &TestRegistry) -> Result<Vec<String>> {
+    let owners: Owners = registry.get_json("/api/v1/plugins/echo/owners").await?;
     Ok(owners.users)
 }
 
 #[tokio::test]
 async fn owners_add_and_remove() -> TestResult {
-    let registry = start().await?;
-    let alice = registry.publisher("alice").await?;
-    let bob = registry.publisher("bob").await?;
+    let (registry, alice, bob) = start_with_alice_and_bob().await?;
     registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
     assert_eq!(owners(&registry).await?, ["alice"]);
 
-    // Bob is not an owner yet: he can neither publish nor add himself.
-    let response = change(&registry, Method::PUT, &bob.token, &["bob"]).await?;
-    assert_error(response, StatusCode::FORBIDDEN, &["not an owner of `echo`"]).await?;
-
-    // The scope is needed, and the users must exist.
     let publish_only = registry.registry.create_token("alice", &[Scope::Publish])?;
-    let response = change(&registry, Method::PUT, &publish_only, &["bob"]).await?;
-    assert_error(
-        response,
-        StatusCode::FORBIDDEN,
-        &["lacks the `owners` scope"],
-    )
-    .await?;
-    let response = change(&registry, Method::PUT, &alice.token, &["carol"]).await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["no account `carol`", "token create carol"],
-    )
-    .await?;
-    let response = change(&registry, Method::PUT, &alice.token, &[]).await?;
-    assert_error(response, StatusCode::BAD_REQUEST, &["`users` is empty"]).await?;
+    for (token, users, status, needles) in [
+        // Bob is not an owner yet: he can neither publish nor add himself.
+        (
+            &bob.token,
+            &["bob"][..],
+            StatusCode::FORBIDDEN,
+            &["not an owner of `echo`"][..],
+        ),
+        // The scope is needed, and the users must exist.
+        (
+            &publish_only,
+            &["bob"],
+            StatusCode::FORBIDDEN,
+            &["lacks the `owners` scope"],
+        ),
+        (
+            &alice.token,
+            &["carol"],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["no account `carol`", "token create carol"],
+        ),
+        (
+            &alice.token,
+            &[],
+            StatusCode::BAD_REQUEST,
+            &["`users` is empty"],
+        ),
+    ] {
+        let response = change(&registry, Method::PUT, token, users).await?;
+        assert_error(response, status, needles).await?;
+    }
 
     let response = change(&registry, Method::PUT, &alice.token, &["bob"]).await?;
     assert_eq!(response.status(), StatusCode::OK);
@@ -75,10 +78,14 @@ async fn owners_add_and_remove() -> TestResult {
     let response = change(&registry, Method::DELETE, &bob.token, &["alice"]).await?;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(owners(&registry).await?, ["bob"]);
-    let response = registry
-        .publish(&alice, &plugin("echo").version("0.3.0").pack()?)
+    registry
+        .publish_refused(
+            &alice,
+            &plugin("echo").version("0.3.0").pack()?,
+            StatusCode::FORBIDDEN,
+            &["`echo` belongs to bob"],
+        )
         .await?;
-    assert_error(response, StatusCode::FORBIDDEN, &["`echo` belongs to bob"]).await?;
 
     // The last owner stays.
     let response = change(&registry, Method::DELETE, &bob.token, &["bob"]).await?;

@@ -2,14 +2,17 @@
 
 use std::time::Duration;
 
-use plugboard_package::{Limits, SigningKey};
+use plugboard_package::{Limits, Package, SigningKey};
 use plugboard_registry::api::{Keys, Published};
 use plugboard_registry::{Config, RateLimit, Scope};
 use plugboard_registry_types::{Permission, parse_index_lines};
 use reqwest::StatusCode;
 use reqwest::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use serde_json::json;
 
-use crate::support::{Publisher, TestResult, assert_error, plugin, start, start_with};
+use crate::support::{
+    Publisher, TestResult, assert_error, plugin, start, start_with, start_with_alice_and_bob,
+};
 
 #[tokio::test]
 async fn token_key_publish_index_download() -> TestResult {
@@ -42,11 +45,7 @@ async fn token_key_publish_index_download() -> TestResult {
     assert!(!entry.yanked);
 
     // The client's view: download, then verify against the index entry.
-    let response = registry
-        .client
-        .get(registry.url("/api/v1/plugins/notes/0.1.0/download"))
-        .send()
-        .await?;
+    let response = registry.download("notes", "0.1.0").await?;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()["content-type"].to_str()?,
@@ -73,51 +72,36 @@ async fn tokens_and_scopes_are_checked() -> TestResult {
     let signature = alice.key.sign(package.checksum()).to_string();
     let key_id = alice.key.public_key().key_id();
 
-    let response = registry
-        .publish_raw(None, package.bytes().to_vec(), &signature, &key_id)
-        .await?;
-    assert!(response.headers().contains_key(WWW_AUTHENTICATE));
-    assert_error(
-        response,
-        StatusCode::UNAUTHORIZED,
-        &["needs an API token", "Authorization: Bearer"],
-    )
-    .await?;
-
-    let response = registry
-        .publish_raw(
-            Some("pbr_0000"),
-            package.bytes().to_vec(),
-            &signature,
-            &key_id,
-        )
-        .await?;
-    assert_error(
-        response,
-        StatusCode::UNAUTHORIZED,
-        &["does not know the API token"],
-    )
-    .await?;
-
     let yank_only = registry.registry.create_token("alice", &[Scope::Yank])?;
-    let response = registry
-        .publish_raw(
-            Some(&yank_only),
-            package.bytes().to_vec(),
-            &signature,
-            &key_id,
-        )
-        .await?;
-    assert_error(
-        response,
-        StatusCode::FORBIDDEN,
-        &[
-            "lacks the `publish` scope",
-            "it has: yank",
-            "--scope publish",
-        ],
-    )
-    .await?;
+    for (token, status, needles) in [
+        (
+            None,
+            StatusCode::UNAUTHORIZED,
+            &["needs an API token", "Authorization: Bearer"][..],
+        ),
+        (
+            Some("pbr_0000"),
+            StatusCode::UNAUTHORIZED,
+            &["does not know the API token"],
+        ),
+        (
+            Some(yank_only.as_str()),
+            StatusCode::FORBIDDEN,
+            &[
+                "lacks the `publish` scope",
+                "it has: yank",
+                "--scope publish",
+            ],
+        ),
+    ] {
+        let response = registry
+            .publish_raw(token, package.bytes().to_vec(), &signature, &key_id)
+            .await?;
+        if token.is_none() {
+            assert!(response.headers().contains_key(WWW_AUTHENTICATE));
+        }
+        assert_error(response, status, needles).await?;
+    }
 
     // Registering keys needs `publish` too; listing them needs any token.
     let response = registry
@@ -139,10 +123,7 @@ async fn tokens_and_scopes_are_checked() -> TestResult {
 
 #[tokio::test]
 async fn keys_belong_to_one_account() -> TestResult {
-    let registry = start().await?;
-    let alice = registry.publisher("alice").await?;
-    let bob = registry.publisher("bob").await?;
-
+    let (registry, alice, bob) = start_with_alice_and_bob().await?;
     let again = registry.register_key(&alice.token, &alice.key).await?;
     assert_eq!(again.status(), StatusCode::OK, "registering twice is fine");
     let stolen = registry.register_key(&bob.token, &alice.key).await?;
@@ -153,56 +134,36 @@ async fn keys_belong_to_one_account() -> TestResult {
     )
     .await?;
 
-    let response = registry
-        .client
-        .post(registry.url("/api/v1/keys"))
-        .bearer_auth(&bob.token)
-        .json(&serde_json::json!({"public_key": "abcd"}))
-        .send()
-        .await?;
-    assert_error(
-        response,
-        StatusCode::BAD_REQUEST,
-        &["expected 64 hex digits"],
-    )
-    .await?;
-    let response = registry
-        .client
-        .post(registry.url("/api/v1/keys"))
-        .bearer_auth(&bob.token)
-        .json(&serde_json::json!({"key": "abcd"}))
-        .send()
-        .await?;
-    assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, &["public_key"]).await?;
+    for (body, status, needle) in [
+        (
+            json!({"public_key": "abcd"}),
+            StatusCode::BAD_REQUEST,
+            "expected 64 hex digits",
+        ),
+        (
+            json!({"key": "abcd"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "public_key",
+        ),
+    ] {
+        let response = registry.post_keys(&bob.token, &body).await?;
+        assert_error(response, status, &[needle]).await?;
+    }
     Ok(())
 }
 
 #[tokio::test]
 async fn signatures_must_verify_with_the_publishers_own_key() -> TestResult {
-    let registry = start().await?;
-    let alice = registry.publisher("alice").await?;
-    let bob = registry.publisher("bob").await?;
+    let (registry, alice, bob) = start_with_alice_and_bob().await?;
     let package = plugin("echo").pack()?;
-    let bytes = || package.bytes().to_vec();
     let alice_id = alice.key.public_key().key_id();
-
-    // Not hex.
-    let response = registry
-        .publish_raw(Some(&alice.token), bytes(), "zz", &alice_id)
-        .await?;
-    assert_error(
-        response,
-        StatusCode::BAD_REQUEST,
-        &["invalid signature", "x-plugboard-signature"],
-    )
-    .await?;
 
     // A missing header.
     let response = registry
         .client
         .put(registry.url("/api/v1/plugins/new"))
         .bearer_auth(&alice.token)
-        .body(bytes())
+        .body(package.bytes().to_vec())
         .send()
         .await?;
     assert_error(
@@ -212,65 +173,60 @@ async fn signatures_must_verify_with_the_publishers_own_key() -> TestResult {
     )
     .await?;
 
-    // Signed with a key that is not the one named.
     let other = SigningKey::generate()?;
-    let signature = other.sign(package.checksum()).to_string();
-    let response = registry
-        .publish_raw(Some(&alice.token), bytes(), &signature, &alice_id)
-        .await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["does not verify with publisher key", &alice_id],
-    )
-    .await?;
-
-    // Signed over other bytes.
-    let signature = alice
-        .key
-        .sign(plugin("dice").pack()?.checksum())
-        .to_string();
-    let response = registry
-        .publish_raw(Some(&alice.token), bytes(), &signature, &alice_id)
-        .await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["does not verify"],
-    )
-    .await?;
-
-    // Bob signs with his key but names Alice's: the key is not his.
-    let signature = bob.key.sign(package.checksum()).to_string();
-    let response = registry
-        .publish_raw(Some(&bob.token), bytes(), &signature, &alice_id)
-        .await?;
-    assert_error(
-        response,
-        StatusCode::FORBIDDEN,
-        &["not registered on your account `bob`", "POST /api/v1/keys"],
-    )
-    .await?;
-
-    // A key nobody registered.
-    let signature = other.sign(package.checksum()).to_string();
-    let response = registry
-        .publish_raw(
-            Some(&alice.token),
-            bytes(),
-            &signature,
-            &other.public_key().key_id(),
-        )
-        .await?;
-    assert_error(response, StatusCode::FORBIDDEN, &["not registered"]).await?;
+    let other_id = other.public_key().key_id();
+    let sign = |key: &SigningKey, package: &Package| key.sign(package.checksum()).to_string();
+    let dice = plugin("dice").pack()?;
+    for (token, signature, key_id, status, needles) in [
+        // Not hex.
+        (
+            &alice.token,
+            "zz".to_owned(),
+            &alice_id,
+            StatusCode::BAD_REQUEST,
+            &["invalid signature", "x-plugboard-signature"][..],
+        ),
+        // Signed with a key that is not the one named.
+        (
+            &alice.token,
+            sign(&other, &package),
+            &alice_id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["does not verify with publisher key", alice_id.as_str()],
+        ),
+        // Signed over other bytes.
+        (
+            &alice.token,
+            sign(&alice.key, &dice),
+            &alice_id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["does not verify"],
+        ),
+        // Bob signs with his key but names Alice's: the key is not his.
+        (
+            &bob.token,
+            sign(&bob.key, &package),
+            &alice_id,
+            StatusCode::FORBIDDEN,
+            &["not registered on your account `bob`", "POST /api/v1/keys"],
+        ),
+        // A key nobody registered.
+        (
+            &alice.token,
+            sign(&other, &package),
+            &other_id,
+            StatusCode::FORBIDDEN,
+            &["not registered"],
+        ),
+    ] {
+        let response = registry
+            .publish_raw(Some(token), package.bytes().to_vec(), &signature, key_id)
+            .await?;
+        assert_error(response, status, needles).await?;
+    }
 
     assert_eq!(
-        registry
-            .client
-            .get(registry.url("/index/echo"))
-            .send()
-            .await?
-            .status(),
+        registry.get("/index/echo").await?.status(),
         StatusCode::NOT_FOUND,
         "nothing was published"
     );
@@ -290,32 +246,18 @@ async fn corrupt_packages_get_the_unpackers_message() -> TestResult {
     };
 
     let junk = b"definitely not a package".to_vec();
-    let response = registry
-        .publish_raw(Some(&alice.token), junk.clone(), &sign(&junk), &key_id)
-        .await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["not a valid .tar.gz", "gzip signature"],
-    )
-    .await?;
-
     let package = plugin("echo").pack()?;
     let truncated = package.bytes()[..package.bytes().len() / 2].to_vec();
-    let response = registry
-        .publish_raw(
-            Some(&alice.token),
-            truncated.clone(),
-            &sign(&truncated),
-            &key_id,
-        )
-        .await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["not a valid .tar.gz"],
-    )
-    .await?;
+    for (bytes, needles) in [
+        (junk, &["not a valid .tar.gz", "gzip signature"][..]),
+        (truncated, &["not a valid .tar.gz"]),
+    ] {
+        let signature = sign(&bytes);
+        let response = registry
+            .publish_raw(Some(&alice.token), bytes, &signature, &key_id)
+            .await?;
+        assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, needles).await?;
+    }
     Ok(())
 }
 
@@ -325,46 +267,46 @@ async fn oversized_packages_are_refused_with_413() -> TestResult {
     config.limits.package = 4096;
     let registry = start_with(config).await?;
     let alice = registry.publisher("alice").await?;
-    let response = registry.publish(&alice, &plugin("echo").pack()?).await?;
-    assert_error(
-        response,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &["larger than this registry's limit"],
-    )
-    .await?;
+    registry
+        .publish_refused(
+            &alice,
+            &plugin("echo").pack()?,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &["larger than this registry's limit"],
+        )
+        .await?;
     Ok(())
 }
 
 #[tokio::test]
 async fn versions_are_immutable_and_names_belong_to_owners() -> TestResult {
-    let registry = start().await?;
-    let alice = registry.publisher("alice").await?;
-    let bob = registry.publisher("bob").await?;
+    let (registry, alice, bob) = start_with_alice_and_bob().await?;
     registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
 
-    let same = registry.publish(&alice, &plugin("echo").pack()?).await?;
-    assert_error(
-        same,
-        StatusCode::CONFLICT,
-        &[
-            "version 0.1.0 of `echo` is already published",
-            "bump `version`",
-        ],
-    )
-    .await?;
-    let other_bytes = plugin("echo").readme("# Changed\n").pack()?;
-    let changed = registry.publish(&alice, &other_bytes).await?;
-    assert_error(changed, StatusCode::CONFLICT, &["already published"]).await?;
+    // The same version again, as it was or with other bytes.
+    for (package, needles) in [
+        (
+            plugin("echo"),
+            &[
+                "version 0.1.0 of `echo` is already published",
+                "bump `version`",
+            ][..],
+        ),
+        (plugin("echo").readme("# Changed\n"), &["already published"]),
+    ] {
+        registry
+            .publish_refused(&alice, &package.pack()?, StatusCode::CONFLICT, needles)
+            .await?;
+    }
 
-    let by_bob = registry
-        .publish(&bob, &plugin("echo").version("0.2.0").pack()?)
+    registry
+        .publish_refused(
+            &bob,
+            &plugin("echo").version("0.2.0").pack()?,
+            StatusCode::FORBIDDEN,
+            &["`echo` belongs to alice", "only its owners"],
+        )
         .await?;
-    assert_error(
-        by_bob,
-        StatusCode::FORBIDDEN,
-        &["`echo` belongs to alice", "only its owners"],
-    )
-    .await?;
 
     registry
         .publish_ok(&alice, &plugin("echo").version("0.2.0").pack()?)
@@ -377,50 +319,48 @@ async fn versions_are_immutable_and_names_belong_to_owners() -> TestResult {
 
 #[tokio::test]
 async fn reserved_and_confusable_names_are_refused() -> TestResult {
-    let registry = start().await?;
-    let alice = registry.publisher("alice").await?;
-    let bob = registry.publisher("bob").await?;
+    let (registry, alice, bob) = start_with_alice_and_bob().await?;
 
-    let response = registry
-        .publish(&alice, &plugin("echo").name("admin").pack()?)
-        .await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["`admin` is reserved", "choose another `name`"],
-    )
-    .await?;
-
-    let response = registry
-        .publish(&alice, &plugin("echo").name("c0re").pack()?)
-        .await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["`c0re` is reserved (it reads like `core`)"],
-    )
-    .await?;
+    for (name, needles) in [
+        (
+            "admin",
+            &["`admin` is reserved", "choose another `name`"][..],
+        ),
+        ("c0re", &["`c0re` is reserved (it reads like `core`)"]),
+    ] {
+        registry
+            .publish_refused(
+                &alice,
+                &plugin("echo").name(name).pack()?,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                needles,
+            )
+            .await?;
+    }
 
     registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
     for look_alike in ["ech0", "e-cho", "e-ch0"] {
-        let response = registry
-            .publish(&bob, &plugin("echo").name(look_alike).pack()?)
+        registry
+            .publish_refused(
+                &bob,
+                &plugin("echo").name(look_alike).pack()?,
+                StatusCode::CONFLICT,
+                &[&format!("`{look_alike}`"), "existing plugin `echo`"],
+            )
             .await?;
-        assert_error(
-            response,
-            StatusCode::CONFLICT,
-            &[&format!("`{look_alike}`"), "existing plugin `echo`"],
-        )
-        .await?;
     }
     // `rn` reads as `m` the other way round too.
     registry
         .publish_ok(&bob, &plugin("dice").name("modem").pack()?)
         .await?;
-    let response = registry
-        .publish(&alice, &plugin("dice").name("rnodern").pack()?)
+    registry
+        .publish_refused(
+            &alice,
+            &plugin("dice").name("rnodern").pack()?,
+            StatusCode::CONFLICT,
+            &["existing plugin `modem`"],
+        )
         .await?;
-    assert_error(response, StatusCode::CONFLICT, &["existing plugin `modem`"]).await?;
 
     // An owner may publish look-alikes of their own plugin.
     registry
@@ -470,26 +410,28 @@ async fn dependencies_must_be_published_here() -> TestResult {
     let alice = registry.publisher("alice").await?;
 
     let unknown = plugin("poll").dep("economy", "^1.2").pack()?;
-    let response = registry.publish(&alice, &unknown).await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &[
-            "depends on `economy`, which is not published on this registry",
-            "[dependencies]",
-        ],
-    )
-    .await?;
+    registry
+        .publish_refused(
+            &alice,
+            &unknown,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[
+                "depends on `economy`, which is not published on this registry",
+                "[dependencies]",
+            ],
+        )
+        .await?;
 
     registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
     let no_match = plugin("poll").dep("echo", "^2").pack()?;
-    let response = registry.publish(&alice, &no_match).await?;
-    assert_error(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &["requires `echo` ^2", "published: 0.1.0"],
-    )
-    .await?;
+    registry
+        .publish_refused(
+            &alice,
+            &no_match,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["requires `echo` ^2", "published: 0.1.0"],
+        )
+        .await?;
 
     registry
         .publish_ok(&alice, &plugin("poll").dep("echo", "^0.1").pack()?)

@@ -58,6 +58,14 @@ pub async fn start_with(config: Config) -> Result<TestRegistry> {
     })
 }
 
+/// Starts a registry with two publishers, alice and bob.
+pub async fn start_with_alice_and_bob() -> Result<(TestRegistry, Publisher, Publisher)> {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let bob = registry.publisher("bob").await?;
+    Ok((registry, alice, bob))
+}
+
 /// A user with a token and a registered signing key.
 pub struct Publisher {
     pub token: String,
@@ -81,13 +89,23 @@ impl TestRegistry {
     }
 
     pub async fn register_key(&self, token: &str, key: &SigningKey) -> Result<reqwest::Response> {
+        let key = NewKey {
+            public_key: key.public_key().to_string(),
+        };
+        self.post_keys(token, &key).await
+    }
+
+    /// `POST /api/v1/keys` with any JSON `body`.
+    pub async fn post_keys(
+        &self,
+        token: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<reqwest::Response> {
         Ok(self
             .client
             .post(self.url("/api/v1/keys"))
             .bearer_auth(token)
-            .json(&NewKey {
-                public_key: key.public_key().to_string(),
-            })
+            .json(body)
             .send()
             .await?)
     }
@@ -121,6 +139,19 @@ impl TestRegistry {
         Ok(())
     }
 
+    /// Publishes `package` and insists that it is refused with `status` and
+    /// a message containing every needle.
+    pub async fn publish_refused(
+        &self,
+        publisher: &Publisher,
+        package: &Package,
+        status: StatusCode,
+        needles: &[&str],
+    ) -> Result<String> {
+        let response = self.publish(publisher, package).await?;
+        assert_error(response, status, needles).await
+    }
+
     pub async fn publish_raw(
         &self,
         token: Option<&str>,
@@ -141,13 +172,25 @@ impl TestRegistry {
         Ok(request.send().await?)
     }
 
+    /// `GET path`, whatever the answer.
+    pub async fn get(&self, path: &str) -> Result<reqwest::Response> {
+        Ok(self.client.get(self.url(path)).send().await?)
+    }
+
+    /// `GET path` as JSON, insisting on success.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Ok(self.get(path).await?.error_for_status()?.json().await?)
+    }
+
+    /// `GET /api/v1/plugins/<name>/<version>/download`, whatever the answer.
+    pub async fn download(&self, name: &str, version: &str) -> Result<reqwest::Response> {
+        self.get(&format!("/api/v1/plugins/{name}/{version}/download"))
+            .await
+    }
+
     /// The text of `GET /index/<name>`.
     pub async fn index(&self, name: &str) -> Result<String> {
-        let response = self
-            .client
-            .get(self.url(&format!("/index/{name}")))
-            .send()
-            .await?;
+        let response = self.get(&format!("/index/{name}")).await?;
         assert_eq!(response.status(), StatusCode::OK, "index of {name}");
         Ok(response.text().await?)
     }

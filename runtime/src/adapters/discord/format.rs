@@ -14,7 +14,12 @@
 //! the `@`, and every message goes out with `allowed_mentions` that pings no
 //! role, nobody for `@everyone`, and no user except the author of the message
 //! being answered: a plugin (or a user whose words a plugin repeats) cannot
-//! make the bot ping a crowd.
+//! make the bot ping a crowd. The one exception is a plugin holding the
+//! `mention-everyone` permission ([`Mentions::everyone`]): its `@everyone`
+//! and `@here` are left intact and allowed to notify.
+//!
+//! A message's [`Embed`] becomes a Discord embed ([`embed`]) on the last
+//! piece of the message.
 //!
 //! Texts longer than Discord's limit are split, preferring top-level
 //! Markdown blocks and line breaks; buttons become action rows of at most
@@ -23,7 +28,7 @@
 use serde_json::{Value, json};
 
 use crate::adapters::markdown::blocks;
-use crate::event::{Button, Outgoing, TextFormat};
+use crate::event::{Button, Embed, Outgoing, TextFormat};
 
 /// Discord's limit on the text of one message, in characters.
 pub const MAX_TEXT: usize = 2000;
@@ -40,9 +45,32 @@ pub const MAX_CUSTOM_ID: usize = 100;
 /// read as a mention.
 const ZERO_WIDTH_SPACE: char = '\u{200B}';
 
+/// Who a message may notify beyond what `allowed_mentions` always allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mentions {
+    /// `@everyone` and `@here` notify (the plugin holds `mention-everyone`).
+    pub everyone: bool,
+}
+
+impl Mentions {
+    /// Defuses `@everyone` and `@here` in `text` unless they may notify.
+    fn apply(self, text: String) -> String {
+        match self.everyone {
+            true => text,
+            false => neutralise_everyone(&text),
+        }
+    }
+}
+
+/// Backslash-escapes Discord's markup in `text`, leaving web addresses as
+/// they are, and defuses `@everyone` and `@here`.
+pub fn escape_plain(text: &str) -> String {
+    neutralise_everyone(&escape_markup(text))
+}
+
 /// Backslash-escapes Discord's markup in `text`, leaving web addresses as
 /// they are.
-pub fn escape_plain(text: &str) -> String {
+fn escape_markup(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -50,7 +78,7 @@ pub fn escape_plain(text: &str) -> String {
         }
         escape_line(line, &mut out);
     }
-    neutralise_everyone(&out)
+    out
 }
 
 fn escape_line(line: &str, out: &mut String) {
@@ -93,11 +121,11 @@ pub fn neutralise_everyone(text: &str) -> String {
 }
 
 /// The texts of the messages `message` becomes, each within [`MAX_TEXT`].
-pub fn pieces(message: &Outgoing) -> Vec<String> {
+pub fn pieces(message: &Outgoing, mentions: Mentions) -> Vec<String> {
     match message.format {
-        TextFormat::Plain => split(&escape_plain(&message.text), MAX_TEXT),
+        TextFormat::Plain => split(&mentions.apply(escape_markup(&message.text)), MAX_TEXT),
         TextFormat::Markdown => {
-            let text = neutralise_everyone(&message.text);
+            let text = mentions.apply(message.text.clone());
             if text.chars().count() <= MAX_TEXT {
                 return vec![text];
             }
@@ -134,8 +162,8 @@ pub fn pieces(message: &Outgoing) -> Vec<String> {
 }
 
 /// The text for an edit: one piece, cut to the limit if needed.
-pub fn single(message: &Outgoing) -> String {
-    let mut all = pieces(message);
+pub fn single(message: &Outgoing, mentions: Mentions) -> String {
+    let mut all = pieces(message, mentions);
     let first = all.swap_remove(0);
     if all.is_empty() {
         return first;
@@ -178,10 +206,53 @@ pub fn split(text: &str, limit: usize) -> Vec<String> {
     pieces
 }
 
-/// `allowed_mentions` for every message: no `@everyone`, no roles, no
-/// users, except the author of the message answered when `reply`.
-pub fn allowed_mentions(reply: bool) -> Value {
-    json!({ "parse": [], "replied_user": reply })
+/// `allowed_mentions` for every message: no `@everyone` (unless
+/// `mentions.everyone`), no roles, no users, except the author of the
+/// message answered when `reply`.
+pub fn allowed_mentions(reply: bool, mentions: Mentions) -> Value {
+    let parse: &[&str] = match mentions.everyone {
+        true => &["everyone"],
+        false => &[],
+    };
+    json!({ "parse": parse, "replied_user": reply })
+}
+
+/// An embed as Discord takes it. The host checked it against Discord's
+/// limits; the title and field names are plain text (escaped here), the
+/// description and field values Markdown, the footer shown as is (Discord
+/// reads no markup there). Embeds never notify anyone.
+pub fn embed(embed: &Embed) -> Value {
+    let mut out = serde_json::Map::new();
+    let mut put = |key: &str, value: Value| {
+        out.insert(key.into(), value);
+    };
+    if let Some(title) = embed.title.as_deref().filter(|t| !t.is_empty()) {
+        put("title", json!(escape_markup(title)));
+    }
+    if let Some(description) = embed.description.as_deref().filter(|d| !d.is_empty()) {
+        put("description", json!(description));
+    }
+    if let Some(url) = &embed.url {
+        put("url", json!(url));
+    }
+    if let Some(color) = embed.color {
+        put("color", json!(color));
+    }
+    if !embed.fields.is_empty() {
+        let fields: Vec<Value> = embed
+            .fields
+            .iter()
+            .map(|f| json!({"name": escape_markup(&f.name), "value": f.value, "inline": f.inline}))
+            .collect();
+        put("fields", Value::Array(fields));
+    }
+    if let Some(footer) = embed.footer.as_deref().filter(|f| !f.is_empty()) {
+        put("footer", json!({ "text": footer }));
+    }
+    if let Some(image) = &embed.image_url {
+        put("image", json!({ "url": image }));
+    }
+    Value::Object(out)
 }
 
 /// The action rows for `buttons`, within Discord's limits (what does not
@@ -228,12 +299,31 @@ pub fn components(buttons: &[Vec<Button>]) -> Value {
     Value::Array(rows)
 }
 
-/// The JSON body of a message: content, buttons, mention rules.
-pub fn body(text: &str, buttons: &[Vec<Button>], reply: bool) -> serde_json::Map<String, Value> {
+/// What goes into one message besides its text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extras<'a> {
+    /// Rows of buttons.
+    pub buttons: &'a [Vec<Button>],
+    /// The card, if any.
+    pub embed: Option<&'a Embed>,
+    /// Whether the message answers another, whose author is then notified.
+    pub reply: bool,
+    /// Who else may be notified.
+    pub mentions: Mentions,
+}
+
+/// The JSON body of a message: content, buttons, embed, mention rules. An
+/// edit without an embed removes the one the message had.
+pub fn body(text: &str, extras: Extras<'_>) -> serde_json::Map<String, Value> {
     let mut body = serde_json::Map::new();
     body.insert("content".into(), Value::String(text.to_owned()));
-    body.insert("components".into(), components(buttons));
-    body.insert("allowed_mentions".into(), allowed_mentions(reply));
+    body.insert("components".into(), components(extras.buttons));
+    let embeds: Vec<Value> = extras.embed.map(embed).into_iter().collect();
+    body.insert("embeds".into(), Value::Array(embeds));
+    body.insert(
+        "allowed_mentions".into(),
+        allowed_mentions(extras.reply, extras.mentions),
+    );
     body
 }
 
@@ -269,20 +359,39 @@ mod tests {
             text: "**@everyone**".into(),
             format: TextFormat::Markdown,
             buttons: Vec::new(),
+            embed: None,
         };
-        assert_eq!(pieces(&markdown), vec!["**@\u{200B}everyone**"]);
-        assert_eq!(allowed_mentions(false)["parse"], json!([]));
+        assert_eq!(
+            pieces(&markdown, Mentions::default()),
+            vec!["**@\u{200B}everyone**"]
+        );
+        assert_eq!(
+            allowed_mentions(false, Mentions::default())["parse"],
+            json!([])
+        );
+        // Granted: intact, and allowed to notify.
+        let granted = Mentions { everyone: true };
+        assert_eq!(pieces(&markdown, granted), vec!["**@everyone**"]);
+        assert_eq!(
+            pieces(&Outgoing::text("hi @here *x*"), granted),
+            vec!["hi @here \\*x\\*"]
+        );
+        assert_eq!(
+            allowed_mentions(true, granted)["parse"],
+            json!(["everyone"])
+        );
     }
 
     #[test]
     fn long_texts_are_split_at_the_limit() {
         let long = Outgoing::text("é".repeat(MAX_TEXT + 10));
-        let pieces = pieces(&long);
+        let none = Mentions::default();
+        let pieces = pieces(&long, none);
         assert_eq!(pieces.len(), 2);
         assert_eq!(pieces[0].chars().count(), MAX_TEXT);
         // Never between a backslash and what it escapes.
         let stars = Outgoing::text("*".repeat(MAX_TEXT));
-        for piece in super::pieces(&stars) {
+        for piece in super::pieces(&stars, none) {
             assert!(piece.chars().count() <= MAX_TEXT);
             assert_eq!(trailing_backslashes(&piece) % 2, 0, "{piece}");
             assert!(piece.starts_with('\\'));
@@ -292,9 +401,13 @@ mod tests {
             text: format!("{paragraph}\n\n{paragraph}"),
             format: TextFormat::Markdown,
             buttons: Vec::new(),
+            embed: None,
         };
-        assert_eq!(super::pieces(&markdown), vec![paragraph.clone(), paragraph]);
-        assert!(single(&long).chars().count() <= MAX_TEXT);
+        assert_eq!(
+            super::pieces(&markdown, none),
+            vec![paragraph.clone(), paragraph]
+        );
+        assert!(single(&long, none).chars().count() <= MAX_TEXT);
     }
 
     #[test]
@@ -311,5 +424,37 @@ mod tests {
         assert_eq!(rows[0]["components"].as_array().map(Vec::len), Some(5));
         assert_eq!(rows[0]["components"][1]["custom_id"], "poll:1");
         assert_eq!(components(&[]), json!([]));
+    }
+
+    #[test]
+    fn embeds_become_discord_embeds() {
+        let card = Embed {
+            title: Some("*Weather*".into()),
+            description: Some("**Sunny**".into()),
+            url: Some("https://example.com/w".into()),
+            color: Some(0xF5A623),
+            fields: vec![crate::event::EmbedField {
+                name: "Wind_speed".into(),
+                value: "12 km/h".into(),
+                inline: true,
+            }],
+            footer: Some("*as is*".into()),
+            image_url: None,
+        };
+        assert_eq!(
+            embed(&card),
+            json!({
+                "title": "\\*Weather\\*", "description": "**Sunny**",
+                "url": "https://example.com/w", "color": 0xF5A623,
+                "fields": [{"name": "Wind\\_speed", "value": "12 km/h", "inline": true}],
+                "footer": {"text": "*as is*"},
+            })
+        );
+        let extras = Extras {
+            embed: Some(&card),
+            ..Extras::default()
+        };
+        assert_eq!(body("", extras)["embeds"].as_array().map(Vec::len), Some(1));
+        assert_eq!(body("x", Extras::default())["embeds"], json!([]));
     }
 }

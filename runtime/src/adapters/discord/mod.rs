@@ -9,8 +9,12 @@
 //! [`DiscordMessage`](crate::event::DiscordMessage).
 //!
 //! Slash commands are registered from the plugins' manifests ([`commands`])
-//! when the adapter starts (and when [`CommandsHandle::set`] is called), and
-//! only if they changed. Interactions are answered in time ([`interactions`]).
+//! when the adapter starts, again whenever the bot's plugin set changes
+//! (installs, updates and removals while it runs, followed through
+//! [`AdapterIo::plugins`]) or [`CommandsHandle::set`] is called, and only if
+//! they changed. Gateway intents are chosen at start: a plugin installed
+//! later that needs a new intent (reactions, members) gets its events after
+//! the next start. Interactions are answered in time ([`interactions`]).
 //!
 //! Outbound goes through serenity's REST client, whose rate limiter keeps
 //! within Discord's per-route and global limits and honours `retry_after`;
@@ -337,6 +341,7 @@ impl Adapter for DiscordAdapter {
             outbox,
             mut shutdown,
             store,
+            plugins: routers,
         } = io;
         Box::pin(async move {
             let me = match http.get_current_user().await {
@@ -372,6 +377,9 @@ impl Adapter for DiscordAdapter {
                 .map_err(|e| fail(format!("cannot set up the gateway client: {e}")))?;
             let http = Arc::clone(&client.http);
 
+            // The bot's plugin set, as it changes, becomes the commands'.
+            let follower =
+                slash_commands.then(|| tokio::spawn(follow(routers, Arc::clone(&plugins_tx))));
             let registrar = slash_commands.then(|| {
                 let http = Arc::clone(&http);
                 let store = Arc::clone(&store);
@@ -413,8 +421,8 @@ impl Adapter for DiscordAdapter {
                 result = gateway => Some(result),
                 _ = shutdown.wait_for(|stop| *stop) => None,
             };
-            if let Some(registrar) = registrar {
-                registrar.abort();
+            for task in [registrar, follower].into_iter().flatten() {
+                task.abort();
             }
             shared.close_inbox();
             match stopped {
@@ -451,6 +459,31 @@ fn gateway_failure(result: serenity::Result<()>) -> AdapterError {
         }
         Err(e) => fail(format!("the gateway connection ended: {e}")),
         Ok(()) => fail("the gateway connection ended".into()),
+    }
+}
+
+/// Keeps `commands` at the commands of the bot's current plugins, until the
+/// bot stops swapping plugin sets.
+async fn follow(
+    mut routers: watch::Receiver<Arc<crate::router::Router>>,
+    commands: Arc<watch::Sender<PluginSet>>,
+) {
+    loop {
+        let set = {
+            let router = routers.borrow_and_update();
+            PluginSet::of(router.plugins().iter().map(|p| p.manifest()))
+        };
+        commands.send_if_modified(|current| {
+            let changed = *current != set;
+            if changed {
+                tracing::info!("discord: the plugins changed; updating the slash commands");
+                *current = set;
+            }
+            changed
+        });
+        if routers.changed().await.is_err() {
+            return;
+        }
     }
 }
 
@@ -530,9 +563,12 @@ async fn deliver_one(
     channel: ChannelId,
     outbound: &Outbound,
 ) -> serenity::Result<()> {
+    let mentions = format::Mentions {
+        everyone: outbound.mention_everyone,
+    };
     match &outbound.op {
         OutboundOp::Send { message, reply_to } => {
-            let pieces = format::pieces(message);
+            let pieces = format::pieces(message, mentions);
             let last = pieces.len() - 1;
             let open = reply_to
                 .as_deref()
@@ -540,14 +576,23 @@ async fn deliver_one(
             let reply_to = reply_to.as_deref().and_then(parse_id).map(MessageId::new);
             let mut answered = false;
             for (i, text) in pieces.iter().enumerate() {
-                let buttons = match i == last {
-                    true => &message.buttons[..],
-                    false => &[],
+                // Buttons and the embed go under the last piece.
+                let extras = match i == last {
+                    true => format::Extras {
+                        buttons: &message.buttons,
+                        embed: message.embed.as_deref(),
+                        reply: false,
+                        mentions,
+                    },
+                    false => format::Extras {
+                        mentions,
+                        ..format::Extras::default()
+                    },
                 };
                 if let Some(open) = &open {
                     // A reply to a slash command: the interaction's answer,
                     // then follow-ups.
-                    let body = format::body(text, buttons, false);
+                    let body = format::body(text, extras);
                     if !answered {
                         answered = true;
                         if let Answer::Done = open.answer(http, body.clone()).await? {
@@ -557,7 +602,8 @@ async fn deliver_one(
                     open.follow_up(http, &body).await?;
                     continue;
                 }
-                let mut body = format::body(text, buttons, reply_to.is_some() && i == 0);
+                let reply = reply_to.is_some() && i == 0;
+                let mut body = format::body(text, format::Extras { reply, ..extras });
                 if i == 0
                     && let Some(id) = reply_to
                 {
@@ -577,7 +623,13 @@ async fn deliver_one(
             let Some(id) = parse_id(message_id).map(MessageId::new) else {
                 return Ok(());
             };
-            let body = format::body(&format::single(message), &message.buttons, false);
+            let extras = format::Extras {
+                buttons: &message.buttons,
+                embed: message.embed.as_deref(),
+                reply: false,
+                mentions,
+            };
+            let body = format::body(&format::single(message, mentions), extras);
             if let Some(open) = interactions.open_component(&outbound.chat.id, message_id)
                 && let Answer::Done = open.answer(http, body.clone()).await?
             {

@@ -7,10 +7,14 @@
 //! instead should Telegram refuse the markup. Texts longer than the limit are
 //! split between top-level blocks (paragraphs, lists, code blocks), never
 //! inside a tag.
+//!
+//! Telegram has no embeds: a message's [`Embed`](crate::event::Embed) is
+//! shown as HTML text below it (see [`markdown::embed_markdown`]), in the
+//! same message when both fit, else in a message of its own.
 
 use crate::adapters::markdown::{self, blocks};
 
-use super::{MAX_TEXT, split_text};
+use super::{MAX_TEXT, split_text, text_len, utf16_prefix};
 use crate::event::{Outgoing, TextFormat};
 
 /// One message's worth of text, ready to send.
@@ -36,8 +40,55 @@ impl Piece {
 }
 
 /// Splits `message` into the pieces to send, each within [`MAX_TEXT`]
-/// visible characters.
+/// visible characters; its embed, as text, comes last.
 pub fn pieces(message: &Outgoing) -> Vec<Piece> {
+    let mut out = text_pieces(message);
+    let Some(embed) = &message.embed else {
+        return out;
+    };
+    let card = Outgoing {
+        text: markdown::embed_markdown(embed),
+        format: TextFormat::Markdown,
+        ..Outgoing::default()
+    };
+    let mut card = text_pieces(&card).into_iter();
+    let Some(first) = card.next() else {
+        return out;
+    };
+    match out.pop() {
+        None => out.push(first),
+        Some(last) if last.plain.trim().is_empty() => out.push(first),
+        Some(last) if text_len(&last.plain) + 2 + text_len(&first.plain) <= MAX_TEXT => {
+            out.push(join(last, first));
+        }
+        Some(last) => out.extend([last, first]),
+    }
+    out.extend(card);
+    out
+}
+
+/// One piece of `above`, a blank line, and `below` (HTML).
+fn join(above: Piece, below: Piece) -> Piece {
+    let html = match above.html {
+        true => above.text,
+        false => escape_html(&above.text),
+    };
+    Piece {
+        text: format!("{html}\n\n{}", below.text),
+        html: true,
+        plain: format!("{}\n\n{}", above.plain, below.plain),
+    }
+}
+
+/// Escapes plain text for Telegram's HTML.
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The pieces of `message`'s text alone.
+fn text_pieces(message: &Outgoing) -> Vec<Piece> {
     if message.format == TextFormat::Plain {
         return split_text(&message.text)
             .into_iter()
@@ -45,7 +96,7 @@ pub fn pieces(message: &Outgoing) -> Vec<Piece> {
             .collect();
     }
     let whole = piece(&message.text);
-    if whole.plain.chars().count() <= MAX_TEXT {
+    if text_len(&whole.plain) <= MAX_TEXT {
         return vec![whole];
     }
     // Too long: group top-level blocks into pieces that fit; a single block
@@ -56,7 +107,7 @@ pub fn pieces(message: &Outgoing) -> Vec<Piece> {
     for block in blocks(&message.text) {
         let from = start.unwrap_or(block.start);
         let candidate = piece(&message.text[from..block.end]);
-        if candidate.plain.chars().count() <= MAX_TEXT {
+        if text_len(&candidate.plain) <= MAX_TEXT {
             start = Some(from);
             end = block.end;
             continue;
@@ -65,7 +116,7 @@ pub fn pieces(message: &Outgoing) -> Vec<Piece> {
             out.push(piece(&message.text[from..end]));
         }
         let alone = piece(&message.text[block.clone()]);
-        if alone.plain.chars().count() <= MAX_TEXT {
+        if text_len(&alone.plain) <= MAX_TEXT {
             start = Some(block.start);
             end = block.end;
         } else {
@@ -85,11 +136,17 @@ pub fn single(message: &Outgoing) -> Piece {
     if all.len() == 1 {
         return all.remove(0);
     }
-    let plain = match message.format {
+    let mut plain = match message.format {
         TextFormat::Plain => message.text.clone(),
         TextFormat::Markdown => piece(&message.text).plain,
     };
-    Piece::plain(plain.chars().take(MAX_TEXT).collect())
+    if let Some(embed) = &message.embed {
+        if !plain.trim().is_empty() {
+            plain.push_str("\n\n");
+        }
+        plain.push_str(&piece(&markdown::embed_markdown(embed)).plain);
+    }
+    Piece::plain(plain[..utf16_prefix(&plain, MAX_TEXT)].to_owned())
 }
 
 /// A Markdown text as one HTML piece.
@@ -114,6 +171,7 @@ mod tests {
             text,
             format: TextFormat::Markdown,
             buttons: Vec::new(),
+            embed: None,
         };
         let pieces = pieces(&message);
         assert_eq!(pieces.len(), 3);
@@ -125,10 +183,52 @@ mod tests {
             text: "b".repeat(MAX_TEXT * 2),
             format: TextFormat::Markdown,
             buttons: Vec::new(),
+            embed: None,
         };
         let pieces = super::pieces(&huge);
         assert_eq!(pieces.len(), 2);
         assert!(pieces.iter().all(|p| !p.html));
+    }
+
+    #[test]
+    fn an_embed_becomes_text_below_the_message() {
+        use crate::event::{Embed, EmbedField};
+        let embed = Embed {
+            title: Some("Notes".into()),
+            fields: vec![EmbedField {
+                name: "color".into(),
+                value: "teal".into(),
+                inline: false,
+            }],
+            ..Embed::default()
+        };
+        let message = Outgoing {
+            embed: Some(Box::new(embed.clone())),
+            ..Outgoing::text("a < b")
+        };
+        assert_eq!(
+            pieces(&message),
+            vec![Piece {
+                text: "a &lt; b\n\n<b>Notes</b>\n\n<b>color:</b> teal".into(),
+                html: true,
+                plain: "a < b\n\nNotes\n\ncolor: teal".into(),
+            }]
+        );
+        let alone = Outgoing {
+            embed: Some(Box::new(embed.clone())),
+            ..Outgoing::text("")
+        };
+        assert_eq!(pieces(&alone).len(), 1);
+        assert_eq!(pieces(&alone)[0].plain, "Notes\n\ncolor: teal");
+        // A long text: the card follows in a message of its own.
+        let long = Outgoing {
+            embed: Some(Box::new(embed)),
+            ..Outgoing::text("x".repeat(MAX_TEXT))
+        };
+        let pieces = pieces(&long);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[1].text, "<b>Notes</b>\n\n<b>color:</b> teal");
+        assert!(text_len(&single(&long).plain) <= MAX_TEXT);
     }
 
     #[test]

@@ -52,9 +52,27 @@ pub mod webhook;
 
 pub use webhook::Webhook;
 
-/// Telegram's limit on the text of one message, in UTF-16 code units; we
-/// split on characters, which is never longer.
+/// Telegram's limit on the text of one message, in UTF-16 code units (an
+/// emoji counts two): see [`text_len`].
 pub const MAX_TEXT: usize = 4096;
+
+/// The length of `text` as Telegram counts it: UTF-16 code units.
+pub fn text_len(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// The byte index in `text` after at most `max` UTF-16 code units, on a
+/// character boundary.
+fn utf16_prefix(text: &str, max: usize) -> usize {
+    let mut units = 0;
+    for (i, c) in text.char_indices() {
+        units += c.len_utf16();
+        if units > max {
+            return i;
+        }
+    }
+    text.len()
+}
 /// How long one `getUpdates` call waits for updates, in seconds.
 const POLL_TIMEOUT_SECS: u32 = 25;
 
@@ -195,6 +213,7 @@ impl Adapter for TelegramAdapter {
             outbox,
             mut shutdown,
             store,
+            ..
         } = io;
         Box::pin(async move {
             let me = match bot.get_me().await {
@@ -232,13 +251,23 @@ impl Adapter for TelegramAdapter {
 /// `above` (webhook updates may finish out of order).
 ///
 /// Stored as text: `below` followed by the ids of `above`, space-separated,
-/// so that a plain offset (all a polling adapter needs) is just a number.
+/// so that a plain offset (all a polling adapter needs) is just a number,
+/// then `@<unix seconds>` of the last save.
+///
+/// After a week without updates Telegram numbers the next one at random,
+/// possibly below `below`: an id far below it resets the ledger, and a
+/// polling ledger idle that long asks for every pending update again.
 #[derive(Debug)]
 pub(crate) struct Ledger {
     key: String,
     below: i32,
     above: BTreeSet<i32>,
+    saved_at: u64,
 }
+
+/// After how long without updates Telegram may renumber them (a week), less
+/// a margin.
+const RENUMBER_AFTER_SECS: u64 = 6 * 24 * 3600;
 
 /// How many out-of-order ids the ledger keeps before it gives up on the
 /// oldest gap (Telegram numbers updates sequentially, but after a week
@@ -255,10 +284,41 @@ impl Ledger {
                 String::new()
             }
         };
-        let mut ids = text.split_whitespace().map(|id| id.parse::<i32>().ok());
+        let saved_at = text
+            .split_whitespace()
+            .find_map(|t| t.strip_prefix('@'))
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let mut ids = text
+            .split_whitespace()
+            .filter(|t| !t.starts_with('@'))
+            .map(|id| id.parse::<i32>().ok());
         let below = ids.next().flatten().unwrap_or(0);
         let above = ids.flatten().filter(|&id| id >= below).collect();
-        Self { key, below, above }
+        Self {
+            key,
+            below,
+            above,
+            saved_at,
+        }
+    }
+
+    /// Whether the last update is old enough for Telegram to have renumbered.
+    fn stale(&self) -> bool {
+        self.saved_at > 0 && now_ms() / 1000 > self.saved_at + RENUMBER_AFTER_SECS
+    }
+
+    /// Starts over at `id` when it lies far below the handled ids: Telegram
+    /// renumbered its updates.
+    fn follow_renumbering(&mut self, id: i32) {
+        if self.below > 0 && i64::from(id) + (LEDGER_SPAN as i64) < i64::from(self.below) {
+            tracing::warn!(
+                "telegram: update ids restarted at {id} (they were past {}); following them",
+                self.below
+            );
+            self.below = id;
+            self.above.clear();
+        }
     }
 
     /// Whether update `id` was handled already.
@@ -297,12 +357,14 @@ impl Ledger {
     }
 
     /// Writes the ledger to the store (not yet flushed).
-    fn save(&self, store: &dyn Store) {
+    fn save(&mut self, store: &dyn Store) {
+        self.saved_at = now_ms() / 1000;
         let mut text = self.below.to_string();
         for id in &self.above {
             text.push(' ');
             text.push_str(&id.to_string());
         }
+        text.push_str(&format!(" @{}", self.saved_at));
         if let Err(e) = store.meta_set(&self.key, text.as_bytes()) {
             tracing::error!("telegram: cannot store the update offset: {e}");
         }
@@ -354,7 +416,9 @@ impl Updates {
                 polled = self
                     .bot
                     .get_updates()
-                    .offset(ledger.offset())
+                    // Idle for a week: ids may restart lower, so ask for
+                    // everything pending; handled ones are still skipped.
+                    .offset(if ledger.stale() { 0 } else { ledger.offset() })
                     .timeout(POLL_TIMEOUT_SECS)
                     .into_future() => polled,
                 _ = shutdown.wait_for(|stop| *stop) => return,
@@ -383,13 +447,14 @@ impl Updates {
                 }
             };
             let mut handled = Vec::new();
-            let mut next = ledger.offset();
+            let mut next = None;
             for update in updates {
                 let id = update.id.0 as i32;
+                ledger.follow_renumbering(id);
                 if ledger.contains(id) {
                     continue; // already handled before a restart
                 }
-                next = next.max(id + 1);
+                next = next.max(Some(id + 1));
                 match self.submit(&update).await {
                     Ok(done) => handled.extend(done),
                     Err(InboxClosed) => return,
@@ -398,7 +463,7 @@ impl Updates {
             for done in handled {
                 let _ = done.await;
             }
-            if next != ledger.offset() {
+            if let Some(next) = next {
                 ledger.advance_to(next);
                 ledger.save(store);
                 if let Err(e) = store.flush() {
@@ -556,16 +621,13 @@ async fn events_of(update: &tg::Update, bot: &Bot, username: &str) -> Vec<Event>
     }
 }
 
-/// Splits `text` into pieces of at most [`MAX_TEXT`] characters, preferring
-/// line breaks.
+/// Splits `text` into pieces of at most [`MAX_TEXT`] UTF-16 units,
+/// preferring line breaks.
 pub fn split_text(text: &str) -> Vec<String> {
     let mut pieces = Vec::new();
     let mut rest = text;
-    while rest.chars().count() > MAX_TEXT {
-        let limit = rest
-            .char_indices()
-            .nth(MAX_TEXT)
-            .map_or(rest.len(), |(i, _)| i);
+    while text_len(rest) > MAX_TEXT {
+        let limit = utf16_prefix(rest, MAX_TEXT);
         let cut = rest[..limit]
             .rfind('\n')
             .filter(|&i| i > 0)
@@ -605,95 +667,139 @@ fn refused_markup(piece: &format::Piece, sent: &Result<(), RequestError>) -> boo
     refused
 }
 
+/// Deliveries queued for one chat before the outbox waits.
+const CHAT_QUEUE: usize = 64;
+/// A chat's delivery task ends after this long without deliveries.
+const CHAT_IDLE: Duration = Duration::from_secs(60);
+
+/// Performs deliveries: in order within a chat, chats in parallel, so that a
+/// chat waiting out Telegram's per-chat rate limit holds up no other chat.
 async fn deliver(bot: Throttle<Bot>, mut outbox: mpsc::Receiver<Outbound>) {
+    let mut chats: std::collections::HashMap<i64, mpsc::Sender<Outbound>> = Default::default();
+    let mut workers = tokio::task::JoinSet::new();
     while let Some(outbound) = outbox.recv().await {
         let Ok(chat_id) = outbound.chat.id.parse::<i64>() else {
             tracing::warn!(chat = %outbound.chat.id, "telegram: not a Telegram chat id; dropping a delivery");
             continue;
         };
-        let chat_id = ChatId(chat_id);
-        let message_id = |id: &str| id.parse::<i32>().ok().map(MessageId);
-        let result = match &outbound.op {
-            OutboundOp::Send { message, reply_to } => {
-                let mut result = Ok(());
-                let pieces = format::pieces(message);
-                let last = pieces.len() - 1;
-                for (i, piece) in pieces.iter().enumerate() {
-                    let send = |text: &str, html: bool| {
-                        let mut request = bot.send_message(chat_id, text);
-                        if html {
-                            request = request.parse_mode(ParseMode::Html);
-                        }
-                        if i == 0
-                            && let Some(id) = reply_to.as_deref().and_then(message_id)
-                        {
-                            request = request.reply_parameters(
-                                ReplyParameters::new(id).allow_sending_without_reply(),
-                            );
-                        }
-                        if i == last
-                            && let Some(markup) = keyboard(message)
-                        {
-                            request = request.reply_markup(markup);
-                        }
-                        request
-                    };
-                    let mut sent = send(&piece.text, piece.html).await.map(drop);
-                    if refused_markup(piece, &sent) {
-                        sent = send(&piece.plain, false).await.map(drop);
-                    }
-                    if let Err(e) = sent {
-                        result = Err(e);
-                        break;
-                    }
-                }
-                result
+        let mut outbound = Some(outbound);
+        while let Some(delivery) = outbound.take() {
+            let queue = chats.entry(chat_id).or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(CHAT_QUEUE);
+                workers.spawn(deliver_chat(bot.clone(), ChatId(chat_id), rx));
+                tx
+            });
+            if let Err(mpsc::error::SendError(back)) = queue.send(delivery).await {
+                // That chat's task ended while idle: start another.
+                chats.remove(&chat_id);
+                outbound = Some(back);
             }
-            OutboundOp::Edit {
-                message_id: id,
-                message,
-            } => match message_id(id) {
-                Some(id) => {
-                    let piece = format::single(message);
-                    let edit = |text: &str, html: bool| {
-                        let mut request = bot.edit_message_text(chat_id, id, text);
-                        if html {
-                            request = request.parse_mode(ParseMode::Html);
-                        }
-                        if let Some(markup) = keyboard(message) {
-                            request = request.reply_markup(markup);
-                        }
-                        request
-                    };
-                    let mut edited = edit(&piece.text, piece.html).await.map(drop);
-                    if refused_markup(&piece, &edited) {
-                        edited = edit(&piece.plain, false).await.map(drop);
-                    }
-                    edited
-                }
-                None => Ok(()),
-            },
-            OutboundOp::Delete { message_id: id } => match message_id(id) {
-                Some(id) => bot.delete_message(chat_id, id).await.map(drop),
-                None => Ok(()),
-            },
-            OutboundOp::React {
-                message_id: id,
-                emoji,
-            } => match message_id(id) {
-                Some(id) => bot
-                    .set_message_reaction(chat_id, id)
-                    .reaction(vec![ReactionType::Emoji {
-                        emoji: emoji.clone(),
-                    }])
-                    .await
-                    .map(drop),
-                None => Ok(()),
-            },
-        };
-        if let Err(e) = result {
-            tracing::warn!(plugin = %outbound.plugin, chat = %outbound.chat.id, "telegram: a delivery failed: {e}");
         }
+        while workers.try_join_next().is_some() {}
+        if chats.len() > 1024 {
+            chats.retain(|_, queue| !queue.is_closed());
+        }
+    }
+    drop(chats);
+    while workers.join_next().await.is_some() {}
+}
+
+/// Performs the deliveries of one chat in order; ends when idle.
+async fn deliver_chat(bot: Throttle<Bot>, chat_id: ChatId, mut queue: mpsc::Receiver<Outbound>) {
+    while let Ok(Some(outbound)) = tokio::time::timeout(CHAT_IDLE, queue.recv()).await {
+        perform(&bot, chat_id, &outbound).await;
+    }
+    // Idle: refuse new deliveries (the sender starts another task), then
+    // perform any that arrived meanwhile.
+    queue.close();
+    while let Some(outbound) = queue.recv().await {
+        perform(&bot, chat_id, &outbound).await;
+    }
+}
+
+/// Performs one delivery, logging a failure.
+async fn perform(bot: &Throttle<Bot>, chat_id: ChatId, outbound: &Outbound) {
+    let message_id = |id: &str| id.parse::<i32>().ok().map(MessageId);
+    let result = match &outbound.op {
+        OutboundOp::Send { message, reply_to } => {
+            let mut result = Ok(());
+            let pieces = format::pieces(message);
+            let last = pieces.len() - 1;
+            for (i, piece) in pieces.iter().enumerate() {
+                let send = |text: &str, html: bool| {
+                    let mut request = bot.send_message(chat_id, text);
+                    if html {
+                        request = request.parse_mode(ParseMode::Html);
+                    }
+                    if i == 0
+                        && let Some(id) = reply_to.as_deref().and_then(message_id)
+                    {
+                        request = request.reply_parameters(
+                            ReplyParameters::new(id).allow_sending_without_reply(),
+                        );
+                    }
+                    if i == last
+                        && let Some(markup) = keyboard(message)
+                    {
+                        request = request.reply_markup(markup);
+                    }
+                    request
+                };
+                let mut sent = send(&piece.text, piece.html).await.map(drop);
+                if refused_markup(piece, &sent) {
+                    sent = send(&piece.plain, false).await.map(drop);
+                }
+                if let Err(e) = sent {
+                    result = Err(e);
+                    break;
+                }
+            }
+            result
+        }
+        OutboundOp::Edit {
+            message_id: id,
+            message,
+        } => match message_id(id) {
+            Some(id) => {
+                let piece = format::single(message);
+                let edit = |text: &str, html: bool| {
+                    let mut request = bot.edit_message_text(chat_id, id, text);
+                    if html {
+                        request = request.parse_mode(ParseMode::Html);
+                    }
+                    if let Some(markup) = keyboard(message) {
+                        request = request.reply_markup(markup);
+                    }
+                    request
+                };
+                let mut edited = edit(&piece.text, piece.html).await.map(drop);
+                if refused_markup(&piece, &edited) {
+                    edited = edit(&piece.plain, false).await.map(drop);
+                }
+                edited
+            }
+            None => Ok(()),
+        },
+        OutboundOp::Delete { message_id: id } => match message_id(id) {
+            Some(id) => bot.delete_message(chat_id, id).await.map(drop),
+            None => Ok(()),
+        },
+        OutboundOp::React {
+            message_id: id,
+            emoji,
+        } => match message_id(id) {
+            Some(id) => bot
+                .set_message_reaction(chat_id, id)
+                .reaction(vec![ReactionType::Emoji {
+                    emoji: emoji.clone(),
+                }])
+                .await
+                .map(drop),
+            None => Ok(()),
+        },
+    };
+    if let Err(e) = result {
+        tracing::warn!(plugin = %outbound.plugin, chat = %outbound.chat.id, "telegram: a delivery failed: {e}");
     }
 }
 
@@ -724,6 +830,14 @@ mod tests {
         // Polling moves the offset past a whole batch.
         again.advance_to(110);
         assert!(again.contains(109) && !again.contains(110));
+        assert!(!again.stale());
+        // Renumbered far below: followed, not dropped as handled.
+        again.advance_to(5000);
+        // Within the span: an ordinary old repeat.
+        again.follow_renumbering(4500);
+        assert_eq!(again.offset(), 5000);
+        again.follow_renumbering(5);
+        assert!(!again.contains(5) && again.contains(4));
         // Another bot's ledger is its own.
         assert_eq!(Ledger::load(&store, 8).offset(), 0);
     }
@@ -779,6 +893,9 @@ mod tests {
     fn long_texts_are_split_at_the_limit() {
         assert_eq!(split_text("short"), vec!["short"]);
         assert_eq!(split_text(""), vec![""]);
+        let emoji = split_text(&"😀".repeat(MAX_TEXT));
+        assert_eq!(emoji.len(), 2, "an emoji is two UTF-16 units");
+        assert!(emoji.iter().all(|p| text_len(p) <= MAX_TEXT));
         let long = "é".repeat(MAX_TEXT + 10);
         let pieces = split_text(&long);
         assert_eq!(pieces.len(), 2);

@@ -116,8 +116,10 @@ impl Webhook {
             .map_err(|e| fail(format!("cannot use the webhook listener: {e}")))?;
         let hook = Arc::new(Hook {
             secret: self.secret.clone(),
-            ledger: Mutex::new(ledger),
-            in_flight: Mutex::new(HashSet::new()),
+            seen: Mutex::new(Seen {
+                ledger,
+                in_flight: HashSet::new(),
+            }),
             store,
             updates,
         });
@@ -162,11 +164,15 @@ impl Webhook {
 /// The webhook's shared state.
 struct Hook {
     secret: String,
-    ledger: Mutex<Ledger>,
-    /// Updates being handled: a repeat post of one of them is acknowledged.
-    in_flight: Mutex<HashSet<i32>>,
+    /// The handled updates, and those being handled, under one lock.
+    seen: Mutex<Seen>,
     store: Arc<dyn Store>,
     updates: Updates,
+}
+
+struct Seen {
+    ledger: Ledger,
+    in_flight: HashSet<i32>,
 }
 
 fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -194,8 +200,17 @@ async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes)
         }
     };
     let id = update.id.0 as i32;
-    if locked(&hook.ledger).contains(id) || !locked(&hook.in_flight).insert(id) {
-        return StatusCode::OK; // a repeat
+    {
+        let mut seen = locked(&hook.seen);
+        seen.ledger.follow_renumbering(id);
+        if seen.ledger.contains(id) {
+            return StatusCode::OK; // a repeat of a finished update
+        }
+        if !seen.in_flight.insert(id) {
+            // Still being handled: Telegram retries later, and is answered
+            // then by how this attempt ended.
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
     }
     let submitted = hook.updates.submit(&update).await;
     let status = match submitted {
@@ -204,9 +219,9 @@ async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes)
                 let _ = done.await;
             }
             {
-                let mut ledger = locked(&hook.ledger);
-                ledger.record(id);
-                ledger.save(&*hook.store);
+                let mut seen = locked(&hook.seen);
+                seen.ledger.record(id);
+                seen.ledger.save(&*hook.store);
             }
             crate::dispatch::flush(&hook.store).await;
             StatusCode::OK
@@ -214,7 +229,7 @@ async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes)
         // Shutting down: Telegram will post it again.
         Err(InboxClosed) => StatusCode::SERVICE_UNAVAILABLE,
     };
-    locked(&hook.in_flight).remove(&id);
+    locked(&hook.seen).in_flight.remove(&id);
     status
 }
 

@@ -356,14 +356,14 @@ impl Bot {
                 }
             });
         }
-        if let Some(reload) = self.reload.clone() {
+        let watcher = self.reload.clone().map(|reload| {
             // A weak reference: the watcher must not keep the outboxes open.
             tokio::spawn(reload.watch(
                 Arc::downgrade(&dispatcher),
                 Arc::clone(&self.store),
                 stop_rx.clone(),
-            ));
-        }
+            ))
+        });
         drop(dispatcher);
 
         while let Some(joined) = adapters.join_next().await {
@@ -372,6 +372,12 @@ impl Bot {
             }
         }
         stopper.abort();
+        if let Some(watcher) = watcher {
+            // It holds the store and the engine: gone before `run` returns,
+            // so the next bot can open the same data directory.
+            watcher.abort();
+            let _ = watcher.await;
+        }
         flush(&self.store).await;
         Ok(())
     }

@@ -100,3 +100,61 @@ impl Inbox {
         Ok(handled)
     }
 }
+
+/// Deliveries queued for one chat before the outbox waits.
+const CHAT_QUEUE: usize = 64;
+/// A chat's delivery task ends after this long without deliveries.
+const CHAT_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Performs an adapter's deliveries with `perform`: in order within a chat,
+/// chats in parallel, so that a chat waiting out a platform's rate limit
+/// holds up no other chat. Returns once the outbox has closed and every
+/// delivery was performed. `perform` takes the delivery by value: dropping
+/// it (and its [`Receipt`](crate::event::Receipt)) says it was performed.
+pub(crate) async fn deliver_by_chat<F, Fut>(mut outbox: mpsc::Receiver<Outbound>, perform: F)
+where
+    F: Fn(Outbound) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut chats: std::collections::HashMap<String, mpsc::Sender<Outbound>> = Default::default();
+    let mut workers = tokio::task::JoinSet::new();
+    while let Some(outbound) = outbox.recv().await {
+        let chat = outbound.chat.id.clone();
+        let mut pending = Some(outbound);
+        while let Some(delivery) = pending.take() {
+            let queue = chats.entry(chat.clone()).or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(CHAT_QUEUE);
+                workers.spawn(drain_chat(rx, perform.clone()));
+                tx
+            });
+            if let Err(mpsc::error::SendError(back)) = queue.send(delivery).await {
+                // That chat's task ended while idle: start another.
+                chats.remove(&chat);
+                pending = Some(back);
+            }
+        }
+        while workers.try_join_next().is_some() {}
+        if chats.len() > 1024 {
+            chats.retain(|_, queue| !queue.is_closed());
+        }
+    }
+    drop(chats);
+    while workers.join_next().await.is_some() {}
+}
+
+/// Performs one chat's deliveries in order; ends when idle.
+async fn drain_chat<F, Fut>(mut queue: mpsc::Receiver<Outbound>, perform: F)
+where
+    F: Fn(Outbound) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    while let Ok(Some(outbound)) = tokio::time::timeout(CHAT_IDLE, queue.recv()).await {
+        perform(outbound).await;
+    }
+    // Idle: refuse new deliveries (the sender starts another task), then
+    // perform any that arrived meanwhile.
+    queue.close();
+    while let Some(outbound) = queue.recv().await {
+        perform(outbound).await;
+    }
+}

@@ -32,6 +32,10 @@ pub(crate) struct Fake {
     /// The registered webhook, as getWebhookInfo reports it.
     webhook: Option<String>,
     next_message_id: i64,
+    /// sendMessage to this chat waits for `release` (a chat stuck in a rate
+    /// limit).
+    held_chat: Option<i64>,
+    release: Arc<tokio::sync::Notify>,
 }
 
 pub(crate) type Shared = Arc<Mutex<Fake>>;
@@ -52,6 +56,20 @@ async fn api(
     Path((_bot, method)): Path<(String, String)>,
     body: String,
 ) -> (axum::http::StatusCode, String) {
+    let held = {
+        let state = lock(&fake);
+        let chat = serde_json::from_str::<Value>(&body)
+            .ok()
+            .map(|b| b["chat_id"].clone());
+        (method.eq_ignore_ascii_case("sendmessage")
+            && state
+                .held_chat
+                .is_some_and(|held| chat == Some(json!(held))))
+        .then(|| Arc::clone(&state.release))
+    };
+    if let Some(release) = held {
+        release.notified().await;
+    }
     let (answer, long_poll) = answer(&fake, &method, &body);
     if long_poll {
         // A short long-poll, so an idle adapter does not spin.
@@ -577,5 +595,29 @@ async fn webhook_mode_serves_telegram_and_refuses_strangers() -> Result<()> {
         .map(|(_, b)| b["text"].clone())
         .collect();
     assert_eq!(texts, vec![json!("via webhook"), json!("next")]);
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_stuck_in_a_rate_limit_holds_up_no_other_chat() -> Result<()> {
+    let fake = Shared::default();
+    let release = {
+        let mut state = lock(&fake);
+        state.held_chat = Some(7);
+        let mut slow = text_update(90, 1, "/echo slow");
+        slow["message"]["chat"]["id"] = json!(7);
+        state.updates = vec![slow, text_update(91, 2, "/echo fast")];
+        Arc::clone(&state.release)
+    };
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = start(data.path(), &url, None)?;
+    // Chat 7's reply is stuck at the server; chat 42's goes out anyway.
+    let sent = wait_for(&fake, "sendmessage", 1).await?;
+    assert_eq!(sent[0]["text"], "fast");
+    release.notify_one();
+    let sent = wait_for(&fake, "sendmessage", 2).await?;
+    assert_eq!(sent[1]["text"], "slow");
+    assert_eq!(sent[1]["chat_id"], 7);
     bot.stop().await
 }

@@ -541,20 +541,26 @@ fn parse_id(id: &str) -> Option<u64> {
 async fn deliver(
     http: Arc<Http>,
     interactions: Arc<Interactions>,
-    mut outbox: mpsc::Receiver<Outbound>,
+    outbox: mpsc::Receiver<Outbound>,
 ) {
-    while let Some(outbound) = outbox.recv().await {
-        let Some(channel) = parse_id(&outbound.chat.id).map(ChannelId::new) else {
-            tracing::warn!(chat = %outbound.chat.id, "discord: not a Discord channel id; dropping a delivery");
-            continue;
-        };
-        let result = deliver_one(&http, &interactions, channel, &outbound).await;
-        if let Err(e) = result {
-            tracing::warn!(plugin = %outbound.plugin, chat = %outbound.chat.id, "discord: a delivery failed: {e}");
+    // In order within a channel, channels in parallel: a route waiting out a
+    // 429 holds up no other channel.
+    super::deliver_by_chat(outbox, move |outbound: Outbound| {
+        let (http, interactions) = (Arc::clone(&http), Arc::clone(&interactions));
+        async move {
+            let Some(channel) = parse_id(&outbound.chat.id).map(ChannelId::new) else {
+                tracing::warn!(chat = %outbound.chat.id, "discord: not a Discord channel id; dropping a delivery");
+                return;
+            };
+            let result = deliver_one(&http, &interactions, channel, &outbound).await;
+            if let Err(e) = result {
+                tracing::warn!(plugin = %outbound.plugin, chat = %outbound.chat.id, "discord: a delivery failed: {e}");
+            }
+            // Dropping `outbound` here (and its receipt) tells a waiting
+            // interaction that this delivery was performed.
         }
-        // Dropping `outbound` here (and its receipt) tells a waiting
-        // interaction that this delivery was performed.
-    }
+    })
+    .await;
 }
 
 async fn deliver_one(

@@ -667,54 +667,21 @@ fn refused_markup(piece: &format::Piece, sent: &Result<(), RequestError>) -> boo
     refused
 }
 
-/// Deliveries queued for one chat before the outbox waits.
-const CHAT_QUEUE: usize = 64;
-/// A chat's delivery task ends after this long without deliveries.
-const CHAT_IDLE: Duration = Duration::from_secs(60);
-
-/// Performs deliveries: in order within a chat, chats in parallel, so that a
-/// chat waiting out Telegram's per-chat rate limit holds up no other chat.
-async fn deliver(bot: Throttle<Bot>, mut outbox: mpsc::Receiver<Outbound>) {
-    let mut chats: std::collections::HashMap<i64, mpsc::Sender<Outbound>> = Default::default();
-    let mut workers = tokio::task::JoinSet::new();
-    while let Some(outbound) = outbox.recv().await {
-        let Ok(chat_id) = outbound.chat.id.parse::<i64>() else {
-            tracing::warn!(chat = %outbound.chat.id, "telegram: not a Telegram chat id; dropping a delivery");
-            continue;
-        };
-        let mut outbound = Some(outbound);
-        while let Some(delivery) = outbound.take() {
-            let queue = chats.entry(chat_id).or_insert_with(|| {
-                let (tx, rx) = mpsc::channel(CHAT_QUEUE);
-                workers.spawn(deliver_chat(bot.clone(), ChatId(chat_id), rx));
-                tx
-            });
-            if let Err(mpsc::error::SendError(back)) = queue.send(delivery).await {
-                // That chat's task ended while idle: start another.
-                chats.remove(&chat_id);
-                outbound = Some(back);
+/// Performs deliveries, in order within a chat and chats in parallel.
+async fn deliver(bot: Throttle<Bot>, outbox: mpsc::Receiver<Outbound>) {
+    super::deliver_by_chat(outbox, move |outbound: Outbound| {
+        let bot = bot.clone();
+        async move {
+            match outbound.chat.id.parse::<i64>() {
+                Ok(chat) => perform(&bot, ChatId(chat), &outbound).await,
+                Err(_) => tracing::warn!(
+                    chat = %outbound.chat.id,
+                    "telegram: not a Telegram chat id; dropping a delivery"
+                ),
             }
         }
-        while workers.try_join_next().is_some() {}
-        if chats.len() > 1024 {
-            chats.retain(|_, queue| !queue.is_closed());
-        }
-    }
-    drop(chats);
-    while workers.join_next().await.is_some() {}
-}
-
-/// Performs the deliveries of one chat in order; ends when idle.
-async fn deliver_chat(bot: Throttle<Bot>, chat_id: ChatId, mut queue: mpsc::Receiver<Outbound>) {
-    while let Ok(Some(outbound)) = tokio::time::timeout(CHAT_IDLE, queue.recv()).await {
-        perform(&bot, chat_id, &outbound).await;
-    }
-    // Idle: refuse new deliveries (the sender starts another task), then
-    // perform any that arrived meanwhile.
-    queue.close();
-    while let Some(outbound) = queue.recv().await {
-        perform(&bot, chat_id, &outbound).await;
-    }
+    })
+    .await;
 }
 
 /// Performs one delivery, logging a failure.

@@ -126,7 +126,7 @@ pub(crate) async fn yank(
     authed: Authed,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<Done>, AppError> {
-    set_yanked(&registry, &authed, &name, &version, true)
+    blocking(move || set_yanked(&registry, &authed, &name, &version, true)).await
 }
 
 /// `PUT /api/v1/plugins/<name>/<version>/unyank`.
@@ -135,7 +135,17 @@ pub(crate) async fn unyank(
     authed: Authed,
     Path((name, version)): Path<(String, String)>,
 ) -> Result<Json<Done>, AppError> {
-    set_yanked(&registry, &authed, &name, &version, false)
+    blocking(move || set_yanked(&registry, &authed, &name, &version, false)).await
+}
+
+/// Runs store work that takes the write lock (and flushes) off the async
+/// threads, so a long publish never parks them.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::internal(format!("the request's task failed ({e}); try again")))?
 }
 
 fn set_yanked(
@@ -181,7 +191,7 @@ pub(crate) async fn add_owners(
     Path(name): Path<String>,
     body: Result<Json<Owners>, JsonRejection>,
 ) -> Result<Json<Owners>, AppError> {
-    change_owners(&registry, &authed, &name, body, true)
+    blocking(move || change_owners(&registry, &authed, &name, body, true)).await
 }
 
 /// `DELETE /api/v1/plugins/<name>/owners`.
@@ -191,7 +201,7 @@ pub(crate) async fn remove_owners(
     Path(name): Path<String>,
     body: Result<Json<Owners>, JsonRejection>,
 ) -> Result<Json<Owners>, AppError> {
-    change_owners(&registry, &authed, &name, body, false)
+    blocking(move || change_owners(&registry, &authed, &name, body, false)).await
 }
 
 fn change_owners(

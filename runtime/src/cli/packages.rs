@@ -250,6 +250,13 @@ fn carry_out(manager: &Manager, mut plan: Plan, yes: bool, json: bool) -> Result
     }
     let changes = plan.changes.clone();
     manager.apply(plan)?;
+    // After the switch: compile what is new, so the bot loads it at once.
+    for problem in manager.warm_compile_cache() {
+        eprintln!(
+            "warning: {problem}; the bot will refuse this plugin (a running bot puts the previous \
+             plugins back)"
+        );
+    }
     if json {
         let list: Vec<serde_json::Value> = changes.iter().map(change_json).collect();
         println!("{}", json!({ "changes": list }));
@@ -278,9 +285,10 @@ fn change_json(change: &Change) -> serde_json::Value {
             from,
             to,
             new_permissions,
+            new_key,
         } => json!({
             "action": "update", "name": name, "from": from.to_string(), "to": to.to_string(),
-            "permissions": new_permissions,
+            "permissions": new_permissions, "new_key": new_key,
         }),
         Change::Remove { name, version } => json!({
             "action": "remove", "name": name, "version": version.to_string(),

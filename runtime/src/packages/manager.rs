@@ -49,6 +49,9 @@ pub enum Change {
         to: Version,
         /// Permissions the new version asks for that the old one did not.
         new_permissions: Vec<Permission>,
+        /// Whether the new version is signed by another publisher key than
+        /// the installed one (a rotated key, or someone else).
+        new_key: bool,
     },
     /// An installed plugin going away (removed, or no longer needed).
     Remove {
@@ -87,9 +90,21 @@ impl fmt::Display for Change {
                 }
                 Ok(())
             }
-            Change::Update { name, from, to, .. } => {
+            Change::Update {
+                name,
+                from,
+                to,
+                new_key,
+                ..
+            } => {
                 let how = if to > from { "update" } else { "downgrade" };
-                write!(f, "{how} {name} {from} -> {to}")
+                write!(f, "{how} {name} {from} -> {to}")?;
+                if *new_key {
+                    f.write_str(
+                        " (warning: signed with another publisher key than the installed version)",
+                    )?;
+                }
+                Ok(())
             }
             Change::Remove { name, version } => write!(f, "remove {name} {version}"),
         }
@@ -369,6 +384,7 @@ impl Manager {
                                 .filter(|p| !old.permissions.contains(p))
                                 .copied()
                                 .collect(),
+                            new_key: old.key_id != entry.key_id,
                         },
                         None => Change::Install {
                             name: chosen.name.clone(),
@@ -415,9 +431,11 @@ impl Manager {
     }
 
     /// Downloads (or takes from the cache) every package the plan needs,
-    /// verifies its checksum and signature, unpacks it in memory, and checks
-    /// that its component loads on this host. `progress(name, received,
-    /// total)` is called as bytes arrive.
+    /// verifies its checksum and signature, and unpacks it in memory, which
+    /// validates the component and checks that it exports the contract
+    /// version its manifest names. `progress(name, received, total)` is
+    /// called as bytes arrive. Compiling is left to
+    /// [`Manager::warm_compile_cache`] after the switch.
     pub fn fetch(
         &self,
         plan: &mut Plan,
@@ -426,8 +444,6 @@ impl Manager {
         if plan.wanted.is_empty() {
             return Ok(());
         }
-        let engine = PluginEngine::new(&engine_options(&self.config))
-            .map_err(|e| InstallError::Refused(e.to_string()))?;
         for (entry, dir) in &plan.wanted {
             let package_error = |source| InstallError::Package {
                 name: entry.name.clone(),
@@ -470,17 +486,6 @@ impl Manager {
                     names(&signed)
                 )));
             }
-            let unloadable = |message: String| InstallError::Unloadable {
-                name: entry.name.clone(),
-                version: entry.version.clone(),
-                message,
-            };
-            let (component, _) = engine
-                .load(contents.component())
-                .map_err(|e| unloadable(e.to_string()))?;
-            engine
-                .check_contract(&component)
-                .map_err(|e| unloadable(e.to_string()))?;
             plan.fetched.push((dir.clone(), contents));
         }
         Ok(())
@@ -524,6 +529,52 @@ impl Manager {
         plan.next.save(&self.data_dir)?;
         plan.next.collect_garbage(&self.data_dir);
         Ok(())
+    }
+
+    /// Compiles the components of the installed plugins into the compile
+    /// cache, in parallel, so that the bot (running or next started) loads
+    /// them at once. Returns the plugins whose component this host cannot
+    /// load, each with the reason; the bot refuses those (and a running bot
+    /// rolls the change back).
+    pub fn warm_compile_cache(&self) -> Vec<String> {
+        let installed = match Installed::load(&self.data_dir) {
+            Ok(installed) => installed,
+            Err(e) => return vec![e.to_string()],
+        };
+        let engine = match PluginEngine::new(&engine_options(&self.config)) {
+            Ok(engine) => engine,
+            Err(e) => return vec![e.to_string()],
+        };
+        let root = Installed::root(&self.data_dir);
+        let work = std::sync::Mutex::new(installed.plugins.iter());
+        let problems = std::sync::Mutex::new(Vec::new());
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        std::thread::scope(|scope| {
+            for _ in 0..threads.min(installed.plugins.len()) {
+                scope.spawn(|| {
+                    loop {
+                        let next = work.lock().unwrap_or_else(|p| p.into_inner()).next();
+                        let Some(plugin) = next else { break };
+                        let path = root
+                            .join(&plugin.dir)
+                            .join(plugboard_package::COMPONENT_FILE);
+                        let loaded = std::fs::read(&path)
+                            .map_err(|e| format!("{}: {e}", path.display()))
+                            .and_then(|wasm| engine.load(&wasm).map_err(|e| e.to_string()))
+                            .and_then(|(component, _)| {
+                                engine.check_contract(&component).map_err(|e| e.to_string())
+                            });
+                        if let Err(problem) = loaded {
+                            problems
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .push(format!("{} {}: {problem}", plugin.name, plugin.version));
+                        }
+                    }
+                });
+            }
+        });
+        problems.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Installed plugins with newer versions in the registry.

@@ -12,9 +12,8 @@
 //!    yet is downloaded (or taken from the download cache, keyed by sha256,
 //!    so a reinstall works offline), its sha256 checked against the index and
 //!    the lockfile, its ed25519 signature checked against the publisher's
-//!    key, and only then unpacked, in memory, by the hardened unpacker. Its
-//!    component is compiled once with this host's engine, which proves it
-//!    loads and warms the compile cache.
+//!    key, and only then unpacked, in memory, by the hardened unpacker, which
+//!    validates the component and its contract version.
 //! 3. **Show.** The caller shows the plan, with the permissions each new
 //!    plugin asks for; accepting them grants them (they are recorded with the
 //!    installation).
@@ -25,7 +24,9 @@
 //!    loads the new set beside the old one, and swaps it in (events already
 //!    running finish on the old plugins). If a new plugin fails to load or
 //!    initialise, the bot keeps the old set and puts the previous record
-//!    back.
+//!    back. Right after the switch the CLI compiles the new components into
+//!    the compile cache on every core ([`Manager::warm_compile_cache`]), so
+//!    the bot's load is a cache hit.
 //!
 //! On disk:
 //!

@@ -77,23 +77,13 @@ impl NativePlugin for NativeEcho {
 }
 
 fn message(text: &str) -> Message {
-    Message {
-        id: "42".into(),
-        chat: Chat {
-            platform: Platform::Console,
-            id: "bench".into(),
-            kind: ChatKind::Direct,
-            title: None,
-        },
-        sender: User::new("u1", "bench user"),
-        text: text.into(),
-        reply_to: None,
-        mentions: Vec::new(),
-        attachments: Vec::new(),
-        timestamp_ms: 0,
-        telegram: None,
-        discord: None,
-    }
+    let chat = Chat {
+        platform: Platform::Console,
+        id: "bench".into(),
+        kind: ChatKind::Direct,
+        title: None,
+    };
+    Message::new("42", chat, User::new("u1", "bench user"), text)
 }
 
 struct Measured {

@@ -166,6 +166,33 @@ pub struct DiscordMessage {
     pub interaction_id: Option<String>,
 }
 
+impl Message {
+    /// A message with just these parts, sent now: no reply, mentions,
+    /// attachments or platform details.
+    pub fn new(id: impl Into<String>, chat: Chat, sender: User, text: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            chat,
+            sender,
+            text: text.into(),
+            reply_to: None,
+            mentions: Vec::new(),
+            attachments: Vec::new(),
+            timestamp_ms: now_ms(),
+            telegram: None,
+            discord: None,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or_default()
+}
+
 /// The parts of a Telegram message that have no platform-neutral place.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TelegramMessage {

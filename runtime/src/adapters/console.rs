@@ -4,8 +4,6 @@
 //! `plugboard run` uses it on stdin/stdout when `[console] enabled = true`;
 //! when it is the only adapter, the bot exits cleanly at the end of input.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::{Adapter, AdapterError, AdapterFuture, AdapterIo};
@@ -45,13 +43,6 @@ pub fn console_chat() -> Chat {
         kind: ChatKind::Direct,
         title: None,
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 /// How a delivery looks on the console.
@@ -125,18 +116,12 @@ where
                         continue;
                     }
                     count += 1;
-                    let message = Message {
-                        id: count.to_string(),
-                        chat: console_chat(),
-                        sender: User::new("console", "console"),
+                    let message = Message::new(
+                        count.to_string(),
+                        console_chat(),
+                        User::new("console", "console"),
                         text,
-                        reply_to: None,
-                        mentions: Vec::new(),
-                        attachments: Vec::new(),
-                        timestamp_ms: now_ms(),
-                        telegram: None,
-                        discord: None,
-                    };
+                    );
                     if inbox.submit(Event::Message(message)).await.is_err() {
                         break;
                     }

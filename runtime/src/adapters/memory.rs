@@ -113,18 +113,12 @@ impl MemoryHandle {
     /// A text message from user `user` in chat `chat`.
     pub fn message(&self, chat: &str, user: &str, text: &str) -> Event {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        Event::Message(Message {
-            id: id.to_string(),
-            chat: self.chat(chat),
-            sender: User::new(user, user),
-            text: text.into(),
-            reply_to: None,
-            mentions: Vec::new(),
-            attachments: Vec::new(),
-            timestamp_ms: 0,
-            telegram: None,
-            discord: None,
-        })
+        Event::Message(Message::new(
+            id.to_string(),
+            self.chat(chat),
+            User::new(user, user),
+            text,
+        ))
     }
 
     /// Submits an event. Returns `false` when the bot no longer listens.

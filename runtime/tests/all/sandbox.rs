@@ -37,18 +37,7 @@ pub(crate) fn command(line: &str) -> Event {
         name: name.into(),
         args: raw.split_whitespace().map(str::to_owned).collect(),
         raw_args: raw.into(),
-        message: Message {
-            id: "1".into(),
-            chat,
-            sender: User::new("u", "u"),
-            text: format!("/{line}"),
-            reply_to: None,
-            mentions: Vec::new(),
-            attachments: Vec::new(),
-            timestamp_ms: 0,
-            telegram: None,
-            discord: None,
-        },
+        message: Message::new("1", chat, User::new("u", "u"), format!("/{line}")),
     })
 }
 

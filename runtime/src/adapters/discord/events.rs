@@ -10,7 +10,6 @@
 //! guilds without one.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, ComponentInteraction, Context, EventHandler,
@@ -20,6 +19,7 @@ use serenity::all::{
 
 use super::Shared;
 use super::interactions::Kind;
+use crate::event::now_ms;
 use crate::event::{
     Attachment, ButtonPress, Chat, ChatKind, Command, DiscordMessage, Event, Membership, Message,
     Platform, Reaction, User,
@@ -30,13 +30,6 @@ use crate::router::split_args;
 pub(crate) struct Handler {
     pub(crate) shared: Arc<Shared>,
     pub(crate) bot: UserId,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 fn user(u: &DUser, nick: Option<&str>, locale: Option<&str>) -> User {
@@ -234,19 +227,6 @@ impl Handler {
             args,
             raw_args,
             message: Message {
-                id: c.id.to_string(),
-                chat: chat(c.channel_id, c.guild_id),
-                sender: user(
-                    &c.user,
-                    member.and_then(|m| m.nick.as_deref()),
-                    Some(&c.locale),
-                ),
-                text,
-                reply_to: None,
-                mentions: Vec::new(),
-                attachments: Vec::new(),
-                timestamp_ms: now_ms(),
-                telegram: None,
                 discord: Some(Box::new(DiscordMessage {
                     guild_id: c.guild_id.map(|g| g.to_string()),
                     sender_username: c.user.name.clone(),
@@ -256,6 +236,16 @@ impl Handler {
                         .unwrap_or_default(),
                     interaction_id: Some(c.id.to_string()),
                 })),
+                ..Message::new(
+                    c.id.to_string(),
+                    chat(c.channel_id, c.guild_id),
+                    user(
+                        &c.user,
+                        member.and_then(|m| m.nick.as_deref()),
+                        Some(&c.locale),
+                    ),
+                    text,
+                )
             },
         }
     }

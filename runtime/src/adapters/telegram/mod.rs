@@ -23,7 +23,7 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde::Deserialize;
 use teloxide_core::adaptors::throttle::{Limits, Throttle};
@@ -41,6 +41,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox, InboxClosed};
 
 type Shutdown = tokio::sync::watch::Receiver<bool>;
+use crate::event::now_ms;
 use crate::event::{
     Attachment, ButtonPress, Chat, ChatKind, Event, Membership, Message, Outbound, OutboundOp,
     Outgoing, Platform, TelegramMessage, User,
@@ -472,13 +473,6 @@ impl Updates {
             }
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 fn user(u: &tg::User) -> User {

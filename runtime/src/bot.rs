@@ -65,16 +65,27 @@ pub struct LoadReport {
 /// the registry plugins of the installation record. A configured directory
 /// that itself holds a `plugin.toml` is one plugin.
 pub fn plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
+    all_plugin_dirs(config, &installed(config))
+}
+
+/// The installation record, or none (logged) when it cannot be read.
+fn installed(config: &BotConfig) -> Installed {
+    Installed::load(&config.data_dir()).unwrap_or_else(|e| {
+        tracing::error!("not loading registry plugins: {e}");
+        Installed::default()
+    })
+}
+
+/// The local plugin directories, then those of `installed`.
+fn all_plugin_dirs(config: &BotConfig, installed: &Installed) -> Vec<PathBuf> {
     let mut found = local_plugin_dirs(config);
-    match Installed::load(&config.data_dir()) {
-        Ok(installed) => found.extend(installed.plugin_dirs(&config.data_dir())),
-        Err(e) => tracing::error!("not loading registry plugins: {e}"),
-    }
+    found.extend(installed.plugin_dirs(&config.data_dir()));
     found
 }
 
-/// The plugin directories under `runtime.plugin_dirs` only.
-fn local_plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
+/// The plugin directories under `runtime.plugin_dirs` only (not the
+/// registry plugins).
+pub fn local_plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
     let mut found = Vec::new();
     for dir in &config.runtime.plugin_dirs {
         let dir = config.resolve(dir);
@@ -105,10 +116,11 @@ pub fn load_plugins(
 ) -> (Vec<LoadedPlugin>, LoadReport) {
     let mut plugins: Vec<LoadedPlugin> = Vec::new();
     let mut report = LoadReport::default();
-    // Permissions accepted at install count as grants.
-    let installed = Installed::load(&config.data_dir()).unwrap_or_default();
+    // Read once: which directories to load, and the permissions accepted
+    // at install, which count as grants.
+    let installed = installed(config);
     let installed_root = Installed::root(&config.data_dir());
-    for dir in plugin_dirs(config) {
+    for dir in all_plugin_dirs(config, &installed) {
         // A disabled plugin is skipped before its component is even read.
         if let Ok(manifest) = read_manifest(&dir)
             && !config.plugin(&manifest.name).enabled

@@ -16,7 +16,7 @@ use semver::{Version, VersionReq};
 use super::client::{RegistryClient, write_atomically};
 use super::installed::{Installed, InstalledPlugin, PREVIOUS_LOCKFILE, PackagesLock};
 use super::{DEFAULT_REGISTRY, InstallError};
-use crate::bot::{engine_options, plugin_dirs};
+use crate::bot::{engine_options, local_plugin_dirs};
 use crate::config::BotConfig;
 use crate::engine::PluginEngine;
 use crate::plugin::read_manifest;
@@ -316,11 +316,7 @@ impl Manager {
 
     /// A plugin of the same name in the config's `plugin_dirs` would clash.
     fn refuse_local_copy(&self, name: &str) -> Result<(), InstallError> {
-        let installed_root = Installed::root(&self.data_dir);
-        for dir in plugin_dirs(&self.config) {
-            if dir.starts_with(&installed_root) {
-                continue;
-            }
+        for dir in local_plugin_dirs(&self.config) {
             if read_manifest(&dir).is_ok_and(|m| m.name == name) {
                 return Err(InstallError::Refused(format!(
                     "a plugin named `{name}` is already loaded from {}; remove it from \

@@ -164,6 +164,9 @@ pub enum StoreError {
     /// The operating system's random number generator failed.
     #[error("could not draw random bytes for a token: {0}")]
     Randomness(String),
+    /// A password that the rules refuse, or that could not be hashed.
+    #[error("{0}")]
+    Password(String),
     /// A user name that the rules refuse.
     #[error("`{name}` is not a valid user name: {problem}")]
     InvalidUser {

@@ -95,8 +95,10 @@ mod error;
 pub mod names;
 pub mod publish;
 mod routes;
+mod search;
 mod store;
 mod time;
+mod web;
 
 use std::future::Future;
 use std::time::Duration;
@@ -111,6 +113,7 @@ pub use auth::{RateLimit, Scope};
 pub use error::{AppError, StoreError};
 pub use routes::{DEFAULT_PER_PAGE, DOWNLOAD_DAYS, MAX_PER_PAGE};
 pub use store::{MAX_USER_LEN, Registry, check_user_name};
+pub use web::{MAX_PASSWORD, MIN_PASSWORD, check_password};
 
 /// How the registry behaves; [`Config::default`] suits a public registry.
 #[derive(Debug, Clone)]
@@ -124,6 +127,13 @@ pub struct Config {
     pub json_limit: usize,
     /// How often one token may publish: 10 per minute.
     pub publish_rate: RateLimit,
+    /// How often one client address, and separately one account name, may
+    /// try to sign in (or sign up): 10 per 5 minutes.
+    pub signin_rate: RateLimit,
+    /// Mark the web pages' cookies `Secure` (set it when the registry is
+    /// served over TLS; a request with `X-Forwarded-Proto: https` gets
+    /// them anyway).
+    pub secure_cookies: bool,
 }
 
 impl Default for Config {
@@ -132,6 +142,8 @@ impl Default for Config {
             limits: Limits::default(),
             json_limit: 64 << 10,
             publish_rate: RateLimit::new(10, Duration::from_secs(60)),
+            signin_rate: RateLimit::new(10, Duration::from_secs(300)),
+            secure_cookies: false,
         }
     }
 }
@@ -168,7 +180,8 @@ pub fn app(registry: Registry) -> Router {
             put(routes::unyank),
         )
         .route("/index/{name}", get(routes::index))
-        .fallback(routes::not_found)
+        .merge(web::routes())
+        .fallback(web::fallback)
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(DefaultBodyLimit::max(json_limit))
         .with_state(registry)
@@ -181,7 +194,8 @@ pub async fn serve(
     registry: Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(registry))
+    let app = app(registry).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

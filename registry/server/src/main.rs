@@ -49,6 +49,37 @@ enum Command {
     /// Manages API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Makes users registry admins (moderators of the web pages) or not.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Manages accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Lets a user moderate: see reports, hide reviews, yank and delist plugins.
+    Grant {
+        /// An existing user name.
+        user: String,
+    },
+    /// Takes a user's admin role away.
+    Revoke {
+        /// An existing user name.
+        user: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Sets a user's web password, read from standard input (one line),
+    /// creating the user if needed: how a publisher made with `token
+    /// create` signs in on the web pages.
+    Password {
+        /// The user name.
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +92,21 @@ enum TokenCommand {
         #[arg(long = "scope", value_parser = parse_scope)]
         scopes: Vec<Scope>,
     },
+}
+
+fn set_admin(data: &Path, user: &str, admin: bool) -> anyhow::Result<()> {
+    let registry = open(data)?;
+    if !registry.set_admin(user, admin)? {
+        anyhow::bail!(
+            "there is no user `{user}`; people create accounts by signing up on the web pages, \
+             publishers get one with `plugboard-registry token create {user}`"
+        );
+    }
+    eprintln!(
+        "`{user}` {} a registry admin",
+        if admin { "is now" } else { "is no longer" }
+    );
+    Ok(())
 }
 
 fn parse_scope(text: &str) -> Result<Scope, String> {
@@ -129,6 +175,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                  it now (clients send it as `Authorization: Bearer <token>`)",
                 names.join(", ")
             );
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Grant { user }) => set_admin(&cli.data, &user, true),
+        Command::Admin(AdminCommand::Revoke { user }) => set_admin(&cli.data, &user, false),
+        Command::User(UserCommand::Password { user }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("could not read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            plugboard_registry::check_password(password)?;
+            let registry = open(&cli.data)?;
+            registry.set_password(&user, password)?;
+            eprintln!("`{user}` can now sign in on the web pages with that password");
             Ok(())
         }
     }

@@ -45,7 +45,7 @@ use plugboard_registry_types::api::{KEY_ID_HEADER, Published, SIGNATURE_HEADER};
 use crate::auth::{Authed, Scope};
 use crate::error::AppError;
 use crate::names::{reserved, skeleton};
-use crate::store::{PluginRecord, Registry, VersionRecord};
+use crate::store::{CommandInfo, PluginRecord, Registry, VersionRecord};
 use crate::time;
 
 /// The handler.
@@ -208,6 +208,7 @@ fn publish_blocking(
                 owners: vec![user.to_owned()],
                 created_at: now,
                 updated_at: now,
+                delisted: false,
             }
         }
     };
@@ -256,6 +257,15 @@ fn publish_blocking(
         repository: manifest.repository.clone(),
         categories: manifest.categories.clone(),
         keywords: manifest.keywords.clone(),
+        http: manifest.http.clone(),
+        commands: manifest
+            .commands
+            .iter()
+            .map(|c| CommandInfo {
+                name: c.name.clone(),
+                help: c.help.clone(),
+            })
+            .collect(),
     };
     registry.commit_version(name, &plugin, &record, bytes)?;
 

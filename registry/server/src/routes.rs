@@ -1,8 +1,6 @@
 //! The handlers other than publishing: keys, yank, owners, the sparse
 //! index, downloads, search and plugin metadata.
 
-use std::cmp::Reverse;
-
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -19,6 +17,7 @@ use serde::Deserialize;
 
 use crate::auth::{Authed, Scope};
 use crate::error::AppError;
+use crate::search::{self, Filter};
 use crate::store::{KeyAdded, KeyRecord, PluginRecord, Registry, VersionRecord};
 use crate::time;
 
@@ -157,20 +156,19 @@ fn set_yanked(
 ) -> Result<Json<Done>, AppError> {
     authed.require(Scope::Yank)?;
     let version = parse_version(name, version)?;
-    let _lock = registry.write_lock();
     let plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
     require_owner(name, &plugin, &authed.user)?;
-    let mut record = registry.version(name, &version)?.ok_or_else(|| {
-        AppError::not_found(format!(
+    match registry.set_yanked(name, &version, yanked)? {
+        None => Err(AppError::not_found(format!(
             "`{name}` has no version {version}; `GET /index/{name}` lists the published versions"
-        ))
-    })?;
-    if record.entry.yanked != yanked {
-        record.entry.yanked = yanked;
-        registry.put_version(name, &record)?;
-        tracing::info!(%name, %version, yanked, by = %authed.user, "yank flag changed");
+        ))),
+        Some(changed) => {
+            if changed {
+                tracing::info!(%name, %version, yanked, by = %authed.user, "yank flag changed");
+            }
+            Ok(Json(Done { ok: true }))
+        }
     }
-    Ok(Json(Done { ok: true }))
 }
 
 /// `GET /api/v1/plugins/<name>/owners`.
@@ -382,53 +380,29 @@ pub(crate) async fn search(
              per_page={per_page}"
         )));
     }
-    let needle = query.q.trim().to_lowercase();
-    let mut hits: Vec<(bool, SearchHit, u64)> = Vec::new();
-    for (name, plugin) in registry.plugins()? {
-        let versions = registry.versions(&name)?;
-        let Some(latest) = latest(&versions) else {
-            continue;
-        };
-        if let Some(category) = &query.category
-            && !latest.categories.iter().any(|c| c == category)
-        {
-            continue;
-        }
-        let matches = needle.is_empty()
-            || name.contains(&needle)
-            || latest.description.to_lowercase().contains(&needle)
-            || latest.keywords.iter().any(|k| k.contains(&needle));
-        if !matches {
-            continue;
-        }
-        let hit = SearchHit {
-            version: latest.entry.version.clone(),
-            description: latest.description.clone(),
-            downloads: registry.plugin_downloads(&name)?,
-            updated_at: time::rfc3339(plugin.updated_at),
-            categories: latest.categories.clone(),
-            name,
-        };
-        hits.push((hit.name == needle, hit, plugin.updated_at));
-    }
-    match sort {
-        SearchSort::Recent => {
-            hits.sort_by(|a, b| (Reverse(a.2), &a.1.name).cmp(&(Reverse(b.2), &b.1.name)))
-        }
-        SearchSort::Name => hits.sort_by(|a, b| a.1.name.cmp(&b.1.name)),
-        _ => hits.sort_by(|a, b| {
-            (Reverse(a.1.downloads), &a.1.name).cmp(&(Reverse(b.1.downloads), &b.1.name))
-        }),
-    }
-    // Stable: the exact name match moves to the front, the rest keep their order.
-    hits.sort_by_key(|(exact, _, _)| !exact);
+    let filter = Filter {
+        needle: query.q.trim().to_lowercase(),
+        category: query.category,
+        sort,
+        ..Filter::default()
+    };
+    let catalog = registry.catalog()?;
+    let downloads = registry.all_downloads()?;
+    let hits = search::find(catalog.listed(), &downloads, &filter);
     let total = hits.len() as u64;
     let skip = usize::try_from(u64::from(page - 1) * u64::from(per_page)).unwrap_or(usize::MAX);
     let plugins = hits
         .into_iter()
         .skip(skip)
         .take(per_page as usize)
-        .map(|(_, hit, _)| hit)
+        .map(|p| SearchHit {
+            name: p.name.clone(),
+            version: p.version.clone(),
+            description: p.description.clone(),
+            downloads: downloads.get(&p.name).copied().unwrap_or(0),
+            updated_at: time::rfc3339(p.updated_at),
+            categories: p.categories.clone(),
+        })
         .collect();
     Ok(Json(SearchResults {
         plugins,

@@ -2,9 +2,13 @@
 //! the records kept in its trees (see the crate documentation for the
 //! layout).
 
-use std::collections::BTreeMap;
+mod catalog;
+mod community;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use plugboard_package::{Checksum, PublicKey};
 use plugboard_registry_types::IndexEntry;
@@ -18,6 +22,9 @@ use crate::Config;
 use crate::auth::{RateLimiter, Scope};
 use crate::error::StoreError;
 use crate::time;
+
+pub(crate) use catalog::{Catalog, Summary};
+pub(crate) use community::{Moderation, Ratings, Reply, ReportTarget, SESSION_SECONDS, SignUp};
 
 /// The registry: its sled database, its configuration and the in-memory
 /// publish rate limiter. Cheap to clone; every clone shares the same state.
@@ -50,11 +57,21 @@ struct Inner {
     downloads: Tree,
     daily: Tree,
     plugin_downloads: Tree,
+    sessions: Tree,
+    reviews: Tree,
+    ratings: Tree,
+    reports: Tree,
+    audit: Tree,
     config: Config,
     limiter: RateLimiter,
     /// Held while checking and writing plugin, version and owner records, so
     /// that two publishes of one name cannot both see it free.
     write_lock: Mutex<()>,
+    /// Bumped by every write that changes what the catalog shows.
+    generation: AtomicU64,
+    catalog: RwLock<Option<Arc<Catalog>>>,
+    /// Rendered READMEs by package sha256.
+    readmes: Mutex<HashMap<String, Arc<str>>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -65,10 +82,18 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-/// An account.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An account: made by signing up on the web pages (with a password) or by
+/// `plugboard-registry token create` (without one, until the operator sets
+/// it with `plugboard-registry user password`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct UserRecord {
     pub created_at: u64,
+    /// The argon2id PHC string of the web password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// A registry admin: moderates reports, reviews and listings.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 /// An API token, stored under the sha256 of the token.
@@ -93,6 +118,9 @@ pub(crate) struct PluginRecord {
     pub owners: Vec<String>,
     pub created_at: u64,
     pub updated_at: u64,
+    /// Hidden from browsing and search by a moderator; still installable.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub delisted: bool,
 }
 
 /// One published version: its index entry and what the marketplace shows.
@@ -110,6 +138,19 @@ pub(crate) struct VersionRecord {
     pub repository: Option<String>,
     pub categories: Vec<String>,
     pub keywords: Vec<String>,
+    /// The origins the `http` permission reaches (the manifest's `http`).
+    #[serde(default)]
+    pub http: Vec<String>,
+    /// The commands the plugin answers.
+    #[serde(default)]
+    pub commands: Vec<CommandInfo>,
+}
+
+/// A command as the plugin page lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CommandInfo {
+    pub name: String,
+    pub help: String,
 }
 
 /// What [`Registry::add_key`] did.
@@ -222,10 +263,18 @@ impl Registry {
             downloads: tree("downloads")?,
             daily: tree("daily")?,
             plugin_downloads: tree("plugin_downloads")?,
+            sessions: tree("sessions")?,
+            reviews: tree("reviews")?,
+            ratings: tree("ratings")?,
+            reports: tree("reports")?,
+            audit: tree("audit")?,
             db,
             limiter: RateLimiter::default(),
             config,
             write_lock: Mutex::new(()),
+            generation: AtomicU64::new(0),
+            catalog: RwLock::new(None),
+            readmes: Mutex::new(HashMap::new()),
         };
         Ok(Self {
             inner: Arc::new(inner),
@@ -259,7 +308,13 @@ impl Registry {
             scopes,
             created_at: now,
         };
-        let user_record = encode("users", &UserRecord { created_at: now })?;
+        let user_record = encode(
+            "users",
+            &UserRecord {
+                created_at: now,
+                ..UserRecord::default()
+            },
+        )?;
         let token_record = encode("tokens", &record)?;
         let hash = token_hash(&token);
         let inner = &self.inner;
@@ -403,6 +458,7 @@ impl Registry {
             Ok::<_, ConflictableTransactionError<StoreError>>(())
         })?;
         inner.db.flush()?;
+        self.touch();
         Ok(())
     }
 
@@ -417,6 +473,7 @@ impl Registry {
             .versions
             .insert(key, encode("versions", version)?)?;
         self.inner.versions.flush()?;
+        self.touch();
         Ok(())
     }
 
@@ -426,7 +483,67 @@ impl Registry {
             .plugins
             .insert(name.as_bytes(), encode("plugins", plugin)?)?;
         self.inner.plugins.flush()?;
+        self.touch();
         Ok(())
+    }
+
+    /// Yanks or unyanks a version under the write lock: `None` when there is
+    /// no such version, else whether the flag changed.
+    pub(crate) fn set_yanked(
+        &self,
+        name: &str,
+        version: &Version,
+        yanked: bool,
+    ) -> Result<Option<bool>, StoreError> {
+        let _lock = self.write_lock();
+        let Some(mut record) = self.version(name, version)? else {
+            return Ok(None);
+        };
+        if record.entry.yanked == yanked {
+            return Ok(Some(false));
+        }
+        record.entry.yanked = yanked;
+        self.put_version(name, &record)?;
+        Ok(Some(true))
+    }
+
+    /// Delists a plugin (or lists it again) under the write lock: `None`
+    /// when there is no such plugin, else whether the flag changed.
+    pub(crate) fn set_delisted(
+        &self,
+        name: &str,
+        delisted: bool,
+    ) -> Result<Option<bool>, StoreError> {
+        let _lock = self.write_lock();
+        let Some(mut plugin) = self.plugin(name)? else {
+            return Ok(None);
+        };
+        if plugin.delisted == delisted {
+            return Ok(Some(false));
+        }
+        plugin.delisted = delisted;
+        self.put_plugin(name, &plugin)?;
+        Ok(Some(true))
+    }
+
+    /// Downloads of each of a plugin's versions, in one scan.
+    pub(crate) fn downloads_by_version(
+        &self,
+        name: &str,
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let skip = name.len() + 1;
+        self.inner
+            .downloads
+            .scan_prefix(prefix(name))
+            .map(|item| {
+                let (key, value) = item?;
+                let version = key
+                    .get(skip..)
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .ok_or_else(|| corrupt("downloads", "a key is too short"))?;
+                Ok((version, counter(Some(&value))))
+            })
+            .collect()
     }
 
     pub(crate) fn blob(&self, sha256: &str) -> Result<Option<sled::IVec>, StoreError> {

@@ -151,12 +151,19 @@ pub enum SearchSort {
     Recent,
     /// Alphabetical by name.
     Name,
+    /// Best rated first (the mean of the reviews, pulled towards three stars
+    /// while there are few).
+    Rating,
 }
 
 impl SearchSort {
     /// Every order, for error messages.
-    pub const ALL: &'static [SearchSort] =
-        &[SearchSort::Downloads, SearchSort::Recent, SearchSort::Name];
+    pub const ALL: &'static [SearchSort] = &[
+        SearchSort::Downloads,
+        SearchSort::Recent,
+        SearchSort::Name,
+        SearchSort::Rating,
+    ];
 
     /// The name used in the query string.
     pub fn as_str(self) -> &'static str {
@@ -164,6 +171,7 @@ impl SearchSort {
             SearchSort::Downloads => "downloads",
             SearchSort::Recent => "recent",
             SearchSort::Name => "name",
+            SearchSort::Rating => "rating",
         }
     }
 }

@@ -10,3 +10,4 @@ mod owners;
 mod publish;
 mod support;
 mod tokens;
+mod web;

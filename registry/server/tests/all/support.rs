@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use plugboard_package::{Package, SigningKey, pack};
 use plugboard_registry::api::{ErrorBody, KEY_ID_HEADER, Key, NewKey, SIGNATURE_HEADER};
-use plugboard_registry::{Config, Registry, Scope, app};
+use plugboard_registry::{Config, Registry, Scope};
 use reqwest::StatusCode;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -47,8 +47,12 @@ pub async fn start_with(config: Config) -> Result<TestRegistry> {
     let registry = Registry::open(data.path(), config)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
-    let router = app(registry.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let serving = registry.clone();
+    tokio::spawn(plugboard_registry::serve(
+        listener,
+        serving,
+        std::future::pending(),
+    ));
     let client = reqwest::Client::builder().no_proxy().build()?;
     Ok(TestRegistry {
         url,

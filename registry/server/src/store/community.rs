@@ -1,0 +1,502 @@
+//! The people side of the store: web accounts and sessions, reviews and
+//! their rating summaries, reports, moderation and the audit log.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, Transactional};
+
+use super::{Registry, UserRecord, corrupt, decode, encode, get, prefix, token_hash};
+use crate::error::StoreError;
+use crate::time;
+
+/// How long a web session lasts: 30 days.
+pub(crate) const SESSION_SECONDS: u64 = 30 * 24 * 60 * 60;
+
+/// A signed-in browser, stored under the sha256 of its cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SessionRecord {
+    pub user: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+}
+
+/// One person's review of one plugin, stored under `plugin\0author`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReviewRecord {
+    /// 1 to 5 stars.
+    pub rating: u8,
+    pub body: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    /// Set when a moderator hid the review: it no longer shows or counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<Moderation>,
+    /// An owner's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
+}
+
+/// Who did a moderation action, when and why.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Moderation {
+    pub by: String,
+    pub at: u64,
+    pub reason: String,
+}
+
+/// An owner's answer to a review.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Reply {
+    pub by: String,
+    pub body: String,
+    pub at: u64,
+}
+
+/// The visible ratings of a plugin: how many reviews gave 1, 2, … 5 stars.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Ratings {
+    pub counts: [u64; 5],
+}
+
+impl Ratings {
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The mean, or `None` without ratings.
+    pub fn average(&self) -> Option<f64> {
+        let count = self.count();
+        (count > 0).then(|| {
+            let sum: u64 = (1..=5).zip(self.counts).map(|(stars, n)| stars * n).sum();
+            sum as f64 / count as f64
+        })
+    }
+
+    /// The mean pulled towards 3 stars by two phantom votes, so that one
+    /// five-star review does not top a hundred four-star ones.
+    pub fn ranking_score(&self) -> f64 {
+        let count = self.count() as f64;
+        let sum: u64 = (1..=5).zip(self.counts).map(|(stars, n)| stars * n).sum();
+        (sum as f64 + 6.0) / (count + 2.0)
+    }
+
+    fn add(&mut self, rating: u8, sign: i8) {
+        if let Some(slot) = usize::from(rating)
+            .checked_sub(1)
+            .and_then(|i| self.counts.get_mut(i))
+        {
+            *slot = if sign > 0 {
+                slot.saturating_add(1)
+            } else {
+                slot.saturating_sub(1)
+            };
+        }
+    }
+}
+
+/// What a report is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub(crate) enum ReportTarget {
+    Plugin { plugin: String },
+    Review { plugin: String, author: String },
+}
+
+/// A visitor's report of a plugin or a review, stored under its id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReportRecord {
+    pub target: ReportTarget,
+    pub reporter: String,
+    pub reason: String,
+    pub created_at: u64,
+    /// How a moderator closed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Moderation>,
+}
+
+/// One moderation action, as the audit log keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AuditRecord {
+    pub at: u64,
+    pub admin: String,
+    pub action: String,
+    pub target: String,
+    pub reason: String,
+}
+
+/// What [`Registry::sign_up`] did.
+pub(crate) enum SignUp {
+    Created,
+    Taken,
+}
+
+fn review_key(plugin: &str, author: &str) -> Vec<u8> {
+    let mut key = prefix(plugin);
+    key.extend_from_slice(author.as_bytes());
+    key
+}
+
+fn id_key(id: u64) -> [u8; 8] {
+    id.to_be_bytes()
+}
+
+fn id_of(key: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(key).map_or(0, u64::from_be_bytes)
+}
+
+fn random_token() -> Result<String, StoreError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| StoreError::Randomness(e.to_string()))?;
+    Ok(hex::encode(secret))
+}
+
+impl Registry {
+    pub(crate) fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        get(&self.inner.users, "users", name)
+    }
+
+    /// Creates a web account with an argon2id `password_hash`, unless the
+    /// name is taken.
+    pub(crate) fn sign_up(&self, name: &str, password_hash: String) -> Result<SignUp, StoreError> {
+        let record = UserRecord {
+            created_at: time::now(),
+            password: Some(password_hash),
+            admin: false,
+        };
+        let bytes = encode("users", &record)?;
+        let swapped = self.inner.users.compare_and_swap(
+            name.as_bytes(),
+            None as Option<&[u8]>,
+            Some(bytes),
+        )?;
+        if swapped.is_err() {
+            return Ok(SignUp::Taken);
+        }
+        self.inner.users.flush()?;
+        Ok(SignUp::Created)
+    }
+
+    /// Changes a user's record with `change`, creating the user when
+    /// `create` is set; `Ok(false)` when there is no such user.
+    fn update_user(
+        &self,
+        name: &str,
+        create: bool,
+        change: impl FnOnce(&mut UserRecord),
+    ) -> Result<bool, StoreError> {
+        let _lock = self.write_lock();
+        let mut record = match self.user(name)? {
+            Some(record) => record,
+            None if create => UserRecord {
+                created_at: time::now(),
+                ..UserRecord::default()
+            },
+            None => return Ok(false),
+        };
+        change(&mut record);
+        self.inner
+            .users
+            .insert(name.as_bytes(), encode("users", &record)?)?;
+        self.inner.users.flush()?;
+        Ok(true)
+    }
+
+    /// Sets a user's web password (creating the user if needed), hashed
+    /// with argon2id. Check it with [`check_password`](crate::check_password)
+    /// first.
+    pub fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
+        super::check_user_name(name)?;
+        let hash = crate::web::hash_password(password).map_err(StoreError::Password)?;
+        self.update_user(name, true, |user| user.password = Some(hash))
+            .map(drop)
+    }
+
+    /// Makes `name` a registry admin (or not); `Ok(false)` when no such
+    /// user exists.
+    pub fn set_admin(&self, name: &str, admin: bool) -> Result<bool, StoreError> {
+        self.update_user(name, false, |user| user.admin = admin)
+    }
+
+    /// Starts a session for `user` and returns its cookie value.
+    pub(crate) fn create_session(&self, user: &str) -> Result<String, StoreError> {
+        let token = random_token()?;
+        let now = time::now();
+        let record = SessionRecord {
+            user: user.to_owned(),
+            created_at: now,
+            expires_at: now + SESSION_SECONDS,
+        };
+        self.inner
+            .sessions
+            .insert(token_hash(&token), encode("sessions", &record)?)?;
+        Ok(token)
+    }
+
+    /// The live session behind a cookie value; an expired one is removed.
+    pub(crate) fn session(&self, token: &str) -> Result<Option<SessionRecord>, StoreError> {
+        let hash = token_hash(token);
+        let Some(record) = get::<SessionRecord>(&self.inner.sessions, "sessions", hash)? else {
+            return Ok(None);
+        };
+        if record.expires_at <= time::now() {
+            self.inner.sessions.remove(hash)?;
+            return Ok(None);
+        }
+        Ok(Some(record))
+    }
+
+    pub(crate) fn end_session(&self, token: &str) -> Result<(), StoreError> {
+        self.inner.sessions.remove(token_hash(token))?;
+        Ok(())
+    }
+
+    pub(crate) fn review(
+        &self,
+        plugin: &str,
+        author: &str,
+    ) -> Result<Option<ReviewRecord>, StoreError> {
+        get(&self.inner.reviews, "reviews", review_key(plugin, author))
+    }
+
+    /// A plugin's reviews, hidden ones included, newest first.
+    pub(crate) fn reviews(&self, plugin: &str) -> Result<Vec<(String, ReviewRecord)>, StoreError> {
+        let skip = plugin.len() + 1;
+        let mut reviews = self
+            .inner
+            .reviews
+            .scan_prefix(prefix(plugin))
+            .map(|item| {
+                let (key, bytes) = item?;
+                let author = key
+                    .get(skip..)
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .ok_or_else(|| corrupt("reviews", "a key is too short"))?;
+                Ok((author, decode("reviews", &bytes)?))
+            })
+            .collect::<Result<Vec<(String, ReviewRecord)>, StoreError>>()?;
+        reviews.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at).then(a.0.cmp(&b.0)));
+        Ok(reviews)
+    }
+
+    /// Rewrites a review with `change` (or creates it from `create`), and
+    /// moves its rating in the plugin's summary, in one transaction.
+    fn change_review(
+        &self,
+        plugin: &str,
+        author: &str,
+        change: impl Fn(Option<ReviewRecord>) -> Option<ReviewRecord>,
+    ) -> Result<Option<ReviewRecord>, StoreError> {
+        let key = review_key(plugin, author);
+        let inner = &self.inner;
+        let result = (&inner.reviews, &inner.ratings).transaction(|(reviews, ratings)| {
+            let old: Option<ReviewRecord> = match reviews.get(&key)? {
+                Some(bytes) => {
+                    Some(decode("reviews", &bytes).map_err(ConflictableTransactionError::Abort)?)
+                }
+                None => None,
+            };
+            let Some(new) = change(old.clone()) else {
+                return Ok(None);
+            };
+            let mut summary: Ratings = match ratings.get(plugin.as_bytes())? {
+                Some(bytes) => {
+                    decode("ratings", &bytes).map_err(ConflictableTransactionError::Abort)?
+                }
+                None => Ratings::default(),
+            };
+            if let Some(old) = old.as_ref().filter(|r| r.hidden.is_none()) {
+                summary.add(old.rating, -1);
+            }
+            if new.hidden.is_none() {
+                summary.add(new.rating, 1);
+            }
+            let review_bytes =
+                encode("reviews", &new).map_err(ConflictableTransactionError::Abort)?;
+            let summary_bytes =
+                encode("ratings", &summary).map_err(ConflictableTransactionError::Abort)?;
+            reviews.insert(key.as_slice(), review_bytes)?;
+            ratings.insert(plugin.as_bytes(), summary_bytes)?;
+            Ok(Some(new))
+        })?;
+        // Not flushed here: sled writes it out within half a second, and
+        // a review lost to a crash in that window can be written again.
+        self.touch();
+        Ok(result)
+    }
+
+    /// Writes `author`'s review of `plugin` (a new one, or an edit that
+    /// keeps the date it was written, its reply and its moderation).
+    pub(crate) fn put_review(
+        &self,
+        plugin: &str,
+        author: &str,
+        rating: u8,
+        body: &str,
+    ) -> Result<(), StoreError> {
+        let now = time::now();
+        self.change_review(plugin, author, |old| {
+            Some(match old {
+                Some(old) => ReviewRecord {
+                    rating,
+                    body: body.to_owned(),
+                    updated_at: now,
+                    ..old
+                },
+                None => ReviewRecord {
+                    rating,
+                    body: body.to_owned(),
+                    created_at: now,
+                    updated_at: now,
+                    hidden: None,
+                    reply: None,
+                },
+            })
+        })
+        .map(drop)
+    }
+
+    /// Sets (or clears) an owner's answer; `Ok(false)` when there is no
+    /// such review.
+    pub(crate) fn reply_to_review(
+        &self,
+        plugin: &str,
+        author: &str,
+        reply: Option<Reply>,
+    ) -> Result<bool, StoreError> {
+        let changed = self.change_review(plugin, author, |old| {
+            old.map(|review| ReviewRecord {
+                reply: reply.clone(),
+                ..review
+            })
+        })?;
+        Ok(changed.is_some())
+    }
+
+    /// Hides a review (or shows it again); `Ok(false)` when there is none.
+    pub(crate) fn moderate_review(
+        &self,
+        plugin: &str,
+        author: &str,
+        hidden: Option<Moderation>,
+    ) -> Result<bool, StoreError> {
+        let changed = self.change_review(plugin, author, |old| {
+            old.map(|review| ReviewRecord {
+                hidden: hidden.clone(),
+                ..review
+            })
+        })?;
+        Ok(changed.is_some())
+    }
+
+    pub(crate) fn ratings(&self, plugin: &str) -> Result<Ratings, StoreError> {
+        Ok(get(&self.inner.ratings, "ratings", plugin)?.unwrap_or_default())
+    }
+
+    /// Every plugin's rating summary, in one scan.
+    pub(crate) fn all_ratings(&self) -> Result<HashMap<String, Ratings>, StoreError> {
+        self.inner
+            .ratings
+            .iter()
+            .map(|item| {
+                let (name, bytes) = item?;
+                Ok((
+                    String::from_utf8_lossy(&name).into_owned(),
+                    decode("ratings", &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
+    pub(crate) fn add_report(
+        &self,
+        target: ReportTarget,
+        reporter: &str,
+        reason: &str,
+    ) -> Result<u64, StoreError> {
+        let id = self.inner.db.generate_id()?;
+        let record = ReportRecord {
+            target,
+            reporter: reporter.to_owned(),
+            reason: reason.to_owned(),
+            created_at: time::now(),
+            closed: None,
+        };
+        self.inner
+            .reports
+            .insert(id_key(id), encode("reports", &record)?)?;
+        self.inner.reports.flush()?;
+        Ok(id)
+    }
+
+    /// Every report, newest first.
+    pub(crate) fn reports(&self) -> Result<Vec<(u64, ReportRecord)>, StoreError> {
+        self.inner
+            .reports
+            .iter()
+            .rev()
+            .map(|item| {
+                let (key, bytes) = item?;
+                Ok((id_of(&key), decode("reports", &bytes)?))
+            })
+            .collect()
+    }
+
+    /// Closes the report `id`, or every open report of `target` when `id`
+    /// is `None`; returns how many it closed.
+    pub(crate) fn close_reports(
+        &self,
+        id: Option<u64>,
+        target: Option<&ReportTarget>,
+        closed: &Moderation,
+    ) -> Result<usize, StoreError> {
+        let mut count = 0;
+        for (report_id, mut report) in self.reports()? {
+            let chosen =
+                id.is_some_and(|id| id == report_id) || target.is_some_and(|t| *t == report.target);
+            if chosen && report.closed.is_none() {
+                report.closed = Some(closed.clone());
+                self.inner
+                    .reports
+                    .insert(id_key(report_id), encode("reports", &report)?)?;
+                count += 1;
+            }
+        }
+        self.inner.reports.flush()?;
+        Ok(count)
+    }
+
+    /// Writes one moderation action to the audit log.
+    pub(crate) fn audit(
+        &self,
+        admin: &str,
+        action: &str,
+        target: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let id = self.inner.db.generate_id()?;
+        let record = AuditRecord {
+            at: time::now(),
+            admin: admin.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.inner
+            .audit
+            .insert(id_key(id), encode("audit", &record)?)?;
+        self.inner.audit.flush()?;
+        Ok(())
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub(crate) fn audit_log(&self, limit: usize) -> Result<Vec<AuditRecord>, StoreError> {
+        self.inner
+            .audit
+            .iter()
+            .rev()
+            .take(limit)
+            .map(|item| decode("audit", &item?.1))
+            .collect()
+    }
+}

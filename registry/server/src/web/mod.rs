@@ -1,0 +1,729 @@
+//! The marketplace's web pages, served beside the API by the same process
+//! from the same store: home, search, categories, plugin and publisher
+//! pages, accounts, reviews, reports and moderation.
+//!
+//! Pages are rendered on the server with askama templates
+//! (`registry/server/templates/`) and work without JavaScript; the one
+//! script (`static/app.js`) adds search as you type and copy buttons. Lists
+//! come from the in-memory catalog, plugin pages from one read of each
+//! record kind (versions, reviews, downloads), so no page grows with the
+//! number of its items in queries.
+
+mod assets;
+mod moderation;
+mod render;
+mod session;
+
+use std::collections::{BTreeMap, HashMap};
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use plugboard_registry_types::api::SearchSort;
+use plugboard_registry_types::manifest::Permission;
+use serde::Deserialize;
+
+use crate::routes::DOWNLOAD_DAYS;
+use crate::search::{self, Filter};
+use crate::store::{Ratings, Registry, Summary, VersionRecord};
+use crate::time;
+pub(crate) use session::hash_password;
+use session::{Layout, Visitor, WebError};
+pub use session::{MAX_PASSWORD, MIN_PASSWORD, check_password};
+
+/// Results per page of search and category listings.
+const PER_PAGE: usize = 20;
+/// Plugins in each list of the home page.
+const HOME_LIST: usize = 6;
+
+/// The page routes, to merge with the API's.
+pub(crate) fn routes() -> Router<Registry> {
+    Router::new()
+        .route("/", get(home))
+        .route("/search", get(search_page))
+        .route("/categories", get(categories))
+        .route("/categories/{slug}", get(category))
+        .route("/plugins/{name}", get(plugin_page))
+        .route("/plugins/{name}/reviews", post(moderation::post_review))
+        .route(
+            "/plugins/{name}/reviews/{author}/reply",
+            post(moderation::post_reply),
+        )
+        .route("/plugins/{name}/reports", post(moderation::post_report))
+        .route("/users/{name}", get(user_page))
+        .route("/signin", get(session::signin_page).post(session::signin))
+        .route("/signup", get(session::signup_page).post(session::signup))
+        .route("/signout", post(session::signout))
+        .route("/admin", get(moderation::admin_page))
+        .route("/admin/{action}", post(moderation::admin_action))
+        .route("/static/{name}", get(assets::asset))
+}
+
+/// A plugin in a list.
+pub(crate) struct Card {
+    name: String,
+    version: String,
+    description: String,
+    downloads: String,
+    rating: Option<String>,
+    rating_count: u64,
+    updated: String,
+    permission_free: bool,
+}
+
+impl Card {
+    fn new(plugin: &Summary, downloads: &HashMap<String, u64>) -> Self {
+        Card {
+            name: plugin.name.clone(),
+            version: plugin.version.to_string(),
+            description: plugin.description.clone(),
+            downloads: render::count(downloads.get(&plugin.name).copied().unwrap_or(0)),
+            rating: plugin.ratings.average().map(|a| format!("{a:.1}")),
+            rating_count: plugin.ratings.count(),
+            updated: render::date(plugin.updated_at),
+            permission_free: plugin.permissions.is_empty(),
+        }
+    }
+}
+
+fn cards<'a>(
+    plugins: impl IntoIterator<Item = &'a Summary>,
+    downloads: &HashMap<String, u64>,
+) -> Vec<Card> {
+    plugins
+        .into_iter()
+        .map(|p| Card::new(p, downloads))
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    l: Layout,
+    total: usize,
+    categories: Vec<(String, usize)>,
+    popular: Vec<Card>,
+    recent: Vec<Card>,
+    top_rated: Vec<Card>,
+}
+
+fn category_counts<'a>(plugins: impl Iterator<Item = &'a Summary>) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for plugin in plugins {
+        for category in &plugin.categories {
+            *counts.entry(category.clone()).or_default() += 1;
+        }
+    }
+    counts.into_iter().collect()
+}
+
+/// `GET /`.
+async fn home(State(registry): State<Registry>, visitor: Visitor) -> Result<Response, WebError> {
+    let catalog = registry.catalog()?;
+    let downloads = registry.all_downloads()?;
+    let list = |sort| {
+        let filter = Filter {
+            sort,
+            ..Filter::default()
+        };
+        search::find(catalog.listed(), &downloads, &filter)
+    };
+    let rated = list(SearchSort::Rating)
+        .into_iter()
+        .filter(|p| p.ratings.count() > 0)
+        .take(HOME_LIST);
+    let page = HomePage {
+        l: visitor.layout("Plugboard plugins"),
+        total: catalog.listed().count(),
+        categories: category_counts(catalog.listed()),
+        popular: cards(
+            list(SearchSort::Downloads).into_iter().take(HOME_LIST),
+            &downloads,
+        ),
+        recent: cards(
+            list(SearchSort::Recent).into_iter().take(HOME_LIST),
+            &downloads,
+        ),
+        top_rated: cards(rated, &downloads),
+    };
+    Ok(visitor.page(StatusCode::OK, &page))
+}
+
+/// The query of `/search` and the category pages.
+#[derive(Debug, Default, Deserialize)]
+struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    wit: String,
+    #[serde(default)]
+    free: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    page: String,
+    /// `1`: only the results, for search as you type.
+    #[serde(default)]
+    fragment: String,
+}
+
+/// A choice in a `<select>`.
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    l: Layout,
+    heading: String,
+    /// The form posts here (the search page or the category's page).
+    action: String,
+    category_fixed: bool,
+    q: String,
+    free: bool,
+    categories: Vec<Choice>,
+    wits: Vec<Choice>,
+    sorts: Vec<Choice>,
+    s: Results,
+}
+
+/// One page of results, shown by the search page and, alone, as the
+/// fragment that search as you type swaps in.
+struct Results {
+    results: Vec<Card>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    prev: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "results.html")]
+struct ResultsFragment<'a> {
+    s: &'a Results,
+}
+
+impl SearchQuery {
+    fn link(&self, action: &str, category_fixed: bool, page: usize) -> String {
+        let mut params = Vec::new();
+        for (key, value) in [
+            ("q", self.q.as_str()),
+            ("category", if category_fixed { "" } else { &self.category }),
+            ("wit", &self.wit),
+            ("free", &self.free),
+            ("sort", &self.sort),
+        ] {
+            if !value.is_empty() {
+                params.push(format!("{key}={}", session::url_encode(value)));
+            }
+        }
+        if page > 1 {
+            params.push(format!("page={page}"));
+        }
+        if params.is_empty() {
+            action.to_owned()
+        } else {
+            format!("{action}?{}", params.join("&"))
+        }
+    }
+}
+
+fn parse_wit(text: &str) -> Option<(u64, u64)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Renders a search (or a category, when `fixed_category` is set).
+fn search(
+    registry: &Registry,
+    visitor: &Visitor,
+    query: SearchQuery,
+    fixed_category: Option<&str>,
+) -> Result<Response, WebError> {
+    let catalog = registry.catalog()?;
+    let downloads = registry.all_downloads()?;
+    let category = fixed_category
+        .map(str::to_owned)
+        .or_else(|| (!query.category.is_empty()).then(|| query.category.clone()));
+    let sort = query.sort.parse().unwrap_or_default();
+    let free = !query.free.is_empty();
+    let filter = Filter {
+        needle: query.q.trim().to_lowercase(),
+        category: category.clone(),
+        wit: parse_wit(&query.wit),
+        permission_free: free,
+        owner: None,
+        sort,
+    };
+    let hits = search::find(catalog.listed(), &downloads, &filter);
+    let total = hits.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let page = query.page.parse::<usize>().unwrap_or(1).clamp(1, pages);
+    let results = cards(
+        hits.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE),
+        &downloads,
+    );
+    let mut wits: Vec<(u64, u64)> = catalog
+        .listed()
+        .map(|p| (p.wit.major, p.wit.minor))
+        .collect();
+    wits.sort_unstable();
+    wits.dedup();
+    let choice = |value: String, label: String, selected: bool| Choice {
+        value,
+        label,
+        selected,
+    };
+    let action = match fixed_category {
+        Some(slug) => format!("/categories/{slug}"),
+        None => "/search".to_owned(),
+    };
+    let heading = match (fixed_category, filter.needle.is_empty()) {
+        (Some(slug), _) => format!("Category: {slug}"),
+        (None, true) => "All plugins".to_owned(),
+        (None, false) => format!("Results for “{}”", query.q.trim()),
+    };
+    let mut l = visitor.layout(heading.clone());
+    l.q = query.q.clone();
+    let page_view = SearchPage {
+        category_fixed: fixed_category.is_some(),
+        categories: category_counts(catalog.listed())
+            .into_iter()
+            .map(|(slug, n)| {
+                let selected = category.as_deref() == Some(slug.as_str());
+                choice(slug.clone(), format!("{slug} ({n})"), selected)
+            })
+            .collect(),
+        wits: wits
+            .into_iter()
+            .map(|(major, minor)| {
+                let value = format!("{major}.{minor}");
+                let selected = filter.wit == Some((major, minor));
+                choice(value.clone(), value, selected)
+            })
+            .collect(),
+        sorts: [
+            (SearchSort::Downloads, "Most downloaded"),
+            (SearchSort::Recent, "Recently updated"),
+            (SearchSort::Rating, "Best rated"),
+            (SearchSort::Name, "Name"),
+        ]
+        .into_iter()
+        .map(|(s, label)| choice(s.to_string(), label.to_owned(), s == sort))
+        .collect(),
+        q: query.q.clone(),
+        free,
+        s: Results {
+            results,
+            total,
+            page,
+            pages,
+            prev: (page > 1).then(|| query.link(&action, fixed_category.is_some(), page - 1)),
+            next: (page < pages).then(|| query.link(&action, fixed_category.is_some(), page + 1)),
+        },
+        action,
+        heading,
+        l,
+    };
+    if query.fragment == "1" {
+        return Ok(session::html(
+            StatusCode::OK,
+            &ResultsFragment { s: &page_view.s },
+        ));
+    }
+    Ok(visitor.page(StatusCode::OK, &page_view))
+}
+
+/// `GET /search?q=&category=&wit=&free=&sort=&page=`.
+async fn search_page(
+    State(registry): State<Registry>,
+    visitor: Visitor,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, WebError> {
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    search(&registry, &visitor, query, None)
+}
+
+/// `GET /categories/<slug>`.
+async fn category(
+    State(registry): State<Registry>,
+    visitor: Visitor,
+    Path(slug): Path<String>,
+    query: Result<Query<SearchQuery>, QueryRejection>,
+) -> Result<Response, WebError> {
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let catalog = registry.catalog()?;
+    if !catalog.listed().any(|p| p.categories.contains(&slug)) {
+        return Ok(not_found_page(&registry, &visitor, &slug, "category")?);
+    }
+    search(&registry, &visitor, query, Some(&slug))
+}
+
+#[derive(Template)]
+#[template(path = "categories.html")]
+struct CategoriesPage {
+    l: Layout,
+    categories: Vec<(String, usize)>,
+}
+
+/// `GET /categories`.
+async fn categories(
+    State(registry): State<Registry>,
+    visitor: Visitor,
+) -> Result<Response, WebError> {
+    let catalog = registry.catalog()?;
+    let page = CategoriesPage {
+        l: visitor.layout("Categories"),
+        categories: category_counts(catalog.listed()),
+    };
+    Ok(visitor.page(StatusCode::OK, &page))
+}
+
+/// A permission as the plugin page explains it.
+struct PermissionView {
+    name: &'static str,
+    words: &'static str,
+    powerful: bool,
+}
+
+/// A version in the plugin page's table.
+struct VersionView {
+    version: String,
+    date: String,
+    yanked: bool,
+    downloads: String,
+    wit: String,
+}
+
+/// A review as the plugin page shows it.
+struct ReviewView {
+    author: String,
+    rating: u8,
+    stars: String,
+    date: String,
+    edited: bool,
+    body: String,
+    reply: Option<(String, String, String)>,
+    hidden: Option<String>,
+    mine: bool,
+}
+
+#[derive(Template)]
+#[template(path = "plugin.html")]
+struct PluginPage {
+    l: Layout,
+    name: String,
+    version: String,
+    description: String,
+    delisted: bool,
+    all_yanked: bool,
+    readme: std::sync::Arc<str>,
+    permissions: Vec<PermissionView>,
+    http: Vec<String>,
+    commands: Vec<(String, String)>,
+    deps: Vec<(String, String)>,
+    versions: Vec<VersionView>,
+    owners: Vec<String>,
+    license: Option<String>,
+    homepage: Option<String>,
+    repository: Option<String>,
+    categories: Vec<String>,
+    keywords: Vec<String>,
+    created: String,
+    updated: String,
+    downloads: String,
+    chart: String,
+    rating: Option<String>,
+    rating_stars: String,
+    rating_count: u64,
+    histogram: Vec<(u8, u64, u64)>,
+    reviews: Vec<ReviewView>,
+    my_review: Option<(u8, String)>,
+    is_owner: bool,
+    reported: bool,
+}
+
+/// `?reported=1` after a report was sent.
+#[derive(Debug, Default, Deserialize)]
+struct PluginQuery {
+    #[serde(default)]
+    reported: String,
+}
+
+fn permission_view(permission: Permission) -> PermissionView {
+    PermissionView {
+        name: permission.as_str(),
+        words: permission.describe(),
+        powerful: permission != Permission::Kv,
+    }
+}
+
+/// The newest version that is not yanked (stable before pre-releases), or
+/// the newest of all when every version is yanked.
+fn shown_version(versions: &[VersionRecord]) -> Option<&VersionRecord> {
+    let key = |v: &&VersionRecord| (v.entry.version.pre.is_empty(), v.entry.version.clone());
+    versions
+        .iter()
+        .filter(|v| !v.entry.yanked)
+        .max_by_key(key)
+        .or_else(|| versions.iter().max_by_key(key))
+}
+
+fn histogram(ratings: &Ratings) -> Vec<(u8, u64, u64)> {
+    let most = ratings.counts.iter().copied().max().unwrap_or(0).max(1);
+    (1..=5u8)
+        .rev()
+        .map(|stars| {
+            let n = ratings.counts[usize::from(stars) - 1];
+            (stars, n, n * 100 / most)
+        })
+        .collect()
+}
+
+/// `GET /plugins/<name>`.
+async fn plugin_page(
+    State(registry): State<Registry>,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    query: Result<Query<PluginQuery>, QueryRejection>,
+) -> Result<Response, WebError> {
+    let reported = query.is_ok_and(|Query(q)| !q.reported.is_empty());
+    let Some(plugin) = registry.plugin(&name)? else {
+        return not_found_page(&registry, &visitor, &name, "plugin");
+    };
+    // A delisted plugin keeps its page, with a notice (bots that use it
+    // link to it); it only leaves the lists and search.
+    let admin = visitor.user.as_ref().is_some_and(|u| u.admin);
+    let mut versions = registry.versions(&name)?;
+    versions.sort_by(|a, b| b.entry.version.cmp(&a.entry.version));
+    let Some(shown) = shown_version(&versions) else {
+        return not_found_page(&registry, &visitor, &name, "plugin");
+    };
+    let readme = registry.rendered_readme(&shown.entry.sha256, || render::readme(&shown.readme));
+    let by_version = registry.downloads_by_version(&name)?;
+    let today = time::day_of(time::now());
+    let first = today.saturating_sub(DOWNLOAD_DAYS - 1);
+    let counted: HashMap<String, u64> = registry
+        .daily_downloads(&name, first)?
+        .into_iter()
+        .collect();
+    let days: Vec<(String, u64)> = (first..=today)
+        .map(|day| {
+            let date = time::date(day);
+            let n = counted.get(&date).copied().unwrap_or(0);
+            (date, n)
+        })
+        .collect();
+    let ratings = registry.ratings(&name)?;
+    let me = visitor.user.as_ref().map(|u| u.name.as_str());
+    let is_owner = me.is_some_and(|me| plugin.owners.iter().any(|o| o == me));
+    let mut my_review = None;
+    let mut reviews = Vec::new();
+    for (author, review) in registry.reviews(&name)? {
+        let mine = me == Some(author.as_str());
+        if mine {
+            my_review = Some((review.rating, review.body.clone()));
+        }
+        if review.hidden.is_some() && !admin {
+            continue;
+        }
+        reviews.push(ReviewView {
+            stars: render::stars(f64::from(review.rating)),
+            rating: review.rating,
+            date: render::date(review.created_at),
+            edited: review.updated_at != review.created_at,
+            body: review.body,
+            reply: review.reply.map(|r| (r.by, render::date(r.at), r.body)),
+            hidden: review
+                .hidden
+                .map(|h| format!("hidden by {}: {}", h.by, h.reason)),
+            author,
+            mine,
+        });
+    }
+    let page = PluginPage {
+        l: visitor.layout(format!("{name}: {}", shown.description)),
+        version: shown.entry.version.to_string(),
+        description: shown.description.clone(),
+        delisted: plugin.delisted,
+        all_yanked: shown.entry.yanked,
+        readme,
+        permissions: shown
+            .entry
+            .permissions
+            .iter()
+            .copied()
+            .map(permission_view)
+            .collect(),
+        http: shown.http.clone(),
+        commands: shown
+            .commands
+            .iter()
+            .map(|c| (c.name.clone(), c.help.clone()))
+            .collect(),
+        deps: shown
+            .entry
+            .deps
+            .iter()
+            .map(|(dep, req)| (dep.clone(), req.to_string()))
+            .collect(),
+        versions: versions
+            .iter()
+            .map(|v| VersionView {
+                version: v.entry.version.to_string(),
+                date: render::date(v.published_at),
+                yanked: v.entry.yanked,
+                downloads: render::count(
+                    by_version
+                        .get(&v.entry.version.to_string())
+                        .copied()
+                        .unwrap_or(0),
+                ),
+                wit: v.entry.wit.to_string(),
+            })
+            .collect(),
+        owners: plugin.owners.clone(),
+        license: shown.license.clone(),
+        homepage: shown
+            .homepage
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        repository: shown
+            .repository
+            .clone()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        categories: shown.categories.clone(),
+        keywords: shown.keywords.clone(),
+        created: render::date(plugin.created_at),
+        updated: render::date(plugin.updated_at),
+        downloads: render::count(registry.plugin_downloads(&name)?),
+        chart: render::downloads_chart(&days),
+        rating: ratings.average().map(|a| format!("{a:.1}")),
+        rating_stars: render::stars(ratings.average().unwrap_or(0.0)),
+        rating_count: ratings.count(),
+        histogram: histogram(&ratings),
+        reviews,
+        my_review,
+        is_owner,
+        reported,
+        name,
+    };
+    Ok(visitor.page(StatusCode::OK, &page))
+}
+
+#[derive(Template)]
+#[template(path = "user.html")]
+struct UserPage {
+    l: Layout,
+    name: String,
+    joined: String,
+    plugins: Vec<Card>,
+    downloads: String,
+}
+
+/// `GET /users/<name>`: a publisher and their plugins.
+async fn user_page(
+    State(registry): State<Registry>,
+    visitor: Visitor,
+    Path(name): Path<String>,
+) -> Result<Response, WebError> {
+    let Some(user) = registry.user(&name)? else {
+        return not_found_page(&registry, &visitor, &name, "user");
+    };
+    let catalog = registry.catalog()?;
+    let downloads = registry.all_downloads()?;
+    let filter = Filter {
+        owner: Some(name.clone()),
+        ..Filter::default()
+    };
+    let owned = search::find(catalog.listed(), &downloads, &filter);
+    let total: u64 = owned
+        .iter()
+        .map(|p| downloads.get(&p.name).copied().unwrap_or(0))
+        .sum();
+    let page = UserPage {
+        l: visitor.layout(format!("{name}'s plugins")),
+        joined: render::date(user.created_at),
+        plugins: cards(owned, &downloads),
+        downloads: render::count(total),
+        name,
+    };
+    Ok(visitor.page(StatusCode::OK, &page))
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+struct NotFoundPage {
+    l: Layout,
+    what: &'static str,
+    wanted: String,
+    suggestions: Vec<String>,
+}
+
+/// Listed plugin names close to `wanted`, best first.
+fn suggestions(registry: &Registry, wanted: &str) -> Result<Vec<String>, WebError> {
+    let wanted = wanted.to_lowercase();
+    let catalog = registry.catalog()?;
+    let mut scored: Vec<(f64, &str)> = catalog
+        .listed()
+        .map(|p| {
+            let mut score = strsim::jaro_winkler(&wanted, &p.name);
+            if !wanted.is_empty() && (p.name.contains(&wanted) || wanted.contains(&p.name)) {
+                score = score.max(0.9);
+            }
+            (score, p.name.as_str())
+        })
+        .filter(|(score, _)| *score >= 0.8)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    Ok(scored
+        .into_iter()
+        .take(5)
+        .map(|(_, n)| n.to_owned())
+        .collect())
+}
+
+fn not_found_page(
+    registry: &Registry,
+    visitor: &Visitor,
+    wanted: &str,
+    what: &'static str,
+) -> Result<Response, WebError> {
+    let page = NotFoundPage {
+        l: visitor.layout("Not found"),
+        what,
+        wanted: wanted.to_owned(),
+        suggestions: suggestions(registry, wanted)?,
+    };
+    Ok(visitor.page(StatusCode::NOT_FOUND, &page))
+}
+
+/// Any path nobody serves: the API's JSON error under `/api/` and
+/// `/index/`, else a page that suggests plugins with a close name.
+pub(crate) async fn fallback(
+    State(registry): State<Registry>,
+    visitor: Visitor,
+    method: Method,
+    uri: Uri,
+) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path.starts_with("/index/") || method != Method::GET {
+        return crate::routes::not_found(method, uri).await.into_response();
+    }
+    let wanted = path
+        .trim_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default();
+    not_found_page(&registry, &visitor, wanted, "page").unwrap_or_else(IntoResponse::into_response)
+}

@@ -1,0 +1,129 @@
+//! Turning store records into what the pages show: READMEs as sanitised
+//! HTML, the downloads chart as inline SVG, dates, counts and stars.
+
+use std::fmt::Write as _;
+
+use pulldown_cmark::{Options, Parser, html};
+
+use crate::time;
+
+/// Renders a README (CommonMark with tables, strikethrough and task lists)
+/// to HTML and sanitises it with ammonia: scripts, styles, event handler
+/// attributes, `javascript:` and other unknown URL schemes, forms and
+/// frames are removed; links get `rel="noopener noreferrer nofollow"`.
+pub(crate) fn readme(markdown: &str) -> String {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES;
+    let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
+    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .url_schemes(["http", "https", "mailto"].into())
+        .clean(&unsafe_html)
+        .to_string()
+}
+
+/// `2026-11-25`.
+pub(crate) fn date(secs: u64) -> String {
+    time::date(time::day_of(secs))
+}
+
+/// `1,234,567`.
+pub(crate) fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `★★★★☆` for a mean rating, rounded to whole stars.
+pub(crate) fn stars(average: f64) -> String {
+    let full = average.round().clamp(0.0, 5.0) as usize;
+    "★".repeat(full) + &"☆".repeat(5 - full)
+}
+
+/// The downloads-per-day chart: one bar per day, `days` values oldest
+/// first, labelled for screen readers.
+pub(crate) fn downloads_chart(days: &[(String, u64)]) -> String {
+    const HEIGHT: u64 = 48;
+    let width = days.len() * 4;
+    let peak = days.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let total: u64 = days.iter().map(|(_, n)| *n).sum();
+    let (first, last) = match (days.first(), days.last()) {
+        (Some((first, _)), Some((last, _))) => (first.as_str(), last.as_str()),
+        _ => ("", ""),
+    };
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg class=\"chart\" viewBox=\"0 0 {width} {HEIGHT}\" preserveAspectRatio=\"none\" \
+         role=\"img\" aria-labelledby=\"chart-title\"><title id=\"chart-title\">Downloads per \
+         day from {first} to {last}: {} in all, at most {} in one day</title>",
+        count(total),
+        count(peak)
+    );
+    for (i, (date, n)) in days.iter().enumerate() {
+        let height = if peak == 0 {
+            0
+        } else {
+            (n * HEIGHT).div_ceil(peak)
+        };
+        let _ = write!(
+            svg,
+            "<rect x=\"{}\" y=\"{}\" width=\"3\" height=\"{height}\"><title>{date}: {n}</title></rect>",
+            i * 4,
+            HEIGHT - height
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readme_keeps_markdown_and_drops_active_content() {
+        let html = readme(
+            "# Title\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) \
+             <img src=x onerror=alert(3)> <a href=\"https://ok.example\" onclick=\"alert(4)\">ok</a>\n\n\
+             | a | b |\n|---|---|\n| 1 | 2 |\n",
+        );
+        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(html.contains("<table>"), "{html}");
+        for bad in ["<script", "alert(1)", "javascript:", "onerror", "onclick"] {
+            assert!(!html.contains(bad), "{bad} survived: {html}");
+        }
+        assert!(html.contains("href=\"https://ok.example\""), "{html}");
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn counts_and_stars() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(1234567), "1,234,567");
+        assert_eq!(stars(4.4), "★★★★☆");
+        assert_eq!(stars(0.0), "☆☆☆☆☆");
+    }
+
+    #[test]
+    fn chart_scales_bars_to_the_peak() {
+        let svg = downloads_chart(&[("2026-11-24".into(), 2), ("2026-11-25".into(), 4)]);
+        assert!(svg.contains("height=\"24\""), "{svg}");
+        assert!(svg.contains("height=\"48\""), "{svg}");
+        assert!(svg.contains("6 in all"), "{svg}");
+    }
+}

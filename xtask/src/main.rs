@@ -1,14 +1,21 @@
 //! Project automation, run as `cargo xtask <command>`.
 //!
 //! * `cargo xtask demo`: builds the plugins and starts the demo bot on the console.
-//! * `cargo xtask test`: builds every plugin (official and test-only) and runs all tests.
+//! * `cargo xtask test`: builds every plugin (official and test-only), sets up
+//!   the browser tools and runs all tests.
 //! * `cargo xtask plugins`: only builds the plugin components and stages them.
 //! * `cargo xtask bench`: runs the throughput benchmark.
 //! * `cargo xtask registry`: starts a local marketplace registry and publishes
 //!   the official plugins to it, so a bot can `plugboard install` them.
+//! * `cargo xtask browser-setup`: installs what the registry's browser tests
+//!   need: Debian's `chromium` and `chromium-driver` (when missing) and
+//!   axe-core (pinned) under `target/web-tools/`.
+//! * `cargo xtask screenshots`: runs the browser tests with
+//!   `PLUGBOARD_SCREENSHOTS=docs/images`, refreshing the documentation images.
 //!
 //! Each command does its own setup: it adds the `wasm32-wasip2` target with
-//! rustup when it is missing. Built plugins are staged the way an installed
+//! rustup when it is missing, and installs the browser tools when it runs the
+//! browser tests. Built plugins are staged the way an installed
 //! package looks (`<name>/plugin.toml` + `<name>/plugin.wasm`) under
 //! `target/plugins/` (official) and `target/test-plugins/` (test-only).
 
@@ -32,6 +39,8 @@ fn main() -> Result<()> {
         "test" => test(rest),
         "bench" => bench(rest),
         "registry" => registry(rest),
+        "browser-setup" => browser_setup(),
+        "screenshots" => screenshots(rest),
         "help" | "--help" | "-h" => {
             println!("{}", HELP.trim());
             Ok(())
@@ -46,13 +55,21 @@ usage: cargo xtask <task> [args]
 tasks:
   demo [args…]     build the plugins and start the demo bot on the console
                    (extra args go to `plugboard run`)
-  test [args…]     build every plugin and run all tests (extra args go to `cargo test`)
+  test [args…]     build every plugin, set up the browser tools and run all tests
+                   (extra args go to `cargo test`)
   plugins          build the plugin components into target/plugins and target/test-plugins
   bench            run the throughput benchmark (release build)
   registry [--listen ADDR]
                    start a local registry (default 127.0.0.1:8787, data in
                    target/registry-demo) with the official plugins published;
                    runs until Ctrl-C
+  browser-setup    install what the browser tests need: chromium and chromium-driver
+                   with apt-get (when /usr/bin/chromium or /usr/bin/chromedriver is
+                   missing) and axe-core into target/web-tools with npm
+  screenshots [args…]
+                   run the registry's browser tests with PLUGBOARD_SCREENSHOTS=docs/images,
+                   refreshing the documentation screenshots (extra args go to the
+                   test binary, e.g. a test name filter)
 ";
 
 fn root() -> PathBuf {
@@ -222,6 +239,7 @@ fn demo(args: &[String]) -> Result<()> {
 
 fn test(args: &[String]) -> Result<()> {
     build_plugins()?;
+    browser_setup()?;
     let mut cmd = cargo();
     cmd.args(["test", "--workspace"]);
     cmd.args(args);
@@ -366,5 +384,191 @@ fn registry(args: &[String]) -> Result<()> {
     if !status.success() {
         bail!("plugboard-registry stopped: {status}");
     }
+    Ok(())
+}
+
+/// Debian's Chromium, where the browser test harness looks by default.
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// Debian's chromedriver, where the browser test harness looks by default.
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The axe-core release the accessibility checks run (bump deliberately: new
+/// rules can fail pages that passed).
+const AXE_VERSION: &str = "4.14.1";
+
+/// Installs what the registry's browser tests (`registry/server/tests/browser`)
+/// need: Chromium and chromedriver, and axe-core under `target/web-tools`.
+/// Each part is skipped when already present; `PLUGBOARD_CHROMIUM`,
+/// `PLUGBOARD_CHROMEDRIVER` and `PLUGBOARD_AXE` point the tests at other
+/// copies, and are then only checked.
+fn browser_setup() -> Result<()> {
+    ensure_chromium()?;
+    ensure_axe()
+}
+
+/// A tool path from the environment variable `var`, if set; relative paths
+/// are resolved against the workspace root, as the browser tests do.
+fn tool_override(var: &str) -> Option<PathBuf> {
+    std::env::var_os(var)
+        .filter(|path| !path.is_empty())
+        .map(|path| root().join(path))
+}
+
+/// Installs Debian's `chromium` and `chromium-driver` with apt-get when
+/// `/usr/bin/chromium` or `/usr/bin/chromedriver` is missing.
+fn ensure_chromium() -> Result<()> {
+    let mut missing = Vec::new();
+    for (var, default, package) in [
+        ("PLUGBOARD_CHROMIUM", CHROMIUM, "chromium"),
+        ("PLUGBOARD_CHROMEDRIVER", CHROMEDRIVER, "chromium-driver"),
+    ] {
+        match tool_override(var) {
+            Some(path) if path.is_file() => {}
+            Some(path) => bail!("{var} points at {}, which does not exist", path.display()),
+            None if Path::new(default).is_file() => {}
+            None => missing.push(package),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages = missing.join(" ");
+    if !Path::new("/usr/bin/apt-get").exists() {
+        bail!(
+            "the browser tests need {packages}, and there is no apt-get to install them: \
+             install Chromium and a matching chromedriver, and point PLUGBOARD_CHROMIUM \
+             and PLUGBOARD_CHROMEDRIVER at them"
+        );
+    }
+    eprintln!("xtask: installing {packages} with apt-get for the browser tests");
+    if apt_get(&["install", "-y", "--no-install-recommends"], &missing).is_err() {
+        // A fresh machine (or container) may have no package lists yet.
+        eprintln!("xtask: apt-get install failed; updating the package lists and retrying");
+        apt_get(&["update"], &[]).context("apt-get update failed")?;
+        apt_get(&["install", "-y", "--no-install-recommends"], &missing).with_context(|| {
+            format!(
+                "could not install {packages} (on Ubuntu, where chromium is a snap, \
+                 install Chrome and chromedriver instead and point PLUGBOARD_CHROMIUM \
+                 and PLUGBOARD_CHROMEDRIVER at them)"
+            )
+        })?;
+    }
+    for path in [CHROMIUM, CHROMEDRIVER] {
+        if !Path::new(path).is_file() {
+            bail!("apt-get installed {packages}, but {path} is still missing");
+        }
+    }
+    Ok(())
+}
+
+/// Runs `apt-get <args> <packages>` non-interactively, through sudo unless
+/// this is root.
+fn apt_get(args: &[&str], packages: &[&str]) -> Result<()> {
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .context("could not run `id -u`")?;
+    let is_root = String::from_utf8_lossy(&uid.stdout).trim() == "0";
+    let mut cmd = if is_root {
+        Command::new("env")
+    } else {
+        if Command::new("sudo").arg("--version").output().is_err() {
+            bail!(
+                "installing packages needs root, and sudo is not installed: run \
+                 `apt-get install chromium chromium-driver` as root"
+            );
+        }
+        let mut sudo = Command::new("sudo");
+        sudo.arg("env");
+        sudo
+    };
+    cmd.args(["DEBIAN_FRONTEND=noninteractive", "apt-get"]);
+    cmd.args(args).args(packages);
+    run(cmd)
+}
+
+/// Installs axe-core [`AXE_VERSION`] into `target/web-tools` with npm, unless
+/// that version is already there.
+fn ensure_axe() -> Result<()> {
+    if let Some(path) = tool_override("PLUGBOARD_AXE") {
+        if !path.is_file() {
+            bail!(
+                "PLUGBOARD_AXE points at {}, which does not exist",
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+    let prefix = root().join("target").join("web-tools");
+    let package = prefix.join("node_modules").join("axe-core");
+    if axe_installed(&package)? {
+        return Ok(());
+    }
+    if Command::new("npm").arg("--version").output().is_err() {
+        bail!(
+            "npm is needed to install axe-core {AXE_VERSION} for the browser tests: install \
+             Node.js and npm (Debian: `apt-get install npm`), or point PLUGBOARD_AXE at an \
+             axe.min.js"
+        );
+    }
+    eprintln!(
+        "xtask: installing axe-core {AXE_VERSION} into {} with npm",
+        prefix.display()
+    );
+    std::fs::create_dir_all(&prefix).with_context(|| format!("creating {}", prefix.display()))?;
+    let mut cmd = Command::new("npm");
+    cmd.arg("install")
+        .arg("--prefix")
+        .arg(&prefix)
+        .args(["--no-audit", "--no-fund", "--no-save", "--no-progress"])
+        .arg(format!("axe-core@{AXE_VERSION}"));
+    run(cmd).with_context(|| format!("installing axe-core {AXE_VERSION} with npm"))?;
+    if !axe_installed(&package)? {
+        bail!(
+            "npm finished, but {} does not hold axe-core {AXE_VERSION}",
+            package.display()
+        );
+    }
+    Ok(())
+}
+
+/// Whether `package` (a `node_modules/axe-core` directory) holds
+/// `axe.min.js` of version [`AXE_VERSION`].
+fn axe_installed(package: &Path) -> Result<bool> {
+    let manifest = package.join("package.json");
+    if !manifest.is_file() || !package.join("axe.min.js").is_file() {
+        return Ok(false);
+    }
+    let text = std::fs::read_to_string(&manifest)
+        .with_context(|| format!("reading {}", manifest.display()))?;
+    Ok(json_string(&text, "version") == Some(AXE_VERSION))
+}
+
+/// The string value of the first `"key": "value"` pair in a JSON text; enough
+/// for the top-level fields of a `package.json`, which come first.
+fn json_string<'a>(json: &'a str, key: &str) -> Option<&'a str> {
+    let quoted = format!("\"{key}\"");
+    let after_key = &json[json.find(&quoted)? + quoted.len()..];
+    let value = after_key.trim_start().strip_prefix(':')?.trim_start();
+    let value = value.strip_prefix('"')?;
+    value.get(..value.find('"')?)
+}
+
+/// Runs the registry's browser tests with `PLUGBOARD_SCREENSHOTS=docs/images`,
+/// so the screenshots they take land in the documentation.
+fn screenshots(args: &[String]) -> Result<()> {
+    browser_setup()?;
+    let mut cmd = cargo();
+    cmd.env("PLUGBOARD_SCREENSHOTS", "docs/images");
+    cmd.args([
+        "test",
+        "-p",
+        "plugboard-registry",
+        "--test",
+        "browser",
+        "--",
+    ]);
+    cmd.args(args);
+    run(cmd)?;
+    eprintln!("xtask: screenshots written to docs/images");
     Ok(())
 }

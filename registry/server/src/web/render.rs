@@ -18,11 +18,32 @@ pub(crate) fn readme(markdown: &str) -> String {
         | Options::ENABLE_FOOTNOTES;
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
-    ammonia::Builder::default()
+    let clean = ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_schemes(["http", "https", "mailto"].into())
         .clean(&unsafe_html)
-        .to_string()
+        .to_string();
+    with_image_alts(&clean)
+}
+
+/// Gives every `<img>` without an `alt` an empty one: the publisher said
+/// nothing about the image, so screen readers skip it rather than read its
+/// file name. `html` is ammonia's output, whose tags are serialised as
+/// `<img attr="…">`.
+fn with_image_alts(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("<img") {
+        let (before, tag) = rest.split_at(at + "<img".len());
+        out.push_str(before);
+        let end = tag.find('>').unwrap_or(tag.len());
+        if !tag[..end].contains(" alt=") {
+            out.push_str(" alt=\"\"");
+        }
+        rest = tag;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `2026-11-25`.
@@ -106,6 +127,12 @@ mod tests {
         assert!(
             html.contains("rel=\"noopener noreferrer nofollow\""),
             "{html}"
+        );
+        assert!(html.contains("<img alt=\"\" src=\"x\">"), "{html}");
+        let described = readme("![a cat](https://example.com/cat.png)");
+        assert!(
+            described.contains("alt=\"a cat\"") && !described.contains("alt=\"\""),
+            "{described}"
         );
     }
 

@@ -1,6 +1,7 @@
 //! A registry on 127.0.0.1:0, publishers with tokens and keys, and packages
 //! made from the staged plugins.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -8,6 +9,7 @@ use plugboard_package::{Package, SigningKey, pack};
 use plugboard_registry::api::{ErrorBody, KEY_ID_HEADER, Key, NewKey, SIGNATURE_HEADER};
 use plugboard_registry::{Config, Registry, Scope};
 use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
 pub type Result<T, E = Box<dyn std::error::Error>> = std::result::Result<T, E>;
@@ -303,5 +305,132 @@ impl PluginSpec {
         fs::write(dir.path().join("plugin.toml"), manifest)?;
         fs::write(dir.path().join("README.md"), &self.readme)?;
         Ok(pack(dir.path())?)
+    }
+}
+
+/// A browser without a browser: keeps cookies, sends forms with the CSRF
+/// token, does not follow redirects.
+pub struct Visitor<'a> {
+    registry: &'a TestRegistry,
+    pub client: reqwest::Client,
+    pub cookies: HashMap<String, String>,
+}
+
+/// A page's answer.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    pub fn set_cookies(&self) -> Vec<&str> {
+        self.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect()
+    }
+}
+
+impl<'a> Visitor<'a> {
+    pub fn new(registry: &'a TestRegistry) -> Result<Self> {
+        Ok(Visitor {
+            registry,
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            cookies: HashMap::new(),
+        })
+    }
+
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub async fn answer(&mut self, request: reqwest::RequestBuilder) -> Result<Answer> {
+        let response = request
+            .header("cookie", self.cookie_header())
+            .send()
+            .await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        for value in headers.get_all(SET_COOKIE) {
+            let text = value.to_str()?;
+            let pair = text.split(';').next().unwrap_or_default();
+            if let Some((name, value)) = pair.split_once('=') {
+                if value.is_empty() {
+                    self.cookies.remove(name);
+                } else {
+                    self.cookies.insert(name.to_owned(), value.to_owned());
+                }
+            }
+        }
+        let body = response.text().await?;
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub async fn get(&mut self, path: &str) -> Result<Answer> {
+        let request = self.client.get(self.registry.url(path));
+        self.answer(request).await
+    }
+
+    /// Posts a form with the visitor's CSRF token added.
+    pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Result<Answer> {
+        if !self.cookies.contains_key("pb_csrf") {
+            self.get("/").await?;
+        }
+        let csrf = self.cookies.get("pb_csrf").cloned().unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
+        form.extend_from_slice(fields);
+        let request = self.client.post(self.registry.url(path)).form(&form);
+        self.answer(request).await
+    }
+
+    /// Posts a form exactly as given (no CSRF token added).
+    pub async fn post_raw(&mut self, path: &str, fields: &[(&str, &str)]) -> Result<Answer> {
+        let request = self.client.post(self.registry.url(path)).form(fields);
+        self.answer(request).await
+    }
+
+    pub async fn sign_up(&mut self, name: &str) -> Result<()> {
+        let answer = self
+            .post(
+                "/signup",
+                &[
+                    ("username", name),
+                    ("password", "a long enough password"),
+                    ("next", "/"),
+                ],
+            )
+            .await?;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+        assert!(
+            self.cookies.contains_key("pb_session"),
+            "signed in after signing up"
+        );
+        Ok(())
+    }
+
+    pub async fn page(&mut self, path: &str) -> Result<String> {
+        let answer = self.get(path).await?;
+        assert_eq!(answer.status, StatusCode::OK, "GET {path}: {}", answer.body);
+        Ok(answer.body)
     }
 }

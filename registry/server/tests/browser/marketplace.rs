@@ -1,0 +1,446 @@
+//! The marketplace pages in headless Chromium: a visitor searching,
+//! reading and copying the install command; an account rating and
+//! reviewing; a hostile README; a form without its CSRF token; a moderator
+//! hiding a review; accessibility (axe-core) and a phone-width layout. The
+//! home, search and plugin screenshots in `docs/images/` come from here
+//! (`cargo xtask screenshots`).
+
+use anyhow::{Result, ensure};
+use fantoccini::Locator;
+
+use crate::harness::Browser;
+use crate::support::{TestRegistry, Visitor, plugin, start_with_alice_and_bob};
+
+/// A README that tries every way to run script in the page.
+const HOSTILE_README: &str = r#"# Echo
+
+Repeats what you say, for testing bots.
+
+<script>window.__xss = 'script';</script>
+<img src="x" onerror="window.__xss = 'onerror'">
+<a href="https://example.com" onclick="window.__xss = 'onclick'">a link with a handler</a>
+<iframe src="javascript:parent.__xss = 'iframe'"></iframe>
+<svg onload="window.__xss = 'svg'"><circle r="4"></circle></svg>
+<form action="https://evil.example"><button>Win</button></form>
+
+[a javascript link](javascript:window.__xss='link')
+
+## Usage
+
+```
+/echo hello
+```
+"#;
+
+/// A registry with alice's `echo` (the notes component, so it asks for
+/// `kv`), bob's `dice` and a few more, some downloads, and reviews of
+/// `dice` by two accounts.
+async fn marketplace() -> Result<TestRegistry> {
+    let (registry, alice, bob) = start_with_alice_and_bob()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let packages = [
+        (
+            &alice,
+            plugin("notes")
+                .name("echo")
+                .line("categories = [\"tools\", \"fun\"]")
+                .line("keywords = [\"repeat\"]")
+                .readme(HOSTILE_README),
+        ),
+        (
+            &bob,
+            plugin("dice")
+                .line("categories = [\"games\", \"fun\"]")
+                .readme("# Dice\n\nRolls dice: `/roll 2d6`.\n"),
+        ),
+        (
+            &bob,
+            plugin("poll")
+                .line("categories = [\"tools\"]")
+                .readme("# Poll\n\nQuick polls with buttons.\n"),
+        ),
+        (
+            &alice,
+            plugin("notes")
+                .line("categories = [\"tools\"]")
+                .readme("# Notes\n\nA notebook per chat.\n"),
+        ),
+    ];
+    for (publisher, spec) in packages {
+        let package = spec.pack().map_err(|e| anyhow::anyhow!("{e}"))?;
+        registry
+            .publish_ok(publisher, &package)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    for (name, downloads) in [("dice", 7), ("echo", 3), ("poll", 2)] {
+        for _ in 0..downloads {
+            registry
+                .download(name, "0.1.0")
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    for (user, rating, text) in [
+        (
+            "carol",
+            "5",
+            "Does exactly what it says. <img src=x onerror=\"window.__xss='review'\">",
+        ),
+        ("dave", "4", "Good, though I wanted exploding dice."),
+    ] {
+        let mut visitor = Visitor::new(&registry).map_err(|e| anyhow::anyhow!("{e}"))?;
+        visitor
+            .sign_up(user)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        visitor
+            .post(
+                "/plugins/dice/reviews",
+                &[("rating", rating), ("body", text)],
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok(registry)
+}
+
+/// Waits until the page's `selector` text satisfies `done`.
+async fn wait_text(
+    browser: &Browser,
+    selector: &str,
+    done: impl Fn(&str) -> bool,
+) -> Result<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = browser.text(selector).await.unwrap_or_default();
+        if done(&now) {
+            return Ok(now);
+        }
+        ensure!(
+            std::time::Instant::now() < deadline,
+            "`{selector}` never got there; it shows: {now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn sign_up(browser: &Browser, registry: &TestRegistry, user: &str) -> Result<()> {
+    browser.goto(&registry.url("/signup")).await?;
+    browser.fill("#username", user).await?;
+    browser.fill("#password", "a long enough password").await?;
+    browser.click("form.stack button[type=submit]").await?;
+    wait_text(browser, "nav.account", |t| t.contains("Sign out")).await?;
+    Ok(())
+}
+
+async fn sign_out(browser: &Browser) -> Result<()> {
+    browser.click("nav.account button").await?;
+    wait_text(browser, "nav.account", |t| t.contains("Sign in")).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_finds_a_plugin_reads_it_and_copies_the_install_command() -> Result<()> {
+    let registry = marketplace().await?;
+    let browser = Browser::start().await?;
+    browser.goto(&registry.url("/")).await?;
+    browser.screenshot("marketplace-home").await?;
+
+    browser.fill("#home-q", "repeat").await?;
+    browser.click(".big-search button").await?;
+    let results = wait_text(&browser, "#results", |t| t.contains("echo")).await?;
+    ensure!(
+        !results.contains("dice"),
+        "only echo has the keyword: {results}"
+    );
+
+    // Search as you type: the results follow the words without a submit.
+    browser.fill("#q", "dic").await?;
+    let results = wait_text(&browser, "#results", |t| {
+        t.contains("dice") && !t.contains("echo")
+    })
+    .await?;
+    ensure!(
+        browser
+            .client()
+            .current_url()
+            .await?
+            .as_str()
+            .contains("q=dic"),
+        "the address follows: {results}"
+    );
+    browser.goto(&registry.url("/search?q=")).await?;
+    wait_text(&browser, "#results", |t| t.contains("4 plugins")).await?;
+    browser.screenshot("marketplace-search").await?;
+
+    browser.fill("#q", "echo").await?;
+    wait_text(&browser, "#results", |t| t.starts_with("1 plugin")).await?;
+    browser.click("#results a.plugin-link").await?;
+    wait_text(&browser, "h1", |t| t.starts_with("echo")).await?;
+    ensure!(
+        browser
+            .text(".readme")
+            .await?
+            .contains("Repeats what you say")
+    );
+    let permissions = browser.text(".permissions").await?;
+    ensure!(
+        permissions.contains("store data in its own private key-value store"),
+        "{permissions}"
+    );
+    ensure!(browser.text("#install-command").await? == "plugboard install echo");
+
+    browser.grant_clipboard().await?;
+    browser.click("button.copy").await?;
+    wait_text(&browser, "#copy-status", |t| t.contains("Copied")).await?;
+    ensure!(browser.clipboard_text().await? == "plugboard install echo");
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    browser.screenshot("marketplace-plugin").await?;
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_readme_and_review_are_inert() -> Result<()> {
+    let registry = marketplace().await?;
+    let browser = Browser::start().await?;
+    for page in ["/plugins/echo", "/plugins/dice"] {
+        browser.goto(&registry.url(page)).await?;
+        browser.wait_for(".readme").await?;
+        let found = browser
+            .eval(
+                "const readme = document.querySelector('.readme');
+                 const handlers = [...document.querySelectorAll('.readme *, .reviews *')]
+                   .flatMap(e => [...e.attributes].map(a => a.name)).filter(n => n.startsWith('on'));
+                 return {
+                   xss: window.__xss === undefined ? null : String(window.__xss),
+                   scripts: readme.querySelectorAll('script, iframe, form, object, embed').length,
+                   jsLinks: readme.querySelectorAll('a[href^=\"javascript\"]').length,
+                   handlers,
+                 };",
+            )
+            .await?;
+        ensure!(found["xss"].is_null(), "script ran on {page}: {found}");
+        ensure!(
+            found["scripts"] == 0 && found["jsLinks"] == 0,
+            "active content left on {page}: {found}"
+        );
+        ensure!(
+            found["handlers"].as_array().is_some_and(|h| h.is_empty()),
+            "{found}"
+        );
+    }
+    // Clicking what was a javascript: link runs nothing either.
+    browser.goto(&registry.url("/plugins/echo")).await?;
+    if let Ok(link) = browser
+        .client()
+        .find(Locator::LinkText("a javascript link"))
+        .await
+    {
+        link.click().await?;
+    }
+    let xss = browser
+        .eval("return window.__xss === undefined ? null : String(window.__xss);")
+        .await?;
+    ensure!(xss.is_null(), "{xss}");
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    ensure!(
+        browser.text("#review-carol").await?.contains("<img src=x"),
+        "the review shows the markup as text"
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_up_rating_and_reviewing_update_the_summary() -> Result<()> {
+    let registry = marketplace().await?;
+    let browser = Browser::start().await?;
+    browser.goto(&registry.url("/plugins/poll")).await?;
+    ensure!(browser.text("#reviews").await?.contains("No reviews yet"));
+    sign_up(&browser, &registry, "erin").await?;
+    browser.goto(&registry.url("/plugins/poll")).await?;
+    browser.click("label[for=rating-4]").await?;
+    browser
+        .fill("#review-body", "Our club votes on everything with it.")
+        .await?;
+    browser.click(".review-form button[type=submit]").await?;
+    wait_text(&browser, "#rating-average", |t| t == "4.0").await?;
+    ensure!(browser.text("#rating-count").await? == "1");
+    ensure!(
+        browser
+            .text("#review-erin")
+            .await?
+            .contains("Our club votes")
+    );
+
+    // The form comes back filled in; a second post edits the one review.
+    ensure!(
+        browser
+            .wait_for("#rating-4")
+            .await?
+            .prop("checked")
+            .await?
+            .as_deref()
+            == Some("true")
+    );
+    browser.click("label[for=rating-2]").await?;
+    browser.click(".review-form button[type=submit]").await?;
+    wait_text(&browser, "#rating-average", |t| t == "2.0").await?;
+    ensure!(
+        browser.text("#rating-count").await? == "1",
+        "still one review"
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_posted_without_its_csrf_token_is_refused() -> Result<()> {
+    let registry = marketplace().await?;
+    let browser = Browser::start().await?;
+    sign_up(&browser, &registry, "frank").await?;
+    browser.goto(&registry.url("/plugins/poll")).await?;
+    browser.click("label[for=rating-1]").await?;
+    browser
+        .eval("document.querySelector('.review-form input[name=csrf]').remove();")
+        .await?;
+    browser.click(".review-form button[type=submit]").await?;
+    wait_text(&browser, "h1", |t| t == "This form cannot be accepted").await?;
+    browser.goto(&registry.url("/plugins/poll")).await?;
+    ensure!(
+        browser.text("#reviews").await?.contains("No reviews yet"),
+        "nothing was stored"
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_hides_a_reported_review_and_the_audit_log_shows_it() -> Result<()> {
+    let registry = marketplace().await?;
+    let browser = Browser::start().await?;
+    sign_up(&browser, &registry, "troll").await?;
+    browser.goto(&registry.url("/plugins/poll")).await?;
+    browser.click("label[for=rating-1]").await?;
+    browser.fill("#review-body", "BUY CHEAP FOLLOWERS").await?;
+    browser.click(".review-form button[type=submit]").await?;
+    wait_text(&browser, "#review-troll", |t| t.contains("BUY CHEAP")).await?;
+    sign_out(&browser).await?;
+
+    sign_up(&browser, &registry, "grace").await?;
+    browser.goto(&registry.url("/plugins/poll")).await?;
+    browser.click("#review-troll details summary").await?;
+    browser.fill("#report-troll", "spam").await?;
+    browser
+        .click("#review-troll details button[type=submit]")
+        .await?;
+    wait_text(&browser, ".plugin-head", |t| {
+        t.contains("the moderators will look at your report")
+    })
+    .await?;
+    sign_out(&browser).await?;
+
+    registry
+        .registry
+        .set_password("moderator", "a long enough password")?;
+    ensure!(registry.registry.set_admin("moderator", true)?);
+    browser.goto(&registry.url("/signin?next=/admin")).await?;
+    browser.fill("#username", "moderator").await?;
+    browser.fill("#password", "a long enough password").await?;
+    browser.click("form.stack button[type=submit]").await?;
+    let queue = wait_text(&browser, "main", |t| t.contains("Open reports (1)")).await?;
+    ensure!(
+        queue.contains("BUY CHEAP FOLLOWERS") && queue.contains("spam"),
+        "{queue}"
+    );
+    browser
+        .fill(".report input[name=reason]", "advertising")
+        .await?;
+    browser
+        .click(".report button[formaction='/admin/hide-review']")
+        .await?;
+    let log = wait_text(&browser, "#audit-log", |t| t.contains("hide-review")).await?;
+    ensure!(
+        log.contains("moderator")
+            && log.contains("review of poll by troll")
+            && log.contains("advertising"),
+        "{log}"
+    );
+    ensure!(browser.text("main").await?.contains("Open reports (0)"));
+
+    let public = registry
+        .get("/plugins/poll")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .text()
+        .await?;
+    ensure!(
+        !public.contains("BUY CHEAP") && public.contains("No reviews yet"),
+        "hidden for visitors"
+    );
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn main_pages_pass_axe_and_fit_a_phone() -> Result<()> {
+    let registry = marketplace().await?;
+    registry
+        .registry
+        .set_password("moderator", "a long enough password")?;
+    ensure!(registry.registry.set_admin("moderator", true)?);
+    let browser = Browser::start().await?;
+    let pages = [
+        "/",
+        "/search?q=e",
+        "/categories",
+        "/categories/tools",
+        "/plugins/echo",
+        "/plugins/dice",
+        "/users/bob",
+        "/signin",
+        "/signup",
+        "/plugins/dise",
+    ];
+    let check = |signed_in: bool| {
+        let browser = &browser;
+        let registry = &registry;
+        async move {
+            let mut failures = Vec::new();
+            let mut paths: Vec<&str> = pages.to_vec();
+            if signed_in {
+                paths.push("/admin");
+            }
+            for width in [1280, 360] {
+                browser.set_viewport(width, 800).await?;
+                for path in &paths {
+                    browser.goto(&registry.url(path)).await?;
+                    browser.wait_for("main").await?;
+                    let violations = browser.axe().await?;
+                    for violation in Browser::serious(&violations) {
+                        failures.push(format!("{path} at {width}px: {violation}"));
+                    }
+                    if browser.has_horizontal_scroll().await? {
+                        let wide = browser.overflowing_elements().await?;
+                        failures.push(format!(
+                            "{path} scrolls sideways at {width}px: {}",
+                            wide.join(", ")
+                        ));
+                    }
+                }
+            }
+            browser.set_viewport(1280, 900).await?;
+            anyhow::Ok(failures)
+        }
+    };
+    let mut failures = check(false).await?;
+    browser.goto(&registry.url("/signin")).await?;
+    browser.fill("#username", "moderator").await?;
+    browser.fill("#password", "a long enough password").await?;
+    browser.click("form.stack button[type=submit]").await?;
+    wait_text(&browser, "nav.account", |t| t.contains("Sign out")).await?;
+    failures.extend(check(true).await?);
+    browser.set_viewport(360, 800).await?;
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    browser.screenshot("marketplace-plugin-phone").await?;
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    browser.close().await
+}

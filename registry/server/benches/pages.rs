@@ -15,7 +15,9 @@
 //! `--rounds=N` (default 5) times for 200 plugins and reports the median,
 //! p99 and worst time. "first view" is each plugin page's first render
 //! (its README rendered and sanitised), the other plugin rows hit the
-//! README cache.
+//! README cache. The last two rows write before each render of the home
+//! page: a review (the rating summaries are re-read) or a yank (the
+//! in-memory catalog of 1,000 plugins is rebuilt).
 
 use std::time::{Duration, Instant};
 
@@ -32,7 +34,8 @@ type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Resu
 const PLUGINS: usize = 1_000;
 const REVIEWERS: usize = 50;
 const SAMPLED: usize = 200;
-/// Any 64 hex digits work as a CSRF token: the form must echo the cookie.
+/// Signed out, any 64 hex digits work as a CSRF token: the form must echo
+/// the cookie. Signed in, the token is the session's, read from a page.
 const CSRF: &str = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
 
 fn main() -> Result<()> {
@@ -66,6 +69,21 @@ async fn send(
     Ok((status, headers, body.len()))
 }
 
+/// The CSRF token in the forms of `/` for the visitor with `cookie`.
+async fn csrf_token(app: &Router, cookie: &str) -> Result<String> {
+    let request = Request::get("/")
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())?;
+    let response = app.clone().oneshot(request).await?;
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+    let page = String::from_utf8_lossy(&body);
+    page.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .ok_or_else(|| "the signed-in home page has no form with a CSRF token".into())
+}
+
 fn form(path: &str, cookie: &str, body: String) -> Result<Request<Body>> {
     Ok(Request::post(path)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -73,8 +91,20 @@ fn form(path: &str, cookie: &str, body: String) -> Result<Request<Body>> {
         .body(Body::from(body))?)
 }
 
-async fn seed(app: &Router, registry: &Registry) -> Result<()> {
+/// What the rows after the seeding need.
+struct Seeded {
+    /// The last reviewer's cookie and CSRF token.
+    cookie: String,
+    csrf: String,
+    /// The publisher's API token and the version every plugin has.
+    api_token: String,
+    version: String,
+}
+
+/// Seeds the registry.
+async fn seed(app: &Router, registry: &Registry) -> Result<Seeded> {
     let token = registry.create_token("publisher", Scope::ALL)?;
+    let token_for_api = token.clone();
     let key = SigningKey::generate()?;
     let body = serde_json::to_vec(&NewKey {
         public_key: key.public_key().to_string(),
@@ -133,6 +163,8 @@ async fn seed(app: &Router, registry: &Registry) -> Result<()> {
     );
 
     let started = Instant::now();
+    let mut cookie = String::new();
+    let mut token = String::new();
     for reviewer in 0..REVIEWERS {
         let user = format!("reviewer-{}", name(reviewer).trim_start_matches("bench-"));
         let (status, headers, _) = send(
@@ -152,11 +184,12 @@ async fn seed(app: &Router, registry: &Registry) -> Result<()> {
             .and_then(|c| c.split(';').next())
             .ok_or(format!("signing up {user}: {status}"))?
             .to_owned();
-        let cookie = format!("pb_csrf={CSRF}; pb_session={session}");
+        cookie = format!("pb_csrf={CSRF}; pb_session={session}");
+        token = csrf_token(app, &cookie).await?;
         for i in 0..PLUGINS {
             let rating = 1 + (i + reviewer) % 5;
             let body = format!(
-                "csrf={CSRF}&rating={rating}&body=Review+{reviewer}+of+plugin+{i}%3A+it+does+what+it+says%2C+mostly.+{}",
+                "csrf={token}&rating={rating}&body=Review+{reviewer}+of+plugin+{i}%3A+it+does+what+it+says%2C+mostly.+{}",
                 "More+words+about+it.+".repeat(8)
             );
             let (status, _, _) = send(
@@ -174,7 +207,17 @@ async fn seed(app: &Router, registry: &Registry) -> Result<()> {
         PLUGINS * REVIEWERS,
         started.elapsed().as_secs_f64()
     );
-    Ok(())
+    let version = manifest
+        .get("version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("0.1.0")
+        .to_owned();
+    Ok(Seeded {
+        cookie,
+        csrf: token,
+        api_token: token_for_api,
+        version,
+    })
 }
 
 /// Renders `path` and returns the server time and the page's size.
@@ -211,9 +254,10 @@ async fn run(rounds: usize) -> Result<()> {
     let mut config = Config::default();
     config.publish_rate = RateLimit::new(u32::MAX, Duration::from_secs(1));
     config.signin_rate = RateLimit::new(u32::MAX, Duration::from_secs(1));
+    config.write_rate = RateLimit::new(u32::MAX, Duration::from_secs(1));
     let registry = Registry::open(data.path(), config)?;
     let app = app(registry.clone());
-    seed(&app, &registry).await?;
+    let seeded = seed(&app, &registry).await?;
 
     let step = PLUGINS / SAMPLED;
     let sampled: Vec<String> = (0..SAMPLED)
@@ -248,5 +292,43 @@ async fn run(rounds: usize) -> Result<()> {
         }
         report(row, times);
     }
+    // A review makes the next list page re-read the rating summaries.
+    let mut reread = Vec::new();
+    for round in 0..rounds * 4 {
+        let body = format!("csrf={}&rating={}&body=edited", seeded.csrf, 1 + round % 5);
+        let request = form("/plugins/bench-aaa/reviews", &seeded.cookie, body)?;
+        let (status, _, _) = send(&app, request).await?;
+        if status != StatusCode::SEE_OTHER {
+            return Err(format!("editing a review: {status}").into());
+        }
+        reread.push(time(&app, "/").await?);
+    }
+    report("home after a review (ratings re-read)", reread);
+    // A yank makes the next list page rebuild the catalog.
+    let mut rebuilt = Vec::new();
+    for round in 0..rounds * 4 {
+        let (method, action) = if round % 2 == 0 {
+            ("DELETE", "yank")
+        } else {
+            ("PUT", "unyank")
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(format!(
+                "/api/v1/plugins/bench-aab/{}/{action}",
+                seeded.version
+            ))
+            .header(
+                header::AUTHORIZATION,
+                format!("Bearer {}", seeded.api_token),
+            )
+            .body(Body::empty())?;
+        let (status, _, _) = send(&app, request).await?;
+        if status != StatusCode::OK {
+            return Err(format!("{action}: {status}").into());
+        }
+        rebuilt.push(time(&app, "/").await?);
+    }
+    report("home after a yank (catalog rebuilt)", rebuilt);
     Ok(())
 }

@@ -151,11 +151,16 @@ impl RateLimit {
     }
 }
 
-/// Token buckets per API token, in memory (a restart refills them).
+/// Token buckets per key (an API token's hash, a client address, an
+/// account), in memory (a restart refills them).
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
     buckets: Mutex<HashMap<[u8; 32], Bucket>>,
 }
+
+/// Past this many buckets, the full ones (which say nothing a fresh bucket
+/// would not) are dropped.
+const MAX_BUCKETS: usize = 10_000;
 
 #[derive(Debug)]
 struct Bucket {
@@ -167,6 +172,15 @@ impl RateLimiter {
     /// Takes one request from `key`'s bucket, or says after how many whole
     /// seconds one will be available.
     pub fn take(&self, key: &[u8; 32], limit: RateLimit) -> Result<(), u64> {
+        self.bucket(key, limit, true)
+    }
+
+    /// Whether `key`'s bucket has a request left, without taking it.
+    pub fn peek(&self, key: &[u8; 32], limit: RateLimit) -> Result<(), u64> {
+        self.bucket(key, limit, false)
+    }
+
+    fn bucket(&self, key: &[u8; 32], limit: RateLimit, take: bool) -> Result<(), u64> {
         let burst = f64::from(limit.burst);
         if burst < 1.0 {
             return Err(limit.per.as_secs().max(1));
@@ -177,6 +191,11 @@ impl RateLimiter {
             .buckets
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.retain(|_, b| {
+                b.tokens + now.duration_since(b.last).as_secs_f64() * per_second < burst
+            });
+        }
         let bucket = buckets.entry(*key).or_insert(Bucket {
             tokens: burst,
             last: now,
@@ -185,7 +204,9 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(burst);
         bucket.last = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            if take {
+                bucket.tokens -= 1.0;
+            }
             Ok(())
         } else {
             let wait = ((1.0 - bucket.tokens) / per_second).ceil();
@@ -214,6 +235,27 @@ mod tests {
             Ok(()),
             "buckets are per token"
         );
+        assert!(limiter.peek(&key, limit).is_err());
+        assert_eq!(limiter.peek(&[3; 32], limit), Ok(()));
+        assert_eq!(
+            limiter.peek(&[3; 32], limit),
+            Ok(()),
+            "peeking takes nothing"
+        );
+    }
+
+    #[test]
+    fn full_buckets_are_forgotten_past_the_cap() {
+        let limiter = RateLimiter::default();
+        let limit = RateLimit::new(2, Duration::from_secs(60));
+        for i in 0..MAX_BUCKETS as u32 {
+            let mut key = [0; 32];
+            key[..4].copy_from_slice(&i.to_be_bytes());
+            limiter.peek(&key, limit).expect("fresh bucket");
+        }
+        limiter.take(&[0xff; 32], limit).expect("fresh bucket");
+        let len = limiter.buckets.lock().map(|b| b.len()).unwrap_or(0);
+        assert!(len < MAX_BUCKETS, "{len} buckets kept");
     }
 
     #[test]

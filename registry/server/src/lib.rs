@@ -3,7 +3,10 @@
 //! The Plugboard marketplace registry server: accounts and API tokens,
 //! publisher keys, signed publishing, owners, yanking, a cargo-style sparse
 //! index, counted downloads, search and plugin metadata, over HTTP with
-//! [axum] and an embedded [sled] database.
+//! [axum] and an embedded [sled] database; and the marketplace's web pages
+//! (browse, search, plugin and publisher pages, accounts, ratings and
+//! reviews, reports and moderation), served by the same process from the
+//! same store (`docs/marketplace.md`).
 //!
 //! The binary `plugboard-registry` runs it (`serve --data <dir> --listen
 //! <addr>`) and creates tokens (`token create <user> --scope publish`). The
@@ -65,19 +68,29 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | `users` | user name | `{created_at}` |
+//! | `users` | user name | `{created_at, password?, admin?}` (argon2id PHC string) |
 //! | `tokens` | sha256 of the token (32 bytes) | `{user, scopes, created_at}` |
 //! | `keys` | key id (16 hex digits) | `{user, public_key, created_at}` |
-//! | `plugins` | plugin name | `{owners, created_at, updated_at}` |
-//! | `versions` | `name\0version` | the [`IndexEntry`], publish sequence number, publisher, time, description, README, licence, links, categories, keywords |
+//! | `plugins` | plugin name | `{owners, created_at, updated_at, delisted?}` |
+//! | `versions` | `name\0version` | the [`IndexEntry`], publish sequence number, publisher, time, description, README, licence, links, categories, keywords, HTTP origins, commands |
 //! | `blobs` | sha256 hex of the package | the package bytes |
 //! | `downloads` | `name\0version` | downloads of the version |
 //! | `daily` | `name\0YYYY-MM-DD\0version` | downloads of the version that UTC day |
 //! | `plugin_downloads` | plugin name | downloads of all versions |
+//! | `sessions` | sha256 of the session cookie | `{user, created_at, expires_at}` |
+//! | `reviews` | `plugin\0author` | `{rating, body, created_at, updated_at, hidden?, reply?}` |
+//! | `ratings` | plugin name | how many visible reviews gave 1…5 stars |
+//! | `reports` | id (big-endian `u64`) | `{target, reporter, reason, created_at, closed?}` |
+//! | `audit` | id (big-endian `u64`) | `{at, admin, action, target, reason}` |
 //!
-//! Search and metadata read the trees directly (search scans every plugin),
-//! which suits a registry of thousands of plugins; a larger one would keep a
-//! search index and cached summaries, updated on publish and yank.
+//! Search, the lists of the web pages and the API's search read an
+//! in-memory catalog: one summary per plugin (its newest usable version,
+//! owners, rating summary), rebuilt on the first read after a write that
+//! changes it (publish, yank, owners, review, listing). Downloads are read
+//! in one scan per request. A plugin page reads each of its trees once
+//! (versions, reviews, per-version and per-day downloads, ratings), and
+//! rendered READMEs are kept by package checksum. A review and its rating
+//! summary change in one transaction.
 //!
 //! A publish writes the blob first, then the `plugins` and `versions`
 //! records in one transaction: a failure in between leaves an unreferenced
@@ -127,9 +140,19 @@ pub struct Config {
     pub json_limit: usize,
     /// How often one token may publish: 10 per minute.
     pub publish_rate: RateLimit,
-    /// How often one client address, and separately one account name, may
-    /// try to sign in (or sign up): 10 per 5 minutes.
+    /// How often one client address may try to sign in (or sign up), and
+    /// how many failed sign-ins one account may have from one address: 10
+    /// per 5 minutes. An account also refuses sign-ins after ten times as
+    /// many failures from everywhere.
     pub signin_rate: RateLimit,
+    /// How often one account may post reviews, answers and reports: 30 per
+    /// minute.
+    pub write_rate: RateLimit,
+    /// Take the client's address for rate limits from the last entry of
+    /// `X-Forwarded-For` (set it when, and only when, a proxy that sets
+    /// that header stands in front of the registry; otherwise every client
+    /// would share the proxy's address).
+    pub behind_proxy: bool,
     /// Mark the web pages' cookies `Secure` (set it when the registry is
     /// served over TLS; a request with `X-Forwarded-Proto: https` gets
     /// them anyway).
@@ -143,6 +166,8 @@ impl Default for Config {
             json_limit: 64 << 10,
             publish_rate: RateLimit::new(10, Duration::from_secs(60)),
             signin_rate: RateLimit::new(10, Duration::from_secs(300)),
+            write_rate: RateLimit::new(30, Duration::from_secs(60)),
+            behind_proxy: false,
             secure_cookies: false,
         }
     }

@@ -4,6 +4,8 @@
 //! ```text
 //! plugboard-registry --data /var/lib/plugboard-registry serve --listen 0.0.0.0:8080
 //! plugboard-registry --data /var/lib/plugboard-registry token create alice --scope publish
+//! plugboard-registry --data /var/lib/plugboard-registry admin grant alice
+//! echo 'a long password' | plugboard-registry --data /var/lib/plugboard-registry user password alice
 //! ```
 //!
 //! `serve` prints `listening on http://<address>` as the first line of
@@ -45,6 +47,15 @@ enum Command {
             default_value = "127.0.0.1:8080"
         )]
         listen: SocketAddr,
+        /// Mark the web pages' cookies `Secure`: set it when the registry is
+        /// reached over HTTPS (through a TLS-terminating proxy; requests
+        /// with `X-Forwarded-Proto: https` get them anyway).
+        #[arg(long, env = "PLUGBOARD_REGISTRY_SECURE_COOKIES")]
+        secure_cookies: bool,
+        /// A proxy stands in front of the registry and appends the client's
+        /// address to `X-Forwarded-For`: rate limits use that address.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_BEHIND_PROXY")]
+        behind_proxy: bool,
     },
     /// Manages API tokens.
     #[command(subcommand)]
@@ -91,6 +102,10 @@ enum TokenCommand {
         /// What the token may do; repeat for several. Default: all of publish, yank, owners.
         #[arg(long = "scope", value_parser = parse_scope)]
         scopes: Vec<Scope>,
+        /// The user signed up on the web pages and you checked it is the
+        /// person you mean to give publishing rights to.
+        #[arg(long)]
+        existing: bool,
     },
 }
 
@@ -114,7 +129,11 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 }
 
 fn open(data: &Path) -> anyhow::Result<Registry> {
-    Registry::open(data, Config::default()).with_context(|| {
+    open_with(data, Config::default())
+}
+
+fn open_with(data: &Path, config: Config) -> anyhow::Result<Registry> {
+    Registry::open(data, config).with_context(|| {
         format!(
             "could not open the registry database in `{}` (if a `plugboard-registry serve` is \
              using it, stop it first: the database allows one process at a time)",
@@ -135,7 +154,11 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            secure_cookies,
+            behind_proxy,
+        } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -144,7 +167,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_writer(std::io::stderr)
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
-            let registry = open(&cli.data)?;
+            let mut config = Config::default();
+            config.secure_cookies = secure_cookies;
+            config.behind_proxy = behind_proxy;
+            let registry = open_with(&cli.data, config)?;
             let runtime = tokio::runtime::Runtime::new().context("could not start tokio")?;
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
@@ -160,13 +186,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("the server failed")
             })
         }
-        Command::Token(TokenCommand::Create { user, scopes }) => {
+        Command::Token(TokenCommand::Create {
+            user,
+            scopes,
+            existing,
+        }) => {
             let scopes = if scopes.is_empty() {
                 Scope::ALL.to_vec()
             } else {
                 scopes
             };
             let registry = open(&cli.data)?;
+            if registry.has_password(&user)? && !existing {
+                anyhow::bail!(
+                    "`{user}` is an account someone made on the web pages; a token would let \
+                     whoever signed up as `{user}` publish. If you checked that it is the person \
+                     you mean, run this again with --existing; otherwise choose another name"
+                );
+            }
             let token = registry.create_token(&user, &scopes)?;
             println!("{token}");
             let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();

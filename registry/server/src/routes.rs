@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::auth::{Authed, Scope};
 use crate::error::AppError;
-use crate::search::{self, Filter};
+use crate::search::Filter;
 use crate::store::{KeyAdded, KeyRecord, PluginRecord, Registry, VersionRecord};
 use crate::time;
 
@@ -254,13 +254,13 @@ pub(crate) async fn index(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     plausible(&name)?;
-    let versions = registry.versions(&name)?;
-    if versions.is_empty() {
+    let entries = registry.index_entries(&name)?;
+    if entries.is_empty() {
         return Err(no_plugin(&name));
     }
     let mut body = String::new();
-    for version in &versions {
-        body.push_str(&version.entry.to_line());
+    for entry in &entries {
+        body.push_str(&entry.to_line());
         body.push('\n');
     }
     let etag = format!("\"{}\"", sha256_hex(body.as_bytes()));
@@ -381,14 +381,11 @@ pub(crate) async fn search(
         )));
     }
     let filter = Filter {
-        needle: query.q.trim().to_lowercase(),
         category: query.category,
-        sort,
-        ..Filter::default()
+        ..Filter::query(&query.q, sort)
     };
-    let catalog = registry.catalog()?;
-    let downloads = registry.all_downloads()?;
-    let hits = search::find(catalog.listed(), &downloads, &filter);
+    let listing = registry.listing()?;
+    let hits = listing.find(&filter);
     let total = hits.len() as u64;
     let skip = usize::try_from(u64::from(page - 1) * u64::from(per_page)).unwrap_or(usize::MAX);
     let plugins = hits
@@ -399,7 +396,7 @@ pub(crate) async fn search(
             name: p.name.clone(),
             version: p.version.clone(),
             description: p.description.clone(),
-            downloads: downloads.get(&p.name).copied().unwrap_or(0),
+            downloads: listing.downloads_of(&p.name),
             updated_at: time::rfc3339(p.updated_at),
             categories: p.categories.clone(),
         })

@@ -70,8 +70,16 @@ struct Inner {
     /// Bumped by every write that changes what the catalog shows.
     generation: AtomicU64,
     catalog: RwLock<Option<Arc<Catalog>>>,
-    /// Rendered READMEs by package sha256.
-    readmes: Mutex<HashMap<String, Arc<str>>>,
+    /// Held while the catalog is rebuilt, so that one request rebuilds it.
+    catalog_build: Mutex<()>,
+    /// Bumped by every review change.
+    ratings_generation: AtomicU64,
+    ratings_cache: RwLock<Option<(u64, Arc<HashMap<String, Ratings>>)>>,
+    /// Rendered READMEs by package sha256, and their total size.
+    readmes: Mutex<(HashMap<String, Arc<str>>, usize)>,
+    /// The secret the signed-in visitors' CSRF tokens are derived from
+    /// (kept in the `meta` tree, so tokens survive a restart).
+    csrf_key: [u8; 32],
 }
 
 impl std::fmt::Debug for Registry {
@@ -144,6 +152,14 @@ pub(crate) struct VersionRecord {
     /// The commands the plugin answers.
     #[serde(default)]
     pub commands: Vec<CommandInfo>,
+}
+
+/// A version record's index entry and date, read without the rest.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct VersionRow {
+    pub seq: u64,
+    pub entry: IndexEntry,
+    pub published_at: u64,
 }
 
 /// A command as the plugin page lists it.
@@ -245,6 +261,21 @@ pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     *Checksum::of(token.as_bytes()).as_bytes()
 }
 
+/// The CSRF key from the `meta` tree, made on first use.
+fn csrf_key(db: &sled::Db) -> Result<[u8; 32], StoreError> {
+    let meta = db.open_tree("meta")?;
+    if let Some(key) = meta.get("csrf-key")?
+        && let Ok(key) = <[u8; 32]>::try_from(key.as_ref())
+    {
+        return Ok(key);
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| StoreError::Randomness(e.to_string()))?;
+    meta.insert("csrf-key", &key[..])?;
+    meta.flush()?;
+    Ok(key)
+}
+
 impl Registry {
     /// Opens (or creates) the registry database in `dir`.
     ///
@@ -252,6 +283,7 @@ impl Registry {
     /// a running server before creating tokens from the command line.
     pub fn open(dir: &Path, config: Config) -> Result<Self, StoreError> {
         let db = sled::open(dir)?;
+        let csrf_key = csrf_key(&db)?;
         let tree = |name: &str| db.open_tree(name);
         let inner = Inner {
             users: tree("users")?,
@@ -274,11 +306,17 @@ impl Registry {
             write_lock: Mutex::new(()),
             generation: AtomicU64::new(0),
             catalog: RwLock::new(None),
-            readmes: Mutex::new(HashMap::new()),
+            catalog_build: Mutex::new(()),
+            ratings_generation: AtomicU64::new(0),
+            ratings_cache: RwLock::new(None),
+            readmes: Mutex::new((HashMap::new(), 0)),
+            csrf_key,
         };
-        Ok(Self {
+        let registry = Self {
             inner: Arc::new(inner),
-        })
+        };
+        registry.sweep_sessions()?;
+        Ok(registry)
     }
 
     /// The configuration the registry was opened with.
@@ -288,6 +326,16 @@ impl Registry {
 
     pub(crate) fn limiter(&self) -> &RateLimiter {
         &self.inner.limiter
+    }
+
+    /// The CSRF token of the session `session`: a keyed hash of it, so that
+    /// nobody without the session can make one.
+    pub(crate) fn csrf_token(&self, session: &str) -> String {
+        let mut input = Vec::with_capacity(32 + 5 + session.len());
+        input.extend_from_slice(&self.inner.csrf_key);
+        input.extend_from_slice(b"csrf:");
+        input.extend_from_slice(session.as_bytes());
+        hex::encode(Checksum::of(&input).as_bytes())
     }
 
     /// Creates an API token for `user` with `scopes`, creating the user if
@@ -413,6 +461,28 @@ impl Registry {
             .collect::<Result<Vec<_>, _>>()?;
         versions.sort_by_key(|v| v.seq);
         Ok(versions)
+    }
+
+    /// A plugin's versions in publish order, without decoding the rest of
+    /// the version records (READMEs, descriptions).
+    pub(crate) fn version_rows(&self, name: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let mut rows = self
+            .inner
+            .versions
+            .scan_prefix(prefix(name))
+            .map(|item| decode::<VersionRow>("versions", &item?.1))
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.sort_by_key(|row| row.seq);
+        Ok(rows)
+    }
+
+    /// A plugin's index entries in publish order.
+    pub(crate) fn index_entries(&self, name: &str) -> Result<Vec<IndexEntry>, StoreError> {
+        Ok(self
+            .version_rows(name)?
+            .into_iter()
+            .map(|row| row.entry)
+            .collect())
     }
 
     pub(crate) fn version(

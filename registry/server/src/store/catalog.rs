@@ -1,6 +1,7 @@
-//! [`Catalog`]: one summary per listed plugin, kept in memory and rebuilt
-//! after a write that changes it, so that browsing and search read no
-//! version records.
+//! [`Catalog`]: one summary per plugin, kept in memory and rebuilt after a
+//! write that changes it (publish, yank, owners, listing), so that browsing
+//! and search read no version records; and the rating summaries, cached
+//! apart because reviews change far more often than plugins.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use serde::Deserialize;
 use super::community::Ratings;
 use super::{Registry, counter, decode, prefix};
 use crate::error::StoreError;
+use crate::search::Listing;
 
 /// What lists and search show of a plugin: its newest usable version's
 /// details (not yanked, stable before pre-releases).
@@ -22,6 +24,8 @@ pub(crate) struct Summary {
     pub name: String,
     pub version: Version,
     pub description: String,
+    /// `description`, lowercased once for search.
+    pub description_lower: String,
     pub categories: Vec<String>,
     pub keywords: Vec<String>,
     pub wit: Version,
@@ -29,13 +33,12 @@ pub(crate) struct Summary {
     pub owners: Vec<String>,
     pub updated_at: u64,
     pub delisted: bool,
-    pub ratings: Ratings,
 }
 
 /// Every plugin with a usable version, by name, as of one store generation.
 #[derive(Debug)]
 pub(crate) struct Catalog {
-    generation: u64,
+    pub(super) generation: u64,
     pub plugins: Vec<Summary>,
 }
 
@@ -58,42 +61,89 @@ struct VersionSummary {
     keywords: Vec<String>,
 }
 
-/// How many rendered READMEs are kept.
-const READMES_KEPT: usize = 512;
+/// How many bytes of rendered READMEs are kept.
+const READMES_KEPT: usize = 64 << 20;
 
 impl Registry {
-    /// Marks the catalog out of date; every write of plugin, version,
-    /// review or listing records calls it.
+    /// Marks the catalog out of date; every write of plugin, version or
+    /// listing records calls it.
     pub(crate) fn touch(&self) {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The catalog, rebuilt first if a write happened since it was built.
-    pub(crate) fn catalog(&self) -> Result<Arc<Catalog>, StoreError> {
-        let generation = self.inner.generation.load(Ordering::Acquire);
-        let cached = self
-            .inner
+    /// Marks the cached rating summaries out of date.
+    pub(crate) fn touch_ratings(&self) {
+        self.inner.ratings_generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn cached_catalog(&self, generation: u64) -> Option<Arc<Catalog>> {
+        self.inner
             .catalog
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone();
-        if let Some(catalog) = cached.filter(|c| c.generation == generation) {
+            .clone()
+            .filter(|c| c.generation == generation)
+    }
+
+    /// The catalog, rebuilt first if a write happened since it was built.
+    /// One caller rebuilds; the others wait for its result.
+    pub(crate) fn catalog(&self) -> Result<Arc<Catalog>, StoreError> {
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        if let Some(catalog) = self.cached_catalog(generation) {
+            return Ok(catalog);
+        }
+        let _building = self
+            .inner
+            .catalog_build
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        if let Some(catalog) = self.cached_catalog(generation) {
             return Ok(catalog);
         }
         let built = Arc::new(self.build_catalog(generation)?);
-        let mut slot = self
+        *self
             .inner
             .catalog
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if slot.as_ref().is_none_or(|c| c.generation <= generation) {
-            *slot = Some(Arc::clone(&built));
-        }
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::clone(&built));
         Ok(built)
     }
 
+    /// Every plugin's rating summary, cached until the next review change.
+    pub(crate) fn rating_summaries(&self) -> Result<Arc<HashMap<String, Ratings>>, StoreError> {
+        let generation = self.inner.ratings_generation.load(Ordering::Acquire);
+        if let Some((cached, ratings)) = self
+            .inner
+            .ratings_cache
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .as_ref()
+            && *cached == generation
+        {
+            return Ok(Arc::clone(ratings));
+        }
+        let ratings = Arc::new(self.all_ratings()?);
+        *self
+            .inner
+            .ratings_cache
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+            Some((generation, Arc::clone(&ratings)));
+        Ok(ratings)
+    }
+
+    /// What lists and search need: the catalog, every plugin's downloads
+    /// and rating summary.
+    pub(crate) fn listing(&self) -> Result<Listing, StoreError> {
+        Ok(Listing {
+            catalog: self.catalog()?,
+            downloads: self.all_downloads()?,
+            ratings: self.rating_summaries()?,
+        })
+    }
+
     fn build_catalog(&self, generation: u64) -> Result<Catalog, StoreError> {
-        let ratings = self.all_ratings()?;
         let mut plugins = Vec::new();
         for (name, plugin) in self.plugins()? {
             let mut newest: Option<VersionSummary> = None;
@@ -113,6 +163,7 @@ impl Registry {
             let Some(newest) = newest else { continue };
             plugins.push(Summary {
                 version: newest.entry.version,
+                description_lower: newest.description.to_lowercase(),
                 description: newest.description,
                 categories: newest.categories,
                 keywords: newest.keywords,
@@ -121,7 +172,6 @@ impl Registry {
                 owners: plugin.owners,
                 updated_at: plugin.updated_at,
                 delisted: plugin.delisted,
-                ratings: ratings.get(&name).copied().unwrap_or_default(),
                 name,
             });
         }
@@ -160,16 +210,23 @@ impl Registry {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
         };
-        if let Some(html) = cache().get(sha256) {
+        if let Some(html) = cache().0.get(sha256) {
             return Arc::clone(html);
         }
         // Rendered outside the lock: other pages need not wait for it.
         let html: Arc<str> = render().into();
         let mut cache = cache();
-        if cache.len() >= READMES_KEPT {
-            cache.clear();
+        let (readmes, bytes) = &mut *cache;
+        if *bytes + html.len() > READMES_KEPT {
+            readmes.clear();
+            *bytes = 0;
         }
-        cache.insert(sha256.to_owned(), Arc::clone(&html));
+        if readmes
+            .insert(sha256.to_owned(), Arc::clone(&html))
+            .is_none()
+        {
+            *bytes += html.len();
+        }
         html
     }
 }

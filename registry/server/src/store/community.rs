@@ -205,11 +205,38 @@ impl Registry {
     /// Sets a user's web password (creating the user if needed), hashed
     /// with argon2id. Check it with [`check_password`](crate::check_password)
     /// first.
+    /// Ends every session of the user: whoever knew the old password is
+    /// signed out.
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
         super::check_user_name(name)?;
         let hash = crate::web::hash_password(password).map_err(StoreError::Password)?;
-        self.update_user(name, true, |user| user.password = Some(hash))
-            .map(drop)
+        self.update_user(name, true, |user| user.password = Some(hash))?;
+        self.end_sessions_where(|session| session.user == name)
+    }
+
+    /// Removes the sessions `doomed` picks, and flushes.
+    fn end_sessions_where(&self, doomed: impl Fn(&SessionRecord) -> bool) -> Result<(), StoreError> {
+        for item in self.inner.sessions.iter() {
+            let (key, bytes) = item?;
+            let session: SessionRecord = decode("sessions", &bytes)?;
+            if doomed(&session) {
+                self.inner.sessions.remove(key)?;
+            }
+        }
+        self.inner.sessions.flush()?;
+        Ok(())
+    }
+
+    /// Removes expired sessions (the registry does it when it opens).
+    pub(crate) fn sweep_sessions(&self) -> Result<(), StoreError> {
+        let now = time::now();
+        self.end_sessions_where(|session| session.expires_at <= now)
+    }
+
+    /// Whether `name` has a web password (signed up on the pages, or given
+    /// one by the operator).
+    pub fn has_password(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.user(name)?.is_some_and(|u| u.password.is_some()))
     }
 
     /// Makes `name` a registry admin (or not); `Ok(false)` when no such
@@ -248,6 +275,7 @@ impl Registry {
 
     pub(crate) fn end_session(&self, token: &str) -> Result<(), StoreError> {
         self.inner.sessions.remove(token_hash(token))?;
+        self.inner.sessions.flush()?;
         Ok(())
     }
 
@@ -280,7 +308,9 @@ impl Registry {
     }
 
     /// Rewrites a review with `change` (or creates it from `create`), and
-    /// moves its rating in the plugin's summary, in one transaction.
+    /// moves its rating in the plugin's summary, in one transaction. Not
+    /// flushed: sled writes it out within half a second, and a review lost
+    /// to a crash in that window can be written again (moderation flushes).
     fn change_review(
         &self,
         plugin: &str,
@@ -319,9 +349,7 @@ impl Registry {
             ratings.insert(plugin.as_bytes(), summary_bytes)?;
             Ok(Some(new))
         })?;
-        // Not flushed here: sled writes it out within half a second, and
-        // a review lost to a crash in that window can be written again.
-        self.touch();
+        self.touch_ratings();
         Ok(result)
     }
 
@@ -386,6 +414,8 @@ impl Registry {
                 ..review
             })
         })?;
+        // On disk before the reports are closed and the action logged.
+        self.inner.db.flush()?;
         Ok(changed.is_some())
     }
 
@@ -408,12 +438,21 @@ impl Registry {
             .collect()
     }
 
+    /// Files a report, unless `reporter` already has an open one about
+    /// `target` (then that one's id).
     pub(crate) fn add_report(
         &self,
         target: ReportTarget,
         reporter: &str,
         reason: &str,
     ) -> Result<u64, StoreError> {
+        let open = self
+            .reports()?
+            .into_iter()
+            .find(|(_, r)| r.closed.is_none() && r.reporter == reporter && r.target == target);
+        if let Some((id, _)) = open {
+            return Ok(id);
+        }
         let id = self.inner.db.generate_id()?;
         let record = ReportRecord {
             target,

@@ -19,17 +19,17 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::extract::{FromRequestParts as _, Path, Query, Request, State};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use plugboard_registry_types::api::SearchSort;
-use plugboard_registry_types::manifest::Permission;
+use plugboard_registry_types::manifest::{MAX_NAME_LEN, Permission};
 use serde::Deserialize;
 
 use crate::routes::DOWNLOAD_DAYS;
-use crate::search::{self, Filter};
-use crate::store::{Ratings, Registry, Summary, VersionRecord};
+use crate::search::{Filter, Listing};
+use crate::store::{Ratings, Registry, Summary, VersionRow};
 use crate::time;
 pub(crate) use session::hash_password;
 use session::{Layout, Visitor, WebError};
@@ -76,28 +76,23 @@ pub(crate) struct Card {
 }
 
 impl Card {
-    fn new(plugin: &Summary, downloads: &HashMap<String, u64>) -> Self {
+    fn new(plugin: &Summary, listing: &Listing) -> Self {
+        let ratings = listing.ratings_of(&plugin.name);
         Card {
             name: plugin.name.clone(),
             version: plugin.version.to_string(),
             description: plugin.description.clone(),
-            downloads: render::count(downloads.get(&plugin.name).copied().unwrap_or(0)),
-            rating: plugin.ratings.average().map(|a| format!("{a:.1}")),
-            rating_count: plugin.ratings.count(),
+            downloads: render::count(listing.downloads_of(&plugin.name)),
+            rating: ratings.average().map(|a| format!("{a:.1}")),
+            rating_count: ratings.count(),
             updated: render::date(plugin.updated_at),
             permission_free: plugin.permissions.is_empty(),
         }
     }
 }
 
-fn cards<'a>(
-    plugins: impl IntoIterator<Item = &'a Summary>,
-    downloads: &HashMap<String, u64>,
-) -> Vec<Card> {
-    plugins
-        .into_iter()
-        .map(|p| Card::new(p, downloads))
-        .collect()
+fn cards<'a>(plugins: impl IntoIterator<Item = &'a Summary>, listing: &Listing) -> Vec<Card> {
+    plugins.into_iter().map(|p| Card::new(p, listing)).collect()
 }
 
 #[derive(Template)]
@@ -123,32 +118,25 @@ fn category_counts<'a>(plugins: impl Iterator<Item = &'a Summary>) -> Vec<(Strin
 
 /// `GET /`.
 async fn home(State(registry): State<Registry>, visitor: Visitor) -> Result<Response, WebError> {
-    let catalog = registry.catalog()?;
-    let downloads = registry.all_downloads()?;
-    let list = |sort| {
-        let filter = Filter {
-            sort,
-            ..Filter::default()
-        };
-        search::find(catalog.listed(), &downloads, &filter)
-    };
+    let listing = registry.listing()?;
+    let list = |sort| listing.find(&Filter::query("", sort));
     let rated = list(SearchSort::Rating)
         .into_iter()
-        .filter(|p| p.ratings.count() > 0)
+        .filter(|p| listing.ratings_of(&p.name).count() > 0)
         .take(HOME_LIST);
     let page = HomePage {
         l: visitor.layout("Plugboard plugins"),
-        total: catalog.listed().count(),
-        categories: category_counts(catalog.listed()),
+        total: listing.catalog.listed().count(),
+        categories: category_counts(listing.catalog.listed()),
         popular: cards(
             list(SearchSort::Downloads).into_iter().take(HOME_LIST),
-            &downloads,
+            &listing,
         ),
         recent: cards(
             list(SearchSort::Recent).into_iter().take(HOME_LIST),
-            &downloads,
+            &listing,
         ),
-        top_rated: cards(rated, &downloads),
+        top_rated: cards(rated, &listing),
     };
     Ok(visitor.page(StatusCode::OK, &page))
 }
@@ -250,28 +238,26 @@ fn search(
     query: SearchQuery,
     fixed_category: Option<&str>,
 ) -> Result<Response, WebError> {
-    let catalog = registry.catalog()?;
-    let downloads = registry.all_downloads()?;
+    let listing = registry.listing()?;
+    let catalog = &listing.catalog;
     let category = fixed_category
         .map(str::to_owned)
         .or_else(|| (!query.category.is_empty()).then(|| query.category.clone()));
     let sort = query.sort.parse().unwrap_or_default();
     let free = !query.free.is_empty();
     let filter = Filter {
-        needle: query.q.trim().to_lowercase(),
         category: category.clone(),
         wit: parse_wit(&query.wit),
         permission_free: free,
-        owner: None,
-        sort,
+        ..Filter::query(&query.q, sort)
     };
-    let hits = search::find(catalog.listed(), &downloads, &filter);
+    let hits = listing.find(&filter);
     let total = hits.len();
     let pages = total.div_ceil(PER_PAGE).max(1);
     let page = query.page.parse::<usize>().unwrap_or(1).clamp(1, pages);
     let results = cards(
         hits.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE),
-        &downloads,
+        &listing,
     );
     let mut wits: Vec<(u64, u64)> = catalog
         .listed()
@@ -364,7 +350,7 @@ async fn category(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let catalog = registry.catalog()?;
     if !catalog.listed().any(|p| p.categories.contains(&slug)) {
-        return Ok(not_found_page(&registry, &visitor, &slug, "category")?);
+        return not_found_page(&registry, &visitor, &slug, "category");
     }
     search(&registry, &visitor, query, Some(&slug))
 }
@@ -448,17 +434,27 @@ struct PluginPage {
     rating_count: u64,
     histogram: Vec<(u8, u64, u64)>,
     reviews: Vec<ReviewView>,
+    review_page: usize,
+    review_pages: usize,
+    reviews_prev: Option<String>,
+    reviews_next: Option<String>,
     my_review: Option<(u8, String)>,
     is_owner: bool,
     reported: bool,
 }
 
-/// `?reported=1` after a report was sent.
+/// `?reported=1` after a report was sent; `?reviews=N` for the Nth page
+/// of reviews.
 #[derive(Debug, Default, Deserialize)]
 struct PluginQuery {
     #[serde(default)]
     reported: String,
+    #[serde(default)]
+    reviews: String,
 }
+
+/// Reviews per page of a plugin page.
+const REVIEWS_PER_PAGE: usize = 50;
 
 fn permission_view(permission: Permission) -> PermissionView {
     PermissionView {
@@ -470,8 +466,8 @@ fn permission_view(permission: Permission) -> PermissionView {
 
 /// The newest version that is not yanked (stable before pre-releases), or
 /// the newest of all when every version is yanked.
-fn shown_version(versions: &[VersionRecord]) -> Option<&VersionRecord> {
-    let key = |v: &&VersionRecord| (v.entry.version.pre.is_empty(), v.entry.version.clone());
+fn shown_version(versions: &[VersionRow]) -> Option<&VersionRow> {
+    let key = |v: &&VersionRow| (v.entry.version.pre.is_empty(), v.entry.version.clone());
     versions
         .iter()
         .filter(|v| !v.entry.yanked)
@@ -497,18 +493,21 @@ async fn plugin_page(
     Path(name): Path<String>,
     query: Result<Query<PluginQuery>, QueryRejection>,
 ) -> Result<Response, WebError> {
-    let reported = query.is_ok_and(|Query(q)| !q.reported.is_empty());
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let reported = !query.reported.is_empty();
     let Some(plugin) = registry.plugin(&name)? else {
         return not_found_page(&registry, &visitor, &name, "plugin");
     };
     // A delisted plugin keeps its page, with a notice (bots that use it
     // link to it); it only leaves the lists and search.
     let admin = visitor.user.as_ref().is_some_and(|u| u.admin);
-    let mut versions = registry.versions(&name)?;
+    let mut versions = registry.version_rows(&name)?;
     versions.sort_by(|a, b| b.entry.version.cmp(&a.entry.version));
-    let Some(shown) = shown_version(&versions) else {
+    let shown = shown_version(&versions).map(|row| row.entry.version.clone());
+    let Some(shown) = shown.and_then(|v| registry.version(&name, &v).transpose()) else {
         return not_found_page(&registry, &visitor, &name, "plugin");
     };
+    let shown = shown?;
     let readme = registry.rendered_readme(&shown.entry.sha256, || render::readme(&shown.readme));
     let by_version = registry.downloads_by_version(&name)?;
     let today = time::day_of(time::now());
@@ -528,15 +527,31 @@ async fn plugin_page(
     let me = visitor.user.as_ref().map(|u| u.name.as_str());
     let is_owner = me.is_some_and(|me| plugin.owners.iter().any(|o| o == me));
     let mut my_review = None;
-    let mut reviews = Vec::new();
+    let mut shown_reviews = Vec::new();
     for (author, review) in registry.reviews(&name)? {
-        let mine = me == Some(author.as_str());
-        if mine {
+        if me == Some(author.as_str()) {
             my_review = Some((review.rating, review.body.clone()));
         }
-        if review.hidden.is_some() && !admin {
-            continue;
+        if review.hidden.is_none() || admin {
+            shown_reviews.push((author, review));
         }
+    }
+    let review_pages = shown_reviews.len().div_ceil(REVIEWS_PER_PAGE).max(1);
+    let review_page = query
+        .reviews
+        .parse::<usize>()
+        .unwrap_or(1)
+        .clamp(1, review_pages);
+    let page_link = |n: usize| format!("/plugins/{name}?reviews={n}#reviews");
+    let reviews_prev = (review_page > 1).then(|| page_link(review_page - 1));
+    let reviews_next = (review_page < review_pages).then(|| page_link(review_page + 1));
+    let mut reviews = Vec::new();
+    for (author, review) in shown_reviews
+        .into_iter()
+        .skip((review_page - 1) * REVIEWS_PER_PAGE)
+        .take(REVIEWS_PER_PAGE)
+    {
+        let mine = me == Some(author.as_str());
         reviews.push(ReviewView {
             stars: render::stars(f64::from(review.rating)),
             rating: review.rating,
@@ -613,6 +628,10 @@ async fn plugin_page(
         rating_count: ratings.count(),
         histogram: histogram(&ratings),
         reviews,
+        review_page,
+        review_pages,
+        reviews_prev,
+        reviews_next,
         my_review,
         is_owner,
         reported,
@@ -640,21 +659,17 @@ async fn user_page(
     let Some(user) = registry.user(&name)? else {
         return not_found_page(&registry, &visitor, &name, "user");
     };
-    let catalog = registry.catalog()?;
-    let downloads = registry.all_downloads()?;
+    let listing = registry.listing()?;
     let filter = Filter {
         owner: Some(name.clone()),
         ..Filter::default()
     };
-    let owned = search::find(catalog.listed(), &downloads, &filter);
-    let total: u64 = owned
-        .iter()
-        .map(|p| downloads.get(&p.name).copied().unwrap_or(0))
-        .sum();
+    let owned = listing.find(&filter);
+    let total: u64 = owned.iter().map(|p| listing.downloads_of(&p.name)).sum();
     let page = UserPage {
         l: visitor.layout(format!("{name}'s plugins")),
         joined: render::date(user.created_at),
-        plugins: cards(owned, &downloads),
+        plugins: cards(owned, &listing),
         downloads: render::count(total),
         name,
     };
@@ -666,12 +681,20 @@ async fn user_page(
 struct NotFoundPage {
     l: Layout,
     what: &'static str,
+    /// What was asked for, cut to a plugin name's length…
     wanted: String,
+    /// …and percent-encoded for the search link.
+    wanted_q: String,
     suggestions: Vec<String>,
 }
 
-/// Listed plugin names close to `wanted`, best first.
+/// Listed plugin names close to `wanted`, best first; none for a `wanted`
+/// longer than any plugin name could be (the comparison costs its length
+/// times each name's).
 fn suggestions(registry: &Registry, wanted: &str) -> Result<Vec<String>, WebError> {
+    if wanted.len() > MAX_NAME_LEN {
+        return Ok(Vec::new());
+    }
     let wanted = wanted.to_lowercase();
     let catalog = registry.catalog()?;
     let mut scored: Vec<(f64, &str)> = catalog
@@ -702,7 +725,8 @@ fn not_found_page(
     let page = NotFoundPage {
         l: visitor.layout("Not found"),
         what,
-        wanted: wanted.to_owned(),
+        wanted: wanted.chars().take(MAX_NAME_LEN).collect(),
+        wanted_q: session::url_encode(&wanted.chars().take(MAX_NAME_LEN).collect::<String>()),
         suggestions: suggestions(registry, wanted)?,
     };
     Ok(visitor.page(StatusCode::NOT_FOUND, &page))
@@ -710,16 +734,17 @@ fn not_found_page(
 
 /// Any path nobody serves: the API's JSON error under `/api/` and
 /// `/index/`, else a page that suggests plugins with a close name.
-pub(crate) async fn fallback(
-    State(registry): State<Registry>,
-    visitor: Visitor,
-    method: Method,
-    uri: Uri,
-) -> Response {
+pub(crate) async fn fallback(State(registry): State<Registry>, request: Request) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let (method, uri) = (parts.method.clone(), parts.uri.clone());
     let path = uri.path();
     if path.starts_with("/api/") || path.starts_with("/index/") || method != Method::GET {
         return crate::routes::not_found(method, uri).await.into_response();
     }
+    let visitor = match Visitor::from_request_parts(&mut parts, &registry).await {
+        Ok(visitor) => visitor,
+        Err(error) => return error.into_response(),
+    };
     let wanted = path
         .trim_matches('/')
         .rsplit('/')

@@ -32,6 +32,22 @@ pub(crate) struct ReviewForm {
     body: String,
 }
 
+/// 429 when `user` wrote too much lately (reviews, answers and reports).
+fn admit_write(registry: &Registry, user: &SignedIn) -> Result<(), WebError> {
+    let key = crate::store::token_hash(&format!("write:{}", user.name));
+    registry
+        .limiter()
+        .take(&key, registry.config().write_rate)
+        .map_err(|wait| WebError::Page {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            heading: "Slow down".into(),
+            message: format!(
+                "You wrote a lot in a short time. Wait {wait} seconds, then send it again."
+            ),
+            retry_after: Some(wait),
+        })
+}
+
 fn plugin_path(name: &str) -> String {
     format!("/plugins/{}", super::session::url_encode(name))
 }
@@ -66,6 +82,7 @@ pub(crate) async fn post_review(
     let back = format!("{}#reviews", plugin_path(&name));
     let user = visitor.require_user(&back)?;
     visitor.check_csrf(&form.csrf)?;
+    admit_write(&registry, user)?;
     let owners = owners_of(&registry, &name)?;
     if owners.contains(&user.name) {
         return Err(WebError::forbidden(
@@ -111,6 +128,7 @@ pub(crate) async fn post_reply(
     let back = format!("{}#reviews", plugin_path(&name));
     let user = visitor.require_user(&back)?;
     visitor.check_csrf(&form.csrf)?;
+    admit_write(&registry, user)?;
     if !owners_of(&registry, &name)?.contains(&user.name) {
         return Err(WebError::forbidden(
             "Only the plugin's owners can answer its reviews.",
@@ -171,6 +189,7 @@ pub(crate) async fn post_report(
     let Form(form) = form.map_err(WebError::bad_form)?;
     let user = visitor.require_user(&plugin_path(&name))?;
     visitor.check_csrf(&form.csrf)?;
+    admit_write(&registry, user)?;
     owners_of(&registry, &name)?;
     let why = reason(&form.reason)?;
     let target = if form.author.is_empty() {

@@ -137,6 +137,21 @@ mod tests {
     }
 
     #[test]
+    fn image_alts_are_added_only_to_tags() {
+        // ammonia (html5ever) escapes `<` and `>` inside attribute values,
+        // which `with_image_alts` relies on: pin it.
+        let html = readme(
+            "<a title=\"<img src=x onmouseover=alert(1)>\" href=\"https://a.example\">t</a>",
+        );
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;img"), "{html}");
+        assert_eq!(
+            with_image_alts("<p><img src=\"a\"> <img alt=\"b\" src=\"c\"></p>"),
+            "<p><img alt=\"\" src=\"a\"> <img alt=\"b\" src=\"c\"></p>"
+        );
+    }
+
+    #[test]
     fn counts_and_stars() {
         assert_eq!(count(0), "0");
         assert_eq!(count(999), "999");

@@ -12,7 +12,8 @@
 //! https`. Sign-in and sign-up attempts are rate limited per client address
 //! and per account name.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::LazyLock;
 
 use askama::Template;
 use axum::Form;
@@ -24,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::assets;
+use crate::auth::RateLimit;
 use crate::error::StoreError;
 use crate::store::{Registry, SESSION_SECONDS, SignUp, check_user_name, token_hash};
 
@@ -51,6 +53,8 @@ pub(crate) struct Visitor {
     pub csrf: String,
     /// The CSRF cookie must be (re)sent with the response.
     new_csrf: bool,
+    /// The browser says the request comes from another site.
+    cross_site: bool,
     secure: bool,
     /// The client's address, for rate limits.
     client: String,
@@ -65,6 +69,53 @@ fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
+}
+
+/// The client's address for rate limits: the connection's peer, or the
+/// last `X-Forwarded-For` entry behind a proxy; IPv6 by its /64 (one
+/// host usually has a whole /64).
+fn client_of(parts: &Parts, behind_proxy: bool) -> String {
+    let forwarded = behind_proxy
+        .then(|| {
+            parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .last()
+                .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    match forwarded.or(peer) {
+        Some(IpAddr::V6(ip)) => {
+            let s = ip.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_owned(),
+    }
+}
+
+/// Whether the browser says the request comes from another site or
+/// origin: `Sec-Fetch-Site` (sent by current browsers), else an `Origin`
+/// whose host is not the `Host` asked for.
+fn cross_site(headers: &HeaderMap) -> bool {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return !matches!(site, "same-origin" | "none");
+    }
+    match (header("origin"), header("host")) {
+        (Some("null"), _) => true,
+        (Some(origin), Some(host)) => origin
+            .split_once("://")
+            .is_none_or(|(_, authority)| !authority.eq_ignore_ascii_case(host)),
+        _ => false,
+    }
 }
 
 fn is_token(value: &str) -> bool {
@@ -123,19 +174,22 @@ impl FromRequestParts<Registry> for Visitor {
             session = None;
         }
         let new_csrf = csrf.is_none();
-        let csrf = match csrf {
+        let mut csrf = match csrf {
             Some(csrf) => csrf,
             None => random_token()?,
         };
+        // A signed-in visitor's token is bound to the session, so a cookie
+        // planted by another host (or a network attacker) cannot match it.
+        let session_csrf = session.as_deref().map(|s| registry.csrf_token(s));
+        if let Some(token) = &session_csrf {
+            csrf = token.clone();
+        }
         let forwarded_https = parts
             .headers
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-        let client = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        let client = client_of(parts, registry.config().behind_proxy);
         let here = parts
             .uri
             .path_and_query()
@@ -144,7 +198,8 @@ impl FromRequestParts<Registry> for Visitor {
             user,
             session,
             csrf,
-            new_csrf,
+            new_csrf: new_csrf && session_csrf.is_none(),
+            cross_site: cross_site(&parts.headers),
             secure: registry.config().secure_cookies || forwarded_https,
             client,
             here,
@@ -166,8 +221,17 @@ impl Visitor {
         }
     }
 
-    /// 403 unless the form's CSRF token matches the cookie.
+    /// 403 unless the form's CSRF token is the visitor's (the session's,
+    /// or the cookie's when signed out) and the browser does not say the
+    /// form came from another site.
     pub fn check_csrf(&self, sent: &str) -> Result<(), WebError> {
+        if self.cross_site {
+            return Err(WebError::forbidden(
+                "This form was sent from another site, so it was refused. Open this site \
+                 yourself and send the form from its own page. (Operators: a proxy in front \
+                 of the registry must pass the original Host header.)",
+            ));
+        }
         if !self.new_csrf && same(sent, &self.csrf) {
             return Ok(());
         }
@@ -407,8 +471,13 @@ pub(crate) fn url_encode(text: &str) -> String {
 }
 
 /// Where to go after signing in: a path on this site, never another site.
+/// Only a path of URL characters is kept (no whitespace or control
+/// characters, which browsers strip, turning `/\t/evil` into `//evil`; no
+/// backslashes, which they read as slashes).
 fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+    let url_char = |b: u8| b.is_ascii_alphanumeric() || b"-._~/?=&%#+:@!$'()*,;".contains(&b);
+    let plain = next.len() <= 2048 && next.bytes().all(url_char);
+    if plain && next.starts_with('/') && !next.starts_with("//") {
         next
     } else {
         "/"
@@ -473,31 +542,75 @@ pub(crate) async fn signup_page(visitor: Visitor, Query(next): Query<Next>) -> R
     visitor.page(StatusCode::OK, &account_page(&visitor, true, &next.next))
 }
 
-/// Takes one attempt from the client's and the account's buckets.
-fn rate_limit(
+fn too_many(wait: u64) -> WebError {
+    WebError::Page {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        heading: "Too many attempts".into(),
+        message: format!(
+            "There were too many attempts from here or for this account. Wait {wait} seconds, \
+             then try again."
+        ),
+        retry_after: Some(wait),
+    }
+}
+
+/// The sign-in limits' buckets: every attempt from the client; failures
+/// for the account from this client; failures for the account from
+/// anywhere (ten times looser, so that nobody locks an owner out alone).
+fn signin_buckets(
     registry: &Registry,
     visitor: &Visitor,
-    what: &str,
     username: &str,
-) -> Result<(), WebError> {
+) -> [([u8; 32], RateLimit); 3] {
     let limit = registry.config().signin_rate;
-    for key in [
-        format!("{what}-client:{}", visitor.client),
-        format!("{what}-user:{username}"),
-    ] {
-        if let Err(wait) = registry.limiter().take(&token_hash(&key), limit) {
-            return Err(WebError::Page {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                heading: "Too many attempts".into(),
-                message: format!(
-                    "There were too many attempts from here or for this account. Wait {wait} \
-                     seconds, then try again."
-                ),
-                retry_after: Some(wait),
-            });
-        }
+    let loose = RateLimit::new(limit.burst.saturating_mul(10), limit.per);
+    [
+        (
+            token_hash(&format!("signin-client:{}", visitor.client)),
+            limit,
+        ),
+        (
+            token_hash(&format!("signin-failures:{username}:{}", visitor.client)),
+            limit,
+        ),
+        (token_hash(&format!("signin-failures:{username}")), loose),
+    ]
+}
+
+/// One attempt of the client, refused when any sign-in bucket is empty.
+fn admit_signin(registry: &Registry, visitor: &Visitor, username: &str) -> Result<(), WebError> {
+    let [(client, limit), failures @ ..] = signin_buckets(registry, visitor, username);
+    registry.limiter().take(&client, limit).map_err(too_many)?;
+    for (key, limit) in failures {
+        registry.limiter().peek(&key, limit).map_err(too_many)?;
     }
     Ok(())
+}
+
+/// Counts a failed sign-in against the account.
+fn count_failure(registry: &Registry, visitor: &Visitor, username: &str) {
+    let [_, failures @ ..] = signin_buckets(registry, visitor, username);
+    for (key, limit) in failures {
+        // An empty bucket is what the next attempt will be refused for.
+        let _ = registry.limiter().take(&key, limit);
+    }
+}
+
+/// At most one password hash per core at a time: each takes 19 MiB and a
+/// core for tens of milliseconds, so a burst of sign-ins waits its turn
+/// instead of exhausting memory.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+});
+
+/// Runs `work` (a password hash or check) on the blocking pool, one per core.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WebError> {
+    let _permit = HASHING.acquire().await.map_err(|_| WebError::internal())?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|_| WebError::internal())
 }
 
 /// A page answer that signs `user` in: a new session cookie (and a new
@@ -581,18 +694,18 @@ pub(crate) async fn signin(
     let Form(form) = form.map_err(WebError::bad_form)?;
     visitor.check_csrf(&form.csrf)?;
     let username = form.username.trim().to_lowercase();
-    rate_limit(&registry, &visitor, "signin", &username)?;
+    admit_signin(&registry, &visitor, &username)?;
     let password = form.password.clone();
     let (store, name) = (registry.clone(), username.clone());
-    let valid = tokio::task::spawn_blocking(move || -> Result<bool, StoreError> {
+    let valid = hashing(move || -> Result<bool, StoreError> {
         let phc = store.user(&name)?.and_then(|u| u.password);
         let known = phc.is_some();
         let ok = verify_password(&password, phc.as_deref().unwrap_or(dummy_hash()));
         Ok(known && ok)
     })
-    .await
-    .map_err(|_| WebError::internal())??;
+    .await??;
     if !valid {
+        count_failure(&registry, &visitor, &username);
         return Ok(form_error(
             &visitor,
             &form,
@@ -622,6 +735,14 @@ pub(crate) async fn signup(
             format!("User name: {error}."),
         ));
     }
+    if crate::names::reserved(&username).is_some() {
+        return Ok(form_error(
+            &visitor,
+            &form,
+            true,
+            format!("User name: `{username}` is reserved; choose another."),
+        ));
+    }
     if let Err(error) = check_password(&form.password) {
         return Ok(form_error(
             &visitor,
@@ -630,11 +751,12 @@ pub(crate) async fn signup(
             format!("Password: {error}."),
         ));
     }
-    rate_limit(&registry, &visitor, "signup", &username)?;
+    let limit = registry.config().signin_rate;
+    let key = token_hash(&format!("signup-client:{}", visitor.client));
+    registry.limiter().take(&key, limit).map_err(too_many)?;
     let password = form.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|_| WebError::internal())?
+    let hash = hashing(move || hash_password(&password))
+        .await?
         .map_err(|e| {
             tracing::error!("password hashing failed: {e}");
             WebError::internal()
@@ -686,10 +808,15 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next("/plugins/echo"), "/plugins/echo");
+        assert_eq!(safe_next("/search?q=dice&page=2"), "/search?q=dice&page=2");
         for bad in [
             "//evil.example",
             "https://evil.example",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\u{a0}/evil.example",
             "",
         ] {
             assert_eq!(safe_next(bad), "/", "{bad}");

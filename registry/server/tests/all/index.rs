@@ -74,7 +74,10 @@ async fn unknown_names_are_404_with_a_json_error() -> TestResult {
             "no plugin named `nothing`",
         ),
         ("/index/echo%00x", "no plugin named"),
-        ("/no/such/thing", "no endpoint `GET /no/such/thing`"),
+        (
+            "/api/v1/no/such/thing",
+            "no endpoint `GET /api/v1/no/such/thing`",
+        ),
     ] {
         let response = registry.get(path).await?;
         assert_error(response, StatusCode::NOT_FOUND, &[needle]).await?;

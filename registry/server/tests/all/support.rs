@@ -391,12 +391,24 @@ impl<'a> Visitor<'a> {
         self.answer(request).await
     }
 
+    /// The CSRF token the visitor's forms carry: read from a page (signed
+    /// in, it is bound to the session), else the cookie's.
+    pub async fn csrf(&mut self) -> Result<String> {
+        let home = self.get("/").await?;
+        let from_page = home
+            .body
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(str::to_owned);
+        Ok(from_page
+            .or_else(|| self.cookies.get("pb_csrf").cloned())
+            .unwrap_or_default())
+    }
+
     /// Posts a form with the visitor's CSRF token added.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Result<Answer> {
-        if !self.cookies.contains_key("pb_csrf") {
-            self.get("/").await?;
-        }
-        let csrf = self.cookies.get("pb_csrf").cloned().unwrap_or_default();
+        let csrf = self.csrf().await?;
         let mut form: Vec<(&str, &str)> = vec![("csrf", &csrf)];
         form.extend_from_slice(fields);
         let request = self.client.post(self.registry.url(path)).form(&form);

@@ -3,15 +3,13 @@
 //! moderation. The browser tests (`tests/browser`) drive the same pages in
 //! Chromium.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use plugboard_registry::{Config, RateLimit};
 use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
 use crate::support::{
-    Result, TestRegistry, TestResult, plugin, start_with, start_with_alice_and_bob,
+    Result, TestRegistry, TestResult, Visitor, plugin, start_with, start_with_alice_and_bob,
 };
 
 /// A registry with alice's `echo` (the notes component: kv; two categories) and bob's
@@ -158,6 +156,26 @@ async fn forms_need_the_csrf_token() -> TestResult {
         StatusCode::FORBIDDEN,
         "signed in, still needs the token"
     );
+    // Signed in, the cookie's token is not enough: the token is the session's.
+    let cookie = visitor.cookies["pb_csrf"].clone();
+    let planted = [("csrf", cookie.as_str()), ("rating", "1")];
+    let planted = visitor.post_raw("/plugins/echo/reviews", &planted).await?;
+    assert_eq!(planted.status, StatusCode::FORBIDDEN);
+    // A browser that says the form came from another site is refused too.
+    let csrf = visitor.csrf().await?;
+    for (header, value) in [
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+        ("origin", "https://evil.example"),
+    ] {
+        let request = visitor
+            .client
+            .post(registry.url("/plugins/echo/reviews"))
+            .header(header, value)
+            .form(&[("csrf", csrf.as_str()), ("rating", "1")]);
+        let answer = visitor.answer(request).await?;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{header}: {value}");
+    }
     let page = visitor.page("/plugins/echo").await?;
     assert!(page.contains("No reviews yet"));
     Ok(())
@@ -277,17 +295,17 @@ async fn sign_in_is_rate_limited_and_sessions_end() -> TestResult {
         .registry
         .set_password("dave", "dave's long password")?;
     let mut visitor = Visitor::new(&registry)?;
-    visitor.get("/").await?;
-    let csrf = visitor.cookies["pb_csrf"].clone();
+    let csrf = visitor.csrf().await?;
     let request = visitor
         .client
         .post(registry.url("/signin"))
         .header("x-forwarded-proto", "https")
+        .header("sec-fetch-site", "same-origin")
         .form(&[
             ("csrf", csrf.as_str()),
             ("username", "dave"),
             ("password", "dave's long password"),
-            ("next", "//evil.example"),
+            ("next", "/\t/evil.example"),
         ]);
     let signed = visitor.answer(request).await?;
     assert_eq!(signed.status, StatusCode::SEE_OTHER);
@@ -308,6 +326,20 @@ async fn sign_in_is_rate_limited_and_sessions_end() -> TestResult {
     assert!(visitor.page("/").await?.contains("Sign out"));
     let out = visitor.post("/signout", &[]).await?;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(visitor.page("/").await?.contains("Sign in"));
+
+    // A new password ends every session of the account.
+    let again = visitor
+        .post(
+            "/signin",
+            &[("username", "dave"), ("password", "dave's long password")],
+        )
+        .await?;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert!(visitor.page("/").await?.contains("Sign out"));
+    registry
+        .registry
+        .set_password("dave", "dave's new long password")?;
     assert!(visitor.page("/").await?.contains("Sign in"));
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use plugboard_registry_types::api::SearchSort;
 
-use crate::store::{Catalog, Ratings, Summary};
+use crate::store::{Catalog, RatingSummaries, Ratings, Summary};
 
 /// Most words of a query that count; the rest are ignored.
 pub(crate) const MAX_WORDS: usize = 8;
@@ -94,7 +94,7 @@ impl Filter {
 pub(crate) struct Listing {
     pub catalog: Arc<Catalog>,
     pub downloads: HashMap<String, u64>,
-    pub ratings: Arc<HashMap<String, Ratings>>,
+    pub ratings: RatingSummaries,
 }
 
 impl Listing {

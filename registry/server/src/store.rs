@@ -74,7 +74,7 @@ struct Inner {
     catalog_build: Mutex<()>,
     /// Bumped by every review change.
     ratings_generation: AtomicU64,
-    ratings_cache: RwLock<Option<(u64, Arc<HashMap<String, Ratings>>)>>,
+    ratings_cache: RwLock<Option<(u64, RatingSummaries)>>,
     /// Rendered READMEs by package sha256, and their total size.
     readmes: Mutex<(HashMap<String, Arc<str>>, usize)>,
     /// The secret the signed-in visitors' CSRF tokens are derived from
@@ -153,6 +153,9 @@ pub(crate) struct VersionRecord {
     #[serde(default)]
     pub commands: Vec<CommandInfo>,
 }
+
+/// Every plugin's rating summary, by name.
+pub(crate) type RatingSummaries = Arc<HashMap<String, Ratings>>;
 
 /// A version record's index entry and date, read without the rest.
 #[derive(Debug, Clone, Deserialize)]

@@ -12,8 +12,7 @@ use plugboard_registry_types::manifest::Permission;
 use semver::Version;
 use serde::Deserialize;
 
-use super::community::Ratings;
-use super::{Registry, counter, decode, prefix};
+use super::{RatingSummaries, Registry, counter, decode, prefix};
 use crate::error::StoreError;
 use crate::search::Listing;
 
@@ -111,7 +110,7 @@ impl Registry {
     }
 
     /// Every plugin's rating summary, cached until the next review change.
-    pub(crate) fn rating_summaries(&self) -> Result<Arc<HashMap<String, Ratings>>, StoreError> {
+    pub(crate) fn rating_summaries(&self) -> Result<RatingSummaries, StoreError> {
         let generation = self.inner.ratings_generation.load(Ordering::Acquire);
         if let Some((cached, ratings)) = self
             .inner

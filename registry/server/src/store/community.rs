@@ -215,7 +215,10 @@ impl Registry {
     }
 
     /// Removes the sessions `doomed` picks, and flushes.
-    fn end_sessions_where(&self, doomed: impl Fn(&SessionRecord) -> bool) -> Result<(), StoreError> {
+    fn end_sessions_where(
+        &self,
+        doomed: impl Fn(&SessionRecord) -> bool,
+    ) -> Result<(), StoreError> {
         for item in self.inner.sessions.iter() {
             let (key, bytes) = item?;
             let session: SessionRecord = decode("sessions", &bytes)?;

@@ -207,7 +207,7 @@ pub fn app(registry: Registry) -> Router {
         .route("/index/{name}", get(routes::index))
         .merge(web::routes())
         .fallback(web::fallback)
-        .method_not_allowed_fallback(routes::method_not_allowed)
+        .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(json_limit))
         .with_state(registry)
 }

@@ -732,6 +732,23 @@ fn not_found_page(
     Ok(visitor.page(StatusCode::NOT_FOUND, &page))
 }
 
+/// A known path with a method it does not take: the API's JSON error under
+/// `/api/` and `/index/`, else a page (say, `GET /signout`).
+pub(crate) async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> Response {
+    let path = uri.path();
+    if path.starts_with("/api/") || path.starts_with("/index/") {
+        return crate::routes::method_not_allowed(method, uri)
+            .await
+            .into_response();
+    }
+    WebError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Use the page's button",
+        format!("`{path}` is the target of a form; open the page that has it and use its button."),
+    )
+    .into_response()
+}
+
 /// Any path nobody serves: the API's JSON error under `/api/` and
 /// `/index/`, else a page that suggests plugins with a close name.
 pub(crate) async fn fallback(State(registry): State<Registry>, request: Request) -> Response {

@@ -228,6 +228,8 @@ pub async fn assert_error(
 /// A package made from a staged plugin, with its manifest edited.
 pub struct PluginSpec {
     from: String,
+    /// The staged plugin's directory.
+    source: PathBuf,
     name: Option<String>,
     version: String,
     top: Vec<String>,
@@ -237,7 +239,12 @@ pub struct PluginSpec {
 
 /// Starts a package from the staged plugin `from`, at version 0.1.0.
 pub fn plugin(from: &str) -> PluginSpec {
+    spec(from, staged(from))
+}
+
+fn spec(from: &str, source: PathBuf) -> PluginSpec {
     PluginSpec {
+        source,
         from: from.to_owned(),
         name: None,
         version: "0.1.0".into(),
@@ -245,6 +252,18 @@ pub fn plugin(from: &str) -> PluginSpec {
         deps: Vec::new(),
         readme: format!("# {from}\n\nA plugin for the registry tests.\n"),
     }
+}
+
+/// Starts a package from the test-only plugin `from`
+/// (`target/test-plugins/<from>`), at version 0.1.0.
+pub fn test_plugin(from: &str) -> PluginSpec {
+    let source = root().join("target/test-plugins").join(from);
+    assert!(
+        source.join("plugin.wasm").exists(),
+        "{} has no plugin.wasm: run `cargo xtask test` (or `cargo xtask plugins` before `cargo test`)",
+        source.display()
+    );
+    spec(from, source)
 }
 
 impl PluginSpec {
@@ -276,7 +295,7 @@ impl PluginSpec {
     }
 
     pub fn pack(self) -> Result<Package> {
-        let source = staged(&self.from);
+        let source = &self.source;
         let dir = tempfile::tempdir()?;
         fs::copy(source.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
         let original = fs::read_to_string(source.join("plugin.toml"))?;

@@ -117,6 +117,9 @@ async fn pages_show_the_catalog_with_safe_headers() -> TestResult {
     assert!(
         missing.body.contains("Did you mean") && missing.body.contains("href=\"/plugins/echo\"")
     );
+    let signout = visitor.get("/signout").await?;
+    assert_eq!(signout.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(signout.body.contains("<html"), "a page, not JSON");
     let api = registry.get("/api/v1/nothing-here").await?;
     assert_eq!(api.status(), StatusCode::NOT_FOUND);
     assert!(

@@ -9,7 +9,7 @@ use anyhow::{Result, ensure};
 use fantoccini::Locator;
 
 use crate::harness::Browser;
-use crate::support::{TestRegistry, Visitor, plugin, start_with_alice_and_bob};
+use crate::support::{TestRegistry, Visitor, plugin, start_with_alice_and_bob, test_plugin};
 
 /// A README that tries every way to run script in the page.
 const HOSTILE_README: &str = r#"# Echo
@@ -65,6 +65,13 @@ async fn marketplace() -> Result<TestRegistry> {
             plugin("notes")
                 .line("categories = [\"tools\"]")
                 .readme("# Notes\n\nA notebook per chat.\n"),
+        ),
+        // Asks for the powerful permissions, for their warning style.
+        (
+            &bob,
+            test_plugin("hostile")
+                .name("weather")
+                .readme("# Weather\n\nForecasts from a web API.\n"),
         ),
     ];
     for (publisher, spec) in packages {
@@ -172,7 +179,7 @@ async fn a_visitor_finds_a_plugin_reads_it_and_copies_the_install_command() -> R
         "the address follows: {results}"
     );
     browser.goto(&registry.url("/search?q=")).await?;
-    wait_text(&browser, "#results", |t| t.contains("4 plugins")).await?;
+    wait_text(&browser, "#results", |t| t.contains("5 plugins")).await?;
     browser.screenshot("marketplace-search").await?;
 
     browser.fill("#q", "echo").await?;
@@ -196,6 +203,16 @@ async fn a_visitor_finds_a_plugin_reads_it_and_copies_the_install_command() -> R
     browser.click("button.copy").await?;
     wait_text(&browser, "#copy-status", |t| t.contains("Copied")).await?;
     ensure!(browser.clipboard_text().await? == "plugboard install echo");
+
+    // Powerful permissions stand out, with the web addresses `http` reaches.
+    browser.goto(&registry.url("/plugins/weather")).await?;
+    let powerful = browser.find_all(".perm.powerful").await?;
+    ensure!(
+        powerful.len() == 2,
+        "http and mention-everyone are powerful, kv is not"
+    );
+    let permissions = browser.text(".permissions").await?;
+    ensure!(permissions.contains("http://127.0.0.1:*"), "{permissions}");
     browser.goto(&registry.url("/plugins/dice")).await?;
     browser.screenshot("marketplace-plugin").await?;
     browser.close().await
@@ -395,6 +412,7 @@ async fn main_pages_pass_axe_and_fit_a_phone() -> Result<()> {
         "/categories/tools",
         "/plugins/echo",
         "/plugins/dice",
+        "/plugins/weather",
         "/users/bob",
         "/signin",
         "/signup",

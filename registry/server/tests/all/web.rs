@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 
 use crate::support::{
     Result, TestRegistry, TestResult, Visitor, plugin, start_with, start_with_alice_and_bob,
+    test_plugin,
 };
 
 /// A registry with alice's `echo` (the notes component: kv; two categories) and bob's
@@ -111,6 +112,15 @@ async fn pages_show_the_catalog_with_safe_headers() -> TestResult {
     assert!(page.contains("href=\"/users/alice\""));
     let publisher = visitor.page("/users/bob").await?;
     assert!(publisher.contains("/plugins/dice") && !publisher.contains("/plugins/echo"));
+
+    // Powerful permissions are marked; `kv` is not; `http` names its origins.
+    let carl = registry.publisher("carl").await?;
+    let weather = test_plugin("hostile").name("weather").pack()?;
+    registry.publish_ok(&carl, &weather).await?;
+    let page = visitor.page("/plugins/weather").await?;
+    assert_eq!(page.matches("class=\"perm powerful\"").count(), 2, "{page}");
+    assert_eq!(page.matches("class=\"perm\"").count(), 1, "kv");
+    assert!(page.contains("<code>http://127.0.0.1:*</code>"), "{page}");
 
     let missing = visitor.get("/plugins/ech0").await?;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);

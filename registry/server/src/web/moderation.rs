@@ -192,17 +192,18 @@ pub(crate) async fn post_report(
     admit_write(&registry, user)?;
     owners_of(&registry, &name)?;
     let why = reason(&form.reason)?;
+    let thanks = visitor.redirect(&format!("{}?reported=1#reviews", plugin_path(&name)));
     let target = if form.author.is_empty() {
         ReportTarget::Plugin {
             plugin: name.clone(),
         }
     } else {
-        if registry.review(&name, &form.author)?.is_none() {
-            return Err(WebError::new(
-                StatusCode::NOT_FOUND,
-                "No such review",
-                format!("`{}` has not reviewed `{name}`.", form.author),
-            ));
+        // A review that does not exist, or that moderators already hid, is
+        // thanked for like any other, and not filed: the answer must not
+        // tell whether a hidden review is there.
+        let review = registry.review(&name, &form.author)?;
+        if review.is_none_or(|r| r.hidden.is_some()) {
+            return Ok(thanks);
         }
         ReportTarget::Review {
             plugin: name.clone(),
@@ -210,7 +211,7 @@ pub(crate) async fn post_report(
         }
     };
     registry.add_report(target, &user.name, why)?;
-    Ok(visitor.redirect(&format!("{}?reported=1#reviews", plugin_path(&name))))
+    Ok(thanks)
 }
 
 /// A report as the admin page lists it.

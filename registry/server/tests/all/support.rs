@@ -235,6 +235,9 @@ pub struct PluginSpec {
     top: Vec<String>,
     deps: Vec<(String, String)>,
     readme: String,
+    description: Option<String>,
+    /// Keep the staged manifest's commands.
+    commands: bool,
 }
 
 /// Starts a package from the staged plugin `from`, at version 0.1.0.
@@ -251,6 +254,8 @@ fn spec(from: &str, source: PathBuf) -> PluginSpec {
         top: Vec::new(),
         deps: Vec::new(),
         readme: format!("# {from}\n\nA plugin for the registry tests.\n"),
+        description: None,
+        commands: true,
     }
 }
 
@@ -294,6 +299,17 @@ impl PluginSpec {
         self
     }
 
+    pub fn description(mut self, description: &str) -> Self {
+        self.description = Some(description.to_owned());
+        self
+    }
+
+    /// Drops the staged manifest's commands.
+    pub fn without_commands(mut self) -> Self {
+        self.commands = false;
+        self
+    }
+
     pub fn pack(self) -> Result<Package> {
         let source = &self.source;
         let dir = tempfile::tempdir()?;
@@ -320,6 +336,16 @@ impl PluginSpec {
             for (name, req) in &self.deps {
                 manifest.push_str(&format!("{name} = \"{req}\"\n"));
             }
+        }
+        if self.description.is_some() || !self.commands {
+            let mut table: toml::Table = manifest.parse()?;
+            if let Some(description) = &self.description {
+                table.insert("description".into(), description.as_str().into());
+            }
+            if !self.commands {
+                table.remove("commands");
+            }
+            manifest = toml::to_string(&table)?;
         }
         fs::write(dir.path().join("plugin.toml"), manifest)?;
         fs::write(dir.path().join("README.md"), &self.readme)?;

@@ -71,7 +71,10 @@ async fn marketplace() -> Result<TestRegistry> {
             &bob,
             test_plugin("hostile")
                 .name("weather")
-                .readme("# Weather\n\nForecasts from a web API.\n"),
+                .description("Weather forecasts for any city, and storm alerts for the whole server.")
+                .without_commands()
+                .line("categories = [\"tools\"]")
+                .readme("# Weather\n\nAsks a weather service for the forecast: `/weather Lisbon`.\nStorm alerts mention everyone.\n"),
         ),
     ];
     for (publisher, spec) in packages {
@@ -459,6 +462,44 @@ async fn main_pages_pass_axe_and_fit_a_phone() -> Result<()> {
     browser.set_viewport(360, 800).await?;
     browser.goto(&registry.url("/plugins/dice")).await?;
     browser.screenshot("marketplace-plugin-phone").await?;
+
+    // The dark theme (the system's setting) must be as readable.
+    browser.set_viewport(1280, 900).await?;
+    browser
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "dark" }] }),
+        )
+        .await?;
+    for path in [
+        "/",
+        "/search?q=e",
+        "/plugins/weather",
+        "/plugins/dice",
+        "/admin",
+    ] {
+        browser.goto(&registry.url(path)).await?;
+        let dark = browser
+            .eval("return matchMedia('(prefers-color-scheme: dark)').matches;")
+            .await?;
+        ensure!(
+            dark == serde_json::Value::Bool(true),
+            "the dark theme is not emulated"
+        );
+        for violation in Browser::serious(&browser.axe().await?) {
+            failures.push(format!("{path} in the dark theme: {violation}"));
+        }
+    }
+    browser.goto(&registry.url("/plugins/weather")).await?;
+    browser.screenshot("marketplace-plugin-dark").await?;
+    browser
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": "light" }] }),
+        )
+        .await?;
+    browser.goto(&registry.url("/plugins/weather")).await?;
+    browser.screenshot("marketplace-plugin-permissions").await?;
     ensure!(failures.is_empty(), "{}", failures.join("\n"));
     browser.close().await
 }

@@ -115,9 +115,15 @@ async fn pages_show_the_catalog_with_safe_headers() -> TestResult {
 
     // Powerful permissions are marked; `kv` is not; `http` names its origins.
     let carl = registry.publisher("carl").await?;
-    let weather = test_plugin("hostile").name("weather").pack()?;
+    let weather = test_plugin("hostile")
+        .name("weather")
+        .description("Forecasts and storm alerts.")
+        .without_commands()
+        .pack()?;
     registry.publish_ok(&carl, &weather).await?;
     let page = visitor.page("/plugins/weather").await?;
+    assert!(page.contains("Forecasts and storm alerts."));
+    assert!(!page.contains("Commands"), "no commands, no section");
     assert_eq!(page.matches("class=\"perm powerful\"").count(), 2, "{page}");
     assert_eq!(page.matches("class=\"perm\"").count(), 1, "kv");
     assert!(page.contains("<code>http://127.0.0.1:*</code>"), "{page}");
@@ -465,5 +471,18 @@ async fn moderators_hide_reviews_delist_plugins_and_the_audit_log_shows_it() -> 
         log.contains("Open reports (0)"),
         "both reports closed by the actions"
     );
+
+    // Reporting the hidden review, or one that never was, is thanked the
+    // same way and files nothing: the answer tells nothing.
+    for author in ["troll", "nobody"] {
+        let again = carol
+            .post(
+                "/plugins/dice/reports",
+                &[("author", author), ("reason", "still spam")],
+            )
+            .await?;
+        assert_eq!(again.location(), "/plugins/dice?reported=1#reviews");
+    }
+    assert!(admin.page("/admin").await?.contains("Open reports (0)"));
     Ok(())
 }

@@ -125,6 +125,13 @@ pub(crate) struct AuditRecord {
     pub reason: String,
 }
 
+/// What [`Registry::change_review`] does to a review.
+enum Edit {
+    Keep,
+    Put(ReviewRecord),
+    Remove,
+}
+
 /// What [`Registry::sign_up`] did.
 pub(crate) enum SignUp {
     Created,
@@ -310,50 +317,56 @@ impl Registry {
         Ok(reviews)
     }
 
-    /// Rewrites a review with `change` (or creates it from `create`), and
-    /// moves its rating in the plugin's summary, in one transaction. Not
-    /// flushed: sled writes it out within half a second, and a review lost
-    /// to a crash in that window can be written again (moderation flushes).
+    /// Changes a review with `change` (given the current one, if any) and
+    /// moves its rating in the plugin's summary, in one transaction;
+    /// whether anything changed. Not flushed: sled writes it out within
+    /// half a second, and a review lost to a crash in that window can be
+    /// written again (moderation flushes).
     fn change_review(
         &self,
         plugin: &str,
         author: &str,
-        change: impl Fn(Option<ReviewRecord>) -> Option<ReviewRecord>,
-    ) -> Result<Option<ReviewRecord>, StoreError> {
+        change: impl Fn(Option<ReviewRecord>) -> Edit,
+    ) -> Result<bool, StoreError> {
         let key = review_key(plugin, author);
         let inner = &self.inner;
-        let result = (&inner.reviews, &inner.ratings).transaction(|(reviews, ratings)| {
+        let changed = (&inner.reviews, &inner.ratings).transaction(|(reviews, ratings)| {
+            let abort = ConflictableTransactionError::Abort;
             let old: Option<ReviewRecord> = match reviews.get(&key)? {
-                Some(bytes) => {
-                    Some(decode("reviews", &bytes).map_err(ConflictableTransactionError::Abort)?)
-                }
+                Some(bytes) => Some(decode("reviews", &bytes).map_err(abort)?),
                 None => None,
             };
-            let Some(new) = change(old.clone()) else {
-                return Ok(None);
+            let new = match change(old.clone()) {
+                Edit::Keep => return Ok(false),
+                Edit::Put(new) => Some(new),
+                Edit::Remove => None,
             };
             let mut summary: Ratings = match ratings.get(plugin.as_bytes())? {
-                Some(bytes) => {
-                    decode("ratings", &bytes).map_err(ConflictableTransactionError::Abort)?
-                }
+                Some(bytes) => decode("ratings", &bytes).map_err(abort)?,
                 None => Ratings::default(),
             };
             if let Some(old) = old.as_ref().filter(|r| r.hidden.is_none()) {
                 summary.add(old.rating, -1);
             }
-            if new.hidden.is_none() {
-                summary.add(new.rating, 1);
+            match &new {
+                Some(new) => {
+                    if new.hidden.is_none() {
+                        summary.add(new.rating, 1);
+                    }
+                    reviews.insert(key.as_slice(), encode("reviews", new).map_err(abort)?)?;
+                }
+                None => {
+                    reviews.remove(key.as_slice())?;
+                }
             }
-            let review_bytes =
-                encode("reviews", &new).map_err(ConflictableTransactionError::Abort)?;
-            let summary_bytes =
-                encode("ratings", &summary).map_err(ConflictableTransactionError::Abort)?;
-            reviews.insert(key.as_slice(), review_bytes)?;
-            ratings.insert(plugin.as_bytes(), summary_bytes)?;
-            Ok(Some(new))
+            ratings.insert(
+                plugin.as_bytes(),
+                encode("ratings", &summary).map_err(abort)?,
+            )?;
+            Ok(true)
         })?;
         self.touch_ratings();
-        Ok(result)
+        Ok(changed)
     }
 
     /// Writes `author`'s review of `plugin` (a new one, or an edit that
@@ -367,7 +380,7 @@ impl Registry {
     ) -> Result<(), StoreError> {
         let now = time::now();
         self.change_review(plugin, author, |old| {
-            Some(match old {
+            Edit::Put(match old {
                 Some(old) => ReviewRecord {
                     rating,
                     body: body.to_owned(),
@@ -387,6 +400,15 @@ impl Registry {
         .map(drop)
     }
 
+    /// Deletes `author`'s own review of `plugin` (unless moderators hid
+    /// it: a hidden review stays, for the record); whether one was deleted.
+    pub(crate) fn delete_review(&self, plugin: &str, author: &str) -> Result<bool, StoreError> {
+        self.change_review(plugin, author, |old| match old {
+            Some(review) if review.hidden.is_none() => Edit::Remove,
+            _ => Edit::Keep,
+        })
+    }
+
     /// Sets (or clears) an owner's answer; `Ok(false)` when there is no
     /// such review.
     pub(crate) fn reply_to_review(
@@ -395,13 +417,13 @@ impl Registry {
         author: &str,
         reply: Option<Reply>,
     ) -> Result<bool, StoreError> {
-        let changed = self.change_review(plugin, author, |old| {
-            old.map(|review| ReviewRecord {
+        self.change_review(plugin, author, |old| match old {
+            Some(review) => Edit::Put(ReviewRecord {
                 reply: reply.clone(),
                 ..review
-            })
-        })?;
-        Ok(changed.is_some())
+            }),
+            None => Edit::Keep,
+        })
     }
 
     /// Hides a review (or shows it again); `Ok(false)` when there is none.
@@ -411,15 +433,16 @@ impl Registry {
         author: &str,
         hidden: Option<Moderation>,
     ) -> Result<bool, StoreError> {
-        let changed = self.change_review(plugin, author, |old| {
-            old.map(|review| ReviewRecord {
+        let changed = self.change_review(plugin, author, |old| match old {
+            Some(review) => Edit::Put(ReviewRecord {
                 hidden: hidden.clone(),
                 ..review
-            })
+            }),
+            None => Edit::Keep,
         })?;
         // On disk before the reports are closed and the action logged.
         self.inner.db.flush()?;
-        Ok(changed.is_some())
+        Ok(changed)
     }
 
     pub(crate) fn ratings(&self, plugin: &str) -> Result<Ratings, StoreError> {

@@ -50,6 +50,10 @@ pub(crate) fn routes() -> Router<Registry> {
         .route("/plugins/{name}", get(plugin_page))
         .route("/plugins/{name}/reviews", post(moderation::post_review))
         .route(
+            "/plugins/{name}/reviews/delete",
+            post(moderation::delete_review),
+        )
+        .route(
             "/plugins/{name}/reviews/{author}/reply",
             post(moderation::post_reply),
         )

@@ -12,7 +12,7 @@ use semver::Version;
 use serde::Deserialize;
 
 use super::render;
-use super::session::{Layout, SignedIn, Visitor, WebError};
+use super::session::{CsrfOnly, Layout, SignedIn, Visitor, WebError};
 use crate::store::{Moderation, Registry, Reply, ReportTarget};
 use crate::time;
 
@@ -106,6 +106,21 @@ pub(crate) async fn post_review(
         return Err(too_long("review", MAX_REVIEW));
     }
     registry.put_review(&name, &user.name, rating, body)?;
+    Ok(visitor.redirect(&back))
+}
+
+/// `POST /plugins/<name>/reviews/delete`: the visitor deletes their review.
+pub(crate) async fn delete_review(
+    State(registry): State<Registry>,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    form: Result<Form<CsrfOnly>, FormRejection>,
+) -> Result<Response, WebError> {
+    let Form(form) = form.map_err(WebError::bad_form)?;
+    let back = format!("{}#reviews", plugin_path(&name));
+    let user = visitor.require_user(&back)?;
+    visitor.check_csrf(&form.csrf)?;
+    registry.delete_review(&name, &user.name)?;
     Ok(visitor.redirect(&back))
 }
 

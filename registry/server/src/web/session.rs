@@ -779,7 +779,7 @@ pub(crate) async fn signup(
 #[derive(Debug, Deserialize)]
 pub(crate) struct CsrfOnly {
     #[serde(default)]
-    csrf: String,
+    pub csrf: String,
 }
 
 /// `POST /signout`.

@@ -243,6 +243,17 @@ async fn reviews_update_the_summary_and_owners_answer() -> TestResult {
     );
     assert!(page.contains("<span id=\"rating-count\">1</span>"));
     assert!(!page.contains("Nice &#60;b&#62;"));
+    // Deleting it takes it out of the summary; posting again starts anew.
+    let deleted = carol.post("/plugins/echo/reviews/delete", &[]).await?;
+    assert_eq!(deleted.location(), "/plugins/echo#reviews");
+    let page = carol.page("/plugins/echo").await?;
+    assert!(page.contains("No reviews yet") && !page.contains("Changed my mind"));
+    carol
+        .post(
+            "/plugins/echo/reviews",
+            &[("rating", "2"), ("body", "Changed my mind")],
+        )
+        .await?;
     let bad = carol
         .post("/plugins/echo/reviews", &[("rating", "6")])
         .await?;

@@ -125,7 +125,7 @@ pub use plugboard_registry_types::api;
 pub use auth::{RateLimit, Scope};
 pub use error::{AppError, StoreError};
 pub use routes::{DEFAULT_PER_PAGE, DOWNLOAD_DAYS, MAX_PER_PAGE};
-pub use store::{MAX_USER_LEN, Registry, check_user_name};
+pub use store::{MAX_USER_LEN, Registry, Revoked, TokenInfo, check_user_name, token_id};
 pub use web::{MAX_PASSWORD, MIN_PASSWORD, check_password};
 
 /// How the registry behaves; [`Config::default`] suits a public registry.

@@ -4,6 +4,8 @@
 //! ```text
 //! plugboard-registry --data /var/lib/plugboard-registry serve --listen 0.0.0.0:8080
 //! plugboard-registry --data /var/lib/plugboard-registry token create alice --scope publish
+//! plugboard-registry --data /var/lib/plugboard-registry token list --user alice
+//! plugboard-registry --data /var/lib/plugboard-registry token revoke 3f9a0c1b
 //! plugboard-registry --data /var/lib/plugboard-registry admin grant alice
 //! echo 'a long password' | plugboard-registry --data /var/lib/plugboard-registry user password alice
 //! ```
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use plugboard_registry::{Config, Registry, Scope};
+use plugboard_registry::{Config, Registry, Revoked, Scope};
 
 /// The Plugboard marketplace registry.
 #[derive(Debug, Parser)]
@@ -106,6 +108,19 @@ enum TokenCommand {
         /// person you mean to give publishing rights to.
         #[arg(long)]
         existing: bool,
+    },
+    /// Lists the tokens (never the tokens themselves: their ids, owners,
+    /// scopes and dates), oldest first.
+    List {
+        /// Only this user's tokens.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Revokes a token by the id `token list` shows (or its first 8 or more
+    /// digits): requests with it are refused from then on.
+    Revoke {
+        /// The token's id.
+        id: String,
     },
 }
 
@@ -209,10 +224,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
             eprintln!(
                 "created a token for `{user}` with scopes {}; it is shown only this once, so store \
-                 it now (clients send it as `Authorization: Bearer <token>`)",
-                names.join(", ")
+                 it now (clients send it as `Authorization: Bearer <token>`). Its id, for `token \
+                 list` and `token revoke`, is {}",
+                names.join(", "),
+                plugboard_registry::token_id(&token)
             );
             Ok(())
+        }
+        Command::Token(TokenCommand::List { user }) => {
+            let registry = open(&cli.data)?;
+            let tokens = registry.tokens(user.as_deref())?;
+            if tokens.is_empty() {
+                eprintln!("no tokens");
+            }
+            for token in tokens {
+                let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
+                println!(
+                    "{}  {:<20}  {:<20}  {}",
+                    token.id,
+                    token.user,
+                    scopes.join(","),
+                    token.created()
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let registry = open(&cli.data)?;
+            match registry.revoke_token(&id)? {
+                Revoked::Revoked(token) => {
+                    eprintln!("revoked token {} of `{}`", token.id, token.user);
+                    Ok(())
+                }
+                Revoked::Ambiguous(n) => anyhow::bail!(
+                    "{n} tokens have ids starting with `{id}`; give more of the id `token list` shows"
+                ),
+                _ => anyhow::bail!(
+                    "no token has the id `{id}`; `plugboard-registry token list` shows the ids \
+                     (8 or more hex digits)"
+                ),
+            }
         }
         Command::Admin(AdminCommand::Grant { user }) => set_admin(&cli.data, &user, true),
         Command::Admin(AdminCommand::Revoke { user }) => set_admin(&cli.data, &user, false),

@@ -112,6 +112,48 @@ pub(crate) struct TokenRecord {
     pub created_at: u64,
 }
 
+/// How many bytes of a token's sha256 make its id (12 hex digits).
+const TOKEN_ID_BYTES: usize = 6;
+
+/// An API token as the operator sees it: never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TokenInfo {
+    /// The first 12 hex digits of the token's sha256: enough to name it in
+    /// `token revoke`, useless to use it.
+    pub id: String,
+    /// Whose it is.
+    pub user: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// When it was made, in seconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+impl TokenInfo {
+    /// When it was made, as RFC 3339 (UTC).
+    pub fn created(&self) -> String {
+        time::rfc3339(self.created_at)
+    }
+}
+
+/// The id [`Registry::tokens`] shows for `token`.
+pub fn token_id(token: &str) -> String {
+    hex::encode(&token_hash(token)[..TOKEN_ID_BYTES])
+}
+
+/// What [`Registry::revoke_token`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Revoked {
+    /// The token is gone: requests with it are refused from now on.
+    Revoked(TokenInfo),
+    /// No token has that id.
+    NotFound,
+    /// That many tokens have ids starting so: give more digits.
+    Ambiguous(usize),
+}
+
 /// A publisher key, stored under its key id.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KeyRecord {
@@ -378,6 +420,59 @@ impl Registry {
         })?;
         inner.db.flush()?;
         Ok(token)
+    }
+
+    /// Every API token (of `user`, when given), oldest first, as `token
+    /// list` shows them.
+    pub fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenInfo>, StoreError> {
+        let mut tokens = Vec::new();
+        for item in self.inner.tokens.iter() {
+            let (hash, bytes) = item?;
+            let record: TokenRecord = decode("tokens", &bytes)?;
+            if user.is_none_or(|u| u == record.user) {
+                tokens.push(TokenInfo {
+                    id: hex::encode(&hash[..TOKEN_ID_BYTES.min(hash.len())]),
+                    user: record.user,
+                    scopes: record.scopes,
+                    created_at: record.created_at,
+                });
+            }
+        }
+        tokens.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(tokens)
+    }
+
+    /// Revokes the token whose id (see [`TokenInfo::id`]) is or starts with
+    /// `id` (at least 8 hex digits).
+    pub fn revoke_token(&self, id: &str) -> Result<Revoked, StoreError> {
+        let id = id.trim().to_ascii_lowercase();
+        if id.len() < 8 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Revoked::NotFound);
+        }
+        let matching: Vec<TokenInfo> = self
+            .tokens(None)?
+            .into_iter()
+            .filter(|t| t.id.starts_with(&id))
+            .collect();
+        let [token] = matching.as_slice() else {
+            return Ok(if matching.is_empty() {
+                Revoked::NotFound
+            } else {
+                Revoked::Ambiguous(matching.len())
+            });
+        };
+        let prefix = hex::decode(&token.id).map_err(|e| corrupt("tokens", e))?;
+        let hashes: Vec<sled::IVec> = self
+            .inner
+            .tokens
+            .scan_prefix(&prefix)
+            .keys()
+            .collect::<Result<_, _>>()?;
+        for hash in hashes {
+            self.inner.tokens.remove(hash)?;
+        }
+        self.inner.tokens.flush()?;
+        Ok(Revoked::Revoked(token.clone()))
     }
 
     /// Whether an account named `user` exists.

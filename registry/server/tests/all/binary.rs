@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use plugboard_registry::api::Keys;
 use reqwest::StatusCode;
 
-use crate::support::TestResult;
+use crate::support::{Result, TestResult};
 
 /// The binary, on the data directory `data`.
 fn plugboard_registry(data: &Path) -> Command {
@@ -24,6 +24,92 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Starts `serve` on 127.0.0.1:0 and returns it with its URL.
+fn serve(data: &Path) -> Result<(Server, String)> {
+    let mut server = Server(
+        plugboard_registry(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let stdout = server.0.stdout.take().ok_or("no stdout")?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .ok_or_else(|| format!("unexpected first line: {first:?}"))?
+        .to_owned();
+    Ok((server, url))
+}
+
+/// Runs the binary with `args`; its status, standard output and error.
+fn run(data: &Path, args: &[&str]) -> Result<(bool, String, String)> {
+    let output = plugboard_registry(data).args(args).output()?;
+    Ok((
+        output.status.success(),
+        String::from_utf8(output.stdout)?,
+        String::from_utf8(output.stderr)?,
+    ))
+}
+
+#[tokio::test]
+async fn tokens_are_listed_and_revoked() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let mut tokens = Vec::new();
+    for user in ["alice", "alice", "bob"] {
+        let (ok, token, stderr) = run(data.path(), &["token", "create", user])?;
+        assert!(ok, "{stderr}");
+        let token = token.trim().to_owned();
+        let id = plugboard_registry::token_id(&token);
+        assert!(
+            stderr.contains(&format!(
+                "Its id, for `token list` and `token revoke`, is {id}"
+            )),
+            "{stderr}"
+        );
+        tokens.push((token, id));
+    }
+    let (_, all, _) = run(data.path(), &["token", "list"])?;
+    assert_eq!(all.lines().count(), 3, "{all}");
+    assert!(!all.contains("pbr_"), "never the tokens themselves: {all}");
+    let (_, alice, _) = run(data.path(), &["token", "list", "--user", "alice"])?;
+    assert_eq!(alice.lines().count(), 2, "{alice}");
+    assert!(
+        alice.contains(&tokens[0].1) && alice.contains("publish,yank,owners"),
+        "{alice}"
+    );
+
+    let (ok, _, stderr) = run(data.path(), &["token", "revoke", "0123"])?;
+    assert!(
+        !ok && stderr.contains("token list` shows the ids"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = run(data.path(), &["token", "revoke", &tokens[0].1[..8]])?;
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("revoked token"), "{stderr}");
+    let (_, all, _) = run(data.path(), &["token", "list"])?;
+    assert_eq!(all.lines().count(), 2, "{all}");
+
+    let (server, url) = serve(data.path())?;
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    for (token, status) in [
+        (&tokens[0].0, StatusCode::UNAUTHORIZED),
+        (&tokens[1].0, StatusCode::OK),
+    ] {
+        let answer = client
+            .get(format!("{url}/api/v1/keys"))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        assert_eq!(answer.status(), status);
+    }
+    drop(server);
+    Ok(())
 }
 
 #[tokio::test]
@@ -55,22 +141,7 @@ async fn token_create_then_serve() -> TestResult {
         "{stderr}"
     );
 
-    let mut server = Server(
-        plugboard_registry(data.path())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
-    let stdout = server.0.stdout.take().ok_or("no stdout")?;
-    let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first)?;
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .ok_or_else(|| format!("unexpected first line: {first:?}"))?
-        .to_owned();
+    let (server, url) = serve(data.path())?;
 
     let client = reqwest::Client::builder().no_proxy().build()?;
     let keys: Keys = client

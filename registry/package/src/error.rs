@@ -259,6 +259,16 @@ pub enum PackageError {
         key_id: String,
     },
 
+    /// A key-possession proof does not verify.
+    #[error(
+        "the proof of possession for publisher key {key_id} does not verify: it must be the key's \
+         signature made for this very API token (`plugboard key register` makes it)"
+    )]
+    BadKeyProof {
+        /// The [key id](crate::PublicKey::key_id) of the key.
+        key_id: String,
+    },
+
     /// A checksum, public key, signature or key file could not be parsed.
     #[error("invalid {what}: {problem}")]
     InvalidText {

@@ -91,4 +91,6 @@ pub use archive::{Limits, PACKAGE_EXTENSION, Package, pack, unpack, unpack_verif
 pub use component::{check_component, component_contract};
 pub use contents::{COMPONENT_FILE, Contents, Icon, IconKind, MANIFEST_FILE, README_FILE};
 pub use error::PackageError;
-pub use signing::{Checksum, PublicKey, Signature, SigningKey, sha256_hex};
+pub use signing::{
+    Checksum, KEY_PROOF_CONTEXT, PublicKey, Signature, SigningKey, key_proof_message, sha256_hex,
+};

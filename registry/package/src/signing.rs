@@ -17,6 +17,16 @@
 //! is signed without ambiguity. Verification uses ed25519's strict rules
 //! (no small-order keys, canonical signatures only).
 //!
+//! # Proof of possession
+//!
+//! Registering a public key on a registry account takes a proof that the
+//! registrant holds its secret half ([`SigningKey::prove_possession`]): a
+//! signature over [`KEY_PROOF_CONTEXT`] (`plugboard-key-v1:`), the 32 bytes
+//! of the SHA-256 of the API token making the request, and the 32 public key
+//! bytes. Bound to the token, a proof seen once cannot register the key on
+//! another account; with its own context, it cannot pass for a package
+//! signature.
+//!
 //! # Text forms
 //!
 //! * [`Checksum`]: 64 hex digits, e.g. `9f86d081…`.
@@ -45,6 +55,20 @@ use crate::PackageError;
 
 /// The prefix of every signed message; see the [module documentation](self).
 pub const SIGNATURE_CONTEXT: &[u8] = b"plugboard-package-v1:";
+
+/// The prefix of a key-possession proof; see the
+/// [module documentation](self#proof-of-possession).
+pub const KEY_PROOF_CONTEXT: &[u8] = b"plugboard-key-v1:";
+
+/// What a key-possession proof signs: [`KEY_PROOF_CONTEXT`], the SHA-256 of
+/// the API token (`token_hash`) and the public key's 32 bytes.
+pub fn key_proof_message(token_hash: &Checksum, key: &PublicKey) -> Vec<u8> {
+    let mut message = Vec::with_capacity(KEY_PROOF_CONTEXT.len() + 64);
+    message.extend_from_slice(KEY_PROOF_CONTEXT);
+    message.extend_from_slice(token_hash.as_bytes());
+    message.extend_from_slice(key.as_bytes());
+    message
+}
 
 /// The tag of the secret line in a key file.
 pub const KEY_FILE_TAG: &str = "plugboard-signing-key-v1:";
@@ -143,6 +167,21 @@ impl PublicKey {
                 key_id: self.key_id(),
             })
     }
+
+    /// Checks that `proof` is this key's
+    /// [proof of possession](self#proof-of-possession) for the API token
+    /// whose SHA-256 is `token_hash`.
+    pub fn verify_possession(
+        &self,
+        token_hash: &Checksum,
+        proof: &Signature,
+    ) -> Result<(), PackageError> {
+        self.0
+            .verify_strict(&key_proof_message(token_hash, self), &proof.0)
+            .map_err(|_| PackageError::BadKeyProof {
+                key_id: self.key_id(),
+            })
+    }
 }
 
 impl fmt::Display for PublicKey {
@@ -234,6 +273,16 @@ impl SigningKey {
     /// Signs `checksum`'s [signed message](Checksum::signed_message).
     pub fn sign(&self, checksum: &Checksum) -> Signature {
         Signature(self.0.sign(&checksum.signed_message()))
+    }
+
+    /// Proves possession of this key to a registry, for the API token
+    /// whose SHA-256 is `token_hash` (see the
+    /// [module documentation](self#proof-of-possession)).
+    pub fn prove_possession(&self, token_hash: &Checksum) -> Signature {
+        Signature(
+            self.0
+                .sign(&key_proof_message(token_hash, &self.public_key())),
+        )
     }
 
     /// The key in the key-file format described in the
@@ -340,6 +389,30 @@ mod tests {
     use super::*;
 
     type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    #[test]
+    fn possession_proofs_are_bound_to_the_token_and_their_context() -> TestResult {
+        let key = SigningKey::generate()?;
+        let public = key.public_key();
+        let token = Checksum::of(b"pbr_token_of_alice");
+        let proof = key.prove_possession(&token);
+        public.verify_possession(&token, &proof)?;
+        let other = Checksum::of(b"pbr_token_of_bob");
+        assert!(matches!(
+            public.verify_possession(&other, &proof),
+            Err(PackageError::BadKeyProof { .. })
+        ));
+        // A package signature over the same 32 bytes is no proof, nor the reverse.
+        assert!(public.verify_possession(&token, &key.sign(&token)).is_err());
+        assert!(public.verify(&token, &proof).is_err());
+        let stranger = SigningKey::generate()?;
+        assert!(
+            public
+                .verify_possession(&token, &stranger.prove_possession(&token))
+                .is_err()
+        );
+        Ok(())
+    }
 
     fn key(n: u8) -> SigningKey {
         SigningKey::from_seed(&[n; 32])

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use plugboard_package::{SigningKey, pack};
+use plugboard_package::{Checksum, SigningKey, pack};
 use plugboard_registry::api::{KEY_ID_HEADER, NewKey, SIGNATURE_HEADER};
 use plugboard_registry::{Config, RateLimit, Registry, Scope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -119,6 +119,9 @@ async fn publish(url: &str, token: &str) -> Result<()> {
         .bearer_auth(token)
         .json(&NewKey {
             public_key: key.public_key().to_string(),
+            proof: key
+                .prove_possession(&Checksum::of(token.as_bytes()))
+                .to_string(),
         })
         .send()
         .await?

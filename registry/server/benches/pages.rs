@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use plugboard_package::{SigningKey, pack};
+use plugboard_package::{Checksum, SigningKey, pack};
 use plugboard_registry::api::{KEY_ID_HEADER, NewKey, SIGNATURE_HEADER};
 use plugboard_registry::{Config, RateLimit, Registry, Scope, app};
 use tower::ServiceExt as _;
@@ -108,6 +108,9 @@ async fn seed(app: &Router, registry: &Registry) -> Result<Seeded> {
     let key = SigningKey::generate()?;
     let body = serde_json::to_vec(&NewKey {
         public_key: key.public_key().to_string(),
+        proof: key
+            .prove_possession(&Checksum::of(token.as_bytes()))
+            .to_string(),
     })?;
     let request = Request::post("/api/v1/keys")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))

@@ -6,7 +6,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use plugboard_package::{PackageError, PublicKey, sha256_hex};
+use plugboard_package::{Checksum, PackageError, PublicKey, Signature, sha256_hex};
 use plugboard_registry_types::api::{
     DayDownloads, Done, Downloads, Key, Keys, NewKey, Owners, PluginInfo, SearchHit, SearchMeta,
     SearchResults, SearchSort, VersionInfo,
@@ -69,6 +69,15 @@ pub(crate) async fn add_key(
             "{e}; send the public key `plugboard plugin keygen` printed, as 64 hex digits"
         ))
     })?;
+    let proof: Signature = body.proof.trim().parse().map_err(|e: PackageError| {
+        AppError::unprocessable(format!(
+            "the key's proof of possession is missing or malformed ({e}): send `proof`, the \
+             key's signature over `plugboard-key-v1:` + sha256(token) + key (`plugboard key \
+             register` does it)"
+        ))
+    })?;
+    key.verify_possession(&Checksum::from_bytes(authed.token_hash), &proof)
+        .map_err(|e| AppError::unprocessable(e.to_string()))?;
     match registry.add_key(&authed.user, &key)? {
         KeyAdded::New(record) => Ok((StatusCode::CREATED, Json(key_json(key.key_id(), record)))),
         KeyAdded::Already(record) => Ok((StatusCode::OK, Json(key_json(key.key_id(), record)))),

@@ -95,6 +95,11 @@ pub struct Done {
 pub struct NewKey {
     /// The public key as 64 hex digits.
     pub public_key: String,
+    /// The key's proof of possession for the API token sending it: an
+    /// ed25519 signature (128 hex digits) over `plugboard-key-v1:`, the
+    /// token's 32-byte SHA-256 and the 32 key bytes.
+    #[serde(default)]
+    pub proof: String,
 }
 
 /// A publisher key registered on an account.

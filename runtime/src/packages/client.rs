@@ -310,6 +310,9 @@ impl RegistryClient {
         let url = self.endpoint("api/v1/keys");
         let body = NewKey {
             public_key: key.public_key().to_string(),
+            proof: key
+                .prove_possession(&Checksum::of(token.as_bytes()))
+                .to_string(),
         };
         let response = self
             .http

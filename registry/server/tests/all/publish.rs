@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use plugboard_package::{Limits, Package, SigningKey};
+use plugboard_package::{Checksum, Limits, Package, SigningKey};
 use plugboard_registry::api::{Keys, Published};
 use plugboard_registry::{Config, RateLimit, Scope};
 use plugboard_registry_types::{Permission, parse_index_lines};
@@ -149,6 +149,40 @@ async fn keys_belong_to_one_account() -> TestResult {
         let response = registry.post_keys(&bob.token, &body).await?;
         assert_error(response, status, &[needle]).await?;
     }
+
+    // Registering takes a proof of possession made for the very token: a
+    // public key alone, or a proof seen on another account, is refused.
+    let carol_key = SigningKey::generate()?;
+    let public_key = carol_key.public_key().to_string();
+    let missing = json!({ "public_key": public_key });
+    let response = registry.post_keys(&bob.token, &missing).await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["proof of possession is missing"],
+    )
+    .await?;
+    let replayed = json!({
+        "public_key": public_key,
+        "proof": carol_key.prove_possession(&Checksum::of(alice.token.as_bytes())).to_string(),
+    });
+    let response = registry.post_keys(&bob.token, &replayed).await?;
+    assert_error(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &["does not verify", "made for this very API token"],
+    )
+    .await?;
+    let package_signature = json!({
+        "public_key": public_key,
+        "proof": carol_key.sign(&Checksum::of(bob.token.as_bytes())).to_string(),
+    });
+    let response = registry.post_keys(&bob.token, &package_signature).await?;
+    assert_eq!(
+        response.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a package signature is no proof"
+    );
     Ok(())
 }
 

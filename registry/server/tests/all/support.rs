@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use plugboard_package::{Package, SigningKey, pack};
+use plugboard_package::{Checksum, Package, SigningKey, pack};
 use plugboard_registry::api::{ErrorBody, KEY_ID_HEADER, Key, NewKey, SIGNATURE_HEADER};
 use plugboard_registry::{Config, Registry, Scope};
 use reqwest::StatusCode;
@@ -97,6 +97,9 @@ impl TestRegistry {
     pub async fn register_key(&self, token: &str, key: &SigningKey) -> Result<reqwest::Response> {
         let key = NewKey {
             public_key: key.public_key().to_string(),
+            proof: key
+                .prove_possession(&Checksum::of(token.as_bytes()))
+                .to_string(),
         };
         self.post_keys(token, &key).await
     }

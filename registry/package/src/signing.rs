@@ -391,6 +391,17 @@ mod tests {
     type TestResult = Result<(), Box<dyn std::error::Error>>;
 
     #[test]
+    fn possession_proofs_sign_the_documented_layout() {
+        let key = SigningKey::from_seed(&[7; 32]).public_key();
+        let token = Checksum::of(b"pbr_token");
+        let message = key_proof_message(&token, &key);
+        assert_eq!(message.len(), KEY_PROOF_CONTEXT.len() + 64);
+        assert_eq!(&message[..17], b"plugboard-key-v1:");
+        assert_eq!(&message[17..49], token.as_bytes());
+        assert_eq!(&message[49..], key.as_bytes());
+    }
+
+    #[test]
     fn possession_proofs_are_bound_to_the_token_and_their_context() -> TestResult {
         let key = SigningKey::generate()?;
         let public = key.public_key();

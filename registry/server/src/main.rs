@@ -259,10 +259,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Revoked::Ambiguous(n) => anyhow::bail!(
                     "{n} tokens have ids starting with `{id}`; give more of the id `token list` shows"
                 ),
-                _ => anyhow::bail!(
+                Revoked::NotFound => anyhow::bail!(
                     "no token has the id `{id}`; `plugboard-registry token list` shows the ids \
-                     (8 or more hex digits)"
+                     (give 8 or more of their hex digits)"
                 ),
+                _ => anyhow::bail!("could not revoke the token `{id}`"),
             }
         }
         Command::Admin(AdminCommand::Grant { user }) => set_admin(&cli.data, &user, true),

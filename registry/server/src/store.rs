@@ -445,10 +445,12 @@ impl Registry {
     /// Revokes the token whose id (see [`TokenInfo::id`]) is or starts with
     /// `id` (at least 8 hex digits).
     pub fn revoke_token(&self, id: &str) -> Result<Revoked, StoreError> {
-        let id = id.trim().to_ascii_lowercase();
+        let mut id = id.trim().to_ascii_lowercase();
         if id.len() < 8 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(Revoked::NotFound);
         }
+        // A whole sha256 (or any longer id) names the token by its id.
+        id.truncate(TOKEN_ID_BYTES * 2);
         let matching: Vec<TokenInfo> = self
             .tokens(None)?
             .into_iter()

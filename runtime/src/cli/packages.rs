@@ -393,7 +393,9 @@ fn credentials_path() -> Result<PathBuf> {
 /// one saved by `plugboard login`.
 fn token(client: &RegistryClient) -> Result<String> {
     if let Ok(token) = std::env::var(TOKEN_ENV) {
-        return Ok(token);
+        // Trimmed as the registry trims it: the key's proof of possession
+        // signs the token's sha256.
+        return Ok(token.trim().to_owned());
     }
     let path = credentials_path()?;
     let saved: toml::Table = std::fs::read_to_string(&path)
@@ -403,7 +405,7 @@ fn token(client: &RegistryClient) -> Result<String> {
     saved
         .get(client.url().as_str())
         .and_then(|v| v.as_str())
-        .map(str::to_owned)
+        .map(|token| token.trim().to_owned())
         .with_context(|| {
             format!(
                 "no API token for registry `{}`; set {TOKEN_ENV} or run `plugboard login`",

@@ -365,22 +365,26 @@ impl Registry {
             )?;
             Ok(true)
         })?;
-        self.touch_ratings();
+        if changed {
+            self.touch_ratings();
+        }
         Ok(changed)
     }
 
     /// Writes `author`'s review of `plugin` (a new one, or an edit that
-    /// keeps the date it was written, its reply and its moderation).
+    /// keeps the date it was written and its reply); `Ok(false)` when
+    /// moderators hid the review, which then stays as it was, for the record.
     pub(crate) fn put_review(
         &self,
         plugin: &str,
         author: &str,
         rating: u8,
         body: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let now = time::now();
         self.change_review(plugin, author, |old| {
             Edit::Put(match old {
+                Some(old) if old.hidden.is_some() => return Edit::Keep,
                 Some(old) => ReviewRecord {
                     rating,
                     body: body.to_owned(),
@@ -397,16 +401,19 @@ impl Registry {
                 },
             })
         })
-        .map(drop)
     }
 
     /// Deletes `author`'s own review of `plugin` (unless moderators hid
     /// it: a hidden review stays, for the record); whether one was deleted.
     pub(crate) fn delete_review(&self, plugin: &str, author: &str) -> Result<bool, StoreError> {
-        self.change_review(plugin, author, |old| match old {
+        let deleted = self.change_review(plugin, author, |old| match old {
             Some(review) if review.hidden.is_none() => Edit::Remove,
             _ => Edit::Keep,
-        })
+        })?;
+        if deleted {
+            self.inner.reviews.flush()?;
+        }
+        Ok(deleted)
     }
 
     /// Sets (or clears) an owner's answer; `Ok(false)` when there is no

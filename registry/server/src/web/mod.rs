@@ -443,6 +443,8 @@ struct PluginPage {
     reviews_prev: Option<String>,
     reviews_next: Option<String>,
     my_review: Option<(u8, String)>,
+    /// Moderators hid the visitor's review: no form to edit it.
+    my_review_hidden: bool,
     is_owner: bool,
     reported: bool,
 }
@@ -531,10 +533,12 @@ async fn plugin_page(
     let me = visitor.user.as_ref().map(|u| u.name.as_str());
     let is_owner = me.is_some_and(|me| plugin.owners.iter().any(|o| o == me));
     let mut my_review = None;
+    let mut my_review_hidden = false;
     let mut shown_reviews = Vec::new();
     for (author, review) in registry.reviews(&name)? {
         if me == Some(author.as_str()) {
             my_review = Some((review.rating, review.body.clone()));
+            my_review_hidden = review.hidden.is_some();
         }
         if review.hidden.is_none() || admin {
             shown_reviews.push((author, review));
@@ -637,6 +641,7 @@ async fn plugin_page(
         reviews_prev,
         reviews_next,
         my_review,
+        my_review_hidden,
         is_owner,
         reported,
         name,
@@ -745,12 +750,12 @@ pub(crate) async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> 
             .await
             .into_response();
     }
-    WebError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "Use the page's button",
-        format!("`{path}` is the target of a form; open the page that has it and use its button."),
-    )
-    .into_response()
+    let message = if method == Method::GET || method == Method::HEAD {
+        format!("`{path}` is the target of a form; open the page that has it and use its button.")
+    } else {
+        format!("`{path}` does not take {method}; open it in the browser instead.")
+    };
+    WebError::new(StatusCode::METHOD_NOT_ALLOWED, "Not this way", message).into_response()
 }
 
 /// Any path nobody serves: the API's JSON error under `/api/` and

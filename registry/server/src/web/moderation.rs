@@ -105,7 +105,9 @@ pub(crate) async fn post_review(
     if body.chars().count() > MAX_REVIEW {
         return Err(too_long("review", MAX_REVIEW));
     }
-    registry.put_review(&name, &user.name, rating, body)?;
+    if !registry.put_review(&name, &user.name, rating, body)? {
+        return Err(hidden_review());
+    }
     Ok(visitor.redirect(&back))
 }
 
@@ -120,8 +122,21 @@ pub(crate) async fn delete_review(
     let back = format!("{}#reviews", plugin_path(&name));
     let user = visitor.require_user(&back)?;
     visitor.check_csrf(&form.csrf)?;
-    registry.delete_review(&name, &user.name)?;
+    admit_write(&registry, user)?;
+    owners_of(&registry, &name)?;
+    let deleted = registry.delete_review(&name, &user.name)?;
+    if !deleted && registry.review(&name, &user.name)?.is_some() {
+        return Err(hidden_review());
+    }
     Ok(visitor.redirect(&back))
+}
+
+/// The answer to editing or deleting a review moderators hid.
+fn hidden_review() -> WebError {
+    WebError::forbidden(
+        "Moderators hid your review, so it stays as it was, for the record. You can write to \
+         the registry's operators if you think that was a mistake.",
+    )
 }
 
 /// `POST /plugins/<name>/reviews/<author>/reply`.

@@ -440,6 +440,31 @@ async fn moderators_hide_reviews_delist_plugins_and_the_audit_log_shows_it() -> 
             .await?
             .contains("hidden by mod: spam review")
     );
+    // Its author can neither edit nor delete it any more: it stays, for the record.
+    let edit = troll
+        .post(
+            "/plugins/dice/reviews",
+            &[("rating", "5"), ("body", "all good now")],
+        )
+        .await?;
+    assert_eq!(edit.status, StatusCode::FORBIDDEN, "{}", edit.body);
+    let delete = troll.post("/plugins/dice/reviews/delete", &[]).await?;
+    assert_eq!(delete.status, StatusCode::FORBIDDEN);
+    let own = troll.page("/plugins/dice").await?;
+    assert!(own.contains("review-hidden-note") && !own.contains("Delete your review"));
+    assert!(
+        admin
+            .page("/plugins/dice")
+            .await?
+            .contains("spam spam spam"),
+        "the hidden text is kept"
+    );
+    assert!(
+        carol
+            .page("/plugins/dice")
+            .await?
+            .contains("No reviews yet")
+    );
 
     admin
         .post(

@@ -479,6 +479,7 @@ async fn main_pages_pass_axe_and_fit_a_phone() -> Result<()> {
         "/admin",
     ] {
         browser.goto(&registry.url(path)).await?;
+        browser.wait_for("main").await?;
         let dark = browser
             .eval("return matchMedia('(prefers-color-scheme: dark)').matches;")
             .await?;

@@ -32,6 +32,39 @@ pub(crate) struct ReviewForm {
     body: String,
 }
 
+/// A form with its CSRF token.
+pub(crate) trait Posted {
+    fn csrf(&self) -> &str;
+}
+
+macro_rules! posted {
+    ($($form:ty),*) => {$(
+        impl Posted for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    )*};
+}
+
+posted!(ReviewForm, ReplyForm, ReportForm, CsrfOnly);
+
+/// Accepts a signed-in visitor's write: the form read, the visitor signed
+/// in (else off to the sign-in page, then back to `back`), its CSRF token
+/// right, and the account under its write limit.
+fn accept_write<'v, T: Posted>(
+    registry: &Registry,
+    visitor: &'v Visitor,
+    form: Result<Form<T>, FormRejection>,
+    back: &str,
+) -> Result<(T, &'v SignedIn), WebError> {
+    let Form(form) = form.map_err(WebError::bad_form)?;
+    let user = visitor.require_user(back)?;
+    visitor.check_csrf(form.csrf())?;
+    admit_write(registry, user)?;
+    Ok((form, user))
+}
+
 /// 429 when `user` wrote too much lately (reviews, answers and reports).
 fn admit_write(registry: &Registry, user: &SignedIn) -> Result<(), WebError> {
     let key = crate::store::token_hash(&format!("write:{}", user.name));
@@ -78,11 +111,8 @@ pub(crate) async fn post_review(
     Path(name): Path<String>,
     form: Result<Form<ReviewForm>, FormRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(WebError::bad_form)?;
     let back = format!("{}#reviews", plugin_path(&name));
-    let user = visitor.require_user(&back)?;
-    visitor.check_csrf(&form.csrf)?;
-    admit_write(&registry, user)?;
+    let (form, user) = accept_write(&registry, &visitor, form, &back)?;
     let owners = owners_of(&registry, &name)?;
     if owners.contains(&user.name) {
         return Err(WebError::forbidden(
@@ -118,11 +148,8 @@ pub(crate) async fn delete_review(
     Path(name): Path<String>,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(WebError::bad_form)?;
     let back = format!("{}#reviews", plugin_path(&name));
-    let user = visitor.require_user(&back)?;
-    visitor.check_csrf(&form.csrf)?;
-    admit_write(&registry, user)?;
+    let (_, user) = accept_write(&registry, &visitor, form, &back)?;
     owners_of(&registry, &name)?;
     let deleted = registry.delete_review(&name, &user.name)?;
     if !deleted && registry.review(&name, &user.name)?.is_some() {
@@ -154,11 +181,8 @@ pub(crate) async fn post_reply(
     Path((name, author)): Path<(String, String)>,
     form: Result<Form<ReplyForm>, FormRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(WebError::bad_form)?;
     let back = format!("{}#reviews", plugin_path(&name));
-    let user = visitor.require_user(&back)?;
-    visitor.check_csrf(&form.csrf)?;
-    admit_write(&registry, user)?;
+    let (form, user) = accept_write(&registry, &visitor, form, &back)?;
     if !owners_of(&registry, &name)?.contains(&user.name) {
         return Err(WebError::forbidden(
             "Only the plugin's owners can answer its reviews.",
@@ -216,10 +240,7 @@ pub(crate) async fn post_report(
     Path(name): Path<String>,
     form: Result<Form<ReportForm>, FormRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(WebError::bad_form)?;
-    let user = visitor.require_user(&plugin_path(&name))?;
-    visitor.check_csrf(&form.csrf)?;
-    admit_write(&registry, user)?;
+    let (form, user) = accept_write(&registry, &visitor, form, &plugin_path(&name))?;
     owners_of(&registry, &name)?;
     let why = reason(&form.reason)?;
     let thanks = visitor.redirect(&format!("{}?reported=1#reviews", plugin_path(&name)));

@@ -504,8 +504,6 @@ async fn plugin_page(
     let Some(plugin) = registry.plugin(&name)? else {
         return not_found_page(&registry, &visitor, &name, "plugin");
     };
-    // A delisted plugin keeps its page, with a notice (bots that use it
-    // link to it); it only leaves the lists and search.
     let admin = visitor.user.as_ref().is_some_and(|u| u.admin);
     let mut versions = registry.version_rows(&name)?;
     versions.sort_by(|a, b| b.entry.version.cmp(&a.entry.version));
@@ -578,6 +576,8 @@ async fn plugin_page(
         l: visitor.layout(format!("{name}: {}", shown.description)),
         version: shown.entry.version.to_string(),
         description: shown.description.clone(),
+        // A delisted plugin keeps its page, with a notice (bots that use it
+        // link to it); it only leaves the lists and search.
         delisted: plugin.delisted,
         all_yanked: shown.entry.yanked,
         readme,

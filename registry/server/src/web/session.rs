@@ -3,14 +3,17 @@
 //! sign out).
 //!
 //! Cookies: `pb_session` holds a random session token (the store keeps its
-//! sha256), `HttpOnly; SameSite=Lax`; `pb_csrf` holds a random CSRF token,
-//! `HttpOnly; SameSite=Strict`, echoed in a hidden field of every form and
-//! compared in constant time on every POST (the double-submit pattern: a
-//! page of another site can neither read the cookie nor set it). Both are
-//! `Secure` when [`Config::secure_cookies`](crate::Config::secure_cookies)
-//! is set or the request came through a proxy with `X-Forwarded-Proto:
-//! https`. Sign-in and sign-up attempts are rate limited per client address
-//! and per account name.
+//! sha256), `HttpOnly; SameSite=Lax`; `pb_csrf` holds a random token,
+//! `HttpOnly; SameSite=Strict`. Every form carries a CSRF token in a hidden
+//! field, compared in constant time on every POST: signed in, a keyed hash
+//! of the session ([`Registry::csrf_token`]); signed out, the `pb_csrf`
+//! cookie's value (the double-submit pattern). A POST the browser marks as
+//! coming from another site (`Sec-Fetch-Site`, `Origin`) is refused too.
+//! Cookies are `Secure` when
+//! [`Config::secure_cookies`](crate::Config::secure_cookies) is set or the
+//! request came through a proxy with `X-Forwarded-Proto: https`. Sign-in
+//! attempts are rate limited per client address, and failures per account
+//! (see [`Config::signin_rate`](crate::Config::signin_rate)).
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::LazyLock;

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::auth::{Authed, Scope};
 use crate::error::AppError;
 use crate::search::Filter;
-use crate::store::{KeyAdded, KeyRecord, PluginRecord, Registry, VersionRecord};
+use crate::store::{KeyAdded, KeyRecord, PluginRecord, Registry, VersionRecord, newest_usable};
 use crate::time;
 
 /// How many days of per-day downloads the metadata endpoint shows.
@@ -354,10 +354,7 @@ pub(crate) async fn download(
 
 /// The newest version that is not yanked, stable versions before pre-releases.
 fn latest(versions: &[VersionRecord]) -> Option<&VersionRecord> {
-    versions
-        .iter()
-        .filter(|v| !v.entry.yanked)
-        .max_by_key(|v| (v.entry.version.pre.is_empty(), &v.entry.version))
+    newest_usable(versions, |v| &v.entry)
 }
 
 /// The query of `GET /api/v1/plugins`.

@@ -112,6 +112,15 @@ pub(crate) struct TokenRecord {
     pub created_at: u64,
 }
 
+/// The version lists, pages and metadata show of a plugin: the newest that
+/// is not yanked, stable versions before pre-releases.
+pub(crate) fn newest_usable<T>(versions: &[T], entry: impl Fn(&T) -> &IndexEntry) -> Option<&T> {
+    versions.iter().filter(|v| !entry(v).yanked).max_by(|a, b| {
+        let (a, b) = (entry(a), entry(b));
+        (a.version.pre.is_empty(), &a.version).cmp(&(b.version.pre.is_empty(), &b.version))
+    })
+}
+
 /// How many bytes of a token's sha256 make its id (12 hex digits).
 const TOKEN_ID_BYTES: usize = 6;
 

@@ -12,7 +12,7 @@ use plugboard_registry_types::manifest::Permission;
 use semver::Version;
 use serde::Deserialize;
 
-use super::{RatingSummaries, Registry, counter, decode, prefix};
+use super::{RatingSummaries, Registry, counter, decode, newest_usable, prefix};
 use crate::error::StoreError;
 use crate::search::Listing;
 
@@ -49,9 +49,8 @@ impl Catalog {
 }
 
 /// A version record without the README, for the catalog.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct VersionSummary {
-    seq: u64,
     entry: IndexEntry,
     description: String,
     #[serde(default)]
@@ -145,21 +144,15 @@ impl Registry {
     fn build_catalog(&self, generation: u64) -> Result<Catalog, StoreError> {
         let mut plugins = Vec::new();
         for (name, plugin) in self.plugins()? {
-            let mut newest: Option<VersionSummary> = None;
-            let mut last_seq = 0;
-            for item in self.inner.versions.scan_prefix(prefix(&name)) {
-                let version: VersionSummary = decode("versions", &item?.1)?;
-                last_seq = last_seq.max(version.seq);
-                let better = !version.entry.yanked
-                    && newest.as_ref().is_none_or(|n| {
-                        (version.entry.version.pre.is_empty(), &version.entry.version)
-                            > (n.entry.version.pre.is_empty(), &n.entry.version)
-                    });
-                if better {
-                    newest = Some(version);
-                }
-            }
-            let Some(newest) = newest else { continue };
+            let versions = self
+                .inner
+                .versions
+                .scan_prefix(prefix(&name))
+                .map(|item| decode::<VersionSummary>("versions", &item?.1))
+                .collect::<Result<Vec<_>, _>>()?;
+            let Some(newest) = newest_usable(&versions, |v| &v.entry).cloned() else {
+                continue;
+            };
             plugins.push(Summary {
                 version: newest.entry.version,
                 description_lower: newest.description.to_lowercase(),

@@ -29,7 +29,7 @@ use serde::Deserialize;
 
 use crate::routes::DOWNLOAD_DAYS;
 use crate::search::{Filter, Listing};
-use crate::store::{Ratings, Registry, Summary, VersionRow};
+use crate::store::{Ratings, Registry, Summary, VersionRow, newest_usable};
 use crate::time;
 pub(crate) use session::hash_password;
 use session::{Layout, Visitor, WebError};
@@ -235,7 +235,8 @@ fn parse_wit(text: &str) -> Option<(u64, u64)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
-/// Renders a search (or a category, when `fixed_category` is set).
+/// Renders a search (or a category, when `fixed_category` is set; 404
+/// when no listed plugin is in it).
 fn search(
     registry: &Registry,
     visitor: &Visitor,
@@ -244,6 +245,13 @@ fn search(
 ) -> Result<Response, WebError> {
     let listing = registry.listing()?;
     let catalog = &listing.catalog;
+    if let Some(slug) = fixed_category
+        && !catalog
+            .listed()
+            .any(|p| p.categories.iter().any(|c| c == slug))
+    {
+        return not_found_page(registry, visitor, slug, "category");
+    }
     let category = fixed_category
         .map(str::to_owned)
         .or_else(|| (!query.category.is_empty()).then(|| query.category.clone()));
@@ -352,10 +360,6 @@ async fn category(
     query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, WebError> {
     let query = query.map(|Query(q)| q).unwrap_or_default();
-    let catalog = registry.catalog()?;
-    if !catalog.listed().any(|p| p.categories.contains(&slug)) {
-        return not_found_page(&registry, &visitor, &slug, "category");
-    }
     search(&registry, &visitor, query, Some(&slug))
 }
 
@@ -473,12 +477,17 @@ fn permission_view(permission: Permission) -> PermissionView {
 /// The newest version that is not yanked (stable before pre-releases), or
 /// the newest of all when every version is yanked.
 fn shown_version(versions: &[VersionRow]) -> Option<&VersionRow> {
-    let key = |v: &&VersionRow| (v.entry.version.pre.is_empty(), v.entry.version.clone());
-    versions
-        .iter()
-        .filter(|v| !v.entry.yanked)
-        .max_by_key(key)
-        .or_else(|| versions.iter().max_by_key(key))
+    newest_usable(versions, |v| &v.entry).or_else(|| {
+        versions
+            .iter()
+            .max_by_key(|v| (v.entry.version.pre.is_empty(), &v.entry.version))
+    })
+}
+
+/// A manifest's link, when it is a web address (never `javascript:` and the like).
+fn web_link(url: &Option<String>) -> Option<String> {
+    url.clone()
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
 }
 
 fn histogram(ratings: &Ratings) -> Vec<(u8, u64, u64)> {
@@ -617,19 +626,15 @@ async fn plugin_page(
             .collect(),
         owners: plugin.owners.clone(),
         license: shown.license.clone(),
-        homepage: shown
-            .homepage
-            .clone()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-        repository: shown
-            .repository
-            .clone()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
+        homepage: web_link(&shown.homepage),
+        repository: web_link(&shown.repository),
         categories: shown.categories.clone(),
         keywords: shown.keywords.clone(),
         created: render::date(plugin.created_at),
         updated: render::date(plugin.updated_at),
-        downloads: render::count(registry.plugin_downloads(&name)?),
+        // Each download counts in its version's total and the plugin's, in
+        // one transaction: the versions' sum is the plugin's total.
+        downloads: render::count(by_version.values().sum()),
         chart: render::downloads_chart(&days),
         rating: ratings.average().map(|a| format!("{a:.1}")),
         rating_stars: render::stars(ratings.average().unwrap_or(0.0)),

@@ -12,7 +12,7 @@ use semver::Version;
 use serde::Deserialize;
 
 use super::render;
-use super::session::{CsrfOnly, Layout, SignedIn, Visitor, WebError};
+use super::session::{CsrfOnly, Layout, Posted, SignedIn, Visitor, WebError, posted};
 use crate::store::{Moderation, Registry, Reply, ReportTarget};
 use crate::time;
 
@@ -32,22 +32,7 @@ pub(crate) struct ReviewForm {
     body: String,
 }
 
-/// A form with its CSRF token.
-pub(crate) trait Posted {
-    fn csrf(&self) -> &str;
-}
-
-macro_rules! posted {
-    ($($form:ty),*) => {$(
-        impl Posted for $form {
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-        }
-    )*};
-}
-
-posted!(ReviewForm, ReplyForm, ReportForm, CsrfOnly);
+posted!(ReviewForm, ReplyForm, ReportForm, AdminForm);
 
 /// Accepts a signed-in visitor's write: the form read, the visitor signed
 /// in (else off to the sign-in page, then back to `back`), its CSRF token
@@ -71,13 +56,14 @@ fn admit_write(registry: &Registry, user: &SignedIn) -> Result<(), WebError> {
     registry
         .limiter()
         .take(&key, registry.config().write_rate)
-        .map_err(|wait| WebError::Page {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            heading: "Slow down".into(),
-            message: format!(
-                "You wrote a lot in a short time. Wait {wait} seconds, then send it again."
-            ),
-            retry_after: Some(wait),
+        .map_err(|wait| {
+            WebError::too_many(
+                "Slow down",
+                format!(
+                    "You wrote a lot in a short time. Wait {wait} seconds, then send it again."
+                ),
+                wait,
+            )
         })
 }
 
@@ -413,7 +399,7 @@ pub(crate) async fn admin_action(
 ) -> Result<Response, WebError> {
     let Form(form) = form.map_err(WebError::bad_form)?;
     let admin = require_admin(&visitor, "/admin")?;
-    visitor.check_csrf(&form.csrf)?;
+    visitor.check_csrf(form.csrf())?;
     let why = reason(&form.reason)?;
     let closed = Moderation {
         by: admin.name.clone(),

@@ -224,6 +224,13 @@ impl Visitor {
         }
     }
 
+    /// Reads a posted form and checks its CSRF token ([`Self::check_csrf`]).
+    pub fn accept<T: Posted>(&self, form: Result<Form<T>, FormRejection>) -> Result<T, WebError> {
+        let Form(form) = form.map_err(WebError::bad_form)?;
+        self.check_csrf(form.csrf())?;
+        Ok(form)
+    }
+
     /// 403 unless the form's CSRF token is the visitor's (the session's,
     /// or the cookie's when signed out) and the browser does not say the
     /// form came from another site.
@@ -334,6 +341,25 @@ pub(crate) fn html(status: StatusCode, template: &impl Template) -> Response {
         .into_response()
 }
 
+/// A form with its CSRF token.
+pub(crate) trait Posted {
+    fn csrf(&self) -> &str;
+}
+
+/// Implements [`Posted`] for forms with a `csrf` field.
+macro_rules! posted {
+    ($($form:ty),*) => {$(
+        impl $crate::web::session::Posted for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        }
+    )*};
+}
+pub(crate) use posted;
+
+posted!(AccountForm, CsrfOnly);
+
 /// What every page's layout shows.
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
@@ -420,6 +446,16 @@ impl WebError {
 
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "Not allowed", message)
+    }
+
+    /// 429 with `Retry-After: wait`.
+    pub fn too_many(heading: &str, message: String, wait: u64) -> Self {
+        WebError::Page {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            heading: heading.to_owned(),
+            message,
+            retry_after: Some(wait),
+        }
     }
 }
 
@@ -546,15 +582,14 @@ pub(crate) async fn signup_page(visitor: Visitor, Query(next): Query<Next>) -> R
 }
 
 fn too_many(wait: u64) -> WebError {
-    WebError::Page {
-        status: StatusCode::TOO_MANY_REQUESTS,
-        heading: "Too many attempts".into(),
-        message: format!(
+    WebError::too_many(
+        "Too many attempts",
+        format!(
             "There were too many attempts from here or for this account. Wait {wait} seconds, \
              then try again."
         ),
-        retry_after: Some(wait),
-    }
+        wait,
+    )
 }
 
 /// The sign-in limits' buckets: every attempt from the client; failures
@@ -694,8 +729,7 @@ pub(crate) async fn signin(
     visitor: Visitor,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(WebError::bad_form)?;
-    visitor.check_csrf(&form.csrf)?;
+    let form = visitor.accept(form)?;
     let username = form.username.trim().to_lowercase();
     admit_signin(&registry, &visitor, &username)?;
     let password = form.password.clone();
@@ -727,32 +761,19 @@ pub(crate) async fn signup(
     visitor: Visitor,
     form: Result<Form<AccountForm>, FormRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(WebError::bad_form)?;
-    visitor.check_csrf(&form.csrf)?;
+    let form = visitor.accept(form)?;
     let username = form.username.trim().to_owned();
-    if let Err(error) = check_user_name(&username) {
-        return Ok(form_error(
-            &visitor,
-            &form,
-            true,
-            format!("User name: {error}."),
-        ));
-    }
-    if crate::names::reserved(&username).is_some() {
-        return Ok(form_error(
-            &visitor,
-            &form,
-            true,
-            format!("User name: `{username}` is reserved; choose another."),
-        ));
-    }
-    if let Err(error) = check_password(&form.password) {
-        return Ok(form_error(
-            &visitor,
-            &form,
-            true,
-            format!("Password: {error}."),
-        ));
+    let problem = match check_user_name(&username) {
+        Err(error) => Some(format!("User name: {error}.")),
+        Ok(()) if crate::names::reserved(&username).is_some() => Some(format!(
+            "User name: `{username}` is reserved; choose another."
+        )),
+        Ok(()) => check_password(&form.password)
+            .err()
+            .map(|error| format!("Password: {error}.")),
+    };
+    if let Some(problem) = problem {
+        return Ok(form_error(&visitor, &form, true, problem));
     }
     let limit = registry.config().signin_rate;
     let key = token_hash(&format!("signup-client:{}", visitor.client));
@@ -782,7 +803,7 @@ pub(crate) async fn signup(
 #[derive(Debug, Deserialize)]
 pub(crate) struct CsrfOnly {
     #[serde(default)]
-    pub csrf: String,
+    csrf: String,
 }
 
 /// `POST /signout`.
@@ -791,8 +812,7 @@ pub(crate) async fn signout(
     visitor: Visitor,
     form: Result<Form<CsrfOnly>, FormRejection>,
 ) -> Result<Response, WebError> {
-    let Form(form) = form.map_err(WebError::bad_form)?;
-    visitor.check_csrf(&form.csrf)?;
+    visitor.accept(form)?;
     if let Some(token) = &visitor.session {
         registry.end_session(token)?;
     }

@@ -783,3 +783,16 @@ pub(crate) async fn fallback(State(registry): State<Registry>, request: Request)
         .unwrap_or_default();
     not_found_page(&registry, &visitor, wanted, "page").unwrap_or_else(IntoResponse::into_response)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wit_filters_parse_major_minor_only() {
+        assert_eq!(parse_wit("0.1"), Some((0, 1)));
+        for bad in ["", "1", "0.x", "0.1.2", "-1.0", "a.b"] {
+            assert_eq!(parse_wit(bad), None, "{bad}");
+        }
+    }
+}

@@ -828,6 +828,61 @@ pub(crate) async fn signout(
 mod tests {
     use super::*;
 
+    fn parts(headers: &[(&str, &str)], peer: Option<&str>) -> Parts {
+        let mut request = axum::http::Request::builder().uri("/");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (mut parts, ()) = request.body(()).expect("a request").into_parts();
+        if let Some(peer) = peer {
+            let peer: SocketAddr = peer.parse().expect("an address");
+            parts.extensions.insert(ConnectInfo(peer));
+        }
+        parts
+    }
+
+    #[test]
+    fn clients_are_the_peer_unless_behind_a_proxy() {
+        let forwarded = [("x-forwarded-for", "203.0.113.9, 198.51.100.7")];
+        let direct = parts(&forwarded, Some("192.0.2.1:5000"));
+        assert_eq!(
+            client_of(&direct, false),
+            "192.0.2.1",
+            "the header is not trusted"
+        );
+        assert_eq!(
+            client_of(&direct, true),
+            "198.51.100.7",
+            "the proxy's entry"
+        );
+        let garbage = parts(
+            &[("x-forwarded-for", "not an address")],
+            Some("192.0.2.1:5000"),
+        );
+        assert_eq!(client_of(&garbage, true), "192.0.2.1");
+        let v6 = parts(&[], Some("[2001:db8:1:2:3:4:5:6]:443"));
+        assert_eq!(client_of(&v6, false), "2001:db8:1:2::/64");
+        assert_eq!(client_of(&parts(&[], None), false), "unknown");
+    }
+
+    #[test]
+    fn only_well_formed_cookies_count() {
+        let token = "ab".repeat(32);
+        let headers = parts(
+            &[(
+                "cookie",
+                &format!("pb_session=short; junk; pb_csrf={token}; =x; other=1"),
+            )],
+            None,
+        )
+        .headers;
+        let found: Vec<(&str, &str)> = cookies(&headers).collect();
+        assert!(found.contains(&("pb_csrf", token.as_str())), "{found:?}");
+        assert!(!is_token("short"));
+        assert!(!is_token(&"zz".repeat(32)));
+        assert!(is_token(&token));
+    }
+
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next("/plugins/echo"), "/plugins/echo");

@@ -256,7 +256,11 @@ impl Bot {
         let engine = PluginEngine::new(&engine_options(config))?;
         let (plugins, report) = load_plugins(config, &engine, Arc::clone(&store));
         let targets = plugins.into_iter().map(Target::from).collect();
-        let router = Router::new(targets, config.runtime.command_prefixes.clone());
+        let router = Router::with_commands(
+            targets,
+            config.runtime.command_prefixes.clone(),
+            &config.commands,
+        );
         let mut bot = Bot::new(
             Arc::new(router),
             store,
@@ -492,7 +496,11 @@ impl Reload {
             }
             return;
         }
-        let router = Router::new(targets, self.config.runtime.command_prefixes.clone());
+        let router = Router::with_commands(
+            targets,
+            self.config.runtime.command_prefixes.clone(),
+            &self.config.commands,
+        );
         let removed: Vec<String> = old
             .plugins()
             .iter()

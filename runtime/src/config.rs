@@ -80,6 +80,10 @@ pub struct BotConfig {
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// Which plugin answers a command, where the owner decides
+    /// (`[commands] remember = "notes"`); see [`crate::commands`].
+    #[serde(default)]
+    pub commands: crate::commands::CommandMap,
     /// Marketplace registries by name, e.g. `default =
     /// "https://registry.example.com"`; `default` is used unless a command
     /// names another with `--registry`.

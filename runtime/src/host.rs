@@ -99,6 +99,20 @@ impl tokio::io::AsyncWrite for OutputTail {
     }
 }
 
+/// An event would cross its byte budget (`max_event_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this event may make the host hold or deliver at most {max} bytes; {used} are used and this needs {wanted} more"
+)]
+pub struct EventBytesExceeded {
+    /// The budget.
+    pub max: u64,
+    /// Bytes counted before.
+    pub used: u64,
+    /// Bytes refused.
+    pub wanted: u64,
+}
+
 /// What every instance of one plugin shares.
 pub struct PluginShared {
     /// The plugin's name (its KV namespace and log tag).
@@ -154,6 +168,9 @@ pub struct HostState {
     pub(crate) output: OutputTail,
     pub(crate) current_chat: Option<ChatRef>,
     pub(crate) sent: Vec<Outbound>,
+    /// Bytes this event has made the host hold or deliver so far (see
+    /// `Limits::max_event_bytes`).
+    pub(crate) event_bytes: u64,
     pub(crate) kv_written: bool,
     wasi: WasiCtx,
     table: ResourceTable,
@@ -181,6 +198,7 @@ impl HostState {
             output,
             current_chat: None,
             sent: Vec::new(),
+            event_bytes: 0,
             kv_written: false,
             wasi,
             table: ResourceTable::new(),
@@ -206,6 +224,22 @@ impl HostState {
                 .throttled
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
+    }
+
+    /// Counts `bytes` more against the event's byte budget; refuses (and
+    /// counts nothing) when they would cross it.
+    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), EventBytesExceeded> {
+        let max = self.plugin.limits.max_event_bytes;
+        let total = self.event_bytes.saturating_add(bytes as u64);
+        if total > max {
+            return Err(EventBytesExceeded {
+                max,
+                used: self.event_bytes,
+                wanted: bytes as u64,
+            });
+        }
+        self.event_bytes = total;
+        Ok(())
     }
 
     /// The tail of what the guest printed during this event, for crash reports.
@@ -279,19 +313,21 @@ pub mod v0_1 {
                 Some(0) => {}
                 Some(dropped) => tracing::warn!(
                     plugin,
-                    "dropped {dropped} log lines of `{plugin}` over its limit of {per_sec} per second"
+                    dropped,
+                    per_sec,
+                    "dropped log lines of a plugin over its limit"
                 ),
             }
-            // One line of bounded length: a plugin cannot forge log lines.
-            let message = crate::router::truncate(&message, MAX_LOG_LINE)
-                .escape_debug()
-                .to_string();
+            // A field of bounded length, never part of the log line's own
+            // text: recorded with `Debug`, it is quoted and escaped, so a
+            // plugin can neither forge a line nor a field.
+            let text = crate::router::truncate(&message, MAX_LOG_LINE);
             match level {
-                wit::LogLevel::Trace => tracing::trace!(plugin, "{message}"),
-                wit::LogLevel::Debug => tracing::debug!(plugin, "{message}"),
-                wit::LogLevel::Info => tracing::info!(plugin, "{message}"),
-                wit::LogLevel::Warn => tracing::warn!(plugin, "{message}"),
-                wit::LogLevel::Error => tracing::error!(plugin, "{message}"),
+                wit::LogLevel::Trace => tracing::trace!(plugin, text = ?text, "plugin log"),
+                wit::LogLevel::Debug => tracing::debug!(plugin, text = ?text, "plugin log"),
+                wit::LogLevel::Info => tracing::info!(plugin, text = ?text, "plugin log"),
+                wit::LogLevel::Warn => tracing::warn!(plugin, text = ?text, "plugin log"),
+                wit::LogLevel::Error => tracing::error!(plugin, text = ?text, "plugin log"),
             }
         }
     }
@@ -429,6 +465,16 @@ pub mod v0_1 {
                     "the plugin has no HTTP access".into(),
                 ));
             };
+            let size = request.method.len()
+                + request.url.len()
+                + request
+                    .headers
+                    .iter()
+                    .map(|h| h.name.len() + h.value.len())
+                    .sum::<usize>()
+                + request.body.len();
+            self.charge(size)
+                .map_err(|e| HostError::LimitExceeded(e.to_string()))?;
             let time_left = self
                 .deadline
                 .saturating_duration_since(std::time::Instant::now());
@@ -457,7 +503,7 @@ pub mod v0_1 {
                     self.plugin
                         .refused_calls
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    tracing::warn!(plugin = %self.plugin.name, %url, "HTTP request refused: {why}");
+                    tracing::warn!(plugin = %self.plugin.name, url = ?url, reason = ?why, "HTTP request refused");
                     Err(HostError::PermissionDenied(why))
                 }
                 Err(FetchError::TooLarge(why)) => Err(HostError::LimitExceeded(why)),
@@ -479,15 +525,17 @@ pub mod v0_1 {
 
     impl plugboard::plugin::messaging::Host for HostState {
         fn send(&mut self, to: wit::ChatRef, message: wit::Outgoing) -> Result<(), HostError> {
-            let to = chat_ref_from_wit(to);
-            if self.current_chat.as_ref() != Some(&to) {
-                self.require(Permission::SendAnyChat)?;
-            }
             let max_actions = self.plugin.limits.max_actions as usize;
             if self.sent.len() >= max_actions {
                 return Err(HostError::LimitExceeded(format!(
                     "at most {max_actions} messages and actions per event"
                 )));
+            }
+            self.charge(chat_ref_bytes(&to) + outgoing_bytes(&message))
+                .map_err(|e| HostError::LimitExceeded(e.to_string()))?;
+            let to = chat_ref_from_wit(to)?;
+            if self.current_chat.as_ref() != Some(&to) {
+                self.require(Permission::SendAnyChat)?;
             }
             check_text_len(&message.text, &self.plugin.limits).map_err(HostError::LimitExceeded)?;
             let message = outgoing_from_wit(message, &self.plugin.name)?;
@@ -627,15 +675,85 @@ pub mod v0_1 {
 
     // ---- conversions: WIT -> runtime model ----
 
-    fn chat_ref_from_wit(c: wit::ChatRef) -> event::ChatRef {
-        event::ChatRef {
+    /// Longest chat id, message id or platform name an action may name, in bytes.
+    pub const MAX_ID: usize = 256;
+    /// Longest reaction emoji, in bytes (a custom Discord emoji `<:name:id>`
+    /// fits with room to spare).
+    pub const MAX_EMOJI: usize = 128;
+    /// Longest button label, in characters (Discord's limit).
+    pub const MAX_BUTTON_LABEL: usize = 80;
+    /// Most rows of buttons under one message.
+    pub const MAX_BUTTON_ROWS: usize = 10;
+    /// Most buttons in one row.
+    pub const MAX_BUTTONS_PER_ROW: usize = 8;
+
+    /// Refuses an id longer than [`MAX_ID`].
+    fn check_id(what: &str, id: &str) -> Result<(), HostError> {
+        if id.len() > MAX_ID {
+            return Err(HostError::LimitExceeded(format!(
+                "a {what} is at most {MAX_ID} bytes; this one has {}",
+                id.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn chat_ref_from_wit(c: wit::ChatRef) -> Result<event::ChatRef, HostError> {
+        check_id("chat id", &c.id)?;
+        Ok(event::ChatRef {
             platform: match c.platform {
                 wit::Platform::Console => event::Platform::Console,
                 wit::Platform::Telegram => event::Platform::Telegram,
                 wit::Platform::Discord => event::Platform::Discord,
-                wit::Platform::Other(name) => event::Platform::Other(name.into()),
+                wit::Platform::Other(name) => {
+                    check_id("platform name", &name)?;
+                    event::Platform::Other(name.into())
+                }
             },
             id: c.id,
+        })
+    }
+
+    // ---- sizes: what a plugin makes the host hold, in bytes ----
+
+    fn chat_ref_bytes(c: &wit::ChatRef) -> usize {
+        let platform = match &c.platform {
+            wit::Platform::Other(name) => name.len(),
+            _ => 0,
+        };
+        c.id.len() + platform
+    }
+
+    fn outgoing_bytes(o: &wit::Outgoing) -> usize {
+        let buttons: usize = o
+            .buttons
+            .iter()
+            .flatten()
+            .map(|b| b.id.len() + b.label.len())
+            .sum();
+        let embed = o.embed.as_ref().map_or(0, |e| {
+            [&e.title, &e.description, &e.url, &e.footer, &e.image_url]
+                .into_iter()
+                .flatten()
+                .map(String::len)
+                .sum::<usize>()
+                + e.fields
+                    .iter()
+                    .map(|f| f.name.len() + f.value.len())
+                    .sum::<usize>()
+        });
+        o.text.len() + buttons + embed
+    }
+
+    /// Bytes of strings and lists in one returned action.
+    pub fn action_bytes(action: &wit::Action) -> usize {
+        let chat = |c: &Option<wit::ChatRef>| c.as_ref().map_or(0, chat_ref_bytes);
+        match action {
+            wit::Action::Reply(o) => outgoing_bytes(o),
+            wit::Action::Send(s) => chat_ref_bytes(&s.to) + outgoing_bytes(&s.message),
+            wit::Action::Edit(e) => chat(&e.chat) + e.message_id.len() + outgoing_bytes(&e.message),
+            wit::Action::React(r) => chat(&r.chat) + r.message_id.len() + r.emoji.len(),
+            wit::Action::Delete(d) => chat(&d.chat) + d.message_id.len(),
         }
     }
 
@@ -645,6 +763,13 @@ pub mod v0_1 {
     /// Converts outgoing content, namespacing button ids as `<plugin>:<id>`
     /// so a press finds its way back to the plugin that sent the button.
     fn outgoing_from_wit(o: wit::Outgoing, plugin: &str) -> Result<event::Outgoing, HostError> {
+        if o.buttons.len() > MAX_BUTTON_ROWS
+            || o.buttons.iter().any(|row| row.len() > MAX_BUTTONS_PER_ROW)
+        {
+            return Err(HostError::LimitExceeded(format!(
+                "a message has at most {MAX_BUTTON_ROWS} rows of at most {MAX_BUTTONS_PER_ROW} buttons"
+            )));
+        }
         let mut rows = Vec::with_capacity(o.buttons.len());
         for row in o.buttons {
             let mut buttons = Vec::with_capacity(row.len());
@@ -652,8 +777,14 @@ pub mod v0_1 {
                 let data = format!("{plugin}:{}", b.id);
                 if data.len() > MAX_BUTTON_DATA {
                     return Err(HostError::InvalidArgument(format!(
-                        "button id `{}` is too long: with the plugin's name it must fit in {MAX_BUTTON_DATA} bytes",
-                        b.id
+                        "button id {} is too long: with the plugin's name it must fit in {MAX_BUTTON_DATA} bytes",
+                        plugboard_registry_types::text::quote(&b.id)
+                    )));
+                }
+                let label = b.label.chars().count();
+                if label > MAX_BUTTON_LABEL {
+                    return Err(HostError::LimitExceeded(format!(
+                        "a button label is at most {MAX_BUTTON_LABEL} characters; this one has {label}"
                     )));
                 }
                 buttons.push(event::Button {
@@ -824,8 +955,11 @@ pub mod v0_1 {
     ) -> Result<Vec<event::Outbound>, String> {
         let plugin = &state.plugin;
         let check_len = |text: &str| check_text_len(text, &plugin.limits);
-        let target =
-            |c: Option<wit::ChatRef>| c.map(chat_ref_from_wit).unwrap_or_else(|| ctx.chat.clone());
+        let target = |c: Option<wit::ChatRef>| match c {
+            Some(c) => chat_ref_from_wit(c).map_err(reason),
+            None => Ok(ctx.chat.clone()),
+        };
+        let message_id = |id: &str| check_id("message id", id).map_err(reason);
         let mention_everyone = plugin.granted(Permission::MentionEveryone);
         let mut out = Vec::with_capacity(actions.len());
         for action in actions {
@@ -841,7 +975,7 @@ pub mod v0_1 {
                 }
                 wit::Action::Send(s) => {
                     check_len(&s.message.text)?;
-                    let to = chat_ref_from_wit(s.to);
+                    let to = chat_ref_from_wit(s.to).map_err(reason)?;
                     let message = outgoing_from_wit(s.message, &plugin.name).map_err(reason)?;
                     (
                         to,
@@ -853,24 +987,37 @@ pub mod v0_1 {
                 }
                 wit::Action::Edit(e) => {
                     check_len(&e.message.text)?;
+                    message_id(&e.message_id)?;
                     let message = outgoing_from_wit(e.message, &plugin.name).map_err(reason)?;
                     (
-                        target(e.chat),
+                        target(e.chat)?,
                         event::OutboundOp::Edit {
                             message_id: e.message_id,
                             message,
                         },
                     )
                 }
-                wit::Action::React(r) => (
-                    target(r.chat),
-                    event::OutboundOp::React {
-                        message_id: r.message_id,
-                        emoji: r.emoji,
-                    },
-                ),
+                wit::Action::React(r) => {
+                    message_id(&r.message_id)?;
+                    if r.emoji.len() > MAX_EMOJI {
+                        return Err(format!(
+                            "a reaction emoji is at most {MAX_EMOJI} bytes; this one has {}",
+                            r.emoji.len()
+                        ));
+                    }
+                    (
+                        target(r.chat)?,
+                        event::OutboundOp::React {
+                            message_id: r.message_id,
+                            emoji: r.emoji,
+                        },
+                    )
+                }
                 wit::Action::Delete(d) => (
-                    target(d.chat),
+                    {
+                        message_id(&d.message_id)?;
+                        target(d.chat)?
+                    },
                     event::OutboundOp::Delete {
                         message_id: d.message_id,
                     },

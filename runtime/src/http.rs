@@ -34,6 +34,12 @@ pub const MAX_REQUEST_BODY: usize = 1 << 20;
 pub const MAX_RESPONSE_BODY: usize = 4 << 20;
 /// Most response headers kept.
 pub const MAX_RESPONSE_HEADERS: usize = 100;
+/// Longest request URL, in bytes.
+pub const MAX_URL: usize = 8 * 1024;
+/// Most headers one request may send.
+pub const MAX_REQUEST_HEADERS: usize = 100;
+/// Longest request header (name and value together), in bytes.
+pub const MAX_REQUEST_HEADER: usize = 8 * 1024;
 
 /// An address range, `192.168.0.0/16` or `fd00::/8`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,8 +344,28 @@ pub async fn fetch(
     request: Request,
     time_left: Duration,
 ) -> Result<Response, FetchError> {
-    let url = Url::parse(&request.url)
-        .map_err(|e| FetchError::Invalid(format!("`{}` is not a URL: {e}", request.url)))?;
+    if request.url.len() > MAX_URL {
+        return Err(FetchError::TooLarge(format!(
+            "a URL is at most {MAX_URL} bytes; this one has {}",
+            request.url.len()
+        )));
+    }
+    if request.headers.len() > MAX_REQUEST_HEADERS
+        || request
+            .headers
+            .iter()
+            .any(|(n, v)| n.len() + v.len() > MAX_REQUEST_HEADER)
+    {
+        return Err(FetchError::TooLarge(format!(
+            "a request sends at most {MAX_REQUEST_HEADERS} headers of at most {MAX_REQUEST_HEADER} bytes each"
+        )));
+    }
+    let url = Url::parse(&request.url).map_err(|e| {
+        FetchError::Invalid(format!(
+            "{} is not a URL: {e}",
+            plugboard_registry_types::text::quote(&request.url)
+        ))
+    })?;
     policy.check_url(&url).map_err(FetchError::Refused)?;
     if request.body.len() > MAX_REQUEST_BODY {
         return Err(FetchError::TooLarge(format!(
@@ -347,8 +373,12 @@ pub async fn fetch(
             request.body.len()
         )));
     }
-    let method = reqwest::Method::from_bytes(request.method.as_bytes())
-        .map_err(|_| FetchError::Invalid(format!("`{}` is not an HTTP method", request.method)))?;
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
+        FetchError::Invalid(format!(
+            "{} is not an HTTP method",
+            plugboard_registry_types::text::quote(&request.method)
+        ))
+    })?;
     let mut builder = client
         .request(method, url)
         .timeout(time_left)

@@ -21,6 +21,9 @@
 //! * [`sandbox`] — per-plugin budgets (memory, CPU, deadline, actions) and failures.
 //! * [`plugin`] — loading a plugin directory and running one event through it.
 //! * [`router`] — command parsing and dispatch to plugins.
+//! * [`commands`] — which plugin owns which command.
+//! * [`logging`] — the log, with outside text kept inside its fields.
+//! * [`listing`] — `plugboard plugins list`: rows, tables of any width, JSON.
 //! * [`adapters`] — platforms (console, in-process).
 //! * [`store`] — durable state (sled).
 //! * [`bot`] — wiring it all and running it.
@@ -45,12 +48,15 @@
 
 pub mod adapters;
 pub mod bot;
+pub mod commands;
 pub mod config;
 mod dispatch;
 pub mod engine;
 pub mod event;
 pub mod host;
 pub mod http;
+pub mod listing;
+pub mod logging;
 pub mod packages;
 pub mod plugin;
 pub mod router;

@@ -15,6 +15,7 @@ use plugboard_runtime::adapters::telegram::TelegramAdapter;
 use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
 use plugboard_runtime::config::BotConfig;
 use plugboard_runtime::engine::{CacheOutcome, PluginEngine};
+use plugboard_runtime::listing::{Listing, PluginRow};
 use plugboard_runtime::store::{MemoryStore, SledStore, Store};
 
 #[path = "cli/packages.rs"]
@@ -104,21 +105,31 @@ struct ConfigArg {
 #[derive(Subcommand)]
 enum PluginsCommand {
     /// List the plugins the configuration points at, with their commands,
-    /// permissions, and why any of them cannot be loaded.
-    List(ConfigArg),
+    /// permissions, command conflicts, and why any of them cannot be loaded.
+    List {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON (every value whole) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    plugboard_runtime::logging::init();
     let result = match cli.command {
         Top::Run(ConfigArg { config }) => run(config),
         Top::Grant(args) => change_grants(args, true),
         Top::Revoke(args) => change_grants(args, false),
         Top::Resume { plugin, config } => resume(&plugin, &config.config),
         Top::Plugins {
-            command: PluginsCommand::List(ConfigArg { config }),
-        } => list(config),
+            command:
+                PluginsCommand::List {
+                    config: ConfigArg { config },
+                    json,
+                },
+        } => list(config, json),
         Top::Install(args) => packages_cli::install(args),
         Top::Update(args) => packages_cli::update(args),
         Top::Remove(args) => packages_cli::remove(args),
@@ -132,23 +143,15 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors quote files, manifests and servers: shown escaped.
+            let shown = format!("{e:#}");
+            eprintln!(
+                "error: {}",
+                plugboard_registry_types::text::escape(&shown, true)
+            );
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG").unwrap_or_else(|_| {
-            tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
-        });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
 }
 
 fn log_report(report: &LoadReport) {
@@ -157,21 +160,21 @@ fn log_report(report: &LoadReport) {
             CacheOutcome::Hit => "from the compile cache",
             CacheOutcome::Compiled => "compiled",
         };
-        tracing::info!("loaded plugin {name} {version} ({how})");
+        tracing::info!(plugin = %name, %version, "loaded plugin ({how})");
     }
     for name in &report.disabled {
-        tracing::info!("plugin {name} is disabled in the config");
+        tracing::info!(plugin = %name, "plugin disabled in the config");
     }
     for refused in &report.refused {
-        tracing::error!("refused a plugin: {refused}");
+        tracing::error!(reason = ?refused.to_string(), "refused a plugin");
     }
     for (name, missing) in &report.missing_grants {
         let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();
         tracing::warn!(
-            "plugin {name} asks for {} but was not granted it: the calls that need it are refused. \
-             Grant it with `plugboard grant {name} {}`",
-            names.join(", "),
-            names.join(" ")
+            plugin = %name,
+            missing = %names.join(","),
+            "plugin asks for permissions it was not granted: the calls that need them are refused; \
+             grant them with `plugboard grant <plugin> <permission>…`"
         );
     }
 }
@@ -236,7 +239,7 @@ async fn shutdown_signal() {
     }
 }
 
-fn list(config_path: PathBuf) -> Result<()> {
+fn list(config_path: PathBuf, json: bool) -> Result<()> {
     let config = BotConfig::load(&config_path)?;
     let engine = PluginEngine::new(&engine_options(&config))?;
     // Plugins are started against a scratch store (listing changes nothing),
@@ -280,93 +283,47 @@ fn list(config_path: PathBuf) -> Result<()> {
         }
         disabled
     });
-    let mut rows = vec![[
-        "NAME".to_string(),
-        "VERSION".into(),
-        "STATUS".into(),
-        "COMMANDS".into(),
-        "PERMISSIONS".into(),
-        "DESCRIPTION".into(),
-    ]];
-    for (plugin, disabled) in plugins.iter().zip(&disabled) {
-        let m = plugin.manifest();
-        let commands: Vec<String> = m.commands.iter().map(|c| format!("/{}", c.name)).collect();
-        let missing = plugin.missing_grants();
-        let permissions: Vec<String> = m
-            .permissions
+    let assignment =
+        plugboard_runtime::commands::assign(plugins.iter().map(|p| p.manifest()), &config.commands);
+    let mut listing = Listing {
+        disabled_in_config: report.disabled.clone(),
+        not_loaded: report.refused.iter().map(ToString::to_string).collect(),
+        command_conflicts: assignment
+            .conflicts
             .iter()
-            .map(|p| match missing.contains(p) {
-                true => format!("{p} (not granted)"),
-                false => p.to_string(),
+            .map(ToString::to_string)
+            .collect(),
+        unmatched_command_map: assignment
+            .unmatched
+            .iter()
+            .map(|(name, target)| {
+                format!(
+                    "{name} = \"{target}\": no loaded plugin `{}` declares /{}",
+                    target.plugin, target.command
+                )
             })
-            .collect();
-        let installed_from = installed
+            .collect(),
+        note,
+        ..Listing::default()
+    };
+    for (index, (plugin, disabled)) in plugins.iter().zip(disabled).enumerate() {
+        let m = plugin.manifest();
+        let missing = plugin.missing_grants();
+        let mut row = PluginRow::new(index, m, &assignment, |p| !missing.contains(&p));
+        row.registry = installed
             .get(&m.name)
             .filter(|_| plugin.dir().starts_with(&installed_root))
-            .map(|p| format!(" (from {})", p.registry))
-            .unwrap_or_default();
-        rows.push([
-            m.name.clone(),
-            format!("{}{installed_from}", m.version),
-            match (disabled, plugin.suspended()) {
-                (Some(_), _) => "disabled".into(),
-                (None, Some(_)) => "suspended".into(),
-                (None, None) => "ok".into(),
-            },
-            if commands.is_empty() {
-                "-".into()
-            } else {
-                commands.join(" ")
-            },
-            if permissions.is_empty() {
-                "-".into()
-            } else {
-                permissions.join(", ")
-            },
-            m.description.clone(),
-        ]);
+            .map(|p| p.registry.clone());
+        (row.status, row.reason) = match (disabled, plugin.suspended()) {
+            (Some(reason), _) => ("disabled", Some(reason)),
+            (None, Some(reason)) => ("suspended", Some(reason)),
+            (None, None) => ("ok", None),
+        };
+        listing.plugins.push(row);
     }
-    let widths: Vec<usize> = (0..5)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i < 5 {
-                line.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            } else {
-                line.push_str(cell);
-            }
-        }
-        println!("{}", line.trim_end());
-    }
-    for name in &report.disabled {
-        println!("\n{name}: disabled in the config");
-    }
-    for (plugin, reason) in plugins.iter().zip(&disabled) {
-        if let Some(reason) = reason {
-            println!("\n{}: {reason}", plugin.name());
-        } else if let Some(reason) = plugin.suspended() {
-            let name = plugin.name();
-            println!("\n{name}: suspended: {reason}; resume with `plugboard resume {name}`");
-        }
-    }
-    if !report.refused.is_empty() {
-        println!("\nnot loaded:");
-        for refused in &report.refused {
-            println!("  {refused}");
-        }
-    }
-    for (name, missing) in &report.missing_grants {
-        let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();
-        println!(
-            "\n{name}: not granted {}; grant with `plugboard grant {name} {}`",
-            names.join(", "),
-            names.join(" ")
-        );
-    }
-    if let Some(note) = note {
-        println!("\nnote: {note}");
+    match json {
+        true => println!("{}", listing.to_json()),
+        false => print!("{}", listing.to_text()),
     }
     Ok(())
 }

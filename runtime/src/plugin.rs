@@ -417,6 +417,7 @@ impl LoadedPlugin {
         data.ticks_used = 0;
         data.cpu_exhausted = false;
         data.budget.exceeded = false;
+        data.event_bytes = 0;
         store.set_epoch_deadline(1);
     }
 
@@ -424,6 +425,11 @@ impl LoadedPlugin {
     async fn instantiate(&self) -> Result<Warm, Failure> {
         let mut store = Store::new(&self.engine, HostState::new(Arc::clone(&self.shared)));
         store.limiter(|s| &mut s.budget);
+        // What one host call, or the returned actions, may copy out of the
+        // plugin before the host even sees it: aliased strings are copied
+        // once per alias, so without this a plugin could make the host
+        // allocate many times its own memory.
+        store.set_hostcall_fuel(self.shared.limits.copy_budget());
         store.epoch_deadline_callback(|mut ctx| {
             let data = ctx.data_mut();
             if data.ticks_left == 0 {
@@ -523,11 +529,9 @@ impl LoadedPlugin {
         if let Some(reason) = tripped {
             tracing::error!(
                 plugin = self.name(),
-                "plugin `{}` is suspended: {reason}; resume it with `/plugboard resume {}` on the console \
-                 or, with the bot stopped, `plugboard resume {}`",
-                self.name(),
-                self.name(),
-                self.name()
+                reason = ?reason,
+                "plugin suspended by its circuit breaker; resume it with `/plugboard resume <plugin>` \
+                 on the console or, with the bot stopped, `plugboard resume <plugin>`"
             );
             // Kept across restarts until the owner resumes the plugin.
             if let Err(e) = self.shared.store.set_suspension(self.name(), Some(&reason)) {
@@ -642,6 +646,13 @@ impl LoadedPlugin {
             self.return_instance(warm);
             return Err(failure);
         }
+        let returned: usize = actions.iter().map(v0_1::action_bytes).sum();
+        if warm.store.data_mut().charge(returned).is_err() {
+            self.return_instance(warm);
+            return Err(Failure::SizeBudget {
+                max_event_bytes: limits.max_event_bytes,
+            });
+        }
         let ctx = ActionContext { chat, reply_to };
         let returned = v0_1::actions_from_wit(actions, warm.store.data(), &ctx);
         let data = warm.store.data_mut();
@@ -677,6 +688,16 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
             memory_mib: limits.memory_mib,
         };
     }
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return Failure::Exited(exit.0);
+    }
+    if copied_too_much(error) {
+        return Failure::SizeBudget {
+            max_event_bytes: limits.max_event_bytes,
+        };
+    }
+    // The reason first, then what the plugin printed, then where it was
+    // (cut): cutting the text for a log line never cuts the reason.
     let mut message = match error.downcast_ref::<wasmtime::Trap>() {
         Some(wasmtime::Trap::MemoryOutOfBounds) => {
             // Rust and C guests keep their stack in linear memory, below the
@@ -687,14 +708,41 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
             )
         }
         Some(trap) => trap.to_string(),
-        None => format!("{error:#}"),
+        None => error.root_cause().to_string(),
     };
     let printed = data.output_tail();
     if !printed.is_empty() {
         message.push_str("; it printed: ");
         message.push_str(&printed);
     }
+    if let Some(trace) = error.downcast_ref::<wasmtime::WasmBacktrace>() {
+        let trace = trace.to_string();
+        let trace = trace.trim_start_matches("error while executing at wasm backtrace:");
+        message.push_str("; at: ");
+        message.push_str(&crate::router::truncate(
+            trace
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .as_str(),
+            MAX_BACKTRACE,
+        ));
+    }
     Failure::Trap(message)
+}
+
+/// Longest wasm backtrace quoted in a failure, in bytes.
+const MAX_BACKTRACE: usize = 400;
+
+/// Whether a call failed because the plugin handed the host more than
+/// [`crate::sandbox::Limits::copy_budget`] in one go. wasmtime reports it
+/// with a private error type, so its text is the only sign; the hostile
+/// `raw` plugin's `alias` test pins it.
+fn copied_too_much(error: &wasmtime::Error) -> bool {
+    error.chain().any(|e| {
+        e.to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
 }
 
 /// A plugin compiled into the host instead of loaded as a component. It goes

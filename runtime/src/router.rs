@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use plugboard_registry_types::{EventKind, Permission};
 
+use crate::commands::{Assignment, CommandMap};
 use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
 use crate::plugin::Target;
 use crate::sandbox::Failure;
@@ -50,7 +51,10 @@ pub struct Dispatch {
 pub struct Router {
     plugins: Vec<Target>,
     by_name: HashMap<String, usize>,
-    commands: HashMap<String, Vec<usize>>,
+    /// Who answers each command name (see [`crate::commands`]).
+    assignment: Assignment,
+    /// The routes of `assignment`, for lookups without allocation.
+    commands: HashMap<String, (usize, String)>,
     subscribers: HashMap<EventKind, Vec<usize>>,
     prefixes: Vec<String>,
     host: Arc<str>,
@@ -58,37 +62,73 @@ pub struct Router {
 
 impl Router {
     /// A router over `plugins`, recognising commands that start with one of
-    /// `prefixes` (e.g. `/` and `!`).
+    /// `prefixes` (e.g. `/` and `!`); the plugin loaded first owns a command
+    /// two plugins declare.
     pub fn new(plugins: Vec<Target>, prefixes: Vec<String>) -> Self {
+        Self::with_commands(plugins, prefixes, &CommandMap::default())
+    }
+
+    /// Like [`Router::new`], with the owner's `[commands]` table deciding
+    /// who answers which command first.
+    pub fn with_commands(plugins: Vec<Target>, prefixes: Vec<String>, map: &CommandMap) -> Self {
         let mut by_name = HashMap::new();
-        let mut commands: HashMap<String, Vec<usize>> = HashMap::new();
         let mut subscribers: HashMap<EventKind, Vec<usize>> = HashMap::new();
         for (i, plugin) in plugins.iter().enumerate() {
             by_name.insert(plugin.name().to_owned(), i);
-            for command in &plugin.manifest().commands {
-                let owners = commands.entry(command.name.clone()).or_default();
-                if let Some(&first) = owners.first() {
-                    tracing::warn!(
-                        command = %command.name,
-                        "both `{}` and `{}` declare /{}; both will receive it",
-                        plugins[first].name(),
-                        plugin.name(),
-                        command.name
-                    );
-                }
-                owners.push(i);
-            }
             for kind in &plugin.manifest().events {
                 subscribers.entry(*kind).or_default().push(i);
             }
         }
+        let assignment = crate::commands::assign(plugins.iter().map(Target::manifest), map);
+        for conflict in &assignment.conflicts {
+            let shown = conflict.to_string();
+            match conflict.by_owner {
+                true => tracing::info!(command = %conflict.command, "{shown}"),
+                false => tracing::warn!(command = %conflict.command, "{shown}"),
+            }
+        }
+        for (name, target) in &assignment.unmatched {
+            tracing::warn!(
+                command = %name,
+                "[commands] {name} = \"{target}\" is ignored: no loaded plugin `{}` declares /{}",
+                target.plugin,
+                target.command
+            );
+        }
+        let commands = assignment
+            .routes
+            .iter()
+            .map(|(name, route)| (name.clone(), route.clone()))
+            .collect();
         Self {
             plugins,
             by_name,
+            assignment,
             commands,
             subscribers,
             prefixes,
             host: HOST.into(),
+        }
+    }
+
+    /// Who answers each command, and the conflicts found.
+    pub fn assignment(&self) -> &Assignment {
+        &self.assignment
+    }
+
+    /// The plugin that answers the command a user typed, and the command's
+    /// name as that plugin declares it: `/remember` by the routing table,
+    /// `/notes.remember` by the qualified name.
+    fn route(&self, parsed_plugin: Option<&str>, name: &str) -> Option<(usize, String)> {
+        match parsed_plugin {
+            None => self.commands.get(name).cloned(),
+            Some(plugin) => {
+                let &index = self.by_name.get(plugin)?;
+                self.plugins[index]
+                    .manifest()
+                    .command(name)
+                    .map(|spec| (index, spec.name.clone()))
+            }
         }
     }
 
@@ -116,32 +156,49 @@ impl Router {
         let mut out = Dispatch::default();
         let chat = event.chat().to_ref();
         let direct = event.chat().kind == ChatKind::Direct;
+        // The one plugin a command goes to (borrowed as a one-element slice).
+        let target: usize;
         let (targets, event, reply_to) = match event {
             Event::Message(message) => match parse_command(&message.text, &self.prefixes) {
                 Some(parsed) => {
                     let reply_to = Some(message.id.clone());
-                    let command = Command {
+                    let mut command = Command {
                         name: parsed.name,
                         args: split_args(&parsed.raw_args),
                         raw_args: parsed.raw_args,
                         message,
                     };
-                    if command.name == OWNER_COMMAND && chat.platform == Platform::Console {
+                    if parsed.plugin.is_none()
+                        && command.name == OWNER_COMMAND
+                        && chat.platform == Platform::Console
+                    {
                         let text = self.owner_command(&command.args);
                         self.reply(&mut out, &chat, reply_to, text);
                         return out;
                     }
-                    match self.commands.get(&command.name) {
-                        Some(owners) => (owners.as_slice(), Event::Command(command), reply_to),
-                        None if command.name == "help" => {
+                    match self.route(parsed.plugin.as_deref(), &command.name) {
+                        Some((index, name)) => {
+                            // The plugin sees its own name for the command.
+                            command.name = name;
+                            target = index;
+                            (
+                                std::slice::from_ref(&target),
+                                Event::Command(command),
+                                reply_to,
+                            )
+                        }
+                        None if parsed.plugin.is_none() && command.name == "help" => {
                             self.reply(&mut out, &chat, reply_to, self.help_text());
                             return out;
                         }
                         None => {
                             if direct {
+                                let shown = match &parsed.plugin {
+                                    Some(plugin) => format!("{plugin}.{}", command.name),
+                                    None => command.name.clone(),
+                                };
                                 let text = format!(
-                                    "Unknown command /{}. Send /help to see what I can do.",
-                                    command.name
+                                    "Unknown command /{shown}. Send /help to see what I can do."
                                 );
                                 self.reply(&mut out, &chat, reply_to, text);
                             }
@@ -158,10 +215,14 @@ impl Router {
                     )
                 }
             },
-            Event::Command(command) => {
+            Event::Command(mut command) => {
                 let reply_to = Some(command.message.id.clone());
-                let owners = match self.commands.get(&command.name) {
-                    Some(owners) => owners.as_slice(),
+                let owners = match self.route(None, &command.name) {
+                    Some((index, name)) => {
+                        command.name = name;
+                        target = index;
+                        std::slice::from_ref(&target)
+                    }
                     // A platform's own `/help` (a Discord slash command).
                     None if command.name == "help" => {
                         self.reply(&mut out, &chat, reply_to, self.help_text());
@@ -230,7 +291,7 @@ impl Router {
                 }
                 Err(Failure::InvalidInput(text)) => {
                     let text = truncate(&text, MAX_ERROR_TEXT);
-                    tracing::debug!(plugin = plugin.name(), "invalid input: {text}");
+                    tracing::debug!(plugin = plugin.name(), text = ?text, "invalid input");
                     if answers {
                         self.reply(&mut out, &chat, reply_to.clone(), text.into_owned());
                     }
@@ -238,7 +299,8 @@ impl Router {
                 Err(Failure::Disabled(reason) | Failure::Suspended(reason)) => {
                     tracing::debug!(
                         plugin = plugin.name(),
-                        "event for a disabled plugin: {reason}"
+                        reason = ?reason,
+                        "event for a disabled plugin"
                     );
                     if answers {
                         let text =
@@ -252,9 +314,8 @@ impl Router {
                         plugin = plugin.name(),
                         event = event.kind(),
                         reason = failure.reason(),
-                        "plugin `{}` failed an event: {}",
-                        plugin.name(),
-                        truncate(&explained, MAX_ERROR_TEXT).escape_debug()
+                        error = ?truncate(&explained, MAX_ERROR_TEXT),
+                        "plugin failed an event"
                     );
                     if answers {
                         let text = format!("Sorry, `{}` could not handle that.", plugin.name());
@@ -338,7 +399,7 @@ impl Router {
             }
             ["resume", name] => match find(name) {
                 Some(plugin) if plugin.resume() => {
-                    tracing::info!(plugin = *name, "plugin `{name}` resumed by the owner");
+                    tracing::info!(plugin = *name, "plugin resumed by the owner");
                     format!("Resumed `{name}`.")
                 }
                 Some(_) => format!("`{name}` is not suspended."),
@@ -348,19 +409,34 @@ impl Router {
         }
     }
 
-    /// The `/help` text, built from the manifests.
+    /// The `/help` text, built from the manifests: each command under the
+    /// name that reaches it, and commands that lost their name to another
+    /// plugin under their qualified name (`/evil.remember`).
     pub fn help_text(&self) -> String {
         let mut lines = Vec::new();
-        for plugin in &self.plugins {
-            for command in &plugin.manifest().commands {
-                let usage = command
-                    .usage
-                    .clone()
-                    .unwrap_or_else(|| format!("/{}", command.name));
-                if command.help.is_empty() {
-                    lines.push(usage);
-                } else {
-                    lines.push(format!("{usage} — {}", command.help));
+        let mut line = |shown: String, usage: Option<&String>, help: &str| {
+            let usage = usage.cloned().unwrap_or(shown);
+            lines.push(match help.is_empty() {
+                true => usage,
+                false => format!("{usage} — {help}"),
+            });
+        };
+        for (name, (index, command)) in &self.assignment.routes {
+            let Some(spec) = self.plugins[*index].manifest().command(command) else {
+                continue;
+            };
+            // The manifest's usage shows the command's own name.
+            let usage = spec.usage.as_ref().filter(|_| name == command);
+            line(format!("/{name}"), usage, &spec.help);
+        }
+        for (index, plugin) in self.plugins.iter().enumerate() {
+            for spec in &plugin.manifest().commands {
+                if self.assignment.is_shadowed(index, &spec.name) {
+                    line(
+                        format!("/{}.{}", plugin.name(), spec.name),
+                        None,
+                        &spec.help,
+                    );
                 }
             }
         }
@@ -368,15 +444,19 @@ impl Router {
             return "No plugins with commands are loaded.".into();
         }
         lines.sort();
-        format!("Commands:\n{}", lines.join("\n"))
+        // Manifests cannot hold control characters; this keeps it so.
+        let text = format!("Commands:\n{}", lines.join("\n"));
+        plugboard_registry_types::text::escape(&text, true).into_owned()
     }
 }
 
 /// A command found at the start of a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedCommand {
-    /// Lower-cased name without prefix and `@bot` suffix.
+    /// Lower-cased name without prefix, plugin and `@bot` suffix.
     pub name: String,
+    /// The plugin named before the command (`/notes.remember`), if any.
+    pub plugin: Option<String>,
     /// The trimmed text after the name.
     pub raw_args: String,
     /// The bot named with `@`, if any (`/roll@MyBot`).
@@ -384,7 +464,8 @@ pub struct ParsedCommand {
 }
 
 /// Parses `text` as a command when it starts with one of `prefixes`
-/// followed directly by a valid command name.
+/// followed directly by a valid command name, or by a plugin's name, a dot
+/// and one of its commands (`/notes.remember`).
 pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
     let text = text.trim_start();
     let rest = prefixes
@@ -398,11 +479,19 @@ pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
         None => (head, None),
     };
     let name = name.to_lowercase();
-    if name.is_empty() || plugboard_registry_types::manifest::check_command_name(&name).is_err() {
-        return None;
-    }
+    let (plugin, name) = match name.contains('.') {
+        true => {
+            let qualified = crate::commands::QualifiedCommand::parse(&name)?;
+            (Some(qualified.plugin), qualified.command)
+        }
+        false => {
+            plugboard_registry_types::manifest::check_command_name(&name).ok()?;
+            (None, name)
+        }
+    };
     Some(ParsedCommand {
         name,
+        plugin,
         raw_args: tail.trim().to_owned(),
         addressed_to,
     })
@@ -458,7 +547,24 @@ mod tests {
         let p = parse_command("/roll@MyBot d20", &prefixes()).expect("command");
         assert_eq!(p.addressed_to.as_deref(), Some("MyBot"));
         assert_eq!(p.name, "roll");
-        for not in ["hello", "/", "/ roll", "//x", "/ro-ll", "/roll@", "?roll"] {
+        let p = parse_command("/My-Notes.Remember@MyBot pin 1234", &prefixes()).expect("command");
+        assert_eq!(
+            (p.plugin.as_deref(), p.name.as_str(), p.raw_args.as_str()),
+            (Some("my-notes"), "remember", "pin 1234")
+        );
+        for not in [
+            "hello",
+            "/",
+            "/ roll",
+            "//x",
+            "/ro-ll",
+            "/roll@",
+            "?roll",
+            "/.x",
+            "/notes.",
+            "/a.b.c",
+            "/no_tes.x",
+        ] {
             assert_eq!(parse_command(not, &prefixes()), None, "{not}");
         }
     }

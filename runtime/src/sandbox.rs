@@ -28,6 +28,10 @@ use serde::{Deserialize, Serialize};
 /// How often the engine's epoch advances: the granularity of the CPU budget.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
+/// Room on top of `max_event_bytes` for wasmtime's accounting of what it
+/// copies out of a plugin (see [`Limits::copy_budget`]).
+pub const COPY_SLACK: usize = 64 * 1024;
+
 /// Budgets for one plugin. `[limits]` in `plugboard.toml` sets the defaults;
 /// `[plugins.<name>.limits]` overrides single fields for one plugin.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +50,12 @@ pub struct Limits {
     pub max_actions: u32,
     /// Bytes of text in one outgoing message.
     pub max_message_bytes: u32,
+    /// Bytes one event may make the host hold or deliver: every string and
+    /// list of the actions it returns and the messages it sends (texts,
+    /// buttons, embeds, ids, emoji) and of its HTTP requests, counted as
+    /// they are produced. Also the most one host call or the returned
+    /// actions may copy out of the plugin at once.
+    pub max_event_bytes: u64,
     /// Keep an instance between events (fast) instead of a fresh one per
     /// event (stateless). An instance that crashed or hit a budget is always
     /// discarded.
@@ -76,6 +86,7 @@ impl Default for Limits {
             deadline_ms: 5_000,
             max_actions: 32,
             max_message_bytes: 16 * 1024,
+            max_event_bytes: 2 << 20,
             reuse_instances: true,
             max_instances: 16,
             breaker_failures: 5,
@@ -96,6 +107,16 @@ impl Limits {
     /// The CPU budget in epoch ticks (at least one).
     pub fn cpu_ticks(&self) -> u64 {
         (self.cpu_ms / EPOCH_TICK.as_millis() as u64).max(1)
+    }
+
+    /// The most one host call (or the returned actions) may copy out of a
+    /// plugin: the event's byte budget plus room for the host's own
+    /// bookkeeping of what it copies (wasmtime counts lists by the size of
+    /// their host-side elements).
+    pub fn copy_budget(&self) -> usize {
+        usize::try_from(self.max_event_bytes)
+            .unwrap_or(usize::MAX)
+            .saturating_add(COPY_SLACK)
     }
 
     /// The wall-clock deadline.
@@ -250,6 +271,14 @@ pub enum Failure {
     /// The plugin returned an action it may not take (a message too long, a
     /// chat it may not write to, a button id too long).
     BadAction(String),
+    /// The plugin tried to make the host hold or deliver more bytes for one
+    /// event than its budget.
+    SizeBudget {
+        /// The budget, in bytes.
+        max_event_bytes: u64,
+    },
+    /// The plugin ended its own instance (WASI `exit`), with this status.
+    Exited(i32),
     /// The plugin is disabled (its `init` refused the configuration at startup).
     Disabled(String),
     /// The plugin's circuit breaker suspended it after repeated failures.
@@ -271,6 +300,8 @@ impl Failure {
             Failure::Trap(_) => "trap",
             Failure::TooManyActions { .. } => "too-many-actions",
             Failure::BadAction(_) => "bad-action",
+            Failure::SizeBudget { .. } => "size-budget",
+            Failure::Exited(_) => "exited",
             Failure::Disabled(_) => "disabled",
             Failure::Suspended(_) => "suspended",
             Failure::Instantiate(_) => "instantiate",
@@ -303,6 +334,11 @@ impl fmt::Display for Failure {
                 )
             }
             Failure::BadAction(m) => write!(f, "returned an action it may not take: {m}"),
+            Failure::SizeBudget { max_event_bytes } => write!(
+                f,
+                "tried to send or return more than its budget of {max_event_bytes} bytes for one event (raise `max_event_bytes` in its [plugins.<name>.limits] if this is expected)"
+            ),
+            Failure::Exited(status) => write!(f, "exited with status {status}"),
             Failure::Disabled(m) => write!(f, "is disabled: {m}"),
             Failure::Suspended(m) => write!(f, "is suspended: {m}"),
             Failure::Instantiate(m) => write!(f, "could not be started: {m}"),

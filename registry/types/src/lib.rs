@@ -28,6 +28,7 @@
 pub mod api;
 pub mod index;
 pub mod manifest;
+pub mod text;
 
 pub use index::{IndexEntry, IndexLineError, parse_index_lines};
 pub use manifest::{

@@ -12,6 +12,8 @@ use std::fmt;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::text;
+
 /// Longest plugin name, in bytes.
 pub const MAX_NAME_LEN: usize = 64;
 /// Longest command name, in bytes (Telegram's and Discord's limit).
@@ -24,6 +26,29 @@ pub const MAX_CATEGORIES: usize = 5;
 pub const MAX_KEYWORDS: usize = 5;
 /// Longest category or keyword, in bytes.
 pub const MAX_SLUG_LEN: usize = 32;
+/// Largest `plugin.toml`, in bytes.
+pub const MAX_MANIFEST_BYTES: usize = 64 * 1024;
+/// Longest version, as written, in bytes.
+pub const MAX_VERSION_LEN: usize = 64;
+/// Most commands one plugin may declare (Discord registers at most 100).
+pub const MAX_COMMANDS: usize = 100;
+/// Longest `help` of a command, in bytes.
+pub const MAX_HELP_LEN: usize = 200;
+/// Longest `usage` of a command, in bytes.
+pub const MAX_USAGE_LEN: usize = 100;
+/// Most `authors` a manifest may list.
+pub const MAX_AUTHORS: usize = 10;
+/// Longest author, licence expression, `homepage` or `repository`, in bytes.
+pub const MAX_FIELD_LEN: usize = 512;
+/// Most origins `http` may list.
+pub const MAX_HTTP_ORIGINS: usize = 32;
+/// Most `dependencies` a manifest may list.
+pub const MAX_DEPENDENCIES: usize = 64;
+/// Command names no plugin may declare: the host answers `/help` (unless the
+/// owner assigns it to a plugin), `/plugboard` is the owner's console
+/// command, and `/start` and `/link` are kept for the host's own use
+/// (Telegram's first contact and linking accounts across platforms).
+pub const RESERVED_COMMANDS: &[&str] = &["help", "plugboard", "start", "link"];
 
 /// A parsed and validated `plugin.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,6 +267,26 @@ pub enum EventKind {
     Tick,
 }
 
+impl EventKind {
+    /// The name used in `plugin.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Message => "message",
+            EventKind::Edited => "edited",
+            EventKind::Reaction => "reaction",
+            EventKind::MemberJoined => "member-joined",
+            EventKind::MemberLeft => "member-left",
+            EventKind::Tick => "tick",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a `plugin.toml` was refused. Every message names the problem and how to
 /// fix it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -263,8 +308,15 @@ pub enum ManifestError {
 impl Manifest {
     /// Parses and validates a manifest from the text of a `plugin.toml`.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
-        let manifest: Manifest = toml::from_str(text)
-            .map_err(|e| ManifestError::Syntax(e.to_string().trim_end().to_owned()))?;
+        if text.len() > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::Syntax(format!(
+                "plugin.toml is {} bytes; a manifest is at most {MAX_MANIFEST_BYTES}",
+                text.len()
+            )));
+        }
+        let manifest: Manifest = toml::from_str(text).map_err(|e| {
+            ManifestError::Syntax(text::escape(e.to_string().trim_end(), true).into_owned())
+        })?;
         manifest.validate()?;
         Ok(manifest)
     }
@@ -278,6 +330,18 @@ impl Manifest {
     /// Checks the rules that the TOML shape alone does not express.
     pub fn validate(&self) -> Result<(), ManifestError> {
         check_name(&self.name).map_err(|problem| invalid("name", problem))?;
+        let version = self.version.to_string();
+        if version.len() > MAX_VERSION_LEN {
+            return Err(invalid(
+                "version",
+                format!(
+                    "{} is {} bytes; keep it to at most {MAX_VERSION_LEN}",
+                    text::quote(&version),
+                    version.len()
+                ),
+            ));
+        }
+        check_line("description", &self.description)?;
         if self.description.trim().is_empty() {
             return Err(invalid(
                 "description",
@@ -293,15 +357,64 @@ impl Manifest {
                 ),
             ));
         }
+        if let Some(license) = &self.license {
+            check_short("license", license, MAX_FIELD_LEN)?;
+        }
+        for (what, link) in [
+            ("homepage", &self.homepage),
+            ("repository", &self.repository),
+        ] {
+            if let Some(link) = link {
+                check_short(what, link, MAX_FIELD_LEN)?;
+            }
+        }
+        if self.authors.len() > MAX_AUTHORS {
+            return Err(invalid(
+                "authors",
+                format!(
+                    "lists {} entries; keep at most {MAX_AUTHORS}",
+                    self.authors.len()
+                ),
+            ));
+        }
+        for (i, author) in self.authors.iter().enumerate() {
+            check_short(&format!("authors[{i}]"), author, MAX_FIELD_LEN)?;
+        }
+        check_unique("permissions", &self.permissions)?;
+        check_unique("events", &self.events)?;
+        if self.commands.len() > MAX_COMMANDS {
+            return Err(invalid(
+                "commands",
+                format!(
+                    "declares {} commands; a plugin has at most {MAX_COMMANDS}",
+                    self.commands.len()
+                ),
+            ));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (i, command) in self.commands.iter().enumerate() {
             let field = format!("commands[{i}].name");
             check_command_name(&command.name).map_err(|problem| invalid(&field, problem))?;
+            if is_reserved_command(&command.name) {
+                return Err(invalid(
+                    &field,
+                    format!(
+                        "`{}` is reserved for the host (reserved: {}); choose another name \
+                         (the bot owner can still give a plugin's command the name /help)",
+                        command.name,
+                        RESERVED_COMMANDS.join(", ")
+                    ),
+                ));
+            }
             if !seen.insert(command.name.as_str()) {
                 return Err(invalid(
                     &field,
                     format!("`{}` is declared twice; remove one", command.name),
                 ));
+            }
+            check_short(&format!("commands[{i}].help"), &command.help, MAX_HELP_LEN)?;
+            if let Some(usage) = &command.usage {
+                check_short(&format!("commands[{i}].usage"), usage, MAX_USAGE_LEN)?;
             }
             check_options(i, &command.options)?;
         }
@@ -319,19 +432,35 @@ impl Manifest {
                 "lacks `http` although `http` lists origins; add \"http\" to `permissions`".into(),
             ));
         }
+        if self.http.len() > MAX_HTTP_ORIGINS {
+            return Err(invalid(
+                "http",
+                format!(
+                    "lists {} origins; keep at most {MAX_HTTP_ORIGINS}",
+                    self.http.len()
+                ),
+            ));
+        }
         for (i, pattern) in self.http.iter().enumerate() {
             OriginPattern::parse(pattern)
                 .map_err(|problem| invalid(&format!("http[{i}]"), problem))?;
         }
         check_slugs("categories", &self.categories, MAX_CATEGORIES)?;
         check_slugs("keywords", &self.keywords, MAX_KEYWORDS)?;
+        if self.dependencies.len() > MAX_DEPENDENCIES {
+            return Err(invalid(
+                "dependencies",
+                format!(
+                    "lists {} plugins; keep at most {MAX_DEPENDENCIES}",
+                    self.dependencies.len()
+                ),
+            ));
+        }
         for dep in self.dependencies.keys() {
-            check_name(dep).map_err(|problem| invalid(&format!("dependencies.{dep}"), problem))?;
+            let field = format!("dependencies.{}", text::escape(&text::cut(dep, 64), false));
+            check_name(dep).map_err(|problem| invalid(&field, problem))?;
             if dep == &self.name {
-                return Err(invalid(
-                    &format!("dependencies.{dep}"),
-                    "a plugin cannot depend on itself".into(),
-                ));
+                return Err(invalid(&field, "a plugin cannot depend on itself".into()));
             }
         }
         Ok(())
@@ -367,22 +496,23 @@ impl OriginPattern {
     /// Parses a pattern such as `https://*.example.com` or `http://localhost:*`.
     pub fn parse(text: &str) -> Result<Self, String> {
         let hint = "write it as scheme://host[:port], like \"https://api.example.com\"";
+        let q = text::quote(text);
         let (scheme, rest) = text
             .split_once("://")
-            .ok_or_else(|| format!("`{text}` has no scheme; {hint}"))?;
+            .ok_or_else(|| format!("{q} has no scheme; {hint}"))?;
         if scheme != "http" && scheme != "https" {
-            return Err(format!("`{text}`: only http and https are allowed"));
+            return Err(format!("{q}: only http and https are allowed"));
         }
         let rest = rest.strip_suffix('/').unwrap_or(rest);
         if rest.contains(['/', '?', '#', '@']) {
-            return Err(format!("`{text}` has a path, query or user part; {hint}"));
+            return Err(format!("{q} has a path, query or user part; {hint}"));
         }
         // `[v6 address]` keeps its colons inside the brackets.
         let (host, port_text) = match rest.strip_prefix('[') {
             Some(bracketed) => {
                 let (host, after) = bracketed
                     .split_once(']')
-                    .ok_or_else(|| format!("`{text}`: `[` without `]`; {hint}"))?;
+                    .ok_or_else(|| format!("{q}: `[` without `]`; {hint}"))?;
                 match after {
                     "" => (host, None),
                     _ => (
@@ -390,7 +520,7 @@ impl OriginPattern {
                         Some(
                             after
                                 .strip_prefix(':')
-                                .ok_or_else(|| format!("`{text}`: expected `:port` after `]`"))?,
+                                .ok_or_else(|| format!("{q}: expected `:port` after `]`"))?,
                         ),
                     ),
                 }
@@ -404,7 +534,7 @@ impl OriginPattern {
             Some("*") => None,
             Some(port) => Some(
                 port.parse::<u16>()
-                    .map_err(|_| format!("`{text}`: `{port}` is not a port"))?,
+                    .map_err(|_| format!("{q}: {} is not a port", text::quote(port)))?,
             ),
             None => Some(if scheme == "https" { 443 } else { 80 }),
         };
@@ -414,7 +544,7 @@ impl OriginPattern {
         };
         if host.is_empty() || host.contains('*') {
             return Err(format!(
-                "`{text}`: the host must be a name, optionally after `*.`; {hint}"
+                "{q}: the host must be a name, optionally after `*.`; {hint}"
             ));
         }
         Ok(Self {
@@ -445,6 +575,52 @@ fn invalid(field: &str, problem: String) -> ManifestError {
     }
 }
 
+/// Whether `name` is one of the [`RESERVED_COMMANDS`].
+pub fn is_reserved_command(name: &str) -> bool {
+    RESERVED_COMMANDS.contains(&name)
+}
+
+/// Refuses a text shown to people that holds a control character, a line
+/// break or a bidirectional override (see [`text::is_unsafe`]).
+fn check_line(field: &str, value: &str) -> Result<(), ManifestError> {
+    match value.chars().find(|c| text::is_unsafe(*c)) {
+        None => Ok(()),
+        Some(c) => Err(invalid(
+            field,
+            format!(
+                "contains the control character U+{:04X} in {}; write one line of printable text",
+                c as u32,
+                text::quote(value)
+            ),
+        )),
+    }
+}
+
+/// [`check_line`], and at most `max` bytes.
+fn check_short(field: &str, value: &str, max: usize) -> Result<(), ManifestError> {
+    check_line(field, value)?;
+    if value.len() > max {
+        return Err(invalid(
+            field,
+            format!("is {} bytes; keep it to at most {max}", value.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a list that names something twice.
+fn check_unique<T: PartialEq + fmt::Display>(field: &str, list: &[T]) -> Result<(), ManifestError> {
+    for (i, item) in list.iter().enumerate() {
+        if list[..i].contains(item) {
+            return Err(invalid(
+                &format!("{field}[{i}]"),
+                format!("`{item}` is listed twice; remove one"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks a plugin name: `a-z0-9-`, starting with a letter, no `--`, no
 /// trailing `-`, at most [`MAX_NAME_LEN`] bytes.
 pub fn check_name(name: &str) -> Result<(), String> {
@@ -452,21 +628,32 @@ pub fn check_name(name: &str) -> Result<(), String> {
         return Err("is empty; give the plugin a short lowercase name like `dice`".into());
     }
     if name.len() > MAX_NAME_LEN {
-        return Err(format!("`{name}` is longer than {MAX_NAME_LEN} bytes"));
+        return Err(format!(
+            "{} is longer than {MAX_NAME_LEN} bytes",
+            text::quote(name)
+        ));
     }
     if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("`{name}` must start with a lowercase letter a-z"));
+        return Err(format!(
+            "{} must start with a lowercase letter a-z",
+            text::quote(name)
+        ));
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
         return Err(format!(
-            "`{name}` contains `{bad}`; use only lowercase letters a-z, digits and `-`"
+            "{} contains {}; use only lowercase letters a-z, digits and `-`",
+            text::quote(name),
+            text::quote(&bad.to_string())
         ));
     }
     if name.ends_with('-') || name.contains("--") {
-        return Err(format!("`{name}` must not end with `-` or contain `--`"));
+        return Err(format!(
+            "{} must not end with `-` or contain `--`",
+            text::quote(name)
+        ));
     }
     Ok(())
 }
@@ -478,17 +665,25 @@ pub fn check_slug(slug: &str) -> Result<(), String> {
         return Err("is empty; write a short lowercase word like `games`".into());
     }
     if slug.len() > MAX_SLUG_LEN {
-        return Err(format!("`{slug}` is longer than {MAX_SLUG_LEN} bytes"));
+        return Err(format!(
+            "{} is longer than {MAX_SLUG_LEN} bytes",
+            text::quote(slug)
+        ));
     }
     if !slug.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return Err(format!("`{slug}` must start with a lowercase letter a-z"));
+        return Err(format!(
+            "{} must start with a lowercase letter a-z",
+            text::quote(slug)
+        ));
     }
     if let Some(bad) = slug
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
         return Err(format!(
-            "`{slug}` contains `{bad}`; use only lowercase letters a-z, digits and `-`"
+            "{} contains {}; use only lowercase letters a-z, digits and `-`",
+            text::quote(slug),
+            text::quote(&bad.to_string())
         ));
     }
     Ok(())
@@ -560,7 +755,8 @@ fn check_options(i: usize, options: &[CommandOption]) -> Result<(), ManifestErro
 pub fn check_command_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_COMMAND_LEN {
         return Err(format!(
-            "`{name}` must be 1 to {MAX_COMMAND_LEN} bytes long"
+            "{} must be 1 to {MAX_COMMAND_LEN} bytes long",
+            text::quote(name)
         ));
     }
     if let Some(bad) = name
@@ -568,8 +764,10 @@ pub fn check_command_name(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
     {
         return Err(format!(
-            "`{name}` contains `{bad}`; command names use only lowercase letters a-z, digits and `_` \
-             (and are written without the leading `/`)"
+            "{} contains {}; command names use only lowercase letters a-z, digits and `_` \
+             (and are written without the leading `/`)",
+            text::quote(name),
+            text::quote(&bad.to_string())
         ));
     }
     Ok(())
@@ -596,7 +794,7 @@ mod loose_version {
             _ => text.to_owned(),
         };
         Version::parse(&full).map_err(|e| {
-            format!("`{text}` is not a WIT version ({e}); write the contract version the plugin was built against, like \"0.1\"")
+            format!("{} is not a WIT version ({e}); write the contract version the plugin was built against, like \"0.1\"", text::quote(text))
         })
     }
 }
@@ -816,6 +1014,64 @@ mod tests {
             "x".repeat(101)
         );
         assert!(error_of(&with(&long)).contains("1 to 100"));
+    }
+
+    #[test]
+    fn texts_people_read_are_capped_and_printable() {
+        let many: String = (0..=MAX_COMMANDS)
+            .map(|i| format!("[[commands]]\nname = \"c{i}\"\n"))
+            .collect();
+        let cases = [
+            (
+                GOOD.replace("name = \"remember\"", "name = \"help\""),
+                "`commands[0].name` `help` is reserved",
+            ),
+            (
+                GOOD.replace("name = \"remember\"", "name = \"plugboard\""),
+                "is reserved",
+            ),
+            (
+                GOOD.replace("Remembers things.", "Rem\\u001b]0;pwned\\u0007"),
+                "`description` contains the control character U+001B in `Rem\\u{1b}]0;pwned\\u{7}`",
+            ),
+            (
+                GOOD.replace("Stores a note.", "line\\nFAKE"),
+                "`commands[0].help` contains the control character U+000A",
+            ),
+            (
+                GOOD.replace("Stores a note.", &"h".repeat(MAX_HELP_LEN + 1)),
+                "`commands[0].help` is 201 bytes",
+            ),
+            (
+                GOOD.replace("/remember <key> <text>", &"u".repeat(MAX_USAGE_LEN + 1)),
+                "`commands[0].usage` is 101 bytes",
+            ),
+            (
+                GOOD.replace("1.2.3", &format!("1.2.3-{}", "a".repeat(70))),
+                "`version` `1.2.3-aaa",
+            ),
+            (format!("{GOOD}\n{many}"), "a plugin has at most 100"),
+            (
+                GOOD.replace("\"message\"", "\"message\", \"message\""),
+                "`events[1]` `message` is listed twice",
+            ),
+            (
+                format!("{GOOD}#{}", "x".repeat(MAX_MANIFEST_BYTES)),
+                "a manifest is at most",
+            ),
+            (
+                GOOD.replace("name = \"notes\"", "name = \"no\\u001btes\""),
+                "`no\\u{1b}tes` contains `\\u{1b}`",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = error_of(&text);
+            assert!(err.contains(expected), "expected `{expected}` in: {err}");
+            assert!(
+                !err.chars().any(|c| c != '\n' && text::is_unsafe(c)),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

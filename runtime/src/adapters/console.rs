@@ -1,9 +1,12 @@
 //! The console adapter: each line of input is a message from user `console`
-//! in the direct chat `console`; each delivery is printed on its own line.
+//! in the direct chat `console`; each delivery is printed on its own line,
+//! with control characters and escape sequences shown escaped (`\u{1b}`)
+//! and only line breaks kept.
 //!
 //! `plugboard run` uses it on stdin/stdout when `[console] enabled = true`;
 //! when it is the only adapter, the bot exits cleanly at the end of input.
 
+use plugboard_registry_types::text::escape;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 
 use super::{Adapter, AdapterError, AdapterFuture, AdapterIo};
@@ -130,7 +133,9 @@ where
             });
             let written = async {
                 while let Some(outbound) = outbox.recv().await {
-                    let mut text = render(&outbound);
+                    // Plugins and users write what lands here: no control
+                    // character or escape sequence reaches the terminal.
+                    let mut text = escape(&render(&outbound), true).into_owned();
                     text.push('\n');
                     output.write_all(text.as_bytes()).await?;
                     output.flush().await?;

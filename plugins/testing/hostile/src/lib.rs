@@ -3,6 +3,7 @@
 
 use std::hint::black_box;
 
+use plugboard_sdk::http;
 use plugboard_sdk::prelude::*;
 
 /// The attacker.
@@ -110,10 +111,123 @@ impl Plugin for Hostile {
                     invalid.err().map(|e| e.to_string()).unwrap_or_default()
                 ));
             }
+            // Ends the whole instance with the given status (0 unless told).
+            "exit" => {
+                let code: i32 = cmd.opt_arg(0, "code")?.unwrap_or(0);
+                std::process::exit(code);
+            }
+            // Exits with status 7 from about 2,000 frames deep.
+            "deepexit" => {
+                out.reply(format!("{}", deep_exit(black_box(0))));
+            }
+            // Loops forever, spending the time inside KV host calls.
+            "kvspin" => loop {
+                let _ = black_box(kv::Scope::global().get_raw(black_box("spin")));
+            },
+            // Blocks in a WASI sleep for <ms>, then says so.
+            "nap" => {
+                let ms: u64 = cmd.arg(0, "ms")?;
+                std::thread::sleep(std::time::Duration::from_millis(ms));
+                out.reply(format!("napped {ms} ms"));
+            }
+            // Replies with, and logs, terminal escapes and a forged log line.
+            "escape" => {
+                plugboard_sdk::log::info(ESCAPES);
+                plugboard_sdk::log::warn(ESCAPES);
+                out.reply(ESCAPES);
+            }
+            // Fails with the escapes as the error the owner's log shows.
+            "escapefail" => return Err(Error::failed(ESCAPES)),
+            // Replies with buttons whose labels carry an escape and a newline.
+            "escapebuttons" => out.reply_with(Outgoing::text("pick").with_buttons([
+                Button::new("ok", "ok\x1b[2J"),
+                Button::new("no", "no\nFAKE"),
+            ])),
+            // Returns <n> replies of <bytes> bytes each.
+            "budget" => {
+                let (n, bytes): (usize, usize) = (cmd.arg(0, "n")?, cmd.arg(1, "bytes")?);
+                for _ in 0..n {
+                    out.reply("b".repeat(bytes));
+                }
+            }
+            // Queues <n> messages of <bytes> bytes each through the host.
+            "sendbudget" => {
+                let (n, bytes): (usize, usize) = (cmd.arg(0, "n")?, cmd.arg(1, "bytes")?);
+                let to = ChatRef {
+                    platform: cmd.message.chat.platform.clone(),
+                    id: cmd.message.chat.id.clone(),
+                };
+                let message = Outgoing::text("b".repeat(bytes));
+                let refused =
+                    (0..n).find_map(|k| plugboard_sdk::send(&to, &message).err().map(|e| (k, e)));
+                out.reply(match refused {
+                    Some((k, e)) => format!("refused after {k}: {}", error_text(e)),
+                    None => format!("sent {n}"),
+                });
+            }
+            // Reacts to the command with a 1 MiB emoji.
+            "bigfields" => out.react(cmd.message.id.clone(), "x".repeat(1 << 20)),
+            // Edits a message whose id is 1 MiB long.
+            "bigid" => out.edit("9".repeat(1 << 20), Outgoing::text("edit")),
+            // Replies with 8 rows of 8 buttons, each label 1,000 characters.
+            "biglabels" => {
+                let mut message = Outgoing::text("b");
+                for row in 0..8 {
+                    message =
+                        message.with_buttons((0..8).map(|col| {
+                            Button::new(format!("b{}", row * 8 + col), "l".repeat(1_000))
+                        }));
+                }
+                out.reply_with(message);
+            }
+            // POSTs a <kib> KiB body to <url>, <times> times.
+            "post" => {
+                let url: String = cmd.arg(0, "url")?;
+                let (kib, times): (usize, usize) = (cmd.arg(1, "kib")?, cmd.arg(2, "times")?);
+                let request = http::Request {
+                    method: "POST".into(),
+                    url,
+                    headers: vec![http::Header {
+                        name: "content-type".into(),
+                        value: "application/octet-stream".into(),
+                    }],
+                    body: vec![b'p'; kib << 10],
+                };
+                let refused = (0..times).find_map(|k| http::fetch(&request).err().map(|e| (k, e)));
+                out.reply(match refused {
+                    Some((k, e)) => format!("refused after {k}: {}", error_text(e)),
+                    None => format!("posted {times}"),
+                });
+            }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// Terminal escapes (title, clear screen, colour), a carriage return, a tab,
+/// `DEL`, a C1 control, a bidi override and a newline followed by a forged
+/// host log line.
+const ESCAPES: &str = "before\x1b]0;pwned\x07\x1b[2J\x1b[31mred\rCR\ttab\x7fdel\u{9b}c1\u{202e}bidi\nFAKE 2026-01-01T00:00:00Z INFO plugin `notes` resumed by the owner";
+
+/// The text of an error, without the SDK's `failed: ` prefix.
+fn error_text(err: Error) -> String {
+    match err {
+        Error::InvalidInput(m) | Error::Failed(m) => m,
+    }
+}
+
+/// Recurses about 2,000 small frames deep, then exits the instance with status 7.
+fn deep_exit(depth: u32) -> u32 {
+    let padding = [depth; 8];
+    if black_box(depth) >= 2_000 {
+        std::process::exit(7);
+    }
+    let below = deep_exit(depth + 1);
+    // Using the frame after the call keeps every frame alive: the recursion
+    // cannot become a tail call or a loop.
+    black_box(&padding);
+    below
 }
 
 #[allow(unconditional_recursion, reason = "the attack is unbounded recursion")]

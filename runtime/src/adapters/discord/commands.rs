@@ -1,12 +1,15 @@
 //! Slash commands: what the installed plugins declare, as Discord registers
 //! it.
 //!
-//! Every command of every loaded plugin becomes a slash command with the
+//! Every command name the router routes becomes a slash command (under that
+//! name, for the plugin that owns it: see [`crate::commands`]) with the
 //! manifest's `help` as its description and its `options` as Discord
 //! options. A command without declared options gets one optional text
 //! option, `args`, holding the whole argument text, so `/roll args:2d6`
 //! reaches the plugin exactly like `!roll 2d6`. A `/help` command, answered
-//! by the router from the manifests, is added unless a plugin declares one.
+//! by the router from the manifests, is added unless the owner gave `/help`
+//! to a plugin. Commands that lost their name to another plugin are not
+//! registered; prefix commands reach them as `!<plugin>.<command>`.
 //!
 //! The set is registered with one bulk overwrite (globally, or in one guild
 //! when `guild_id` is configured, which takes effect at once: handy while
@@ -47,28 +50,42 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
-    /// The commands and subscriptions of `manifests`.
+    /// The commands and subscriptions of `manifests`, the first loaded
+    /// owning a name two declare (see [`crate::commands`]).
     pub fn of<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> Self {
+        let manifests: Vec<&Manifest> = manifests.into_iter().collect();
+        let assignment = crate::commands::assign(manifests.iter().copied(), &Default::default());
+        Self::routed(&manifests, &assignment)
+    }
+
+    /// The commands of `assignment` (each under the name that reaches it,
+    /// as the router routes it) and the subscriptions of `manifests`, the
+    /// plugins in the assignment's load order.
+    pub fn routed(manifests: &[&Manifest], assignment: &crate::commands::Assignment) -> Self {
         let mut commands: Vec<SlashCommand> = Vec::new();
         let mut events = Vec::new();
-        for manifest in manifests {
-            for command in &manifest.commands {
-                if commands.iter().any(|c| c.name == command.name) {
-                    continue; // the router warns about the clash
-                }
-                let mut description = command.help.trim().to_owned();
-                if description.is_empty() {
-                    description = command
-                        .usage
-                        .clone()
-                        .unwrap_or_else(|| format!("/{} ({})", command.name, manifest.name));
-                }
-                commands.push(SlashCommand {
-                    name: command.name.clone(),
-                    description: cut(&description, MAX_DESCRIPTION),
-                    options: command.options.clone(),
-                });
+        for (name, (index, own)) in &assignment.routes {
+            let Some(manifest) = manifests.get(*index) else {
+                continue;
+            };
+            let Some(command) = manifest.command(own) else {
+                continue;
+            };
+            let mut description = command.help.trim().to_owned();
+            if description.is_empty() {
+                description = command
+                    .usage
+                    .clone()
+                    .filter(|_| name == own)
+                    .unwrap_or_else(|| format!("/{name} ({})", manifest.name));
             }
+            commands.push(SlashCommand {
+                name: name.clone(),
+                description: cut(&description, MAX_DESCRIPTION),
+                options: command.options.clone(),
+            });
+        }
+        for manifest in manifests {
             for kind in &manifest.events {
                 if !events.contains(kind) {
                     events.push(*kind);

@@ -471,7 +471,8 @@ async fn follow(
     loop {
         let set = {
             let router = routers.borrow_and_update();
-            PluginSet::of(router.plugins().iter().map(|p| p.manifest()))
+            let manifests: Vec<&Manifest> = router.plugins().iter().map(|p| p.manifest()).collect();
+            PluginSet::routed(&manifests, router.assignment())
         };
         commands.send_if_modified(|current| {
             let changed = *current != set;

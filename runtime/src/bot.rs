@@ -317,7 +317,8 @@ impl Bot {
         for (plugin, failure) in self.router.start().await {
             tracing::error!(
                 plugin,
-                "plugin `{plugin}` is disabled until its configuration is fixed: {failure}"
+                reason = ?failure.to_string(),
+                "plugin disabled until its configuration is fixed"
             );
         }
         for target in self.router.plugins() {
@@ -327,7 +328,8 @@ impl Bot {
                 let name = plugin.name();
                 tracing::warn!(
                     plugin = name,
-                    "plugin `{name}` is still suspended: {reason}; resume it with `/plugboard resume {name}`"
+                    reason = ?reason,
+                    "plugin still suspended; resume it with `/plugboard resume <plugin>`"
                 );
             }
         }

@@ -197,7 +197,7 @@ impl Listing {
                 out.push('\n');
             }
             for line in lines {
-                out.push_str(&escape(&cut(&line, NOTE_WIDTH), false));
+                out.push_str(&one_line(&line, NOTE_WIDTH));
                 out.push('\n');
             }
         };
@@ -254,6 +254,13 @@ impl Listing {
 /// Widest note line, in characters.
 pub const NOTE_WIDTH: usize = 2_000;
 
+/// `text` escaped to one line of at most `max` characters (cut before
+/// escaping, so a long text costs little, and after, so escapes cannot
+/// widen it).
+pub fn one_line(text: &str, max: usize) -> String {
+    cut(&escape(&cut(text, max), false), max).into_owned()
+}
+
 fn indent(lines: &[String]) -> Vec<String> {
     lines.iter().map(|l| format!("  {l}")).collect()
 }
@@ -268,7 +275,7 @@ pub fn render_table<const N: usize>(rows: &[[String; N]], max_widths: &[usize; N
         .map(|row| {
             row.iter()
                 .zip(max_widths)
-                .map(|(cell, &max)| cut(&escape(&cut(cell, max), false), max).into_owned())
+                .map(|(cell, &max)| one_line(cell, max))
                 .collect()
         })
         .collect();

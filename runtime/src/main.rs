@@ -166,7 +166,8 @@ fn log_report(report: &LoadReport) {
         tracing::info!(plugin = %name, "plugin disabled in the config");
     }
     for refused in &report.refused {
-        tracing::error!(reason = ?refused.to_string(), "refused a plugin");
+        // Bad input in it is quoted and escaped where the error is made.
+        tracing::error!(error = %refused, "refused a plugin");
     }
     for (name, missing) in &report.missing_grants {
         let names: Vec<&str> = missing.iter().map(|p| p.as_str()).collect();

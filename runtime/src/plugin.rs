@@ -181,8 +181,7 @@ impl Breaker {
         let last = match result {
             Err(failure) => {
                 crate::router::truncate(&failure.to_string(), crate::router::MAX_ERROR_TEXT)
-                    .escape_debug()
-                    .to_string()
+                    .into_owned()
             }
             Ok(_) => String::new(),
         };
@@ -732,7 +731,7 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
 }
 
 /// Longest wasm backtrace quoted in a failure, in bytes.
-const MAX_BACKTRACE: usize = 400;
+const MAX_BACKTRACE: usize = 200;
 
 /// Whether a call failed because the plugin handed the host more than
 /// [`crate::sandbox::Limits::copy_budget`] in one go. wasmtime reports it

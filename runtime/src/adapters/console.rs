@@ -64,7 +64,11 @@ pub fn render(outbound: &Outbound) -> String {
             text.push_str(&card);
         }
         for row in &message.buttons {
-            let labels: Vec<String> = row.iter().map(|b| format!("[{}]", b.label)).collect();
+            // A label is one line, whatever it holds.
+            let labels: Vec<String> = row
+                .iter()
+                .map(|b| format!("[{}]", escape(&b.label, false)))
+                .collect();
             text.push('\n');
             text.push_str(&labels.join(" "));
         }

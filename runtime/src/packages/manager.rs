@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use plugboard_package::{Checksum, Contents, Limits, Signature, unpack_verified};
-use plugboard_registry_types::{IndexEntry, Permission};
+use plugboard_registry_types::{IndexEntry, Manifest, Permission};
 use plugboard_resolver::{Lockfile, Request, Update, WitSupport, resolve};
 use semver::{Version, VersionReq};
 
@@ -484,7 +484,53 @@ impl Manager {
             }
             plan.fetched.push((dir.clone(), contents));
         }
-        Ok(())
+        self.refuse_command_conflicts(plan)
+    }
+
+    /// Refuses a plan that would give a command name to two plugins, one of
+    /// them new or changed, unless the owner's `[commands]` table decides
+    /// (see [`crate::commands`]): an install must not silently take a
+    /// command from a plugin already answering it, nor lose its own.
+    fn refuse_command_conflicts(&self, plan: &Plan) -> Result<(), InstallError> {
+        let root = Installed::root(&self.data_dir);
+        // The next set in load order: local plugins, then registry plugins.
+        let mut manifests: Vec<Manifest> = local_plugin_dirs(&self.config)
+            .iter()
+            .filter_map(|dir| read_manifest(dir).ok())
+            .filter(|m| self.config.plugin(&m.name).enabled)
+            .collect();
+        let mut changed = Vec::new();
+        for plugin in &plan.next.plugins {
+            let fetched = plan.fetched.iter().find(|(dir, _)| *dir == plugin.dir);
+            let manifest = match fetched {
+                Some((_, contents)) => {
+                    changed.push(plugin.name.as_str());
+                    contents.manifest().clone()
+                }
+                None => match read_manifest(&root.join(&plugin.dir)) {
+                    Ok(manifest) => manifest,
+                    Err(_) => continue,
+                },
+            };
+            if self.config.plugin(&manifest.name).enabled {
+                manifests.push(manifest);
+            }
+        }
+        let assignment = crate::commands::assign(&manifests, &self.config.commands);
+        let conflicts: Vec<String> = assignment
+            .undecided()
+            .filter(|c| {
+                changed.contains(&c.owner.as_str()) || changed.contains(&c.shadowed.as_str())
+            })
+            .map(ToString::to_string)
+            .collect();
+        if conflicts.is_empty() {
+            return Ok(());
+        }
+        Err(InstallError::Refused(format!(
+            "two plugins would answer the same command:\n  {}\nNothing was installed.",
+            conflicts.join("\n  ")
+        )))
     }
 
     /// Switches to the plan's set: writes new package directories, then the

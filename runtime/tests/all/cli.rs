@@ -162,7 +162,11 @@ fn a_failing_plugin_is_suspended_and_the_owner_resumes_it() -> Result<()> {
         Some(&sorry),
         "after resuming, the plugin runs again: {stdout}"
     );
-    assert!(stderr.contains("plugin `hostile` is suspended"), "{stderr}");
+    assert!(
+        stderr.contains("plugin suspended by its circuit breaker")
+            && stderr.contains(r#"plugin="hostile" reason="it failed 3 of its last 3 events"#),
+        "{stderr}"
+    );
     Ok(())
 }
 
@@ -274,7 +278,7 @@ fn a_suspension_lasts_across_restarts_until_resumed() -> Result<()> {
     let (stdout, stderr) = run_console(&config, "/boom\n")?;
     assert_eq!(stdout.trim_end(), away, "still suspended after a restart");
     assert!(
-        stderr.contains("plugin `hostile` is still suspended"),
+        stderr.contains(r#"plugin still suspended; resume it with `/plugboard resume <plugin>` plugin="hostile""#),
         "{stderr}"
     );
 

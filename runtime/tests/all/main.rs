@@ -4,6 +4,7 @@
 
 mod cli;
 mod discord;
+mod hardening;
 mod http;
 mod loading;
 mod packages;

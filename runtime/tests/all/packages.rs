@@ -253,6 +253,38 @@ fn install_resolves_dependencies_and_explains_conflicts() -> Result<()> {
 }
 
 #[test]
+fn an_install_that_would_share_a_command_is_refused_until_the_owner_decides() -> Result<()> {
+    let market = Market::start()?;
+    market.publish("echo", "greet", "1.0.0", &[])?;
+    market.publish("echo", "parrot", "1.0.0", &[])?;
+    let bot = BotDir::new(&market, "")?;
+    bot.ok(&market, &["install", "greet"])?;
+    let refused = bot.refused(&market, &["install", "parrot"])?;
+    for expected in [
+        "both `greet` and `parrot` declare /echo",
+        "both `greet` and `parrot` declare /whoami",
+        "add `echo = \"parrot\"` (or \"greet\") under [commands]",
+        "Nothing was installed.",
+    ] {
+        assert!(
+            refused.contains(expected),
+            "expected {expected:?} in: {refused}"
+        );
+    }
+    assert_eq!(bot.installed()?, pairs(&[("greet", "1.0.0")]));
+    // The owner decides both names; the install goes through.
+    let mut config = std::fs::read_to_string(bot.config())?;
+    config.push_str("\n[commands]\necho = \"parrot\"\nwhoami = \"greet\"\n");
+    std::fs::write(bot.config(), config)?;
+    bot.ok(&market, &["install", "parrot"])?;
+    assert_eq!(
+        bot.installed()?,
+        pairs(&[("greet", "1.0.0"), ("parrot", "1.0.0")])
+    );
+    Ok(())
+}
+
+#[test]
 fn permissions_are_shown_and_must_be_accepted() -> Result<()> {
     let market = Market::start()?;
     market.publish("poll", "poll", "1.0.0", &[])?;

@@ -116,7 +116,7 @@ impl Plugin for Hostile {
                 let code: i32 = cmd.opt_arg(0, "code")?.unwrap_or(0);
                 std::process::exit(code);
             }
-            // Exits with status 7 from about 2,000 frames deep.
+            // Exits with status 7 from 300 frames deep.
             "deepexit" => {
                 out.reply(format!("{}", deep_exit(black_box(0))));
             }
@@ -217,10 +217,10 @@ fn error_text(err: Error) -> String {
     }
 }
 
-/// Recurses about 2,000 small frames deep, then exits the instance with status 7.
+/// Recurses 300 small frames deep, then exits the instance with status 7.
 fn deep_exit(depth: u32) -> u32 {
     let padding = [depth; 8];
-    if black_box(depth) >= 2_000 {
+    if black_box(depth) >= 300 {
         std::process::exit(7);
     }
     let below = deep_exit(depth + 1);

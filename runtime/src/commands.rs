@@ -256,7 +256,13 @@ mod tests {
             manifest("evil", &["remember", "echo"]),
             manifest("echo", &["echo"]),
         ];
-        let cases: &[(&[(&str, &str)], &[(&str, Option<&str>)], usize)] = &[
+        /// (the `[commands]` entries, who answers which name, conflicts).
+        type Case<'a> = (
+            &'a [(&'a str, &'a str)],
+            &'a [(&'a str, Option<&'a str>)],
+            usize,
+        );
+        let cases: &[Case<'_>] = &[
             // No map: first loaded wins everything it declares.
             (
                 &[],

@@ -5,7 +5,7 @@
 //! descriptions, versions, refusal reasons are not the owner's words), so
 //! the table neutralises it with the shared rule
 //! ([`text::escape`](plugboard_registry_types::text::escape)) and cuts it
-//! to its column's width with an ellipsis ([`text::cut`]): whatever a
+//! to its column's width with an ellipsis ([`cut`]): whatever a
 //! manifest the loader accepts holds, the table has one line per plugin and
 //! bounded width. The JSON keeps every value whole and exact (serde escapes
 //! what JSON must).

@@ -550,7 +550,7 @@ fn plugins_list_renders_any_manifest_the_loader_accepts() -> Result<()> {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    let granted = rng.next() % 2 == 0;
+                    let granted = rng.next().is_multiple_of(2);
                     PluginRow::new(i, m, &assignment, |_| granted)
                 })
                 .collect(),

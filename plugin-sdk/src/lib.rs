@@ -214,7 +214,10 @@ pub mod __private {
 /// response's actions.
 ///
 /// Sending to the event's own chat needs no permission; any other chat needs
-/// `send-any-chat`. Most plugins use [`Response`] instead.
+/// `send-any-chat`. Everything one event sends, returns and requests over
+/// HTTP shares the owner's byte budget (`max_event_bytes`, 2 MiB by
+/// default): a send beyond it fails with a `limit exceeded` error. Most
+/// plugins use [`Response`] instead.
 pub fn send(to: &ChatRef, message: &Outgoing) -> Result<()> {
     bindings::plugboard::plugin::messaging::send(to, message).map_err(error::from_host)
 }

@@ -531,14 +531,16 @@ pub mod v0_1 {
                     "at most {max_actions} messages and actions per event"
                 )));
             }
-            self.charge(chat_ref_bytes(&to) + outgoing_bytes(&message))
-                .map_err(|e| HostError::LimitExceeded(e.to_string()))?;
+            let size = chat_ref_bytes(&to) + outgoing_bytes(&message);
             let to = chat_ref_from_wit(to)?;
             if self.current_chat.as_ref() != Some(&to) {
                 self.require(Permission::SendAnyChat)?;
             }
             check_text_len(&message.text, &self.plugin.limits).map_err(HostError::LimitExceeded)?;
             let message = outgoing_from_wit(message, &self.plugin.name)?;
+            // Held from here until the event ends.
+            self.charge(size)
+                .map_err(|e| HostError::LimitExceeded(e.to_string()))?;
             self.sent.push(event::Outbound {
                 chat: to,
                 op: event::OutboundOp::Send {

@@ -53,8 +53,6 @@ pub struct Router {
     by_name: HashMap<String, usize>,
     /// Who answers each command name (see [`crate::commands`]).
     assignment: Assignment,
-    /// The routes of `assignment`, for lookups without allocation.
-    commands: HashMap<String, (usize, String)>,
     subscribers: HashMap<EventKind, Vec<usize>>,
     prefixes: Vec<String>,
     host: Arc<str>,
@@ -95,16 +93,10 @@ impl Router {
                 target.command
             );
         }
-        let commands = assignment
-            .routes
-            .iter()
-            .map(|(name, route)| (name.clone(), route.clone()))
-            .collect();
         Self {
             plugins,
             by_name,
             assignment,
-            commands,
             subscribers,
             prefixes,
             host: HOST.into(),
@@ -119,16 +111,28 @@ impl Router {
     /// The plugin that answers the command a user typed, and the command's
     /// name as that plugin declares it: `/remember` by the routing table,
     /// `/notes.remember` by the qualified name.
-    fn route(&self, parsed_plugin: Option<&str>, name: &str) -> Option<(usize, String)> {
+    fn route(&self, parsed_plugin: Option<&str>, name: &str) -> Option<(usize, &str)> {
         match parsed_plugin {
-            None => self.commands.get(name).cloned(),
+            None => self
+                .assignment
+                .routes
+                .get(name)
+                .map(|(index, own)| (*index, own.as_str())),
             Some(plugin) => {
                 let &index = self.by_name.get(plugin)?;
                 self.plugins[index]
                     .manifest()
                     .command(name)
-                    .map(|spec| (index, spec.name.clone()))
+                    .map(|spec| (index, spec.name.as_str()))
             }
+        }
+    }
+
+    /// Gives `command` the name its plugin declares (allocating only for
+    /// an owner's alias).
+    fn rename(command: &mut Command, own: &str) {
+        if command.name != own {
+            command.name = own.to_owned();
         }
     }
 
@@ -177,9 +181,9 @@ impl Router {
                         return out;
                     }
                     match self.route(parsed.plugin.as_deref(), &command.name) {
-                        Some((index, name)) => {
+                        Some((index, own)) => {
                             // The plugin sees its own name for the command.
-                            command.name = name;
+                            Self::rename(&mut command, own);
                             target = index;
                             (
                                 std::slice::from_ref(&target),
@@ -218,8 +222,8 @@ impl Router {
             Event::Command(mut command) => {
                 let reply_to = Some(command.message.id.clone());
                 let owners = match self.route(None, &command.name) {
-                    Some((index, name)) => {
-                        command.name = name;
+                    Some((index, own)) => {
+                        Self::rename(&mut command, own);
                         target = index;
                         std::slice::from_ref(&target)
                     }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use plugboard_package::SigningKey;
+use plugboard_registry_types::text::escape;
 use plugboard_runtime::config::BotConfig;
+use plugboard_runtime::listing::{one_line, render_table};
 use plugboard_runtime::packages::manager::Outdated;
 use plugboard_runtime::packages::{Change, Manager, Plan, RegistryClient};
 use semver::VersionReq;
@@ -187,7 +189,8 @@ fn carry_out(manager: &Manager, mut plan: Plan, yes: bool, json: bool) -> Result
     }
     if !json {
         for change in &plan.changes {
-            println!("{change}");
+            // Names and versions come from the registry: shown escaped.
+            println!("{}", escape(&change.to_string(), false));
         }
         if plan.changes.is_empty() {
             println!("the installed versions already meet the new requirements; recording them");
@@ -314,19 +317,16 @@ pub fn outdated(common: Common) -> Result<()> {
     } else if found.is_empty() {
         println!("every installed plugin is up to date");
     } else {
-        println!(
-            "{:<24} {:<12} {:<12} {:<12}",
-            "NAME", "INSTALLED", "COMPATIBLE", "LATEST"
-        );
-        for o in &found {
-            println!(
-                "{:<24} {:<12} {:<12} {:<12}",
-                o.name,
-                o.installed,
+        let mut rows = vec![["NAME", "INSTALLED", "COMPATIBLE", "LATEST"].map(String::from)];
+        rows.extend(found.iter().map(|o| {
+            [
+                o.name.clone(),
+                o.installed.to_string(),
                 show(&o.compatible),
-                show(&o.latest)
-            );
-        }
+                show(&o.latest),
+            ]
+        }));
+        print!("{}", render_table(&rows, &[32, 24, 24, 24]));
         println!("\n`plugboard update` installs the COMPATIBLE versions.");
     }
     Ok(())
@@ -345,9 +345,13 @@ pub fn search(args: SearchArgs) -> Result<()> {
         return Ok(());
     }
     for hit in &results.plugins {
+        // What a registry says is shown escaped and cut, line by line.
         println!(
             "{} {} ({} downloads)\n    {}",
-            hit.name, hit.version, hit.downloads, hit.description
+            one_line(&hit.name, 64),
+            one_line(&hit.version.to_string(), 64),
+            hit.downloads,
+            one_line(&hit.description, 300)
         );
     }
     let shown = u64::from(results.meta.page) * u64::from(results.meta.per_page);
@@ -512,7 +516,7 @@ pub fn publish(args: PublishArgs) -> Result<()> {
             client.name()
         );
         for warning in &published.warnings {
-            println!("warning: {warning}");
+            println!("warning: {}", escape(warning, false));
         }
     }
     Ok(())

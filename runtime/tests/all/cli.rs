@@ -7,12 +7,12 @@ use anyhow::{Context, Result};
 
 use crate::support::{plugins_dir, write_config};
 
-fn plugboard() -> Command {
+pub(crate) fn plugboard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_plugboard"))
 }
 
 /// Runs `plugboard run` with `input` on stdin; returns (stdout, stderr).
-fn run_console(config: &std::path::Path, input: &str) -> Result<(String, String)> {
+pub(crate) fn run_console(config: &std::path::Path, input: &str) -> Result<(String, String)> {
     let mut child = plugboard()
         .args(["run", "--config"])
         .arg(config)

@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
@@ -16,6 +16,7 @@ use plugboard_runtime::plugin::{LoadedPlugin, PluginSettings, load_plugin};
 use plugboard_runtime::sandbox::{Failure, Limits};
 use plugboard_runtime::store::MemoryStore;
 
+use crate::cli::{plugboard, run_console};
 use crate::sandbox::{attack, run, tight_limits};
 use crate::support::{TestBot, engine, plugins_dir, test_plugins_dir, write_config};
 
@@ -357,34 +358,6 @@ async fn help_and_the_other_reserved_names_cannot_be_declared() -> Result<()> {
 
 // ---- the terminal and the log ----
 
-fn plugboard() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_plugboard"))
-}
-
-/// Runs `plugboard run` on the console with `input`; (stdout, stderr).
-fn console(config: &Path, input: &str) -> Result<(String, String)> {
-    let mut child = plugboard()
-        .args(["run", "--config"])
-        .arg(config)
-        .env("PLUGBOARD_LOG", "debug,cranelift=warn,wasmtime=warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting plugboard")?;
-    child
-        .stdin
-        .take()
-        .context("stdin")?
-        .write_all(input.as_bytes())?;
-    let out = child.wait_with_output()?;
-    ensure!(out.status.success(), "plugboard failed: {}", out.status);
-    Ok((
-        String::from_utf8(out.stdout)?,
-        String::from_utf8(out.stderr)?,
-    ))
-}
-
 #[test]
 fn no_escape_sequence_reaches_the_console_or_the_log_and_no_line_is_forged() -> Result<()> {
     let dir = tempfile::tempdir()?;
@@ -404,7 +377,7 @@ fn no_escape_sequence_reaches_the_console_or_the_log_and_no_line_is_forged() -> 
     )?;
     let input = "/escape\n/escapebuttons\n/escapefail\n/echo \u{1b}]0;user\u{7}\n\
                  /plugboard status\n";
-    let (stdout, stderr) = console(&config, input)?;
+    let (stdout, stderr) = run_console(&config, input)?;
     assert_inert("stdout", &stdout);
     assert_inert("stderr", &stderr);
     assert!(

@@ -31,6 +31,13 @@ pub const MAX_KV_LIST: usize = 1_000;
 pub const MAX_LOG_LINE: usize = 2_000;
 /// Bytes of a plugin's stdout/stderr kept to explain a crash.
 pub const CAPTURED_OUTPUT: usize = 4 * 1024;
+/// Most random bytes one WASI `get-random-bytes` call returns: the host
+/// fills the buffer before the plugin's memory limits apply, so a bigger
+/// one would be host memory and CPU outside every budget.
+pub const MAX_RANDOM_BYTES: u64 = 64 * 1024;
+/// Most host resources (WASI streams, pollables, …) one instance may hold
+/// at once: each is host memory outside the plugin's memory budget.
+pub const MAX_HANDLES: usize = 1_000;
 
 /// The guest's stdout and stderr: keeps only the last [`CAPTURED_OUTPUT`]
 /// bytes written during the current event, so a crash report can quote the
@@ -185,7 +192,10 @@ impl HostState {
         let wasi = wasmtime_wasi::WasiCtxBuilder::new()
             .stdout(output.clone())
             .stderr(output.clone())
+            .max_random_size(MAX_RANDOM_BYTES)
             .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HANDLES);
         let budget = MemoryBudget::new(plugin.limits.memory_bytes());
         Self {
             plugin,
@@ -201,7 +211,7 @@ impl HostState {
             event_bytes: 0,
             kv_written: false,
             wasi,
-            table: ResourceTable::new(),
+            table,
         }
     }
 
@@ -525,6 +535,12 @@ pub mod v0_1 {
 
     impl plugboard::plugin::messaging::Host for HostState {
         fn send(&mut self, to: wit::ChatRef, message: wit::Outgoing) -> Result<(), HostError> {
+            if self.current_chat.is_none() {
+                // Nothing would deliver it: `init` runs outside any event.
+                return Err(HostError::InvalidArgument(
+                    "messages can be sent only while handling an event, not from init".into(),
+                ));
+            }
             let max_actions = self.plugin.limits.max_actions as usize;
             if self.sent.len() >= max_actions {
                 return Err(HostError::LimitExceeded(format!(

@@ -5,12 +5,12 @@
 //! descriptions, versions, refusal reasons are not the owner's words), so
 //! the table neutralises it with the shared rule
 //! ([`text::escape`](plugboard_registry_types::text::escape)) and cuts it
-//! to its column's width with an ellipsis ([`cut`]): whatever a
+//! to its column's width with an ellipsis ([`one_line`]): whatever a
 //! manifest the loader accepts holds, the table has one line per plugin and
 //! bounded width. The JSON keeps every value whole and exact (serde escapes
 //! what JSON must).
 
-use plugboard_registry_types::text::{cut, escape};
+use plugboard_registry_types::text::one_line;
 use plugboard_registry_types::{Manifest, Permission};
 use serde::Serialize;
 
@@ -253,13 +253,6 @@ impl Listing {
 
 /// Widest note line, in characters.
 pub const NOTE_WIDTH: usize = 2_000;
-
-/// `text` escaped to one line of at most `max` characters (cut before
-/// escaping, so a long text costs little, and after, so escapes cannot
-/// widen it).
-pub fn one_line(text: &str, max: usize) -> String {
-    cut(&escape(&cut(text, max), false), max).into_owned()
-}
 
 fn indent(lines: &[String]) -> Vec<String> {
     lines.iter().map(|l| format!("  {l}")).collect()

@@ -203,7 +203,12 @@ fn run(config_path: PathBuf) -> Result<()> {
         if let Some(discord) = &config.discord {
             let manifests = bot.router().plugins().iter().map(|p| p.manifest());
             match DiscordAdapter::from_config(discord, manifests) {
-                Ok(adapter) => bot.add_adapter(Box::new(adapter)),
+                Ok(adapter) => {
+                    // Registered as routed from the first time: the owner's
+                    // [commands] decide names and owners.
+                    adapter.commands().follow(bot.router());
+                    bot.add_adapter(Box::new(adapter));
+                }
                 // Reported once; the other adapters still run.
                 Err(e) => tracing::error!("not starting the Discord adapter: {e}"),
             }
@@ -339,8 +344,10 @@ fn resume(plugin: &str, config_path: &std::path::Path) -> Result<()> {
         Some(reason) => {
             store.set_suspension(plugin, None)?;
             store.flush()?;
+            // The reason quotes the plugin: shown escaped, on one line.
             println!(
-                "Resumed `{plugin}` (it was suspended: {reason}); it runs when the bot starts."
+                "Resumed `{plugin}` (it was suspended: {}); it runs when the bot starts.",
+                plugboard_registry_types::text::escape(&reason, false)
             );
         }
         None => println!("`{plugin}` is not suspended."),

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use plugboard_registry_types::{EventKind, Permission};
 
+use plugboard_registry_types::text::escape;
+
 use crate::commands::{Assignment, CommandMap};
 use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
 use crate::plugin::Target;
@@ -238,7 +240,7 @@ impl Router {
             }
             Event::ButtonPress(mut press) => {
                 let Some((plugin, id)) = press.data.split_once(':') else {
-                    tracing::debug!(data = %press.data, "ignoring a button press without a plugin prefix");
+                    tracing::debug!(data = ?press.data, "ignoring a button press without a plugin prefix");
                     return out;
                 };
                 let Some(index) = self.by_name.get(plugin) else {
@@ -377,9 +379,10 @@ impl Router {
                         continue;
                     };
                     let (events, failures) = plugin.stats();
+                    // Reasons quote the plugin: one line each, whatever they hold.
                     let state = match (plugin.disabled(), plugin.suspended()) {
-                        (Some(reason), _) => format!("disabled: {reason}"),
-                        (None, Some(reason)) => format!("suspended: {reason}"),
+                        (Some(reason), _) => format!("disabled: {}", escape(reason, false)),
+                        (None, Some(reason)) => format!("suspended: {}", escape(&reason, false)),
                         (None, None) => "ok".into(),
                     };
                     let mut dropped = match plugin.logs_dropped() {
@@ -450,7 +453,7 @@ impl Router {
         lines.sort();
         // Manifests cannot hold control characters; this keeps it so.
         let text = format!("Commands:\n{}", lines.join("\n"));
-        plugboard_registry_types::text::escape(&text, true).into_owned()
+        escape(&text, true).into_owned()
     }
 }
 

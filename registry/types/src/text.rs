@@ -31,13 +31,18 @@ pub const MAX_QUOTED: usize = 64;
 /// Whether `c` must never reach a terminal or a log raw: C0 controls
 /// (`U+0000`–`U+001F`, newline included), `DEL`, C1 controls
 /// (`U+0080`–`U+009F`, which some terminals read as escape sequences), the
-/// Unicode line and paragraph separators, and the bidirectional overrides
-/// and isolates (`U+202A`–`U+202E`, `U+2066`–`U+2069`).
+/// Unicode line and paragraph separators, and every bidirectional control:
+/// the overrides and isolates (`U+202A`–`U+202E`, `U+2066`–`U+2069`) and
+/// the marks (`U+200E`, `U+200F`, `U+061C`), which reorder how a line
+/// reads. (Zero-width joiners stay: emoji are made of them.)
 pub fn is_unsafe(c: char) -> bool {
     matches!(
         c,
         '\u{0}'..='\u{1f}'
             | '\u{7f}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
             | '\u{2028}'
             | '\u{2029}'
             | '\u{202a}'..='\u{202e}'
@@ -91,6 +96,13 @@ pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
             Cow::Owned(format!("{}…", &text[..keep]))
         }
     }
+}
+
+/// `text` [escaped](escape) to one line of at most `max` characters: cut
+/// before escaping, so a long text costs little, and after, so escapes
+/// cannot widen it. For table cells and other outside text on one line.
+pub fn one_line(text: &str, max: usize) -> String {
+    cut(&escape(&cut(text, max), false), max).into_owned()
 }
 
 /// Bad input quoted for an error message: cut to [`MAX_QUOTED`] characters,

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use plugboard_package::SigningKey;
-use plugboard_registry_types::text::escape;
+use plugboard_registry_types::text::{escape, one_line};
 use plugboard_runtime::config::BotConfig;
-use plugboard_runtime::listing::{one_line, render_table};
+use plugboard_runtime::listing::render_table;
 use plugboard_runtime::packages::manager::Outdated;
 use plugboard_runtime::packages::{Change, Manager, Plan, RegistryClient};
 use semver::VersionReq;
@@ -255,9 +255,11 @@ fn carry_out(manager: &Manager, mut plan: Plan, yes: bool, json: bool) -> Result
     manager.apply(plan)?;
     // After the switch: compile what is new, so the bot loads it at once.
     for problem in manager.warm_compile_cache() {
+        // The problem quotes the component (names in it are the publisher's).
         eprintln!(
-            "warning: {problem}; the bot will refuse this plugin (a running bot puts the previous \
-             plugins back)"
+            "warning: {}; the bot will refuse this plugin (a running bot puts the previous \
+             plugins back)",
+            escape(&problem.to_string(), false)
         );
     }
     if json {
@@ -483,7 +485,7 @@ pub fn key(command: KeyCommand) -> Result<()> {
             } else {
                 println!(
                     "registered key {} on registry `{}`",
-                    registered.key_id,
+                    one_line(&registered.key_id, 64),
                     client.name()
                 );
             }
@@ -511,8 +513,8 @@ pub fn publish(args: PublishArgs) -> Result<()> {
     } else {
         println!(
             "published {} {} to registry `{}`",
-            published.name,
-            published.version,
+            one_line(&published.name, 64),
+            one_line(&published.version.to_string(), 64),
             client.name()
         );
         for warning in &published.warnings {

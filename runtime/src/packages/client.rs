@@ -105,9 +105,12 @@ impl RegistryClient {
         }
         let text = String::from_utf8_lossy(&read_capped(response, 64 << 10).unwrap_or_default())
             .into_owned();
+        // The registry's words, on one line and cut: a hostile registry
+        // cannot fill or forge lines of the owner's terminal with them.
         let detail = serde_json::from_str::<ErrorBody>(&text)
             .map(|body| body.message())
-            .unwrap_or_else(|_| crate::router::truncate(text.trim(), 300).into_owned());
+            .unwrap_or_else(|_| text.trim().to_owned());
+        let detail = plugboard_registry_types::text::one_line(&detail, 300);
         Err(InstallError::Http {
             registry: self.name.clone(),
             url: url.to_string(),

@@ -512,7 +512,10 @@ impl Manager {
                     Err(_) => continue,
                 },
             };
-            if self.config.plugin(&manifest.name).enabled {
+            // The bot refuses a second plugin of one name; so does this.
+            if self.config.plugin(&manifest.name).enabled
+                && !manifests.iter().any(|m| m.name == manifest.name)
+            {
                 manifests.push(manifest);
             }
         }

@@ -58,6 +58,12 @@ impl PluginSet {
         Self::routed(&manifests, &assignment)
     }
 
+    /// The commands as `router` routes them, and its plugins' subscriptions.
+    pub fn of_router(router: &crate::router::Router) -> Self {
+        let manifests: Vec<&Manifest> = router.plugins().iter().map(|p| p.manifest()).collect();
+        Self::routed(&manifests, router.assignment())
+    }
+
     /// The commands of `assignment` (each under the name that reaches it,
     /// as the router routes it) and the subscriptions of `manifests`, the
     /// plugins in the assignment's load order.

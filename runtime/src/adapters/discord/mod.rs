@@ -205,6 +205,12 @@ impl CommandsHandle {
     pub fn set<'a>(&self, manifests: impl IntoIterator<Item = &'a Manifest>) {
         self.tx.send_replace(PluginSet::of(manifests));
     }
+
+    /// Replaces the commands with the routes of `router` (its `[commands]`
+    /// table included), as the adapter does when the bot swaps plugin sets.
+    pub fn follow(&self, router: &crate::router::Router) {
+        self.tx.send_replace(PluginSet::of_router(router));
+    }
 }
 
 /// The adapter.
@@ -469,11 +475,7 @@ async fn follow(
     commands: Arc<watch::Sender<PluginSet>>,
 ) {
     loop {
-        let set = {
-            let router = routers.borrow_and_update();
-            let manifests: Vec<&Manifest> = router.plugins().iter().map(|p| p.manifest()).collect();
-            PluginSet::routed(&manifests, router.assignment())
-        };
+        let set = { PluginSet::of_router(&routers.borrow_and_update()) };
         commands.send_if_modified(|current| {
             let changed = *current != set;
             if changed {
@@ -550,12 +552,12 @@ async fn deliver(
         let (http, interactions) = (Arc::clone(&http), Arc::clone(&interactions));
         async move {
             let Some(channel) = parse_id(&outbound.chat.id).map(ChannelId::new) else {
-                tracing::warn!(chat = %outbound.chat.id, "discord: not a Discord channel id; dropping a delivery");
+                tracing::warn!(chat = ?outbound.chat.id, "discord: not a Discord channel id; dropping a delivery");
                 return;
             };
             let result = deliver_one(&http, &interactions, channel, &outbound).await;
             if let Err(e) = result {
-                tracing::warn!(plugin = %outbound.plugin, chat = %outbound.chat.id, "discord: a delivery failed: {e}");
+                tracing::warn!(plugin = %outbound.plugin, chat = ?outbound.chat.id, "discord: a delivery failed: {e}");
             }
             // Dropping `outbound` here (and its receipt) tells a waiting
             // interaction that this delivery was performed.

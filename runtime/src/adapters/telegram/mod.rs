@@ -669,7 +669,7 @@ async fn deliver(bot: Throttle<Bot>, outbox: mpsc::Receiver<Outbound>) {
             match outbound.chat.id.parse::<i64>() {
                 Ok(chat) => perform(&bot, ChatId(chat), &outbound).await,
                 Err(_) => tracing::warn!(
-                    chat = %outbound.chat.id,
+                    chat = ?outbound.chat.id,
                     "telegram: not a Telegram chat id; dropping a delivery"
                 ),
             }
@@ -760,7 +760,7 @@ async fn perform(bot: &Throttle<Bot>, chat_id: ChatId, outbound: &Outbound) {
         },
     };
     if let Err(e) = result {
-        tracing::warn!(plugin = %outbound.plugin, chat = %outbound.chat.id, "telegram: a delivery failed: {e}");
+        tracing::warn!(plugin = %outbound.plugin, chat = ?outbound.chat.id, "telegram: a delivery failed: {e}");
     }
 }
 

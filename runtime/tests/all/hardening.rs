@@ -373,10 +373,13 @@ fn no_escape_sequence_reaches_the_console_or_the_log_and_no_line_is_forged() -> 
     let config = write_config(
         dir.path(),
         &[&plugins_dir(), &test_plugins_dir().join("hostile"), &forged],
-        "[console]\nenabled = true\n\n[plugins.hostile.limits]\nbreaker_failures = 0\n",
+        "[console]\nenabled = true\n\n[plugins.hostile.limits]\nbreaker_failures = 2\n\
+         breaker_window = 2\n",
     )?;
+    // Two failures quoting escape sequences suspend it: the reason is
+    // plugin text too, shown by /plugboard status and plugboard resume.
     let input = "/escape\n/escapebuttons\n/escapefail\n/echo \u{1b}]0;user\u{7}\n\
-                 /plugboard status\n";
+                 /escapefail\n/plugboard status\n";
     let (stdout, stderr) = run_console(&config, input)?;
     assert_inert("stdout", &stdout);
     assert_inert("stderr", &stderr);
@@ -401,6 +404,22 @@ fn no_escape_sequence_reaches_the_console_or_the_log_and_no_line_is_forged() -> 
     assert!(
         stderr.contains(r"x\nFAKE INFO plugin resumed by the owner\u{1b}[2J"),
         "{stderr}"
+    );
+    let status = stdout
+        .lines()
+        .find(|l| l.starts_with("hostile 0.1.0: suspended"))
+        .context("the status line")?;
+    assert!(status.contains(r"bidi\nFAKE 2026"), "one line: {status}");
+    let resumed = plugboard()
+        .args(["resume", "hostile", "--config"])
+        .arg(&config)
+        .output()?;
+    let resumed = String::from_utf8(resumed.stdout)?;
+    assert_inert("plugboard resume", &resumed);
+    assert_eq!(resumed.lines().count(), 1, "{resumed}");
+    assert!(
+        resumed.contains("it was suspended: it failed 2 of its last 2 events"),
+        "{resumed}"
     );
     Ok(())
 }

@@ -25,27 +25,10 @@ use plugboard_runtime::bot::Bot;
 use plugboard_runtime::config::BotConfig;
 use plugboard_runtime::sandbox::Limits;
 
-const ATTACKS: &[&str] = &[
-    "/alias",
-    "/aliassend",
-    "/budget 32 16000",
-    "/sendbudget 40 16000",
-    "/biglabels",
-    "/bigfields",
-    "/bigid",
-    "/bigmsg",
-    "/flood",
-    "/sendflood",
-];
+#[path = "support/attacks.rs"]
+mod attacks;
 
-fn status_kib(field: &str) -> Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .with_context(|| format!("no {field} in /proc/self/status"))
-}
+use attacks::{BYTE_ATTACKS as ATTACKS, status_kib};
 
 fn arg(name: &str, default: usize) -> usize {
     std::env::args()
@@ -92,7 +75,7 @@ fn main() -> Result<()> {
         for _ in &names {
             handle.recv().await.context("bot stopped")?;
         }
-        let rest = status_kib("VmRSS:")?;
+        let rest = status_kib(None, "VmRSS:")?;
         let started = Instant::now();
         let mut answers = 0usize;
         for _ in 0..rounds {
@@ -113,7 +96,7 @@ fn main() -> Result<()> {
                 }
             }
         }
-        let peak = status_kib("VmHWM:")?;
+        let peak = status_kib(None, "VmHWM:")?;
         handle.close();
         running.abort();
         anyhow::Ok((rest, peak, started.elapsed().as_secs_f64(), answers))

@@ -16,6 +16,11 @@ use plugboard_runtime::plugin::{LoadedPlugin, PluginSettings, load_plugin};
 use plugboard_runtime::sandbox::{Failure, Limits};
 use plugboard_runtime::store::MemoryStore;
 
+#[path = "../../benches/support/attacks.rs"]
+mod attacks;
+
+use attacks::{BYTE_ATTACKS, status_kib};
+
 use crate::cli::{plugboard, run_console};
 use crate::sandbox::{attack, run, tight_limits};
 use crate::support::{TestBot, engine, plugins_dir, test_plugins_dir, write_config};
@@ -624,16 +629,6 @@ fn plugins_list_reports_conflicts_in_its_table_and_json() -> Result<()> {
 
 // ---- memory under the worst attack found ----
 
-/// Peak resident memory of a process, in KiB (Linux `VmHWM`).
-fn peak_rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmHWM")
-}
-
 /// What `plugboard run` may hold beyond its plugins' budgets: the binary,
 /// wasmtime's compiled code and runtime, tokio, sled (measured and
 /// explained in docs/permissions-and-limits.md).
@@ -660,20 +655,8 @@ fn the_bot_stays_within_its_ceilings_under_every_byte_attack() -> Result<()> {
         .spawn()?;
     let mut stdin = child.stdin.take().context("stdin")?;
     let mut stdout = BufReader::new(child.stdout.take().context("stdout")?);
-    let attacks = [
-        "/alias",
-        "/aliassend",
-        "/budget 32 16000",
-        "/sendbudget 40 16000",
-        "/biglabels",
-        "/bigfields",
-        "/bigid",
-        "/bigmsg",
-        "/flood",
-        "/sendflood",
-    ];
     for round in 0..5 {
-        for attack in attacks {
+        for attack in BYTE_ATTACKS {
             writeln!(stdin, "{attack}")?;
         }
         writeln!(stdin, "/ok round {round}")?;
@@ -688,7 +671,7 @@ fn the_bot_stays_within_its_ceilings_under_every_byte_attack() -> Result<()> {
             }
         }
     }
-    let peak_mib = peak_rss_kib(child.id())? / 1024;
+    let peak_mib = status_kib(Some(child.id()), "VmHWM:")? / 1024;
     drop(stdin);
     let status = child.wait()?;
     ensure!(status.success(), "{status}");

@@ -124,6 +124,20 @@ async fn aliased_strings_are_refused_before_the_host_copies_them() -> Result<()>
 }
 
 #[tokio::test]
+async fn wasi_random_bytes_are_capped_before_the_host_allocates_them() -> Result<()> {
+    let plugin = load_with("raw", tight_limits(), &[])?;
+    match attack(&plugin, "random").await? {
+        Failure::Trap(why) => assert!(
+            why.starts_with("requested len 62914560 exceeds limit 65536"),
+            "{why}"
+        ),
+        other => bail!("/random: {other}"),
+    }
+    assert_eq!(run(&plugin, "ok").await, Ok(vec!["raw ok".to_owned()]));
+    Ok(())
+}
+
+#[tokio::test]
 async fn every_field_of_an_action_is_capped() -> Result<()> {
     let plugin = load_with("hostile", tight_limits(), &[])?;
     for (line, expected) in [

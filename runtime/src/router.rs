@@ -485,7 +485,9 @@ pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
         Some(_) => return None,
         None => (head, None),
     };
-    let name = name.to_lowercase();
+    // ASCII only: Unicode case folding would turn look-alikes such as the
+    // Kelvin sign into `k` and route them.
+    let name = name.to_ascii_lowercase();
     let (plugin, name) = match name.contains('.') {
         true => {
             let qualified = crate::commands::QualifiedCommand::parse(&name)?;
@@ -571,6 +573,8 @@ mod tests {
             "/notes.",
             "/a.b.c",
             "/no_tes.x",
+            // The Kelvin sign folds to `k` under Unicode rules, not ASCII.
+            "/\u{212a}ick",
         ] {
             assert_eq!(parse_command(not, &prefixes()), None, "{not}");
         }

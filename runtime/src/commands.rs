@@ -154,6 +154,26 @@ impl std::fmt::Display for Conflict {
     }
 }
 
+/// A `[commands]` entry naming no loaded plugin's command (ignored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmatched {
+    /// The command name the entry assigns.
+    pub name: String,
+    /// What it names.
+    pub target: QualifiedCommand,
+}
+
+impl std::fmt::Display for Unmatched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Unmatched { name, target } = self;
+        write!(
+            f,
+            "[commands] {name} = \"{target}\" is ignored: no loaded plugin `{}` declares /{}",
+            target.plugin, target.command
+        )
+    }
+}
+
 /// Who answers what, for one set of plugins.
 #[derive(Debug, Clone, Default)]
 pub struct Assignment {
@@ -162,7 +182,7 @@ pub struct Assignment {
     /// Names declared by more than one plugin.
     pub conflicts: Vec<Conflict>,
     /// `[commands]` entries that name no loaded plugin's command (ignored).
-    pub unmatched: Vec<(String, QualifiedCommand)>,
+    pub unmatched: Vec<Unmatched>,
 }
 
 impl Assignment {
@@ -171,13 +191,23 @@ impl Assignment {
         self.conflicts.iter().filter(|c| !c.by_owner)
     }
 
+    /// The names that reach plugin number `index`'s command `command`
+    /// (its own, and aliases the owner gave it).
+    pub fn names_of<'a>(
+        &'a self,
+        index: usize,
+        command: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.routes
+            .iter()
+            .filter(move |(_, (i, c))| *i == index && c == command)
+            .map(|(name, _)| name.as_str())
+    }
+
     /// Whether plugin number `index`'s command `command` is unreachable
     /// except by its qualified name.
     pub fn is_shadowed(&self, index: usize, command: &str) -> bool {
-        !self
-            .routes
-            .values()
-            .any(|(i, c)| *i == index && c == command)
+        self.names_of(index, command).next().is_none()
     }
 }
 
@@ -198,7 +228,10 @@ pub fn assign<'a>(
                 out.routes
                     .insert(name.to_owned(), (index, target.command.clone()));
             }
-            None => out.unmatched.push((name.to_owned(), target.clone())),
+            None => out.unmatched.push(Unmatched {
+                name: name.to_owned(),
+                target: target.clone(),
+            }),
         }
     }
     for (index, manifest) in manifests.iter().enumerate() {

@@ -78,10 +78,8 @@ impl PluginRow {
             .map(|spec| CommandRow {
                 name: spec.name.clone(),
                 reached_as: assignment
-                    .routes
-                    .iter()
-                    .filter(|(_, (i, c))| *i == index && *c == spec.name)
-                    .map(|(name, _)| name.clone())
+                    .names_of(index, &spec.name)
+                    .map(str::to_owned)
                     .collect(),
                 qualified: format!("{}.{}", manifest.name, spec.name),
             })

@@ -302,12 +302,7 @@ fn list(config_path: PathBuf, json: bool) -> Result<()> {
         unmatched_command_map: assignment
             .unmatched
             .iter()
-            .map(|(name, target)| {
-                format!(
-                    "{name} = \"{target}\": no loaded plugin `{}` declares /{}",
-                    target.plugin, target.command
-                )
-            })
+            .map(ToString::to_string)
             .collect(),
         note,
         ..Listing::default()

@@ -604,8 +604,9 @@ impl LoadedPlugin {
         self.arm(&mut warm.store);
         {
             let data = warm.store.data_mut();
+            // `sent` is empty here: every call's queue is taken right after it
+            // returns, and `init` cannot send.
             data.current_chat = Some(chat.clone());
-            data.sent.clear();
             data.kv_written = false;
             data.output.clear();
         }

@@ -87,13 +87,8 @@ impl Router {
                 false => tracing::warn!(command = %conflict.command, "{shown}"),
             }
         }
-        for (name, target) in &assignment.unmatched {
-            tracing::warn!(
-                command = %name,
-                "[commands] {name} = \"{target}\" is ignored: no loaded plugin `{}` declares /{}",
-                target.plugin,
-                target.command
-            );
+        for unmatched in &assignment.unmatched {
+            tracing::warn!(command = %unmatched.name, "{unmatched}");
         }
         Self {
             plugins,

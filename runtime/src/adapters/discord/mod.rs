@@ -475,7 +475,7 @@ async fn follow(
     commands: Arc<watch::Sender<PluginSet>>,
 ) {
     loop {
-        let set = { PluginSet::of_router(&routers.borrow_and_update()) };
+        let set = PluginSet::of_router(&routers.borrow_and_update());
         commands.send_if_modified(|current| {
             let changed = *current != set;
             if changed {

@@ -138,6 +138,19 @@ async fn wasi_random_bytes_are_capped_before_the_host_allocates_them() -> Result
 }
 
 #[tokio::test]
+async fn a_send_from_init_is_refused_not_silently_lost() -> Result<()> {
+    let plugin = load_with("raw", tight_limits(), &[Permission::SendAnyChat])?;
+    assert_eq!(
+        run(&plugin, "initsend").await,
+        Ok(vec![
+            "invalid argument: messages can be sent only while handling an event, not from init"
+                .to_owned()
+        ])
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn every_field_of_an_action_is_capped() -> Result<()> {
     let plugin = load_with("hostile", tight_limits(), &[])?;
     for (line, expected) in [

@@ -43,11 +43,25 @@ const BUFFER: usize = 8 << 20;
 /// How many strings alias it.
 const COPIES: usize = 1_000;
 
+/// What the host answered to the send tried from `init` (`initsend`
+/// reports it).
+static INIT_SEND: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 /// The guest.
 pub struct Raw;
 
 impl Guest for Raw {
     fn init(_config: String) -> Result<(), PluginError> {
+        // Tries to send outside any event: nothing could deliver it.
+        let to = ChatRef {
+            platform: bindings::plugboard::plugin::types::Platform::Console,
+            id: "console".into(),
+        };
+        let answer = match messaging::send(&to, &plain("from init".into())) {
+            Ok(()) => "sent".to_owned(),
+            Err(e) => host_error_text(e),
+        };
+        *INIT_SEND.lock().unwrap_or_else(|p| p.into_inner()) = answer;
         Ok(())
     }
 
@@ -56,6 +70,11 @@ impl Guest for Raw {
             return Ok(vec![]);
         };
         Ok(match cmd.name.as_str() {
+            // Reports what the host answered to the send tried from init.
+            "initsend" => {
+                let answer = INIT_SEND.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                vec![Action::Reply(plain(answer))]
+            }
             // Asks the host for 60 MiB of random bytes in one call: host
             // memory and CPU the plugin's budgets would not see.
             "random" => {

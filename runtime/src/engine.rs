@@ -21,11 +21,12 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
+use plugboard_registry_types::contract;
+
 use crate::host::{HostState, v0_1};
 use crate::sandbox::EPOCH_TICK;
 
-/// The WIT package every plugin is built against.
-pub const WIT_PACKAGE: &str = "plugboard:plugin";
+pub use plugboard_registry_types::contract::WIT_PACKAGE;
 
 /// Bytes of each pooled memory and table kept resident between instances.
 const KEEP_RESIDENT: usize = 256 << 10;
@@ -213,12 +214,10 @@ impl PluginEngine {
     /// that this host speaks it.
     pub fn check_contract(&self, component: &Component) -> Result<Version, EngineError> {
         let ty = component.component_type();
-        let prefix = format!("{WIT_PACKAGE}/handler@");
         let found = ty
             .exports(&self.engine)
-            .find_map(|(name, _)| name.strip_prefix(&prefix).map(str::to_owned))
+            .find_map(|(name, _)| contract::handler_version(name))
             .ok_or(EngineError::NotAPlugin)?;
-        let found = Version::parse(&found).map_err(|_| EngineError::NotAPlugin)?;
         if supported(&found) {
             Ok(found)
         } else {
@@ -244,24 +243,21 @@ impl Hasher for Sha256Hasher {
     }
 }
 
-/// Whether this host can run a plugin built against contract `version`:
-/// the same major version (the same minor while the major is 0) with a minor
-/// no newer than the host's (the host lacks a newer minor's additions), any
-/// patch release.
+/// The contract versions this host speaks, one per `bindgen!` module.
+pub fn host_contracts() -> Vec<Version> {
+    vec![v0_1::version()]
+}
+
+/// Whether this host can run a plugin built against contract `version`, by
+/// the one rule of [`contract::loads_on`].
 pub fn supported(version: &Version) -> bool {
-    let host = v0_1::version();
-    let same_line = if host.major == 0 {
-        version.major == 0 && version.minor == host.minor
-    } else {
-        version.major == host.major
-    };
-    same_line && version <= &Version::new(host.major, host.minor, u64::MAX)
+    contract::loads_on_any(version, &host_contracts())
 }
 
 /// The contract versions this host speaks, for messages (`0.1.x`).
 pub fn supported_versions() -> String {
-    let host = v0_1::version();
-    format!("{}.{}.x", host.major, host.minor)
+    let lines: Vec<String> = host_contracts().iter().map(contract::line_text).collect();
+    lines.join(" and ")
 }
 
 fn write_cache(dir: &Path, path: &Path, component: &Component) -> std::io::Result<()> {
@@ -332,6 +328,7 @@ mod tests {
         assert!(supported(&Version::new(0, 1, 7)));
         assert!(!supported(&Version::new(0, 2, 0)));
         assert!(!supported(&Version::new(1, 0, 0)));
+        assert!(supported(&Version::new(0, 1, 1)));
         assert_eq!(supported_versions(), "0.1.x");
     }
 }

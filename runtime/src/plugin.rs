@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use plugboard_registry_types::{Manifest, ManifestError};
+use plugboard_registry_types::{Manifest, ManifestError, contract};
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::engine::{CacheOutcome, EngineError, PluginEngine, supported, supported_versions};
@@ -256,7 +256,7 @@ pub fn load_plugin(
     };
     let (component, cache) = engine.load(&wasm).map_err(component_err)?;
     let found = engine.check_contract(&component).map_err(component_err)?;
-    if (found.major, found.minor) != (manifest.wit.major, manifest.wit.minor) {
+    if !contract::loads_on(&found, &manifest.wit) {
         return Err(LoadError::ContractMismatch {
             path: wasm_path,
             declared: manifest.wit.clone(),

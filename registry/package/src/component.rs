@@ -22,15 +22,13 @@
 //!    manifest saying `1.0` would let a `1.2` host install a plugin it then
 //!    refuses to load. The patch number is ignored, as the runtime ignores it.
 
-use plugboard_registry_types::Manifest;
+use plugboard_registry_types::{Manifest, contract};
 use semver::Version;
 use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
 use crate::PackageError;
 
-/// The export every plugin component has, up to its version:
-/// `plugboard:plugin/handler@0.1.0`.
-pub const HANDLER_EXPORT_PREFIX: &str = "plugboard:plugin/handler@";
+pub use plugboard_registry_types::contract::HANDLER_EXPORT_PREFIX;
 
 /// Checks that `wasm` is a valid component exporting
 /// `plugboard:plugin/handler` at a version `manifest.wit` describes (see
@@ -60,16 +58,12 @@ pub fn component_contract(wasm: &[u8]) -> Result<Version, PackageError> {
 }
 
 /// Whether a manifest declaring contract `declared` describes a component
-/// built against contract `built`: the same major version (for `0.x`, the
-/// same minor too), and `built`'s minor no newer than `declared`'s. Patch
-/// numbers do not matter. See the [module documentation](self) for why.
+/// built against contract `built`: whether the component loads on every host
+/// that speaks `declared`, by the one rule of
+/// [`contract::loads_on`](plugboard_registry_types::contract::loads_on). See
+/// the [module documentation](self) for why.
 pub fn contract_matches(declared: &Version, built: &Version) -> bool {
-    let same_line = if declared.major == 0 {
-        built.major == 0 && built.minor == declared.minor
-    } else {
-        built.major == declared.major
-    };
-    same_line && built.minor <= declared.minor
+    plugboard_registry_types::contract::loads_on(built, declared)
 }
 
 /// Validates `wasm` as a component and returns the versions of every
@@ -107,13 +101,9 @@ fn handler_versions(wasm: &[u8]) -> Result<Vec<Version>, PackageError> {
                     let export = export.map_err(|e| PackageError::InvalidWasm {
                         problem: e.to_string(),
                     })?;
-                    if let Some(version) = export.name.name.strip_prefix(HANDLER_EXPORT_PREFIX) {
-                        // The validator has already checked that the version
-                        // is semver; a failure here would be a validator bug.
-                        let version =
-                            Version::parse(version).map_err(|e| PackageError::InvalidWasm {
-                                problem: format!("export `{}`: {e}", export.name.name),
-                            })?;
+                    // The validator has already checked that the version
+                    // is semver.
+                    if let Some(version) = contract::handler_version(export.name.name) {
                         versions.push(version);
                     }
                 }

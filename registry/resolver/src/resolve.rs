@@ -52,11 +52,11 @@ enum WitRule {
 
 impl WitSupport {
     /// A host that implements these versions of the `plugboard:plugin` WIT
-    /// package. A plugin built against WIT `w` loads on a host speaking `h`
-    /// when `w <= h` and both are on one compatibility line: the same major
-    /// version, or for `0.x` the same minor version (a plugin built against
-    /// `0.1.0` loads on a `0.1.3` host, not on `0.2.0`, and a plugin built
-    /// against `0.1.3` needs at least `0.1.3`).
+    /// package. Whether a plugin built against WIT `w` loads on such a host
+    /// is decided by the one rule of
+    /// [`contract::loads_on`](plugboard_registry_types::contract::loads_on)
+    /// (a plugin built against `0.1.3` loads on a `0.1.0` host, not on
+    /// `0.2.0`).
     pub fn speaks(host: &[Version]) -> Self {
         Self {
             rule: WitRule::Host(host.to_vec()),
@@ -79,14 +79,7 @@ impl WitSupport {
     pub fn supports(&self, wit: &Version) -> bool {
         match &self.rule {
             WitRule::Req(req) => req.matches(wit),
-            WitRule::Host(hosts) => hosts.iter().any(|h| {
-                let same_line = if h.major == 0 {
-                    wit.major == 0 && wit.minor == h.minor
-                } else {
-                    wit.major == h.major
-                };
-                same_line && wit <= h
-            }),
+            WitRule::Host(hosts) => plugboard_registry_types::contract::loads_on_any(wit, hosts),
         }
     }
 }

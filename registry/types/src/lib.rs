@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod contract;
 pub mod index;
 pub mod manifest;
 pub mod text;

@@ -63,11 +63,26 @@ impl Market {
     /// Publishes the component of official plugin `base` as `name`
     /// `version`, depending on `deps`.
     fn publish(&self, base: &str, name: &str, version: &str, deps: &[(&str, &str)]) -> Result<()> {
+        self.publish_edited(base, name, version, deps, |_, _| Ok(()))
+    }
+
+    /// [`Market::publish`], with `edit` changing the component and the
+    /// manifest before packing.
+    fn publish_edited(
+        &self,
+        base: &str,
+        name: &str,
+        version: &str,
+        deps: &[(&str, &str)],
+        edit: impl FnOnce(&mut Vec<u8>, &mut toml::Table) -> Result<()>,
+    ) -> Result<()> {
         let dir = tempfile::tempdir()?;
         let from = plugins_dir().join(base);
-        std::fs::copy(from.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
+        let mut wasm = std::fs::read(from.join("plugin.wasm"))?;
         let mut manifest: toml::Table =
             std::fs::read_to_string(from.join("plugin.toml"))?.parse()?;
+        edit(&mut wasm, &mut manifest)?;
+        std::fs::write(dir.path().join("plugin.wasm"), wasm)?;
         manifest.insert("name".into(), name.into());
         manifest.insert("version".into(), version.into());
         let mut dependencies = toml::Table::new();
@@ -281,6 +296,50 @@ fn an_install_that_would_share_a_command_is_refused_until_the_owner_decides() ->
         bot.installed()?,
         pairs(&[("greet", "1.0.0"), ("parrot", "1.0.0")])
     );
+    Ok(())
+}
+
+/// Rewrites every `plugboard:plugin/<interface>@0.1.0` name in `wasm` to
+/// `@0.1.1` (same length, so the component stays valid): the component a
+/// plugin-sdk for contract 0.1.1 would build.
+fn rebuild_for_contract_0_1_1(wasm: &mut [u8]) -> Result<usize> {
+    const FROM: &[u8] = b"@0.1.0";
+    let mut renamed = 0;
+    let mut at = 0;
+    while let Some(offset) = wasm[at..].windows(FROM.len()).position(|w| w == FROM) {
+        let end = at + offset;
+        let start = wasm[..end]
+            .iter()
+            .rposition(|&b| !(b.is_ascii_alphanumeric() || b":/-_.".contains(&b)))
+            .map_or(0, |i| i + 1);
+        if wasm[start..end].starts_with(b"plugboard:plugin/") {
+            wasm[end + FROM.len() - 1] = b'1';
+            renamed += 1;
+        }
+        at = end + FROM.len();
+    }
+    ensure!(renamed > 0, "no plugboard:plugin names found");
+    Ok(renamed)
+}
+
+#[test]
+fn a_plugin_built_for_contract_0_1_1_installs_and_loads_on_this_host() -> Result<()> {
+    let market = Market::start()?;
+    market.publish_edited("echo", "echo", "1.0.0", &[], |wasm, manifest| {
+        rebuild_for_contract_0_1_1(wasm)?;
+        manifest.insert("wit".into(), "0.1.1".into());
+        Ok(())
+    })?;
+    let bot = BotDir::new(&market, "")?;
+    bot.ok(&market, &["install", "echo"])?;
+    assert_eq!(bot.installed()?, pairs(&[("echo", "1.0.0")]));
+    let listing = bot.ok(&market, &["plugins", "list", "--json"])?;
+    let rows: serde_json::Value = serde_json::from_str(&listing)?;
+    let plugins = rows["plugins"].as_array().context("plugins")?;
+    assert_eq!(plugins.len(), 1, "{listing}");
+    assert_eq!(plugins[0]["name"], "echo", "{listing}");
+    assert_eq!(plugins[0]["status"], "ok", "{listing}");
+    assert_eq!(rows["not_loaded"], serde_json::json!([]), "{listing}");
     Ok(())
 }
 

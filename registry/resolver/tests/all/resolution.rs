@@ -177,7 +177,9 @@ fn wit_compatibility_lines() {
     for (wit, ok) in [
         ("0.1.0", true),
         ("0.1.3", true),
-        ("0.1.4", false),
+        // Patch numbers never matter (the one contract rule, shared with
+        // the runtime's loader): a plugin built against 0.1.4 loads on 0.1.3.
+        ("0.1.4", true),
         ("0.2.0", false),
         ("0.0.1", false),
         ("1.0.0", true),

@@ -61,4 +61,4 @@ pub mod packages;
 pub mod plugin;
 pub mod router;
 pub mod sandbox;
-pub mod store;
+pub use plugboard_store as store;

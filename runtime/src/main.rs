@@ -16,7 +16,7 @@ use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
 use plugboard_runtime::config::BotConfig;
 use plugboard_runtime::engine::{CacheOutcome, PluginEngine};
 use plugboard_runtime::listing::{Listing, PluginRow};
-use plugboard_runtime::store::{MemoryStore, SledStore, Store};
+use plugboard_runtime::store::{Durable, MemoryStore, PluginState, SledStore};
 
 #[path = "cli/packages.rs"]
 mod packages_cli;

@@ -1,0 +1,230 @@
+//! The embedded default store: one sled database in a directory, one tree
+//! per concern.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use plugboard_registry_types::Permission;
+
+use crate::{
+    Durable, KvUsage, PluginKv, PluginState, RuntimeMeta, StoreError, decode_grants, encode_grants,
+    kv_key,
+};
+
+/// The embedded default store: one sled database in a directory.
+#[derive(Clone)]
+pub struct SledStore {
+    db: sled::Db,
+    kv: sled::Tree,
+    grants: sled::Tree,
+    suspended: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl SledStore {
+    /// Every suspended plugin, with the reason.
+    pub fn all_suspensions(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut all = Vec::new();
+        for entry in self.suspended.iter() {
+            let (plugin, reason) = entry.map_err(io("read"))?;
+            all.push((
+                String::from_utf8_lossy(&plugin).into_owned(),
+                String::from_utf8_lossy(&reason).into_owned(),
+            ));
+        }
+        Ok(all)
+    }
+
+    /// Every plugin's stored grants.
+    pub fn all_grants(&self) -> Result<Vec<(String, BTreeSet<Permission>)>, StoreError> {
+        let mut all = Vec::new();
+        for entry in self.grants.iter() {
+            let (plugin, bytes) = entry.map_err(io("read"))?;
+            let plugin = String::from_utf8_lossy(&plugin).into_owned();
+            let grants = decode_grants(&plugin, &bytes);
+            all.push((plugin, grants));
+        }
+        Ok(all)
+    }
+
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let open_err = |source: sled::Error| StoreError::Open {
+            path: dir.display().to_string(),
+            source: Box::new(source),
+        };
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(8 << 20)
+            .open()
+            .map_err(open_err)?;
+        let kv = db.open_tree("kv").map_err(open_err)?;
+        let grants = db.open_tree("grants").map_err(open_err)?;
+        let suspended = db.open_tree("suspended").map_err(open_err)?;
+        let meta = db.open_tree("meta").map_err(open_err)?;
+        Ok(Self {
+            db,
+            kv,
+            grants,
+            suspended,
+            meta,
+        })
+    }
+}
+
+fn io(operation: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
+    move |source| StoreError::Io {
+        operation,
+        source: Box::new(source),
+    }
+}
+
+impl PluginKv for SledStore {
+    fn kv_get(&self, plugin: &str, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .kv
+            .get(kv_key(plugin, key))
+            .map_err(io("read"))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn kv_set(&self, plugin: &str, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.kv
+            .insert(kv_key(plugin, key), value)
+            .map_err(io("write"))?;
+        Ok(())
+    }
+
+    fn kv_delete(&self, plugin: &str, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .kv
+            .remove(kv_key(plugin, key))
+            .map_err(io("delete"))?
+            .is_some())
+    }
+
+    fn kv_keys(&self, plugin: &str, prefix: &str, limit: usize) -> Result<Vec<String>, StoreError> {
+        let namespace = plugin.len() + 1;
+        let mut keys = Vec::new();
+        for entry in self
+            .kv
+            .scan_prefix(kv_key(plugin, prefix))
+            .keys()
+            .take(limit)
+        {
+            let full = entry.map_err(io("list"))?;
+            keys.push(String::from_utf8_lossy(&full[namespace..]).into_owned());
+        }
+        Ok(keys)
+    }
+
+    fn kv_usage(&self, plugin: &str) -> Result<KvUsage, StoreError> {
+        let namespace = plugin.len().saturating_add(1);
+        let mut usage = KvUsage::default();
+        for entry in self.kv.scan_prefix(kv_key(plugin, "")) {
+            let (key, value) = entry.map_err(io("scan"))?;
+            usage.keys += 1;
+            usage.bytes += (key.len() - namespace + value.len()) as u64;
+        }
+        Ok(usage)
+    }
+}
+
+impl PluginState for SledStore {
+    fn grants(&self, plugin: &str) -> Result<BTreeSet<Permission>, StoreError> {
+        Ok(match self.grants.get(plugin).map_err(io("read"))? {
+            Some(bytes) => decode_grants(plugin, &bytes),
+            None => BTreeSet::new(),
+        })
+    }
+
+    fn set_grants(&self, plugin: &str, grants: &BTreeSet<Permission>) -> Result<(), StoreError> {
+        self.grants
+            .insert(plugin, encode_grants(grants))
+            .map_err(io("write"))?;
+        Ok(())
+    }
+
+    fn suspension(&self, plugin: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .suspended
+            .get(plugin)
+            .map_err(io("read"))?
+            .map(|r| String::from_utf8_lossy(&r).into_owned()))
+    }
+
+    fn set_suspension(&self, plugin: &str, reason: Option<&str>) -> Result<(), StoreError> {
+        match reason {
+            Some(reason) => self.suspended.insert(plugin, reason.as_bytes()).map(drop),
+            None => self.suspended.remove(plugin).map(drop),
+        }
+        .map_err(io("write"))
+    }
+}
+
+impl RuntimeMeta for SledStore {
+    fn meta_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.meta.get(key).map_err(io("read"))?.map(|v| v.to_vec()))
+    }
+
+    fn meta_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.meta.insert(key, value).map_err(io("write")).map(drop)
+    }
+}
+
+impl Durable for SledStore {
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(io("flush"))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MemoryStore;
+
+    #[test]
+    fn plugins_do_not_see_each_other() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let store = SledStore::open(dir.path())?;
+        store.kv_set("notes", "a", b"1")?;
+        store.kv_set("notes-extra", "b", b"2")?;
+        store.kv_set("note", "s\0a", b"3")?;
+        assert_eq!(store.kv_keys("notes", "", 100)?, vec!["a".to_string()]);
+        assert_eq!(store.kv_keys("note", "", 100)?, vec!["s\0a".to_string()]);
+        assert_eq!(store.kv_get("notes-extra", "a")?, None);
+        assert_eq!(
+            store.kv_usage("notes-extra")?,
+            KvUsage { keys: 1, bytes: 2 }
+        );
+        assert!(store.kv_delete("notes", "a")?);
+        assert!(!store.kv_delete("notes", "a")?);
+        let memory = MemoryStore::default();
+        memory.kv_set("notes-extra", "b", b"2")?;
+        assert_eq!(
+            memory.kv_usage("notes-extra")?,
+            store.kv_usage("notes-extra")?
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn survives_reopen() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let grants: BTreeSet<Permission> = [Permission::Kv].into();
+        {
+            let store = SledStore::open(dir.path())?;
+            store.kv_set("notes", "color", b"teal")?;
+            store.set_grants("notes", &grants)?;
+            store.grants.insert("dice", "kv\nfuture-permission")?;
+            store.flush()?;
+        }
+        let store = SledStore::open(dir.path())?;
+        assert_eq!(store.kv_get("notes", "color")?, Some(b"teal".to_vec()));
+        assert_eq!(store.grants("notes")?, grants);
+        assert_eq!(store.grants("dice")?, grants, "unknown names are skipped");
+        assert!(store.grants("echo")?.is_empty());
+        Ok(())
+    }
+}

@@ -48,11 +48,9 @@
 
 pub mod adapters;
 pub mod bot;
-pub mod commands;
 pub mod config;
 mod dispatch;
 pub mod engine;
-pub mod event;
 pub mod host;
 pub mod http;
 pub mod listing;
@@ -61,4 +59,5 @@ pub mod packages;
 pub mod plugin;
 pub mod router;
 pub mod sandbox;
+pub use plugboard_model::{commands, event};
 pub use plugboard_store as store;

@@ -18,27 +18,15 @@ use crate::commands::{Assignment, CommandMap};
 use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
 use crate::plugin::Target;
 use crate::sandbox::Failure;
+pub use plugboard_model::text::{
+    MAX_ERROR_TEXT, ParsedCommand, parse_command, split_args, truncate,
+};
 
 /// The name deliveries from the host itself carry.
 pub const HOST: &str = "plugboard";
 
 /// The owner's command on the console: `/plugboard status`, `/plugboard resume <plugin>`.
 pub const OWNER_COMMAND: &str = "plugboard";
-
-/// Longest plugin error text shown to a user or written to the log, in bytes.
-pub const MAX_ERROR_TEXT: usize = 1_000;
-
-/// `text` cut to at most `max` bytes at a character boundary, with `…` when cut.
-pub fn truncate(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
-    if text.len() <= max {
-        return text.into();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end]).into()
-}
 
 /// What dispatching one event produced.
 #[derive(Debug, Default)]
@@ -449,143 +437,5 @@ impl Router {
         // Manifests cannot hold control characters; this keeps it so.
         let text = format!("Commands:\n{}", lines.join("\n"));
         escape(&text, true).into_owned()
-    }
-}
-
-/// A command found at the start of a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParsedCommand {
-    /// Lower-cased name without prefix, plugin and `@bot` suffix.
-    pub name: String,
-    /// The plugin named before the command (`/notes.remember`), if any.
-    pub plugin: Option<String>,
-    /// The trimmed text after the name.
-    pub raw_args: String,
-    /// The bot named with `@`, if any (`/roll@MyBot`).
-    pub addressed_to: Option<String>,
-}
-
-/// Parses `text` as a command when it starts with one of `prefixes`
-/// followed directly by a valid command name, or by a plugin's name, a dot
-/// and one of its commands (`/notes.remember`).
-pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
-    let text = text.trim_start();
-    let rest = prefixes
-        .iter()
-        .find_map(|p| text.strip_prefix(p.as_str()))?;
-    let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-    let (head, tail) = rest.split_at(end);
-    let (name, addressed_to) = match head.split_once('@') {
-        Some((name, bot)) if !bot.is_empty() => (name, Some(bot.to_owned())),
-        Some(_) => return None,
-        None => (head, None),
-    };
-    // ASCII only: Unicode case folding would turn look-alikes such as the
-    // Kelvin sign into `k` and route them.
-    let name = name.to_ascii_lowercase();
-    let (plugin, name) = match name.contains('.') {
-        true => {
-            let qualified = crate::commands::QualifiedCommand::parse(&name)?;
-            (Some(qualified.plugin), qualified.command)
-        }
-        false => {
-            plugboard_registry_types::manifest::check_command_name(&name).ok()?;
-            (None, name)
-        }
-    };
-    Some(ParsedCommand {
-        name,
-        plugin,
-        raw_args: tail.trim().to_owned(),
-        addressed_to,
-    })
-}
-
-/// Splits arguments on whitespace, keeping `"double quoted groups"` together.
-pub fn split_args(raw: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut current = String::new();
-    let mut in_quotes = false;
-    let mut has_token = false;
-    for c in raw.chars() {
-        match c {
-            '"' => {
-                in_quotes = !in_quotes;
-                has_token = true;
-            }
-            c if c.is_whitespace() && !in_quotes => {
-                if has_token {
-                    args.push(std::mem::take(&mut current));
-                    has_token = false;
-                }
-            }
-            c => {
-                current.push(c);
-                has_token = true;
-            }
-        }
-    }
-    if has_token {
-        args.push(current);
-    }
-    args
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn prefixes() -> Vec<String> {
-        vec!["/".into(), "!".into()]
-    }
-
-    #[test]
-    fn parses_commands() {
-        let p = parse_command("/roll 2d6", &prefixes()).expect("command");
-        assert_eq!((p.name.as_str(), p.raw_args.as_str()), ("roll", "2d6"));
-        let p = parse_command("  !Echo   hello  world ", &prefixes()).expect("command");
-        assert_eq!(
-            (p.name.as_str(), p.raw_args.as_str()),
-            ("echo", "hello  world")
-        );
-        let p = parse_command("/roll@MyBot d20", &prefixes()).expect("command");
-        assert_eq!(p.addressed_to.as_deref(), Some("MyBot"));
-        assert_eq!(p.name, "roll");
-        let p = parse_command("/My-Notes.Remember@MyBot pin 1234", &prefixes()).expect("command");
-        assert_eq!(
-            (p.plugin.as_deref(), p.name.as_str(), p.raw_args.as_str()),
-            (Some("my-notes"), "remember", "pin 1234")
-        );
-        for not in [
-            "hello",
-            "/",
-            "/ roll",
-            "//x",
-            "/ro-ll",
-            "/roll@",
-            "?roll",
-            "/.x",
-            "/notes.",
-            "/a.b.c",
-            "/no_tes.x",
-            // The Kelvin sign folds to `k` under Unicode rules, not ASCII.
-            "/\u{212a}ick",
-        ] {
-            assert_eq!(parse_command(not, &prefixes()), None, "{not}");
-        }
-    }
-
-    #[test]
-    fn truncates_at_char_boundaries() {
-        assert_eq!(truncate("short", 10), "short");
-        assert_eq!(truncate("ééé", 3), "é…");
-        assert_eq!(truncate("abcdef", 4), "abcd…");
-    }
-
-    #[test]
-    fn splits_arguments() {
-        assert_eq!(split_args(r#"a  "b c" d"#), vec!["a", "b c", "d"]);
-        assert_eq!(split_args(r#""""#), vec![""]);
-        assert!(split_args("   ").is_empty());
     }
 }

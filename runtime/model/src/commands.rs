@@ -211,6 +211,29 @@ impl Assignment {
     }
 }
 
+/// What the rest of the bot may know about the loaded plugins: their
+/// manifests in load order and who answers which command. The bot publishes
+/// a new one whenever the plugin set changes; adapters that follow the
+/// plugin set (Discord's slash commands) watch it.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// The loaded plugins' manifests, in load order.
+    pub manifests: Vec<Manifest>,
+    /// Who answers which command among them.
+    pub assignment: Assignment,
+}
+
+impl Catalog {
+    /// The catalog of `manifests` (in load order) under the owner's `map`.
+    pub fn new(manifests: Vec<Manifest>, map: &CommandMap) -> Self {
+        let assignment = assign(&manifests, map);
+        Self {
+            manifests,
+            assignment,
+        }
+    }
+}
+
 /// Decides who answers each command among `manifests`, in load order (see
 /// the module's rules).
 pub fn assign<'a>(

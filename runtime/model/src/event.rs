@@ -1,10 +1,9 @@
 //! The runtime's own platform-neutral model of what happens in chats and what
 //! plugins want done.
 //!
-//! Adapters produce [`Event`]s and consume [`Outbound`] deliveries; the router
+//! Adapters produce [`Event`]s and consume [`Outbound`] deliveries; the host
 //! turns events into the WIT types of whichever contract version a plugin was
-//! built against (see [`crate::host`]), so this model can grow without breaking
-//! old plugins.
+//! built against, so this model can grow without breaking old plugins.
 
 use std::fmt;
 use std::sync::Arc;
@@ -186,7 +185,7 @@ impl Message {
 }
 
 /// Milliseconds since the Unix epoch (0 if the clock is before it).
-pub(crate) fn now_ms() -> u64 {
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -339,8 +338,7 @@ pub struct Outgoing {
 }
 
 /// A rich card attached to a message. By the time it reaches an adapter
-/// the host has checked it against Discord's limits (see
-/// [`host::v0_1`](crate::host::v0_1)).
+/// the host has checked it against Discord's limits.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Embed {
     /// The heading, plain text.
@@ -445,7 +443,7 @@ pub struct Receipt {
 
 impl Receipt {
     /// A receipt that completes `done` once it and all its clones are dropped.
-    pub(crate) fn new(done: tokio::sync::oneshot::Sender<()>) -> Self {
+    pub fn new(done: tokio::sync::oneshot::Sender<()>) -> Self {
         Self {
             _done: Some(Arc::new(done)),
         }

@@ -21,13 +21,15 @@ use tokio::task::JoinSet;
 
 use crate::adapters::{Adapter, AdapterIo, Inbox};
 use crate::config::BotConfig;
-use crate::dispatch::{Dispatcher, flush};
+use crate::dispatch::Dispatcher;
 use crate::engine::{CacheOutcome, EngineError, EngineOptions, PluginEngine};
 use crate::packages::Installed;
 use crate::packages::installed::INSTALLED_FILE;
 use crate::plugin::{LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest};
 use crate::router::Router;
 use crate::store::{SledStore, Store, StoreError};
+use plugboard_adapter::{EventSink, flush};
+use plugboard_store::{Durable, RuntimeMeta};
 
 /// Why a bot could not start.
 #[derive(Debug, thiserror::Error)]
@@ -362,11 +364,11 @@ impl Bot {
         for (adapter, (_, rx)) in self.adapters.into_iter().zip(receivers) {
             let platform = adapter.platform();
             let io = AdapterIo {
-                inbox: Inbox::new(Arc::clone(&dispatcher)),
+                inbox: Inbox::new(Arc::clone(&dispatcher) as Arc<dyn EventSink>),
                 outbox: rx,
                 shutdown: stop_rx.clone(),
-                store: Arc::clone(&self.store),
-                plugins: dispatcher.watch_router(),
+                store: Arc::clone(&self.store) as Arc<dyn RuntimeMeta>,
+                plugins: dispatcher.watch_catalog(),
             };
             adapters.spawn(async move {
                 if let Err(e) = adapter.run(io).await {
@@ -396,7 +398,7 @@ impl Bot {
             watcher.abort();
             let _ = watcher.await;
         }
-        flush(&self.store).await;
+        flush(Arc::clone(&self.store) as Arc<dyn Durable>).await;
         Ok(())
     }
 }

@@ -27,6 +27,9 @@ use std::hash::{Hash, Hasher};
 use crate::event::{Chat, Event, Outbound, Platform, Receipt};
 use crate::router::Router;
 use crate::store::Store;
+use plugboard_adapter::{EventSink, InboxClosed, SubmitFuture, flush};
+use plugboard_model::Catalog;
+use plugboard_store::Durable;
 
 /// A chat's identity as a 64-bit hash of its platform and id: no allocation
 /// per event. Two chats whose hashes collide (with a million chats active at
@@ -58,17 +61,14 @@ pub(crate) struct Dispatcher {
     /// the router they started with. Adapters watch it (see
     /// [`Dispatcher::watch_router`]).
     router: watch::Sender<Arc<Router>>,
+    /// What adapters see of each router: its plugins' catalog.
+    catalog: watch::Sender<Arc<Catalog>>,
     store: Arc<dyn Store>,
     outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,
     chats: Mutex<HashMap<ChatKey, VecDeque<Pending>>>,
     capacity: Arc<Semaphore>,
     running: Arc<Semaphore>,
 }
-
-/// The bot no longer accepts events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("the bot is shutting down")]
-pub struct InboxClosed;
 
 impl Dispatcher {
     pub(crate) fn new(
@@ -79,6 +79,7 @@ impl Dispatcher {
         running: usize,
     ) -> Self {
         Self {
+            catalog: watch::Sender::new(Arc::clone(router.catalog())),
             router: watch::Sender::new(router),
             store,
             outboxes,
@@ -96,13 +97,15 @@ impl Dispatcher {
     /// Routes new events through `router` from now on, and tells the
     /// adapters watching.
     pub(crate) fn replace_router(&self, router: Arc<Router>) {
+        self.catalog.send_replace(Arc::clone(router.catalog()));
         self.router.send_replace(router);
     }
 
-    /// The current router, and every later one: for adapters that follow
-    /// the plugin set (Discord re-registers its slash commands).
-    pub(crate) fn watch_router(&self) -> watch::Receiver<Arc<Router>> {
-        self.router.subscribe()
+    /// The catalog of the current router's plugins, and of every later
+    /// one: for adapters that follow the plugin set (Discord re-registers
+    /// its slash commands).
+    pub(crate) fn watch_catalog(&self) -> watch::Receiver<Arc<Catalog>> {
+        self.catalog.subscribe()
     }
 
     fn chats(&self) -> MutexGuard<'_, HashMap<ChatKey, VecDeque<Pending>>> {
@@ -191,7 +194,7 @@ impl Dispatcher {
         };
         if dispatch.kv_written {
             // Durable before anyone is told it happened.
-            flush(&self.store).await;
+            flush(Arc::clone(&self.store) as Arc<dyn Durable>).await;
         }
         for mut outbound in dispatch.outbound {
             outbound.receipt = receipt.clone();
@@ -211,12 +214,8 @@ impl Dispatcher {
     }
 }
 
-/// Flushes the store off the async threads, logging a failure.
-pub(crate) async fn flush(store: &Arc<dyn Store>) {
-    let store = Arc::clone(store);
-    match tokio::task::spawn_blocking(move || store.flush()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("{e}"),
-        Err(e) => tracing::error!("store flush task failed: {e}"),
+impl EventSink for Dispatcher {
+    fn submit(self: Arc<Self>, event: Event, done: Option<oneshot::Sender<()>>) -> SubmitFuture {
+        Box::pin(async move { Dispatcher::submit(&self, event, done).await })
     }
 }

@@ -206,7 +206,7 @@ fn run(config_path: PathBuf) -> Result<()> {
                 Ok(adapter) => {
                     // Registered as routed from the first time: the owner's
                     // [commands] decide names and owners.
-                    adapter.commands().follow(bot.router());
+                    adapter.commands().follow(bot.router().catalog());
                     bot.add_adapter(Box::new(adapter));
                 }
                 // Reported once; the other adapters still run.

@@ -14,7 +14,7 @@ use plugboard_registry_types::{EventKind, Permission};
 
 use plugboard_registry_types::text::escape;
 
-use crate::commands::{Assignment, CommandMap};
+use crate::commands::{Assignment, Catalog, CommandMap};
 use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
 use crate::plugin::Target;
 use crate::sandbox::Failure;
@@ -41,8 +41,9 @@ pub struct Dispatch {
 pub struct Router {
     plugins: Vec<Target>,
     by_name: HashMap<String, usize>,
-    /// Who answers each command name (see [`crate::commands`]).
-    assignment: Assignment,
+    /// The plugins' manifests and who answers each command name (see
+    /// [`crate::commands`]), as adapters see them.
+    catalog: Arc<Catalog>,
     subscribers: HashMap<EventKind, Vec<usize>>,
     prefixes: Vec<String>,
     host: Arc<str>,
@@ -67,7 +68,9 @@ impl Router {
                 subscribers.entry(*kind).or_default().push(i);
             }
         }
-        let assignment = crate::commands::assign(plugins.iter().map(Target::manifest), map);
+        let manifests = plugins.iter().map(|p| p.manifest().clone()).collect();
+        let catalog = Arc::new(Catalog::new(manifests, map));
+        let assignment = &catalog.assignment;
         for conflict in &assignment.conflicts {
             let shown = conflict.to_string();
             match conflict.by_owner {
@@ -81,7 +84,7 @@ impl Router {
         Self {
             plugins,
             by_name,
-            assignment,
+            catalog,
             subscribers,
             prefixes,
             host: HOST.into(),
@@ -90,7 +93,12 @@ impl Router {
 
     /// Who answers each command, and the conflicts found.
     pub fn assignment(&self) -> &Assignment {
-        &self.assignment
+        &self.catalog.assignment
+    }
+
+    /// The plugins' manifests and command assignment, as adapters see them.
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
     }
 
     /// The plugin that answers the command a user typed, and the command's
@@ -99,6 +107,7 @@ impl Router {
     fn route(&self, parsed_plugin: Option<&str>, name: &str) -> Option<(usize, &str)> {
         match parsed_plugin {
             None => self
+                .catalog
                 .assignment
                 .routes
                 .get(name)
@@ -411,7 +420,7 @@ impl Router {
                 false => format!("{usage} — {help}"),
             });
         };
-        for (name, (index, command)) in &self.assignment.routes {
+        for (name, (index, command)) in &self.catalog.assignment.routes {
             let Some(spec) = self.plugins[*index].manifest().command(command) else {
                 continue;
             };
@@ -421,7 +430,7 @@ impl Router {
         }
         for (index, plugin) in self.plugins.iter().enumerate() {
             for spec in &plugin.manifest().commands {
-                if self.assignment.is_shadowed(index, &spec.name) {
+                if self.catalog.assignment.is_shadowed(index, &spec.name) {
                     line(
                         format!("/{}.{}", plugin.name(), spec.name),
                         None,

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 
+use plugboard_model::Catalog;
 use plugboard_registry_types::manifest::{CommandOption, OptionKind};
 use plugboard_registry_types::{EventKind, Manifest};
 use serde_json::{Value, json};
@@ -58,10 +59,10 @@ impl PluginSet {
         Self::routed(&manifests, &assignment)
     }
 
-    /// The commands as `router` routes them, and its plugins' subscriptions.
-    pub fn of_router(router: &crate::router::Router) -> Self {
-        let manifests: Vec<&Manifest> = router.plugins().iter().map(|p| p.manifest()).collect();
-        Self::routed(&manifests, router.assignment())
+    /// The commands as the bot routes them, and its plugins' subscriptions.
+    pub fn of_catalog(catalog: &Catalog) -> Self {
+        let manifests: Vec<&Manifest> = catalog.manifests.iter().collect();
+        Self::routed(&manifests, &catalog.assignment)
     }
 
     /// The commands of `assignment` (each under the name that reaches it,

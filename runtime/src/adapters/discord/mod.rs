@@ -43,7 +43,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox};
 use crate::event::{Outbound, OutboundOp, Platform};
-use crate::store::Store;
+use crate::store::RuntimeMeta;
 use plugboard_registry_types::{EventKind, Manifest};
 
 pub mod commands;
@@ -206,10 +206,10 @@ impl CommandsHandle {
         self.tx.send_replace(PluginSet::of(manifests));
     }
 
-    /// Replaces the commands with the routes of `router` (its `[commands]`
+    /// Replaces the commands with the routes of `catalog` (its `[commands]`
     /// table included), as the adapter does when the bot swaps plugin sets.
-    pub fn follow(&self, router: &crate::router::Router) {
-        self.tx.send_replace(PluginSet::of_router(router));
+    pub fn follow(&self, catalog: &plugboard_model::Catalog) {
+        self.tx.send_replace(PluginSet::of_catalog(catalog));
     }
 }
 
@@ -347,7 +347,7 @@ impl Adapter for DiscordAdapter {
             outbox,
             mut shutdown,
             store,
-            plugins: routers,
+            plugins: catalogs,
         } = io;
         Box::pin(async move {
             let me = match http.get_current_user().await {
@@ -385,7 +385,7 @@ impl Adapter for DiscordAdapter {
 
             // The bot's plugin set, as it changes, becomes the commands'.
             let follower =
-                slash_commands.then(|| tokio::spawn(follow(routers, Arc::clone(&plugins_tx))));
+                slash_commands.then(|| tokio::spawn(follow(catalogs, Arc::clone(&plugins_tx))));
             let registrar = slash_commands.then(|| {
                 let http = Arc::clone(&http);
                 let store = Arc::clone(&store);
@@ -471,11 +471,11 @@ fn gateway_failure(result: serenity::Result<()>) -> AdapterError {
 /// Keeps `commands` at the commands of the bot's current plugins, until the
 /// bot stops swapping plugin sets.
 async fn follow(
-    mut routers: watch::Receiver<Arc<crate::router::Router>>,
+    mut catalogs: watch::Receiver<Arc<plugboard_model::Catalog>>,
     commands: Arc<watch::Sender<PluginSet>>,
 ) {
     loop {
-        let set = PluginSet::of_router(&routers.borrow_and_update());
+        let set = PluginSet::of_catalog(&catalogs.borrow_and_update());
         commands.send_if_modified(|current| {
             let changed = *current != set;
             if changed {
@@ -484,7 +484,7 @@ async fn follow(
             }
             changed
         });
-        if routers.changed().await.is_err() {
+        if catalogs.changed().await.is_err() {
             return;
         }
     }
@@ -494,7 +494,7 @@ async fn follow(
 /// last time.
 async fn register(
     http: &Http,
-    store: &dyn Store,
+    store: &dyn RuntimeMeta,
     application: ApplicationId,
     guild: Option<GuildId>,
     set: &PluginSet,

@@ -46,7 +46,7 @@ use crate::event::{
     Attachment, ButtonPress, Chat, ChatKind, Event, Membership, Message, Outbound, OutboundOp,
     Outgoing, Platform, TelegramMessage, User,
 };
-use crate::store::Store;
+use crate::store::RuntimeMeta;
 
 pub mod format;
 pub mod webhook;
@@ -276,7 +276,7 @@ const RENUMBER_AFTER_SECS: u64 = 6 * 24 * 3600;
 const LEDGER_SPAN: usize = 1000;
 
 impl Ledger {
-    fn load(store: &dyn Store, bot_id: u64) -> Self {
+    fn load(store: &dyn RuntimeMeta, bot_id: u64) -> Self {
         let key = format!("telegram/{bot_id}/offset");
         let text = match store.meta_get(&key) {
             Ok(bytes) => String::from_utf8_lossy(&bytes.unwrap_or_default()).into_owned(),
@@ -358,7 +358,7 @@ impl Ledger {
     }
 
     /// Writes the ledger to the store (not yet flushed).
-    fn save(&mut self, store: &dyn Store) {
+    fn save(&mut self, store: &dyn RuntimeMeta) {
         self.saved_at = now_ms() / 1000;
         let mut text = self.below.to_string();
         for id in &self.above {
@@ -410,7 +410,7 @@ impl Updates {
 
     /// Polls until shutdown. A batch being handled when shutdown comes is
     /// finished and recorded first, so nothing handled is handled again.
-    async fn poll(&self, mut ledger: Ledger, store: &dyn Store, shutdown: &mut Shutdown) {
+    async fn poll(&self, mut ledger: Ledger, store: &dyn RuntimeMeta, shutdown: &mut Shutdown) {
         let mut backoff = Duration::from_millis(500);
         loop {
             let polled = tokio::select! {

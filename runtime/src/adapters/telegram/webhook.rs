@@ -31,7 +31,7 @@ use url::Url;
 
 use super::{Ledger, Shutdown, Updates, fail, token_refused};
 use crate::adapters::{AdapterError, InboxClosed};
-use crate::store::Store;
+use crate::store::RuntimeMeta;
 
 /// The header in which Telegram sends the secret token.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -99,7 +99,7 @@ impl Webhook {
         self,
         updates: Updates,
         ledger: Ledger,
-        store: Arc<dyn Store>,
+        store: Arc<dyn RuntimeMeta>,
         mut shutdown: Shutdown,
     ) -> Result<(), AdapterError> {
         let listener = match self.listen {
@@ -166,7 +166,7 @@ struct Hook {
     secret: String,
     /// The handled updates, and those being handled, under one lock.
     seen: Mutex<Seen>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn RuntimeMeta>,
     updates: Updates,
 }
 
@@ -223,7 +223,8 @@ async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes)
                 seen.ledger.record(id);
                 seen.ledger.save(&*hook.store);
             }
-            crate::dispatch::flush(&hook.store).await;
+            crate::adapters::flush(Arc::clone(&hook.store) as Arc<dyn plugboard_store::Durable>)
+                .await;
             StatusCode::OK
         }
         // Shutting down: Telegram will post it again.

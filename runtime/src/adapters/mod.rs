@@ -1,8 +1,6 @@
 //! Platform adapters: the contract and the console and in-process adapters
-//! come from `plugboard-adapter`; Telegram and Discord live here until they
-//! move to crates of their own.
+//! come from `plugboard-adapter`, Telegram and Discord from their crates.
 
 pub use plugboard_adapter::*;
-
-pub mod discord;
-pub mod telegram;
+pub use plugboard_discord as discord;
+pub use plugboard_telegram as telegram;

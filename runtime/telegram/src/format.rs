@@ -8,14 +8,14 @@
 //! split between top-level blocks (paragraphs, lists, code blocks), never
 //! inside a tag.
 //!
-//! Telegram has no embeds: a message's [`Embed`](crate::event::Embed) is
+//! Telegram has no embeds: a message's [`Embed`](plugboard_model::event::Embed) is
 //! shown as HTML text below it (see [`markdown::embed_markdown`]), in the
 //! same message when both fit, else in a message of its own.
 
-use crate::adapters::markdown::{self, blocks};
+use plugboard_adapter::markdown::{self, blocks};
 
-use super::{MAX_TEXT, split_text, text_len, utf16_prefix};
-use crate::event::{Outgoing, TextFormat};
+use crate::{MAX_TEXT, split_text, text_len, utf16_prefix};
+use plugboard_model::event::{Outgoing, TextFormat};
 
 /// One message's worth of text, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn an_embed_becomes_text_below_the_message() {
-        use crate::event::{Embed, EmbedField};
+        use plugboard_model::event::{Embed, EmbedField};
         let embed = Embed {
             title: Some("Notes".into()),
             fields: vec![EmbedField {

@@ -17,14 +17,14 @@ use serenity::all::{
     Reaction as DReaction, ReactionType, Ready, ResumedEvent, User as DUser, UserId,
 };
 
-use super::Shared;
-use super::interactions::Kind;
-use crate::event::now_ms;
-use crate::event::{
+use crate::Shared;
+use crate::interactions::Kind;
+use plugboard_model::event::now_ms;
+use plugboard_model::event::{
     Attachment, ButtonPress, Chat, ChatKind, Command, DiscordMessage, Event, Membership, Message,
     Platform, Reaction, User,
 };
-use crate::router::split_args;
+use plugboard_model::text::split_args;
 
 /// serenity's event handler for the adapter.
 pub(crate) struct Handler {
@@ -208,7 +208,7 @@ impl Handler {
         // Declared order first; anything unknown after, as given.
         given.sort_by_key(|(name, _)| order.iter().position(|n| n == name).unwrap_or(usize::MAX));
         let (args, raw_args) = match given.as_slice() {
-            [(name, value)] if name == super::commands::ARGS_OPTION => {
+            [(name, value)] if name == crate::commands::ARGS_OPTION => {
                 (split_args(value), value.trim().to_owned())
             }
             _ => {

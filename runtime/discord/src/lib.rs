@@ -1,4 +1,13 @@
-//! The Discord adapter, over serenity (gateway + REST).
+//! # plugboard-discord
+//!
+//! The Discord adapter, over serenity (gateway + REST). It owns everything
+//! Discord-specific: its `[discord]` config table ([`DiscordConfig`]),
+//! intents, shards, slash-command registration, interactions, formatting and
+//! mention safety. It sees the loaded plugins only as a
+//! [`Catalog`](plugboard_model::Catalog) of manifests, never the plugins.
+//!
+//! What it must not touch: plugins, wasmtime (not in its dependency tree),
+//! the router, plugin KV or grants.
 //!
 //! Inbound, serenity keeps the gateway connection: it identifies with the
 //! intents the installed plugins need, heartbeats, reconnects, and resumes a
@@ -6,7 +15,7 @@
 //! becomes our event ([`events`]): messages (the router turns `!roll` or
 //! `/roll` into commands), edits, reactions, member joins and leaves, slash
 //! commands and button presses. Discord-only details travel in
-//! [`DiscordMessage`](crate::event::DiscordMessage).
+//! [`DiscordMessage`](plugboard_model::event::DiscordMessage).
 //!
 //! Slash commands are registered from the plugins' manifests ([`commands`])
 //! when the adapter starts, again whenever the bot's plugin set changes
@@ -41,10 +50,10 @@ use serenity::http::{Http, HttpBuilder};
 use serenity::model::id::{ApplicationId, ChannelId, GuildId, MessageId};
 use tokio::sync::{mpsc, watch};
 
-use super::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox};
-use crate::event::{Outbound, OutboundOp, Platform};
-use crate::store::RuntimeMeta;
+use plugboard_adapter::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox};
+use plugboard_model::event::{Outbound, OutboundOp, Platform};
 use plugboard_registry_types::{EventKind, Manifest};
+use plugboard_store::RuntimeMeta;
 
 pub mod commands;
 pub mod events;
@@ -548,7 +557,7 @@ async fn deliver(
 ) {
     // In order within a channel, channels in parallel: a route waiting out a
     // 429 holds up no other channel.
-    super::deliver_by_chat(outbox, move |outbound: Outbound| {
+    plugboard_adapter::deliver_by_chat(outbox, move |outbound: Outbound| {
         let (http, interactions) = (Arc::clone(&http), Arc::clone(&interactions));
         async move {
             let Some(channel) = parse_id(&outbound.chat.id).map(ChannelId::new) else {

@@ -27,8 +27,8 @@
 
 use serde_json::{Value, json};
 
-use crate::adapters::markdown::blocks;
-use crate::event::{Button, Embed, Outgoing, TextFormat};
+use plugboard_adapter::markdown::blocks;
+use plugboard_model::event::{Button, Embed, Outgoing, TextFormat};
 
 /// Discord's limit on the text of one message, in characters.
 pub const MAX_TEXT: usize = 2000;
@@ -433,7 +433,7 @@ mod tests {
             description: Some("**Sunny**".into()),
             url: Some("https://example.com/w".into()),
             color: Some(0xF5A623),
-            fields: vec![crate::event::EmbedField {
+            fields: vec![plugboard_model::event::EmbedField {
                 name: "Wind_speed".into(),
                 value: "12 km/h".into(),
                 inline: true,

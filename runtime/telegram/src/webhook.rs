@@ -29,9 +29,9 @@ use teloxide_core::types as tg;
 use teloxide_core::{ApiError, RequestError};
 use url::Url;
 
-use super::{Ledger, Shutdown, Updates, fail, token_refused};
-use crate::adapters::{AdapterError, InboxClosed};
-use crate::store::RuntimeMeta;
+use crate::{Ledger, Shutdown, Updates, fail, token_refused};
+use plugboard_adapter::{AdapterError, InboxClosed};
+use plugboard_store::RuntimeMeta;
 
 /// The header in which Telegram sends the secret token.
 pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -223,7 +223,7 @@ async fn receive(State(hook): State<Arc<Hook>>, headers: HeaderMap, body: Bytes)
                 seen.ledger.record(id);
                 seen.ledger.save(&*hook.store);
             }
-            crate::adapters::flush(Arc::clone(&hook.store) as Arc<dyn plugboard_store::Durable>)
+            plugboard_adapter::flush(Arc::clone(&hook.store) as Arc<dyn plugboard_store::Durable>)
                 .await;
             StatusCode::OK
         }

@@ -1,4 +1,16 @@
+//! # plugboard-telegram
+//!
 //! The Telegram adapter, over teloxide's Bot API client (`teloxide-core`).
+//! It owns everything Telegram-specific: its `[telegram]` config table
+//! ([`TelegramConfig`]), polling and webhook input, update offsets and the
+//! ledger of handled updates (in the runtime meta store it is given), HTML
+//! formatting, rate limits. Data enters as Bot API updates and leaves as
+//! platform-neutral events through the inbox; deliveries come back through
+//! the outbox and leave as Bot API calls.
+//!
+//! What it must not touch: plugins, wasmtime (not in its dependency tree),
+//! the router, plugin KV or grants; it sees only what
+//! [`AdapterIo`] gives it.
 //!
 //! Inbound, updates arrive in one of two modes:
 //!
@@ -38,15 +50,15 @@ use teloxide_core::types::{
 use teloxide_core::{ApiError, Bot, RequestError};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox, InboxClosed};
+use plugboard_adapter::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox, InboxClosed};
 
 type Shutdown = tokio::sync::watch::Receiver<bool>;
-use crate::event::now_ms;
-use crate::event::{
+use plugboard_model::event::now_ms;
+use plugboard_model::event::{
     Attachment, ButtonPress, Chat, ChatKind, Event, Membership, Message, Outbound, OutboundOp,
     Outgoing, Platform, TelegramMessage, User,
 };
-use crate::store::RuntimeMeta;
+use plugboard_store::RuntimeMeta;
 
 pub mod format;
 pub mod webhook;
@@ -663,7 +675,7 @@ fn refused_markup(piece: &format::Piece, sent: &Result<(), RequestError>) -> boo
 
 /// Performs deliveries, in order within a chat and chats in parallel.
 async fn deliver(bot: Throttle<Bot>, outbox: mpsc::Receiver<Outbound>) {
-    super::deliver_by_chat(outbox, move |outbound: Outbound| {
+    plugboard_adapter::deliver_by_chat(outbox, move |outbound: Outbound| {
         let bot = bot.clone();
         async move {
             match outbound.chat.id.parse::<i64>() {
@@ -767,7 +779,7 @@ async fn perform(bot: &Throttle<Bot>, chat_id: ChatId, outbound: &Outbound) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::MemoryStore;
+    use plugboard_store::MemoryStore;
 
     #[test]
     fn the_ledger_remembers_handled_updates_across_loads() {

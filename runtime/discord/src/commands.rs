@@ -2,7 +2,7 @@
 //! it.
 //!
 //! Every command name the router routes becomes a slash command (under that
-//! name, for the plugin that owns it: see [`crate::commands`]) with the
+//! name, for the plugin that owns it: see [`plugboard_model::commands`]) with the
 //! manifest's `help` as its description and its `options` as Discord
 //! options. A command without declared options gets one optional text
 //! option, `args`, holding the whole argument text, so `/roll args:2d6`
@@ -52,10 +52,11 @@ pub struct PluginSet {
 
 impl PluginSet {
     /// The commands and subscriptions of `manifests`, the first loaded
-    /// owning a name two declare (see [`crate::commands`]).
+    /// owning a name two declare (see [`plugboard_model::commands`]).
     pub fn of<'a>(manifests: impl IntoIterator<Item = &'a Manifest>) -> Self {
         let manifests: Vec<&Manifest> = manifests.into_iter().collect();
-        let assignment = crate::commands::assign(manifests.iter().copied(), &Default::default());
+        let assignment =
+            plugboard_model::commands::assign(manifests.iter().copied(), &Default::default());
         Self::routed(&manifests, &assignment)
     }
 
@@ -68,7 +69,10 @@ impl PluginSet {
     /// The commands of `assignment` (each under the name that reaches it,
     /// as the router routes it) and the subscriptions of `manifests`, the
     /// plugins in the assignment's load order.
-    pub fn routed(manifests: &[&Manifest], assignment: &crate::commands::Assignment) -> Self {
+    pub fn routed(
+        manifests: &[&Manifest],
+        assignment: &plugboard_model::commands::Assignment,
+    ) -> Self {
         let mut commands: Vec<SlashCommand> = Vec::new();
         let mut events = Vec::new();
         for (name, (index, own)) in &assignment.routes {

@@ -50,14 +50,15 @@ pub mod adapters;
 pub mod bot;
 pub mod config;
 mod dispatch;
-pub mod engine;
-pub mod host;
-pub mod http;
 pub mod listing;
 pub mod logging;
 pub mod packages;
-pub mod plugin;
 pub mod router;
-pub mod sandbox;
+pub use plugboard_host::{engine, http, plugin, sandbox};
 pub use plugboard_model::{commands, event};
+/// The host-side state and contract-version modules.
+pub mod host {
+    pub use plugboard_host::state::*;
+    pub use plugboard_host::v0_1;
+}
 pub use plugboard_store as store;

@@ -20,11 +20,11 @@ use plugboard_registry_types::{Manifest, ManifestError, contract};
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::engine::{CacheOutcome, EngineError, PluginEngine, supported, supported_versions};
-use crate::event::{ChatRef, Event, Outbound};
-use crate::host::v0_1::{self, ActionContext};
-use crate::host::{HostState, PluginShared};
 use crate::sandbox::{EPOCH_TICK, Failure, Limits};
-use crate::store::Store as DataStore;
+use crate::state::{HostState, PluginShared};
+use crate::v0_1::{self, ActionContext};
+use plugboard_model::event::{ChatRef, Event, Outbound};
+use plugboard_store::Store as DataStore;
 
 /// Most idle instances kept per plugin.
 const MAX_IDLE: usize = 16;
@@ -95,7 +95,7 @@ pub enum LoadError {
         plugin: String,
         /// The cause.
         #[source]
-        source: crate::store::StoreError,
+        source: plugboard_store::StoreError,
     },
     /// The owner's settings for this plugin are wrong.
     #[error("[plugins.{plugin}] in the config: {problem}")]
@@ -179,10 +179,11 @@ impl Breaker {
             return None;
         }
         let last = match result {
-            Err(failure) => {
-                crate::router::truncate(&failure.to_string(), crate::router::MAX_ERROR_TEXT)
-                    .into_owned()
-            }
+            Err(failure) => plugboard_model::text::truncate(
+                &failure.to_string(),
+                plugboard_model::text::MAX_ERROR_TEXT,
+            )
+            .into_owned(),
             Ok(_) => String::new(),
         };
         let reason = format!(
@@ -429,7 +430,7 @@ impl LoadedPlugin {
         // once per alias, so without this a plugin could make the host
         // allocate many times its own memory.
         store.set_hostcall_fuel(self.shared.limits.copy_budget());
-        store.set_max_component_handles(crate::host::MAX_HANDLES);
+        store.set_max_component_handles(crate::state::MAX_HANDLES);
         store.epoch_deadline_callback(|mut ctx| {
             let data = ctx.data_mut();
             if data.ticks_left == 0 {
@@ -473,7 +474,10 @@ impl LoadedPlugin {
             }),
             Ok(Ok((_, Err(e)))) => Err(Failure::Instantiate(format!(
                 "its init refused the configuration: {}",
-                crate::router::truncate(plugin_error_text(&e), crate::router::MAX_ERROR_TEXT)
+                plugboard_model::text::truncate(
+                    plugin_error_text(&e),
+                    plugboard_model::text::MAX_ERROR_TEXT
+                )
             ))),
             Ok(Ok((bindings, Ok(())))) => Ok(Warm { store, bindings }),
         }
@@ -723,7 +727,7 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
         let trace = trace.to_string();
         let trace = trace.trim_start_matches("error while executing at wasm backtrace:");
         message.push_str("; at: ");
-        message.push_str(&crate::router::truncate(
+        message.push_str(&plugboard_model::text::truncate(
             trace
                 .split_whitespace()
                 .collect::<Vec<_>>()

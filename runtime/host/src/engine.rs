@@ -23,8 +23,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 use plugboard_registry_types::contract;
 
-use crate::host::{HostState, v0_1};
 use crate::sandbox::EPOCH_TICK;
+use crate::state::HostState;
+use crate::v0_1;
 
 pub use plugboard_registry_types::contract::WIT_PACKAGE;
 

@@ -1,0 +1,36 @@
+//! # plugboard-host
+//!
+//! The WebAssembly host: everything between a platform-neutral event and a
+//! plugin component running in wasmtime.
+//!
+//! * [`engine`]: the wasmtime engine (pooling, epochs), the compile cache,
+//!   and the contract versions this host speaks (decided by
+//!   [`plugboard_registry_types::contract`]).
+//! * [`sandbox`]: per-plugin budgets (memory, CPU, deadline, actions,
+//!   bytes) and the failures they produce.
+//! * [`state`]: one instance's host-side state, shared by every contract
+//!   version.
+//! * [`v0_1`]: the bindings of `plugboard:plugin@0.1.x` (`bindgen!`), the
+//!   host side of its imports, and the conversions between its types and
+//!   [`plugboard_model`]. Each later contract version gets a module of its own.
+//! * [`plugin`]: loading a plugin directory, instance pools, the circuit
+//!   breaker, and running one event through a plugin.
+//! * [`http`]: outbound HTTP for plugins, restricted to granted origins and
+//!   public addresses.
+//!
+//! Data enters as [`plugboard_model::Event`]s and leaves as
+//! [`plugboard_model::Outbound`] deliveries and
+//! [`Failure`](sandbox::Failure)s; plugin KV and grants go through the
+//! [`plugboard_store`] traits.
+//!
+//! What it must not touch: platforms and adapters, routing (which plugin
+//! gets an event is the bot's decision), configuration files. It never
+//! depends on the bot.
+#![deny(missing_docs)]
+
+pub mod engine;
+pub mod http;
+pub mod plugin;
+pub mod sandbox;
+pub mod state;
+pub mod v0_1;

@@ -1,0 +1,270 @@
+//! A plugin instance's host-side state, shared by every contract version:
+//! WASI context, resource table, budgets, queued sends, the plugin's grants
+//! and KV usage, and its captured output.
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use plugboard_registry_types::{Manifest, Permission};
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::sandbox::{Limits, LogBudget, MemoryBudget};
+use plugboard_model::event::{ChatRef, Outbound};
+use plugboard_store::{KvUsage, Store};
+
+/// Longest KV key, in bytes.
+pub const MAX_KV_KEY: usize = 512;
+/// Largest KV value, in bytes.
+pub const MAX_KV_VALUE: usize = 64 * 1024;
+/// Most keys one `list-keys` call returns.
+pub const MAX_KV_LIST: usize = 1_000;
+/// Longest log line a plugin may write, in bytes; longer ones are cut.
+pub const MAX_LOG_LINE: usize = 2_000;
+/// Bytes of a plugin's stdout/stderr kept to explain a crash.
+pub const CAPTURED_OUTPUT: usize = 4 * 1024;
+/// Most random bytes one WASI `get-random-bytes` call returns: the host
+/// fills the buffer before the plugin's memory limits apply, so a bigger
+/// one would be host memory and CPU outside every budget.
+pub const MAX_RANDOM_BYTES: u64 = 64 * 1024;
+/// Most host resources (WASI streams, pollables, …) one instance may hold
+/// at once: each is host memory outside the plugin's memory budget.
+pub const MAX_HANDLES: usize = 1_000;
+
+/// The guest's stdout and stderr: keeps only the last [`CAPTURED_OUTPUT`]
+/// bytes written during the current event, so a crash report can quote the
+/// panic message. Writes never fail, however much a plugin prints.
+#[derive(Clone, Default)]
+pub struct OutputTail {
+    buffer: Arc<Mutex<VecDeque<u8>>>,
+}
+
+impl OutputTail {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<u8>> {
+        // Appending bytes cannot leave the buffer inconsistent.
+        self.buffer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Forgets what was written so far.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// The last non-empty lines written, joined with ` | `.
+    pub fn last_lines(&self, count: usize) -> String {
+        let bytes: Vec<u8> = self.lock().iter().copied().collect();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        lines[lines.len().saturating_sub(count)..].join(" | ")
+    }
+}
+
+impl IsTerminal for OutputTail {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for OutputTail {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+impl tokio::io::AsyncWrite for OutputTail {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut buffer = self.lock();
+        let keep = &bytes[bytes.len().saturating_sub(CAPTURED_OUTPUT)..];
+        let overflow = (buffer.len() + keep.len()).saturating_sub(CAPTURED_OUTPUT);
+        buffer.drain(..overflow);
+        buffer.extend(keep);
+        Poll::Ready(Ok(bytes.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// An event would cross its byte budget (`max_event_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "this event may make the host hold or deliver at most {max} bytes; {used} are used and this needs {wanted} more"
+)]
+pub struct EventBytesExceeded {
+    /// The budget.
+    pub max: u64,
+    /// Bytes counted before.
+    pub used: u64,
+    /// Bytes refused.
+    pub wanted: u64,
+}
+
+/// What every instance of one plugin shares.
+pub struct PluginShared {
+    /// The plugin's name (its KV namespace and log tag).
+    pub name: Arc<str>,
+    /// Its manifest.
+    pub manifest: Manifest,
+    /// The owner's configuration, as a JSON object.
+    pub config_json: String,
+    /// The same configuration, parsed, for `config.get`.
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Its budgets.
+    pub limits: Limits,
+    /// The permissions the owner granted it.
+    pub grants: std::collections::BTreeSet<Permission>,
+    /// Where its KV data lives.
+    pub store: Arc<dyn Store>,
+    /// Events of this plugin currently throttled (see [`crate::sandbox`]).
+    pub throttled: std::sync::atomic::AtomicU32,
+    /// Keys and bytes the plugin holds in its KV store (checked against
+    /// its quota on every write).
+    pub kv_usage: Mutex<KvUsage>,
+    /// The plugin's log rate limit.
+    pub log_budget: Mutex<LogBudget>,
+    /// Its HTTP client and policy, when its manifest asks for `http`.
+    pub http: Option<(reqwest::Client, Arc<crate::http::HttpPolicy>)>,
+    /// Host calls refused for lack of a permission or by the HTTP policy.
+    pub refused_calls: std::sync::atomic::AtomicU64,
+}
+
+impl PluginShared {
+    pub(crate) fn kv_usage(&self) -> std::sync::MutexGuard<'_, KvUsage> {
+        // Updated with one assignment; a poisoned lock holds consistent data.
+        self.kv_usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A plugin holds a permission when its manifest asks for it and the
+    /// owner granted it.
+    pub(crate) fn granted(&self, permission: Permission) -> bool {
+        self.manifest.wants(permission) && self.grants.contains(&permission)
+    }
+}
+
+/// The data of one plugin instance's `Store`.
+pub struct HostState {
+    pub(crate) plugin: Arc<PluginShared>,
+    pub(crate) budget: MemoryBudget,
+    pub(crate) ticks_left: u64,
+    pub(crate) ticks_used: u64,
+    pub(crate) throttled: bool,
+    /// When the current event's wall-clock deadline passes.
+    pub(crate) deadline: std::time::Instant,
+    pub(crate) cpu_exhausted: bool,
+    pub(crate) output: OutputTail,
+    pub(crate) current_chat: Option<ChatRef>,
+    pub(crate) sent: Vec<Outbound>,
+    /// Bytes this event has made the host hold or deliver so far (see
+    /// `Limits::max_event_bytes`).
+    pub(crate) event_bytes: u64,
+    pub(crate) kv_written: bool,
+    wasi: WasiCtx,
+    table: ResourceTable,
+}
+
+impl HostState {
+    /// State for a new instance of `plugin`. The guest's WASI world is empty:
+    /// no arguments, environment, files or sockets; stdout and stderr are
+    /// captured to explain crashes.
+    pub fn new(plugin: Arc<PluginShared>) -> Self {
+        let output = OutputTail::default();
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new()
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .max_random_size(MAX_RANDOM_BYTES)
+            .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_HANDLES);
+        let budget = MemoryBudget::new(plugin.limits.memory_bytes());
+        Self {
+            plugin,
+            budget,
+            ticks_left: 0,
+            ticks_used: 0,
+            throttled: false,
+            deadline: std::time::Instant::now(),
+            cpu_exhausted: false,
+            output,
+            current_chat: None,
+            sent: Vec::new(),
+            event_bytes: 0,
+            kv_written: false,
+            wasi,
+            table,
+        }
+    }
+
+    /// Counts this event among its plugin's throttled events; returns how
+    /// many are throttled now.
+    pub(crate) fn begin_throttle(&mut self) -> u32 {
+        use std::sync::atomic::Ordering;
+        if !self.throttled {
+            self.throttled = true;
+            self.plugin.throttled.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            self.plugin.throttled.load(Ordering::Relaxed).max(1)
+        }
+    }
+
+    /// Ends this event's throttling, if it was throttled.
+    pub(crate) fn end_throttle(&mut self) {
+        if std::mem::take(&mut self.throttled) {
+            self.plugin
+                .throttled
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Counts `bytes` more against the event's byte budget; refuses (and
+    /// counts nothing) when they would cross it.
+    pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), EventBytesExceeded> {
+        let max = self.plugin.limits.max_event_bytes;
+        let total = self.event_bytes.saturating_add(bytes as u64);
+        if total > max {
+            return Err(EventBytesExceeded {
+                max,
+                used: self.event_bytes,
+                wanted: bytes as u64,
+            });
+        }
+        self.event_bytes = total;
+        Ok(())
+    }
+
+    /// The tail of what the guest printed during this event, for crash reports.
+    pub fn output_tail(&self) -> String {
+        self.output.last_lines(3)
+    }
+}
+
+impl Drop for HostState {
+    fn drop(&mut self) {
+        // An instance discarded mid-event (deadline, trap) still counted.
+        self.end_throttle();
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}

@@ -47,15 +47,12 @@
 //! ```
 
 pub mod adapters;
-pub mod bot;
-pub mod config;
-mod dispatch;
 pub mod listing;
 pub mod logging;
-pub mod packages;
-pub mod router;
+pub use plugboard_bot::{bot, config, discovery, router};
 pub use plugboard_host::{engine, http, plugin, sandbox};
 pub use plugboard_model::{commands, event};
+pub use plugboard_packages as packages;
 /// The host-side state and contract-version modules.
 pub mod host {
     pub use plugboard_host::state::*;

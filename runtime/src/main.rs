@@ -12,8 +12,9 @@ use plugboard_registry_types::Permission;
 use plugboard_runtime::adapters::console::ConsoleAdapter;
 use plugboard_runtime::adapters::discord::DiscordAdapter;
 use plugboard_runtime::adapters::telegram::TelegramAdapter;
-use plugboard_runtime::bot::{Bot, LoadReport, engine_options, load_plugins};
+use plugboard_runtime::bot::{Bot, LoadReport, load_plugins};
 use plugboard_runtime::config::BotConfig;
+use plugboard_runtime::discovery::engine_options;
 use plugboard_runtime::engine::{CacheOutcome, PluginEngine};
 use plugboard_runtime::listing::{Listing, PluginRow};
 use plugboard_runtime::store::{Durable, MemoryStore, PluginState, SledStore};
@@ -355,7 +356,7 @@ fn resume(plugin: &str, config_path: &std::path::Path) -> Result<()> {
 /// change takes effect at its next start.
 fn change_grants(args: GrantArgs, grant: bool) -> Result<()> {
     let config = BotConfig::load(&args.config.config)?;
-    let manifest = plugboard_runtime::bot::plugin_dirs(&config)
+    let manifest = plugboard_runtime::discovery::plugin_dirs(&config)
         .into_iter()
         .filter_map(|dir| plugboard_runtime::plugin::read_manifest(&dir).ok())
         .find(|m| m.name == args.plugin)

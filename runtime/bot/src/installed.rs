@@ -14,8 +14,43 @@ use plugboard_registry_types::Permission;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use super::InstallError;
-use super::client::write_atomically;
+/// Why the installation record could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The record is damaged or of another format; the text says what to do.
+    #[error("{0}")]
+    Refused(String),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl RecordError {
+    /// Wraps an I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| RecordError::Io { path, source }
+    }
+}
+
+/// Writes `bytes` to `path` durably, all or nothing: a temporary file in
+/// the same directory, synced, then renamed over `path`.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(RecordError::io(dir))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(RecordError::io(dir))?;
+    std::io::Write::write_all(&mut tmp, bytes).map_err(RecordError::io(path))?;
+    tmp.as_file().sync_all().map_err(RecordError::io(path))?;
+    tmp.persist(path)
+        .map_err(|e| RecordError::io(path)(e.error))?;
+    Ok(())
+}
 
 /// The record's file name, under `<data_dir>/packages/`.
 pub const INSTALLED_FILE: &str = "installed.toml";
@@ -88,40 +123,40 @@ impl Installed {
     }
 
     /// Waits for, then holds, the packages lock.
-    pub fn lock(data_dir: &Path) -> Result<PackagesLock, InstallError> {
+    pub fn lock(data_dir: &Path) -> Result<PackagesLock, RecordError> {
         let root = Self::root(data_dir);
-        std::fs::create_dir_all(&root).map_err(InstallError::io(&root))?;
+        std::fs::create_dir_all(&root).map_err(RecordError::io(&root))?;
         let path = root.join(LOCK_FILE);
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(InstallError::io(&path))?;
+            .map_err(RecordError::io(&path))?;
         match file.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
                 tracing::warn!("another plugboard command is changing the plugins; waiting for it");
-                file.lock().map_err(InstallError::io(&path))?;
+                file.lock().map_err(RecordError::io(&path))?;
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(InstallError::io(path)(e)),
+            Err(std::fs::TryLockError::Error(e)) => return Err(RecordError::io(path)(e)),
         }
         Ok(PackagesLock { _file: file })
     }
 
     /// Reads the record (empty when there is none).
-    pub fn load(data_dir: &Path) -> Result<Self, InstallError> {
+    pub fn load(data_dir: &Path) -> Result<Self, RecordError> {
         Self::load_file(&Self::root(data_dir).join(INSTALLED_FILE))
     }
 
-    fn load_file(path: &Path) -> Result<Self, InstallError> {
+    fn load_file(path: &Path) -> Result<Self, RecordError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(InstallError::io(path)(e)),
+            Err(e) => return Err(RecordError::io(path)(e)),
         };
         let installed: Installed = toml::from_str(&text).map_err(|e| {
-            InstallError::Refused(format!(
+            RecordError::Refused(format!(
                 "{} is damaged: {}; restore it from {PREVIOUS_FILE} next to it, or delete it and \
                  run `plugboard install` again",
                 path.display(),
@@ -129,7 +164,7 @@ impl Installed {
             ))
         })?;
         if installed.version != FORMAT {
-            return Err(InstallError::Refused(format!(
+            return Err(RecordError::Refused(format!(
                 "{} has format {}, this plugboard reads format {FORMAT}; upgrade plugboard",
                 path.display(),
                 installed.version
@@ -140,7 +175,7 @@ impl Installed {
 
     /// Replaces the record in one atomic rename, keeping the current one as
     /// the previous record.
-    pub fn save(&self, data_dir: &Path) -> Result<(), InstallError> {
+    pub fn save(&self, data_dir: &Path) -> Result<(), RecordError> {
         let root = Self::root(data_dir);
         let current = root.join(INSTALLED_FILE);
         if let Ok(old) = std::fs::read(&current) {
@@ -149,24 +184,24 @@ impl Installed {
         let mut sorted = self.clone();
         sorted.plugins.sort_by(|a, b| a.name.cmp(&b.name));
         let text = toml::to_string_pretty(&sorted)
-            .map_err(|e| InstallError::Refused(format!("cannot write the record: {e}")))?;
+            .map_err(|e| RecordError::Refused(format!("cannot write the record: {e}")))?;
         let header = "# Written by `plugboard install/update/remove`; edit with those commands.\n";
         write_atomically(&current, format!("{header}{text}").as_bytes())
     }
 
     /// Puts the previous record back (after a change the running bot could
     /// not load). Returns whether there was one.
-    pub fn roll_back(data_dir: &Path) -> Result<bool, InstallError> {
+    pub fn roll_back(data_dir: &Path) -> Result<bool, RecordError> {
         let root = Self::root(data_dir);
         let previous = root.join(PREVIOUS_FILE);
         match std::fs::read(&previous) {
             Ok(bytes) => {
                 write_atomically(&root.join(INSTALLED_FILE), &bytes)?;
-                std::fs::remove_file(&previous).map_err(InstallError::io(&previous))?;
+                std::fs::remove_file(&previous).map_err(RecordError::io(&previous))?;
                 Ok(true)
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(InstallError::io(previous)(e)),
+            Err(e) => Err(RecordError::io(previous)(e)),
         }
     }
 
@@ -231,8 +266,8 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip_and_roll_back() -> Result<(), InstallError> {
-        let data = tempfile::tempdir().map_err(InstallError::io("tempdir"))?;
+    fn records_round_trip_and_roll_back() -> Result<(), RecordError> {
+        let data = tempfile::tempdir().map_err(RecordError::io("tempdir"))?;
         assert_eq!(Installed::load(data.path())?, Installed::default());
         let first = Installed {
             version: FORMAT,
@@ -257,12 +292,11 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_record_is_refused_with_the_fix() -> Result<(), InstallError> {
-        let data = tempfile::tempdir().map_err(InstallError::io("tempdir"))?;
+    fn a_damaged_record_is_refused_with_the_fix() -> Result<(), RecordError> {
+        let data = tempfile::tempdir().map_err(RecordError::io("tempdir"))?;
         let root = Installed::root(data.path());
-        std::fs::create_dir_all(&root).map_err(InstallError::io(&root))?;
-        std::fs::write(root.join(INSTALLED_FILE), "version = [")
-            .map_err(InstallError::io(&root))?;
+        std::fs::create_dir_all(&root).map_err(RecordError::io(&root))?;
+        std::fs::write(root.join(INSTALLED_FILE), "version = [").map_err(RecordError::io(&root))?;
         let message = Installed::load(data.path())
             .err()
             .map(|e| e.to_string())

@@ -1,4 +1,13 @@
-//! Installing plugins from a marketplace registry.
+//! # plugboard-packages
+//!
+//! The package manager client: installing, updating and removing plugins
+//! from a marketplace registry. It reads the bot's config and finds plugin
+//! directories through [`plugboard_bot::discovery`] (the same functions the
+//! bot uses), writes the installation record and the lockfile, and checks
+//! that what it installs loads on this host ([`plugboard_host`]). It never
+//! runs the bot: a running bot notices the new record by itself.
+//!
+//! What it must not touch: the bot's store, the router, adapters.
 //!
 //! `plugboard install poll` goes through four steps, each of which either
 //! completes or leaves everything as it was:
@@ -42,12 +51,11 @@
 use std::path::PathBuf;
 
 pub mod client;
-pub mod installed;
 pub mod manager;
 
 pub use client::RegistryClient;
-pub use installed::{Installed, InstalledPlugin};
 pub use manager::{Change, Manager, Plan};
+pub use plugboard_bot::installed::{self, Installed, InstalledPlugin, RecordError};
 
 /// Why a package operation failed. Every message names the problem and what
 /// to do; nothing installed is changed when one is returned.
@@ -120,6 +128,9 @@ pub enum InstallError {
     /// The request makes no sense as asked; the text says why and what to do.
     #[error("{0}")]
     Refused(String),
+    /// The installation record could not be read or written.
+    #[error(transparent)]
+    Record(#[from] RecordError),
     /// A file could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -22,7 +22,8 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use url::Url;
 
-use super::InstallError;
+use crate::InstallError;
+use plugboard_bot::installed::write_atomically;
 
 /// How long one request may take before the registry is called unreachable.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -417,17 +418,4 @@ impl plugboard_resolver::Index for RegistryClient {
         }
         plugboard_resolver::similar_names(name, known.iter().map(String::as_str))
     }
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename, so that readers see the old or the new file, never half.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), InstallError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(InstallError::io(dir))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(InstallError::io(dir))?;
-    std::io::Write::write_all(&mut tmp, bytes).map_err(InstallError::io(path))?;
-    tmp.as_file().sync_all().map_err(InstallError::io(path))?;
-    tmp.persist(path)
-        .map_err(|e| InstallError::io(path)(e.error))?;
-    Ok(())
 }

@@ -13,16 +13,18 @@ use plugboard_registry_types::{IndexEntry, Manifest, Permission};
 use plugboard_resolver::{Lockfile, Request, Update, WitSupport, resolve};
 use semver::{Version, VersionReq};
 
-use super::client::{RegistryClient, write_atomically};
-use super::installed::{Installed, InstalledPlugin, PREVIOUS_LOCKFILE, PackagesLock};
-use super::{DEFAULT_REGISTRY, InstallError};
-use crate::bot::{engine_options, local_plugin_dirs};
-use crate::config::BotConfig;
-use crate::engine::PluginEngine;
-use crate::plugin::read_manifest;
+use crate::client::RegistryClient;
+use crate::{DEFAULT_REGISTRY, InstallError};
+use plugboard_bot::config::BotConfig;
+use plugboard_bot::discovery::{engine_options, local_plugin_dirs};
+use plugboard_bot::installed::{
+    Installed, InstalledPlugin, PREVIOUS_LOCKFILE, PackagesLock, write_atomically,
+};
+use plugboard_host::engine::{PluginEngine, host_contracts};
+use plugboard_host::plugin::read_manifest;
 
 /// The lockfile's name, next to the config file.
-pub const LOCKFILE: &str = plugboard_resolver::lockfile::LOCKFILE_NAME;
+pub use plugboard_bot::discovery::LOCKFILE;
 
 /// One change a plan makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,29 +173,6 @@ pub struct Manager {
     _guard: PackagesLock,
 }
 
-/// Puts back the installation record and the lockfile as they were before
-/// the last change (the running bot does this when it cannot load a new
-/// set). Returns whether there was a previous record.
-pub fn roll_back(config: &BotConfig) -> Result<bool, InstallError> {
-    let data_dir = config.data_dir();
-    let _guard = Installed::lock(&data_dir)?;
-    if !Installed::roll_back(&data_dir)? {
-        return Ok(false);
-    }
-    let previous = Installed::root(&data_dir).join(PREVIOUS_LOCKFILE);
-    let lock_path = config.resolve(std::path::Path::new(LOCKFILE));
-    match std::fs::read(&previous) {
-        Ok(bytes) if bytes.is_empty() => {
-            let _ = std::fs::remove_file(&lock_path);
-        }
-        Ok(bytes) => write_atomically(&lock_path, &bytes)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
-        Err(e) => return Err(InstallError::io(previous)(e)),
-    }
-    std::fs::remove_file(&previous).map_err(InstallError::io(&previous))?;
-    Ok(true)
-}
-
 impl Manager {
     /// A manager for the bot of `config`, using the registry called
     /// `registry` (`default` when `None`) from the config's `[registries]`.
@@ -333,8 +312,7 @@ impl Manager {
         requested: BTreeMap<String, VersionReq>,
         update: Update,
     ) -> Result<Plan, InstallError> {
-        let host = crate::host::v0_1::version();
-        let mut request = Request::new(WitSupport::speaks(&[host]))
+        let mut request = Request::new(WitSupport::speaks(&host_contracts()))
             .with_lock(&self.lock)
             .update(update);
         for (name, req) in &requested {
@@ -489,7 +467,7 @@ impl Manager {
 
     /// Refuses a plan that would give a command name to two plugins, one of
     /// them new or changed, unless the owner's `[commands]` table decides
-    /// (see [`crate::commands`]): an install must not silently take a
+    /// (see [`plugboard_model::commands`]): an install must not silently take a
     /// command from a plugin already answering it, nor lose its own.
     fn refuse_command_conflicts(&self, plan: &Plan) -> Result<(), InstallError> {
         let root = Installed::root(&self.data_dir);
@@ -519,7 +497,7 @@ impl Manager {
                 manifests.push(manifest);
             }
         }
-        let assignment = crate::commands::assign(&manifests, &self.config.commands);
+        let assignment = plugboard_model::commands::assign(&manifests, &self.config.commands);
         let conflicts: Vec<String> = assignment
             .undecided()
             .filter(|c| {
@@ -624,7 +602,7 @@ impl Manager {
 
     /// Installed plugins with newer versions in the registry.
     pub fn outdated(&self) -> Result<Vec<Outdated>, InstallError> {
-        let host = WitSupport::speaks(&[crate::host::v0_1::version()]);
+        let host = WitSupport::speaks(&host_contracts());
         let mut found = Vec::new();
         for plugin in &self.installed.plugins {
             let usable: Vec<Version> = self

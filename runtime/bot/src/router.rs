@@ -14,10 +14,10 @@ use plugboard_registry_types::{EventKind, Permission};
 
 use plugboard_registry_types::text::escape;
 
-use crate::commands::{Assignment, Catalog, CommandMap};
-use crate::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
-use crate::plugin::Target;
-use crate::sandbox::Failure;
+use plugboard_host::plugin::Target;
+use plugboard_host::sandbox::Failure;
+use plugboard_model::commands::{Assignment, Catalog, CommandMap};
+use plugboard_model::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
 pub use plugboard_model::text::{
     MAX_ERROR_TEXT, ParsedCommand, parse_command, split_args, truncate,
 };
@@ -42,7 +42,7 @@ pub struct Router {
     plugins: Vec<Target>,
     by_name: HashMap<String, usize>,
     /// The plugins' manifests and who answers each command name (see
-    /// [`crate::commands`]), as adapters see them.
+    /// [`plugboard_model::commands`]), as adapters see them.
     catalog: Arc<Catalog>,
     subscribers: HashMap<EventKind, Vec<usize>>,
     prefixes: Vec<String>,
@@ -130,7 +130,7 @@ impl Router {
         }
     }
 
-    /// Starts every WebAssembly plugin (see [`crate::plugin::LoadedPlugin::start`]); returns
+    /// Starts every WebAssembly plugin (see [`plugboard_host::plugin::LoadedPlugin::start`]); returns
     /// the plugins that were disabled, with the reason.
     pub async fn start(&self) -> Vec<(String, Failure)> {
         let mut disabled = Vec::new();
@@ -332,7 +332,7 @@ impl Router {
     fn reply(
         &self,
         out: &mut Dispatch,
-        chat: &crate::event::ChatRef,
+        chat: &plugboard_model::event::ChatRef,
         reply_to: Option<String>,
         text: String,
     ) {

@@ -7,7 +7,7 @@
 //! deadline) holds up that chat only. Two semaphores bound the work:
 //!
 //! * `capacity`: events accepted but not yet handled, across all chats. When
-//!   it is exhausted, [`Inbox::submit`](crate::adapters::Inbox::submit) waits:
+//!   it is exhausted, [`Inbox::submit`](plugboard_adapter::Inbox::submit) waits:
 //!   a flood slows the adapter down instead of growing memory;
 //! * `running`: events being handled at once (plugin instances in use).
 //!
@@ -24,12 +24,12 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
 use std::hash::{Hash, Hasher};
 
-use crate::event::{Chat, Event, Outbound, Platform, Receipt};
 use crate::router::Router;
-use crate::store::Store;
 use plugboard_adapter::{EventSink, InboxClosed, SubmitFuture, flush};
 use plugboard_model::Catalog;
+use plugboard_model::event::{Chat, Event, Outbound, Platform, Receipt};
 use plugboard_store::Durable;
+use plugboard_store::Store;
 
 /// A chat's identity as a 64-bit hash of its platform and id: no allocation
 /// per event. Two chats whose hashes collide (with a million chats active at

@@ -13,23 +13,24 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
-use crate::adapters::{Adapter, AdapterIo, Inbox};
 use crate::config::BotConfig;
+use crate::discovery::{all_plugin_dirs, engine_options, installed};
 use crate::dispatch::Dispatcher;
-use crate::engine::{CacheOutcome, EngineError, EngineOptions, PluginEngine};
-use crate::packages::Installed;
-use crate::packages::installed::INSTALLED_FILE;
-use crate::plugin::{LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest};
+use crate::installed::{INSTALLED_FILE, Installed};
 use crate::router::Router;
-use crate::store::{SledStore, Store, StoreError};
+use plugboard_adapter::{Adapter, AdapterIo, Inbox};
 use plugboard_adapter::{EventSink, flush};
+use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
+use plugboard_host::plugin::{
+    LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
+};
 use plugboard_store::{Durable, RuntimeMeta};
+use plugboard_store::{SledStore, Store, StoreError};
 
 /// Why a bot could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,53 +62,6 @@ pub struct LoadReport {
     /// Loaded plugins that ask for permissions the owner has not granted:
     /// they run, but the host calls needing those permissions are refused.
     pub missing_grants: Vec<(String, Vec<plugboard_registry_types::Permission>)>,
-}
-
-/// Every plugin directory under the configured plugin dirs, sorted, then
-/// the registry plugins of the installation record. A configured directory
-/// that itself holds a `plugin.toml` is one plugin.
-pub fn plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
-    all_plugin_dirs(config, &installed(config))
-}
-
-/// The installation record, or none (logged) when it cannot be read.
-fn installed(config: &BotConfig) -> Installed {
-    Installed::load(&config.data_dir()).unwrap_or_else(|e| {
-        tracing::error!("not loading registry plugins: {e}");
-        Installed::default()
-    })
-}
-
-/// The local plugin directories, then those of `installed`.
-fn all_plugin_dirs(config: &BotConfig, installed: &Installed) -> Vec<PathBuf> {
-    let mut found = local_plugin_dirs(config);
-    found.extend(installed.plugin_dirs(&config.data_dir()));
-    found
-}
-
-/// The plugin directories under `runtime.plugin_dirs` only (not the
-/// registry plugins).
-pub fn local_plugin_dirs(config: &BotConfig) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    for dir in &config.runtime.plugin_dirs {
-        let dir = config.resolve(dir);
-        if dir.join("plugin.toml").exists() {
-            found.push(dir);
-            continue;
-        }
-        match std::fs::read_dir(&dir) {
-            Ok(entries) => {
-                let mut dirs: Vec<PathBuf> = entries
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.join("plugin.toml").exists())
-                    .collect();
-                dirs.sort();
-                found.extend(dirs);
-            }
-            Err(e) => tracing::warn!("plugin directory {} cannot be read: {e}", dir.display()),
-        }
-    }
-    found
 }
 
 /// Loads every plugin the config points at; refusals are reported, not fatal.
@@ -168,7 +122,7 @@ pub fn load_plugins(
             let http_allow_private = section
                 .http_allow_private
                 .iter()
-                .map(|c| crate::http::Cidr::parse(c))
+                .map(|c| plugboard_host::http::Cidr::parse(c))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|problem| LoadError::Settings {
                     plugin: manifest.name.clone(),
@@ -212,23 +166,6 @@ pub fn load_plugins(
         }
     }
     (plugins, report)
-}
-
-/// The engine options a config asks for.
-pub fn engine_options(config: &BotConfig) -> EngineOptions {
-    let max_memory = config
-        .plugins
-        .values()
-        .filter_map(|p| config.limits.with_overrides(&p.limits).ok())
-        .map(|l| l.memory_bytes())
-        .chain([config.limits.memory_bytes()])
-        .max()
-        .unwrap_or(64 << 20);
-    EngineOptions {
-        max_instances: config.runtime.max_instances,
-        max_memory_bytes: max_memory,
-        cache_dir: Some(config.cache_dir()),
-    }
 }
 
 /// A bot ready to run.
@@ -486,8 +423,7 @@ impl Reload {
             );
             let config = self.config.clone();
             let rolled_back =
-                tokio::task::spawn_blocking(move || crate::packages::manager::roll_back(&config))
-                    .await;
+                tokio::task::spawn_blocking(move || crate::discovery::roll_back(&config)).await;
             match rolled_back {
                 Ok(Ok(true)) => {
                     tracing::warn!("restored the previous installation record and lockfile")

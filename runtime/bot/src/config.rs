@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use plugboard_registry_types::Permission;
 use serde::Deserialize;
 
-use crate::sandbox::Limits;
+use plugboard_host::sandbox::Limits;
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -73,17 +73,17 @@ pub struct BotConfig {
     pub console: ConsoleConfig,
     /// The Telegram adapter, when the section is present.
     #[serde(default)]
-    pub telegram: Option<crate::adapters::telegram::TelegramConfig>,
+    pub telegram: Option<plugboard_telegram::TelegramConfig>,
     /// The Discord adapter, when the section is present.
     #[serde(default)]
-    pub discord: Option<crate::adapters::discord::DiscordConfig>,
+    pub discord: Option<plugboard_discord::DiscordConfig>,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
     /// Which plugin answers a command, where the owner decides
-    /// (`[commands] remember = "notes"`); see [`crate::commands`].
+    /// (`[commands] remember = "notes"`); see [`plugboard_model::commands`].
     #[serde(default)]
-    pub commands: crate::commands::CommandMap,
+    pub commands: plugboard_model::commands::CommandMap,
     /// Marketplace registries by name, e.g. `default =
     /// "https://registry.example.com"`; `default` is used unless a command
     /// names another with `--registry`.

@@ -1,0 +1,31 @@
+//! # plugboard-bot
+//!
+//! The bot: what a `plugboard.toml` describes, and running it.
+//!
+//! * [`config`]: `plugboard.toml`, with each platform's table parsed by its
+//!   adapter crate's config type.
+//! * [`discovery`]: which plugin directories a config describes, the engine
+//!   options it asks for, and rolling the installation record back; the
+//!   package manager uses the same functions, never the rest of the bot.
+//! * [`installed`]: the installation record of registry plugins.
+//! * [`router`]: from an event to the plugins that answer it (commands,
+//!   subscriptions, `/help`, the owner's `/plugboard` command).
+//! * [`bot`]: assembling store, engine, plugins, router and adapters,
+//!   dispatching events (in order per chat, chats in parallel, bounded
+//!   queues), and swapping plugin sets live when the record changes.
+//!
+//! Data enters as events from adapters (through the inbox) and leaves as
+//! deliveries to their outboxes; plugins run in [`plugboard_host`].
+//!
+//! What it must not touch: wasmtime directly (the host owns it), platform
+//! protocols (adapters own them), the registry (the package manager owns
+//! it). No crate depends on this one except the package manager (for
+//! discovery) and the CLI.
+#![deny(missing_docs)]
+
+pub mod bot;
+pub mod config;
+pub mod discovery;
+mod dispatch;
+pub mod installed;
+pub mod router;

@@ -59,8 +59,7 @@ pub fn component_contract(wasm: &[u8]) -> Result<Version, PackageError> {
 
 /// Whether a manifest declaring contract `declared` describes a component
 /// built against contract `built`: whether the component loads on every host
-/// that speaks `declared`, by the one rule of
-/// [`contract::loads_on`](plugboard_registry_types::contract::loads_on). See
+/// that speaks `declared`, by the one rule of [`contract::loads_on`]. See
 /// the [module documentation](self) for why.
 pub fn contract_matches(declared: &Version, built: &Version) -> bool {
     plugboard_registry_types::contract::loads_on(built, declared)

@@ -21,6 +21,25 @@
 //! protocols (adapters own them), the registry (the package manager owns
 //! it). No crate depends on this one except the package manager (for
 //! discovery) and the CLI.
+//!
+//! Embedding a bot with the in-process adapter:
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use plugboard_adapter::memory::MemoryAdapter;
+//! use plugboard_bot::{bot::Bot, config::BotConfig};
+//!
+//! let config = BotConfig::load("plugboard.toml".as_ref())?;
+//! let (mut bot, _report) = Bot::from_config(&config)?;
+//! let (adapter, mut handle) = MemoryAdapter::new("test");
+//! bot.add_adapter(Box::new(adapter));
+//! let running = tokio::spawn(bot.run(std::future::pending()));
+//! handle.say("chat-1", "alice", "/echo hi").await;
+//! let reply = handle.recv().await;
+//! handle.close();
+//! running.await??;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
 
 pub mod bot;

@@ -7,10 +7,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use axum::extract::{Path, State};
 use axum::routing::post;
-use plugboard_runtime::adapters::memory::MemoryAdapter;
-use plugboard_runtime::adapters::telegram::TelegramAdapter;
-use plugboard_runtime::bot::Bot;
-use plugboard_runtime::config::BotConfig;
+use plugboard_adapter::memory::MemoryAdapter;
+use plugboard_bot::bot::Bot;
+use plugboard_bot::config::BotConfig;
+use plugboard_telegram::TelegramAdapter;
 use serde_json::{Value, json};
 
 use crate::support::{PATIENCE, Running, dirs_toml, plugboard_run, plugins_dir, shared_cache};
@@ -511,17 +511,14 @@ async fn post_update(url: &str, secret: Option<&str>, body: String) -> Result<u1
         .header("content-type", "application/json")
         .body(body);
     if let Some(secret) = secret {
-        request = request.header(
-            plugboard_runtime::adapters::telegram::webhook::SECRET_HEADER,
-            secret,
-        );
+        request = request.header(plugboard_telegram::webhook::SECRET_HEADER, secret);
     }
     Ok(request.send().await?.status().as_u16())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_mode_serves_telegram_and_refuses_strangers() -> Result<()> {
-    use plugboard_runtime::adapters::telegram::Webhook;
+    use plugboard_telegram::Webhook;
 
     let fake = Shared::default();
     let api = serve(Arc::clone(&fake)).await?;

@@ -111,19 +111,19 @@ async fn disabled_plugins_are_skipped_and_bad_limits_named() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_second_start_uses_the_compile_cache() -> Result<()> {
-    use plugboard_runtime::engine::CacheOutcome;
+    use plugboard_host::engine::CacheOutcome;
     let dir = tempfile::tempdir()?;
     let cache = dir.path().join("cache");
-    let options = plugboard_runtime::engine::EngineOptions {
+    let options = plugboard_host::engine::EngineOptions {
         max_instances: 8,
         max_memory_bytes: 64 << 20,
         cache_dir: Some(cache.clone()),
     };
     let wasm = std::fs::read(plugins_dir().join("echo").join("plugin.wasm"))?;
-    let first = plugboard_runtime::engine::PluginEngine::new(&options)?;
+    let first = plugboard_host::engine::PluginEngine::new(&options)?;
     assert_eq!(first.load(&wasm)?.1, CacheOutcome::Compiled);
     drop(first);
-    let second = plugboard_runtime::engine::PluginEngine::new(&options)?;
+    let second = plugboard_host::engine::PluginEngine::new(&options)?;
     assert_eq!(second.load(&wasm)?.1, CacheOutcome::Hit);
     // A corrupt cache entry is ignored and replaced, never trusted.
     for entry in std::fs::read_dir(&cache)? {

@@ -1,6 +1,6 @@
 //! The package commands of the `plugboard` CLI: `install`, `update`,
 //! `remove`, `outdated`, `search`, `publish`, `login`, `key`, and
-//! `plugin package`. The work is done by `plugboard_runtime::packages`; this
+//! `plugin package`. The work is done by `plugboard_packages`; this
 //! module parses arguments, asks the owner to accept permissions, draws
 //! progress bars and prints text or `--json`.
 
@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
+use plugboard_bot::config::BotConfig;
+use plugboard_cli::listing::render_table;
 use plugboard_package::SigningKey;
+use plugboard_packages::manager::Outdated;
+use plugboard_packages::{Change, Manager, Plan, RegistryClient};
 use plugboard_registry_types::text::{escape, one_line};
-use plugboard_runtime::config::BotConfig;
-use plugboard_runtime::listing::render_table;
-use plugboard_runtime::packages::manager::Outdated;
-use plugboard_runtime::packages::{Change, Manager, Plan, RegistryClient};
 use semver::VersionReq;
 use serde_json::json;
 
@@ -372,10 +372,11 @@ fn client(common: &Common) -> Result<RegistryClient> {
     let name = common
         .registry
         .as_deref()
-        .unwrap_or(plugboard_runtime::packages::DEFAULT_REGISTRY);
-    let url = config.registries.get(name).ok_or_else(|| {
-        plugboard_runtime::packages::InstallError::UnknownRegistry(name.to_owned())
-    })?;
+        .unwrap_or(plugboard_packages::DEFAULT_REGISTRY);
+    let url = config
+        .registries
+        .get(name)
+        .ok_or_else(|| plugboard_packages::InstallError::UnknownRegistry(name.to_owned()))?;
     Ok(RegistryClient::new(name, url, &config.cache_dir())?)
 }
 

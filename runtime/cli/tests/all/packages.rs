@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use plugboard_package::SigningKey;
+use plugboard_packages::{Installed, RegistryClient};
 use plugboard_registry::{Config, Registry, Scope};
-use plugboard_runtime::packages::{Installed, RegistryClient};
 
 use crate::support::{PATIENCE, plugins_dir, shared_cache};
 

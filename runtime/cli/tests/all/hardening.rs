@@ -10,11 +10,11 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
+use plugboard_host::plugin::{LoadedPlugin, PluginSettings, load_plugin};
+use plugboard_host::sandbox::{Failure, Limits};
 use plugboard_registry_types::text::is_unsafe;
 use plugboard_registry_types::{Manifest, Permission};
-use plugboard_runtime::plugin::{LoadedPlugin, PluginSettings, load_plugin};
-use plugboard_runtime::sandbox::{Failure, Limits};
-use plugboard_runtime::store::MemoryStore;
+use plugboard_store::MemoryStore;
 
 #[path = "../../benches/support/attacks.rs"]
 mod attacks;
@@ -32,7 +32,7 @@ fn load_with(name: &str, limits: Limits, grants: &[Permission]) -> Result<Loaded
             limits: limits.clone(),
             grants: grants.iter().copied().collect(),
             http_allow_private: vec![
-                plugboard_runtime::http::Cidr::parse("127.0.0.0/8")
+                plugboard_host::http::Cidr::parse("127.0.0.0/8")
                     .map_err(anyhow::Error::msg)
                     .expect("a valid range"),
             ],
@@ -260,7 +260,7 @@ async fn a_crash_reason_comes_before_its_backtrace() -> Result<()> {
     assert!(reason < printed && printed < at, "{text}");
     // The router cuts failures to 1,000 bytes for the log and the user.
     assert!(
-        plugboard_runtime::router::truncate(&text, plugboard_runtime::router::MAX_ERROR_TEXT)
+        plugboard_model::text::truncate(&text, plugboard_model::text::MAX_ERROR_TEXT)
             .contains("unreachable")
     );
     Ok(())
@@ -514,8 +514,8 @@ fn toml_string(text: &str) -> String {
 
 #[test]
 fn plugins_list_renders_any_manifest_the_loader_accepts() -> Result<()> {
-    use plugboard_runtime::commands::{CommandMap, assign};
-    use plugboard_runtime::listing::{COLUMN_WIDTHS, Listing, NOTE_WIDTH, PluginRow};
+    use plugboard_cli::listing::{COLUMN_WIDTHS, Listing, NOTE_WIDTH, PluginRow};
+    use plugboard_model::commands::{CommandMap, assign};
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let (mut accepted, mut refused) = (0, 0);
     for _ in 0..300 {

@@ -14,7 +14,7 @@ use plugboard_registry_types::text::one_line;
 use plugboard_registry_types::{Manifest, Permission};
 use serde::Serialize;
 
-use crate::commands::Assignment;
+use plugboard_model::commands::Assignment;
 
 /// Widest cell of each column, in characters.
 pub const COLUMN_WIDTHS: [usize; 6] = [32, 24, 9, 48, 40, 80];

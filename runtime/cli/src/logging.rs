@@ -11,7 +11,7 @@
 //! caller wrote, and a newline in a value can never start a new line.
 //!
 //! ```no_run
-//! plugboard_runtime::logging::init();
+//! plugboard_cli::logging::init();
 //! tracing::info!(plugin = "notes", text = ?"two\nlines", "plugin log");
 //! // INFO plugin log plugin="notes" text="two\nlines"
 //! ```

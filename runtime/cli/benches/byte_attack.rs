@@ -20,10 +20,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use plugboard_runtime::adapters::memory::MemoryAdapter;
-use plugboard_runtime::bot::Bot;
-use plugboard_runtime::config::BotConfig;
-use plugboard_runtime::sandbox::Limits;
+use plugboard_adapter::memory::MemoryAdapter;
+use plugboard_bot::bot::Bot;
+use plugboard_bot::config::BotConfig;
+use plugboard_host::sandbox::Limits;
 
 #[path = "support/attacks.rs"]
 mod attacks;
@@ -40,7 +40,7 @@ fn arg(name: &str, default: usize) -> usize {
 fn main() -> Result<()> {
     let chats = arg("--chats=", 32);
     let rounds = arg("--rounds=", 5);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let hostile = root.join("target/test-plugins/hostile");
     let raw = root.join("target/test-plugins/raw");
     anyhow::ensure!(
@@ -89,7 +89,7 @@ fn main() -> Result<()> {
             while closed < chats {
                 let delivery = handle.recv().await.context("bot stopped")?;
                 answers += 1;
-                if let plugboard_runtime::event::OutboundOp::Send { message, .. } = &delivery.op
+                if let plugboard_model::event::OutboundOp::Send { message, .. } = &delivery.op
                     && message.text == "raw ok"
                 {
                     closed += 1;

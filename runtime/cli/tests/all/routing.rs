@@ -1,8 +1,8 @@
 //! Events through the real router to real plugins and back.
 
 use anyhow::{Context, Result};
-use plugboard_runtime::event::OutboundOp;
-use plugboard_runtime::plugin::Target;
+use plugboard_host::plugin::Target;
+use plugboard_model::event::OutboundOp;
 
 use crate::support::{TestBot, plugins_dir, test_plugins_dir};
 
@@ -178,10 +178,10 @@ async fn plugin_config_is_typed_and_checked_at_startup() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_adapters_for_one_platform_are_refused() -> Result<()> {
-    use plugboard_runtime::adapters::memory::MemoryAdapter;
-    use plugboard_runtime::bot::{Bot, BotError};
-    use plugboard_runtime::router::Router;
-    use plugboard_runtime::store::MemoryStore;
+    use plugboard_adapter::memory::MemoryAdapter;
+    use plugboard_bot::bot::{Bot, BotError};
+    use plugboard_bot::router::Router;
+    use plugboard_store::MemoryStore;
     use std::sync::Arc;
 
     let router = Arc::new(Router::new(Vec::new(), vec!["/".into()]));

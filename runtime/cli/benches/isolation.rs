@@ -18,9 +18,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use plugboard_runtime::adapters::memory::MemoryAdapter;
-use plugboard_runtime::bot::Bot;
-use plugboard_runtime::config::BotConfig;
+use plugboard_adapter::memory::MemoryAdapter;
+use plugboard_bot::bot::Bot;
+use plugboard_bot::config::BotConfig;
 
 const ECHO_CHATS: usize = 64;
 const IN_FLIGHT: usize = 512;
@@ -81,7 +81,7 @@ fn main() -> Result<()> {
         .skip(1)
         .find_map(|a| a.strip_prefix("--seconds=").and_then(|s| s.parse().ok()))
         .unwrap_or(5);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let echo = root.join("target/plugins/echo");
     let hostile = root.join("target/test-plugins/hostile");
     anyhow::ensure!(

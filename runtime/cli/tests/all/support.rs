@@ -6,18 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use plugboard_runtime::adapters::memory::{MemoryAdapter, MemoryHandle};
-use plugboard_runtime::bot::{Bot, LoadReport};
-use plugboard_runtime::config::BotConfig;
-use plugboard_runtime::engine::{EngineOptions, PluginEngine};
-use plugboard_runtime::event::{Outbound, OutboundOp};
+use plugboard_adapter::memory::{MemoryAdapter, MemoryHandle};
+use plugboard_bot::bot::{Bot, LoadReport};
+use plugboard_bot::config::BotConfig;
+use plugboard_host::engine::{EngineOptions, PluginEngine};
+use plugboard_model::event::{Outbound, OutboundOp};
 use tokio::task::JoinHandle;
 
 /// Generous bound for one answer; only a hung bot ever reaches it.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 fn staged(kind: &str) -> PathBuf {
@@ -114,7 +114,7 @@ pub fn plugboard_run(
 /// A bot running in a task until [`Running::stop`].
 pub struct Running {
     stop: tokio::sync::oneshot::Sender<()>,
-    done: JoinHandle<Result<(), plugboard_runtime::bot::BotError>>,
+    done: JoinHandle<Result<(), plugboard_bot::bot::BotError>>,
 }
 
 impl Running {
@@ -142,8 +142,8 @@ impl Running {
 pub struct TestBot {
     pub handle: MemoryHandle,
     pub report: LoadReport,
-    pub router: Arc<plugboard_runtime::router::Router>,
-    running: JoinHandle<Result<(), plugboard_runtime::bot::BotError>>,
+    pub router: Arc<plugboard_bot::router::Router>,
+    running: JoinHandle<Result<(), plugboard_bot::bot::BotError>>,
     pub data: Arc<tempfile::TempDir>,
 }
 

@@ -12,10 +12,10 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use plugboard_runtime::adapters::discord::{DiscordAdapter, DiscordConfig};
-use plugboard_runtime::adapters::memory::MemoryAdapter;
-use plugboard_runtime::bot::Bot;
-use plugboard_runtime::config::BotConfig;
+use plugboard_adapter::memory::MemoryAdapter;
+use plugboard_bot::bot::Bot;
+use plugboard_bot::config::BotConfig;
+use plugboard_discord::{DiscordAdapter, DiscordConfig};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -756,7 +756,7 @@ async fn everyone_notifies_only_when_the_owner_granted_it() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slash_commands_follow_plugins_installed_and_removed_while_running() -> Result<()> {
-    use plugboard_runtime::packages::{Installed, InstalledPlugin};
+    use plugboard_packages::{Installed, InstalledPlugin};
 
     let discord = Discord::serve().await?;
     let only_echo = Setup {

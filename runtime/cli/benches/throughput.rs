@@ -22,18 +22,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use plugboard_registry_types::Manifest;
-use plugboard_runtime::engine::{EngineOptions, PluginEngine};
-use plugboard_runtime::event::{
+use plugboard_bot::router::Router;
+use plugboard_host::engine::{EngineOptions, PluginEngine};
+use plugboard_host::plugin::{
+    Handled, LoadedPlugin, NativePlugin, PluginSettings, Target, load_plugin,
+};
+use plugboard_host::sandbox::{Failure, Limits};
+use plugboard_model::event::{
     Chat, ChatKind, ChatRef, Command, Event, Message, Outbound, OutboundOp, Outgoing, Platform,
     User,
 };
-use plugboard_runtime::plugin::{
-    Handled, LoadedPlugin, NativePlugin, PluginSettings, Target, load_plugin,
-};
-use plugboard_runtime::router::Router;
-use plugboard_runtime::sandbox::{Failure, Limits};
-use plugboard_runtime::store::MemoryStore;
+use plugboard_registry_types::Manifest;
+use plugboard_store::MemoryStore;
 
 /// The native twin of the `echo` component.
 struct NativeEcho {
@@ -152,7 +152,7 @@ fn main() -> Result<()> {
     // `--profile` runs only the reused-instance call, for `perf record`.
     let profile = std::env::args().any(|a| a == "--profile");
     let profile_fresh = std::env::args().any(|a| a == "--profile-fresh");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let echo_dir = root.join("target/plugins/echo");
     anyhow::ensure!(
         echo_dir.join("plugin.wasm").exists(),
@@ -254,14 +254,13 @@ fn main() -> Result<()> {
     let end_to_end = |router: &Arc<Router>| -> Result<Measured> {
         let events = 20_000 * seconds as usize;
         rt.block_on(async {
-            let mut bot = plugboard_runtime::bot::Bot::new(
+            let mut bot = plugboard_bot::bot::Bot::new(
                 Arc::clone(router),
                 Arc::new(MemoryStore::default()),
                 64,
                 256,
             );
-            let (adapter, mut handle) =
-                plugboard_runtime::adapters::memory::MemoryAdapter::new("bench");
+            let (adapter, mut handle) = plugboard_adapter::memory::MemoryAdapter::new("bench");
             bot.add_adapter(Box::new(adapter));
             let running = tokio::spawn(bot.run(std::future::pending()));
             let started = Instant::now();

@@ -32,10 +32,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
+use plugboard_bot::config::BotConfig;
 use plugboard_package::SigningKey;
+use plugboard_packages::{Installed, Manager, RegistryClient};
 use plugboard_registry::{Config, RateLimit, Registry, Scope};
-use plugboard_runtime::config::BotConfig;
-use plugboard_runtime::packages::{Installed, Manager, RegistryClient};
 use semver::VersionReq;
 
 const PLUGINS: usize = 10;
@@ -165,7 +165,7 @@ fn leb128(out: &mut Vec<u8>, mut n: usize) {
 /// The staged plugin `name`: `target/plugins/<name>`.
 fn staged(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/plugins")
+        .join("../../target/plugins")
         .join(name);
     assert!(
         dir.join("plugin.wasm").exists(),

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use plugboard_host::plugin::{LoadedPlugin, PluginSettings, load_plugin};
+use plugboard_host::sandbox::{Failure, Limits};
+use plugboard_model::event::{Chat, ChatKind, Command, Event, Message, Platform, User};
 use plugboard_registry_types::Permission;
-use plugboard_runtime::event::{Chat, ChatKind, Command, Event, Message, Platform, User};
-use plugboard_runtime::plugin::{LoadedPlugin, PluginSettings, load_plugin};
-use plugboard_runtime::sandbox::{Failure, Limits};
-use plugboard_runtime::store::{MemoryStore, Store};
+use plugboard_store::{MemoryStore, Store};
 
 use crate::support::{TestBot, engine, plugins_dir, test_plugins_dir, text_of};
 
@@ -43,7 +43,7 @@ pub(crate) fn command(line: &str) -> Event {
 
 fn load_from(
     dir: &Path,
-    engine: &plugboard_runtime::engine::PluginEngine,
+    engine: &plugboard_host::engine::PluginEngine,
     store: Arc<dyn Store>,
 ) -> Result<LoadedPlugin> {
     load_granting(dir, engine, store, &[Permission::Kv])
@@ -51,7 +51,7 @@ fn load_from(
 
 fn load_granting(
     dir: &Path,
-    engine: &plugboard_runtime::engine::PluginEngine,
+    engine: &plugboard_host::engine::PluginEngine,
     store: Arc<dyn Store>,
     grants: &[Permission],
 ) -> Result<LoadedPlugin> {

@@ -7,11 +7,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Result;
+use plugboard_host::http::Cidr;
+use plugboard_host::plugin::{LoadedPlugin, PluginSettings, load_plugin};
+use plugboard_host::sandbox::Failure;
 use plugboard_registry_types::Permission;
-use plugboard_runtime::http::Cidr;
-use plugboard_runtime::plugin::{LoadedPlugin, PluginSettings, load_plugin};
-use plugboard_runtime::sandbox::Failure;
-use plugboard_runtime::store::MemoryStore;
+use plugboard_store::MemoryStore;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::sandbox::{attack, run, tight_limits};
@@ -60,7 +60,7 @@ async fn serve() -> Result<SocketAddr> {
 }
 
 fn hostile(
-    engine: &plugboard_runtime::engine::PluginEngine,
+    engine: &plugboard_host::engine::PluginEngine,
     grants: &[Permission],
     allow: &[&str],
 ) -> Result<LoadedPlugin> {
@@ -72,7 +72,7 @@ fn hostile(
                 .iter()
                 .map(|c| Cidr::parse(c))
                 .collect::<Result<_, _>>()
-                .map_err(|problem| plugboard_runtime::plugin::LoadError::Settings {
+                .map_err(|problem| plugboard_host::plugin::LoadError::Settings {
                     plugin: "hostile".into(),
                     problem,
                 })?,

@@ -412,12 +412,12 @@ impl LoadedPlugin {
 
     fn arm(&self, store: &mut Store<HostState>) {
         let data = store.data_mut();
-        data.ticks_left = self.shared.limits.cpu_ticks();
-        data.deadline = std::time::Instant::now() + self.shared.limits.deadline();
-        data.ticks_used = 0;
-        data.cpu_exhausted = false;
+        data.cpu.ticks_left = self.shared.limits.cpu_ticks();
+        data.cpu.deadline = std::time::Instant::now() + self.shared.limits.deadline();
+        data.cpu.ticks_used = 0;
+        data.cpu.exhausted = false;
         data.budget.exceeded = false;
-        data.event_bytes = 0;
+        data.event.bytes = 0;
         store.set_epoch_deadline(1);
     }
 
@@ -433,13 +433,13 @@ impl LoadedPlugin {
         store.set_max_component_handles(crate::state::MAX_HANDLES);
         store.epoch_deadline_callback(|mut ctx| {
             let data = ctx.data_mut();
-            if data.ticks_left == 0 {
-                data.cpu_exhausted = true;
+            if data.cpu.ticks_left == 0 {
+                data.cpu.exhausted = true;
                 return Err(wasmtime::format_err!("CPU budget exhausted"));
             }
-            data.ticks_left -= 1;
-            data.ticks_used += 1;
-            if data.ticks_used <= FREE_TICKS {
+            data.cpu.ticks_left -= 1;
+            data.cpu.ticks_used += 1;
+            if data.cpu.ticks_used <= FREE_TICKS {
                 return Ok(UpdateDeadline::Yield(1));
             }
             // Still running: from now on the plugin's throttled events share a
@@ -610,8 +610,8 @@ impl LoadedPlugin {
             let data = warm.store.data_mut();
             // `sent` is empty here: every call's queue is taken right after it
             // returns, and `init` cannot send.
-            data.current_chat = Some(chat.clone());
-            data.kv_written = false;
+            data.event.chat = Some(chat.clone());
+            data.event.kv_written = false;
             data.output.clear();
         }
         let wit_event = v0_1::event_to_wit(event);
@@ -625,7 +625,7 @@ impl LoadedPlugin {
         .await;
         warm.store.data_mut().end_throttle();
         // Taken now, so that no failure path leaves it in an idle instance.
-        let sent = std::mem::take(&mut warm.store.data_mut().sent);
+        let sent = std::mem::take(&mut warm.store.data_mut().event.sent);
         let actions = match called {
             Err(_) => {
                 return Err(Failure::Deadline {
@@ -664,7 +664,7 @@ impl LoadedPlugin {
         let returned = v0_1::actions_from_wit(actions, warm.store.data(), &ctx);
         let mut handled = Handled {
             outbound: sent,
-            kv_written: warm.store.data().kv_written,
+            kv_written: warm.store.data().event.kv_written,
         };
         self.return_instance(warm);
         handled
@@ -684,7 +684,7 @@ fn plugin_error_text(e: &v0_1::wit::PluginError) -> &str {
 fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
     let data = store.data();
     let limits = &data.plugin.limits;
-    if data.cpu_exhausted {
+    if data.cpu.exhausted {
         return Failure::CpuBudget {
             cpu_ms: limits.cpu_ms,
         };

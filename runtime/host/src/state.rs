@@ -157,23 +157,45 @@ impl PluginShared {
     }
 }
 
-/// The data of one plugin instance's `Store`.
-pub struct HostState {
-    pub(crate) plugin: Arc<PluginShared>,
-    pub(crate) budget: MemoryBudget,
+/// The CPU accounting of the running event (see [`crate::sandbox`]).
+pub(crate) struct Cpu {
+    /// Epoch ticks the event may still run.
     pub(crate) ticks_left: u64,
+    /// Epoch ticks it has run.
     pub(crate) ticks_used: u64,
+    /// Whether it is counted among its plugin's throttled events.
     pub(crate) throttled: bool,
-    /// When the current event's wall-clock deadline passes.
+    /// When its wall-clock deadline passes.
     pub(crate) deadline: std::time::Instant,
-    pub(crate) cpu_exhausted: bool,
-    pub(crate) output: OutputTail,
-    pub(crate) current_chat: Option<ChatRef>,
+    /// Whether it ran out of ticks (its trap is a CPU failure).
+    pub(crate) exhausted: bool,
+}
+
+/// What the running event has produced so far, for the interfaces that add
+/// to it (`messaging`, `kv`, `http`) and for the plugin that collects it.
+#[derive(Default)]
+pub(crate) struct EventScope {
+    /// The event's chat; `None` outside an event (during `init`).
+    pub(crate) chat: Option<ChatRef>,
+    /// Messages sent with `messaging.send`, delivered when the event ends.
     pub(crate) sent: Vec<Outbound>,
     /// Bytes this event has made the host hold or deliver so far (see
     /// `Limits::max_event_bytes`).
-    pub(crate) event_bytes: u64,
+    pub(crate) bytes: u64,
+    /// Whether it wrote KV data (flushed before its deliveries).
     pub(crate) kv_written: bool,
+}
+
+/// The data of one plugin instance's `Store`: what every instance of the
+/// plugin shares, then per-concern state.
+pub struct HostState {
+    pub(crate) plugin: Arc<PluginShared>,
+    /// The memory budget (wasmtime's resource limiter).
+    pub(crate) budget: MemoryBudget,
+    pub(crate) cpu: Cpu,
+    pub(crate) event: EventScope,
+    /// What the guest printed, for crash reports.
+    pub(crate) output: OutputTail,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -195,16 +217,15 @@ impl HostState {
         Self {
             plugin,
             budget,
-            ticks_left: 0,
-            ticks_used: 0,
-            throttled: false,
-            deadline: std::time::Instant::now(),
-            cpu_exhausted: false,
+            cpu: Cpu {
+                ticks_left: 0,
+                ticks_used: 0,
+                throttled: false,
+                deadline: std::time::Instant::now(),
+                exhausted: false,
+            },
+            event: EventScope::default(),
             output,
-            current_chat: None,
-            sent: Vec::new(),
-            event_bytes: 0,
-            kv_written: false,
             wasi,
             table,
         }
@@ -214,8 +235,8 @@ impl HostState {
     /// many are throttled now.
     pub(crate) fn begin_throttle(&mut self) -> u32 {
         use std::sync::atomic::Ordering;
-        if !self.throttled {
-            self.throttled = true;
+        if !self.cpu.throttled {
+            self.cpu.throttled = true;
             self.plugin.throttled.fetch_add(1, Ordering::Relaxed) + 1
         } else {
             self.plugin.throttled.load(Ordering::Relaxed).max(1)
@@ -224,7 +245,7 @@ impl HostState {
 
     /// Ends this event's throttling, if it was throttled.
     pub(crate) fn end_throttle(&mut self) {
-        if std::mem::take(&mut self.throttled) {
+        if std::mem::take(&mut self.cpu.throttled) {
             self.plugin
                 .throttled
                 .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -235,15 +256,15 @@ impl HostState {
     /// counts nothing) when they would cross it.
     pub(crate) fn charge(&mut self, bytes: usize) -> Result<(), EventBytesExceeded> {
         let max = self.plugin.limits.max_event_bytes;
-        let total = self.event_bytes.saturating_add(bytes as u64);
+        let total = self.event.bytes.saturating_add(bytes as u64);
         if total > max {
             return Err(EventBytesExceeded {
                 max,
-                used: self.event_bytes,
+                used: self.event.bytes,
                 wanted: bytes as u64,
             });
         }
-        self.event_bytes = total;
+        self.event.bytes = total;
         Ok(())
     }
 

@@ -225,7 +225,8 @@ pub struct Command {
 /// A press of a button a plugin sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ButtonPress {
-    /// The callback data as the platform returned it: `<plugin>:<button id>`.
+    /// The callback data as the platform returned it: `<plugin>:<button id>`
+    /// (see [`crate::outgoing::button_data`]).
     pub data: String,
     /// Who pressed.
     pub user: User,

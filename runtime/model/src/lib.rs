@@ -7,6 +7,9 @@
 //! * [`commands`]: which plugin owns which command name, decided once from
 //!   the manifests and the owner's `[commands]` table, and the [`Catalog`]
 //!   of loaded plugins that adapters may see;
+//! * [`outgoing`]: the limits on what plugins want delivered (ids, emoji,
+//!   buttons and their callback data, embeds), checked once on this model
+//!   whatever contract version a plugin speaks;
 //! * [`text`]: command parsing, argument splitting, cutting text to a budget.
 //!
 //! Data enters as values built by adapters (events) or by the host (outbound
@@ -20,6 +23,7 @@
 
 pub mod commands;
 pub mod event;
+pub mod outgoing;
 pub mod text;
 
 pub use commands::Catalog;

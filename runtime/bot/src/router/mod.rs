@@ -7,12 +7,15 @@
 //! the user and a log line for the owner. It answers `/help` itself from the
 //! manifests unless a plugin declares `help`.
 
+mod help;
+mod owner;
+
+pub use owner::OWNER_COMMAND;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use plugboard_registry_types::{EventKind, Permission};
-
-use plugboard_registry_types::text::escape;
 
 use plugboard_host::plugin::Target;
 use plugboard_host::sandbox::Failure;
@@ -24,9 +27,6 @@ pub use plugboard_model::text::{
 
 /// The name deliveries from the host itself carry.
 pub const HOST: &str = "plugboard";
-
-/// The owner's command on the console: `/plugboard status`, `/plugboard resume <plugin>`.
-pub const OWNER_COMMAND: &str = "plugboard";
 
 /// What dispatching one event produced.
 #[derive(Debug, Default)]
@@ -231,7 +231,8 @@ impl Router {
                 (owners, Event::Command(command), reply_to)
             }
             Event::ButtonPress(mut press) => {
-                let Some((plugin, id)) = press.data.split_once(':') else {
+                let Some((plugin, id)) = plugboard_model::outgoing::split_button_data(&press.data)
+                else {
                     tracing::debug!(data = ?press.data, "ignoring a button press without a plugin prefix");
                     return out;
                 };
@@ -346,105 +347,5 @@ impl Router {
             mention_everyone: false,
             receipt: Default::default(),
         });
-    }
-
-    /// Runs an owner command (`/plugboard …`, accepted on the console only,
-    /// which is the owner's own terminal) and returns the answer.
-    pub fn owner_command(&self, args: &[String]) -> String {
-        let find = |name: &str| {
-            self.plugins.iter().find_map(|t| match t {
-                Target::Wasm(p) if p.name() == name => Some(p),
-                _ => None,
-            })
-        };
-        match args
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .as_slice()
-        {
-            ["status"] | [] => {
-                let mut lines = Vec::new();
-                for target in &self.plugins {
-                    let Target::Wasm(plugin) = target else {
-                        lines.push(format!("{}: native", target.name()));
-                        continue;
-                    };
-                    let (events, failures) = plugin.stats();
-                    // Reasons quote the plugin: one line each, whatever they hold.
-                    let state = match (plugin.disabled(), plugin.suspended()) {
-                        (Some(reason), _) => format!("disabled: {}", escape(reason, false)),
-                        (None, Some(reason)) => format!("suspended: {}", escape(&reason, false)),
-                        (None, None) => "ok".into(),
-                    };
-                    let mut dropped = match plugin.logs_dropped() {
-                        0 => String::new(),
-                        n => format!(", {n} log lines dropped"),
-                    };
-                    if let n @ 1.. = plugin.refused_calls() {
-                        dropped.push_str(&format!(", {n} host calls refused"));
-                    }
-                    lines.push(format!(
-                        "{} {}: {state} ({events} events, {failures} failed{dropped})",
-                        plugin.name(),
-                        plugin.manifest().version
-                    ));
-                }
-                if lines.is_empty() {
-                    "No plugins are loaded.".into()
-                } else {
-                    lines.join("\n")
-                }
-            }
-            ["resume", name] => match find(name) {
-                Some(plugin) if plugin.resume() => {
-                    tracing::info!(plugin = *name, "plugin resumed by the owner");
-                    format!("Resumed `{name}`.")
-                }
-                Some(_) => format!("`{name}` is not suspended."),
-                None => format!("No plugin named `{name}` is loaded."),
-            },
-            _ => format!("usage: /{OWNER_COMMAND} status | /{OWNER_COMMAND} resume <plugin>"),
-        }
-    }
-
-    /// The `/help` text, built from the manifests: each command under the
-    /// name that reaches it, and commands that lost their name to another
-    /// plugin under their qualified name (`/evil.remember`).
-    pub fn help_text(&self) -> String {
-        let mut lines = Vec::new();
-        let mut line = |shown: String, usage: Option<&String>, help: &str| {
-            let usage = usage.cloned().unwrap_or(shown);
-            lines.push(match help.is_empty() {
-                true => usage,
-                false => format!("{usage} — {help}"),
-            });
-        };
-        for (name, (index, command)) in &self.catalog.assignment.routes {
-            let Some(spec) = self.plugins[*index].manifest().command(command) else {
-                continue;
-            };
-            // The manifest's usage shows the command's own name.
-            let usage = spec.usage.as_ref().filter(|_| name == command);
-            line(format!("/{name}"), usage, &spec.help);
-        }
-        for (index, plugin) in self.plugins.iter().enumerate() {
-            for spec in &plugin.manifest().commands {
-                if self.catalog.assignment.is_shadowed(index, &spec.name) {
-                    line(
-                        format!("/{}.{}", plugin.name(), spec.name),
-                        None,
-                        &spec.help,
-                    );
-                }
-            }
-        }
-        if lines.is_empty() {
-            return "No plugins with commands are loaded.".into();
-        }
-        lines.sort();
-        // Manifests cannot hold control characters; this keeps it so.
-        let text = format!("Commands:\n{}", lines.join("\n"));
-        escape(&text, true).into_owned()
     }
 }

@@ -277,6 +277,24 @@ pub enum Event {
     MemberJoined(Membership),
     /// A user left.
     MemberLeft(Membership),
+    /// A scheduled timer fired. The contract (`tick` in `wit/types.wit`),
+    /// the SDK, manifests (`events = ["tick"]`), the router and the host's
+    /// conversion all carry it, but **nothing produces it yet**: no adapter
+    /// makes one and the host has no timers until contract 0.2 adds them.
+    /// This is the one place that says so.
+    Tick(Tick),
+}
+
+/// A scheduled timer that fired (see [`Event::Tick`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tick {
+    /// The name the plugin (or its manifest) gave the schedule.
+    pub name: String,
+    /// When the timer was due, in milliseconds since the Unix epoch.
+    pub scheduled_ms: u64,
+    /// The chat the schedule belongs to; its events stay in order with the
+    /// chat's other events.
+    pub chat: Chat,
 }
 
 impl Event {
@@ -288,6 +306,7 @@ impl Event {
             Event::ButtonPress(b) => &b.chat,
             Event::Reaction(r) => &r.chat,
             Event::MemberJoined(m) | Event::MemberLeft(m) => &m.chat,
+            Event::Tick(t) => &t.chat,
         }
     }
 
@@ -301,6 +320,7 @@ impl Event {
             Event::Reaction(_) => "reaction",
             Event::MemberJoined(_) => "member-joined",
             Event::MemberLeft(_) => "member-left",
+            Event::Tick(_) => "tick",
         }
     }
 }

@@ -269,6 +269,7 @@ impl Router {
                 Event::MemberLeft(m),
                 None,
             ),
+            Event::Tick(t) => (self.subscribed(EventKind::Tick), Event::Tick(t), None),
         };
 
         // Only what the user asked for directly gets an answer when it fails;

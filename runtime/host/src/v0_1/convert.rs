@@ -129,6 +129,10 @@ pub fn event_to_wit(e: &event::Event) -> wit::Event {
             chat: chat(&m.chat),
             user: user(&m.user),
         }),
+        event::Event::Tick(t) => wit::Event::Tick(wit::Tick {
+            name: t.name.clone(),
+            scheduled_ms: t.scheduled_ms,
+        }),
     }
 }
 
@@ -376,6 +380,29 @@ pub fn actions_from_wit(
 mod tests {
     use super::*;
     use plugboard_model::outgoing::*;
+
+    #[test]
+    fn a_tick_in_the_model_reaches_the_contract_with_its_fields() {
+        let tick = event::Event::Tick(event::Tick {
+            name: "daily".into(),
+            scheduled_ms: 1_700_000_000_000,
+            chat: event::Chat {
+                platform: event::Platform::Console,
+                id: "console".into(),
+                kind: event::ChatKind::Direct,
+                title: None,
+            },
+        });
+        match event_to_wit(&tick) {
+            wit::Event::Tick(t) => {
+                assert_eq!(
+                    (t.name.as_str(), t.scheduled_ms),
+                    ("daily", 1_700_000_000_000)
+                );
+            }
+            other => panic!("not a tick: {other:?}"),
+        }
+    }
 
     fn card() -> wit::Embed {
         wit::Embed {

@@ -60,6 +60,18 @@
 //! a new name cannot both take it. Writes that matter (publishes, yanks,
 //! owners, keys, tokens) are flushed to disk before they are answered.
 //!
+//! ## Layers
+//!
+//! Storage ([`Registry`] in `store`, with `store/catalog` and
+//! `store/community`) sits below the web layer and imports nothing from it:
+//! what it needs from elsewhere is domain code beside it, [`tokens`] (scopes
+//! and the token format), [`password`] (the length rule and argon2id) and
+//! [`rate`] (token buckets the registry keeps and the handlers take). Above
+//! it, the JSON API (`routes`, [`publish`], [`auth`]'s bearer-token
+//! extractor) and the web pages (`web`: `page` for responses and layout,
+//! `session` for the visitor extractor and CSRF, `account` for sign-up,
+//! sign-in and sign-out, `moderation`, `render`, `assets`).
+//!
 //! ## Storage: the sled trees
 //!
 //! One sled database in the `--data` directory. Records are JSON; counters
@@ -106,11 +118,14 @@
 pub mod auth;
 mod error;
 pub mod names;
+pub mod password;
 pub mod publish;
+pub mod rate;
 mod routes;
 mod search;
 mod store;
 mod time;
+pub mod tokens;
 mod web;
 
 use std::future::Future;
@@ -122,11 +137,12 @@ use axum::routing::{get, put};
 use plugboard_package::Limits;
 pub use plugboard_registry_types::api;
 
-pub use auth::{RateLimit, Scope};
 pub use error::{AppError, StoreError};
+pub use password::{MAX_PASSWORD, MIN_PASSWORD, check_password};
+pub use rate::RateLimit;
 pub use routes::{DEFAULT_PER_PAGE, DOWNLOAD_DAYS, MAX_PER_PAGE};
 pub use store::{MAX_USER_LEN, Registry, Revoked, TokenInfo, check_user_name, token_id};
-pub use web::{MAX_PASSWORD, MIN_PASSWORD, check_password};
+pub use tokens::Scope;
 
 /// How the registry behaves; [`Config::default`] suits a public registry.
 #[derive(Debug, Clone)]

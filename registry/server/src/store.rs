@@ -19,9 +19,10 @@ use sled::Tree;
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
 use crate::Config;
-use crate::auth::{RateLimiter, Scope};
 use crate::error::StoreError;
+use crate::rate::RateLimiter;
 use crate::time;
+use crate::tokens::{Scope, TOKEN_PREFIX};
 
 pub(crate) use catalog::{Catalog, Summary};
 pub(crate) use community::{Moderation, Ratings, Reply, ReportTarget, SESSION_SECONDS, SignUp};
@@ -399,7 +400,7 @@ impl Registry {
         check_user_name(user)?;
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| StoreError::Randomness(e.to_string()))?;
-        let token = format!("{}{}", crate::auth::TOKEN_PREFIX, hex::encode(secret));
+        let token = format!("{}{}", TOKEN_PREFIX, hex::encode(secret));
         secret.fill(0);
         let mut scopes = scopes.to_vec();
         scopes.sort();

@@ -216,7 +216,7 @@ impl Registry {
     /// signed out.
     pub fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
         super::check_user_name(name)?;
-        let hash = crate::web::hash_password(password).map_err(StoreError::Password)?;
+        let hash = crate::password::hash_password(password).map_err(StoreError::Password)?;
         self.update_user(name, true, |user| user.password = Some(hash))?;
         self.end_sessions_where(|session| session.user == name)
     }

@@ -9,8 +9,10 @@
 //! record kind (versions, reviews, downloads), so no page grows with the
 //! number of its items in queries.
 
+mod account;
 mod assets;
 mod moderation;
+mod page;
 mod render;
 mod session;
 
@@ -31,9 +33,8 @@ use crate::routes::DOWNLOAD_DAYS;
 use crate::search::{Filter, Listing};
 use crate::store::{Ratings, Registry, Summary, VersionRow, newest_usable};
 use crate::time;
-pub(crate) use session::hash_password;
-use session::{Layout, Visitor, WebError};
-pub use session::{MAX_PASSWORD, MIN_PASSWORD, check_password};
+use page::{Layout, WebError};
+use session::Visitor;
 
 /// Results per page of search and category listings.
 const PER_PAGE: usize = 20;
@@ -59,9 +60,9 @@ pub(crate) fn routes() -> Router<Registry> {
         )
         .route("/plugins/{name}/reports", post(moderation::post_report))
         .route("/users/{name}", get(user_page))
-        .route("/signin", get(session::signin_page).post(session::signin))
-        .route("/signup", get(session::signup_page).post(session::signup))
-        .route("/signout", post(session::signout))
+        .route("/signin", get(account::signin_page).post(account::signin))
+        .route("/signup", get(account::signup_page).post(account::signup))
+        .route("/signout", post(account::signout))
         .route("/admin", get(moderation::admin_page))
         .route("/admin/{action}", post(moderation::admin_action))
         .route("/static/{name}", get(assets::asset))
@@ -216,7 +217,7 @@ impl SearchQuery {
             ("sort", &self.sort),
         ] {
             if !value.is_empty() {
-                params.push(format!("{key}={}", session::url_encode(value)));
+                params.push(format!("{key}={}", page::url_encode(value)));
             }
         }
         if page > 1 {
@@ -334,7 +335,7 @@ fn search(
         l,
     };
     if query.fragment == "1" {
-        return Ok(session::html(
+        return Ok(page::html(
             StatusCode::OK,
             &ResultsFragment { s: &page_view.s },
         ));
@@ -740,7 +741,7 @@ fn not_found_page(
         l: visitor.layout("Not found"),
         what,
         wanted: wanted.chars().take(MAX_NAME_LEN).collect(),
-        wanted_q: session::url_encode(&wanted.chars().take(MAX_NAME_LEN).collect::<String>()),
+        wanted_q: page::url_encode(&wanted.chars().take(MAX_NAME_LEN).collect::<String>()),
         suggestions: suggestions(registry, wanted)?,
     };
     Ok(visitor.page(StatusCode::NOT_FOUND, &page))

@@ -11,8 +11,9 @@ use axum::response::Response;
 use semver::Version;
 use serde::Deserialize;
 
+use super::page::{Layout, SignedIn, WebError};
 use super::render;
-use super::session::{CsrfOnly, Layout, Posted, SignedIn, Visitor, WebError, posted};
+use super::session::{CsrfOnly, Posted, Visitor, posted};
 use crate::store::{Moderation, Registry, Reply, ReportTarget};
 use crate::time;
 
@@ -68,7 +69,7 @@ fn admit_write(registry: &Registry, user: &SignedIn) -> Result<(), WebError> {
 }
 
 fn plugin_path(name: &str) -> String {
-    format!("/plugins/{}", super::session::url_encode(name))
+    format!("/plugins/{}", super::page::url_encode(name))
 }
 
 fn too_long(what: &str, max: usize) -> WebError {

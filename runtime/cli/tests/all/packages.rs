@@ -330,9 +330,12 @@ fn a_plugin_built_for_contract_0_1_1_installs_and_loads_on_this_host() -> Result
         manifest.insert("wit".into(), "0.1.1".into());
         Ok(())
     })?;
-    let bot = BotDir::new(&market, "")?;
+    let bot = BotDir::new(&market, "[console]\nenabled = true\n")?;
     bot.ok(&market, &["install", "echo"])?;
     assert_eq!(bot.installed()?, pairs(&[("echo", "1.0.0")]));
+    // `plugboard run` loads it and it answers.
+    let (stdout, stderr) = crate::cli::run_console(&bot.config(), "/echo built for 0.1.1\n")?;
+    assert_eq!(stdout.trim_end(), "built for 0.1.1", "stderr: {stderr}");
     let listing = bot.ok(&market, &["plugins", "list", "--json"])?;
     let rows: serde_json::Value = serde_json::from_str(&listing)?;
     let plugins = rows["plugins"].as_array().context("plugins")?;

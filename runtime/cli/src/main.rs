@@ -12,8 +12,8 @@ use clap::{Args, Parser, Subcommand};
 
 mod commands;
 
-use commands::packages as packages_cli;
-use commands::{grants, plugins, run};
+use commands::registry::Common;
+use commands::{grants, install, key, login, outdated, plugin, plugins, publish, run, search};
 
 /// Plugboard: a bot runtime with WebAssembly plugins.
 #[derive(Parser)]
@@ -45,29 +45,29 @@ enum Top {
         command: PluginsCommand,
     },
     /// Install plugins from a registry, with what they depend on.
-    Install(packages_cli::InstallArgs),
+    Install(install::InstallArgs),
     /// Update registry plugins within their requirements (all when none
     /// are named).
-    Update(packages_cli::UpdateArgs),
+    Update(install::UpdateArgs),
     /// Remove registry plugins, and what only they needed.
-    Remove(packages_cli::RemoveArgs),
+    Remove(install::RemoveArgs),
     /// Show registry plugins that have newer versions.
-    Outdated(packages_cli::Common),
+    Outdated(Common),
     /// Search a registry.
-    Search(packages_cli::SearchArgs),
+    Search(search::SearchArgs),
     /// Publish a plugin to a registry, signed with your key.
-    Publish(packages_cli::PublishArgs),
+    Publish(publish::PublishArgs),
     /// Save a registry API token (read from stdin).
-    Login(packages_cli::Common),
+    Login(Common),
     /// Manage the signing key you publish with.
     Key {
         #[command(subcommand)]
-        command: packages_cli::KeyCommand,
+        command: key::KeyCommand,
     },
     /// Commands for plugin authors.
     Plugin {
         #[command(subcommand)]
-        command: packages_cli::PluginCommand,
+        command: plugin::PluginCommand,
     },
 }
 
@@ -124,15 +124,15 @@ fn main() -> ExitCode {
                     json,
                 },
         } => plugins::list(config, json),
-        Top::Install(args) => packages_cli::install(args),
-        Top::Update(args) => packages_cli::update(args),
-        Top::Remove(args) => packages_cli::remove(args),
-        Top::Outdated(common) => packages_cli::outdated(common),
-        Top::Search(args) => packages_cli::search(args),
-        Top::Publish(args) => packages_cli::publish(args),
-        Top::Login(common) => packages_cli::login(common),
-        Top::Key { command } => packages_cli::key(command),
-        Top::Plugin { command } => packages_cli::plugin(command),
+        Top::Install(args) => install::install(args),
+        Top::Update(args) => install::update(args),
+        Top::Remove(args) => install::remove(args),
+        Top::Outdated(common) => outdated::outdated(common),
+        Top::Search(args) => search::search(args),
+        Top::Publish(args) => publish::publish(args),
+        Top::Login(common) => login::login(common),
+        Top::Key { command } => key::key(command),
+        Top::Plugin { command } => plugin::plugin(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

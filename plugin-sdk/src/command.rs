@@ -139,6 +139,36 @@ mod tests {
         assert_eq!(quoted.rest(1), "deep teal");
     }
 
+    /// The host splits arguments (`plugboard_model::text::split_args`, the
+    /// one rule) and the SDK finds where the rest starts on its own; this
+    /// keeps the two in step: what `rest(n)` returns splits into exactly the
+    /// arguments after the `n`th.
+    #[test]
+    fn rest_agrees_with_the_hosts_argument_splitting() {
+        use plugboard_model::text::split_args;
+        for raw in [
+            "color deep teal",
+            "  color\t deep  teal  ",
+            r#""my color" deep teal"#,
+            r#"a"b c"d e"#,
+            r#""" x"#,
+            r#"x "unterminated quote"#,
+            "ünïcode\u{2003}em space",
+            "",
+        ] {
+            let args = split_args(raw);
+            let owned: Vec<&str> = args.iter().map(String::as_str).collect();
+            let cmd = command(raw, &owned);
+            for skip in 0..=args.len() {
+                assert_eq!(
+                    split_args(cmd.rest(skip)),
+                    args[skip..],
+                    "rest({skip}) of {raw:?}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn arg_errors_speak_to_the_user() {
         let cmd = command("x", &["x"]);

@@ -1,5 +1,10 @@
 //! Text helpers shared by the router, the adapters and the host: command
 //! parsing, argument splitting and cutting text to a byte budget.
+//!
+//! [`split_args`] is the one rule for arguments: the host splits with it and
+//! hands plugins the pieces; the Rust SDK's `Command::rest`, which finds
+//! where the remaining text starts inside a guest, is pinned to it by the
+//! SDK's test `rest_agrees_with_the_hosts_argument_splitting`.
 
 /// Longest plugin error text shown to a user or written to the log, in bytes.
 pub const MAX_ERROR_TEXT: usize = 1_000;

@@ -15,6 +15,12 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
+use plugboard_adapter::{Adapter, AdapterIo, EventSink, Inbox, flush};
+use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
+use plugboard_host::plugin::{
+    LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
+};
+use plugboard_store::{Durable, RuntimeMeta, SledStore, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
@@ -23,14 +29,6 @@ use crate::discovery::{all_plugin_dirs, engine_options, installed};
 use crate::dispatch::Dispatcher;
 use crate::installed::{INSTALLED_FILE, Installed};
 use crate::router::Router;
-use plugboard_adapter::{Adapter, AdapterIo, Inbox};
-use plugboard_adapter::{EventSink, flush};
-use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
-use plugboard_host::plugin::{
-    LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
-};
-use plugboard_store::{Durable, RuntimeMeta};
-use plugboard_store::{SledStore, Store, StoreError};
 
 /// Why a bot could not start.
 #[derive(Debug, thiserror::Error)]

@@ -16,20 +16,18 @@
 //! and the adapters finish.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::FutureExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
-
-use std::hash::{Hash, Hasher};
-
-use crate::router::Router;
 use plugboard_adapter::{EventSink, InboxClosed, SubmitFuture, flush};
 use plugboard_model::Catalog;
 use plugboard_model::event::{Chat, Event, Outbound, Platform, Receipt};
-use plugboard_store::Durable;
-use plugboard_store::Store;
+use plugboard_store::{Durable, Store};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
+
+use crate::router::Router;
 
 /// A chat's identity as a 64-bit hash of its platform and id: no allocation
 /// per event. Two chats whose hashes collide (with a million chats active at
@@ -58,10 +56,10 @@ struct Pending {
 
 pub(crate) struct Dispatcher {
     /// Swapped when the plugin set changes; events already running keep
-    /// the router they started with. Adapters watch it (see
-    /// [`Dispatcher::watch_router`]).
+    /// the router they started with.
     router: watch::Sender<Arc<Router>>,
-    /// What adapters see of each router: its plugins' catalog.
+    /// What adapters see of each router: its plugins' catalog (see
+    /// [`Dispatcher::watch_catalog`]).
     catalog: watch::Sender<Arc<Catalog>>,
     store: Arc<dyn Store>,
     outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,

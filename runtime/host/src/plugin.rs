@@ -21,7 +21,7 @@ use wasmtime::{Store, UpdateDeadline};
 
 use crate::engine::{CacheOutcome, EngineError, PluginEngine, supported, supported_versions};
 use crate::sandbox::{EPOCH_TICK, Failure, Limits};
-use crate::state::{HostState, PluginShared};
+use crate::state::{ConfigState, HostState, HttpState, KvState, LogState, PluginShared};
 use crate::v0_1::{self, ActionContext};
 use plugboard_model::event::{ChatRef, Event, Outbound};
 use plugboard_store::Store as DataStore;
@@ -293,22 +293,26 @@ pub fn load_plugin(
                 plugin: manifest.name.clone(),
                 problem,
             })?;
-        Some((client, policy))
+        Some(HttpState { client, policy })
     };
     let log_budget = crate::sandbox::LogBudget::new(settings.limits.log_lines_per_sec);
     let shared = Arc::new(PluginShared {
         name: manifest.name.as_str().into(),
         manifest,
-        config_json,
-        config: settings.config,
         limits: settings.limits,
         grants: settings.grants,
         store,
         throttled: Default::default(),
-        kv_usage: Mutex::new(kv_usage),
-        log_budget: Mutex::new(log_budget),
-        http,
         refused_calls: Default::default(),
+        config: ConfigState {
+            json: config_json,
+            values: settings.config,
+        },
+        kv: KvState::new(kv_usage),
+        log: LogState {
+            budget: Mutex::new(log_budget),
+        },
+        http,
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {
@@ -458,7 +462,7 @@ impl LoadedPlugin {
             let bindings = self.pre.instantiate_async(&mut store).await?;
             let init = bindings
                 .plugboard_plugin_handler()
-                .call_init(&mut store, &self.shared.config_json)
+                .call_init(&mut store, &self.shared.config.json)
                 .await?;
             wasmtime::Result::Ok((bindings, init))
         })
@@ -588,7 +592,8 @@ impl LoadedPlugin {
     /// Log lines dropped by the plugin's rate limit so far.
     pub fn logs_dropped(&self) -> u64 {
         self.shared
-            .log_budget
+            .log
+            .budget
             .lock()
             .map(|b| b.dropped)
             .unwrap_or(0)

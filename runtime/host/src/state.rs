@@ -115,41 +115,80 @@ pub struct EventBytesExceeded {
     pub wanted: u64,
 }
 
-/// What every instance of one plugin shares.
+/// What the `config` interface answers: the owner's configuration of the
+/// plugin.
+pub struct ConfigState {
+    /// As a JSON object, for `init` and `config.get-all`.
+    pub json: String,
+    /// Parsed, for `config.get`.
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The `kv` interface's accounting: keys and bytes the plugin holds, checked
+/// against its quota on every write.
+pub struct KvState {
+    usage: Mutex<KvUsage>,
+}
+
+impl KvState {
+    /// Accounting that starts from `usage` (read from the store at load).
+    pub fn new(usage: KvUsage) -> Self {
+        Self {
+            usage: Mutex::new(usage),
+        }
+    }
+
+    pub(crate) fn usage(&self) -> std::sync::MutexGuard<'_, KvUsage> {
+        // Updated with one assignment; a poisoned lock holds consistent data.
+        self.usage.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The `logging` interface's rate limit.
+pub struct LogState {
+    /// Lines admitted and dropped.
+    pub budget: Mutex<LogBudget>,
+}
+
+/// The `http` interface's client and the policy its connector enforces;
+/// present only when the manifest asks for `http`.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The client, whose connector checks every address against `policy`.
+    pub client: reqwest::Client,
+    /// The origins and address ranges allowed.
+    pub policy: Arc<crate::http::HttpPolicy>,
+}
+
+/// What every instance of one plugin shares: who it is, what the owner
+/// decided, and one part per host interface that keeps state across
+/// instances.
 pub struct PluginShared {
     /// The plugin's name (its KV namespace and log tag).
     pub name: Arc<str>,
     /// Its manifest.
     pub manifest: Manifest,
-    /// The owner's configuration, as a JSON object.
-    pub config_json: String,
-    /// The same configuration, parsed, for `config.get`.
-    pub config: serde_json::Map<String, serde_json::Value>,
     /// Its budgets.
     pub limits: Limits,
     /// The permissions the owner granted it.
     pub grants: std::collections::BTreeSet<Permission>,
-    /// Where its KV data lives.
+    /// Where its KV data and its suspension live.
     pub store: Arc<dyn Store>,
     /// Events of this plugin currently throttled (see [`crate::sandbox`]).
     pub throttled: std::sync::atomic::AtomicU32,
-    /// Keys and bytes the plugin holds in its KV store (checked against
-    /// its quota on every write).
-    pub kv_usage: Mutex<KvUsage>,
-    /// The plugin's log rate limit.
-    pub log_budget: Mutex<LogBudget>,
-    /// Its HTTP client and policy, when its manifest asks for `http`.
-    pub http: Option<(reqwest::Client, Arc<crate::http::HttpPolicy>)>,
     /// Host calls refused for lack of a permission or by the HTTP policy.
     pub refused_calls: std::sync::atomic::AtomicU64,
+    /// For the `config` interface.
+    pub config: ConfigState,
+    /// For the `kv` interface.
+    pub kv: KvState,
+    /// For the `logging` interface.
+    pub log: LogState,
+    /// For the `http` interface.
+    pub http: Option<HttpState>,
 }
 
 impl PluginShared {
-    pub(crate) fn kv_usage(&self) -> std::sync::MutexGuard<'_, KvUsage> {
-        // Updated with one assignment; a poisoned lock holds consistent data.
-        self.kv_usage.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// A plugin holds a permission when its manifest asks for it and the
     /// owner granted it.
     pub(crate) fn granted(&self, permission: Permission) -> bool {

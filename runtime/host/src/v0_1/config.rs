@@ -5,10 +5,10 @@ use crate::state::HostState;
 
 impl plugboard::plugin::config::Host for HostState {
     fn get_all(&mut self) -> String {
-        self.plugin.config_json.clone()
+        self.plugin.config.json.clone()
     }
 
     fn get(&mut self, key: String) -> Option<String> {
-        self.plugin.config.get(&key).map(|v| v.to_string())
+        self.plugin.config.values.get(&key).map(|v| v.to_string())
     }
 }

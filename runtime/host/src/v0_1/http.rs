@@ -14,7 +14,7 @@ impl plugboard::plugin::http::Host for HostState {
         use crate::http::{FetchError, Request, fetch};
         use plugboard::plugin::http::{Header, Response};
         self.require(Permission::Http)?;
-        let Some((client, policy)) = self.plugin.http.clone() else {
+        let Some(crate::state::HttpState { client, policy }) = self.plugin.http.clone() else {
             return Err(HostError::PermissionDenied(
                 "the plugin has no HTTP access".into(),
             ));

@@ -50,7 +50,7 @@ impl plugboard::plugin::kv::Host for HostState {
         let limits = &plugin.limits;
         // Held across the read and the write: instances of one plugin
         // running in parallel cannot overshoot the quota together.
-        let mut usage = plugin.kv_usage();
+        let mut usage = plugin.kv.usage();
         let old = plugin.store.kv_get(&plugin.name, &key).map_err(storage)?;
         let old_bytes = old.as_ref().map_or(0, |v| (key.len() + v.len()) as u64);
         let keys = usage.keys + u64::from(old.is_none());
@@ -80,7 +80,7 @@ impl plugboard::plugin::kv::Host for HostState {
         self.require(Permission::Kv)?;
         check_key(&key)?;
         let plugin = &self.plugin;
-        let mut usage = plugin.kv_usage();
+        let mut usage = plugin.kv.usage();
         let old = plugin.store.kv_get(&plugin.name, &key).map_err(storage)?;
         let existed = plugin
             .store

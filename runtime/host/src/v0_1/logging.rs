@@ -11,7 +11,8 @@ impl plugboard::plugin::logging::Host for HostState {
         let per_sec = self.plugin.limits.log_lines_per_sec;
         let admitted = self
             .plugin
-            .log_budget
+            .log
+            .budget
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take(per_sec);

@@ -3,7 +3,7 @@
 //! more than their budgets allow.
 //!
 //! Run with: `cargo xtask plugins`, then
-//! `RUST_LIB_BACKTRACE=0 cargo bench -p plugboard-runtime --bench byte_attack`
+//! `RUST_LIB_BACKTRACE=0 cargo bench -p plugboard --bench byte_attack`
 //! (`--chats=N`, default 32; `--rounds=N`, default 5).
 //!
 //! The bot runs the test-only `hostile` and `raw` plugins with

@@ -1,6 +1,6 @@
 //! Installing 10 plugins from a registry on loopback.
 //!
-//! Run with: `RUST_LIB_BACKTRACE=0 cargo bench -p plugboard-runtime --bench install`
+//! Run with: `RUST_LIB_BACKTRACE=0 cargo bench -p plugboard --bench install`
 //! (after `cargo xtask plugins`, which stages `target/plugins/`).
 //!
 //! Starts the real registry ([`plugboard_registry::serve`]) on 127.0.0.1:0

@@ -2,7 +2,7 @@
 //! hostile plugin loops on every event it gets.
 //!
 //! Run with: `cargo xtask bench` (or, after `cargo xtask plugins`,
-//! `RUST_LIB_BACKTRACE=0 cargo bench -p plugboard-runtime --bench isolation`).
+//! `RUST_LIB_BACKTRACE=0 cargo bench -p plugboard --bench isolation`).
 //!
 //! The bot runs on a 2-thread tokio runtime with the `echo` plugin and the
 //! test-only `hostile` plugin, default limits. Echo commands are sent over 64

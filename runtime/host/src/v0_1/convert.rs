@@ -150,7 +150,7 @@ impl From<Refusal> for HostError {
     }
 }
 
-pub(super) fn chat_ref_from_wit(c: wit::ChatRef) -> Result<event::ChatRef, HostError> {
+pub(super) fn chat_ref_from_wit(c: wit::ChatRef) -> Result<event::ChatRef, Refusal> {
     outgoing::check_id("chat id", &c.id)?;
     Ok(event::ChatRef {
         platform: match c.platform {
@@ -214,7 +214,7 @@ pub fn action_bytes(action: &wit::Action) -> usize {
 pub(super) fn outgoing_from_wit(
     o: wit::Outgoing,
     plugin: &str,
-) -> Result<event::Outgoing, HostError> {
+) -> Result<event::Outgoing, Refusal> {
     let widest = o.buttons.iter().map(Vec::len).max().unwrap_or(0);
     outgoing::check_button_grid(o.buttons.len(), widest)?;
     let mut rows = Vec::with_capacity(o.buttons.len());
@@ -268,16 +268,6 @@ fn embed_from_wit(e: wit::Embed) -> Result<event::Embed, Refusal> {
     Ok(embed)
 }
 
-/// The text of a refusal, for an action that fails its event.
-fn reason(e: HostError) -> String {
-    match e {
-        HostError::PermissionDenied(why)
-        | HostError::LimitExceeded(why)
-        | HostError::InvalidArgument(why)
-        | HostError::Other(why) => why,
-    }
-}
-
 /// Where a relative action lands: the event's chat and the message to answer.
 pub struct ActionContext<'a> {
     /// The event's chat.
@@ -295,7 +285,7 @@ pub fn actions_from_wit(
     let plugin = &state.plugin;
     let check_len = |text: &str| check_text_len(text, &plugin.limits);
     let target = |c: Option<wit::ChatRef>| match c {
-        Some(c) => chat_ref_from_wit(c).map_err(reason),
+        Some(c) => chat_ref_from_wit(c).map_err(|e| e.to_string()),
         None => Ok(ctx.chat.clone()),
     };
     let message_id = |id: &str| outgoing::check_id("message id", id).map_err(|e| e.to_string());
@@ -305,7 +295,7 @@ pub fn actions_from_wit(
         let (chat, op) = match action {
             wit::Action::Reply(o) => {
                 check_len(&o.text)?;
-                let message = outgoing_from_wit(o, &plugin.name).map_err(reason)?;
+                let message = outgoing_from_wit(o, &plugin.name).map_err(|e| e.to_string())?;
                 let reply_to = ctx.reply_to.map(str::to_owned);
                 (
                     ctx.chat.clone(),
@@ -314,8 +304,9 @@ pub fn actions_from_wit(
             }
             wit::Action::Send(s) => {
                 check_len(&s.message.text)?;
-                let to = chat_ref_from_wit(s.to).map_err(reason)?;
-                let message = outgoing_from_wit(s.message, &plugin.name).map_err(reason)?;
+                let to = chat_ref_from_wit(s.to).map_err(|e| e.to_string())?;
+                let message =
+                    outgoing_from_wit(s.message, &plugin.name).map_err(|e| e.to_string())?;
                 (
                     to,
                     event::OutboundOp::Send {
@@ -327,7 +318,8 @@ pub fn actions_from_wit(
             wit::Action::Edit(e) => {
                 check_len(&e.message.text)?;
                 message_id(&e.message_id)?;
-                let message = outgoing_from_wit(e.message, &plugin.name).map_err(reason)?;
+                let message =
+                    outgoing_from_wit(e.message, &plugin.name).map_err(|e| e.to_string())?;
                 (
                     target(e.chat)?,
                     event::OutboundOp::Edit {

@@ -55,24 +55,7 @@ impl Command {
     /// For `/remember color deep teal`, `rest(1)` is `"deep teal"`; for
     /// `/remember "my color" deep teal`, it is also `"deep teal"`.
     pub fn rest(&self, skip: usize) -> &str {
-        let mut text = self.raw_args.trim_start();
-        for _ in 0..skip {
-            let mut in_quotes = false;
-            let end = text
-                .char_indices()
-                .find(|&(_, c)| {
-                    if c == '"' {
-                        in_quotes = !in_quotes;
-                    }
-                    c.is_whitespace() && !in_quotes
-                })
-                .map(|(i, _)| i);
-            match end {
-                Some(end) => text = text[end..].trim_start(),
-                None => return "",
-            }
-        }
-        text.trim_end()
+        plugboard_args::rest(&self.raw_args, skip)
     }
 }
 
@@ -97,7 +80,7 @@ fn usage_hint(name: &str, index: usize) -> String {
 mod tests {
     use crate::{Chat, ChatKind, Command, Message, Platform, User};
 
-    fn command(raw: &str, args: &[&str]) -> Command {
+    fn command(raw: &str) -> Command {
         let user = User {
             id: "u".into(),
             global_id: None,
@@ -105,73 +88,41 @@ mod tests {
             locale: None,
             is_bot: false,
         };
-        Command {
-            name: "remember".into(),
-            args: args.iter().map(|a| a.to_string()).collect(),
-            raw_args: raw.into(),
-            message: Message {
-                id: "1".into(),
-                chat: Chat {
-                    platform: Platform::Console,
-                    id: "c".into(),
-                    kind: ChatKind::Direct,
-                    title: None,
-                },
-                sender: user,
-                text: format!("/remember {raw}"),
-                reply_to: None,
-                mentions: Vec::new(),
-                attachments: Vec::new(),
-                timestamp_ms: 0,
-                telegram: None,
-                discord: None,
+        let message = Message {
+            id: "1".into(),
+            chat: Chat {
+                platform: Platform::Console,
+                id: "c".into(),
+                kind: ChatKind::Direct,
+                title: None,
             },
-        }
+            sender: user,
+            text: format!("/remember {raw}"),
+            reply_to: None,
+            mentions: Vec::new(),
+            attachments: Vec::new(),
+            timestamp_ms: 0,
+            telegram: None,
+            discord: None,
+        };
+        Command::new("remember", raw, message)
     }
 
     #[test]
     fn rest_counts_arguments_like_args() {
-        let cmd = command("color  deep teal ", &["color", "deep", "teal"]);
+        let cmd = command("color  deep teal ");
+        assert_eq!(cmd.args, ["color", "deep", "teal"]);
         assert_eq!(cmd.rest(0), "color  deep teal");
         assert_eq!(cmd.rest(1), "deep teal");
         assert_eq!(cmd.rest(3), "");
-        let quoted = command(r#""my color" deep teal"#, &["my color", "deep", "teal"]);
+        let quoted = command(r#""my color" deep teal"#);
+        assert_eq!(quoted.args, ["my color", "deep", "teal"]);
         assert_eq!(quoted.rest(1), "deep teal");
-    }
-
-    /// The host splits arguments (`plugboard_model::text::split_args`, the
-    /// one rule) and the SDK finds where the rest starts on its own; this
-    /// keeps the two in step: what `rest(n)` returns splits into exactly the
-    /// arguments after the `n`th.
-    #[test]
-    fn rest_agrees_with_the_hosts_argument_splitting() {
-        use plugboard_model::text::split_args;
-        for raw in [
-            "color deep teal",
-            "  color\t deep  teal  ",
-            r#""my color" deep teal"#,
-            r#"a"b c"d e"#,
-            r#""" x"#,
-            r#"x "unterminated quote"#,
-            "ünïcode\u{2003}em space",
-            "",
-        ] {
-            let args = split_args(raw);
-            let owned: Vec<&str> = args.iter().map(String::as_str).collect();
-            let cmd = command(raw, &owned);
-            for skip in 0..=args.len() {
-                assert_eq!(
-                    split_args(cmd.rest(skip)),
-                    args[skip..],
-                    "rest({skip}) of {raw:?}"
-                );
-            }
-        }
     }
 
     #[test]
     fn arg_errors_speak_to_the_user() {
-        let cmd = command("x", &["x"]);
+        let cmd = command("x");
         let err = cmd.arg::<u32>(0, "sides").expect_err("not a number");
         assert_eq!(err.to_string(), "<sides>: `x` is not valid");
         let err = cmd.arg::<u32>(1, "count").expect_err("missing");

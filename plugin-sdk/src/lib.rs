@@ -47,6 +47,7 @@ extern crate self as plugboard_sdk;
 mod command;
 mod config;
 mod error;
+mod event;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -56,13 +57,13 @@ mod response;
 pub use command::ArgError;
 pub use config::Config;
 pub use error::{Error, Result};
+pub use event::{Command, Event, LazyMessage};
 pub use response::Response;
 
 pub use bindings::plugboard::plugin::types::{
-    Action, Attachment, Button, ButtonPress, Chat, ChatKind, ChatRef, Command, DeleteMessage,
-    DiscordMessage, EditMessage, Embed, EmbedField, Event, HostError, Membership, Message,
-    Outgoing, Platform, PluginError, React, Reaction, SendMessage, TelegramMessage, TextFormat,
-    Tick, User,
+    Action, Attachment, Button, ButtonPress, Chat, ChatKind, ChatRef, DeleteMessage,
+    DiscordMessage, EditMessage, Embed, EmbedField, HostError, Membership, Message, Outgoing,
+    Platform, PluginError, React, Reaction, SendMessage, TelegramMessage, TextFormat, Tick, User,
 };
 
 /// The items most plugins need, for `use plugboard_sdk::prelude::*;`.
@@ -78,7 +79,7 @@ pub mod prelude {
 #[allow(missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "../wit/0.2",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
@@ -159,7 +160,7 @@ macro_rules! export_plugin {
                 }
 
                 fn handle(
-                    event: $crate::Event,
+                    event: $crate::__private::WitEvent,
                 ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, $crate::PluginError>
                 {
                     $crate::__private::handle::<$plugin>(&STATE, event)
@@ -178,9 +179,10 @@ pub mod __private {
     use std::thread::LocalKey;
 
     pub use crate::bindings::exports::plugboard::plugin::handler::Guest;
+    pub use crate::bindings::plugboard::plugin::types::Event as WitEvent;
     pub use wit_bindgen;
 
-    use crate::{Action, Config, Event, Plugin, PluginError, Response};
+    use crate::{Action, Config, Plugin, PluginError, Response};
 
     /// The plugin's state slot, one per instance.
     pub type Slot<P> = LocalKey<RefCell<Option<P>>>;
@@ -195,9 +197,11 @@ pub mod __private {
 
     pub fn handle<P: Plugin>(
         slot: &'static Slot<P>,
-        event: Event,
+        event: WitEvent,
     ) -> Result<Vec<Action>, PluginError> {
-        slot.with(|s| {
+        crate::event::begin_call();
+        let (event, lazy) = crate::event::deliver(event);
+        let handled = slot.with(|s| {
             let mut state = s.borrow_mut();
             let plugin = state.get_or_insert_with(P::default);
             let mut out = Response::new();
@@ -205,7 +209,9 @@ pub mod __private {
                 .on_event(event, &mut out)
                 .map_err(PluginError::from)?;
             Ok(out.into_actions())
-        })
+        });
+        crate::event::end_call(lazy);
+        handled
     }
 }
 

@@ -224,21 +224,22 @@ fn main() -> Result<()> {
         let native = measure(budget, route(&native_router)).await;
         let fresh_routed = measure(budget, route(&fresh_router)).await;
 
-        let cmd_event = Event::Command(Command {
+        let cmd_event = Arc::new(Event::Command(Command {
             name: "echo".into(),
             args: vec!["hello,".into(), "plugboard".into()],
             raw_args: "hello, plugboard".into(),
             message: message("/echo hello, plugboard"),
-        });
-        let chat = cmd_event.chat().to_ref();
+        }));
+        // Shared, not cloned, per call: only the call itself is timed.
+        let chat = Arc::new(cmd_event.chat().to_ref());
         let direct = |target: &Target| {
             let target = target.clone();
-            let event = cmd_event.clone();
-            let chat = chat.clone();
+            let event = Arc::clone(&cmd_event);
+            let chat = Arc::clone(&chat);
             move || {
                 let target = target.clone();
-                let event = event.clone();
-                let chat = chat.clone();
+                let event = Arc::clone(&event);
+                let chat = Arc::clone(&chat);
                 async move {
                     let handled = target.handle(&event, &chat, Some("42")).await;
                     let handled = handled.expect("the echo plugin must succeed");

@@ -25,7 +25,7 @@ use plugboard_registry_types::contract;
 
 use crate::sandbox::EPOCH_TICK;
 use crate::state::HostState;
-use crate::v0_1;
+use crate::{v0_1, v0_2};
 
 pub use plugboard_registry_types::contract::WIT_PACKAGE;
 
@@ -72,13 +72,15 @@ pub enum EngineError {
     NotAPlugin,
     /// The component targets a contract version this host does not speak.
     #[error(
-        "the component was built against {WIT_PACKAGE}@{found}, but this plugboard speaks {WIT_PACKAGE}@{supported}. Rebuild the plugin with a plugboard-sdk for {supported}, or run a plugboard that supports {found}"
+        "the component was built against {WIT_PACKAGE}@{found}, but this plugboard speaks {WIT_PACKAGE}@{supported}. Rebuild the plugin with a plugboard-sdk for {newest}, or run a plugboard that supports {found}"
     )]
     IncompatibleContract {
         /// The component's version.
         found: Version,
         /// What the host speaks.
         supported: String,
+        /// The newest of those.
+        newest: String,
     },
     /// Linking the component's imports failed.
     #[error("the component needs imports this host does not provide: {0}")]
@@ -136,6 +138,7 @@ impl PluginEngine {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| EngineError::Config(format!("{e:#}")))?;
         v0_1::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
+        v0_2::add_to_linker(&mut linker).map_err(|e| EngineError::Config(format!("{e:#}")))?;
 
         start_epoch_ticker(&engine);
         Ok(Self {
@@ -225,6 +228,7 @@ impl PluginEngine {
             Err(EngineError::IncompatibleContract {
                 found,
                 supported: supported_versions(),
+                newest: newest_contract(),
             })
         }
     }
@@ -246,7 +250,7 @@ impl Hasher for Sha256Hasher {
 
 /// The contract versions this host speaks, one per `bindgen!` module.
 pub fn host_contracts() -> Vec<Version> {
-    vec![v0_1::version()]
+    vec![v0_1::version(), v0_2::version()]
 }
 
 /// Whether this host can run a plugin built against contract `version`, by
@@ -255,10 +259,20 @@ pub fn supported(version: &Version) -> bool {
     contract::loads_on_any(version, &host_contracts())
 }
 
-/// The contract versions this host speaks, for messages (`0.1.x`).
+/// The contract versions this host speaks, for messages (`0.1.x and 0.2.x`).
 pub fn supported_versions() -> String {
     let lines: Vec<String> = host_contracts().iter().map(contract::line_text).collect();
     lines.join(" and ")
+}
+
+/// The newest contract line this host speaks, the one to rebuild a plugin
+/// for (`0.2.x`).
+pub fn newest_contract() -> String {
+    host_contracts()
+        .iter()
+        .max()
+        .map(contract::line_text)
+        .unwrap_or_default()
 }
 
 fn write_cache(dir: &Path, path: &Path, component: &Component) -> std::io::Result<()> {
@@ -324,12 +338,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn contract_compatibility() {
-        assert!(supported(&Version::new(0, 1, 0)));
-        assert!(supported(&Version::new(0, 1, 7)));
-        assert!(!supported(&Version::new(0, 2, 0)));
-        assert!(!supported(&Version::new(1, 0, 0)));
-        assert!(supported(&Version::new(0, 1, 1)));
-        assert_eq!(supported_versions(), "0.1.x");
+    fn this_host_loads_the_0_1_and_0_2_lines_only() {
+        for loads in ["0.1.0", "0.1.7", "0.2.0", "0.2.3"] {
+            assert!(
+                supported(&Version::parse(loads).expect("version")),
+                "{loads}"
+            );
+        }
+        for refused in ["0.0.1", "0.3.0", "1.0.0", "0.2.0-rc.1"] {
+            assert!(
+                !supported(&Version::parse(refused).expect("version")),
+                "{refused}"
+            );
+        }
+        assert_eq!(supported_versions(), "0.1.x and 0.2.x");
+        assert_eq!(newest_contract(), "0.2.x");
     }
 }

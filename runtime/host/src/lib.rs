@@ -10,9 +10,13 @@
 //!   bytes) and the failures they produce.
 //! * [`state`]: one instance's host-side state, shared by every contract
 //!   version.
-//! * [`v0_1`]: the bindings of `plugboard:plugin@0.1.x` (`bindgen!`), the
-//!   host side of its imports, and the conversions between its types and
-//!   [`plugboard_model`]. Each later contract version gets a module of its own.
+//! * [`v0_1`], [`v0_2`]: one module per contract version the host speaks,
+//!   each with its own `bindgen!`. What the versions share (the host side
+//!   of `kv`, `config`, `logging`, `messaging`, `http`, the conversions of
+//!   shared records, the calls into `handler`) is written once in
+//!   `src/shared/` and compiled into each version's module with `#[path]`,
+//!   so a fix lands in every version; each module adds only what is its
+//!   own (how a command is shaped, imports new in that version).
 //! * [`plugin`]: loading a plugin directory, instance pools, the circuit
 //!   breaker, and running one event through a plugin.
 //! * [`http`]: outbound HTTP for plugins, restricted to granted origins and
@@ -34,3 +38,4 @@ pub mod plugin;
 pub mod sandbox;
 pub mod state;
 pub mod v0_1;
+pub mod v0_2;

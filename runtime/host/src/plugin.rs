@@ -19,10 +19,14 @@ use std::sync::{Arc, Mutex};
 use plugboard_registry_types::{Manifest, ManifestError, contract};
 use wasmtime::{Store, UpdateDeadline};
 
-use crate::engine::{CacheOutcome, EngineError, PluginEngine, supported, supported_versions};
+use crate::engine::{
+    CacheOutcome, EngineError, PluginEngine, newest_contract, supported, supported_versions,
+};
 use crate::sandbox::{EPOCH_TICK, Failure, Limits};
-use crate::state::{ConfigState, HostState, HttpState, KvState, LogState, PluginShared};
-use crate::v0_1::{self, ActionContext};
+use crate::state::{
+    ActionContext, ConfigState, HostState, HttpState, KvState, LogState, PluginShared,
+};
+use crate::{v0_1, v0_2};
 use plugboard_model::event::{ChatRef, Event, Outbound};
 use plugboard_store::Store as DataStore;
 
@@ -57,7 +61,7 @@ pub enum LoadError {
     },
     /// The manifest asks for a contract version this host does not speak.
     #[error(
-        "{path}: `wit = \"{found}\"` is a contract version this plugboard does not speak (it speaks {supported}); rebuild the plugin against plugboard-sdk for {supported}"
+        "{path}: `wit = \"{found}\"` is a contract version this plugboard does not speak (it speaks {supported}); rebuild the plugin against plugboard-sdk for {newest}"
     )]
     ManifestContract {
         /// The manifest file.
@@ -66,6 +70,8 @@ pub enum LoadError {
         found: semver::Version,
         /// What the host speaks.
         supported: String,
+        /// The newest of those.
+        newest: String,
     },
     /// The manifest and the component disagree on the contract version.
     #[error(
@@ -195,16 +201,28 @@ impl Breaker {
     }
 }
 
+/// A component linked against the contract version it was built for.
+enum Pre {
+    V0_1(v0_1::PluginPre<HostState>),
+    V0_2(v0_2::PluginPre<HostState>),
+}
+
+/// An instance's exports, in its contract version's bindings.
+enum Bindings {
+    V0_1(v0_1::Plugin),
+    V0_2(v0_2::Plugin),
+}
+
 struct Warm {
     store: Store<HostState>,
-    bindings: v0_1::Plugin,
+    bindings: Bindings,
 }
 
 /// A plugin ready to handle events.
 pub struct LoadedPlugin {
     shared: Arc<PluginShared>,
     dir: PathBuf,
-    pre: v0_1::PluginPre<HostState>,
+    pre: Pre,
     engine: wasmtime::Engine,
     idle: Mutex<Vec<Warm>>,
     // One permit per instance that may be alive at once.
@@ -232,6 +250,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, LoadError> {
             path,
             found: manifest.wit.clone(),
             supported: supported_versions(),
+            newest: newest_contract(),
         });
     }
     Ok(manifest)
@@ -264,11 +283,13 @@ pub fn load_plugin(
             found,
         });
     }
-    let pre = engine
-        .linker()
-        .instantiate_pre(&component)
-        .and_then(v0_1::PluginPre::new)
-        .map_err(|e| component_err(EngineError::Link(format!("{e:#}"))))?;
+    let linked = engine.linker().instantiate_pre(&component);
+    let pre = if contract::loads_on(&found, &v0_2::version()) {
+        linked.and_then(v0_2::PluginPre::new).map(Pre::V0_2)
+    } else {
+        linked.and_then(v0_1::PluginPre::new).map(Pre::V0_1)
+    }
+    .map_err(|e| component_err(EngineError::Link(format!("{e:#}"))))?;
     let config_json = serde_json::Value::Object(settings.config.clone()).to_string();
     let store_err = |source| LoadError::Store {
         plugin: manifest.name.clone(),
@@ -458,13 +479,20 @@ impl LoadedPlugin {
         });
         self.arm(&mut store);
         let limits = &self.shared.limits;
+        let config = &self.shared.config.json;
         let started = tokio::time::timeout(limits.deadline(), async {
-            let bindings = self.pre.instantiate_async(&mut store).await?;
-            let init = bindings
-                .plugboard_plugin_handler()
-                .call_init(&mut store, &self.shared.config.json)
-                .await?;
-            wasmtime::Result::Ok((bindings, init))
+            wasmtime::Result::Ok(match &self.pre {
+                Pre::V0_1(pre) => {
+                    let bindings = pre.instantiate_async(&mut store).await?;
+                    let init = v0_1::call::init(&bindings, &mut store, config).await?;
+                    (Bindings::V0_1(bindings), init)
+                }
+                Pre::V0_2(pre) => {
+                    let bindings = pre.instantiate_async(&mut store).await?;
+                    let init = v0_2::call::init(&bindings, &mut store, config).await?;
+                    (Bindings::V0_2(bindings), init)
+                }
+            })
         })
         .await;
         store.data_mut().end_throttle();
@@ -476,13 +504,7 @@ impl LoadedPlugin {
                 Failure::Trap(m) => Failure::Instantiate(m),
                 other => other,
             }),
-            Ok(Ok((_, Err(e)))) => Err(Failure::Instantiate(format!(
-                "its init refused the configuration: {}",
-                plugboard_model::text::truncate(
-                    plugin_error_text(&e),
-                    plugboard_model::text::MAX_ERROR_TEXT
-                )
-            ))),
+            Ok(Ok((_, Err(refused)))) => Err(refused),
             Ok(Ok((bindings, Ok(())))) => Ok(Warm { store, bindings }),
         }
     }
@@ -514,7 +536,7 @@ impl LoadedPlugin {
     /// [`LoadedPlugin::resume`].
     pub async fn handle(
         &self,
-        event: &Event,
+        event: &Arc<Event>,
         chat: &ChatRef,
         reply_to: Option<&str>,
     ) -> Result<Handled, Failure> {
@@ -601,7 +623,7 @@ impl LoadedPlugin {
 
     async fn run_event(
         &self,
-        event: &Event,
+        event: &Arc<Event>,
         chat: &ChatRef,
         reply_to: Option<&str>,
     ) -> Result<Handled, Failure> {
@@ -616,72 +638,33 @@ impl LoadedPlugin {
             // `sent` is empty here: every call's queue is taken right after it
             // returns, and `init` cannot send.
             data.event.chat = Some(chat.clone());
+            data.event.current = Some(Arc::clone(event));
             data.event.kv_written = false;
             data.output.clear();
         }
-        let wit_event = v0_1::event_to_wit(event);
-        let limits = &self.shared.limits;
-        let called = tokio::time::timeout(
-            limits.deadline(),
-            warm.bindings
-                .plugboard_plugin_handler()
-                .call_handle(&mut warm.store, &wit_event),
-        )
-        .await;
-        warm.store.data_mut().end_throttle();
-        // Taken now, so that no failure path leaves it in an idle instance.
-        let sent = std::mem::take(&mut warm.store.data_mut().event.sent);
-        let actions = match called {
-            Err(_) => {
-                return Err(Failure::Deadline {
-                    deadline_ms: limits.deadline_ms,
-                });
-            }
-            Ok(Err(e)) => return Err(classify(&warm.store, &e)),
-            Ok(Ok(Err(e))) => {
-                let failure = match e {
-                    v0_1::wit::PluginError::InvalidInput(m) => Failure::InvalidInput(m),
-                    v0_1::wit::PluginError::Failed(m) => Failure::Failed(m),
-                };
-                self.return_instance(warm);
-                return Err(failure);
-            }
-            Ok(Ok(Ok(actions))) => actions,
-        };
-        // Messages queued through the host count against the same cap.
-        let total = actions.len() + sent.len();
-        if total > limits.max_actions as usize {
-            let failure = Failure::TooManyActions {
-                returned: total,
-                max: limits.max_actions,
-            };
-            self.return_instance(warm);
-            return Err(failure);
-        }
-        let returned: usize = actions.iter().map(v0_1::action_bytes).sum();
-        if warm.store.data_mut().charge(returned).is_err() {
-            self.return_instance(warm);
-            return Err(Failure::SizeBudget {
-                max_event_bytes: limits.max_event_bytes,
-            });
-        }
         let ctx = ActionContext { chat, reply_to };
-        let returned = v0_1::actions_from_wit(actions, warm.store.data(), &ctx);
-        let mut handled = Handled {
-            outbound: sent,
-            kv_written: warm.store.data().event.kv_written,
-        };
-        self.return_instance(warm);
-        handled
-            .outbound
-            .extend(returned.map_err(Failure::BadAction)?);
-        Ok(handled)
-    }
-}
-
-fn plugin_error_text(e: &v0_1::wit::PluginError) -> &str {
-    match e {
-        v0_1::wit::PluginError::InvalidInput(m) | v0_1::wit::PluginError::Failed(m) => m,
+        let limits = &self.shared.limits;
+        let store = &mut warm.store;
+        let called = tokio::time::timeout(limits.deadline(), async {
+            match &warm.bindings {
+                Bindings::V0_1(b) => v0_1::call::handle(b, store, event, &ctx).await,
+                Bindings::V0_2(b) => v0_2::call::handle(b, store, event, &ctx).await,
+            }
+        })
+        .await;
+        let data = warm.store.data_mut();
+        data.end_throttle();
+        data.event.current = None;
+        match called {
+            Err(_) => Err(Failure::Deadline {
+                deadline_ms: limits.deadline_ms,
+            }),
+            Ok(Err(trap)) => Err(classify(&warm.store, &trap)),
+            Ok(Ok(outcome)) => {
+                self.return_instance(warm);
+                outcome
+            }
+        }
     }
 }
 
@@ -803,7 +786,7 @@ impl Target {
     /// Runs one event.
     pub async fn handle(
         &self,
-        event: &Event,
+        event: &Arc<Event>,
         chat: &ChatRef,
         reply_to: Option<&str>,
     ) -> Result<Handled, Failure> {

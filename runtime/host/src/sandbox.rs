@@ -119,6 +119,18 @@ impl Limits {
             .saturating_add(COPY_SLACK)
     }
 
+    /// Refuses a message text longer than `max_message_bytes`.
+    pub fn check_text_len(&self, text: &str) -> Result<(), String> {
+        let max = self.max_message_bytes as usize;
+        if text.len() > max {
+            return Err(format!(
+                "a message is at most {max} bytes; this one has {}",
+                text.len()
+            ));
+        }
+        Ok(())
+    }
+
     /// The wall-clock deadline.
     pub fn deadline(&self) -> Duration {
         Duration::from_millis(self.deadline_ms)

@@ -13,7 +13,7 @@ use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::sandbox::{Limits, LogBudget, MemoryBudget};
-use plugboard_model::event::{ChatRef, Outbound};
+use plugboard_model::event::{ChatRef, Event, Outbound};
 use plugboard_store::{KvUsage, Store};
 
 /// Longest KV key, in bytes.
@@ -194,6 +194,42 @@ impl PluginShared {
     pub(crate) fn granted(&self, permission: Permission) -> bool {
         self.manifest.wants(permission) && self.grants.contains(&permission)
     }
+
+    /// Refuses (and counts) a call needing `permission` unless the plugin
+    /// holds it; the refusal says which of the two steps is missing. Every
+    /// contract version turns it into its `permission-denied`.
+    pub(crate) fn require(&self, permission: Permission) -> Result<(), Denied> {
+        if self.granted(permission) {
+            return Ok(());
+        }
+        let name = &self.name;
+        self.refused_calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(plugin = %name, %permission, "host call refused: permission not granted");
+        Err(Denied(if self.manifest.wants(permission) {
+            format!(
+                "this needs the `{permission}` permission, which the bot owner has not granted \
+                 (`plugboard grant {name} {permission}`)"
+            )
+        } else {
+            format!(
+                "this needs the `{permission}` permission; declare it in plugin.toml's `permissions`"
+            )
+        }))
+    }
+}
+
+/// A host call refused for a permission the plugin does not hold; the text
+/// names the permission and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied(pub String);
+
+/// Where a relative action lands: the event's chat and the message to answer.
+pub struct ActionContext<'a> {
+    /// The event's chat.
+    pub chat: &'a ChatRef,
+    /// The message a `reply` answers, if the event has one.
+    pub reply_to: Option<&'a str>,
 }
 
 /// The CPU accounting of the running event (see [`crate::sandbox`]).
@@ -216,6 +252,10 @@ pub(crate) struct Cpu {
 pub(crate) struct EventScope {
     /// The event's chat; `None` outside an event (during `init`).
     pub(crate) chat: Option<ChatRef>,
+    /// The event being handled, for the calls that read more of it than
+    /// the handler received (`current-event` since contract 0.2); `None`
+    /// outside an event.
+    pub(crate) current: Option<Arc<Event>>,
     /// Messages sent with `messaging.send`, delivered when the event ends.
     pub(crate) sent: Vec<Outbound>,
     /// Bytes this event has made the host hold or deliver so far (see
@@ -268,6 +308,11 @@ impl HostState {
             wasi,
             table,
         }
+    }
+
+    /// See [`PluginShared::require`].
+    pub(crate) fn require(&self, permission: Permission) -> Result<(), Denied> {
+        self.plugin.require(permission)
     }
 
     /// Counts this event among its plugin's throttled events; returns how

@@ -277,7 +277,7 @@ pub enum Event {
     MemberJoined(Membership),
     /// A user left.
     MemberLeft(Membership),
-    /// A scheduled timer fired. The contract (`tick` in `wit/types.wit`),
+    /// A scheduled timer fired. The contract (`tick` in `wit/0.2/types.wit`),
     /// the SDK, manifests (`events = ["tick"]`), the router and the host's
     /// conversion all carry it, but **nothing produces it yet**: no adapter
     /// makes one and the host has no timers until contract 0.2 adds them.

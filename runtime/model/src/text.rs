@@ -1,10 +1,10 @@
 //! Text helpers shared by the router, the adapters and the host: command
 //! parsing, argument splitting and cutting text to a byte budget.
 //!
-//! [`split_args`] is the one rule for arguments: the host splits with it and
-//! hands plugins the pieces; the Rust SDK's `Command::rest`, which finds
-//! where the remaining text starts inside a guest, is pinned to it by the
-//! SDK's test `rest_agrees_with_the_hosts_argument_splitting`.
+//! [`split_args`] is the one rule for arguments. It lives in
+//! [`plugboard_args`] so that the plugin SDK links the same code: the host
+//! hands 0.1 plugins the pieces, and the SDK splits a 0.2 command's
+//! `raw-args` itself.
 
 /// Longest plugin error text shown to a user or written to the log, in bytes.
 pub const MAX_ERROR_TEXT: usize = 1_000;
@@ -70,35 +70,9 @@ pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
     })
 }
 
-/// Splits arguments on whitespace, keeping `"double quoted groups"` together.
-pub fn split_args(raw: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut current = String::new();
-    let mut in_quotes = false;
-    let mut has_token = false;
-    for c in raw.chars() {
-        match c {
-            '"' => {
-                in_quotes = !in_quotes;
-                has_token = true;
-            }
-            c if c.is_whitespace() && !in_quotes => {
-                if has_token {
-                    args.push(std::mem::take(&mut current));
-                    has_token = false;
-                }
-            }
-            c => {
-                current.push(c);
-                has_token = true;
-            }
-        }
-    }
-    if has_token {
-        args.push(current);
-    }
-    args
-}
+/// Splits arguments on whitespace, keeping `"double quoted groups"` together:
+/// the rule lives in [`plugboard_args`], which the plugin SDK links too.
+pub use plugboard_args::split_args;
 
 #[cfg(test)]
 mod tests {

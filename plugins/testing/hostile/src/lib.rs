@@ -8,7 +8,10 @@ use plugboard_sdk::prelude::*;
 
 /// The attacker.
 #[derive(Default)]
-pub struct Hostile;
+pub struct Hostile {
+    /// A command kept past its event by `/keep`, against the SDK's advice.
+    kept: Option<Command>,
+}
 
 impl Plugin for Hostile {
     fn on_event(&mut self, event: Event, out: &mut Response) -> Result<()> {
@@ -165,6 +168,18 @@ impl Plugin for Hostile {
                     None => format!("sent {n}"),
                 });
             }
+            // Keeps the command in the instance, without reading its message
+            // (read lazily from the host), for `/kept` in a later event.
+            "keep" => {
+                self.kept = Some(cmd);
+                out.reply("kept");
+            }
+            // Reads the message of the kept command: it must be the message
+            // of `/keep`'s event, not of this one.
+            "kept" => match &self.kept {
+                Some(kept) => out.reply(kept.message.text.clone()),
+                None => out.reply("nothing kept"),
+            },
             // Reacts to the command with a 1 MiB emoji.
             "bigfields" => out.react(cmd.message.id.clone(), "x".repeat(1 << 20)),
             // Edits a message whose id is 1 MiB long.

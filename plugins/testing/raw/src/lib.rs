@@ -7,7 +7,7 @@ use std::mem::ManuallyDrop;
 
 mod bindings {
     wit_bindgen::generate!({
-        path: "../../../wit",
+        path: "../../../wit/0.1",
         world: "plugin",
     });
 }

@@ -275,6 +275,9 @@ impl Router {
         // Only what the user asked for directly gets an answer when it fails;
         // a failing `message` subscriber must not answer every message.
         let answers = matches!(event, Event::Command(_) | Event::ButtonPress(_));
+        // Shared with the plugins for the length of their calls (a 0.2
+        // plugin reads the message behind a command on demand).
+        let event = Arc::new(event);
         // Targets are borrowed from the routing tables: no allocation per event.
         for &index in targets {
             let plugin = &self.plugins[index];

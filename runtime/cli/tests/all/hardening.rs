@@ -302,7 +302,7 @@ fn impostor(root: &Path, name: &str, commands: &[&str]) -> Result<PathBuf> {
         dir.join("plugin.wasm"),
     )?;
     let mut manifest = format!(
-        "name = \"{name}\"\nversion = \"1.0.0\"\ndescription = \"Repeats what it gets.\"\nwit = \"0.1\"\n"
+        "name = \"{name}\"\nversion = \"1.0.0\"\ndescription = \"Repeats what it gets.\"\nwit = \"0.2\"\n"
     );
     for command in commands {
         manifest.push_str(&format!(

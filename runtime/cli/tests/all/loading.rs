@@ -67,11 +67,11 @@ async fn bad_plugins_are_refused_and_the_rest_load() -> Result<()> {
         ),
         (
             "c-future-manifest/plugin.toml",
-            "`wit = \"2.0.0\"` is a contract version this plugboard does not speak (it speaks 0.1.x)",
+            "`wit = \"2.0.0\"` is a contract version this plugboard does not speak (it speaks 0.1.x and 0.2.x); rebuild the plugin against plugboard-sdk for 0.2.x",
         ),
         (
             "d-wit-future/plugin.wasm",
-            "built against plugboard:plugin@1.0.0, but this plugboard speaks plugboard:plugin@0.1.x",
+            "built against plugboard:plugin@1.0.0, but this plugboard speaks plugboard:plugin@0.1.x and 0.2.x. Rebuild the plugin with a plugboard-sdk for 0.2.x",
         ),
         ("e-garbage/plugin.wasm", "not a valid WebAssembly component"),
     ];

@@ -3,6 +3,7 @@
 //! `cargo xtask plugins` (which `cargo xtask test` runs first).
 
 mod cli;
+mod contract;
 mod discord;
 mod hardening;
 mod http;

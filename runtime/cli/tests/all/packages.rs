@@ -326,6 +326,8 @@ fn rebuild_for_contract_0_1_1(wasm: &mut [u8]) -> Result<usize> {
 fn a_plugin_built_for_contract_0_1_1_installs_and_loads_on_this_host() -> Result<()> {
     let market = Market::start()?;
     market.publish_edited("echo", "echo", "1.0.0", &[], |wasm, manifest| {
+        // The frozen 0.1.0 echo answers every command like `/echo`.
+        *wasm = std::fs::read(crate::support::frozen_echo_0_1_dir().join("plugin.wasm"))?;
         rebuild_for_contract_0_1_1(wasm)?;
         manifest.insert("wit".into(), "0.1.1".into());
         Ok(())

@@ -67,7 +67,7 @@ fn load_granting(
 }
 
 pub(crate) async fn run(plugin: &LoadedPlugin, name: &str) -> Result<Vec<String>, Failure> {
-    let event = command(name);
+    let event = Arc::new(command(name));
     let chat = event.chat().to_ref();
     let handled = plugin.handle(&event, &chat, Some("1")).await?;
     Ok(handled.outbound.iter().map(text_of).collect())

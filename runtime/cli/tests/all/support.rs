@@ -41,6 +41,12 @@ pub fn test_plugins_dir() -> PathBuf {
     staged("test-plugins")
 }
 
+/// The official `echo` as built for contract 0.1.0, frozen (its README
+/// says why; `contract::the_frozen_0_1_echo_is_the_one_recorded` checks it).
+pub fn frozen_echo_0_1_dir() -> PathBuf {
+    root().join("runtime/cli/tests/fixtures/echo-0.1.0")
+}
+
 /// A compile cache shared by all tests (entries are keyed by content).
 pub fn shared_cache() -> PathBuf {
     root().join("target").join("plugboard-test-cache")

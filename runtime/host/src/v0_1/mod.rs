@@ -1,26 +1,42 @@
-//! Bindings and host implementation for `plugboard:plugin@0.1.x`: one file
-//! per WIT interface the host implements (`config`, `http`, `kv`, `logging`,
-//! `messaging`) and `convert` between the WIT types and [`plugboard_model`].
-//! Every import checks the permission it needs and answers a refusal with a
-//! guest-visible `host-error`, never a trap.
+//! Bindings and host implementation for `plugboard:plugin@0.1.x`.
+//!
+//! The host side of the imports every version shares (`config`, `http`,
+//! `kv`, `logging`, `messaging`), the conversions of the shared records and
+//! the calls into `handler` are compiled from `src/shared/` into this
+//! module; `event.rs` is what is 0.1's own: the whole event, message
+//! included, is copied into the plugin. Every import checks the permission
+//! it needs and answers a refusal with a guest-visible `host-error`, never
+//! a trap.
 
-use plugboard_registry_types::Permission;
+// `src/shared/` is compiled once per contract version on purpose: each
+// version's module gives it its own `bindgen!` types.
+#![allow(clippy::duplicate_mod)]
+
 use semver::Version;
 
 use crate::state::HostState;
 
+#[path = "../shared/call.rs"]
+pub(crate) mod call;
+#[path = "../shared/config.rs"]
 mod config;
+#[path = "../shared/convert.rs"]
 mod convert;
+mod event;
+#[path = "../shared/http.rs"]
 mod http;
+#[path = "../shared/kv.rs"]
 mod kv;
+#[path = "../shared/logging.rs"]
 mod logging;
+#[path = "../shared/messaging.rs"]
 mod messaging;
 
-/// What `bindgen!` generates from `wit/` (documented in the WIT itself).
+/// What `bindgen!` generates from `wit/0.1/` (documented in the WIT itself).
 #[allow(missing_docs)]
 mod bindings {
     wasmtime::component::bindgen!({
-        path: "../../wit",
+        path: "../../wit/0.1",
         world: "plugin",
         imports: { "plugboard:plugin/http.fetch": async },
         exports: { default: async },
@@ -29,7 +45,6 @@ mod bindings {
 pub use bindings::*;
 
 pub use plugboard::plugin::types as wit;
-use wit::HostError;
 
 /// The contract version these bindings were generated from.
 pub fn version() -> Version {
@@ -43,32 +58,4 @@ pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> was
 
 impl wit::Host for HostState {}
 
-impl HostState {
-    /// Refuses (and counts) a call needing `permission` unless the manifest
-    /// asks for it and the owner granted it; the refusal says which of the
-    /// two is missing.
-    fn require(&self, permission: Permission) -> Result<(), HostError> {
-        if self.plugin.granted(permission) {
-            return Ok(());
-        }
-        let name = &self.plugin.name;
-        self.plugin
-            .refused_calls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        tracing::warn!(plugin = %name, %permission, "host call refused: permission not granted");
-        Err(HostError::PermissionDenied(
-            if self.plugin.manifest.wants(permission) {
-                format!(
-                    "this needs the `{permission}` permission, which the bot owner has not granted \
-                 (`plugboard grant {name} {permission}`)"
-                )
-            } else {
-                format!(
-                    "this needs the `{permission}` permission; declare it in plugin.toml's `permissions`"
-                )
-            },
-        ))
-    }
-}
-
-pub use convert::{ActionContext, action_bytes, actions_from_wit, event_to_wit};
+pub use convert::{action_bytes, actions_from_wit, event_to_wit};

@@ -6,9 +6,7 @@ use std::sync::Arc;
 use plugboard_model::event;
 use plugboard_registry_types::Permission;
 
-use super::convert::{
-    chat_ref_bytes, chat_ref_from_wit, check_text_len, outgoing_bytes, outgoing_from_wit,
-};
+use super::convert::{chat_ref_bytes, chat_ref_from_wit, outgoing_bytes, outgoing_from_wit};
 use super::plugboard;
 use super::wit::{self, HostError};
 use crate::state::HostState;
@@ -32,7 +30,10 @@ impl plugboard::plugin::messaging::Host for HostState {
         if self.event.chat.as_ref() != Some(&to) {
             self.require(Permission::SendAnyChat)?;
         }
-        check_text_len(&message.text, &self.plugin.limits).map_err(HostError::LimitExceeded)?;
+        self.plugin
+            .limits
+            .check_text_len(&message.text)
+            .map_err(HostError::LimitExceeded)?;
         let message = outgoing_from_wit(message, &self.plugin.name)?;
         // Held from here until the event ends.
         self.charge(size)

@@ -1,7 +1,12 @@
-//! Conversions between this contract version's WIT types and
-//! [`plugboard_model`], the sizes of what a plugin returns, and turning its
-//! returned actions into deliveries. Limits are checked on the model by
-//! [`plugboard_model::outgoing`], once for every contract version.
+//! Conversions between a contract version's WIT types and
+//! [`plugboard_model`] for the records every version shares (users, chats,
+//! messages, outgoing content, actions), the sizes of what a plugin
+//! returns, and turning its returned actions into deliveries. Limits are
+//! checked on the model by [`plugboard_model::outgoing`].
+//!
+//! Compiled once per contract version (from `src/shared/`): `super` is
+//! that version's module. How an *event* is converted differs between
+//! versions and lives in each version's `event.rs`.
 
 use std::sync::Arc;
 
@@ -10,23 +15,11 @@ use plugboard_model::outgoing::{self, Refusal};
 use plugboard_registry_types::Permission;
 
 use super::wit::{self, HostError};
-use crate::state::HostState;
-
-/// Refuses a message text longer than the plugin's `max_message_bytes`.
-pub(super) fn check_text_len(text: &str, limits: &crate::sandbox::Limits) -> Result<(), String> {
-    let max = limits.max_message_bytes as usize;
-    if text.len() > max {
-        return Err(format!(
-            "a message is at most {max} bytes; this one has {}",
-            text.len()
-        ));
-    }
-    Ok(())
-}
+use crate::state::{ActionContext, HostState};
 
 // ---- conversions: runtime model -> WIT ----
 
-fn platform(p: &event::Platform) -> wit::Platform {
+pub(super) fn platform(p: &event::Platform) -> wit::Platform {
     match p {
         event::Platform::Console => wit::Platform::Console,
         event::Platform::Telegram => wit::Platform::Telegram,
@@ -35,7 +28,7 @@ fn platform(p: &event::Platform) -> wit::Platform {
     }
 }
 
-fn user(u: &event::User) -> wit::User {
+pub(super) fn user(u: &event::User) -> wit::User {
     wit::User {
         id: u.id.clone(),
         global_id: u.global_id.clone(),
@@ -45,7 +38,7 @@ fn user(u: &event::User) -> wit::User {
     }
 }
 
-fn chat(c: &event::Chat) -> wit::Chat {
+pub(super) fn chat(c: &event::Chat) -> wit::Chat {
     wit::Chat {
         platform: platform(&c.platform),
         id: c.id.clone(),
@@ -58,7 +51,7 @@ fn chat(c: &event::Chat) -> wit::Chat {
     }
 }
 
-fn message(m: &event::Message) -> wit::Message {
+pub(super) fn message(m: &event::Message) -> wit::Message {
     wit::Message {
         id: m.id.clone(),
         chat: chat(&m.chat),
@@ -96,18 +89,14 @@ fn message(m: &event::Message) -> wit::Message {
     }
 }
 
-/// Converts an event for the plugin. For button presses, `data` must
+/// Converts an event for the plugin; a command takes the shape of the
+/// version's `event::command`. For button presses, `data` must
 /// already be the plugin's own button id (the router strips its prefix).
 pub fn event_to_wit(e: &event::Event) -> wit::Event {
     match e {
         event::Event::Message(m) => wit::Event::Message(message(m)),
         event::Event::Edited(m) => wit::Event::Edited(message(m)),
-        event::Event::Command(c) => wit::Event::Command(wit::Command {
-            name: c.name.clone(),
-            args: c.args.clone(),
-            raw_args: c.raw_args.clone(),
-            message: message(&c.message),
-        }),
+        event::Event::Command(c) => wit::Event::Command(super::event::command(c)),
         event::Event::ButtonPress(b) => wit::Event::ButtonPress(wit::ButtonPress {
             button_id: b.data.clone(),
             user: user(&b.user),
@@ -140,6 +129,12 @@ pub fn event_to_wit(e: &event::Event) -> wit::Event {
 //
 // Structural only: the limits are checked on the model, once for every
 // contract version, by `plugboard_model::outgoing`.
+
+impl From<crate::state::Denied> for HostError {
+    fn from(e: crate::state::Denied) -> Self {
+        HostError::PermissionDenied(e.0)
+    }
+}
 
 impl From<Refusal> for HostError {
     fn from(e: Refusal) -> Self {
@@ -268,14 +263,6 @@ fn embed_from_wit(e: wit::Embed) -> Result<event::Embed, Refusal> {
     Ok(embed)
 }
 
-/// Where a relative action lands: the event's chat and the message to answer.
-pub struct ActionContext<'a> {
-    /// The event's chat.
-    pub chat: &'a event::ChatRef,
-    /// The message a `reply` answers, if the event has one.
-    pub reply_to: Option<&'a str>,
-}
-
 /// Turns returned actions into deliveries, checking permissions and sizes.
 pub fn actions_from_wit(
     actions: Vec<wit::Action>,
@@ -283,7 +270,7 @@ pub fn actions_from_wit(
     ctx: &ActionContext<'_>,
 ) -> Result<Vec<event::Outbound>, String> {
     let plugin = &state.plugin;
-    let check_len = |text: &str| check_text_len(text, &plugin.limits);
+    let check_len = |text: &str| plugin.limits.check_text_len(text);
     let target = |c: Option<wit::ChatRef>| match c {
         Some(c) => chat_ref_from_wit(c).map_err(|e| e.to_string()),
         None => Ok(ctx.chat.clone()),
@@ -372,29 +359,6 @@ pub fn actions_from_wit(
 mod tests {
     use super::*;
     use plugboard_model::outgoing::*;
-
-    #[test]
-    fn a_tick_in_the_model_reaches_the_contract_with_its_fields() {
-        let tick = event::Event::Tick(event::Tick {
-            name: "daily".into(),
-            scheduled_ms: 1_700_000_000_000,
-            chat: event::Chat {
-                platform: event::Platform::Console,
-                id: "console".into(),
-                kind: event::ChatKind::Direct,
-                title: None,
-            },
-        });
-        match event_to_wit(&tick) {
-            wit::Event::Tick(t) => {
-                assert_eq!(
-                    (t.name.as_str(), t.scheduled_ms),
-                    ("daily", 1_700_000_000_000)
-                );
-            }
-            other => panic!("not a tick: {other:?}"),
-        }
-    }
 
     fn card() -> wit::Embed {
         wit::Embed {

@@ -1,0 +1,116 @@
+//! # plugboard-args
+//!
+//! How a command's arguments are split: on whitespace, with `"double
+//! quoted groups"` kept together. The host (`plugboard-model`) and the
+//! plugin SDK both call these functions, so what `/help` documents, what a
+//! 0.1 plugin receives as `args` and what a 0.2 plugin's SDK computes from
+//! `raw-args` never differ.
+//!
+//! What it must not touch: anything beyond splitting text. It has no
+//! dependencies, because every plugin built with the SDK links it.
+#![no_std]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+/// Splits arguments on whitespace, keeping `"double quoted groups"` together
+/// (the quotes themselves are dropped).
+///
+/// ```
+/// assert_eq!(plugboard_args::split_args(r#"color "deep teal""#), ["color", "deep teal"]);
+/// ```
+pub fn split_args(raw: &str) -> Vec<String> {
+    let mut args = Vec::new();
+    let mut current = String::new();
+    let mut in_quotes = false;
+    let mut has_token = false;
+    for c in raw.chars() {
+        match c {
+            '"' => {
+                in_quotes = !in_quotes;
+                has_token = true;
+            }
+            c if c.is_whitespace() && !in_quotes => {
+                if has_token {
+                    args.push(core::mem::take(&mut current));
+                    has_token = false;
+                }
+            }
+            c => {
+                current.push(c);
+                has_token = true;
+            }
+        }
+    }
+    if has_token {
+        args.push(current);
+    }
+    args
+}
+
+/// The raw text after the first `skip` arguments of `raw`, spacing inside
+/// preserved, counted the way [`split_args`] counts them.
+///
+/// ```
+/// assert_eq!(plugboard_args::rest(r#""my color" deep  teal "#, 1), "deep  teal");
+/// ```
+pub fn rest(raw: &str, skip: usize) -> &str {
+    let mut text = raw.trim_start();
+    for _ in 0..skip {
+        let mut in_quotes = false;
+        let end = text
+            .char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    in_quotes = !in_quotes;
+                }
+                c.is_whitespace() && !in_quotes
+            })
+            .map(|(i, _)| i);
+        match end {
+            Some(end) => text = text[end..].trim_start(),
+            None => return "",
+        }
+    }
+    text.trim_end()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `rest(n)` returns splits into exactly the arguments after the
+    /// `n`th, for every `n`.
+    #[test]
+    fn rest_agrees_with_split_args() {
+        for raw in [
+            "color deep teal",
+            "  color\t deep  teal  ",
+            r#""my color" deep teal"#,
+            r#"a"b c"d e"#,
+            r#""" x"#,
+            r#"x "unterminated quote"#,
+            "ünïcode\u{2003}em space",
+            "",
+        ] {
+            let args = split_args(raw);
+            for skip in 0..=args.len() {
+                assert_eq!(
+                    split_args(rest(raw, skip)),
+                    args[skip..],
+                    "rest({skip}) of {raw:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quoted_groups_stay_together_and_empty_quotes_count() {
+        assert_eq!(split_args(r#"a "b c" d"#), ["a", "b c", "d"]);
+        assert_eq!(split_args(r#""" x"#), ["", "x"]);
+        assert_eq!(split_args("  "), [] as [&str; 0]);
+    }
+}

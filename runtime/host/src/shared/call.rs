@@ -1,0 +1,91 @@
+//! Calling a contract version's `handler` exports: `init` and `handle`, and
+//! turning what they return into the version-neutral outcome the plugin
+//! runner works with.
+//!
+//! Compiled once per contract version (from `src/shared/`): `super` is that
+//! version's module, whose `event_to_wit` decides how an event is shaped
+//! for it.
+
+use plugboard_model::event::Event;
+use wasmtime::Store;
+
+use super::{Plugin, wit};
+use crate::plugin::Handled;
+use crate::sandbox::Failure;
+use crate::state::{ActionContext, HostState};
+
+/// What a plugin's own error means to the runner.
+fn failure(e: wit::PluginError) -> Failure {
+    match e {
+        wit::PluginError::InvalidInput(m) => Failure::InvalidInput(m),
+        wit::PluginError::Failed(m) => Failure::Failed(m),
+    }
+}
+
+/// Runs `init` with the owner's configuration (as JSON). The outer error is
+/// a trap (the instance is lost); the inner one is the plugin refusing the
+/// configuration.
+pub(crate) async fn init(
+    plugin: &Plugin,
+    store: &mut Store<HostState>,
+    config: &str,
+) -> wasmtime::Result<Result<(), Failure>> {
+    let refused = plugin
+        .plugboard_plugin_handler()
+        .call_init(&mut *store, config)
+        .await?;
+    Ok(refused.map_err(|e| {
+        let (wit::PluginError::InvalidInput(why) | wit::PluginError::Failed(why)) = e;
+        Failure::Instantiate(format!(
+            "its init refused the configuration: {}",
+            plugboard_model::text::truncate(&why, plugboard_model::text::MAX_ERROR_TEXT)
+        ))
+    }))
+}
+
+/// Runs `handle` and turns its answer into deliveries: the messages the
+/// plugin sent during the call, then its returned actions, checked against
+/// the plugin's limits and grants. The outer error is a trap (the instance
+/// is lost); the inner one a failure the instance survives.
+pub(crate) async fn handle(
+    plugin: &Plugin,
+    store: &mut Store<HostState>,
+    event: &Event,
+    ctx: &ActionContext<'_>,
+) -> wasmtime::Result<Result<Handled, Failure>> {
+    let wit_event = super::event_to_wit(event);
+    let called = plugin
+        .plugboard_plugin_handler()
+        .call_handle(&mut *store, &wit_event)
+        .await;
+    // Taken now, so that no failure path leaves it in an idle instance.
+    let sent = std::mem::take(&mut store.data_mut().event.sent);
+    let actions = match called? {
+        Ok(actions) => actions,
+        Err(e) => return Ok(Err(failure(e))),
+    };
+    let limits = &store.data().plugin.limits;
+    // Messages queued through the host count against the same cap.
+    let total = actions.len() + sent.len();
+    if total > limits.max_actions as usize {
+        return Ok(Err(Failure::TooManyActions {
+            returned: total,
+            max: limits.max_actions,
+        }));
+    }
+    let returned: usize = actions.iter().map(super::convert::action_bytes).sum();
+    if store.data_mut().charge(returned).is_err() {
+        let max_event_bytes = store.data().plugin.limits.max_event_bytes;
+        return Ok(Err(Failure::SizeBudget { max_event_bytes }));
+    }
+    let data = store.data();
+    let mut handled = Handled {
+        outbound: sent,
+        kv_written: data.event.kv_written,
+    };
+    match super::convert::actions_from_wit(actions, data, ctx) {
+        Ok(returned) => handled.outbound.extend(returned),
+        Err(why) => return Ok(Err(Failure::BadAction(why))),
+    }
+    Ok(Ok(handled))
+}

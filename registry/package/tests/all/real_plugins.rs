@@ -28,7 +28,7 @@ fn echo_round_trip_through_signing_and_staging() -> TestResult {
     let dir = plugin_dir(&source)?;
     let package = pack(dir.path())?;
     assert_eq!(package.file_name(), "echo-0.1.0.plugboard.tar.gz");
-    assert_eq!(package.contents().contract(), &Version::new(0, 1, 0));
+    assert_eq!(package.contents().contract(), &Version::new(0, 2, 0));
 
     // Reproducible from another copy of the same files.
     let again = pack(plugin_dir(&source)?.path())?;

@@ -152,7 +152,7 @@ async fn metadata_has_readme_versions_owners_and_downloads() -> TestResult {
     let v1 = &info.versions[1];
     assert!(!v1.yanked);
     assert_eq!(v1.published_by, "alice");
-    assert_eq!(v1.wit.to_string(), "0.1.0");
+    assert_eq!(v1.wit.to_string(), "0.2.0");
     assert_eq!(v1.permissions, [Permission::Kv]);
     assert_eq!(v1.downloads, 1);
     assert!(

@@ -40,7 +40,7 @@ async fn token_key_publish_index_download() -> TestResult {
         entry.signature,
         alice.key.sign(package.checksum()).to_string()
     );
-    assert_eq!(entry.wit.to_string(), "0.1.0");
+    assert_eq!(entry.wit.to_string(), "0.2.0");
     assert_eq!(entry.permissions, vec![Permission::Kv]);
     assert!(!entry.yanked);
 

@@ -7,10 +7,9 @@
 //! the first time the plugin looks at it ([`LazyMessage`]). A plugin that
 //! answers `/echo hi` therefore never copies the message at all.
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fmt;
 use std::ops::Deref;
-use std::rc::Rc;
 
 use crate::bindings::plugboard::plugin::types as wit;
 use crate::{ButtonPress, Chat, ChatKind, Membership, Message, Platform, Reaction, Tick, User};
@@ -42,8 +41,10 @@ pub struct Command {
     /// The command's name without prefix or bot mention, lower-cased (`roll`).
     pub name: String,
     /// The arguments split on whitespace, with double-quoted groups kept
-    /// together (the host's rule, from `plugboard-args`).
-    pub args: Vec<String>,
+    /// together (the host's rule, from `plugboard-args`). Split the first
+    /// time they are used; use them like a `Vec<String>`
+    /// (`cmd.args.first()`, `cmd.args.len()`, `&cmd.args[1..]`).
+    pub args: LazyArgs,
     /// Everything after the command name, exactly as typed (trimmed).
     pub raw_args: String,
     /// The language to answer in (BCP 47, such as `en` or `pt-BR`), when
@@ -61,7 +62,7 @@ impl Command {
         let raw_args = raw_args.into();
         Command {
             name: name.into(),
-            args: plugboard_args::split_args(&raw_args),
+            args: LazyArgs::of(&raw_args),
             locale: message.sender.locale.clone(),
             raw_args,
             message: LazyMessage::from(message),
@@ -69,28 +70,103 @@ impl Command {
     }
 }
 
+/// A command's arguments, split from its raw text on first use.
+///
+/// It dereferences to `Vec<String>`, so every reading method of a vector
+/// works: `cmd.args.first()`, `cmd.args.get(1)`, `cmd.args.len()`,
+/// `cmd.args[0]`, `for arg in &cmd.args`. A plugin that never looks at them
+/// (one that uses `raw_args`, or `rest`) never splits them.
+#[derive(Clone, Default)]
+pub struct LazyArgs {
+    raw: String,
+    split: OnceCell<Vec<String>>,
+}
+
+impl LazyArgs {
+    /// The arguments of `raw_args`, not split yet.
+    pub fn of(raw_args: &str) -> Self {
+        LazyArgs {
+            raw: raw_args.to_owned(),
+            split: OnceCell::new(),
+        }
+    }
+}
+
+impl Deref for LazyArgs {
+    type Target = Vec<String>;
+
+    fn deref(&self) -> &Vec<String> {
+        self.split
+            .get_or_init(|| plugboard_args::split_args(&self.raw))
+    }
+}
+
+impl<'a> IntoIterator for &'a LazyArgs {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl IntoIterator for LazyArgs {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        let split = self.split.into_inner();
+        split
+            .unwrap_or_else(|| plugboard_args::split_args(&self.raw))
+            .into_iter()
+    }
+}
+
+impl<T: AsRef<str>> PartialEq<[T]> for LazyArgs {
+    fn eq(&self, other: &[T]) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b.as_ref())
+    }
+}
+
+impl<T: AsRef<str>, const N: usize> PartialEq<[T; N]> for LazyArgs {
+    fn eq(&self, other: &[T; N]) -> bool {
+        *self == other[..]
+    }
+}
+
+impl fmt::Debug for LazyArgs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 thread_local! {
-    /// Counts `handle` calls: a [`LazyMessage`] may read from the host only
+    /// Counts `handle` calls: a [`LazyMessage`] reads from the host only
     /// during the call that delivered it.
     static CALL: Cell<u64> = const { Cell::new(0) };
+    /// Unread lazy messages of the current call that are still alive.
+    static PENDING: Cell<usize> = const { Cell::new(0) };
+    /// Messages read at the end of an earlier call because unread lazy
+    /// messages of that call outlived it: (call, how many, message).
+    static KEPT: RefCell<Vec<(u64, usize, Message)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The message behind a [`Command`], read from the host on first use.
 ///
 /// It dereferences to [`Message`], so `cmd.message.sender.id` reads like a
 /// field. A command kept past the event that delivered it (in a plugin's
-/// field) has its message read before the event ends, so it never reads a
-/// later event's message.
-#[derive(Clone)]
+/// field) has its message read before that event ends, so it never reads
+/// a later event's message. Tracking this allocates nothing.
 pub struct LazyMessage {
-    cell: Rc<OnceCell<Message>>,
+    cell: OnceCell<Message>,
     call: u64,
 }
 
 impl LazyMessage {
     fn pending() -> Self {
+        PENDING.set(PENDING.get() + 1);
         LazyMessage {
-            cell: Rc::new(OnceCell::new()),
+            cell: OnceCell::new(),
             call: CALL.get(),
         }
     }
@@ -100,21 +176,63 @@ impl LazyMessage {
         self.cell.get().is_some()
     }
 
+    /// Counts one more unread copy of this lazy message.
+    fn count(&self, delta: isize) {
+        if self.call == CALL.get() {
+            PENDING.set(PENDING.get().saturating_add_signed(delta));
+            return;
+        }
+        KEPT.with_borrow_mut(|kept| {
+            if let Some(i) = kept.iter().position(|(call, ..)| *call == self.call) {
+                kept[i].1 = kept[i].1.saturating_add_signed(delta);
+                if kept[i].1 == 0 {
+                    kept.swap_remove(i);
+                }
+            }
+        });
+    }
+
     fn load(&self) -> &Message {
         self.cell.get_or_init(|| {
-            let current = self.call == CALL.get();
-            current
-                .then(read_current_message)
-                .flatten()
-                .unwrap_or_else(unknown_message)
+            let message = if self.call == CALL.get() {
+                read_current_message()
+            } else {
+                KEPT.with_borrow(|kept| {
+                    kept.iter()
+                        .find(|(call, ..)| *call == self.call)
+                        .map(|(.., message)| message.clone())
+                })
+            };
+            self.count(-1);
+            message.unwrap_or_else(unknown_message)
         })
+    }
+}
+
+impl Clone for LazyMessage {
+    fn clone(&self) -> Self {
+        if !self.is_loaded() {
+            self.count(1);
+        }
+        LazyMessage {
+            cell: self.cell.clone(),
+            call: self.call,
+        }
+    }
+}
+
+impl Drop for LazyMessage {
+    fn drop(&mut self) {
+        if !self.is_loaded() {
+            self.count(-1);
+        }
     }
 }
 
 impl From<Message> for LazyMessage {
     fn from(message: Message) -> Self {
         LazyMessage {
-            cell: Rc::new(OnceCell::from(message)),
+            cell: OnceCell::from(message),
             call: 0,
         }
     }
@@ -177,31 +295,31 @@ fn unknown_message() -> Message {
     }
 }
 
-/// Starts a `handle` call: lazy messages of earlier calls stop reading.
+/// Starts a `handle` call: lazy messages of earlier calls stop reading
+/// from the host.
 pub(crate) fn begin_call() {
     CALL.set(CALL.get().wrapping_add(1));
+    PENDING.set(0);
 }
 
-/// Ends a `handle` call: a lazy message the plugin kept past it (in a
-/// field) is read now, while the host still has its event.
-pub(crate) fn end_call(kept: Option<LazyMessage>) {
-    if let Some(lazy) = kept
-        && Rc::strong_count(&lazy.cell) > 1
-    {
-        lazy.load();
+/// Ends a `handle` call: if unread lazy messages outlive it (the plugin
+/// kept its command in a field), the message is read now, while the host
+/// still has the event, and kept for them.
+pub(crate) fn end_call() {
+    let pending = PENDING.replace(0);
+    if pending > 0 {
+        let message = read_current_message().unwrap_or_else(unknown_message);
+        KEPT.with_borrow_mut(|kept| kept.push((CALL.get(), pending, message)));
     }
 }
 
-/// Turns the contract's event into the SDK's; also returns the command's
-/// lazy message, for [`end_call`].
-pub(crate) fn deliver(event: wit::Event) -> (Event, Option<LazyMessage>) {
-    let mut lazy = None;
-    let event = match event {
+/// Turns the contract's event into the SDK's.
+pub(crate) fn deliver(event: wit::Event) -> Event {
+    match event {
         wit::Event::Command(c) => {
             let message = LazyMessage::pending();
-            lazy = Some(message.clone());
             Event::Command(Command {
-                args: plugboard_args::split_args(&c.raw_args),
+                args: LazyArgs::of(&c.raw_args),
                 name: c.name,
                 raw_args: c.raw_args,
                 locale: c.locale,
@@ -215,6 +333,5 @@ pub(crate) fn deliver(event: wit::Event) -> (Event, Option<LazyMessage>) {
         wit::Event::MemberJoined(m) => Event::MemberJoined(m),
         wit::Event::MemberLeft(m) => Event::MemberLeft(m),
         wit::Event::Tick(t) => Event::Tick(t),
-    };
-    (event, lazy)
+    }
 }

@@ -57,7 +57,7 @@ mod response;
 pub use command::ArgError;
 pub use config::Config;
 pub use error::{Error, Result};
-pub use event::{Command, Event, LazyMessage};
+pub use event::{Command, Event, LazyArgs, LazyMessage};
 pub use response::Response;
 
 pub use bindings::plugboard::plugin::types::{
@@ -200,7 +200,7 @@ pub mod __private {
         event: WitEvent,
     ) -> Result<Vec<Action>, PluginError> {
         crate::event::begin_call();
-        let (event, lazy) = crate::event::deliver(event);
+        let event = crate::event::deliver(event);
         let handled = slot.with(|s| {
             let mut state = s.borrow_mut();
             let plugin = state.get_or_insert_with(P::default);
@@ -210,7 +210,7 @@ pub mod __private {
                 .map_err(PluginError::from)?;
             Ok(out.into_actions())
         });
-        crate::event::end_call(lazy);
+        crate::event::end_call();
         handled
     }
 }

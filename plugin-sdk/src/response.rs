@@ -23,17 +23,17 @@ impl Response {
 
     /// Replies in the event's chat with a prepared message (markdown, buttons).
     pub fn reply_with(&mut self, message: Outgoing) {
-        self.actions.push(Action::Reply(message));
+        self.push(Action::Reply(message));
     }
 
     /// Sends a message to another chat (needs the `send-any-chat` permission).
     pub fn send(&mut self, to: ChatRef, message: Outgoing) {
-        self.actions.push(Action::Send(SendMessage { to, message }));
+        self.push(Action::Send(SendMessage { to, message }));
     }
 
     /// Replaces the content of a message the bot sent in the event's chat.
     pub fn edit(&mut self, message_id: impl Into<String>, message: Outgoing) {
-        self.actions.push(Action::Edit(EditMessage {
+        self.push(Action::Edit(EditMessage {
             chat: None,
             message_id: message_id.into(),
             message,
@@ -42,7 +42,7 @@ impl Response {
 
     /// Reacts with `emoji` to a message in the event's chat.
     pub fn react(&mut self, message_id: impl Into<String>, emoji: impl Into<String>) {
-        self.actions.push(Action::React(React {
+        self.push(Action::React(React {
             chat: None,
             message_id: message_id.into(),
             emoji: emoji.into(),
@@ -51,7 +51,7 @@ impl Response {
 
     /// Deletes a message in the event's chat.
     pub fn delete(&mut self, message_id: impl Into<String>) {
-        self.actions.push(Action::Delete(DeleteMessage {
+        self.push(Action::Delete(DeleteMessage {
             chat: None,
             message_id: message_id.into(),
         }));
@@ -59,6 +59,11 @@ impl Response {
 
     /// Adds any action.
     pub fn push(&mut self, action: Action) {
+        // Most answers are one action: room for exactly one means the list
+        // is handed to the host without being reallocated to fit.
+        if self.actions.capacity() == 0 {
+            self.actions.reserve_exact(1);
+        }
         self.actions.push(action);
     }
 

@@ -14,7 +14,8 @@
 //!
 //! `--seconds=N` sets the length of each measurement (default 3).
 //! `--profile` and `--profile-fresh` run only the reused-instance or the
-//! fresh-instance path through the router, for `perf record`.
+//! fresh-instance path through the router, `--profile-call` only the
+//! reused-instance call without the router, for `perf record`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -152,6 +153,7 @@ fn main() -> Result<()> {
     // `--profile` runs only the reused-instance call, for `perf record`.
     let profile = std::env::args().any(|a| a == "--profile");
     let profile_fresh = std::env::args().any(|a| a == "--profile-fresh");
+    let profile_call = std::env::args().any(|a| a == "--profile-call");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let echo_dir = root.join("target/plugins/echo");
     anyhow::ensure!(
@@ -210,20 +212,6 @@ fn main() -> Result<()> {
     };
 
     let (wasm, native, fresh_routed, call_reused, call_fresh) = rt.block_on(async {
-        if profile_fresh {
-            let m = measure(budget, route(&fresh_router)).await;
-            println!("router → echo component, fresh: {:.2} µs", m.micros());
-            std::process::exit(0);
-        }
-        if profile {
-            let m = measure(budget, route(&wasm_router)).await;
-            println!("router → echo component, reused: {:.2} µs", m.micros());
-            std::process::exit(0);
-        }
-        let wasm = measure(budget, route(&wasm_router)).await;
-        let native = measure(budget, route(&native_router)).await;
-        let fresh_routed = measure(budget, route(&fresh_router)).await;
-
         let cmd_event = Arc::new(Event::Command(Command {
             name: "echo".into(),
             args: vec!["hello,".into(), "plugboard".into()],
@@ -247,6 +235,37 @@ fn main() -> Result<()> {
                 }
             }
         };
+        if std::env::var_os("SIZES").is_some() {
+            let t = &wasm_router.plugins()[0];
+            let f = t.handle(&cmd_event, &chat, None);
+            eprintln!("Target::handle future: {} bytes", std::mem::size_of_val(&f));
+            if let Target::Wasm(p) = t {
+                let f = p.handle(&cmd_event, &chat, None);
+                eprintln!(
+                    "LoadedPlugin::handle future: {} bytes",
+                    std::mem::size_of_val(&f)
+                );
+            }
+        }
+        if profile_call {
+            let m = measure(budget, direct(&wasm_router.plugins()[0])).await;
+            println!("echo component call only, reused: {:.2} µs", m.micros());
+            std::process::exit(0);
+        }
+        if profile_fresh {
+            let m = measure(budget, route(&fresh_router)).await;
+            println!("router → echo component, fresh: {:.2} µs", m.micros());
+            std::process::exit(0);
+        }
+        if profile {
+            let m = measure(budget, route(&wasm_router)).await;
+            println!("router → echo component, reused: {:.2} µs", m.micros());
+            std::process::exit(0);
+        }
+        let wasm = measure(budget, route(&wasm_router)).await;
+        let native = measure(budget, route(&native_router)).await;
+        let fresh_routed = measure(budget, route(&fresh_router)).await;
+
         let call_reused = measure(budget, direct(&wasm_router.plugins()[0])).await;
         let call_fresh = measure(budget, direct(&fresh_router.plugins()[0])).await;
         (wasm, native, fresh_routed, call_reused, call_fresh)

@@ -630,28 +630,29 @@ impl LoadedPlugin {
         let _instance = self.instance_permit().await?;
         let mut warm = match self.take_instance() {
             Some(warm) => warm,
-            None => self.instantiate().await?,
+            // Boxed, like the call below: a rare path, kept out of this future.
+            None => Box::pin(self.instantiate()).await?,
         };
         self.arm(&mut warm.store);
         {
             let data = warm.store.data_mut();
             // `sent` is empty here: every call's queue is taken right after it
             // returns, and `init` cannot send.
-            data.event.chat = Some(chat.clone());
             data.event.current = Some(Arc::clone(event));
             data.event.kv_written = false;
             data.output.clear();
         }
         let ctx = ActionContext { chat, reply_to };
         let limits = &self.shared.limits;
+        let deadline = warm.store.data().cpu.deadline;
         let store = &mut warm.store;
-        let called = tokio::time::timeout(limits.deadline(), async {
+        let call = async {
             match &warm.bindings {
                 Bindings::V0_1(b) => v0_1::call::handle(b, store, event, &ctx).await,
                 Bindings::V0_2(b) => v0_2::call::handle(b, store, event, &ctx).await,
             }
-        })
-        .await;
+        };
+        let called = crate::sandbox::within_deadline(deadline, call).await;
         let data = warm.store.data_mut();
         data.end_throttle();
         data.event.current = None;

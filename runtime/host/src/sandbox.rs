@@ -14,7 +14,7 @@
 //!   together get about a quarter of a core and a looping plugin leaves the
 //!   rest of the machine to the other chats;
 //! * a wall-clock deadline per event that also covers time spent waiting in
-//!   host calls, enforced with `tokio::time::timeout` around the call;
+//!   host calls, enforced with a timer around the call (armed only if the call waits);
 //! * a cap on the number of actions one event may return.
 //!
 //! A breach fails that one event for that one plugin; the instance is thrown
@@ -356,6 +356,25 @@ impl fmt::Display for Failure {
             Failure::Instantiate(m) => write!(f, "could not be started: {m}"),
         }
     }
+}
+
+/// Runs `call` until `deadline`, or fails with `Err(())` when it passes.
+///
+/// The timer is armed only if the call waits: most plugin calls finish in
+/// their first poll, and registering a timer for each of them costs more
+/// than the rest of the host's work around the call.
+pub(crate) async fn within_deadline<F: Future>(
+    deadline: std::time::Instant,
+    call: F,
+) -> Result<F::Output, ()> {
+    let mut call = std::pin::pin!(call);
+    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
+    if let std::task::Poll::Ready(out) = first {
+        return Ok(out);
+    }
+    tokio::time::timeout_at(deadline.into(), call)
+        .await
+        .map_err(|_| ())
 }
 
 #[cfg(test)]

@@ -250,11 +250,9 @@ pub(crate) struct Cpu {
 /// to it (`messaging`, `kv`, `http`) and for the plugin that collects it.
 #[derive(Default)]
 pub(crate) struct EventScope {
-    /// The event's chat; `None` outside an event (during `init`).
-    pub(crate) chat: Option<ChatRef>,
-    /// The event being handled, for the calls that read more of it than
-    /// the handler received (`current-event` since contract 0.2); `None`
-    /// outside an event.
+    /// The event being handled (its chat decides where a send needs no
+    /// permission; `current-event` reads the rest since contract 0.2);
+    /// `None` outside an event, during `init`.
     pub(crate) current: Option<Arc<Event>>,
     /// Messages sent with `messaging.send`, delivered when the event ends.
     pub(crate) sent: Vec<Outbound>,

@@ -99,6 +99,11 @@ impl Chat {
             id: self.id.clone(),
         }
     }
+
+    /// Whether `chat` addresses this chat.
+    pub fn is(&self, chat: &ChatRef) -> bool {
+        self.platform == chat.platform && self.id == chat.id
+    }
 }
 
 /// The address of a chat.

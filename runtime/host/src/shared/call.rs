@@ -79,13 +79,21 @@ pub(crate) async fn handle(
         return Ok(Err(Failure::SizeBudget { max_event_bytes }));
     }
     let data = store.data();
-    let mut handled = Handled {
-        outbound: sent,
+    let returned = match super::convert::actions_from_wit(actions, data, ctx) {
+        Ok(returned) => returned,
+        Err(why) => return Ok(Err(Failure::BadAction(why))),
+    };
+    // Sent messages go first; most events send none.
+    let outbound = if sent.is_empty() {
+        returned
+    } else {
+        let mut outbound = sent;
+        outbound.extend(returned);
+        outbound
+    };
+    let handled = Handled {
+        outbound,
         kv_written: data.event.kv_written,
     };
-    match super::convert::actions_from_wit(actions, data, ctx) {
-        Ok(returned) => handled.outbound.extend(returned),
-        Err(why) => return Ok(Err(Failure::BadAction(why))),
-    }
     Ok(Ok(handled))
 }

@@ -13,7 +13,7 @@ use crate::state::HostState;
 
 impl plugboard::plugin::messaging::Host for HostState {
     fn send(&mut self, to: wit::ChatRef, message: wit::Outgoing) -> Result<(), HostError> {
-        if self.event.chat.is_none() {
+        if self.event.current.is_none() {
             // Nothing would deliver it: `init` runs outside any event.
             return Err(HostError::InvalidArgument(
                 "messages can be sent only while handling an event, not from init".into(),
@@ -27,7 +27,12 @@ impl plugboard::plugin::messaging::Host for HostState {
         }
         let size = chat_ref_bytes(&to) + outgoing_bytes(&message);
         let to = chat_ref_from_wit(to)?;
-        if self.event.chat.as_ref() != Some(&to) {
+        let own_chat = self
+            .event
+            .current
+            .as_deref()
+            .is_some_and(|current| current.chat().is(&to));
+        if !own_chat {
             self.require(Permission::SendAnyChat)?;
         }
         self.plugin

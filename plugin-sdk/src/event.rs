@@ -176,6 +176,14 @@ impl LazyMessage {
         self.cell.get().is_some()
     }
 
+    /// The message itself, read from the host if it was not yet.
+    pub fn into_inner(self) -> Message {
+        self.load();
+        // Read, so there is nothing left for `Drop` to count.
+        let mut this = std::mem::ManuallyDrop::new(self);
+        this.cell.take().unwrap_or_else(unknown_message)
+    }
+
     /// Counts one more unread copy of this lazy message.
     fn count(&self, delta: isize) {
         if self.call == CALL.get() {

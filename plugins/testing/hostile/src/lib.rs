@@ -18,6 +18,8 @@ impl Plugin for Hostile {
         // Not attacks: reports, so adapter tests can see these events arrive.
         match event {
             Event::Command(cmd) => return self.on_command(cmd, out),
+            // A command no plugin owns arrives as a message.
+            Event::Message(m) if m.text.starts_with('/') => out.reply(format!("heard {}", m.text)),
             Event::Edited(m) => out.reply(format!("edited #{}: {}", m.id, m.text)),
             Event::Reaction(r) => out.reply(format!(
                 "{} {} {} on #{}",

@@ -156,6 +156,9 @@ impl Router {
         let direct = event.chat().kind == ChatKind::Direct;
         // The one plugin a command goes to (borrowed as a one-element slice).
         let target: usize;
+        // The answer to a command nobody owns, in a direct chat, when no
+        // message subscriber answers it either.
+        let mut unknown = None;
         let (targets, event, reply_to) = match event {
             Event::Message(message) => match parse_command(&message.text, &self.prefixes) {
                 Some(parsed) => {
@@ -190,17 +193,23 @@ impl Router {
                             return out;
                         }
                         None => {
+                            // No plugin owns it: it is a message like any
+                            // other for the plugins that read messages (a
+                            // chat logger, a bot that converses).
                             if direct {
                                 let shown = match &parsed.plugin {
                                     Some(plugin) => format!("{plugin}.{}", command.name),
                                     None => command.name.clone(),
                                 };
-                                let text = format!(
+                                unknown = Some(format!(
                                     "Unknown command /{shown}. Send /help to see what I can do."
-                                );
-                                self.reply(&mut out, &chat, reply_to, text);
+                                ));
                             }
-                            return out;
+                            (
+                                self.subscribed(EventKind::Message),
+                                Event::Message(command.message),
+                                reply_to,
+                            )
                         }
                     }
                 }
@@ -326,6 +335,11 @@ impl Router {
                     }
                 }
             }
+        }
+        if let Some(text) = unknown
+            && out.outbound.is_empty()
+        {
+            self.reply(&mut out, &chat, reply_to, text);
         }
         out
     }

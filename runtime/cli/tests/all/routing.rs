@@ -56,6 +56,21 @@ async fn help_and_unknown_commands() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_no_plugin_owns_reaches_message_subscribers_instead_of_unknown() -> Result<()> {
+    let hostile = test_plugins_dir().join("hostile");
+    let mut bot = TestBot::start(&[&plugins_dir(), &hostile], "")?;
+    // `hostile` reads messages and answers those that look like commands.
+    assert_eq!(
+        bot.ask("c1", "/frobnicate now").await?,
+        "heard /frobnicate now"
+    );
+    // A command a plugin owns still goes to that plugin only.
+    assert_eq!(bot.ask("c1", "/echo hi").await?, "hi");
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_of_one_chat_are_answered_in_order() -> Result<()> {
     let mut bot = TestBot::start(&[&plugins_dir()], "")?;
     for i in 0..200 {

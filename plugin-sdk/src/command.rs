@@ -78,33 +78,11 @@ fn usage_hint(name: &str, index: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Chat, ChatKind, Command, Message, Platform, User};
+    use crate::Command;
 
     fn command(raw: &str) -> Command {
-        let user = User {
-            id: "u".into(),
-            global_id: None,
-            display_name: "u".into(),
-            locale: None,
-            is_bot: false,
-        };
-        let message = Message {
-            id: "1".into(),
-            chat: Chat {
-                platform: Platform::Console,
-                id: "c".into(),
-                kind: ChatKind::Direct,
-                title: None,
-            },
-            sender: user,
-            text: format!("/remember {raw}"),
-            reply_to: None,
-            mentions: Vec::new(),
-            attachments: Vec::new(),
-            timestamp_ms: 0,
-            telegram: None,
-            discord: None,
-        };
+        let mut message = crate::event::unknown_message();
+        message.text = format!("/remember {raw}");
         Command::new("remember", raw, message)
     }
 

@@ -276,8 +276,8 @@ fn read_current_message() -> Option<Message> {
 }
 
 /// What a message reads as when the host has none for it (it always has
-/// one for a command during its event).
-fn unknown_message() -> Message {
+/// one for a command during its event): every field empty.
+pub(crate) fn unknown_message() -> Message {
     Message {
         id: String::new(),
         chat: Chat {

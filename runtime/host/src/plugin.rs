@@ -630,7 +630,8 @@ impl LoadedPlugin {
         let _instance = self.instance_permit().await?;
         let mut warm = match self.take_instance() {
             Some(warm) => warm,
-            // Boxed, like the call below: a rare path, kept out of this future.
+            // Boxed: a rare path whose large future would otherwise make
+            // every call's future as large (1.7 KB instead of 0.5 KB).
             None => Box::pin(self.instantiate()).await?,
         };
         self.arm(&mut warm.store);

@@ -4,17 +4,13 @@ use std::fmt;
 
 use plugboard_sdk::prelude::*;
 
-/// The owner's settings, `[plugins.dice.config]`.
+/// The owner's settings, `[plugins.dice.config]`, as declared in
+/// `plugin.toml`: the host has checked them and filled in the defaults.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The most dice one command may roll (1 to [`MAX_DICE`]).
-    #[serde(default = "default_max_dice")]
     pub max_dice: u32,
-}
-
-fn default_max_dice() -> u32 {
-    MAX_DICE
 }
 
 /// The plugin.

@@ -29,6 +29,7 @@ pub mod api;
 pub mod contract;
 pub mod index;
 pub mod manifest;
+pub mod settings;
 pub mod text;
 
 pub use index::{IndexEntry, IndexLineError, parse_index_lines};

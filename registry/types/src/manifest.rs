@@ -105,6 +105,11 @@ pub struct Manifest {
     /// at most [`MAX_KEYWORDS`] lowercase slugs (see [`check_slug`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
+    /// The settings the plugin takes from the bot owner
+    /// (`[config.<name>]`), checked before its `init`; see
+    /// [`settings`](crate::settings). None declared: any table is passed on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, crate::settings::Setting>,
 }
 
 /// A command a plugin answers, such as `/roll`.
@@ -380,6 +385,8 @@ impl Manifest {
         for (i, author) in self.authors.iter().enumerate() {
             check_short(&format!("authors[{i}]"), author, MAX_FIELD_LEN)?;
         }
+        crate::settings::check_declared(&self.config)
+            .map_err(|(field, problem)| invalid(&field, problem))?;
         check_unique("permissions", &self.permissions)?;
         check_unique("events", &self.events)?;
         if self.commands.len() > MAX_COMMANDS {

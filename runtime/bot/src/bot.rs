@@ -91,10 +91,17 @@ pub fn load_plugins(
                     plugin: manifest.name.clone(),
                     problem,
                 })?;
-            let config = match serde_json::to_value(&section.config) {
-                Ok(serde_json::Value::Object(map)) => map,
-                _ => serde_json::Map::new(),
-            };
+            // Checked against the settings the plugin declares, with the
+            // defaults filled in, before its `init` ever runs.
+            let config = plugboard_registry_types::settings::resolve(
+                &manifest.config,
+                &section.config,
+                &|variable| std::env::var(variable).ok(),
+            )
+            .map_err(|problems| LoadError::Config {
+                plugin: manifest.name.clone(),
+                problems,
+            })?;
             let mut grants = store
                 .grants(&manifest.name)
                 .map_err(|source| LoadError::Store {

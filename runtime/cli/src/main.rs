@@ -107,6 +107,17 @@ enum PluginsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show one plugin's settings: what it declares, the values given under
+    /// `[plugins.<name>.config]` (secrets masked), and what is wrong with them.
+    Show {
+        /// The plugin's name.
+        name: String,
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -124,6 +135,14 @@ fn main() -> ExitCode {
                     json,
                 },
         } => plugins::list(config, json),
+        Top::Plugins {
+            command:
+                PluginsCommand::Show {
+                    name,
+                    config: ConfigArg { config },
+                    json,
+                },
+        } => plugins::show(config, &name, json),
         Top::Install(args) => install::install(args),
         Top::Update(args) => install::update(args),
         Top::Remove(args) => install::remove(args),

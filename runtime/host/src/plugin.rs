@@ -111,6 +111,18 @@ pub enum LoadError {
         /// What is wrong.
         problem: String,
     },
+    /// The owner's configuration of this plugin does not fit the settings
+    /// it declares.
+    #[error(
+        "[plugins.{plugin}.config] in the config: {}",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Config {
+        /// The plugin.
+        plugin: String,
+        /// Each wrong value, with its fix.
+        problems: Vec<plugboard_registry_types::settings::SettingProblem>,
+    },
     /// The owner's limits for this plugin do not parse.
     #[error("[plugins.{plugin}.limits] in the config: {problem}")]
     Limits {
@@ -130,7 +142,10 @@ impl LoadError {
             | LoadError::ManifestContract { path, .. }
             | LoadError::ContractMismatch { path, .. }
             | LoadError::Component { path, .. } => Some(path),
-            LoadError::Store { .. } | LoadError::Settings { .. } | LoadError::Limits { .. } => None,
+            LoadError::Store { .. }
+            | LoadError::Settings { .. }
+            | LoadError::Config { .. }
+            | LoadError::Limits { .. } => None,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `plugboard plugins list`: the plugins a config points at, loaded as the
 //! bot would load them but against a scratch store, shown as a table or JSON.
+//! `plugboard plugins show <name>`: one plugin's declared settings and the
+//! values the owner gave them, checked as at startup, secrets masked.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -92,6 +94,118 @@ pub fn list(config_path: PathBuf, json: bool) -> Result<()> {
     match json {
         true => println!("{}", listing.to_json()),
         false => print!("{}", listing.to_text()),
+    }
+    Ok(())
+}
+
+pub fn show(config_path: PathBuf, name: &str, json: bool) -> Result<()> {
+    use plugboard_registry_types::settings::{SettingValue, resolve};
+
+    let config = BotConfig::load(&config_path)?;
+    let dirs = plugboard_bot::discovery::plugin_dirs(&config);
+    let manifest = dirs
+        .iter()
+        .filter_map(|dir| plugboard_host::plugin::read_manifest(dir).ok())
+        .find(|m| m.name == name)
+        .with_context(|| {
+            format!(
+                "no plugin named `{name}` in the plugin directories or the installed plugins; \
+                 `plugboard plugins list --config {}` shows what there is",
+                config_path.display()
+            )
+        })?;
+    let given = &config.plugin(name).config;
+    let env = |variable: &str| std::env::var(variable).ok();
+    let (resolved, problems) = match resolve(&manifest.config, given, &env) {
+        Ok(resolved) => (resolved, Vec::new()),
+        Err(problems) => (Default::default(), problems),
+    };
+    // What to show for each setting: a secret only says where it comes from.
+    let shown = |key: &str| -> String {
+        let setting = &manifest.config[key];
+        if setting.secret {
+            return match given
+                .get(key)
+                .and_then(|v| v.get("env"))
+                .and_then(|v| v.as_str())
+            {
+                Some(variable) if env(variable).is_some() => format!("(secret, from ${variable})"),
+                Some(variable) => format!("(secret: ${variable} is not set)"),
+                None => "(secret: not set)".to_owned(),
+            };
+        }
+        match resolved.get(key) {
+            Some(value) => value.to_string(),
+            None => given
+                .get(key)
+                .map_or_else(|| "(not set)".to_owned(), |v| v.to_string()),
+        }
+    };
+    if json {
+        let settings: Vec<serde_json::Value> = manifest
+            .config
+            .iter()
+            .map(|(key, setting)| {
+                serde_json::json!({
+                    "name": key,
+                    "type": setting.kind.as_str(),
+                    "description": setting.description,
+                    "default": setting.default.as_ref().map(SettingValue::to_json),
+                    "allowed": setting.allowed(),
+                    "secret": setting.secret,
+                    "value": shown(key),
+                })
+            })
+            .collect();
+        let out = serde_json::json!({
+            "name": manifest.name,
+            "version": manifest.version.to_string(),
+            "settings": settings,
+            "problems": problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        println!("{out}");
+        return Ok(());
+    }
+    println!(
+        "{} {}: {}",
+        manifest.name, manifest.version, manifest.description
+    );
+    if manifest.config.is_empty() {
+        println!("It declares no settings; [plugins.{name}.config] is passed to it as written.");
+        return Ok(());
+    }
+    println!("Settings, under [plugins.{name}.config]:");
+    let mut rows = vec![[
+        "setting".to_owned(),
+        "value".to_owned(),
+        "default".to_owned(),
+        "allowed".to_owned(),
+        "description".to_owned(),
+    ]];
+    for (key, setting) in &manifest.config {
+        rows.push([
+            key.clone(),
+            shown(key),
+            setting
+                .default
+                .as_ref()
+                .map_or_else(|| "(required)".to_owned(), |d| d.to_json().to_string()),
+            setting.allowed(),
+            setting.description.clone(),
+        ]);
+    }
+    print!(
+        "{}",
+        plugboard_cli::listing::render_table(&rows, &[40, 40, 24, 40, 120])
+    );
+    if !problems.is_empty() {
+        println!("The bot refuses to start it:");
+        for problem in &problems {
+            println!(
+                "  {}",
+                plugboard_registry_types::text::one_line(&problem.to_string(), 400)
+            );
+        }
     }
     Ok(())
 }

@@ -291,3 +291,91 @@ fn a_suspension_lasts_across_restarts_until_resumed() -> Result<()> {
     assert_eq!(stdout.trim_end(), sorry, "runs again once resumed");
     Ok(())
 }
+
+#[test]
+fn plugins_show_lists_settings_masks_secrets_and_names_wrong_values() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    // The echo component under a manifest that declares three settings.
+    let plugin = dir.path().join("weather");
+    std::fs::create_dir_all(&plugin)?;
+    std::fs::copy(
+        plugins_dir().join("echo").join("plugin.wasm"),
+        plugin.join("plugin.wasm"),
+    )?;
+    std::fs::write(
+        plugin.join("plugin.toml"),
+        r#"name = "weather"
+version = "1.0.0"
+description = "Says the weather."
+wit = "0.2"
+
+[[commands]]
+name = "weather"
+help = "Says the weather."
+
+[config.api_token]
+type = "string"
+description = "The weather service's token."
+secret = true
+
+[config.units]
+type = "string"
+description = "How temperatures are shown."
+choices = ["metric", "imperial"]
+default = "metric"
+
+[config.days]
+type = "integer"
+description = "Days of forecast."
+default = 3
+min = 1
+max = 7
+"#,
+    )?;
+    let config = console_config(
+        dir.path(),
+        &[&plugin],
+        "[plugins.weather.config]\napi_token = { env = \"PB_TEST_WEATHER_TOKEN\" }\ndays = 9\n",
+    )?;
+    let show = |json: bool| -> Result<String> {
+        let mut cmd = plugboard();
+        cmd.args(["plugins", "show", "weather", "--config"])
+            .arg(&config)
+            .env("PB_TEST_WEATHER_TOKEN", "s3cret-value");
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(String::from_utf8(out.stdout)?)
+    };
+    let text = show(false)?;
+    assert!(!text.contains("s3cret-value"), "{text}");
+    for expected in [
+        "(secret, from $PB_TEST_WEATHER_TOKEN)",
+        "\"metric\"",
+        "one of `metric`, `imperial`",
+        "an integer from 1 to 7",
+        "`days` = `9` is above the maximum of 7; it must be an integer from 1 to 7",
+    ] {
+        assert!(text.contains(expected), "missing {expected} in:\n{text}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&show(true)?)?;
+    assert!(!json.to_string().contains("s3cret-value"));
+    assert_eq!(json["settings"].as_array().map(Vec::len), Some(3));
+    assert_eq!(json["problems"].as_array().map(Vec::len), Some(1));
+
+    // The bot refuses it at startup for the same reason, and says so.
+    let (stdout, stderr) = run_console(&config, "/weather\n")?;
+    assert!(
+        stderr.contains("`days` = `9` is above the maximum of 7"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("s3cret-value"), "{stderr}");
+    assert!(stdout.contains("Unknown command /weather"), "{stdout}");
+    Ok(())
+}

@@ -158,7 +158,8 @@ async fn a_fresh_instance_per_event_gives_the_same_answers() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plugin_config_is_typed_and_checked_at_startup() -> Result<()> {
+async fn declared_settings_reach_the_plugin_with_defaults_and_wrong_values_are_refused_at_load()
+-> Result<()> {
     let mut bot = TestBot::start(&[&plugins_dir()], "[plugins.dice.config]\nmax_dice = 3\n")?;
     assert_eq!(
         bot.ask("c", "/roll 4d6").await?,
@@ -167,27 +168,33 @@ async fn plugin_config_is_typed_and_checked_at_startup() -> Result<()> {
     assert!(bot.ask("c", "/roll 3d6").await?.starts_with("🎲 3d6: "));
     bot.stop().await?;
 
-    // A value the plugin's init refuses disables the plugin, not the bot.
-    let mut bot = TestBot::start(&[&plugins_dir()], "[plugins.dice.config]\nmax_dice = 0\n")?;
-    assert_eq!(
-        bot.ask("c", "/roll 1d6").await?,
-        "Sorry, `dice` is not available right now."
-    );
-    assert_eq!(bot.ask("c", "/echo fine").await?, "fine");
-    let disabled = bot
-        .router
-        .plugins()
-        .iter()
-        .find_map(|t| match t {
-            Target::Wasm(p) if p.name() == "dice" => p.disabled().map(str::to_owned),
-            _ => None,
-        })
-        .unwrap_or_default();
-    assert!(
-        disabled.contains("max_dice must be between 1 and 100, not 0"),
-        "{disabled}"
-    );
+    // Nothing set: dice has no default of its own, so the host's default
+    // (100, from plugin.toml) is what lets it start and roll 100 dice.
+    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    assert!(bot.ask("c", "/roll 100d6").await?.starts_with("🎲 100d6: "));
     bot.stop().await?;
+
+    // Out of bounds, or a typo: refused at load with the fix; the rest load.
+    for (config, expected) in [
+        (
+            "max_dice = 0",
+            "[plugins.dice.config] in the config: `max_dice` = `0` is below the minimum of 1; \
+             it must be an integer from 1 to 100",
+        ),
+        (
+            "max_die = 3",
+            "[plugins.dice.config] in the config: `max_die` is not a setting of this plugin; \
+             did you mean `max_dice`? its settings are `max_dice`",
+        ),
+    ] {
+        let extra = format!("[plugins.dice.config]\n{config}\n");
+        let mut bot = TestBot::start(&[&plugins_dir()], &extra)?;
+        let refused: Vec<String> = bot.report.refused.iter().map(|e| e.to_string()).collect();
+        assert_eq!(refused, [expected]);
+        assert_eq!(bot.ask("c", "/echo fine").await?, "fine");
+        assert!(bot.router.plugins().iter().all(|t| t.name() != "dice"));
+        bot.stop().await?;
+    }
     Ok(())
 }
 

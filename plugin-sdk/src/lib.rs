@@ -14,7 +14,9 @@
 //! * keep state in the plugin's private key-value store with [`kv`] (serde values);
 //! * read the owner's configuration through [`Config`];
 //! * return [`Error::invalid_input`] when the user typed something wrong (the
-//!   text is shown to them) and [`Error::failed`] for everything else.
+//!   text is shown to them) and [`Error::failed`] for everything else;
+//! * with the `i18n` feature, answer in the user's language from Fluent
+//!   catalogs (`i18n::Catalogs`, picked by [`Command::locale`]).
 //!
 //! ```no_run
 //! use plugboard_sdk::prelude::*;
@@ -49,6 +51,8 @@ mod config;
 mod error;
 mod event;
 pub mod http;
+#[cfg(feature = "i18n")]
+pub mod i18n;
 pub mod kv;
 pub mod log;
 pub mod markdown;

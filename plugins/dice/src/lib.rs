@@ -2,7 +2,18 @@
 
 use std::fmt;
 
+use plugboard_sdk::i18n::{Catalogs, args};
 use plugboard_sdk::prelude::*;
+
+/// The answers in every language dice speaks; English when the user's
+/// language has no catalog.
+static CATALOGS: Catalogs = Catalogs::new(
+    "en",
+    &[
+        ("en", include_str!("../locales/en.ftl")),
+        ("de", include_str!("../locales/de.ftl")),
+    ],
+);
 
 /// The owner's settings, `[plugins.dice.config]`, as declared in
 /// `plugin.toml`: the host has checked them and filled in the defaults.
@@ -40,6 +51,7 @@ impl Plugin for Dice {
     }
 
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
+        let locale = cmd.locale.as_deref();
         let spec = match cmd.args.first() {
             None => Roll {
                 count: 1,
@@ -48,13 +60,12 @@ impl Plugin for Dice {
             },
             Some(text) => text
                 .parse()
-                .map_err(|e: RollError| Error::invalid_input(e.to_string()))?,
+                .map_err(|e: RollError| Error::invalid_input(e.message(locale)))?,
         };
         let max = self.settings.max_dice;
         if spec.count > max {
-            return Err(Error::invalid_input(format!(
-                "I roll at most {max} dice at once."
-            )));
+            let text = CATALOGS.text(locale, "too-many", &args([("max", max.into())]));
+            return Err(Error::invalid_input(text));
         }
         let mut rolls = Vec::with_capacity(spec.count as usize);
         for _ in 0..spec.count {
@@ -81,13 +92,51 @@ pub struct Roll {
     pub modifier: i64,
 }
 
-/// Why a dice expression was refused; the text is shown to the user.
+/// Why a dice expression was refused; [`RollError::message`] says it to
+/// the user in their language.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RollError(String);
+pub struct RollError {
+    text: String,
+    why: Why,
+}
+
+/// What is wrong with a dice expression (a message id in `locales/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    NoD,
+    Count,
+    Modifier,
+    Sides,
+    CountRange,
+    SidesRange,
+    ModifierSize,
+}
+
+impl RollError {
+    /// The refusal in the language for `locale`.
+    pub fn message(&self, locale: Option<&str>) -> String {
+        let (id, max) = match self.why {
+            Why::NoD => ("why-no-d", None),
+            Why::Count => ("why-count", None),
+            Why::Modifier => ("why-modifier", None),
+            Why::Sides => ("why-sides", None),
+            Why::CountRange => ("why-count-range", Some(MAX_DICE)),
+            Why::SidesRange => ("why-sides-range", Some(MAX_SIDES)),
+            Why::ModifierSize => ("why-modifier-size", None),
+        };
+        let why = CATALOGS.text(locale, id, &args([("max", max.unwrap_or(0).into())]));
+        let text = self.text.as_str();
+        CATALOGS.text(
+            locale,
+            "not-a-roll",
+            &args([("text", text.into()), ("why", why.into())]),
+        )
+    }
+}
 
 impl fmt::Display for RollError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message(None))
     }
 }
 
@@ -95,42 +144,33 @@ impl std::str::FromStr for Roll {
     type Err = RollError;
 
     fn from_str(text: &str) -> std::result::Result<Self, RollError> {
-        let bad = |why: &str| {
-            RollError(format!(
-                "`{text}` is not a dice roll: {why}. Write it like 2d6, d20 or 3d8+2."
-            ))
+        let bad = |why: Why| RollError {
+            text: text.to_owned(),
+            why,
         };
         let lower = text.trim().to_ascii_lowercase();
-        let (count, rest) = lower
-            .split_once('d')
-            .ok_or_else(|| bad("there is no `d`"))?;
+        let (count, rest) = lower.split_once('d').ok_or_else(|| bad(Why::NoD))?;
         let count = if count.is_empty() {
             1
         } else {
-            count
-                .parse::<u32>()
-                .map_err(|_| bad("the number of dice must be a whole number"))?
+            count.parse::<u32>().map_err(|_| bad(Why::Count))?
         };
         let (sides, modifier) = match rest.find(['+', '-']) {
             Some(at) => {
-                let modifier = rest[at..]
-                    .parse::<i64>()
-                    .map_err(|_| bad("the modifier must be a whole number"))?;
+                let modifier = rest[at..].parse::<i64>().map_err(|_| bad(Why::Modifier))?;
                 (&rest[..at], modifier)
             }
             None => (rest, 0),
         };
-        let sides = sides
-            .parse::<u32>()
-            .map_err(|_| bad("the number of sides must be a whole number"))?;
+        let sides = sides.parse::<u32>().map_err(|_| bad(Why::Sides))?;
         if count == 0 || count > MAX_DICE {
-            return Err(bad(&format!("roll between 1 and {MAX_DICE} dice")));
+            return Err(bad(Why::CountRange));
         }
         if !(2..=MAX_SIDES).contains(&sides) {
-            return Err(bad(&format!("a die has between 2 and {MAX_SIDES} sides")));
+            return Err(bad(Why::SidesRange));
         }
         if modifier.unsigned_abs() > 1_000_000 {
-            return Err(bad("the modifier is too large"));
+            return Err(bad(Why::ModifierSize));
         }
         Ok(Roll {
             count,
@@ -233,6 +273,33 @@ mod tests {
         ] {
             let err = bad.parse::<Roll>().expect_err(bad).to_string();
             assert!(err.contains("Write it like 2d6"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn refusals_follow_the_users_language() {
+        let err = "2x6".parse::<Roll>().expect_err("no d");
+        assert_eq!(
+            err.message(Some("en-US")),
+            "`2x6` is not a dice roll: there is no `d`. Write it like 2d6, d20 or 3d8+2."
+        );
+        assert_eq!(
+            err.message(Some("de")),
+            "`2x6` ist kein Würfelwurf: es fehlt das `d`. Schreib ihn wie 2d6, d20 oder 3d8+2."
+        );
+        let err = "101d6".parse::<Roll>().expect_err("too many");
+        assert!(
+            err.message(Some("de"))
+                .contains("zwischen 1 und 100 Würfel")
+        );
+        // Every message English has, German has too.
+        for line in include_str!("../locales/en.ftl").lines() {
+            if let Some((id, _)) = line.split_once(" = ") {
+                assert!(
+                    include_str!("../locales/de.ftl").contains(&format!("{id} = ")),
+                    "de.ftl lacks {id}"
+                );
+            }
         }
     }
 

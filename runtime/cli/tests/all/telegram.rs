@@ -267,6 +267,32 @@ async fn a_command_is_answered_in_its_chat() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_command_answers_in_the_senders_language() -> Result<()> {
+    let fake = Shared::default();
+    {
+        let english = text_update(10, 5, "/roll 2x6");
+        let mut german = text_update(11, 6, "/roll 2x6");
+        german["message"]["from"]["language_code"] = json!("de");
+        let mut french = text_update(12, 7, "/roll 2x6");
+        french["message"]["from"]["language_code"] = json!("fr");
+        lock(&fake).updates = vec![english, german, french];
+    }
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = start(data.path(), &url, None)?;
+    let sent = wait_for(&fake, "sendmessage", 3).await?;
+    let english = "`2x6` is not a dice roll: there is no `d`. Write it like 2d6, d20 or 3d8+2.";
+    assert_eq!(sent[0]["text"], english);
+    assert_eq!(
+        sent[1]["text"],
+        "`2x6` ist kein Würfelwurf: es fehlt das `d`. Schreib ihn wie 2d6, d20 oder 3d8+2."
+    );
+    // No French catalog: English.
+    assert_eq!(sent[2]["text"], english);
+    bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_resumes_after_the_last_handled_update() -> Result<()> {
     let fake = Shared::default();
     lock(&fake).updates = vec![

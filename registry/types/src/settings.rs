@@ -29,7 +29,7 @@
 //! as before settings existed.
 //!
 //! What it must not touch: reading files or the environment itself (the
-//! caller passes how to read a variable), and anything about how a plugin
+//! caller passes how to read a secret), and anything about how a plugin
 //! uses its settings.
 
 use std::collections::BTreeMap;
@@ -72,7 +72,8 @@ pub struct Setting {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
     /// For a string: the value is a secret. The owner gives it as
-    /// `{ env = "VARIABLE" }`, never in the file, and it is never shown.
+    /// `{ env = "VARIABLE" }` or `{ file = "path" }`, never in the config
+    /// file itself, and it is never shown.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub secret: bool,
 }
@@ -287,15 +288,47 @@ pub struct SettingProblem {
     pub problem: String,
 }
 
+/// Where the owner keeps a secret: `{ env = "VARIABLE" }` or
+/// `{ file = "path" }` (relative to the bot's config file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSource<'a> {
+    /// An environment variable of the bot's process.
+    Env(&'a str),
+    /// A file holding the secret (a trailing newline is dropped).
+    File(&'a str),
+}
+
+impl std::fmt::Display for SecretSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::Env(variable) => write!(f, "the environment variable `{variable}`"),
+            SecretSource::File(path) => write!(f, "the file `{path}`"),
+        }
+    }
+}
+
+impl<'a> SecretSource<'a> {
+    /// Where `given` says the secret is, if it is written as one.
+    pub fn of(given: &'a toml::Value) -> Option<Self> {
+        let table = given.as_table().filter(|t| t.len() == 1)?;
+        match (table.get("env"), table.get("file")) {
+            (Some(v), None) => v.as_str().map(SecretSource::Env),
+            (None, Some(v)) => v.as_str().map(SecretSource::File),
+            _ => None,
+        }
+    }
+}
+
 /// Checks the owner's `values` against what the plugin `declared` and
 /// returns the configuration the plugin gets, defaults filled in, as a JSON
-/// object. `env` reads an environment variable (for secrets).
+/// object. `read_secret` reads a secret from where the owner keeps it, or
+/// says why it cannot.
 ///
 /// A plugin that declares no settings gets `values` as they are.
 pub fn resolve(
     declared: &BTreeMap<String, Setting>,
     values: &toml::Table,
-    env: &dyn Fn(&str) -> Option<String>,
+    read_secret: &dyn Fn(SecretSource<'_>) -> Result<String, String>,
 ) -> Result<serde_json::Map<String, serde_json::Value>, Vec<SettingProblem>> {
     if declared.is_empty() {
         return Ok(match serde_json::to_value(values) {
@@ -336,7 +369,8 @@ pub fn resolve(
                 None => {
                     let how = if setting.secret {
                         format!(
-                            "`{name} = {{ env = \"VARIABLE\" }}` and set VARIABLE in the bot's environment"
+                            "`{name} = {{ env = \"VARIABLE\" }}` (and set VARIABLE where the bot runs) \
+                             or `{name} = {{ file = \"path\" }}`"
                         )
                     } else {
                         format!("`{name} = …`, {}", setting.allowed())
@@ -351,7 +385,7 @@ pub fn resolve(
                     continue;
                 }
             },
-            (Some(given), true) => match secret_from_env(given, env) {
+            (Some(given), true) => match read(given, read_secret) {
                 Ok(secret) => SettingValue::String(secret),
                 Err(why) => {
                     problem(name, why);
@@ -387,27 +421,18 @@ pub fn resolve(
     }
 }
 
-/// Reads a secret given as `{ env = "VARIABLE" }`.
-fn secret_from_env(
+/// Reads a secret given as `{ env = "VARIABLE" }` or `{ file = "path" }`.
+fn read(
     given: &toml::Value,
-    env: &dyn Fn(&str) -> Option<String>,
+    read_secret: &dyn Fn(SecretSource<'_>) -> Result<String, String>,
 ) -> Result<String, String> {
-    let variable = given
-        .as_table()
-        .filter(|t| t.len() == 1)
-        .and_then(|t| t.get("env"))
-        .and_then(toml::Value::as_str);
-    let Some(variable) = variable else {
+    let Some(source) = SecretSource::of(given) else {
         return Err("is a secret and is not written in the config file: write \
-             `{ env = \"VARIABLE\" }` and set VARIABLE in the bot's environment"
+             `{ env = \"VARIABLE\" }` (and set VARIABLE where the bot runs) or \
+             `{ file = \"path\" }`"
             .into());
     };
-    env(variable).ok_or_else(|| {
-        format!(
-            "is read from the environment variable `{variable}`, which is not set; \
-             set it where the bot runs"
-        )
-    })
+    read_secret(source).map_err(|why| format!("is read from {source}, but {why}"))
 }
 
 /// A TOML value as the owner wrote it, cut for a message.
@@ -485,8 +510,12 @@ mod tests {
         .expect("declared settings")
     }
 
-    fn env(name: &str) -> Option<String> {
-        (name == "WEATHER_TOKEN").then(|| "s3cret".to_owned())
+    fn env(source: SecretSource<'_>) -> Result<String, String> {
+        match source {
+            SecretSource::Env("WEATHER_TOKEN") => Ok("s3cret".to_owned()),
+            SecretSource::Env(_) => Err("it is not set".into()),
+            SecretSource::File(_) => Err("it cannot be read".into()),
+        }
     }
 
     fn problems(values: &str) -> Vec<String> {
@@ -522,7 +551,7 @@ mod tests {
             found,
             [
                 "`greting` is not a setting of this plugin; did you mean `greeting`? its settings are `api_token`, `greeting`, `max_notes`, `style`",
-                "`api_token` is a secret and is not written in the config file: write `{ env = \"VARIABLE\" }` and set VARIABLE in the bot's environment",
+                "`api_token` is a secret and is not written in the config file: write `{ env = \"VARIABLE\" }` (and set VARIABLE where the bot runs) or `{ file = \"path\" }`",
                 "`max_notes` = `0` is below the minimum of 1; it must be an integer from 1 to 10000",
                 "`style` = `\"loud\"` is not one of `plain`, `fancy`",
             ]
@@ -530,14 +559,14 @@ mod tests {
         assert_eq!(
             problems("max_notes = \"many\"\napi_token = { env = \"UNSET\" }"),
             [
-                "`api_token` is read from the environment variable `UNSET`, which is not set; set it where the bot runs",
+                "`api_token` is read from the environment variable `UNSET`, but it is not set",
                 "`max_notes` = `\"many\"` is not an integer from 1 to 10000",
             ]
         );
         assert_eq!(
             problems(""),
             [
-                "`api_token` is required (The weather service's API token); add `api_token = { env = \"VARIABLE\" }` and set VARIABLE in the bot's environment"
+                "`api_token` is required (The weather service's API token); add `api_token = { env = \"VARIABLE\" }` (and set VARIABLE where the bot runs) or `api_token = { file = \"path\" }`"
             ]
         );
     }

@@ -96,7 +96,7 @@ pub fn load_plugins(
             let config = plugboard_registry_types::settings::resolve(
                 &manifest.config,
                 &section.config,
-                &|variable| std::env::var(variable).ok(),
+                &|source| crate::config::read_secret(config, source),
             )
             .map_err(|problems| LoadError::Config {
                 plugin: manifest.name.clone(),

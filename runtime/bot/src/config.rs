@@ -229,9 +229,52 @@ impl BotConfig {
     }
 }
 
+/// Reads a plugin's secret from where the owner keeps it: an environment
+/// variable, or a file (relative to the config file's directory; one
+/// trailing newline dropped). The error says why it cannot be read.
+pub fn read_secret(
+    config: &BotConfig,
+    source: plugboard_registry_types::settings::SecretSource<'_>,
+) -> Result<String, String> {
+    use plugboard_registry_types::settings::SecretSource;
+    match source {
+        SecretSource::Env(variable) => std::env::var(variable)
+            .map_err(|_| "it is not set; set it where the bot runs".to_owned()),
+        SecretSource::File(path) => {
+            let path = config.resolve(std::path::Path::new(path));
+            std::fs::read_to_string(&path)
+                .map(|text| {
+                    let text = text.strip_suffix('\n').unwrap_or(&text);
+                    text.strip_suffix('\r').unwrap_or(text).to_owned()
+                })
+                .map_err(|e| format!("{} cannot be read: {e}", path.display()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_read_from_files_beside_the_config_and_from_the_environment() {
+        use plugboard_registry_types::settings::SecretSource;
+        let dir = std::env::temp_dir().join(format!("pb-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("token.txt"), "s3cret\n").expect("secret file");
+        let config = BotConfig::parse("", Path::new("bot.toml"), dir.clone()).expect("config");
+        assert_eq!(
+            read_secret(&config, SecretSource::File("token.txt")),
+            Ok("s3cret".to_owned())
+        );
+        let missing = read_secret(&config, SecretSource::File("nope.txt")).expect_err("missing");
+        assert!(missing.contains("nope.txt cannot be read"), "{missing}");
+        assert_eq!(
+            read_secret(&config, SecretSource::Env("PB_SURELY_UNSET_VARIABLE")),
+            Err("it is not set; set it where the bot runs".to_owned())
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
 
     #[test]
     fn defaults_and_errors() {

@@ -99,7 +99,7 @@ pub fn list(config_path: PathBuf, json: bool) -> Result<()> {
 }
 
 pub fn show(config_path: PathBuf, name: &str, json: bool) -> Result<()> {
-    use plugboard_registry_types::settings::{SettingValue, resolve};
+    use plugboard_registry_types::settings::{SecretSource, SettingValue, resolve};
 
     let config = BotConfig::load(&config_path)?;
     let dirs = plugboard_bot::discovery::plugin_dirs(&config);
@@ -114,9 +114,11 @@ pub fn show(config_path: PathBuf, name: &str, json: bool) -> Result<()> {
                 config_path.display()
             )
         })?;
-    let given = &config.plugin(name).config;
-    let env = |variable: &str| std::env::var(variable).ok();
-    let (resolved, problems) = match resolve(&manifest.config, given, &env) {
+    let section = config.plugin(name);
+    let given = &section.config;
+    let read_secret =
+        |source: SecretSource<'_>| plugboard_bot::config::read_secret(&config, source);
+    let (resolved, problems) = match resolve(&manifest.config, given, &read_secret) {
         Ok(resolved) => (resolved, Vec::new()),
         Err(problems) => (Default::default(), problems),
     };
@@ -124,13 +126,11 @@ pub fn show(config_path: PathBuf, name: &str, json: bool) -> Result<()> {
     let shown = |key: &str| -> String {
         let setting = &manifest.config[key];
         if setting.secret {
-            return match given
-                .get(key)
-                .and_then(|v| v.get("env"))
-                .and_then(|v| v.as_str())
-            {
-                Some(variable) if env(variable).is_some() => format!("(secret, from ${variable})"),
-                Some(variable) => format!("(secret: ${variable} is not set)"),
+            return match given.get(key).and_then(SecretSource::of) {
+                Some(source) => match read_secret(source) {
+                    Ok(_) => format!("(secret, from {source})"),
+                    Err(why) => format!("(secret: {source}, but {why})"),
+                },
                 None => "(secret: not set)".to_owned(),
             };
         }
@@ -196,7 +196,7 @@ pub fn show(config_path: PathBuf, name: &str, json: bool) -> Result<()> {
     }
     print!(
         "{}",
-        plugboard_cli::listing::render_table(&rows, &[40, 40, 24, 40, 120])
+        plugboard_cli::listing::render_table(&rows, &[40, 80, 24, 40, 120])
     );
     if !problems.is_empty() {
         println!("The bot refuses to start it:");

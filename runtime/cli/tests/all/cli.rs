@@ -356,7 +356,7 @@ max = 7
     let text = show(false)?;
     assert!(!text.contains("s3cret-value"), "{text}");
     for expected in [
-        "(secret, from $PB_TEST_WEATHER_TOKEN)",
+        "(secret, from the environment variable `PB_TEST_WEATHER_TOKEN`)",
         "\"metric\"",
         "one of `metric`, `imperial`",
         "an integer from 1 to 7",

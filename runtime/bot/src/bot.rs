@@ -396,10 +396,16 @@ impl Reload {
                 return;
             }
         };
+        // A registry plugin refused by file (its manifest, its component)
+        // or by name (its settings or limits in the config) fails the swap.
+        let installed = Installed::load(&data_dir).unwrap_or_default();
         let mut failures: Vec<String> = report
             .refused
             .iter()
-            .filter(|e| e.path().is_some_and(|p| p.starts_with(&installed_root)))
+            .filter(|e| {
+                e.path().is_some_and(|p| p.starts_with(&installed_root))
+                    || e.plugin().is_some_and(|name| installed.get(name).is_some())
+            })
             .map(ToString::to_string)
             .collect();
         let mut targets = Vec::new();

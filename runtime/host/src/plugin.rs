@@ -134,6 +134,18 @@ pub enum LoadError {
 }
 
 impl LoadError {
+    /// The plugin the error is about, when it names one by name rather
+    /// than by file (its stored data, its settings, its limits).
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            LoadError::Store { plugin, .. }
+            | LoadError::Settings { plugin, .. }
+            | LoadError::Config { plugin, .. }
+            | LoadError::Limits { plugin, .. } => Some(plugin),
+            _ => None,
+        }
+    }
+
     /// The file the error is about, when it names one.
     pub fn path(&self) -> Option<&Path> {
         match self {

@@ -160,6 +160,8 @@ thread_local! {
 pub struct LazyMessage {
     cell: OnceCell<Message>,
     call: u64,
+    /// Counted in this thread's counters: never sent to another thread.
+    _thread: std::marker::PhantomData<*const ()>,
 }
 
 impl LazyMessage {
@@ -168,6 +170,7 @@ impl LazyMessage {
         LazyMessage {
             cell: OnceCell::new(),
             call: CALL.get(),
+            _thread: std::marker::PhantomData,
         }
     }
 
@@ -225,6 +228,7 @@ impl Clone for LazyMessage {
         LazyMessage {
             cell: self.cell.clone(),
             call: self.call,
+            _thread: std::marker::PhantomData,
         }
     }
 }
@@ -242,6 +246,7 @@ impl From<Message> for LazyMessage {
         LazyMessage {
             cell: OnceCell::from(message),
             call: 0,
+            _thread: std::marker::PhantomData,
         }
     }
 }
@@ -319,6 +324,9 @@ pub(crate) fn end_call() {
         let message = read_current_message().unwrap_or_else(unknown_message);
         KEPT.with_borrow_mut(|kept| kept.push((CALL.get(), pending, message)));
     }
+    // Between calls nothing is current: a copy made or dropped now counts
+    // against its call's kept message.
+    CALL.set(CALL.get().wrapping_add(1));
 }
 
 /// Turns the contract's event into the SDK's.

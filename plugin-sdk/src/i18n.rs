@@ -23,7 +23,8 @@
 //! message missing from the chosen catalog comes from the fallback; one
 //! missing everywhere is its id in brackets, so a gap shows instead of
 //! failing the event. Catalogs are parsed once per instance, on first use;
-//! a catalog that does not parse is skipped (logged), never a crash.
+//! messages that do not parse are skipped (logged), never a crash. A custom
+//! Fluent function must not call [`Catalogs::text`] itself.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -112,20 +113,22 @@ impl Catalogs {
     fn parse(&self, tag: &'static str) -> Bundle {
         let (_, source) = self.sources.iter().find(|(t, _)| *t == tag)?;
         let id: LanguageIdentifier = tag.parse().ok()?;
+        // What parses is used; the messages that do not fall back.
         let resource = match FluentResource::try_new((*source).to_owned()) {
             Ok(resource) => resource,
-            Err((_, errors)) => {
+            Err((resource, errors)) => {
                 crate::log::warn(format!(
-                    "the `{tag}` catalog has {} syntax errors; using the fallback",
+                    "the `{tag}` catalog has {} syntax errors; its other messages are used",
                     errors.len()
                 ));
-                return None;
+                resource
             }
         };
         let mut bundle = FluentBundle::new(vec![id]);
         // Unicode isolation marks around arguments would show in chats.
         bundle.set_use_isolating(false);
-        bundle.add_resource(resource).ok()?;
+        // A message defined twice: the later one wins.
+        bundle.add_resource_overriding(resource);
         Some(bundle)
     }
 }

@@ -385,8 +385,7 @@ impl Manifest {
         for (i, author) in self.authors.iter().enumerate() {
             check_short(&format!("authors[{i}]"), author, MAX_FIELD_LEN)?;
         }
-        crate::settings::check_declared(&self.config)
-            .map_err(|(field, problem)| invalid(&field, problem))?;
+        crate::settings::check_declared(&self.config)?;
         check_unique("permissions", &self.permissions)?;
         check_unique("events", &self.events)?;
         if self.commands.len() > MAX_COMMANDS {
@@ -575,7 +574,7 @@ impl OriginPattern {
     }
 }
 
-fn invalid(field: &str, problem: String) -> ManifestError {
+pub(crate) fn invalid(field: &str, problem: String) -> ManifestError {
     ManifestError::Invalid {
         field: field.to_owned(),
         problem,
@@ -589,7 +588,7 @@ pub fn is_reserved_command(name: &str) -> bool {
 
 /// Refuses a text shown to people that holds a control character, a line
 /// break or a bidirectional override (see [`text::is_unsafe`]).
-fn check_line(field: &str, value: &str) -> Result<(), ManifestError> {
+pub(crate) fn check_line(field: &str, value: &str) -> Result<(), ManifestError> {
     match value.chars().find(|c| text::is_unsafe(*c)) {
         None => Ok(()),
         Some(c) => Err(invalid(
@@ -604,7 +603,7 @@ fn check_line(field: &str, value: &str) -> Result<(), ManifestError> {
 }
 
 /// [`check_line`], and at most `max` bytes.
-fn check_short(field: &str, value: &str, max: usize) -> Result<(), ManifestError> {
+pub(crate) fn check_short(field: &str, value: &str, max: usize) -> Result<(), ManifestError> {
     check_line(field, value)?;
     if value.len() > max {
         return Err(invalid(

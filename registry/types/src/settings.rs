@@ -36,6 +36,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ManifestError;
+
 /// Most settings one plugin may declare.
 pub const MAX_SETTINGS: usize = 64;
 /// Longest setting name, in bytes.
@@ -200,10 +202,24 @@ fn quoted_list(items: &[String]) -> String {
     quoted.join(", ")
 }
 
-/// Checks what a plugin declares: names, descriptions, defaults within
-/// their own bounds. Called by [`Manifest::validate`](crate::Manifest::validate);
-/// the error is `(field, problem)`.
-pub fn check_declared(settings: &BTreeMap<String, Setting>) -> Result<(), (String, String)> {
+/// Most bytes of one choice.
+pub const MAX_CHOICE_LEN: usize = 100;
+
+/// Checks what a plugin declares: names, descriptions and choices (one
+/// line each, no control or direction-changing characters), defaults
+/// within their own bounds. Called by
+/// [`Manifest::validate`](crate::Manifest::validate).
+pub fn check_declared(settings: &BTreeMap<String, Setting>) -> Result<(), ManifestError> {
+    check_settings(settings).map_err(|(field, problem)| crate::manifest::invalid(&field, problem))
+}
+
+fn check_settings(settings: &BTreeMap<String, Setting>) -> Result<(), (String, String)> {
+    let text = |field: &str, value: &str, max: usize| {
+        crate::manifest::check_short(field, value, max).map_err(|e| match e {
+            ManifestError::Invalid { field, problem } => (field, problem),
+            ManifestError::Syntax(problem) => (field.to_owned(), problem),
+        })
+    };
     if settings.len() > MAX_SETTINGS {
         return Err((
             "config".into(),
@@ -229,17 +245,10 @@ pub fn check_declared(settings: &BTreeMap<String, Setting>) -> Result<(), (Strin
                 ),
             ));
         }
-        let description = setting.description.trim();
-        if description.is_empty()
-            || setting.description.len() > MAX_SETTING_DESCRIPTION
-            || setting.description.chars().any(char::is_control)
-        {
-            return Err((
-                format!("{field}.description"),
-                format!(
-                    "must say in one line of at most {MAX_SETTING_DESCRIPTION} bytes what the setting does"
-                ),
-            ));
+        let description = format!("{field}.description");
+        text(&description, &setting.description, MAX_SETTING_DESCRIPTION)?;
+        if setting.description.trim().is_empty() {
+            return Err((description, "is empty; say what the setting does".into()));
         }
         if let (Some(min), Some(max)) = (setting.min, setting.max)
             && min > max
@@ -256,6 +265,13 @@ pub fn check_declared(settings: &BTreeMap<String, Setting>) -> Result<(), (Strin
             }
             if setting.choices.len() > MAX_CHOICES {
                 return Err((field, format!("lists more than {MAX_CHOICES} choices")));
+            }
+            for (i, choice) in setting.choices.iter().enumerate() {
+                let at = format!("{field}.choices[{i}]");
+                text(&at, choice, MAX_CHOICE_LEN)?;
+                if choice.is_empty() || setting.choices[..i].contains(choice) {
+                    return Err((at, "is empty or listed twice".into()));
+                }
             }
         }
         if setting.secret {
@@ -582,7 +598,7 @@ mod tests {
     fn declarations_are_checked() {
         let bad = |text: &str| {
             let settings: BTreeMap<String, Setting> = toml::from_str(text).expect("shape");
-            check_declared(&settings).expect_err("refused")
+            check_settings(&settings).expect_err("refused")
         };
         assert_eq!(
             bad("[n]\ntype = \"integer\"\ndescription = \"d\"\ndefault = 5\nmax = 3").0,
@@ -602,5 +618,13 @@ mod tests {
                 .1
                 .contains("only a string")
         );
+        // Text an owner reads is one plain line.
+        let choices =
+            "[s]\ntype = \"string\"\ndescription = \"d\"\nchoices = [\"a\", \"\\u001b[2J\"]";
+        assert_eq!(bad(choices).0, "config.s.choices[1]");
+        let twice = "[s]\ntype = \"string\"\ndescription = \"d\"\nchoices = [\"a\", \"a\"]";
+        assert_eq!(bad(twice).0, "config.s.choices[1]");
+        let bidi = "[s]\ntype = \"string\"\ndescription = \"d\\u202e\"";
+        assert_eq!(bad(bidi).0, "config.s.description");
     }
 }

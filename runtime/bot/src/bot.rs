@@ -102,6 +102,12 @@ pub fn load_plugins(
                 plugin: manifest.name.clone(),
                 problems,
             })?;
+            let secrets = manifest
+                .config
+                .iter()
+                .filter(|(_, setting)| setting.secret)
+                .filter_map(|(key, _)| config.get(key)?.as_str().map(str::to_owned))
+                .collect();
             let mut grants = store
                 .grants(&manifest.name)
                 .map_err(|source| LoadError::Store {
@@ -138,6 +144,7 @@ pub fn load_plugins(
                 limits,
                 grants,
                 http_allow_private,
+                secrets,
             })
         };
         match load_plugin(&dir, engine, Arc::clone(&store), settings) {

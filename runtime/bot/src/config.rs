@@ -238,16 +238,25 @@ pub fn read_secret(
 ) -> Result<String, String> {
     use plugboard_registry_types::settings::SecretSource;
     match source {
-        SecretSource::Env(variable) => std::env::var(variable)
-            .map_err(|_| "it is not set; set it where the bot runs".to_owned()),
+        SecretSource::Env(variable) => std::env::var(variable).map_err(|e| match e {
+            std::env::VarError::NotPresent => "it is not set; set it where the bot runs".to_owned(),
+            std::env::VarError::NotUnicode(_) => "its value is not valid UTF-8".to_owned(),
+        }),
         SecretSource::File(path) => {
+            /// A secret is short; anything bigger is the wrong file.
+            const MAX_SECRET_FILE: u64 = 64 * 1024;
             let path = config.resolve(std::path::Path::new(path));
-            std::fs::read_to_string(&path)
-                .map(|text| {
-                    let text = text.strip_suffix('\n').unwrap_or(&text);
-                    text.strip_suffix('\r').unwrap_or(text).to_owned()
-                })
-                .map_err(|e| format!("{} cannot be read: {e}", path.display()))
+            let shown = path.display();
+            let meta =
+                std::fs::metadata(&path).map_err(|e| format!("{shown} cannot be read: {e}"))?;
+            if !meta.is_file() || meta.len() > MAX_SECRET_FILE {
+                return Err(format!(
+                    "{shown} is not a regular file of at most {MAX_SECRET_FILE} bytes"
+                ));
+            }
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{shown} cannot be read: {e}"))?;
+            Ok(text.trim_end_matches(['\r', '\n']).to_owned())
         }
     }
 }

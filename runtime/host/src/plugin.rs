@@ -174,6 +174,9 @@ pub struct PluginSettings {
     /// Special address ranges its HTTP requests may reach anyway
     /// (`http_allow_private`).
     pub http_allow_private: Vec<crate::http::Cidr>,
+    /// The values of its secret settings, never shown in what the host
+    /// writes about the plugin.
+    pub secrets: Vec<String>,
 }
 
 /// Counters of one plugin.
@@ -361,6 +364,7 @@ pub fn load_plugin(
             budget: Mutex::new(log_budget),
         },
         http,
+        secrets: settings.secrets,
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {
@@ -738,7 +742,7 @@ fn classify(store: &Store<HostState>, error: &wasmtime::Error) -> Failure {
     let printed = data.output_tail();
     if !printed.is_empty() {
         message.push_str("; it printed: ");
-        message.push_str(&printed);
+        message.push_str(&data.plugin.redact(&printed));
     }
     if let Some(trace) = error.downcast_ref::<wasmtime::WasmBacktrace>() {
         let trace = trace.to_string();

@@ -186,9 +186,25 @@ pub struct PluginShared {
     pub log: LogState,
     /// For the `http` interface.
     pub http: Option<HttpState>,
+    /// The values of its secret settings, hidden from every text the host
+    /// writes about it (see [`PluginShared::redact`]).
+    pub secrets: Vec<String>,
 }
 
 impl PluginShared {
+    /// `text` with every secret setting's value replaced by `(secret)`:
+    /// for what the plugin says or prints that reaches logs, listings and
+    /// users (a library's error message may quote the value it failed on).
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut text = std::borrow::Cow::Borrowed(text);
+        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
+            if text.contains(secret.as_str()) {
+                text = std::borrow::Cow::Owned(text.replace(secret.as_str(), "(secret)"));
+            }
+        }
+        text
+    }
+
     /// A plugin holds a permission when its manifest asks for it and the
     /// owner granted it.
     pub(crate) fn granted(&self, permission: Permission) -> bool {

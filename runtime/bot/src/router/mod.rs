@@ -336,8 +336,14 @@ impl Router {
                 }
             }
         }
+        // Answered means a message to this chat; a subscriber that only
+        // reacts, or forwards elsewhere, has not answered the user.
+        let answered = out
+            .outbound
+            .iter()
+            .any(|o| o.chat == chat && matches!(o.op, OutboundOp::Send { .. }));
         if let Some(text) = unknown
-            && out.outbound.is_empty()
+            && !answered
         {
             self.reply(&mut out, &chat, reply_to, text);
         }

@@ -377,5 +377,21 @@ max = 7
     );
     assert!(!stderr.contains("s3cret-value"), "{stderr}");
     assert!(stdout.contains("Unknown command /weather"), "{stdout}");
+
+    // Valid now, the secret read from a file. The echo component refuses an
+    // empty /weather with "nothing to echo; …": with the secret being
+    // "nothing", the host hides it in what reaches the user and the log.
+    std::fs::write(dir.path().join("token.txt"), "nothing\n")?;
+    let config = console_config(
+        dir.path(),
+        &[&plugin],
+        "[plugins.weather.config]\napi_token = { file = \"token.txt\" }\n",
+    )?;
+    let (stdout, stderr) = run_console(&config, "/weather\n")?;
+    assert_eq!(
+        stdout.trim_end(),
+        "(secret) to echo; usage: /echo <text>",
+        "stderr: {stderr}"
+    );
     Ok(())
 }

@@ -14,11 +14,12 @@ use crate::plugin::Handled;
 use crate::sandbox::Failure;
 use crate::state::{ActionContext, HostState};
 
-/// What a plugin's own error means to the runner.
-fn failure(e: wit::PluginError) -> Failure {
+/// What a plugin's own error means to the runner, its secrets hidden.
+fn failure(e: wit::PluginError, store: &Store<HostState>) -> Failure {
+    let plugin = &store.data().plugin;
     match e {
-        wit::PluginError::InvalidInput(m) => Failure::InvalidInput(m),
-        wit::PluginError::Failed(m) => Failure::Failed(m),
+        wit::PluginError::InvalidInput(m) => Failure::InvalidInput(plugin.redact(&m).into_owned()),
+        wit::PluginError::Failed(m) => Failure::Failed(plugin.redact(&m).into_owned()),
     }
 }
 
@@ -35,7 +36,9 @@ pub(crate) async fn init(
         .call_init(&mut *store, config)
         .await?;
     Ok(refused.map_err(|e| {
-        let (wit::PluginError::InvalidInput(why) | wit::PluginError::Failed(why)) = e;
+        let (Failure::InvalidInput(why) | Failure::Failed(why)) = failure(e, store) else {
+            return Failure::Instantiate("its init refused the configuration".into());
+        };
         Failure::Instantiate(format!(
             "its init refused the configuration: {}",
             plugboard_model::text::truncate(&why, plugboard_model::text::MAX_ERROR_TEXT)
@@ -62,7 +65,7 @@ pub(crate) async fn handle(
     let sent = std::mem::take(&mut store.data_mut().event.sent);
     let actions = match called? {
         Ok(actions) => actions,
-        Err(e) => return Ok(Err(failure(e))),
+        Err(e) => return Ok(Err(failure(e, store))),
     };
     let limits = &store.data().plugin.limits;
     // Messages queued through the host count against the same cap.

@@ -29,6 +29,7 @@ impl plugboard::plugin::logging::Host for HostState {
         // A field of bounded length, never part of the log line's own
         // text: recorded with `Debug`, it is quoted and escaped, so a
         // plugin can neither forge a line nor a field.
+        let message = self.plugin.redact(&message);
         let text = plugboard_model::text::truncate(&message, MAX_LOG_LINE);
         match level {
             wit::LogLevel::Trace => tracing::trace!(plugin, text = ?text, "plugin log"),

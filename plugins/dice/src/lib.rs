@@ -52,20 +52,31 @@ impl Plugin for Dice {
 
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
         let locale = cmd.locale.as_deref();
+        let max = self.settings.max_dice;
+        let too_many = || {
+            let text = CATALOGS.text(locale, "too-many", &args([("max", max.into())]));
+            Error::invalid_input(text)
+        };
         let spec = match cmd.args.first() {
             None => Roll {
                 count: 1,
                 sides: 6,
                 modifier: 0,
             },
-            Some(text) => text
-                .parse()
-                .map_err(|e: RollError| Error::invalid_input(e.message(locale)))?,
+            // Too many dice is said one way, whatever the owner's limit.
+            Some(text) => text.parse().map_err(|e: RollError| {
+                let count = text.to_ascii_lowercase();
+                let count = count
+                    .split_once('d')
+                    .and_then(|(n, _)| n.trim().parse::<u64>().ok());
+                match e.why {
+                    Why::CountRange if count.is_some_and(|n| n > u64::from(max)) => too_many(),
+                    _ => Error::invalid_input(e.message(locale)),
+                }
+            })?,
         };
-        let max = self.settings.max_dice;
         if spec.count > max {
-            let text = CATALOGS.text(locale, "too-many", &args([("max", max.into())]));
-            return Err(Error::invalid_input(text));
+            return Err(too_many());
         }
         let mut rolls = Vec::with_capacity(spec.count as usize);
         for _ in 0..spec.count {

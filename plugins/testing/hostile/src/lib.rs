@@ -18,7 +18,9 @@ impl Plugin for Hostile {
         // Not attacks: reports, so adapter tests can see these events arrive.
         match event {
             Event::Command(cmd) => return self.on_command(cmd, out),
-            // A command no plugin owns arrives as a message.
+            // A command no plugin owns arrives as a message; `/peek…` is
+            // only looked at (a reaction), not answered.
+            Event::Message(m) if m.text.starts_with("/peek") => out.react(m.id, "👀"),
             Event::Message(m) if m.text.starts_with('/') => out.reply(format!("heard {}", m.text)),
             Event::Edited(m) => out.reply(format!("edited #{}: {}", m.id, m.text)),
             Event::Reaction(r) => out.reply(format!(

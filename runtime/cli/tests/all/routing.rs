@@ -66,6 +66,18 @@ async fn a_command_no_plugin_owns_reaches_message_subscribers_instead_of_unknown
     );
     // A command a plugin owns still goes to that plugin only.
     assert_eq!(bot.ask("c1", "/echo hi").await?, "hi");
+    // A subscriber that only reacts has not answered: the user still learns
+    // the command is unknown.
+    assert!(bot.handle.say("c1", "u", "/peek").await);
+    let reaction = bot.next().await?;
+    assert!(
+        matches!(&reaction.op, OutboundOp::React { emoji, .. } if emoji == "👀"),
+        "{reaction:?}"
+    );
+    assert_eq!(
+        crate::support::text_of(&bot.next().await?),
+        "Unknown command /peek. Send /help to see what I can do."
+    );
     bot.stop().await?;
     Ok(())
 }
@@ -166,6 +178,11 @@ async fn declared_settings_reach_the_plugin_with_defaults_and_wrong_values_are_r
         "I roll at most 3 dice at once."
     );
     assert!(bot.ask("c", "/roll 3d6").await?.starts_with("🎲 3d6: "));
+    // Beyond the parser's own limit too, the owner's limit is what is said.
+    assert_eq!(
+        bot.ask("c", "/roll 101d6").await?,
+        "I roll at most 3 dice at once."
+    );
     bot.stop().await?;
 
     // Nothing set: dice has no default of its own, so the host's default

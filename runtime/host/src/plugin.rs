@@ -511,7 +511,8 @@ impl LoadedPlugin {
         self.arm(&mut store);
         let limits = &self.shared.limits;
         let config = &self.shared.config.json;
-        let started = tokio::time::timeout(limits.deadline(), async {
+        let deadline = store.data().cpu.deadline;
+        let started = crate::sandbox::within_deadline(deadline, async {
             wasmtime::Result::Ok(match &self.pre {
                 Pre::V0_1(pre) => {
                     let bindings = pre.instantiate_async(&mut store).await?;

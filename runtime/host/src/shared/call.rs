@@ -36,9 +36,8 @@ pub(crate) async fn init(
         .call_init(&mut *store, config)
         .await?;
     Ok(refused.map_err(|e| {
-        let (Failure::InvalidInput(why) | Failure::Failed(why)) = failure(e, store) else {
-            return Failure::Instantiate("its init refused the configuration".into());
-        };
+        let (wit::PluginError::InvalidInput(why) | wit::PluginError::Failed(why)) = e;
+        let why = store.data().plugin.redact(&why);
         Failure::Instantiate(format!(
             "its init refused the configuration: {}",
             plugboard_model::text::truncate(&why, plugboard_model::text::MAX_ERROR_TEXT)

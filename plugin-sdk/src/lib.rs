@@ -13,6 +13,7 @@
 //! * read command arguments with [`Command::arg`] and friends;
 //! * keep state in the plugin's private key-value store with [`kv`] (serde values);
 //! * read the owner's configuration through [`Config`];
+//! * set timers with [`schedule`] and handle their fires in [`Plugin::on_tick`];
 //! * return [`Error::invalid_input`] when the user typed something wrong (the
 //!   text is shown to them) and [`Error::failed`] for everything else;
 //! * with the `i18n` feature, answer in the user's language from Fluent
@@ -57,6 +58,7 @@ pub mod kv;
 pub mod log;
 pub mod markdown;
 mod response;
+pub mod schedule;
 
 pub use command::ArgError;
 pub use config::Config;
@@ -74,7 +76,7 @@ pub use bindings::plugboard::plugin::types::{
 pub mod prelude {
     pub use crate::{
         Button, ButtonPress, Chat, ChatRef, Command, Config, Embed, Error, Event, Message,
-        Outgoing, Plugin, Response, Result, kv,
+        Outgoing, Plugin, Response, Result, Tick, kv,
     };
 }
 
@@ -115,6 +117,7 @@ pub trait Plugin: Default + 'static {
             Event::Command(cmd) => self.on_command(cmd, out),
             Event::Message(msg) => self.on_message(msg, out),
             Event::ButtonPress(press) => self.on_button(press, out),
+            Event::Tick(tick) => self.on_tick(tick, out),
             _ => Ok(()),
         }
     }
@@ -135,6 +138,13 @@ pub trait Plugin: Default + 'static {
     /// Handles a press of a button this plugin sent.
     fn on_button(&mut self, press: ButtonPress, out: &mut Response) -> Result<()> {
         let _ = (press, out);
+        Ok(())
+    }
+
+    /// Handles a fire of one of the plugin's [`schedule`]s; replies go to
+    /// the chat the schedule was set for.
+    fn on_tick(&mut self, tick: Tick, out: &mut Response) -> Result<()> {
+        let _ = (tick, out);
         Ok(())
     }
 }

@@ -194,6 +194,8 @@ pub enum Permission {
     /// Mention `@everyone` and `@here` in Discord servers (without it they
     /// are shown but notify nobody).
     MentionEveryone,
+    /// Set timers that wake the plugin later (contract 0.2's `schedule`).
+    Schedule,
 }
 
 impl Permission {
@@ -203,6 +205,7 @@ impl Permission {
         Permission::SendAnyChat,
         Permission::Http,
         Permission::MentionEveryone,
+        Permission::Schedule,
     ];
 
     /// The name used in `plugin.toml`.
@@ -212,6 +215,7 @@ impl Permission {
             Permission::SendAnyChat => "send-any-chat",
             Permission::Http => "http",
             Permission::MentionEveryone => "mention-everyone",
+            Permission::Schedule => "schedule",
         }
     }
 
@@ -224,6 +228,9 @@ impl Permission {
             }
             Permission::Http => "make HTTP requests to the web addresses listed in its manifest",
             Permission::MentionEveryone => "mention @everyone and @here in Discord servers",
+            Permission::Schedule => {
+                "set timers that wake it later, to post in the chat where they were set"
+            }
         }
     }
 }

@@ -20,6 +20,8 @@ use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
 use plugboard_host::plugin::{
     LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
 };
+use plugboard_model::event::Event;
+use plugboard_schedule::{Clock, SystemClock, Timetable};
 use plugboard_store::{Durable, RuntimeMeta, SledStore, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -62,11 +64,13 @@ pub struct LoadReport {
     pub missing_grants: Vec<(String, Vec<plugboard_registry_types::Permission>)>,
 }
 
-/// Loads every plugin the config points at; refusals are reported, not fatal.
+/// Loads every plugin the config points at; refusals are reported, not
+/// fatal. Plugins set their schedules in `timetable` (none: refused).
 pub fn load_plugins(
     config: &BotConfig,
     engine: &PluginEngine,
     store: Arc<dyn Store>,
+    timetable: Option<&Arc<Timetable>>,
 ) -> (Vec<LoadedPlugin>, LoadReport) {
     let mut plugins: Vec<LoadedPlugin> = Vec::new();
     let mut report = LoadReport::default();
@@ -145,6 +149,7 @@ pub fn load_plugins(
                 grants,
                 http_allow_private,
                 secrets,
+                timetable: timetable.cloned(),
             })
         };
         match load_plugin(&dir, engine, Arc::clone(&store), settings) {
@@ -189,23 +194,39 @@ pub struct Bot {
     queue: usize,
     /// What a bot built from a config needs to reload its plugins.
     reload: Option<Arc<Reload>>,
+    /// The plugins' schedules, fired while the bot runs.
+    timetable: Option<Arc<Timetable>>,
 }
 
 /// Loads a new plugin set when the installation record changes.
 struct Reload {
     config: BotConfig,
     engine: PluginEngine,
+    timetable: Arc<Timetable>,
 }
 
 impl Bot {
     /// Opens the store, creates the engine and loads the plugins of `config`.
     /// Adapters are added with [`Bot::add_adapter`].
     pub fn from_config(config: &BotConfig) -> Result<(Bot, LoadReport), BotError> {
+        Self::from_config_with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// Like [`Bot::from_config`], with schedules on `clock` instead of the
+    /// system's (tests move a manual clock across days).
+    pub fn from_config_with_clock(
+        config: &BotConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Bot, LoadReport), BotError> {
         let data = config.data_dir();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("store"))?);
+        let timetable = Arc::new(Timetable::open(
+            Arc::clone(&store) as Arc<dyn plugboard_store::Schedules>,
+            clock,
+        )?);
         // Loaded plugins keep the engine (and its epoch ticker) alive.
         let engine = PluginEngine::new(&engine_options(config))?;
-        let (plugins, report) = load_plugins(config, &engine, Arc::clone(&store));
+        let (plugins, report) = load_plugins(config, &engine, Arc::clone(&store), Some(&timetable));
         let targets = plugins.into_iter().map(Target::from).collect();
         let router = Router::with_commands(
             targets,
@@ -218,9 +239,11 @@ impl Bot {
             config.runtime.workers,
             config.runtime.queue,
         );
+        bot.timetable = Some(Arc::clone(&timetable));
         bot.reload = Some(Arc::new(Reload {
             config: config.clone(),
             engine,
+            timetable,
         }));
         Ok((bot, report))
     }
@@ -235,6 +258,7 @@ impl Bot {
             workers: workers.max(1),
             queue: queue.max(1),
             reload: None,
+            timetable: None,
         }
     }
 
@@ -333,6 +357,10 @@ impl Bot {
                 stop_rx.clone(),
             ))
         });
+        let scheduler = self.timetable.clone().map(|timetable| {
+            // A weak reference, like the watcher's.
+            tokio::spawn(fire_ticks(timetable, Arc::downgrade(&dispatcher)))
+        });
         drop(dispatcher);
 
         while let Some(joined) = adapters.join_next().await {
@@ -341,6 +369,10 @@ impl Bot {
             }
         }
         stopper.abort();
+        if let Some(scheduler) = scheduler {
+            scheduler.abort();
+            let _ = scheduler.await;
+        }
         if let Some(watcher) = watcher {
             // It holds the store and the engine: gone before `run` returns,
             // so the next bot can open the same data directory.
@@ -350,6 +382,22 @@ impl Bot {
         flush(Arc::clone(&self.store) as Arc<dyn Durable>).await;
         Ok(())
     }
+}
+
+/// Hands every due schedule's tick to the dispatcher, in the queue of the
+/// chat it was set for, until the dispatcher is gone.
+async fn fire_ticks(timetable: Arc<Timetable>, dispatcher: std::sync::Weak<Dispatcher>) {
+    timetable
+        .run(|tick| {
+            let dispatcher = dispatcher.upgrade();
+            async move {
+                match dispatcher {
+                    Some(dispatcher) => dispatcher.submit(Event::Tick(tick), None).await.is_ok(),
+                    None => false,
+                }
+            }
+        })
+        .await;
 }
 
 /// How often the installation record is checked for changes.
@@ -394,7 +442,9 @@ impl Reload {
         let loading = {
             let this = Arc::clone(self);
             let store = Arc::clone(store);
-            tokio::task::spawn_blocking(move || load_plugins(&this.config, &this.engine, store))
+            tokio::task::spawn_blocking(move || {
+                load_plugins(&this.config, &this.engine, store, Some(&this.timetable))
+            })
         };
         let (plugins, report) = match loading.await {
             Ok(loaded) => loaded,

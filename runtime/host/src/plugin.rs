@@ -177,6 +177,9 @@ pub struct PluginSettings {
     /// The values of its secret settings, never shown in what the host
     /// writes about the plugin.
     pub secrets: Vec<String>,
+    /// The bot's timetable, for the `schedule` interface (none: every
+    /// schedule is refused).
+    pub timetable: Option<Arc<plugboard_schedule::Timetable>>,
 }
 
 /// Counters of one plugin.
@@ -365,6 +368,7 @@ pub fn load_plugin(
         },
         http,
         secrets: settings.secrets,
+        timetable: settings.timetable,
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {

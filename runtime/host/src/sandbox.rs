@@ -76,6 +76,11 @@ pub struct Limits {
     /// Log lines per second the plugin may write (bursts up to the same
     /// number); further lines are dropped and counted.
     pub log_lines_per_sec: u32,
+    /// Schedules (timers) the plugin may keep at once.
+    pub max_schedules: u32,
+    /// The shortest interval a repeating schedule may have, in milliseconds
+    /// (cron expressions can repeat at most once a minute anyway).
+    pub schedule_min_interval_ms: u64,
 }
 
 impl Default for Limits {
@@ -94,11 +99,21 @@ impl Default for Limits {
             kv_max_keys: 10_000,
             kv_max_bytes: 16 << 20,
             log_lines_per_sec: 20,
+            max_schedules: 1_000,
+            schedule_min_interval_ms: 60_000,
         }
     }
 }
 
 impl Limits {
+    /// The bounds on the plugin's schedules.
+    pub fn schedule_quota(&self) -> plugboard_schedule::Quota {
+        plugboard_schedule::Quota {
+            max_schedules: self.max_schedules,
+            min_interval_ms: self.schedule_min_interval_ms,
+        }
+    }
+
     /// The memory budget in bytes.
     pub fn memory_bytes(&self) -> usize {
         (self.memory_mib as usize).saturating_mul(1 << 20)

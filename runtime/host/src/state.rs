@@ -189,6 +189,9 @@ pub struct PluginShared {
     /// The values of its secret settings, hidden from every text the host
     /// writes about it (see [`PluginShared::redact`]).
     pub secrets: Vec<String>,
+    /// For the `schedule` interface: the bot's timetable, absent when the
+    /// host runs without a scheduler (then every `set` is refused).
+    pub timetable: Option<Arc<plugboard_schedule::Timetable>>,
 }
 
 impl PluginShared {
@@ -327,6 +330,21 @@ impl HostState {
     /// See [`PluginShared::require`].
     pub(crate) fn require(&self, permission: Permission) -> Result<(), Denied> {
         self.plugin.require(permission)
+    }
+
+    /// Whether the plugin may address `to` from this event: its own chat
+    /// needs nothing, any other chat `send-any-chat`. One rule for
+    /// messages sent and for schedules set.
+    pub(crate) fn require_chat(&self, to: &ChatRef) -> Result<(), Denied> {
+        let own_chat = self
+            .event
+            .current
+            .as_deref()
+            .is_some_and(|current| current.chat().is(to));
+        if own_chat {
+            return Ok(());
+        }
+        self.require(Permission::SendAnyChat)
     }
 
     /// Counts this event among its plugin's throttled events; returns how

@@ -33,6 +33,19 @@ impl Platform {
     }
 }
 
+impl Platform {
+    /// The platform a name from [`Platform::as_str`] stands for; a name
+    /// this version does not know is [`Platform::Other`].
+    pub fn from_name(name: &str) -> Platform {
+        match name {
+            "console" => Platform::Console,
+            "telegram" => Platform::Telegram,
+            "discord" => Platform::Discord,
+            other => Platform::Other(other.into()),
+        }
+    }
+}
+
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -282,23 +295,27 @@ pub enum Event {
     MemberJoined(Membership),
     /// A user left.
     MemberLeft(Membership),
-    /// A scheduled timer fired. The contract (`tick` in `wit/0.2/types.wit`),
-    /// the SDK, manifests (`events = ["tick"]`), the router and the host's
-    /// conversion all carry it, but **nothing produces it yet**: no adapter
-    /// makes one and the host has no timers until contract 0.2 adds them.
-    /// This is the one place that says so.
+    /// A plugin's schedule fired (made by the bot's scheduler, delivered to
+    /// the plugin that set the schedule only).
     Tick(Tick),
 }
 
 /// A scheduled timer that fired (see [`Event::Tick`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tick {
-    /// The name the plugin (or its manifest) gave the schedule.
-    pub name: String,
-    /// When the timer was due, in milliseconds since the Unix epoch.
+    /// The plugin that set the schedule: the only one the tick goes to.
+    pub plugin: String,
+    /// The id the plugin gave the schedule.
+    pub id: String,
+    /// The bytes the plugin attached to the schedule.
+    pub payload: Vec<u8>,
+    /// When the fire was due, in milliseconds since the Unix epoch.
     pub scheduled_ms: u64,
-    /// The chat the schedule belongs to; its events stay in order with the
-    /// chat's other events.
+    /// When the scheduler fired it, in milliseconds since the Unix epoch
+    /// (later than `scheduled_ms` when it was due while the bot was down).
+    pub fired_ms: u64,
+    /// The chat the schedule was set for; its ticks stay in order with the
+    /// chat's other events, and a reply goes there.
     pub chat: Chat,
 }
 

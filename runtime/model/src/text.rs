@@ -52,12 +52,21 @@ pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
     // ASCII only: Unicode case folding would turn look-alikes such as the
     // Kelvin sign into `k` and route them.
     let name = name.to_ascii_lowercase();
+    // Platforms register command names with `_` only; a user who types
+    // `/forget-reminder` means `forget_reminder`.
+    let underscored = |command: String| match command.contains('-') {
+        true => command.replace('-', "_"),
+        false => command,
+    };
     let (plugin, name) = match name.contains('.') {
         true => {
+            let (plugin, command) = name.split_once('.')?;
+            let name = format!("{plugin}.{}", underscored(command.to_owned()));
             let qualified = crate::commands::QualifiedCommand::parse(&name)?;
             (Some(qualified.plugin), qualified.command)
         }
         false => {
+            let name = underscored(name);
             plugboard_registry_types::manifest::check_command_name(&name).ok()?;
             (None, name)
         }
@@ -80,6 +89,21 @@ mod tests {
 
     fn prefixes() -> Vec<String> {
         vec!["/".into(), "!".into()]
+    }
+
+    #[test]
+    fn a_hyphen_in_a_typed_command_name_means_an_underscore() {
+        let p = parse_command("/Forget-Reminder 3", &prefixes()).expect("command");
+        assert_eq!(
+            (p.name.as_str(), p.raw_args.as_str()),
+            ("forget_reminder", "3")
+        );
+        let p = parse_command("/remind.forget-reminder 3", &prefixes()).expect("command");
+        assert_eq!(
+            (p.plugin.as_deref(), p.name.as_str()),
+            (Some("remind"), "forget_reminder")
+        );
+        assert!(parse_command("/-", &prefixes()).is_none());
     }
 
     #[test]

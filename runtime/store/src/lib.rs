@@ -9,6 +9,7 @@
 //!   and its circuit-breaker suspension;
 //! * [`RuntimeMeta`]: the runtime's own values, such as adapters' update
 //!   offsets and ledgers (all an adapter is given);
+//! * [`Schedules`]: plugins' timers, as records the scheduler encodes;
 //! * [`Durable`]: making every write so far durable, shared by all three.
 //!
 //! [`Store`] is all of them together, implemented by the embedded default
@@ -118,11 +119,22 @@ pub trait RuntimeMeta: Durable {
     fn meta_set(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
 }
 
+/// Plugins' timers: one opaque record per plugin and schedule id. The
+/// scheduler decides what a record holds; the store only keeps it.
+pub trait Schedules: Durable {
+    /// Stores (or replaces) the record of `plugin`'s schedule `id`.
+    fn schedule_put(&self, plugin: &str, id: &str, record: &[u8]) -> Result<(), StoreError>;
+    /// Removes `plugin`'s schedule `id`; returns whether it existed.
+    fn schedule_delete(&self, plugin: &str, id: &str) -> Result<bool, StoreError>;
+    /// Every stored schedule as (plugin, id, record), ordered by plugin and id.
+    fn schedules(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError>;
+}
+
 /// Every concern together: what the bot opens and hands out in parts.
 /// Implementations must be safe to share across threads.
-pub trait Store: PluginKv + PluginState + RuntimeMeta {}
+pub trait Store: PluginKv + PluginState + RuntimeMeta + Schedules {}
 
-impl<T: PluginKv + PluginState + RuntimeMeta> Store for T {}
+impl<T: PluginKv + PluginState + RuntimeMeta + Schedules> Store for T {}
 
 /// How much of its KV quota a plugin uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -140,6 +152,16 @@ fn kv_key(plugin: &str, key: &str) -> Vec<u8> {
     full.push(0);
     full.extend_from_slice(key.as_bytes());
     full
+}
+
+/// Splits a key made by [`kv_key`] back into plugin and key.
+fn split_key(full: &[u8]) -> (String, String) {
+    let at = full.iter().position(|b| *b == 0).unwrap_or(full.len());
+    let rest = full.get(at + 1..).unwrap_or_default();
+    (
+        String::from_utf8_lossy(&full[..at]).into_owned(),
+        String::from_utf8_lossy(rest).into_owned(),
+    )
 }
 
 /// Encodes grants as their names, one per line (readable, and tolerant of

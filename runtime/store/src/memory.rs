@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use plugboard_registry_types::Permission;
 
 use crate::{
-    Durable, PluginKv, PluginState, RuntimeMeta, StoreError, decode_grants, encode_grants, kv_key,
+    Durable, PluginKv, PluginState, RuntimeMeta, Schedules, StoreError, decode_grants,
+    encode_grants, kv_key, split_key,
 };
 
 /// A store in memory only: for tests, benchmarks and commands that must not
@@ -16,6 +17,7 @@ pub struct MemoryStore {
     grants: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
     suspended: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
     meta: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    schedules: std::sync::Mutex<std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl MemoryStore {
@@ -98,6 +100,30 @@ impl RuntimeMeta for MemoryStore {
         let mut meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
         meta.insert(key.to_owned(), value.to_vec());
         Ok(())
+    }
+}
+
+impl Schedules for MemoryStore {
+    fn schedule_put(&self, plugin: &str, id: &str, record: &[u8]) -> Result<(), StoreError> {
+        let mut schedules = self.schedules.lock().unwrap_or_else(|p| p.into_inner());
+        schedules.insert(kv_key(plugin, id), record.to_vec());
+        Ok(())
+    }
+
+    fn schedule_delete(&self, plugin: &str, id: &str) -> Result<bool, StoreError> {
+        let mut schedules = self.schedules.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(schedules.remove(&kv_key(plugin, id)).is_some())
+    }
+
+    fn schedules(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        let schedules = self.schedules.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(schedules
+            .iter()
+            .map(|(key, record)| {
+                let (plugin, id) = split_key(key);
+                (plugin, id, record.clone())
+            })
+            .collect())
     }
 }
 

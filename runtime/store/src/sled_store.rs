@@ -7,8 +7,8 @@ use std::path::Path;
 use plugboard_registry_types::Permission;
 
 use crate::{
-    Durable, KvUsage, PluginKv, PluginState, RuntimeMeta, StoreError, decode_grants, encode_grants,
-    kv_key,
+    Durable, KvUsage, PluginKv, PluginState, RuntimeMeta, Schedules, StoreError, decode_grants,
+    encode_grants, kv_key, split_key,
 };
 
 /// The embedded default store: one sled database in a directory.
@@ -19,6 +19,7 @@ pub struct SledStore {
     grants: sled::Tree,
     suspended: sled::Tree,
     meta: sled::Tree,
+    schedules: sled::Tree,
 }
 
 impl SledStore {
@@ -62,12 +63,14 @@ impl SledStore {
         let grants = db.open_tree("grants").map_err(open_err)?;
         let suspended = db.open_tree("suspended").map_err(open_err)?;
         let meta = db.open_tree("meta").map_err(open_err)?;
+        let schedules = db.open_tree("schedules").map_err(open_err)?;
         Ok(Self {
             db,
             kv,
             grants,
             suspended,
             meta,
+            schedules,
         })
     }
 }
@@ -172,6 +175,33 @@ impl RuntimeMeta for SledStore {
     }
 }
 
+impl Schedules for SledStore {
+    fn schedule_put(&self, plugin: &str, id: &str, record: &[u8]) -> Result<(), StoreError> {
+        self.schedules
+            .insert(kv_key(plugin, id), record)
+            .map_err(io("write"))
+            .map(drop)
+    }
+
+    fn schedule_delete(&self, plugin: &str, id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .schedules
+            .remove(kv_key(plugin, id))
+            .map_err(io("delete"))?
+            .is_some())
+    }
+
+    fn schedules(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+        let mut all = Vec::new();
+        for entry in self.schedules.iter() {
+            let (key, record) = entry.map_err(io("read"))?;
+            let (plugin, id) = split_key(&key);
+            all.push((plugin, id, record.to_vec()));
+        }
+        Ok(all)
+    }
+}
+
 impl Durable for SledStore {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(io("flush"))?;
@@ -218,6 +248,9 @@ mod tests {
             store.kv_set("notes", "color", b"teal")?;
             store.set_grants("notes", &grants)?;
             store.grants.insert("dice", "kv\nfuture-permission")?;
+            store.schedule_put("remind", "r1", b"record")?;
+            store.schedule_put("remind", "r2", b"gone")?;
+            assert!(store.schedule_delete("remind", "r2")?);
             store.flush()?;
         }
         let store = SledStore::open(dir.path())?;
@@ -225,6 +258,10 @@ mod tests {
         assert_eq!(store.grants("notes")?, grants);
         assert_eq!(store.grants("dice")?, grants, "unknown names are skipped");
         assert!(store.grants("echo")?.is_empty());
+        assert_eq!(
+            store.schedules()?,
+            vec![("remind".into(), "r1".into(), b"record".to_vec())]
+        );
         Ok(())
     }
 }

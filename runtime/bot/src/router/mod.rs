@@ -278,7 +278,14 @@ impl Router {
                 Event::MemberLeft(m),
                 None,
             ),
-            Event::Tick(t) => (self.subscribed(EventKind::Tick), Event::Tick(t), None),
+            // Only the plugin that set the schedule.
+            Event::Tick(t) => match self.by_name.get(&t.plugin) {
+                Some(index) => (std::slice::from_ref(index), Event::Tick(t), None),
+                None => {
+                    tracing::debug!(plugin = %t.plugin, id = %t.id, "a tick for a plugin that is not loaded");
+                    return out;
+                }
+            },
         };
 
         // Only what the user asked for directly gets an answer when it fails;

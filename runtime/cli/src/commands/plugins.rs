@@ -43,7 +43,7 @@ pub fn list(config_path: PathBuf, json: bool) -> Result<()> {
             ))
         }
     }
-    let (plugins, report) = load_plugins(&config, &engine, Arc::new(scratch));
+    let (plugins, report) = load_plugins(&config, &engine, Arc::new(scratch), None);
     let installed = plugboard_bot::installed::Installed::load(&config.data_dir())?;
     let installed_root = plugboard_bot::installed::Installed::root(&config.data_dir());
     // Run each plugin's init once, so that a configuration it refuses shows here.

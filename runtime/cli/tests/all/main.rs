@@ -11,5 +11,6 @@ mod loading;
 mod packages;
 mod routing;
 mod sandbox;
+mod schedule;
 mod support;
 mod telegram;

@@ -165,15 +165,30 @@ impl TestBot {
         plugin_dirs: &[&Path],
         extra: &str,
     ) -> Result<Self> {
+        Self::start_on(
+            data,
+            plugin_dirs,
+            extra,
+            Arc::new(plugboard_schedule::SystemClock),
+        )
+    }
+
+    /// Like [`TestBot::start_in`], with schedules on `clock`.
+    pub fn start_on(
+        data: Arc<tempfile::TempDir>,
+        plugin_dirs: &[&Path],
+        extra: &str,
+        clock: Arc<dyn plugboard_schedule::Clock>,
+    ) -> Result<Self> {
         let text = format!(
             "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\nmax_instances = 64\nworkers = 8\n\n\
-             [plugins.notes]\ngrants = [\"kv\"]\n\n[plugins.hostile]\ngrants = [\"kv\"]\n\n{extra}",
+             [plugins.notes]\ngrants = [\"kv\"]\n\n[plugins.hostile]\ngrants = [\"kv\"]\n\n[plugins.remind]\ngrants = [\"schedule\"]\n\n{extra}",
             data.path().join("data").display().to_string(),
             shared_cache().display().to_string(),
             dirs_toml(plugin_dirs),
         );
         let config = BotConfig::parse(&text, Path::new("test.toml"), data.path().to_path_buf())?;
-        let (mut bot, report) = Bot::from_config(&config)?;
+        let (mut bot, report) = Bot::from_config_with_clock(&config, clock)?;
         let (adapter, handle) = MemoryAdapter::new("test");
         bot.add_adapter(Box::new(adapter));
         let router = Arc::clone(bot.router());

@@ -118,10 +118,7 @@ pub fn event_to_wit(e: &event::Event) -> wit::Event {
             chat: chat(&m.chat),
             user: user(&m.user),
         }),
-        event::Event::Tick(t) => wit::Event::Tick(wit::Tick {
-            name: t.name.clone(),
-            scheduled_ms: t.scheduled_ms,
-        }),
+        event::Event::Tick(t) => wit::Event::Tick(super::event::tick(t)),
     }
 }
 

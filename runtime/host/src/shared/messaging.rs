@@ -27,14 +27,7 @@ impl plugboard::plugin::messaging::Host for HostState {
         }
         let size = chat_ref_bytes(&to) + outgoing_bytes(&message);
         let to = chat_ref_from_wit(to)?;
-        let own_chat = self
-            .event
-            .current
-            .as_deref()
-            .is_some_and(|current| current.chat().is(&to));
-        if !own_chat {
-            self.require(Permission::SendAnyChat)?;
-        }
+        self.require_chat(&to)?;
         self.plugin
             .limits
             .check_text_len(&message.text)

@@ -1,5 +1,6 @@
 //! How a command reaches a 0.1 plugin: whole, with its message and its
-//! split arguments. Every other event has one shape in all versions
+//! split arguments; a tick as a name and a time (0.1 plugins cannot set
+//! schedules, but a tick has a shape in every version). Every other event has one shape in all versions
 //! (`event_to_wit` in `src/shared/convert.rs`).
 
 use plugboard_model::event;
@@ -17,16 +18,27 @@ pub(super) fn command(c: &event::Command) -> wit::Command {
     }
 }
 
+/// A tick as 0.1 has it: the schedule's id is its `name`.
+pub(super) fn tick(t: &event::Tick) -> wit::Tick {
+    wit::Tick {
+        name: t.id.clone(),
+        scheduled_ms: t.scheduled_ms,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::v0_1::event_to_wit;
 
     #[test]
-    fn a_tick_in_the_model_reaches_the_contract_with_its_fields() {
+    fn a_tick_reaches_a_0_1_plugin_with_its_id_as_name() {
         let tick = event::Event::Tick(event::Tick {
-            name: "daily".into(),
+            plugin: "digest".into(),
+            id: "daily".into(),
+            payload: Vec::new(),
             scheduled_ms: 1_700_000_000_000,
+            fired_ms: 1_700_000_000_005,
             chat: event::Chat {
                 platform: event::Platform::Console,
                 id: "console".into(),

@@ -5,7 +5,8 @@
 //! the calls into `handler` are compiled from `src/shared/` into this
 //! module. What is 0.2's own: `event.rs`, the lean shape of an event (a
 //! command is its name, arguments and locale; the message behind it is
-//! read through `current-event` only by plugins that need it). Every import checks the permission
+//! read through `current-event` only by plugins that need it), and
+//! `schedule.rs`, the plugin's durable timers. Every import checks the permission
 //! it needs and answers a refusal with a guest-visible `host-error`, never
 //! a trap.
 
@@ -33,6 +34,7 @@ mod kv;
 mod logging;
 #[path = "../shared/messaging.rs"]
 mod messaging;
+mod schedule;
 
 /// What `bindgen!` generates from `wit/0.2/` (documented in the WIT itself).
 #[allow(missing_docs)]

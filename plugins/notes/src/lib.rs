@@ -1,9 +1,20 @@
 //! `notes`: remembers short notes per chat in the plugin's key-value store,
 //! so they survive restarts.
 
+use plugboard_sdk::i18n::{Catalogs, args};
 use plugboard_sdk::kv::Scope;
 use plugboard_sdk::markdown;
 use plugboard_sdk::prelude::*;
+
+/// The answers in every language notes speaks; English when the user's
+/// language has no catalog.
+static CATALOGS: Catalogs = Catalogs::new(
+    "en",
+    &[
+        ("en", include_str!("../locales/en.ftl")),
+        ("de", include_str!("../locales/de.ftl")),
+    ],
+);
 
 /// Longest key accepted, in bytes.
 const MAX_KEY: usize = 64;
@@ -21,53 +32,55 @@ pub struct Notes;
 impl Plugin for Notes {
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
         let notes = Scope::chat(&cmd.message.chat).nested("notes");
+        let locale = cmd.locale.as_deref();
+        let say = |id: &str, key: &str| CATALOGS.text(locale, id, &args([("key", key.into())]));
         match cmd.name.as_str() {
             "remember" => {
                 let key = key_arg(&cmd)?;
                 let text = cmd.rest(1);
                 if text.is_empty() {
-                    return Err(Error::invalid_input(
-                        "nothing to remember; usage: /remember <key> <text>",
-                    ));
+                    return Err(Error::invalid_input(say("nothing-to-remember", "")));
                 }
                 if text.len() > MAX_NOTE {
-                    return Err(Error::invalid_input(format!(
-                        "a note holds at most {MAX_NOTE} bytes"
-                    )));
+                    let max = args([("max", MAX_NOTE.into())]);
+                    return Err(Error::invalid_input(
+                        CATALOGS.text(locale, "too-long", &max),
+                    ));
                 }
                 notes.set(&key, text)?;
-                out.reply(format!("Remembered `{key}`."));
+                out.reply(say("remembered", &key));
             }
             "recall" => {
                 let key = key_arg(&cmd)?;
                 match notes.get::<String>(&key)? {
                     Some(text) => out.reply(text),
-                    None => out.reply(format!("I don't remember anything about `{key}`.")),
+                    None => out.reply(say("unknown", &key)),
                 }
             }
             "forget" => {
                 let key = key_arg(&cmd)?;
-                if notes.delete(&key)? {
-                    out.reply(format!("Forgot `{key}`."));
-                } else {
-                    out.reply(format!("I don't remember anything about `{key}`."));
+                match notes.delete(&key)? {
+                    true => out.reply(say("forgot", &key)),
+                    false => out.reply(say("unknown", &key)),
                 }
             }
             "notes" => {
                 let keys = notes.keys("")?;
                 if keys.is_empty() {
-                    out.reply("No notes yet. Add one with /remember <key> <text>.");
+                    out.reply(say("empty", ""));
                     return Ok(());
                 }
                 // A card: one field per note, its text cut short.
-                let mut card = Embed::new().title(format!("📒 Notes ({})", keys.len()));
+                let count = args([("count", keys.len().into())]);
+                let mut card = Embed::new().title(CATALOGS.text(locale, "title", &count));
                 for key in keys.iter().take(MAX_LISTED) {
                     let text: String = notes.get(key)?.unwrap_or_default();
                     card = card.field(key, markdown::escape(&preview(&text)));
                 }
                 if keys.len() > MAX_LISTED {
                     let more = keys.len() - MAX_LISTED;
-                    card = card.footer(format!("and {more} more; /recall <key> shows one"));
+                    let more = args([("more", more.into())]);
+                    card = card.footer(CATALOGS.text(locale, "more", &more));
                 }
                 out.reply_with(Outgoing::text("").with_embed(card));
             }
@@ -91,9 +104,9 @@ fn key_arg(cmd: &Command) -> Result<String> {
     let key: String = cmd.arg(0, "key")?;
     let key = key.to_lowercase();
     if key.len() > MAX_KEY || key.contains('/') {
-        return Err(Error::invalid_input(format!(
-            "a key is one word of at most {MAX_KEY} bytes, without `/`"
-        )));
+        let max = args([("max", MAX_KEY.into())]);
+        let text = CATALOGS.text(cmd.locale.as_deref(), "bad-key", &max);
+        return Err(Error::invalid_input(text));
     }
     Ok(key)
 }

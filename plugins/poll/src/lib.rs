@@ -4,10 +4,21 @@
 
 use std::collections::BTreeMap;
 
+use plugboard_sdk::i18n::{Catalogs, args};
 use plugboard_sdk::kv::Scope;
 use plugboard_sdk::markdown;
 use plugboard_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// The refusals in every language poll speaks; English when the user's
+/// language has no catalog. (The poll itself is the user's own words.)
+static CATALOGS: Catalogs = Catalogs::new(
+    "en",
+    &[
+        ("en", include_str!("../locales/en.ftl")),
+        ("de", include_str!("../locales/de.ftl")),
+    ],
+);
 
 /// Options a poll may have.
 const OPTIONS: std::ops::RangeInclusive<usize> = 2..=8;
@@ -26,22 +37,19 @@ pub struct Poll {
 }
 
 impl Poll {
-    /// Parses `question | option | option …`.
-    pub fn parse(text: &str) -> std::result::Result<Self, String> {
+    /// Parses `question | option | option …`; a refusal is in the language
+    /// for `locale`.
+    pub fn parse(text: &str, locale: Option<&str>) -> std::result::Result<Self, String> {
         let parts: Vec<&str> = text.split('|').map(str::trim).collect();
-        let usage = "usage: /poll <question> | <option> | <option> …";
-        let (question, options) = parts.split_first().ok_or(usage)?;
+        let refuse = |id: &str| CATALOGS.text(locale, id, &args([("max", MAX_LABEL.into())]));
+        let (question, options) = parts.split_first().ok_or_else(|| refuse("usage"))?;
         if question.is_empty() || !OPTIONS.contains(&options.len()) {
-            return Err(format!(
-                "a poll needs a question and 2 to 8 options; {usage}"
-            ));
+            return Err(refuse("shape"));
         }
         if options.iter().any(|o| o.is_empty())
             || parts.iter().any(|p| p.chars().count() > MAX_LABEL)
         {
-            return Err(format!(
-                "options must not be empty, and every part fits in {MAX_LABEL} characters"
-            ));
+            return Err(refuse("labels"));
         }
         Ok(Poll {
             question: question.to_string(),
@@ -70,7 +78,8 @@ pub struct Polls;
 
 impl Plugin for Polls {
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
-        let poll = Poll::parse(&cmd.raw_args).map_err(Error::invalid_input)?;
+        let poll =
+            Poll::parse(&cmd.raw_args, cmd.locale.as_deref()).map_err(Error::invalid_input)?;
         // The command's message id is unique in its chat: it names the poll.
         let id = cmd.message.id.clone();
         Scope::chat(&cmd.message.chat)
@@ -110,7 +119,7 @@ mod tests {
 
     #[test]
     fn parses_and_renders() {
-        let mut poll = Poll::parse("Lunch? | Pizza | Salad").expect("valid");
+        let mut poll = Poll::parse("Lunch? | Pizza | Salad", None).expect("valid");
         poll.votes.insert("ann".into(), 0);
         let message = poll.render("5");
         assert_eq!(message.text, "📊 **Lunch?**\n\nPizza — 1\nSalad — 0");
@@ -124,7 +133,9 @@ mod tests {
             "q | a | ",
             "q | a|b|c|d|e|f|g|h|i",
         ] {
-            assert!(Poll::parse(bad).is_err(), "{bad:?}");
+            assert!(Poll::parse(bad, None).is_err(), "{bad:?}");
         }
+        let german = Poll::parse("Mittag?", Some("de-AT")).expect_err("refused");
+        assert!(german.starts_with("eine Umfrage braucht"), "{german}");
     }
 }

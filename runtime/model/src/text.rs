@@ -53,10 +53,16 @@ pub fn parse_command(text: &str, prefixes: &[String]) -> Option<ParsedCommand> {
     // Kelvin sign into `k` and route them.
     let name = name.to_ascii_lowercase();
     // Platforms register command names with `_` only; a user who types
-    // `/forget-reminder` means `forget_reminder`.
-    let underscored = |command: String| match command.contains('-') {
-        true => command.replace('-', "_"),
-        false => command,
+    // `/forget-reminder` means `forget_reminder`. Only hyphens between
+    // words: `/-` or `/x-` stay text.
+    let underscored = |command: String| {
+        let between_words = command.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && command.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && !command.contains("--");
+        match command.contains('-') && between_words {
+            true => command.replace('-', "_"),
+            false => command,
+        }
     };
     let (plugin, name) = match name.contains('.') {
         true => {
@@ -103,7 +109,12 @@ mod tests {
             (p.plugin.as_deref(), p.name.as_str()),
             (Some("remind"), "forget_reminder")
         );
+        assert_eq!(
+            parse_command("/ro-ll", &prefixes()).expect("command").name,
+            "ro_ll"
+        );
         assert!(parse_command("/-", &prefixes()).is_none());
+        assert!(parse_command("/-x", &prefixes()).is_none());
     }
 
     #[test]
@@ -128,7 +139,8 @@ mod tests {
             "/",
             "/ roll",
             "//x",
-            "/ro-ll",
+            "/roll-",
+            "/ro--ll",
             "/roll@",
             "?roll",
             "/.x",

@@ -63,3 +63,26 @@ async fn a_command_kept_past_its_event_keeps_its_own_message() -> Result<()> {
     bot.stop().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn notes_and_poll_answer_in_the_senders_language() -> Result<()> {
+    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    assert_eq!(
+        bot.ask_in("c", "de", "/remember farbe blau").await?,
+        "`farbe` gemerkt."
+    );
+    assert_eq!(
+        bot.ask_in("c", "de-CH", "/forget nichts").await?,
+        "Zu `nichts` weiß ich nichts."
+    );
+    assert_eq!(
+        bot.ask_in("c", "fr", "/forget nichts").await?,
+        "I don't remember anything about `nichts`."
+    );
+    let refused = bot.ask_in("c", "de", "/poll Mittag?").await?;
+    assert!(refused.starts_with("eine Umfrage braucht"), "{refused}");
+    let refused = bot.ask("c", "/poll Lunch?").await?;
+    assert!(refused.starts_with("a poll needs"), "{refused}");
+    bot.stop().await?;
+    Ok(())
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use plugboard_model::event::{Event, Outbound, Platform};
+use plugboard_model::event::{Outbound, Platform};
 use plugboard_schedule::ManualClock;
 
 use crate::cli::plugboard;
@@ -99,13 +99,8 @@ async fn reminders_are_listed_and_forgotten_per_chat_in_the_askers_language() ->
             .starts_with("Tell me when and what")
     );
     // German, from the sender's locale.
-    let mut german = bot.handle.message("a", "tester", "/remind 5m Tee");
-    if let Event::Message(m) = &mut german {
-        m.sender.locale = Some("de-DE".into());
-    }
-    assert!(bot.handle.send(german).await);
     assert_eq!(
-        text_of(&bot.next().await?),
+        bot.ask_in("a", "de-DE", "/remind 5m Tee").await?,
         "⏰ Erinnerung #3 in 5 min: Tee"
     );
     bot.stop().await?;

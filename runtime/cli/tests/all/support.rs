@@ -211,6 +211,20 @@ impl TestBot {
         Ok(text_of(&delivery))
     }
 
+    /// Sends `text` in `chat` from a user whose language is `locale`, and
+    /// returns the text of the first delivery.
+    pub async fn ask_in(&mut self, chat: &str, locale: &str, text: &str) -> Result<String> {
+        let mut event = self.handle.message(chat, "tester", text);
+        if let plugboard_model::event::Event::Message(message) = &mut event {
+            message.sender.locale = Some(locale.to_owned());
+        }
+        if !self.handle.send(event).await {
+            bail!("the bot stopped listening");
+        }
+        let delivery = self.next().await?;
+        Ok(text_of(&delivery))
+    }
+
     /// The next delivery.
     pub async fn next(&mut self) -> Result<Outbound> {
         tokio::time::timeout(PATIENCE, self.handle.recv())

@@ -32,6 +32,15 @@ impl Error {
     pub fn failed(message: impl Into<String>) -> Self {
         Error::Failed(message.into())
     }
+
+    /// The same message, shown to the user: for a host refusal the user can
+    /// act on, such as a timer quota or a time that has passed.
+    pub fn for_user(self) -> Self {
+        match self {
+            Error::Failed(message) => Error::InvalidInput(message),
+            shown => shown,
+        }
+    }
 }
 
 impl fmt::Display for Error {

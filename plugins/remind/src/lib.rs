@@ -348,7 +348,10 @@ impl Remind {
         let (spec, text) =
             parse(&cmd.raw_args).map_err(|p| Error::invalid_input(p.message(locale)))?;
         let chat = &cmd.message.chat;
-        let number = reminders_of(chat)?
+        let number = reminders_of(chat)
+            // The host's refusals (too often, too many, a time the clocks skip,
+            // the owner's missing grant) name their fix: the user sees them.
+            .map_err(Error::for_user)?
             .last()
             .map_or(1, |(number, _)| number + 1);
         let id = format!("{}{number}", chat_prefix(chat));
@@ -412,12 +415,7 @@ impl Remind {
             text: text.to_owned(),
             locale: cmd.locale.clone(),
         };
-        // The host's refusals (too often, too many, a time the clocks
-        // skip) are the user's to fix.
-        let first = timer
-            .payload(&note)?
-            .set()
-            .map_err(|e| Error::invalid_input(e.to_string()))?;
+        let first = timer.payload(&note)?.set().map_err(Error::for_user)?;
         let delay = match spec {
             // Exactly as asked (the host's clock is read to the second).
             Spec::After(delay) | Spec::Every(delay) => {

@@ -430,6 +430,12 @@ impl LoadedPlugin {
             .collect()
     }
 
+    /// Whether the plugin holds `permission`: its manifest asks for it and
+    /// the owner granted it.
+    pub fn holds(&self, permission: plugboard_registry_types::Permission) -> bool {
+        self.shared.granted(permission)
+    }
+
     /// The directory it was loaded from.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -278,9 +278,16 @@ impl Router {
                 Event::MemberLeft(m),
                 None,
             ),
-            // Only the plugin that set the schedule.
+            // Only the plugin that set the schedule, while it may: a
+            // revoked `schedule` grant silences its schedules too.
             Event::Tick(t) => match self.by_name.get(&t.plugin) {
-                Some(index) => (std::slice::from_ref(index), Event::Tick(t), None),
+                Some(index) if self.may_tick(*index) => {
+                    (std::slice::from_ref(index), Event::Tick(t), None)
+                }
+                Some(_) => {
+                    tracing::debug!(plugin = %t.plugin, id = %t.id, "a tick for a plugin without the `schedule` grant");
+                    return out;
+                }
                 None => {
                     tracing::debug!(plugin = %t.plugin, id = %t.id, "a tick for a plugin that is not loaded");
                     return out;
@@ -355,6 +362,15 @@ impl Router {
             self.reply(&mut out, &chat, reply_to, text);
         }
         out
+    }
+
+    /// Whether the plugin at `index` may receive ticks (native plugins
+    /// are trusted).
+    fn may_tick(&self, index: usize) -> bool {
+        match &self.plugins[index] {
+            Target::Wasm(plugin) => plugin.holds(Permission::Schedule),
+            Target::Native(_) => true,
+        }
     }
 
     fn subscribed(&self, kind: EventKind) -> &[usize] {

@@ -15,6 +15,9 @@ use plugboard_schedule::ManualClock;
 use crate::cli::plugboard;
 use crate::support::{TestBot, plugins_dir, text_of, write_config};
 
+/// The owner's grant that lets `remind` set schedules.
+const GRANT: &str = "[plugins.remind]\ngrants = [\"schedule\"]\n";
+
 /// How long a negative check waits for a delivery that must not come.
 const QUIET: Duration = Duration::from_secs(3);
 
@@ -32,7 +35,7 @@ fn remind_dir() -> std::path::PathBuf {
 
 #[tokio::test]
 async fn a_reminder_set_for_two_seconds_fires_once_in_its_chat() -> Result<()> {
-    let mut bot = TestBot::start(&[&remind_dir()], "")?;
+    let mut bot = TestBot::start(&[&remind_dir()], GRANT)?;
     assert!(bot.report.refused.is_empty(), "{:?}", bot.report.refused);
     let set = bot.ask("kitchen", "/remind 2s tea").await?;
     assert_eq!(set, "⏰ Reminder #1 in 2 s: tea");
@@ -55,7 +58,7 @@ async fn a_reminder_set_for_two_seconds_fires_once_in_its_chat() -> Result<()> {
 
 #[tokio::test]
 async fn reminders_are_listed_and_forgotten_per_chat_in_the_askers_language() -> Result<()> {
-    let mut bot = TestBot::start(&[&remind_dir()], "")?;
+    let mut bot = TestBot::start(&[&remind_dir()], GRANT)?;
     assert_eq!(
         bot.ask("a", "/remind 10m tea").await?,
         "⏰ Reminder #1 in 10 min: tea"
@@ -109,7 +112,7 @@ async fn reminders_are_listed_and_forgotten_per_chat_in_the_askers_language() ->
 
 #[tokio::test]
 async fn a_reminder_due_while_the_bot_was_stopped_fires_once_after_restart() -> Result<()> {
-    let mut bot = TestBot::start(&[&remind_dir()], "")?;
+    let mut bot = TestBot::start(&[&remind_dir()], GRANT)?;
     assert_eq!(
         bot.ask("c", "/remind 1s while away").await?,
         "⏰ Reminder #1 in 1 s: while away"
@@ -117,17 +120,40 @@ async fn a_reminder_due_while_the_bot_was_stopped_fires_once_after_restart() -> 
     let data = bot.stop().await?;
     // Due while nothing runs.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let mut bot = TestBot::start_in(Arc::clone(&data), &[&remind_dir()], "")?;
+    let mut bot = TestBot::start_in(Arc::clone(&data), &[&remind_dir()], GRANT)?;
     let fired = bot.next().await?;
     assert_eq!(text_of(&fired), "⏰ while away");
     assert_eq!(fired.chat.id, "c");
     assert!(delivery_within(&mut bot, QUIET).await.is_none());
     let data = bot.stop().await?;
-    let mut bot = TestBot::start_in(data, &[&remind_dir()], "")?;
+    let mut bot = TestBot::start_in(data, &[&remind_dir()], GRANT)?;
     assert!(
         bot.ask("c", "/reminders")
             .await?
             .starts_with("There are no reminders")
+    );
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn schedules_of_a_plugin_whose_grant_was_revoked_stay_silent() -> Result<()> {
+    let mut bot = TestBot::start(&[&remind_dir()], GRANT)?;
+    assert!(
+        bot.ask("c", "/remind 1s secret")
+            .await?
+            .contains("#1 in 1 s")
+    );
+    let data = bot.stop().await?;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Restarted without the grant: the due fire is not delivered, and new
+    // schedules are refused with the fix.
+    let mut bot = TestBot::start_in(data, &[&remind_dir()], "")?;
+    assert!(delivery_within(&mut bot, QUIET).await.is_none());
+    let refused = bot.ask("c", "/remind 1m again").await?;
+    assert!(
+        refused.contains("plugboard grant remind schedule"),
+        "{refused}"
     );
     bot.stop().await?;
     Ok(())
@@ -234,7 +260,7 @@ async fn a_cron_reminder_fires_at_nine_berlin_time_across_the_dst_change() -> Re
     let mut bot = TestBot::start_on(
         Arc::new(tempfile::tempdir()?),
         &[&remind_dir()],
-        "[plugins.remind.config]\nzone = \"Europe/Berlin\"\n",
+        &format!("{GRANT}\n[plugins.remind.config]\nzone = \"Europe/Berlin\"\n"),
         clock.clone(),
     )?;
     assert_eq!(

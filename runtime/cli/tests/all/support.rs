@@ -182,7 +182,7 @@ impl TestBot {
     ) -> Result<Self> {
         let text = format!(
             "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\nmax_instances = 64\nworkers = 8\n\n\
-             [plugins.notes]\ngrants = [\"kv\"]\n\n[plugins.hostile]\ngrants = [\"kv\"]\n\n[plugins.remind]\ngrants = [\"schedule\"]\n\n{extra}",
+             [plugins.notes]\ngrants = [\"kv\"]\n\n[plugins.hostile]\ngrants = [\"kv\"]\n\n{extra}",
             data.path().join("data").display().to_string(),
             shared_cache().display().to_string(),
             dirs_toml(plugin_dirs),

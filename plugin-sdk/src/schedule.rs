@@ -1,7 +1,7 @@
 //! Timers that wake the plugin later (needs the `schedule` permission).
 //!
 //! A schedule has an id the plugin chooses, fires once or repeatedly, and
-//! carries a payload; each fire arrives as a [`Tick`](crate::Tick) in
+//! carries a payload; each fire arrives as a [`Tick`] in
 //! [`Plugin::on_tick`](crate::Plugin::on_tick), in the chat it was set for,
 //! so `out.reply(…)` answers where the schedule was asked for. Schedules are
 //! kept by the host across restarts, and each fire is delivered at most once.
@@ -30,7 +30,7 @@
 //!
 //! The owner bounds how many schedules a plugin keeps (`max_schedules`) and
 //! how often one may repeat (`schedule_min_interval_ms`, a minute by
-//! default); a refusal is an [`Error`](crate::Error) whose text names the
+//! default); a refusal is an [`Error`] whose text names the
 //! limit.
 
 use std::time::Duration;

@@ -294,19 +294,22 @@ fn now_ms(now: &LocalNow) -> u64 {
 /// language remind speaks).
 pub fn span(ms: u64) -> String {
     let seconds = ms.div_ceil(1_000);
-    match seconds {
-        0..60 => format!("{seconds} s"),
-        60..3_600 => format!("{} min", (seconds + 30) / 60),
-        3_600..86_400 => match (seconds / 3_600, (seconds % 3_600 + 30) / 60) {
+    if seconds < 60 {
+        return format!("{seconds} s");
+    }
+    let minutes = (seconds + 30) / 60;
+    if minutes < 60 {
+        return format!("{minutes} min");
+    }
+    if minutes < 24 * 60 {
+        return match (minutes / 60, minutes % 60) {
             (h, 0) => format!("{h} h"),
-            (h, 60) => format!("{} h", h + 1),
             (h, m) => format!("{h} h {m} min"),
-        },
-        _ => match (seconds / 86_400, (seconds % 86_400 + 1_800) / 3_600) {
-            (d, 0) => format!("{d} d"),
-            (d, 24) => format!("{} d", d + 1),
-            (d, h) => format!("{d} d {h} h"),
-        },
+        };
+    }
+    match ((minutes + 30) / 60 / 24, (minutes + 30) / 60 % 24) {
+        (d, 0) => format!("{d} d"),
+        (d, h) => format!("{d} d {h} h"),
     }
 }
 
@@ -617,5 +620,9 @@ mod tests {
         assert_eq!(span(600_000), "10 min");
         assert_eq!(span(7_500_000), "2 h 5 min");
         assert_eq!(span(86_400_000 * 3 + 3_600_000 * 4), "3 d 4 h");
+        // Rounding never shows 60 of a unit.
+        assert_eq!(span(3_595_000), "1 h");
+        assert_eq!(span(86_395_000), "1 d");
+        assert_eq!(span(59_500), "1 min");
     }
 }

@@ -7,7 +7,9 @@
 //!    └────────────── outbox (per platform) ◀──────────────┘ (after KV is flushed)
 //! ```
 //!
-//! The dispatcher (`dispatch` module) gives ordering and backpressure. The bot stops when
+//! The dispatcher (`dispatch` module) gives ordering and backpressure. The
+//! scheduler submits plugins' due schedules as ticks into the same queues,
+//! like one more adapter that holds no inbox. The bot stops when
 //! every adapter has dropped its inbox (end of input or shutdown) and the
 //! events already accepted have been handled.
 

@@ -190,7 +190,7 @@ impl Dispatcher {
                 return;
             }
         };
-        if dispatch.kv_written {
+        if dispatch.store_written {
             // Durable before anyone is told it happened.
             flush(Arc::clone(&self.store) as Arc<dyn Durable>).await;
         }

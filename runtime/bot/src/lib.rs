@@ -12,9 +12,12 @@
 //!   subscriptions, `/help`, the owner's `/plugboard` command).
 //! * [`bot`]: assembling store, engine, plugins, router and adapters,
 //!   dispatching events (in order per chat, chats in parallel, bounded
-//!   queues), and swapping plugin sets live when the record changes.
+//!   queues), swapping plugin sets live when the record changes, and
+//!   running the scheduler that turns plugins' due schedules
+//!   ([`plugboard_schedule`]) into ticks.
 //!
-//! Data enters as events from adapters (through the inbox) and leaves as
+//! Data enters as events from adapters (through the inbox) and from the
+//! scheduler, and leaves as
 //! deliveries to their outboxes; plugins run in [`plugboard_host`].
 //!
 //! What it must not touch: wasmtime directly (the host owns it), platform

@@ -72,7 +72,7 @@ impl NativePlugin for NativeEcho {
                 mention_everyone: false,
                 receipt: Default::default(),
             }],
-            kv_written: false,
+            store_written: false,
         })
     }
 }

@@ -394,9 +394,9 @@ pub struct Handled {
     /// Deliveries, in order: messages sent through the host during the call,
     /// then the returned actions.
     pub outbound: Vec<Outbound>,
-    /// Whether the plugin wrote to its KV store (which must be flushed before
-    /// the deliveries go out).
-    pub kv_written: bool,
+    /// Whether the plugin wrote to the store, KV data or schedules (which
+    /// must be flushed before the deliveries go out).
+    pub store_written: bool,
 }
 
 impl LoadedPlugin {
@@ -682,7 +682,7 @@ impl LoadedPlugin {
             // `sent` is empty here: every call's queue is taken right after it
             // returns, and `init` cannot send.
             data.event.current = Some(Arc::clone(event));
-            data.event.kv_written = false;
+            data.event.store_written = false;
             data.output.clear();
         }
         let ctx = ActionContext { chat, reply_to };

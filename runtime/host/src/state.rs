@@ -278,8 +278,9 @@ pub(crate) struct EventScope {
     /// Bytes this event has made the host hold or deliver so far (see
     /// `Limits::max_event_bytes`).
     pub(crate) bytes: u64,
-    /// Whether it wrote KV data (flushed before its deliveries).
-    pub(crate) kv_written: bool,
+    /// Whether it wrote to the store, KV data or schedules (flushed before
+    /// its deliveries).
+    pub(crate) store_written: bool,
 }
 
 /// The data of one plugin instance's `Store`: what every instance of the

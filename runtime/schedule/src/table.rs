@@ -205,7 +205,8 @@ impl Timetable {
     }
 
     /// Sets (or replaces) `plugin`'s schedule `timer.id`; returns its first
-    /// fire. Durable when it returns.
+    /// fire. Written to the store, durable once the store is flushed (the
+    /// bot flushes before it delivers the answers of the event that set it).
     pub fn set(&self, plugin: &str, timer: Timer, quota: Quota) -> Result<u64, ScheduleError> {
         let id_len = timer.id.len();
         if id_len == 0 || id_len > MAX_ID_BYTES || timer.id.chars().any(char::is_control) {
@@ -231,7 +232,6 @@ impl Timetable {
         let scheduled = Scheduled { timer, next_ms };
         self.store
             .schedule_put(plugin, &scheduled.timer.id, &Record::of(&scheduled))?;
-        self.store.flush()?;
         index.insert(plugin, scheduled);
         drop(index);
         self.changed.notify_one();
@@ -239,14 +239,13 @@ impl Timetable {
     }
 
     /// Cancels `plugin`'s schedule `id`; returns whether there was one.
-    /// Durable when it returns.
+    /// Durable once the store is flushed, as for [`Timetable::set`].
     pub fn cancel(&self, plugin: &str, id: &str) -> Result<bool, ScheduleError> {
         let mut index = self.index();
         if index.remove(plugin, id).is_none() {
             return Ok(false);
         }
         self.store.schedule_delete(plugin, id)?;
-        self.store.flush()?;
         drop(index);
         self.changed.notify_one();
         Ok(true)

@@ -93,7 +93,8 @@ const CRON_GAPS_CHECKED: usize = 32;
 /// Parses an IANA zone name.
 pub fn zone(name: &str) -> Result<Tz, ScheduleError> {
     name.parse::<Tz>().map_err(|_| ScheduleError::BadZone {
-        zone: name.to_owned(),
+        // Quoted back, but never at any length.
+        zone: name.chars().take(64).collect(),
     })
 }
 
@@ -123,9 +124,18 @@ fn millis<T: TimeZone>(at: &DateTime<T>) -> u64 {
     u64::try_from(at.timestamp_millis()).unwrap_or(0)
 }
 
+/// The longest cron expression accepted, in bytes.
+pub const MAX_CRON_BYTES: usize = 256;
+
 /// A parsed cron expression: five fields, no seconds (so nothing fires
 /// more than once a minute).
 fn parse_cron(expression: &str) -> Result<croner::Cron, ScheduleError> {
+    if expression.len() > MAX_CRON_BYTES {
+        return Err(ScheduleError::BadCron {
+            expression: expression.chars().take(32).collect::<String>() + "…",
+            problem: format!("it is longer than {MAX_CRON_BYTES} bytes"),
+        });
+    }
     croner::parser::CronParser::builder()
         .seconds(croner::parser::Seconds::Disallowed)
         .build()
@@ -300,6 +310,20 @@ mod tests {
         assert!(matches!(
             seconds.first(0, 0),
             Err(ScheduleError::BadCron { .. })
+        ));
+        let long = When::Cron {
+            expression: "1,".repeat(200) + "2 * * * *",
+            zone: "UTC".into(),
+        };
+        let refused = long.first(0, 0).expect_err("refused").to_string();
+        assert!(refused.contains("longer than 256 bytes"), "{refused}");
+        let never = When::Cron {
+            expression: "0 0 31 2 *".into(),
+            zone: "UTC".into(),
+        };
+        assert!(matches!(
+            never.first(0, 0),
+            Err(ScheduleError::Never { .. })
         ));
         let zone = When::Cron {
             expression: "0 9 * * *".into(),

@@ -33,8 +33,8 @@ pub const HOST: &str = "plugboard";
 pub struct Dispatch {
     /// Deliveries, in order.
     pub outbound: Vec<Outbound>,
-    /// Whether some plugin wrote KV data that must be flushed first.
-    pub kv_written: bool,
+    /// Whether some plugin wrote KV data or schedules that must be flushed first.
+    pub store_written: bool,
 }
 
 /// Routes events to plugins.
@@ -305,14 +305,15 @@ impl Router {
         for &index in targets {
             let plugin = &self.plugins[index];
             let result = plugin.handle(&event, &chat, reply_to.as_deref()).await;
-            if result.is_err() && plugin.manifest().wants(Permission::Kv) {
+            let writes = |p| plugin.manifest().wants(p);
+            if result.is_err() && (writes(Permission::Kv) || writes(Permission::Schedule)) {
                 // It may have written before failing; those writes stay, so
                 // make them durable like any others.
-                out.kv_written = true;
+                out.store_written = true;
             }
             match result {
                 Ok(handled) => {
-                    out.kv_written |= handled.kv_written;
+                    out.store_written |= handled.store_written;
                     out.outbound.extend(handled.outbound);
                 }
                 Err(Failure::InvalidInput(text)) => {

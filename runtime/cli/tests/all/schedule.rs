@@ -216,28 +216,36 @@ impl Drop for ConsoleBot {
 }
 
 #[test]
-fn a_fire_delivered_before_sigkill_is_not_delivered_again() -> Result<()> {
+fn acknowledged_schedules_and_delivered_fires_survive_sigkill_exactly() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let config = write_config(
         dir.path(),
         &[&remind_dir()],
-        "[console]\nenabled = true\n\n[plugins.remind]\ngrants = [\"schedule\"]\n",
+        &format!("[console]\nenabled = true\n\n{GRANT}"),
     )?;
     let patience = Duration::from_secs(30);
+    // Killed right after the answer: the schedule it announced is on disk.
+    let mut bot = ConsoleBot::start(&config)?;
+    bot.say("/remind 1h later")?;
+    bot.line_with("Reminder #1 in 1 h: later", patience)
+        .context("no answer to /remind")?;
+    bot.child.kill()?;
+    bot.child.wait()?;
+    drop(bot);
+    // Killed right after a fire was delivered: it is not delivered again.
     let mut bot = ConsoleBot::start(&config)?;
     bot.say("/remind 1s kettle")?;
-    bot.line_with("Reminder #1 in 1 s: kettle", patience)
-        .context("no answer to /remind")?;
+    bot.line_with("Reminder #2 in 1 s: kettle", patience)
+        .context("no answer to the second /remind")?;
     bot.line_with("⏰ kettle", patience)
         .context("the reminder did not fire")?;
-    // SIGKILL: no shutdown, no flush beyond what was already durable.
     bot.child.kill()?;
     bot.child.wait()?;
     drop(bot);
     let mut bot = ConsoleBot::start(&config)?;
     bot.say("/reminders")?;
-    bot.line_with("There are no reminders", patience)
-        .context("the restarted bot did not answer")?;
+    bot.line_with("#1 in 1 h: later", patience)
+        .context("the first reminder was lost")?;
     assert_eq!(
         bot.line_with("⏰ kettle", QUIET),
         None,

@@ -95,7 +95,7 @@ pub(crate) async fn handle(
     };
     let handled = Handled {
         outbound,
-        kv_written: data.event.kv_written,
+        store_written: data.event.store_written,
     };
     Ok(Ok(handled))
 }

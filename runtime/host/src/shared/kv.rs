@@ -72,7 +72,7 @@ impl plugboard::plugin::kv::Host for HostState {
             .kv_set(&plugin.name, &key, &value)
             .map_err(storage)?;
         *usage = KvUsage { keys, bytes };
-        self.event.kv_written = true;
+        self.event.store_written = true;
         Ok(())
     }
 
@@ -90,7 +90,7 @@ impl plugboard::plugin::kv::Host for HostState {
             usage.keys = usage.keys.saturating_sub(1);
             usage.bytes = usage.bytes.saturating_sub((key.len() + old.len()) as u64);
         }
-        self.event.kv_written |= existed;
+        self.event.store_written |= existed;
         Ok(existed)
     }
 

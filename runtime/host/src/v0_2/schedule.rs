@@ -85,6 +85,20 @@ impl HostState {
         })
     }
 
+    /// Makes a schedule change durable before anyone hears of it: during an
+    /// event, with the flush before its deliveries (one flush however many
+    /// changes); in `init`, at once.
+    fn wrote_schedule(&mut self) -> Result<(), HostError> {
+        if self.event.current.is_some() {
+            self.event.store_written = true;
+            return Ok(());
+        }
+        self.plugin
+            .store
+            .flush()
+            .map_err(|e| refused(ScheduleError::Store(e)))
+    }
+
     /// The chat a schedule's ticks belong to: the one named (which the
     /// plugin must be allowed to address) or the current event's.
     fn schedule_chat(&self, named: Option<super::wit::ChatRef>) -> Result<Chat, HostError> {
@@ -123,19 +137,23 @@ impl super::plugboard::plugin::schedule::Host for HostState {
             payload: timer.payload,
             chat,
         };
-        table
-            .set(
-                &self.plugin.name,
-                timer,
-                self.plugin.limits.schedule_quota(),
-            )
-            .map_err(refused)
+        let quota = self.plugin.limits.schedule_quota();
+        let first = table
+            .set(&self.plugin.name, timer, quota)
+            .map_err(refused)?;
+        self.wrote_schedule()?;
+        Ok(first)
     }
 
     fn cancel(&mut self, id: String) -> Result<bool, HostError> {
-        self.timetable()?
+        let existed = self
+            .timetable()?
             .cancel(&self.plugin.name, &id)
-            .map_err(refused)
+            .map_err(refused)?;
+        if existed {
+            self.wrote_schedule()?;
+        }
+        Ok(existed)
     }
 
     fn list(&mut self) -> Result<Vec<wit::Scheduled>, HostError> {

@@ -274,15 +274,13 @@ impl Timetable {
                     continue;
                 }
             };
-            let full = ticks.len() == BATCH;
             for tick in ticks {
                 if !fire(tick).await {
                     return;
                 }
             }
-            if full {
-                continue;
-            }
+            // A batch left due fires behind: the next one is in the past,
+            // and the sleep below returns at once.
             let next = self.index().due.first().map(|(ms, _, _)| *ms);
             tokio::select! {
                 _ = self.changed.notified() => {}
@@ -304,6 +302,7 @@ impl Timetable {
             .collect();
         let mut ticks = Vec::with_capacity(due.len());
         let wrote = !due.is_empty();
+        let mut failed = None;
         for (due_ms, plugin, id) in due {
             let Some(mut scheduled) = index.remove(&plugin, &id) else {
                 continue;
@@ -324,11 +323,12 @@ impl Timetable {
                 }
             };
             if let Err(e) = written {
-                // Not fired, so not lost: it stays due and is retried.
+                // Not fired, so not lost: it stays due and is retried; the
+                // fires recorded before it still go out.
                 scheduled.next_ms = due_ms;
                 index.insert(&plugin, scheduled);
-                self.store.flush()?;
-                return Err(e);
+                failed = Some(e);
+                break;
             }
             let timer = match next {
                 Some(_) => {
@@ -360,7 +360,14 @@ impl Timetable {
             // Durable before any tick is handed on: never fired twice.
             self.store.flush()?;
         }
-        Ok(ticks)
+        match failed {
+            Some(e) if ticks.is_empty() => Err(e),
+            Some(e) => {
+                tracing::error!("cannot record a fired schedule; it stays due: {e}");
+                Ok(ticks)
+            }
+            None => Ok(ticks),
+        }
     }
 }
 

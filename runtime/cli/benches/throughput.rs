@@ -15,7 +15,9 @@
 //! `--seconds=N` sets the length of each measurement (default 3).
 //! `--profile` and `--profile-fresh` run only the reused-instance or the
 //! fresh-instance path through the router, `--profile-call` only the
-//! reused-instance call without the router, for `perf record`.
+//! reused-instance call without the router, `--profile-e2e` and
+//! `--profile-e2e-wasm` only the end-to-end path with the native or the
+//! component echo, for `perf record`.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -309,6 +311,11 @@ fn main() -> Result<()> {
     if std::env::args().any(|a| a == "--profile-e2e") {
         let m = end_to_end(&native_router)?;
         println!("end to end, native: {:.2} µs", m.micros());
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--profile-e2e-wasm") {
+        let m = end_to_end(&wasm_router)?;
+        println!("end to end, echo component: {:.2} µs", m.micros());
         return Ok(());
     }
     let e2e_native = end_to_end(&native_router)?;

@@ -45,6 +45,7 @@ pub fn console_chat() -> Chat {
         id: "console".into(),
         kind: ChatKind::Direct,
         title: None,
+        locale: None,
     }
 }
 

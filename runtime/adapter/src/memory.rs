@@ -107,6 +107,7 @@ impl MemoryHandle {
             id: id.into(),
             kind: ChatKind::Direct,
             title: None,
+            locale: None,
         }
     }
 

@@ -85,6 +85,7 @@ fn message(text: &str) -> Message {
         id: "bench".into(),
         kind: ChatKind::Direct,
         title: None,
+        locale: None,
     };
     Message::new("42", chat, User::new("u1", "bench user"), text)
 }

@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use serenity::all::{
-    CommandDataOptionValue, CommandInteraction, ComponentInteraction, Context, EventHandler,
+    CommandDataOptionValue, CommandInteraction, ComponentInteraction, Context, EventHandler, Guild,
     GuildId, Interaction, Member, Message as DMessage, MessageUpdateEvent, PartialMember,
     Reaction as DReaction, ReactionType, Ready, ResumedEvent, User as DUser, UserId,
 };
@@ -55,6 +55,7 @@ fn chat(channel: impl ToString, guild: Option<GuildId>) -> Chat {
             None => ChatKind::Direct,
         },
         title: None,
+        locale: None,
     }
 }
 
@@ -181,6 +182,16 @@ fn value_text(value: &CommandDataOptionValue) -> Option<String> {
 }
 
 impl Handler {
+    /// The language of a community guild, for the chats in it.
+    fn guild_locale(&self, guild: Option<GuildId>) -> Option<String> {
+        let locales = self
+            .shared
+            .guild_locales
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        locales.get(&guild?).cloned()
+    }
+
     async fn submit(&self, event: Event) {
         if let Some(inbox) = self.shared.inbox()
             && inbox.submit(event).await.is_err()
@@ -238,7 +249,10 @@ impl Handler {
                 })),
                 ..Message::new(
                     c.id.to_string(),
-                    chat(c.channel_id, c.guild_id),
+                    Chat {
+                        locale: self.guild_locale(c.guild_id),
+                        ..chat(c.channel_id, c.guild_id)
+                    },
                     user(
                         &c.user,
                         member.and_then(|m| m.nick.as_deref()),
@@ -373,7 +387,22 @@ impl EventHandler for Handler {
         if m.author.bot || m.content.is_empty() {
             return;
         }
-        self.submit(Event::Message(message(&m))).await;
+        let mut message = message(&m);
+        message.chat.locale = self.guild_locale(m.guild_id);
+        self.submit(Event::Message(message)).await;
+    }
+
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        let community = guild.features.iter().any(|f| f == "COMMUNITY");
+        let mut locales = self
+            .shared
+            .guild_locales
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match community && !guild.preferred_locale.is_empty() {
+            true => locales.insert(guild.id, guild.preferred_locale),
+            false => locales.remove(&guild.id),
+        };
     }
 
     async fn message_update(
@@ -383,9 +412,10 @@ impl EventHandler for Handler {
         _new: Option<DMessage>,
         event: MessageUpdateEvent,
     ) {
-        let Some(m) = edited(&event) else {
+        let Some(mut m) = edited(&event) else {
             return; // an embed resolving, not an edit by a person
         };
+        m.chat.locale = self.guild_locale(event.guild_id);
         if m.sender.is_bot {
             return;
         }

@@ -324,6 +324,10 @@ pub(crate) struct Shared {
     option_order: Mutex<HashMap<String, Vec<String>>>,
     /// The system channel of each guild, where joins and leaves are told.
     system_channels: Mutex<HashMap<GuildId, Option<ChannelId>>>,
+    /// The preferred language of each community guild, from its
+    /// `GUILD_CREATE` (other guilds report `en-US` whatever they speak, so
+    /// they have none here).
+    guild_locales: Mutex<HashMap<GuildId, String>>,
 }
 
 impl Shared {
@@ -381,6 +385,7 @@ impl Adapter for DiscordAdapter {
                 interactions: Arc::default(),
                 option_order: Mutex::new(set.option_order()),
                 system_channels: Mutex::default(),
+                guild_locales: Mutex::default(),
             });
             let handler = events::Handler {
                 shared: Arc::clone(&shared),

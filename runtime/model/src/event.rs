@@ -102,6 +102,10 @@ pub struct Chat {
     pub kind: ChatKind,
     /// Title of groups and channels.
     pub title: Option<String>,
+    /// The chat's language as a BCP 47 tag, when the platform sets one for
+    /// the whole chat (a Discord community server's preferred language):
+    /// what a command is answered in when its sender's language is unknown.
+    pub locale: Option<String>,
 }
 
 impl Chat {

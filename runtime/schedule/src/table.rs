@@ -109,6 +109,7 @@ impl Record {
                     id: record.chat,
                     kind,
                     title: record.title,
+                    locale: None,
                 },
             },
             next_ms: record.next_ms,
@@ -383,6 +384,7 @@ mod tests {
             id: "42".into(),
             kind: ChatKind::Direct,
             title: None,
+            locale: None,
         }
     }
 

@@ -515,6 +515,7 @@ fn chat(c: &tg::Chat) -> Chat {
         id: c.id.0.to_string(),
         kind,
         title: c.title().map(str::to_owned),
+        locale: None,
     }
 }
 

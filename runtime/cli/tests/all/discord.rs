@@ -952,3 +952,52 @@ async fn one_plugboard_process_serves_telegram_and_discord() -> Result<()> {
     assert_eq!(on_telegram[0]["text"], "from telegram");
     Ok(())
 }
+
+/// A `GUILD_CREATE` for guild `id`, whose preferred language is `locale`.
+fn guild_create(id: &str, features: Value, locale: &str) -> Value {
+    json!({"id": id, "name": "Server", "icon": null, "icon_hash": null, "splash": null,
+           "discovery_splash": null, "owner_id": ANN, "verification_level": 0,
+           "default_message_notifications": 0, "explicit_content_filter": 0, "roles": [],
+           "emojis": [], "features": features, "mfa_level": 0, "application_id": null,
+           "system_channel_id": null, "system_channel_flags": 0, "rules_channel_id": null,
+           "vanity_url_code": null, "description": null, "banner": null, "premium_tier": 0,
+           "preferred_locale": locale, "public_updates_channel_id": null, "nsfw_level": 0,
+           "stickers": [], "premium_progress_bar_enabled": false,
+           "joined_at": "2026-01-01T00:00:00.000000+00:00", "large": false,
+           "member_count": 2, "voice_states": [], "members": [], "channels": [],
+           "threads": [], "presences": [], "stage_instances": [],
+           "guild_scheduled_events": []})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_in_a_community_server_are_answered_in_its_language() -> Result<()> {
+    let discord = Discord::serve().await?;
+    let bot = discord.connect("").await?;
+    {
+        let mut state = discord.state();
+        state.dispatch(
+            "GUILD_CREATE",
+            guild_create("700", json!(["COMMUNITY"]), "de"),
+        );
+        // Not a community: its `en-US` is Discord's default, not a choice.
+        state.dispatch("GUILD_CREATE", guild_create("800", json!([]), "fr"));
+    }
+    for (id, guild, channel) in [("104", "700", "701"), ("105", "800", "801")] {
+        let mut in_guild = message(id, channel, ann(), "!roll 0d6");
+        in_guild["guild_id"] = json!(guild);
+        discord.state().dispatch("MESSAGE_CREATE", in_guild);
+    }
+    let german = discord.channel_messages("701", 1).await?;
+    let text = german[0]["content"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("ist kein Würfelwurf: wirf zwischen 1 und 100 Würfel"),
+        "{text}"
+    );
+    let english = discord.channel_messages("801", 1).await?;
+    let text = english[0]["content"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("is not a dice roll: roll between 1 and 100 dice"),
+        "{text}"
+    );
+    bot.stop().await
+}

@@ -32,6 +32,7 @@ pub(crate) fn command(line: &str) -> Event {
         id: "c".into(),
         kind: ChatKind::Direct,
         title: None,
+        locale: None,
     };
     Event::Command(Command {
         name: name.into(),

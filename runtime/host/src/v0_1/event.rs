@@ -44,6 +44,7 @@ mod tests {
                 id: "console".into(),
                 kind: event::ChatKind::Direct,
                 title: None,
+                locale: None,
             },
         });
         match event_to_wit(&tick) {

@@ -15,7 +15,13 @@ pub(super) fn command(c: &event::Command) -> wit::Command {
     wit::Command {
         name: c.name.clone(),
         raw_args: c.raw_args.clone(),
-        locale: c.message.sender.locale.clone(),
+        locale: c
+            .message
+            .sender
+            .locale
+            .as_ref()
+            .or(c.message.chat.locale.as_ref())
+            .cloned(),
     }
 }
 

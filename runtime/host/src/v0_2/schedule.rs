@@ -120,6 +120,7 @@ impl HostState {
                 id: to.id,
                 kind: ChatKind::Group,
                 title: None,
+                locale: None,
             },
         })
     }

@@ -1,6 +1,8 @@
 # remind: Deutsch
 usage = Sag mir wann und was: /remind 10m Tee · /remind tomorrow 9:00 Standup · /remind every montag 9:00 Standup
 no-text = Woran soll ich dich erinnern? Schreib es hinter die Zeit: /remind { $when } Tee
+too-far = Eine Erinnerung reicht höchstens ein Jahr voraus.
+chat-full = Dieser Chat hat schon { $max } Erinnerungen, so viele wie erlaubt; vergiss erst eine mit /forget_reminder.
 too-long = Eine Erinnerung hat höchstens { $max } Zeichen.
 bad-time = `{ $text }` ist keine Uhrzeit; schreib sie wie 9:00 oder 18:30.
 bad-every = `{ $text }` kann ich nicht wiederholen; schreib every 2h, every day 9:00, every weekday 9:00 oder every montag 9:00.

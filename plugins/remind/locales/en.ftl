@@ -1,6 +1,8 @@
 # remind: English (the fallback)
 usage = Tell me when and what: /remind 10m tea · /remind tomorrow 9:00 standup · /remind every monday 9:00 standup
 no-text = What should I remind you of? Write it after the time: /remind { $when } tea
+too-far = A reminder reaches at most a year ahead.
+chat-full = This chat has { $max } reminders, as many as it may; /forget_reminder one first.
 too-long = A reminder is at most { $max } characters.
 bad-time = `{ $text }` is not a time of day; write it like 9:00 or 18:30.
 bad-every = `{ $text }` is not something I can repeat; write every 2h, every day 9:00, every weekday 9:00 or every monday 9:00.

@@ -27,6 +27,11 @@ static CATALOGS: Catalogs = Catalogs::new(
 
 /// The longest reminder text, in characters.
 pub const MAX_TEXT: usize = 500;
+/// Reminders one chat may have at once: the plugin's schedules are shared
+/// by every chat, so one chat must not take them all.
+pub const MAX_PER_CHAT: usize = 25;
+/// The furthest a delay or an interval may reach.
+pub const MAX_SPAN: Duration = Duration::from_secs(366 * 86_400);
 
 /// The owner's settings, `[plugins.remind.config]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +123,8 @@ pub enum Problem {
     BadEvery(String),
     /// The text is too long.
     TooLong,
+    /// The delay or interval is more than a year.
+    TooFar,
 }
 
 impl Problem {
@@ -136,6 +143,7 @@ impl Problem {
             Problem::TooLong => {
                 CATALOGS.text(locale, "too-long", &args([("max", MAX_TEXT.into())]))
             }
+            Problem::TooFar => CATALOGS.text(locale, "too-far", &args([])),
         }
     }
 }
@@ -250,6 +258,11 @@ pub fn parse(raw: &str) -> std::result::Result<(Spec, &str), Problem> {
     if text.chars().count() > MAX_TEXT {
         return Err(Problem::TooLong);
     }
+    if let Spec::After(span) | Spec::Every(span) = spec
+        && span > MAX_SPAN
+    {
+        return Err(Problem::TooFar);
+    }
     Ok((spec, text))
 }
 
@@ -351,12 +364,18 @@ impl Remind {
         let (spec, text) =
             parse(&cmd.raw_args).map_err(|p| Error::invalid_input(p.message(locale)))?;
         let chat = &cmd.message.chat;
-        let number = reminders_of(chat)
-            // The host's refusals (too often, too many, a time the clocks skip,
-            // the owner's missing grant) name their fix: the user sees them.
-            .map_err(Error::for_user)?
-            .last()
-            .map_or(1, |(number, _)| number + 1);
+        // The host's refusals (too often, too many, a time the clocks skip,
+        // the owner's missing grant) name their fix: the user sees them.
+        let mine = reminders_of(chat).map_err(Error::for_user)?;
+        if mine.len() >= MAX_PER_CHAT {
+            let max = args([("max", MAX_PER_CHAT.into())]);
+            return Err(Error::invalid_input(CATALOGS.text(
+                locale,
+                "chat-full",
+                &max,
+            )));
+        }
+        let number = mine.last().map_or(1, |(number, _)| number + 1);
         let id = format!("{}{number}", chat_prefix(chat));
         let now = schedule::now_in(&self.zone)?;
         let (timer, every) = match spec {
@@ -596,6 +615,9 @@ mod tests {
             parse(&format!("1m {}", "x".repeat(501))),
             Err(Problem::TooLong)
         );
+        assert_eq!(parse("99999999d x"), Err(Problem::TooFar));
+        assert_eq!(parse("every 400d x"), Err(Problem::TooFar));
+        assert!(parse("366d x").is_ok());
     }
 
     #[test]

@@ -389,17 +389,17 @@ impl Bot {
 /// Hands every due schedule's tick to the dispatcher, in the queue of the
 /// chat it was set for, until the dispatcher is gone.
 async fn fire_ticks(timetable: Arc<Timetable>, dispatcher: std::sync::Weak<Dispatcher>) {
-    timetable
-        .run(|tick| {
-            let dispatcher = dispatcher.upgrade();
-            async move {
-                match dispatcher {
-                    Some(dispatcher) => dispatcher.submit(Event::Tick(tick), None).await.is_ok(),
-                    None => false,
-                }
+    let open = || dispatcher.strong_count() > 0;
+    let fire = |tick| {
+        let dispatcher = dispatcher.upgrade();
+        async move {
+            match dispatcher {
+                Some(dispatcher) => dispatcher.submit(Event::Tick(tick), None).await.is_ok(),
+                None => false,
             }
-        })
-        .await;
+        }
+    };
+    timetable.run(open, fire).await;
 }
 
 /// How often the installation record is checked for changes.

@@ -129,12 +129,16 @@ struct Index {
 
 impl Index {
     fn insert(&mut self, plugin: &str, scheduled: Scheduled) {
-        let key = (plugin.to_owned(), scheduled.timer.id.clone());
-        self.due
-            .insert((scheduled.next_ms, key.0.clone(), key.1.clone()));
-        if let Some(old) = self.entries.insert(key.clone(), scheduled) {
-            self.due.remove(&(old.next_ms, key.0, key.1));
-        }
+        // The old due entry goes first: a replacement due at the same
+        // moment has the same tuple, which must stay.
+        self.remove(plugin, &scheduled.timer.id);
+        self.due.insert((
+            scheduled.next_ms,
+            plugin.to_owned(),
+            scheduled.timer.id.clone(),
+        ));
+        self.entries
+            .insert((plugin.to_owned(), scheduled.timer.id.clone()), scheduled);
     }
 
     fn remove(&mut self, plugin: &str, id: &str) -> Option<Scheduled> {
@@ -205,10 +209,18 @@ impl Timetable {
         self.index.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Sets (or replaces) `plugin`'s schedule `timer.id`; returns its first
-    /// fire. Written to the store, durable once the store is flushed (the
-    /// bot flushes before it delivers the answers of the event that set it).
-    pub fn set(&self, plugin: &str, timer: Timer, quota: Quota) -> Result<u64, ScheduleError> {
+    /// Sets (or replaces) `plugin`'s schedule `timer.id`, as asked at
+    /// `now_ms` (read once from [`Timetable::clock`] by the caller, who may
+    /// have turned a delay into a time with it); returns its first fire.
+    /// Written to the store, durable once the store is flushed (the bot
+    /// flushes before it delivers the answers of the event that set it).
+    pub fn set(
+        &self,
+        plugin: &str,
+        timer: Timer,
+        quota: Quota,
+        now_ms: u64,
+    ) -> Result<u64, ScheduleError> {
         let id_len = timer.id.len();
         if id_len == 0 || id_len > MAX_ID_BYTES || timer.id.chars().any(char::is_control) {
             return Err(ScheduleError::BadId { len: id_len });
@@ -218,9 +230,7 @@ impl Timetable {
                 len: timer.payload.len(),
             });
         }
-        let next_ms = timer
-            .when
-            .first(self.clock.now_ms(), quota.min_interval_ms)?;
+        let next_ms = timer.when.first(now_ms, quota.min_interval_ms)?;
         let mut index = self.index();
         let replaces = index
             .entries
@@ -243,10 +253,15 @@ impl Timetable {
     /// Durable once the store is flushed, as for [`Timetable::set`].
     pub fn cancel(&self, plugin: &str, id: &str) -> Result<bool, ScheduleError> {
         let mut index = self.index();
-        if index.remove(plugin, id).is_none() {
+        if !index
+            .entries
+            .contains_key(&(plugin.to_owned(), id.to_owned()))
+        {
             return Ok(false);
         }
+        // The store first: a failed delete leaves the schedule as it was.
         self.store.schedule_delete(plugin, id)?;
+        index.remove(plugin, id);
         drop(index);
         self.changed.notify_one();
         Ok(true)
@@ -258,14 +273,19 @@ impl Timetable {
     }
 
     /// Fires every due schedule, then sleeps until the next one is due (or
-    /// a schedule changes); hands each tick to `fire`, in due order, and
-    /// returns when `fire` says the bot no longer takes them.
-    pub async fn run<F, Fut>(&self, mut fire: F)
+    /// a schedule changes); hands each tick to `fire`, in due order.
+    /// Returns when `open` says the bot no longer takes ticks (checked
+    /// before any fire is recorded, so none is recorded and then dropped)
+    /// or `fire` refuses one.
+    pub async fn run<F, Fut>(&self, open: impl Fn() -> bool, mut fire: F)
     where
         F: FnMut(Tick) -> Fut,
         Fut: Future<Output = bool>,
     {
         loop {
+            if !open() {
+                return;
+            }
             let now = self.clock.now_ms();
             let ticks = match self.take_due(now) {
                 Ok(ticks) => ticks,
@@ -275,6 +295,17 @@ impl Timetable {
                     continue;
                 }
             };
+            // On disk before anyone hears of them, off the async threads;
+            // until then they wait (a lost tick would be a lost fire).
+            while !ticks.is_empty() {
+                let store = Arc::clone(&self.store);
+                match tokio::task::spawn_blocking(move || store.flush()).await {
+                    Ok(Ok(())) => break,
+                    Ok(Err(e)) => tracing::error!("cannot flush fired schedules; retrying: {e}"),
+                    Err(e) => tracing::error!("flushing fired schedules failed; retrying: {e}"),
+                }
+                tokio::time::sleep(STORE_RETRY).await;
+            }
             for tick in ticks {
                 if !fire(tick).await {
                     return;
@@ -290,8 +321,9 @@ impl Timetable {
         }
     }
 
-    /// Takes up to [`BATCH`] schedules due at `now`, records their next
-    /// state durably, and returns the ticks to deliver.
+    /// Takes up to [`BATCH`] schedules due at `now`, writes their next
+    /// state to the store (the caller flushes it before handing the ticks
+    /// on), and returns the ticks to deliver.
     fn take_due(&self, now: u64) -> Result<Vec<Tick>, StoreError> {
         let mut index = self.index();
         let due: Vec<(u64, String, String)> = index
@@ -302,7 +334,6 @@ impl Timetable {
             .cloned()
             .collect();
         let mut ticks = Vec::with_capacity(due.len());
-        let wrote = !due.is_empty();
         let mut failed = None;
         for (due_ms, plugin, id) in due {
             let Some(mut scheduled) = index.remove(&plugin, &id) else {
@@ -357,10 +388,6 @@ impl Timetable {
                 chat: timer.chat,
             });
         }
-        if wrote {
-            // Durable before any tick is handed on: never fired twice.
-            self.store.flush()?;
-        }
         match failed {
             Some(e) if ticks.is_empty() => Err(e),
             Some(e) => {
@@ -409,23 +436,40 @@ mod tests {
         let clock = Arc::new(ManualClock::at(1_000));
         let table = Timetable::open(store.clone(), clock.clone())?;
         assert_eq!(
-            table.set("remind", timer("a", When::At { ms: 5_000 }), QUOTA)?,
+            table.set(
+                "remind",
+                timer("a", When::At { ms: 5_000 }),
+                QUOTA,
+                clock.now_ms()
+            )?,
             5_000
         );
         table.set(
             "remind",
             timer("b", When::Every { interval_ms: 2_000 }),
             QUOTA,
+            clock.now_ms(),
         )?;
         // Replacing an id does not count against the quota.
         table.set(
             "remind",
             timer("b", When::Every { interval_ms: 3_000 }),
             QUOTA,
+            clock.now_ms(),
         )?;
-        let third = table.set("remind", timer("c", When::At { ms: 9_000 }), QUOTA);
+        let third = table.set(
+            "remind",
+            timer("c", When::At { ms: 9_000 }),
+            QUOTA,
+            clock.now_ms(),
+        );
         assert!(matches!(third, Err(ScheduleError::TooMany { max: 2 })));
-        let often = table.set("other", timer("x", When::Every { interval_ms: 10 }), QUOTA);
+        let often = table.set(
+            "other",
+            timer("x", When::Every { interval_ms: 10 }),
+            QUOTA,
+            clock.now_ms(),
+        );
         assert!(matches!(often, Err(ScheduleError::TooFrequent { .. })));
         let reopened = Timetable::open(store, clock)?;
         let kept = reopened.list("remind");
@@ -439,16 +483,50 @@ mod tests {
         Ok(())
     }
 
+    /// A store that remembers whether a write is waiting for a flush.
+    #[derive(Default)]
+    struct Watched {
+        inner: MemoryStore,
+        dirty: std::sync::atomic::AtomicBool,
+    }
+
+    impl plugboard_store::Durable for Watched {
+        fn flush(&self) -> Result<(), StoreError> {
+            self.dirty.store(false, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    impl Schedules for Watched {
+        fn schedule_put(&self, plugin: &str, id: &str, record: &[u8]) -> Result<(), StoreError> {
+            self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.inner.schedule_put(plugin, id, record)
+        }
+        fn schedule_delete(&self, plugin: &str, id: &str) -> Result<bool, StoreError> {
+            self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.inner.schedule_delete(plugin, id)
+        }
+        fn schedules(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError> {
+            self.inner.schedules()
+        }
+    }
+
     #[tokio::test]
-    async fn due_fires_are_recorded_before_they_are_handed_on() -> anyhow::Result<()> {
-        let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
+    async fn due_fires_are_recorded_and_flushed_before_they_are_handed_on() -> anyhow::Result<()> {
+        let store: Arc<Watched> = Arc::new(Watched::default());
         let clock = Arc::new(ManualClock::at(0));
         let table = Arc::new(Timetable::open(store.clone(), clock.clone())?);
-        table.set("remind", timer("once", When::At { ms: 100 }), QUOTA)?;
+        table.set(
+            "remind",
+            timer("once", When::At { ms: 100 }),
+            QUOTA,
+            clock.now_ms(),
+        )?;
         table.set(
             "remind",
             timer("every", When::Every { interval_ms: 1_000 }),
             QUOTA,
+            clock.now_ms(),
         )?;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let running = {
@@ -456,17 +534,23 @@ mod tests {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
                 table
-                    .run(|tick| {
-                        // What the store holds at the moment of the hand-over.
-                        let stored = store.schedules().map(|all| all.len()).unwrap_or(99);
-                        let sent = tx.send((tick, stored)).is_ok();
-                        async move { sent }
-                    })
+                    .run(
+                        || true,
+                        |tick| {
+                            // What the store holds at the moment of the
+                            // hand-over, and whether it is on disk.
+                            let stored = store.schedules().map(|all| all.len()).unwrap_or(99);
+                            let dirty = store.dirty.load(std::sync::atomic::Ordering::SeqCst);
+                            let sent = tx.send((tick, stored, dirty)).is_ok();
+                            async move { sent }
+                        },
+                    )
                     .await
             })
         };
         clock.set(150);
-        let (tick, stored) = rx.recv().await.expect("a tick");
+        let (tick, stored, dirty) = rx.recv().await.expect("a tick");
+        assert!(!dirty, "handed on before the store was flushed");
         assert_eq!(
             (tick.id.as_str(), tick.scheduled_ms, tick.fired_ms),
             ("once", 100, 150)
@@ -477,7 +561,8 @@ mod tests {
             "the one-shot is gone from the store before it is delivered"
         );
         clock.set(3_500);
-        let (tick, _) = rx.recv().await.expect("a tick");
+        let (tick, _, dirty) = rx.recv().await.expect("a tick");
+        assert!(!dirty);
         assert_eq!((tick.id.as_str(), tick.scheduled_ms), ("every", 1_000));
         assert_eq!(
             table.list("remind")[0].next_ms,
@@ -493,16 +578,38 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn setting_an_id_again_for_the_same_moment_keeps_it_due() -> anyhow::Result<()> {
+        let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
+        let clock = Arc::new(ManualClock::at(0));
+        let table = Timetable::open(store, clock.clone())?;
+        for _ in 0..2 {
+            table.set("digest", timer("daily", When::At { ms: 500 }), QUOTA, 0)?;
+        }
+        let ticks = table.take_due(500)?;
+        assert_eq!(ticks.len(), 1);
+        assert_eq!(ticks[0].id, "daily");
+        Ok(())
+    }
+
     #[tokio::test]
     async fn fires_missed_while_down_follow_their_policy() -> anyhow::Result<()> {
         let store: Arc<MemoryStore> = Arc::new(MemoryStore::default());
         let clock = Arc::new(ManualClock::at(0));
         {
             let table = Timetable::open(store.clone(), clock.clone())?;
-            table.set("remind", timer("fire", When::At { ms: 100 }), QUOTA)?;
+            table.set(
+                "remind",
+                timer("fire", When::At { ms: 100 }),
+                QUOTA,
+                clock.now_ms(),
+            )?;
             let mut skip = timer("skip", When::At { ms: 100 });
             skip.missed = Missed::Skip;
-            table.set("remind", skip, QUOTA)?;
+            table.set("remind", skip, QUOTA, clock.now_ms())?;
+            let mut repeating = timer("hourly", When::Every { interval_ms: 1_000 });
+            repeating.missed = Missed::Skip;
+            table.set("other", repeating, QUOTA, clock.now_ms())?;
         }
         // The bot was down from 0 to 5 000.
         clock.set(5_000);
@@ -510,8 +617,15 @@ mod tests {
         let ticks = table.take_due(clock.now_ms())?;
         assert_eq!(ticks.len(), 1);
         assert_eq!((ticks[0].id.as_str(), ticks[0].scheduled_ms), ("fire", 100));
+        // The skipped one-shot is gone; the skipped interval goes on.
         assert!(table.list("remind").is_empty());
-        assert!(store.schedules()?.is_empty());
+        let left = table.list("other");
+        assert_eq!(left.len(), 1);
+        assert_eq!(
+            (left[0].timer.id.as_str(), left[0].next_ms),
+            ("hourly", 6_000)
+        );
+        assert_eq!(store.schedules()?.len(), 1);
         Ok(())
     }
 }

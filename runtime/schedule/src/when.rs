@@ -219,9 +219,10 @@ impl When {
                     let Some(next) = next_cron(&cron, tz, previous) else {
                         break;
                     };
-                    if next - previous < min_interval_ms {
+                    let gap = next.saturating_sub(previous);
+                    if gap < min_interval_ms {
                         return Err(ScheduleError::TooFrequent {
-                            interval_ms: next - previous,
+                            interval_ms: gap,
                             min_ms: min_interval_ms,
                         });
                     }

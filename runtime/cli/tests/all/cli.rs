@@ -11,13 +11,20 @@ pub(crate) fn plugboard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_plugboard"))
 }
 
-/// Runs `plugboard run` with `input` on stdin; returns (stdout, stderr).
-pub(crate) fn run_console(config: &std::path::Path, input: &str) -> Result<(String, String)> {
-    let mut child = plugboard()
+/// `plugboard run --config <config>` with stdin and stdout piped.
+pub(crate) fn console_process(config: &std::path::Path) -> Command {
+    let mut command = plugboard();
+    command
         .args(["run", "--config"])
         .arg(config)
         .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+        .stdout(Stdio::piped());
+    command
+}
+
+/// Runs `plugboard run` with `input` on stdin; returns (stdout, stderr).
+pub(crate) fn run_console(config: &std::path::Path, input: &str) -> Result<(String, String)> {
+    let mut child = console_process(config)
         .stderr(Stdio::piped())
         .spawn()
         .context("starting plugboard")?;

@@ -131,16 +131,17 @@ impl super::plugboard::plugin::schedule::Host for HostState {
         self.timetable()?;
         let chat = self.schedule_chat(timer.chat)?;
         let table = self.timetable()?;
+        let now_ms = table.clock().now_ms();
         let timer = schedule::Timer {
             id: timer.id,
-            when: when_from_wit(timer.when, table.clock().now_ms()),
+            when: when_from_wit(timer.when, now_ms),
             missed: missed_from_wit(timer.missed),
             payload: timer.payload,
             chat,
         };
         let quota = self.plugin.limits.schedule_quota();
         let first = table
-            .set(&self.plugin.name, timer, quota)
+            .set(&self.plugin.name, timer, quota, now_ms)
             .map_err(refused)?;
         self.wrote_schedule()?;
         Ok(first)

@@ -321,6 +321,10 @@ pub struct Tick {
     /// The chat the schedule was set for; its ticks stay in order with the
     /// chat's other events, and a reply goes there.
     pub chat: Chat,
+    /// Whether that chat was another than the one the schedule was set
+    /// from (which took `send-any-chat`): then the tick is delivered only
+    /// while the plugin still holds that permission.
+    pub foreign_chat: bool,
 }
 
 impl Event {

@@ -26,6 +26,9 @@ pub struct Timer {
     pub payload: Vec<u8>,
     /// The chat its ticks belong to.
     pub chat: Chat,
+    /// Whether that chat is another than the one the schedule was set from
+    /// (see [`Tick::foreign_chat`]).
+    pub foreign_chat: bool,
 }
 
 /// A schedule as kept: what was asked for and when it fires next.
@@ -63,6 +66,8 @@ struct Record {
     kind: String,
     title: Option<String>,
     next_ms: u64,
+    #[serde(default)]
+    foreign_chat: bool,
 }
 
 fn kind_name(kind: ChatKind) -> &'static str {
@@ -86,6 +91,7 @@ impl Record {
             kind: kind_name(timer.chat.kind).to_owned(),
             title: timer.chat.title.clone(),
             next_ms: scheduled.next_ms,
+            foreign_chat: timer.foreign_chat,
         };
         // Plain data: serialising it cannot fail.
         serde_json::to_vec(&record).unwrap_or_default()
@@ -111,6 +117,7 @@ impl Record {
                     title: record.title,
                     locale: None,
                 },
+                foreign_chat: record.foreign_chat,
             },
             next_ms: record.next_ms,
         })
@@ -386,6 +393,7 @@ impl Timetable {
                 scheduled_ms: due_ms,
                 fired_ms: now,
                 chat: timer.chat,
+                foreign_chat: timer.foreign_chat,
             });
         }
         match failed {
@@ -422,6 +430,7 @@ mod tests {
             missed: Missed::FireOnce,
             payload: b"tea".to_vec(),
             chat: chat(),
+            foreign_chat: false,
         }
     }
 

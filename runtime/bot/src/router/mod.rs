@@ -279,13 +279,14 @@ impl Router {
                 None,
             ),
             // Only the plugin that set the schedule, while it may: a
-            // revoked `schedule` grant silences its schedules too.
+            // revoked `schedule` grant silences its schedules too, and a
+            // revoked `send-any-chat` those in chats it could not address.
             Event::Tick(t) => match self.by_name.get(&t.plugin) {
-                Some(index) if self.may_tick(*index) => {
+                Some(index) if self.may_tick(*index, t.foreign_chat) => {
                     (std::slice::from_ref(index), Event::Tick(t), None)
                 }
                 Some(_) => {
-                    tracing::debug!(plugin = %t.plugin, id = %t.id, "a tick for a plugin without the `schedule` grant");
+                    tracing::debug!(plugin = %t.plugin, id = %t.id, "a tick for a plugin without the grants it needs");
                     return out;
                 }
                 None => {
@@ -365,11 +366,15 @@ impl Router {
         out
     }
 
-    /// Whether the plugin at `index` may receive ticks (native plugins
-    /// are trusted).
-    fn may_tick(&self, index: usize) -> bool {
+    /// Whether the plugin at `index` may receive a tick, in a chat it could
+    /// address only with `send-any-chat` when `foreign_chat` (native
+    /// plugins are trusted).
+    fn may_tick(&self, index: usize, foreign_chat: bool) -> bool {
         match &self.plugins[index] {
-            Target::Wasm(plugin) => plugin.holds(Permission::Schedule),
+            Target::Wasm(plugin) => {
+                plugin.holds(Permission::Schedule)
+                    && (!foreign_chat || plugin.holds(Permission::SendAnyChat))
+            }
             Target::Native(_) => true,
         }
     }

@@ -13,7 +13,10 @@ use plugboard_model::event::{Outbound, Platform};
 use plugboard_schedule::ManualClock;
 
 use crate::cli::console_process;
-use crate::support::{TestBot, plugins_dir, text_of, write_config};
+use plugboard_registry_types::Permission;
+use plugboard_store::{Durable, PluginState, SledStore};
+
+use crate::support::{TestBot, plugins_dir, test_plugins_dir, text_of, write_config};
 
 /// The owner's grant that lets `remind` set schedules.
 const GRANT: &str = "[plugins.remind]\ngrants = [\"schedule\"]\n";
@@ -107,8 +110,15 @@ async fn reminders_are_listed_forgotten_and_capped_per_chat_in_the_askers_langua
         assert!(set.contains(&format!("#{n} in 1 h")), "{set}");
     }
     let refused = bot.ask("full", "/remind 1h one more").await?;
-    assert!(refused.starts_with("This chat has 25 reminders"), "{refused}");
-    assert!(bot.ask("a", "/remind 400d later").await?.contains("at most a year"));
+    assert!(
+        refused.starts_with("This chat has 25 reminders"),
+        "{refused}"
+    );
+    assert!(
+        bot.ask("a", "/remind 400d later")
+            .await?
+            .contains("at most a year")
+    );
     // German, from the sender's locale.
     assert_eq!(
         bot.ask_in("a", "de-DE", "/remind 5m Tee").await?,
@@ -322,6 +332,70 @@ async fn a_cron_reminder_fires_at_nine_berlin_time_across_the_dst_change() -> Re
     assert_eq!(seen, ["⏰ review", "⏰ standup"]);
     clock.set(utc_ms("2026-03-30T07:30:00Z"));
     assert_eq!(text_of(&bot.next().await?), "⏰ coffee");
+    bot.stop().await?;
+    Ok(())
+}
+
+/// Stores `grants` for the test plugin `timers` in the bot's store under
+/// `data`, as `plugboard grant` does.
+fn grant_timers(data: &tempfile::TempDir, grants: &[Permission]) -> Result<()> {
+    let store = SledStore::open(&data.path().join("data").join("store"))?;
+    store.set_grants("timers", &grants.iter().copied().collect())?;
+    store.flush()?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_schedule_for_another_chat_needs_send_any_chat_for_as_long_as_it_fires() -> Result<()> {
+    let timers = test_plugins_dir().join("timers");
+    let data = Arc::new(tempfile::tempdir()?);
+    grant_timers(&data, &[Permission::Schedule])?;
+    let mut bot = TestBot::start_in(Arc::clone(&data), &[&timers], "")?;
+    let refused = bot.ask("here", "/elsewhere there 1000").await?;
+    assert!(refused.contains("`send-any-chat`"), "{refused}");
+    let data = bot.stop().await?;
+
+    grant_timers(&data, &[Permission::Schedule, Permission::SendAnyChat])?;
+    let mut bot = TestBot::start_in(Arc::clone(&data), &[&timers], "")?;
+    assert_eq!(
+        bot.ask("here", "/elsewhere there 300").await?,
+        "set for there"
+    );
+    let fired = bot.next().await?;
+    assert_eq!(text_of(&fired), "tick to-there in there");
+    assert_eq!(fired.chat.id, "there");
+    assert_eq!(
+        bot.ask("here", "/elsewhere there 1000").await?,
+        "set for there"
+    );
+    let data = bot.stop().await?;
+
+    // The grant is revoked while the second one is pending: it stays silent.
+    grant_timers(&data, &[Permission::Schedule])?;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let mut bot = TestBot::start_in(data, &[&timers], "")?;
+    assert!(delivery_within(&mut bot, QUIET).await.is_none());
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn plugins_never_see_or_cancel_each_others_schedules() -> Result<()> {
+    let timers = test_plugins_dir().join("timers");
+    let data = Arc::new(tempfile::tempdir()?);
+    grant_timers(&data, &[Permission::Schedule])?;
+    let mut bot = TestBot::start_in(data, &[&remind_dir(), &timers], GRANT)?;
+    assert!(bot.ask("c", "/remind 1h mine").await?.contains("#1 in 1 h"));
+    assert_eq!(bot.ask("c", "/myschedules").await?, "schedules: []");
+    assert_eq!(
+        bot.ask("c", "/unschedule test/c/1").await?,
+        "cancelled test/c/1: false"
+    );
+    assert!(
+        bot.ask("c", "/reminders")
+            .await?
+            .contains("#1 in 1 h: mine")
+    );
     bot.stop().await?;
     Ok(())
 }

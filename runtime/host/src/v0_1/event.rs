@@ -46,6 +46,7 @@ mod tests {
                 title: None,
                 locale: None,
             },
+            foreign_chat: false,
         });
         match event_to_wit(&tick) {
             wit::Event::Tick(t) => {

@@ -100,28 +100,36 @@ impl HostState {
     }
 
     /// The chat a schedule's ticks belong to: the one named (which the
-    /// plugin must be allowed to address) or the current event's.
-    fn schedule_chat(&self, named: Option<super::wit::ChatRef>) -> Result<Chat, HostError> {
-        let current = self.event.current.as_deref().map(Event::chat);
+    /// plugin must be allowed to address) or the current event's; and
+    /// whether addressing it took `send-any-chat` (a tick in a foreign chat
+    /// passes that on to the schedules it sets there).
+    fn schedule_chat(&self, named: Option<super::wit::ChatRef>) -> Result<(Chat, bool), HostError> {
+        let current = self.event.current.as_deref();
+        let inherited = matches!(current, Some(Event::Tick(t)) if t.foreign_chat);
+        let current = current.map(Event::chat);
         let Some(named) = named else {
-            return current.cloned().ok_or_else(|| {
+            let chat = current.cloned().ok_or_else(|| {
                 HostError::InvalidArgument(
                     "a schedule set outside an event (in init) must name its chat".into(),
                 )
-            });
+            })?;
+            return Ok((chat, inherited));
         };
         let to = chat_ref_from_wit(named)?;
         self.require_chat(&to)?;
         Ok(match current {
-            Some(chat) if chat.is(&to) => chat.clone(),
+            Some(chat) if chat.is(&to) => (chat.clone(), inherited),
             // Its kind is unknown from an address alone.
-            _ => Chat {
-                platform: to.platform,
-                id: to.id,
-                kind: ChatKind::Group,
-                title: None,
-                locale: None,
-            },
+            _ => {
+                let chat = Chat {
+                    platform: to.platform,
+                    id: to.id,
+                    kind: ChatKind::Group,
+                    title: None,
+                    locale: None,
+                };
+                (chat, true)
+            }
         })
     }
 }
@@ -129,7 +137,7 @@ impl HostState {
 impl super::plugboard::plugin::schedule::Host for HostState {
     fn set(&mut self, timer: wit::Timer) -> Result<u64, HostError> {
         self.timetable()?;
-        let chat = self.schedule_chat(timer.chat)?;
+        let (chat, foreign_chat) = self.schedule_chat(timer.chat)?;
         let table = self.timetable()?;
         let now_ms = table.clock().now_ms();
         let timer = schedule::Timer {
@@ -138,6 +146,7 @@ impl super::plugboard::plugin::schedule::Host for HostState {
             missed: missed_from_wit(timer.missed),
             payload: timer.payload,
             chat,
+            foreign_chat,
         };
         let quota = self.plugin.limits.schedule_quota();
         let first = table

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use plugboard_sdk::i18n::{Catalogs, args};
 use plugboard_sdk::prelude::*;
-use plugboard_sdk::schedule::{self, LocalNow, LocalTime, Timer};
+use plugboard_sdk::schedule::{self, LocalTime, Timer};
 use plugboard_sdk::{Platform, Tick};
 use serde::{Deserialize, Serialize};
 
@@ -292,17 +292,6 @@ pub fn civil_from_days(days: i64) -> (i32, u8, u8) {
     (year, month, day)
 }
 
-/// Now in milliseconds since the Unix epoch, from the host's clock.
-fn now_ms(now: &LocalNow) -> u64 {
-    let days = days_from_civil(now.year, now.month, now.day);
-    let local_seconds = days * 86_400
-        + i64::from(now.hour) * 3_600
-        + i64::from(now.minute) * 60
-        + i64::from(now.second);
-    let utc_seconds = local_seconds - i64::from(now.offset_minutes) * 60;
-    u64::try_from(utc_seconds).unwrap_or(0) * 1_000
-}
-
 /// A span such as `10 min`, `2 h 5 min`, `3 d 4 h` (the same in every
 /// language remind speaks).
 pub fn span(ms: u64) -> String {
@@ -443,7 +432,7 @@ impl Remind {
             Spec::After(delay) | Spec::Every(delay) => {
                 span(u64::try_from(delay.as_millis()).unwrap_or(u64::MAX))
             }
-            Spec::At { .. } | Spec::Daily { .. } => span(first.saturating_sub(now_ms(&now))),
+            Spec::At { .. } | Spec::Daily { .. } => span(first.saturating_sub(now.unix_ms)),
         };
         let when = match every {
             None => CATALOGS.text(locale, "when-in", &args([("delay", delay.into())])),
@@ -472,7 +461,7 @@ impl Remind {
             out.reply(CATALOGS.text(locale, "none", &args([])));
             return Ok(());
         }
-        let now = now_ms(&schedule::now_in("UTC")?);
+        let now = schedule::now_in("UTC")?.unix_ms;
         let mut lines = vec![CATALOGS.text(locale, "list-header", &args([]))];
         for (number, scheduled) in mine {
             let note: Note = serde_json::from_slice(&scheduled.payload).unwrap_or(Note {

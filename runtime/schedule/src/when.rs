@@ -85,6 +85,8 @@ pub struct LocalNow {
     pub weekday: u8,
     /// The zone's offset from UTC at that moment, in minutes.
     pub offset_minutes: i32,
+    /// The same moment in milliseconds since the Unix epoch.
+    pub unix_ms: u64,
 }
 
 /// Fires of a cron schedule checked against the owner's minimum interval.
@@ -112,6 +114,7 @@ pub fn local_now(now_ms: u64, zone_name: &str) -> Result<LocalNow, ScheduleError
         second: at.second() as u8,
         weekday: at.weekday().number_from_monday() as u8,
         offset_minutes: offset.num_minutes() as i32,
+        unix_ms: now_ms,
     })
 }
 

@@ -198,6 +198,7 @@ impl super::plugboard::plugin::schedule::Host for HostState {
             second: now.second,
             weekday: now.weekday,
             offset_minutes: now.offset_minutes,
+            unix_ms: now.unix_ms,
         })
     }
 }

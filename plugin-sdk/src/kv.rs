@@ -38,7 +38,7 @@ impl Scope {
         Self {
             prefix: format!(
                 "chat/{}/{}/",
-                escape(platform_key(&chat.platform)),
+                escape(chat.platform.as_str()),
                 escape(&chat.id)
             ),
         }
@@ -51,11 +51,7 @@ impl Scope {
     pub fn user(user: &User, platform: &Platform) -> Self {
         let prefix = match &user.global_id {
             Some(global) => format!("user-global/{}/", escape(global)),
-            None => format!(
-                "user/{}/{}/",
-                escape(platform_key(platform)),
-                escape(&user.id)
-            ),
+            None => format!("user/{}/{}/", escape(platform.as_str()), escape(&user.id)),
         };
         Self { prefix }
     }
@@ -120,15 +116,6 @@ fn escape(id: &str) -> std::borrow::Cow<'_, str> {
         id.replace('%', "%25").replace('/', "%2F").into()
     } else {
         id.into()
-    }
-}
-
-fn platform_key(platform: &Platform) -> &str {
-    match platform {
-        Platform::Console => "console",
-        Platform::Telegram => "telegram",
-        Platform::Discord => "discord",
-        Platform::Other(name) => name,
     }
 }
 

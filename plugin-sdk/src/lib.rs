@@ -72,6 +72,19 @@ pub use bindings::plugboard::plugin::types::{
     Platform, PluginError, React, Reaction, SendMessage, TelegramMessage, TextFormat, Tick, User,
 };
 
+impl Platform {
+    /// The platform's lowercase name, as the host writes it in config and
+    /// logs: `console`, `telegram`, `discord`, or an other adapter's own.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Platform::Console => "console",
+            Platform::Telegram => "telegram",
+            Platform::Discord => "discord",
+            Platform::Other(name) => name,
+        }
+    }
+}
+
 /// The items most plugins need, for `use plugboard_sdk::prelude::*;`.
 pub mod prelude {
     pub use crate::{

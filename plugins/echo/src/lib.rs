@@ -1,7 +1,6 @@
 //! `echo`: repeats what you say, and tells you who you are to the bot. The
 //! smallest useful Plugboard plugin.
 
-use plugboard_sdk::Platform;
 use plugboard_sdk::prelude::*;
 
 /// The plugin; it keeps no state.
@@ -25,12 +24,7 @@ impl Plugin for Echo {
 /// `Ann (@ann), telegram user 42, in chat -100123, topic 7`: what an owner
 /// needs to name a user or chat in the config.
 fn whoami(message: &Message) -> String {
-    let platform = match &message.chat.platform {
-        Platform::Console => "console",
-        Platform::Telegram => "telegram",
-        Platform::Discord => "discord",
-        Platform::Other(name) => name,
-    };
+    let platform = message.chat.platform.as_str();
     let sender = &message.sender;
     let mut text = sender.display_name.clone();
     let telegram = message.telegram.as_ref();

@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
+use plugboard_sdk::Tick;
 use plugboard_sdk::i18n::{Catalogs, args};
 use plugboard_sdk::prelude::*;
 use plugboard_sdk::schedule::{self, LocalTime, Timer};
-use plugboard_sdk::{Platform, Tick};
 use serde::{Deserialize, Serialize};
 
 /// The answers in every language remind speaks; English when the user's
@@ -315,18 +315,9 @@ pub fn span(ms: u64) -> String {
     }
 }
 
-fn platform_name(platform: &Platform) -> &str {
-    match platform {
-        Platform::Console => "console",
-        Platform::Telegram => "telegram",
-        Platform::Discord => "discord",
-        Platform::Other(name) => name,
-    }
-}
-
 /// The prefix of the schedule ids of one chat's reminders.
 fn chat_prefix(chat: &Chat) -> String {
-    format!("{}/{}/", platform_name(&chat.platform), chat.id)
+    format!("{}/{}/", chat.platform.as_str(), chat.id)
 }
 
 /// This chat's reminders: (number, schedule), by number.

@@ -65,7 +65,7 @@ async fn a_command_kept_past_its_event_keeps_its_own_message() -> Result<()> {
 }
 
 #[tokio::test]
-async fn notes_and_poll_answer_in_the_senders_language() -> Result<()> {
+async fn echo_notes_and_poll_answer_in_the_senders_language() -> Result<()> {
     let mut bot = TestBot::start(&[&plugins_dir()], "")?;
     assert_eq!(
         bot.ask_in("c", "de", "/remember farbe blau").await?,
@@ -83,6 +83,19 @@ async fn notes_and_poll_answer_in_the_senders_language() -> Result<()> {
     assert!(refused.starts_with("eine Umfrage braucht"), "{refused}");
     let refused = bot.ask("c", "/poll Lunch?").await?;
     assert!(refused.starts_with("a poll needs"), "{refused}");
+    assert_eq!(
+        bot.ask_in("c", "de", "/echo").await?,
+        "nichts zu wiederholen; so geht's: /echo <Text>"
+    );
+    assert_eq!(
+        bot.ask_in("c", "de", "/whoami").await?,
+        "tester, test-Nutzer tester, im Chat c"
+    );
+    assert_eq!(bot.ask_in("c", "de", "/echo hallo").await?, "hallo");
+    assert_eq!(
+        bot.ask("c", "/echo").await?,
+        "nothing to echo; usage: /echo <text>"
+    );
     bot.stop().await?;
     Ok(())
 }

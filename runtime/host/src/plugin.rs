@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plugboard_registry_types::{Manifest, ManifestError, contract};
@@ -194,6 +194,8 @@ struct Stats {
 struct Breaker {
     /// `true` for a failed event, newest last; at most `breaker_window` long.
     recent: VecDeque<bool>,
+    /// How many of `recent` are `true`.
+    failures: usize,
     suspended: Option<String>,
 }
 
@@ -210,10 +212,13 @@ impl Breaker {
             return None;
         }
         self.recent.push_back(failed);
+        self.failures += usize::from(failed);
         while self.recent.len() > window as usize {
-            self.recent.pop_front();
+            if self.recent.pop_front() == Some(true) {
+                self.failures -= 1;
+            }
         }
-        let failures = self.recent.iter().filter(|f| **f).count();
+        let failures = self.failures;
         if failures < threshold as usize || self.suspended.is_some() {
             return None;
         }
@@ -236,14 +241,14 @@ impl Breaker {
 
 /// A component linked against the contract version it was built for.
 enum Pre {
-    V0_1(v0_1::PluginPre<HostState>),
-    V0_2(v0_2::PluginPre<HostState>),
+    V0_1(v0_1::Pre),
+    V0_2(v0_2::Pre),
 }
 
 /// An instance's exports, in its contract version's bindings.
 enum Bindings {
-    V0_1(v0_1::Plugin),
-    V0_2(v0_2::Plugin),
+    V0_1(v0_1::Exports),
+    V0_2(v0_2::Exports),
 }
 
 struct Warm {
@@ -261,6 +266,9 @@ pub struct LoadedPlugin {
     // One permit per instance that may be alive at once.
     instances: tokio::sync::Semaphore,
     breaker: Mutex<Breaker>,
+    /// Whether the breaker holds a suspension: read without its lock on
+    /// every event.
+    tripped: AtomicBool,
     stats: Stats,
     disabled: std::sync::OnceLock<String>,
     /// Whether the component came from the compile cache.
@@ -318,9 +326,9 @@ pub fn load_plugin(
     }
     let linked = engine.linker().instantiate_pre(&component);
     let pre = if contract::loads_on(&found, &v0_2::version()) {
-        linked.and_then(v0_2::PluginPre::new).map(Pre::V0_2)
+        linked.and_then(v0_2::Pre::new).map(Pre::V0_2)
     } else {
-        linked.and_then(v0_1::PluginPre::new).map(Pre::V0_1)
+        linked.and_then(v0_1::Pre::new).map(Pre::V0_1)
     }
     .map_err(|e| component_err(EngineError::Link(format!("{e:#}"))))?;
     let config_json = serde_json::Value::Object(settings.config.clone()).to_string();
@@ -378,8 +386,10 @@ pub fn load_plugin(
         engine: engine.engine().clone(),
         idle: Mutex::new(Vec::new()),
         instances: tokio::sync::Semaphore::new(permits),
+        tripped: AtomicBool::new(suspended.is_some()),
         breaker: Mutex::new(Breaker {
             recent: VecDeque::new(),
+            failures: 0,
             suspended,
         }),
         stats: Stats::default(),
@@ -525,12 +535,12 @@ impl LoadedPlugin {
         let started = crate::sandbox::within_deadline(deadline, async {
             wasmtime::Result::Ok(match &self.pre {
                 Pre::V0_1(pre) => {
-                    let bindings = pre.instantiate_async(&mut store).await?;
+                    let bindings = v0_1::instantiate(pre, &mut store).await?;
                     let init = v0_1::call::init(&bindings, &mut store, config).await?;
                     (Bindings::V0_1(bindings), init)
                 }
                 Pre::V0_2(pre) => {
-                    let bindings = pre.instantiate_async(&mut store).await?;
+                    let bindings = v0_2::instantiate(pre, &mut store).await?;
                     let init = v0_2::call::init(&bindings, &mut store, config).await?;
                     (Bindings::V0_2(bindings), init)
                 }
@@ -585,7 +595,9 @@ impl LoadedPlugin {
         if let Some(reason) = self.disabled.get() {
             return Err(Failure::Disabled(reason.clone()));
         }
-        if let Some(reason) = self.breaker().suspended.clone() {
+        if self.tripped.load(Ordering::Acquire)
+            && let Some(reason) = self.breaker().suspended.clone()
+        {
             return Err(Failure::Suspended(reason));
         }
         let result = self.run_event(event, chat, reply_to).await;
@@ -599,6 +611,7 @@ impl LoadedPlugin {
         };
         let tripped = self.breaker().record(failed, &result, &self.shared.limits);
         if let Some(reason) = tripped {
+            self.tripped.store(true, Ordering::Release);
             tracing::error!(
                 plugin = self.name(),
                 reason = ?reason,
@@ -629,6 +642,8 @@ impl LoadedPlugin {
         let was = {
             let mut breaker = self.breaker();
             breaker.recent.clear();
+            breaker.failures = 0;
+            self.tripped.store(false, Ordering::Release);
             breaker.suspended.take().is_some()
         };
         if let Err(e) = self.shared.store.set_suspension(self.name(), None) {

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -40,6 +41,9 @@ pub const MAX_HANDLES: usize = 1_000;
 #[derive(Clone, Default)]
 pub struct OutputTail {
     buffer: Arc<Mutex<VecDeque<u8>>>,
+    /// Whether anything was written since the last [`OutputTail::clear`]:
+    /// most events print nothing, and then clearing takes no lock.
+    written: Arc<AtomicBool>,
 }
 
 impl OutputTail {
@@ -50,7 +54,9 @@ impl OutputTail {
 
     /// Forgets what was written so far.
     pub fn clear(&self) {
-        self.lock().clear();
+        if self.written.swap(false, Ordering::Relaxed) {
+            self.lock().clear();
+        }
     }
 
     /// The last non-empty lines written, joined with ` | `.
@@ -89,6 +95,7 @@ impl tokio::io::AsyncWrite for OutputTail {
         let overflow = (buffer.len() + keep.len()).saturating_sub(CAPTURED_OUTPUT);
         buffer.drain(..overflow);
         buffer.extend(keep);
+        self.written.store(true, Ordering::Relaxed);
         Poll::Ready(Ok(bytes.len()))
     }
 
@@ -175,9 +182,9 @@ pub struct PluginShared {
     /// Where its KV data and its suspension live.
     pub store: Arc<dyn Store>,
     /// Events of this plugin currently throttled (see [`crate::sandbox`]).
-    pub throttled: std::sync::atomic::AtomicU32,
+    pub throttled: AtomicU32,
     /// Host calls refused for lack of a permission or by the HTTP policy.
-    pub refused_calls: std::sync::atomic::AtomicU64,
+    pub refused_calls: AtomicU64,
     /// For the `config` interface.
     pub config: ConfigState,
     /// For the `kv` interface.
@@ -222,8 +229,7 @@ impl PluginShared {
             return Ok(());
         }
         let name = &self.name;
-        self.refused_calls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.refused_calls.fetch_add(1, Ordering::Relaxed);
         tracing::warn!(plugin = %name, %permission, "host call refused: permission not granted");
         Err(Denied(if self.manifest.wants(permission) {
             format!(
@@ -351,7 +357,6 @@ impl HostState {
     /// Counts this event among its plugin's throttled events; returns how
     /// many are throttled now.
     pub(crate) fn begin_throttle(&mut self) -> u32 {
-        use std::sync::atomic::Ordering;
         if !self.cpu.throttled {
             self.cpu.throttled = true;
             self.plugin.throttled.fetch_add(1, Ordering::Relaxed) + 1
@@ -363,9 +368,7 @@ impl HostState {
     /// Ends this event's throttling, if it was throttled.
     pub(crate) fn end_throttle(&mut self) {
         if std::mem::take(&mut self.cpu.throttled) {
-            self.plugin
-                .throttled
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            self.plugin.throttled.fetch_sub(1, Ordering::Relaxed);
         }
     }
 

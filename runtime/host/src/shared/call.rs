@@ -4,12 +4,12 @@
 //!
 //! Compiled once per contract version (from `src/shared/`): `super` is that
 //! version's module, whose `event_to_wit` decides how an event is shaped
-//! for it.
+//! for it and whose `call_handle` lowers it.
 
 use plugboard_model::event::Event;
 use wasmtime::Store;
 
-use super::{Plugin, wit};
+use super::{Exports, wit};
 use crate::plugin::Handled;
 use crate::sandbox::Failure;
 use crate::state::{ActionContext, HostState};
@@ -27,11 +27,11 @@ fn failure(e: wit::PluginError, store: &Store<HostState>) -> Failure {
 /// a trap (the instance is lost); the inner one is the plugin refusing the
 /// configuration.
 pub(crate) async fn init(
-    plugin: &Plugin,
+    exports: &Exports,
     store: &mut Store<HostState>,
     config: &str,
 ) -> wasmtime::Result<Result<(), Failure>> {
-    let refused = plugin
+    let refused = super::bindings(exports)
         .plugboard_plugin_handler()
         .call_init(&mut *store, config)
         .await?;
@@ -50,16 +50,12 @@ pub(crate) async fn init(
 /// the plugin's limits and grants. The outer error is a trap (the instance
 /// is lost); the inner one a failure the instance survives.
 pub(crate) async fn handle(
-    plugin: &Plugin,
+    exports: &Exports,
     store: &mut Store<HostState>,
     event: &Event,
     ctx: &ActionContext<'_>,
 ) -> wasmtime::Result<Result<Handled, Failure>> {
-    let wit_event = super::event_to_wit(event);
-    let called = plugin
-        .plugboard_plugin_handler()
-        .call_handle(&mut *store, &wit_event)
-        .await;
+    let called = super::call_handle(exports, &mut *store, super::event_to_wit(event)).await;
     // Taken now, so that no failure path leaves it in an idle instance.
     let sent = std::mem::take(&mut store.data_mut().event.sent);
     let actions = match called? {

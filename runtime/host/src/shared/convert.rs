@@ -14,6 +14,7 @@ use plugboard_model::event;
 use plugboard_model::outgoing::{self, Refusal};
 use plugboard_registry_types::Permission;
 
+use super::event::Lowered;
 use super::wit::{self, HostError};
 use crate::state::{ActionContext, HostState};
 
@@ -89,36 +90,37 @@ pub(super) fn message(m: &event::Message) -> wit::Message {
     }
 }
 
-/// Converts an event for the plugin; a command takes the shape of the
-/// version's `event::command`. For button presses, `data` must
+/// Converts an event for the plugin, in the shape the version lowers
+/// (`event::Lowered`); a command takes the shape of the version's
+/// `event::command`. For button presses, `data` must
 /// already be the plugin's own button id (the router strips its prefix).
-pub fn event_to_wit(e: &event::Event) -> wit::Event {
+pub(crate) fn event_to_wit(e: &event::Event) -> Lowered<'_> {
     match e {
-        event::Event::Message(m) => wit::Event::Message(message(m)),
-        event::Event::Edited(m) => wit::Event::Edited(message(m)),
-        event::Event::Command(c) => wit::Event::Command(super::event::command(c)),
-        event::Event::ButtonPress(b) => wit::Event::ButtonPress(wit::ButtonPress {
+        event::Event::Message(m) => Lowered::Message(message(m)),
+        event::Event::Edited(m) => Lowered::Edited(message(m)),
+        event::Event::Command(c) => Lowered::Command(super::event::command(c)),
+        event::Event::ButtonPress(b) => Lowered::ButtonPress(wit::ButtonPress {
             button_id: b.data.clone(),
             user: user(&b.user),
             chat: chat(&b.chat),
             message_id: b.message_id.clone(),
         }),
-        event::Event::Reaction(r) => wit::Event::Reaction(wit::Reaction {
+        event::Event::Reaction(r) => Lowered::Reaction(wit::Reaction {
             chat: chat(&r.chat),
             message_id: r.message_id.clone(),
             user: user(&r.user),
             emoji: r.emoji.clone(),
             added: r.added,
         }),
-        event::Event::MemberJoined(m) => wit::Event::MemberJoined(wit::Membership {
+        event::Event::MemberJoined(m) => Lowered::MemberJoined(wit::Membership {
             chat: chat(&m.chat),
             user: user(&m.user),
         }),
-        event::Event::MemberLeft(m) => wit::Event::MemberLeft(wit::Membership {
+        event::Event::MemberLeft(m) => Lowered::MemberLeft(wit::Membership {
             chat: chat(&m.chat),
             user: user(&m.user),
         }),
-        event::Event::Tick(t) => wit::Event::Tick(super::event::tick(t)),
+        event::Event::Tick(t) => Lowered::Tick(super::event::tick(t)),
     }
 }
 

@@ -8,6 +8,10 @@ use plugboard_model::event;
 use super::convert::message;
 use super::wit;
 
+/// An event as the host lowers it into a 0.1 plugin: owned, message and
+/// all.
+pub(crate) type Lowered<'a> = wit::Event;
+
 /// A command as 0.1 has it: with its split arguments and its whole message.
 pub(super) fn command(c: &event::Command) -> wit::Command {
     wit::Command {

@@ -58,4 +58,36 @@ pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> was
 
 impl wit::Host for HostState {}
 
-pub use convert::{action_bytes, actions_from_wit, event_to_wit};
+pub(crate) use convert::event_to_wit;
+pub use convert::{action_bytes, actions_from_wit};
+
+/// A 0.1 component linked and ready to instantiate.
+pub(crate) type Pre = PluginPre<HostState>;
+
+/// A 0.1 instance's exports.
+pub(crate) type Exports = Plugin;
+
+/// Instantiates a 0.1 component (its `init` not run yet).
+pub(crate) async fn instantiate(
+    pre: &Pre,
+    store: &mut wasmtime::Store<HostState>,
+) -> wasmtime::Result<Exports> {
+    pre.instantiate_async(store).await
+}
+
+/// The bindings of an instance's exports.
+pub(crate) fn bindings(exports: &Exports) -> &Plugin {
+    exports
+}
+
+/// Calls `handle` with an event lowered from its owned 0.1 record.
+pub(crate) async fn call_handle(
+    exports: &Exports,
+    store: &mut wasmtime::Store<HostState>,
+    event: event::Lowered<'_>,
+) -> wasmtime::Result<Result<Vec<wit::Action>, wit::PluginError>> {
+    exports
+        .plugboard_plugin_handler()
+        .call_handle(store, &event)
+        .await
+}

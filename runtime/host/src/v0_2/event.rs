@@ -1,27 +1,63 @@
 //! How a command and a tick reach a 0.2 plugin: its name, raw arguments and locale
-//! only. The SDK splits the arguments itself (with `plugboard-args`, the
-//! rule the host uses) and reads the message through `current-event` when
-//! the plugin asks for it. A tick carries its schedule's id, payload, times
-//! and chat. Every other event has one shape in all versions (`event_to_wit`
-//! in `src/shared/convert.rs`).
+//! only, lowered straight from the router's event without copying them
+//! ([`Lowered`]). The SDK splits the arguments itself (with `plugboard-args`,
+//! the rule the host uses) and reads the message through `current-event`
+//! only when the plugin asks for it. A tick carries its schedule's id,
+//! payload, times and chat. Every other event has one shape in all versions
+//! (`event_to_wit` in `src/shared/convert.rs`).
 
 use plugboard_model::event;
+use wasmtime::component::{ComponentType, Lower};
 
 use super::convert::platform;
 use super::wit;
 
-/// A command as 0.2 has it.
-pub(super) fn command(c: &event::Command) -> wit::Command {
-    wit::Command {
-        name: c.name.clone(),
-        raw_args: c.raw_args.clone(),
+/// `wit::Event` as the host lowers it into a 0.2 plugin: the same WIT
+/// shape (wasmtime checks it against each component, see
+/// `super::Pre`), but a command's strings are borrowed from the router's
+/// event instead of copied into an owned record first.
+#[derive(ComponentType, Lower)]
+#[component(variant)]
+pub(crate) enum Lowered<'a> {
+    #[component(name = "message")]
+    Message(wit::Message),
+    #[component(name = "command")]
+    Command(CommandRef<'a>),
+    #[component(name = "edited")]
+    Edited(wit::Message),
+    #[component(name = "button-press")]
+    ButtonPress(wit::ButtonPress),
+    #[component(name = "reaction")]
+    Reaction(wit::Reaction),
+    #[component(name = "member-joined")]
+    MemberJoined(wit::Membership),
+    #[component(name = "member-left")]
+    MemberLeft(wit::Membership),
+    #[component(name = "tick")]
+    Tick(wit::Tick),
+}
+
+/// `wit::Command`, borrowed.
+#[derive(ComponentType, Lower)]
+#[component(record)]
+pub(crate) struct CommandRef<'a> {
+    name: &'a str,
+    #[component(name = "raw-args")]
+    raw_args: &'a str,
+    locale: Option<&'a str>,
+}
+
+/// A command as 0.2 has it: the sender's language, else the chat's.
+pub(super) fn command(c: &event::Command) -> CommandRef<'_> {
+    CommandRef {
+        name: &c.name,
+        raw_args: &c.raw_args,
         locale: c
             .message
             .sender
             .locale
-            .as_ref()
-            .or(c.message.chat.locale.as_ref())
-            .cloned(),
+            .as_deref()
+            .or(c.message.chat.locale.as_deref()),
     }
 }
 

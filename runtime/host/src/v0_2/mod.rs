@@ -14,7 +14,11 @@
 // version's module gives it its own `bindgen!` types.
 #![allow(clippy::duplicate_mod)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use semver::Version;
+use wasmtime::Store;
+use wasmtime::component::{ComponentExportIndex, Func, InstancePre, TypedFunc};
 
 use crate::state::HostState;
 
@@ -62,4 +66,87 @@ pub fn add_to_linker(linker: &mut wasmtime::component::Linker<HostState>) -> was
 
 impl wit::Host for HostState {}
 
-pub use convert::{action_bytes, actions_from_wit, event_to_wit};
+pub(crate) use convert::event_to_wit;
+pub use convert::{action_bytes, actions_from_wit};
+
+/// What `handle` returns.
+type Handled = Result<Vec<wit::Action>, wit::PluginError>;
+
+/// `handle` as the host calls it: with a [`event::Lowered`] event.
+type HandleFunc<'a> = TypedFunc<(event::Lowered<'a>,), (Handled,)>;
+
+/// A 0.2 component linked and ready to instantiate, with where its
+/// `handle` is (called directly, not through bindgen's `call_handle`, so
+/// that a command's strings are lowered without being copied first).
+pub(crate) struct Pre {
+    instance_pre: InstancePre<HostState>,
+    indices: PluginIndices,
+    handle: ComponentExportIndex,
+    /// Whether `handle`'s type was checked against [`HandleFunc`] (on the
+    /// first instance: every instance of a component has the same types).
+    checked: AtomicBool,
+}
+
+impl Pre {
+    /// Looks up the exports of a linked component.
+    pub(crate) fn new(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self> {
+        let indices = PluginIndices::new(&instance_pre)?;
+        let interface = format!("{}/handler@{}", crate::engine::WIT_PACKAGE, version());
+        let component = instance_pre.component();
+        let handle = component
+            .get_export_index(None, &interface)
+            .and_then(|i| component.get_export_index(Some(&i), "handle"))
+            .ok_or_else(|| wasmtime::format_err!("no export `{interface}#handle`"))?;
+        Ok(Pre {
+            instance_pre,
+            indices,
+            handle,
+            checked: AtomicBool::new(false),
+        })
+    }
+}
+
+/// A 0.2 instance's exports.
+pub(crate) struct Exports {
+    plugin: Plugin,
+    handle: Func,
+}
+
+/// Instantiates a 0.2 component (its `init` not run yet).
+pub(crate) async fn instantiate(
+    pre: &Pre,
+    store: &mut Store<HostState>,
+) -> wasmtime::Result<Exports> {
+    let instance = pre.instance_pre.instantiate_async(&mut *store).await?;
+    let plugin = pre.indices.load(&mut *store, &instance)?;
+    let handle = if pre.checked.load(Ordering::Acquire) {
+        instance
+            .get_func(&mut *store, pre.handle)
+            .ok_or_else(|| wasmtime::format_err!("the instance lost its `handle` export"))?
+    } else {
+        let typed: HandleFunc<'static> = instance.get_typed_func(&mut *store, pre.handle)?;
+        pre.checked.store(true, Ordering::Release);
+        *typed.func()
+    };
+    Ok(Exports { plugin, handle })
+}
+
+/// The bindings of an instance's exports.
+pub(crate) fn bindings(exports: &Exports) -> &Plugin {
+    &exports.plugin
+}
+
+/// Calls `handle` with `event` lowered in place.
+pub(crate) async fn call_handle(
+    exports: &Exports,
+    store: &mut Store<HostState>,
+    event: event::Lowered<'_>,
+) -> wasmtime::Result<Handled> {
+    // SAFETY: `instantiate` checked this component's `handle` against
+    // `HandleFunc<'static>` before any instance's `handle` was kept; all
+    // instances of one component share its types, and a lifetime does not
+    // change the component type a Rust type stands for.
+    let handle: HandleFunc<'_> = unsafe { TypedFunc::new_unchecked(exports.handle) };
+    let (handled,) = handle.call_async(store, (event,)).await?;
+    Ok(handled)
+}

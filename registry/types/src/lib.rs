@@ -28,6 +28,7 @@
 pub mod api;
 pub mod contract;
 pub mod index;
+pub mod interfaces;
 pub mod manifest;
 pub mod settings;
 pub mod text;

@@ -12,6 +12,7 @@ use std::fmt;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::interfaces::{InterfaceName, MAX_INTERFACES};
 use crate::text;
 
 /// Longest plugin name, in bytes.
@@ -96,6 +97,16 @@ pub struct Manifest {
     /// Other plugins this one depends on, with cargo-style version requirements.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub dependencies: BTreeMap<String, VersionReq>,
+    /// The WIT interfaces the plugin exports for other plugins to call,
+    /// as `namespace:package/interface@version` (for example
+    /// `plugins:economy/api@1.0.0`); see [`crate::interfaces`]. The
+    /// component must export each of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provides: Vec<String>,
+    /// The interfaces of other plugins this one calls, each provided by
+    /// one of its `dependencies` at a compatible version.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<String>,
     /// Marketplace categories the plugin belongs to, such as `games` or
     /// `moderation`: at most [`MAX_CATEGORIES`] lowercase slugs (see
     /// [`check_slug`]). The registry's search filters on them.
@@ -317,6 +328,53 @@ pub enum ManifestError {
     },
 }
 
+/// Parses the names in `provides` or `imports`: at most
+/// [`MAX_INTERFACES`], none in a host namespace, none twice.
+fn check_interfaces(field: &str, names: &[String]) -> Result<Vec<InterfaceName>, ManifestError> {
+    if names.len() > MAX_INTERFACES {
+        return Err(invalid(
+            field,
+            format!(
+                "lists {} interfaces; keep at most {MAX_INTERFACES}",
+                names.len()
+            ),
+        ));
+    }
+    let mut parsed: Vec<InterfaceName> = Vec::with_capacity(names.len());
+    for (i, text) in names.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        let name: InterfaceName = text.parse().map_err(|problem| {
+            invalid(
+                &at,
+                format!("`{}` {problem}", text::escape(&text::cut(text, 80), false)),
+            )
+        })?;
+        if name.is_reserved() {
+            return Err(invalid(
+                &at,
+                format!(
+                    "`{name}` is in the host's namespace `{}`; plugins provide and import interfaces in a namespace of their own (e.g. `plugins:` or your organisation's)",
+                    name.namespace
+                ),
+            ));
+        }
+        if let Some(twice) = parsed
+            .iter()
+            .find(|p| p.unversioned() == name.unversioned())
+        {
+            return Err(invalid(
+                &at,
+                format!(
+                    "names `{}` a second time (also `{twice}`); keep one version",
+                    name.unversioned()
+                ),
+            ));
+        }
+        parsed.push(name);
+    }
+    Ok(parsed)
+}
+
 impl Manifest {
     /// Parses and validates a manifest from the text of a `plugin.toml`.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
@@ -476,7 +534,41 @@ impl Manifest {
                 return Err(invalid(&field, "a plugin cannot depend on itself".into()));
             }
         }
+        let provided = check_interfaces("provides", &self.provides)?;
+        let imported = check_interfaces("imports", &self.imports)?;
+        if let Some(own) = imported
+            .iter()
+            .find(|i| provided.iter().any(|p| p.satisfies(i)))
+        {
+            return Err(invalid(
+                "imports",
+                format!("lists `{own}`, which the plugin provides itself; call it directly"),
+            ));
+        }
+        if !imported.is_empty() && self.dependencies.is_empty() {
+            return Err(invalid(
+                "imports",
+                format!(
+                    "lists `{}`, but `dependencies` is empty; add the plugin that provides it (e.g. `[dependencies] economy = \"^1\"`)",
+                    imported[0]
+                ),
+            ));
+        }
         Ok(())
+    }
+
+    /// The interfaces in `provides`, parsed (empty if the manifest was not
+    /// validated and one does not parse).
+    pub fn provided_interfaces(&self) -> Vec<InterfaceName> {
+        self.provides
+            .iter()
+            .filter_map(|i| i.parse().ok())
+            .collect()
+    }
+
+    /// The interfaces in `imports`, parsed (as [`Manifest::provided_interfaces`]).
+    pub fn imported_interfaces(&self) -> Vec<InterfaceName> {
+        self.imports.iter().filter_map(|i| i.parse().ok()).collect()
     }
 
     /// Whether the manifest asks for `permission`.
@@ -852,6 +944,57 @@ mod tests {
         );
         let again = Manifest::from_toml(&m.to_toml()).expect("round trip");
         assert_eq!(again, m);
+    }
+
+    #[test]
+    fn provides_and_imports_are_checked_interface_names() {
+        // Top-level keys go before GOOD's tables.
+        let with = |extra: &str| {
+            let (head, tables) = GOOD.split_once("[[commands]]").expect("GOOD has commands");
+            format!("{head}{extra}\n[[commands]]{tables}")
+        };
+        let m = Manifest::from_toml(&with(
+            r#"provides = ["acme:stats/api@0.3.0"]
+imports = ["plugins:economy/api@1.0.0"]"#,
+        ))
+        .expect("valid");
+        assert_eq!(
+            m.provided_interfaces()[0].to_string(),
+            "acme:stats/api@0.3.0"
+        );
+        assert_eq!(m.imported_interfaces()[0].package, "economy");
+        assert_eq!(Manifest::from_toml(&m.to_toml()).expect("round trip"), m);
+        for (extra, needle) in [
+            (
+                r#"provides = ["wasi:cli/stdout@0.2.0"]"#,
+                "`provides[0]` `wasi:cli/stdout@0.2.0` is in the host's namespace",
+            ),
+            (
+                r#"provides = ["acme:stats/api"]"#,
+                "`provides[0]` `acme:stats/api` has no version",
+            ),
+            (
+                r#"imports = ["acme:stats/api@1.0.0", "acme:stats/api@1.1.0"]"#,
+                "names `acme:stats/api` a second time",
+            ),
+            (
+                r#"provides = ["acme:stats/api@1.1.0"]
+imports = ["acme:stats/api@1.0.0"]"#,
+                "which the plugin provides itself",
+            ),
+        ] {
+            let err = error_of(&with(extra));
+            assert!(err.contains(needle), "{extra}: {err}");
+        }
+        let alone = GOOD
+            .split_once("[dependencies]")
+            .expect("GOOD has dependencies")
+            .0;
+        let (head, tables) = alone.split_once("[[commands]]").expect("commands");
+        let err = error_of(&format!(
+            "{head}imports = [\"plugins:economy/api@1.0.0\"]\n[[commands]]{tables}"
+        ));
+        assert!(err.contains("but `dependencies` is empty"), "{err}");
     }
 
     fn error_of(text: &str) -> String {

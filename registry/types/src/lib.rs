@@ -27,6 +27,7 @@
 
 pub mod api;
 pub mod contract;
+pub mod graph;
 pub mod index;
 pub mod interfaces;
 pub mod manifest;

@@ -15,10 +15,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use plugboard_adapter::{Adapter, AdapterIo, EventSink, Inbox, flush};
 use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
+use plugboard_host::link::{Link, Providers};
 use plugboard_host::plugin::{
     LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
 };
@@ -66,29 +68,43 @@ pub struct LoadReport {
     pub missing_grants: Vec<(String, Vec<plugboard_registry_types::Permission>)>,
 }
 
-/// Loads every plugin the config points at; refusals are reported, not
-/// fatal. Plugins set their schedules in `timetable` (none: refused).
+/// Loads every plugin the config points at, each after the plugins it
+/// depends on; refusals are reported, not fatal. Plugins set their
+/// schedules in `timetable` (none: refused); a plugin that calls another
+/// finds it in `providers` at run time (the caller updates it with
+/// [`Providers::replace`] once it runs the plugins).
 pub fn load_plugins(
     config: &BotConfig,
     engine: &PluginEngine,
     store: Arc<dyn Store>,
     timetable: Option<&Arc<Timetable>>,
-) -> (Vec<LoadedPlugin>, LoadReport) {
-    let mut plugins: Vec<LoadedPlugin> = Vec::new();
+    providers: &Arc<Providers>,
+) -> (Vec<Arc<LoadedPlugin>>, LoadReport) {
+    let mut plugins: Vec<Arc<LoadedPlugin>> = Vec::new();
     let mut report = LoadReport::default();
     // Read once: which directories to load, and the permissions accepted
     // at install, which count as grants.
     let installed = installed(config);
     let installed_root = Installed::root(&config.data_dir());
+    let mut dirs = Vec::new();
     for dir in all_plugin_dirs(config, &installed) {
+        let manifest = read_manifest(&dir).ok();
         // A disabled plugin is skipped before its component is even read.
-        if let Ok(manifest) = read_manifest(&dir)
+        if let Some(manifest) = &manifest
             && !config.plugin(&manifest.name).enabled
         {
-            report.disabled.push(manifest.name);
+            report.disabled.push(manifest.name.clone());
             continue;
         }
+        dirs.push((dir, manifest));
+    }
+    let (dirs, cycles) = dependency_order(dirs);
+    report.refused.extend(cycles);
+    // Why each plugin that was tried did not load, for its dependents.
+    let mut not_loaded: HashMap<String, String> = HashMap::new();
+    for (dir, manifest) in dirs {
         let settings = |manifest: &plugboard_registry_types::Manifest| {
+            let links = links_of(manifest, &plugins, &not_loaded)?;
             let section = config.plugin(&manifest.name);
             let limits = config
                 .limits
@@ -152,9 +168,15 @@ pub fn load_plugins(
                 http_allow_private,
                 secrets,
                 timetable: timetable.cloned(),
+                links,
+                providers: Some(Arc::clone(providers)),
             })
         };
-        match load_plugin(&dir, engine, Arc::clone(&store), settings) {
+        let loaded = load_plugin(&dir, engine, Arc::clone(&store), settings);
+        if let (Err(e), Some(manifest)) = (&loaded, &manifest) {
+            not_loaded.insert(manifest.name.clone(), e.to_string());
+        }
+        match loaded {
             Ok(plugin) if plugins.iter().any(|p| p.name() == plugin.name()) => {
                 report.refused.push(LoadError::Manifest {
                     path: dir.join("plugin.toml"),
@@ -179,12 +201,100 @@ pub fn load_plugins(
                     plugin.manifest().version.clone(),
                     plugin.cache,
                 ));
-                plugins.push(plugin);
+                plugins.push(Arc::new(plugin));
             }
             Err(e) => report.refused.push(e),
         }
     }
     (plugins, report)
+}
+
+/// Puts plugin directories in load order (dependencies first); plugins on
+/// a dependency cycle are refused, naming the cycle.
+fn dependency_order(
+    dirs: Vec<(PathBuf, Option<plugboard_registry_types::Manifest>)>,
+) -> (
+    Vec<(PathBuf, Option<plugboard_registry_types::Manifest>)>,
+    Vec<LoadError>,
+) {
+    let graph: Vec<(&str, Vec<&str>)> = dirs
+        .iter()
+        .map(|(_, m)| match m {
+            Some(m) => (
+                m.name.as_str(),
+                m.dependencies.keys().map(String::as_str).collect(),
+            ),
+            // Unreadable: loaded (and refused with its own error) last.
+            None => ("", Vec::new()),
+        })
+        .collect();
+    let (order, cycles) = plugboard_registry_types::graph::dependency_order(&graph);
+    let refused: Vec<LoadError> = cycles
+        .iter()
+        .flat_map(|cycle| {
+            let path = cycle.join(" → ");
+            cycle[..cycle.len() - 1].iter().map(move |name| LoadError::Link {
+                plugin: (*name).to_owned(),
+                problem: format!(
+                    "its dependencies form a cycle ({path}); plugins cannot depend on each other in a circle: remove one of these dependencies"
+                ),
+            })
+        })
+        .collect();
+    let mut slots: Vec<Option<_>> = dirs.into_iter().map(Some).collect();
+    let ordered = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    (ordered, refused)
+}
+
+/// The providers of the interfaces `manifest` imports: for each, the one of
+/// its dependencies, already loaded, that provides it at a compatible
+/// version. A dependency that did not load refuses the dependent with its
+/// reason; one that is missing altogether is left for the host to name.
+fn links_of(
+    manifest: &plugboard_registry_types::Manifest,
+    loaded: &[Arc<LoadedPlugin>],
+    not_loaded: &HashMap<String, String>,
+) -> Result<Vec<Link>, LoadError> {
+    let refuse = |problem: String| LoadError::Link {
+        plugin: manifest.name.clone(),
+        problem,
+    };
+    let mut links = Vec::new();
+    for interface in manifest.imported_interfaces() {
+        let mut found = None;
+        for (dependency, wanted) in &manifest.dependencies {
+            if let Some(provider) = loaded.iter().find(|p| p.name() == dependency) {
+                let provides = provider
+                    .manifest()
+                    .provided_interfaces()
+                    .iter()
+                    .any(|p| p.satisfies(&interface));
+                if !provides {
+                    continue;
+                }
+                let version = &provider.manifest().version;
+                if !wanted.matches(version) {
+                    return Err(refuse(format!(
+                        "it needs `{dependency}` {wanted} for `{interface}`, but `{dependency}` {version} is installed; update one of them"
+                    )));
+                }
+                found = Some(Arc::clone(provider));
+                break;
+            }
+            if let Some(why) = not_loaded.get(dependency) {
+                return Err(refuse(format!(
+                    "it needs `{dependency}` for `{interface}`, which did not load: {why}"
+                )));
+            }
+        }
+        if let Some(provider) = found {
+            links.push(Link {
+                interface,
+                provider,
+            });
+        }
+    }
+    Ok(links)
 }
 
 /// A bot ready to run.
@@ -205,6 +315,8 @@ struct Reload {
     config: BotConfig,
     engine: PluginEngine,
     timetable: Arc<Timetable>,
+    /// The plugins other plugins call, as the running set has them.
+    providers: Arc<Providers>,
 }
 
 impl Bot {
@@ -228,8 +340,16 @@ impl Bot {
         )?);
         // Loaded plugins keep the engine (and its epoch ticker) alive.
         let engine = PluginEngine::new(&engine_options(config))?;
-        let (plugins, report) = load_plugins(config, &engine, Arc::clone(&store), Some(&timetable));
-        let targets = plugins.into_iter().map(Target::from).collect();
+        let providers = Providers::new();
+        let (plugins, report) = load_plugins(
+            config,
+            &engine,
+            Arc::clone(&store),
+            Some(&timetable),
+            &providers,
+        );
+        providers.replace(&plugins);
+        let targets = plugins.into_iter().map(Target::Wasm).collect();
         let router = Router::with_commands(
             targets,
             config.runtime.command_prefixes.clone(),
@@ -246,6 +366,7 @@ impl Bot {
             config: config.clone(),
             engine,
             timetable,
+            providers,
         }));
         Ok((bot, report))
     }
@@ -445,7 +566,13 @@ impl Reload {
             let this = Arc::clone(self);
             let store = Arc::clone(store);
             tokio::task::spawn_blocking(move || {
-                load_plugins(&this.config, &this.engine, store, Some(&this.timetable))
+                load_plugins(
+                    &this.config,
+                    &this.engine,
+                    store,
+                    Some(&this.timetable),
+                    &this.providers,
+                )
             })
         };
         let (plugins, report) = match loading.await {
@@ -477,7 +604,6 @@ impl Reload {
             match running {
                 Some(target) => targets.push(target.clone()),
                 None => {
-                    let plugin = Arc::new(plugin);
                     if let Err(failure) = plugin.start().await {
                         failures.push(format!("{}: {failure}", plugin.name()));
                     }
@@ -517,7 +643,17 @@ impl Reload {
             .filter(|t| router.plugins().iter().all(|n| n.name() != t.name()))
             .map(|t| t.name().to_owned())
             .collect();
+        let running: Vec<Arc<LoadedPlugin>> = router
+            .plugins()
+            .iter()
+            .filter_map(|t| match t {
+                Target::Wasm(p) => Some(Arc::clone(p)),
+                Target::Native(_) => None,
+            })
+            .collect();
         dispatcher.replace_router(Arc::new(router));
+        // Dependents call the new providers from now on.
+        self.providers.replace(&running);
         tracing::info!(
             "plugins reloaded: new {}; removed {}",
             if fresh.is_empty() {

@@ -21,6 +21,9 @@
 //!   breaker, and running one event through a plugin.
 //! * [`http`]: outbound HTTP for plugins, restricted to granted origins and
 //!   public addresses.
+//! * [`link`]: plugins that call each other: the shapes and types of the
+//!   interfaces they provide and import, and the host functions that carry
+//!   a call from one plugin's store into another's.
 //!
 //! Data enters as [`plugboard_model::Event`]s and leaves as
 //! [`plugboard_model::Outbound`] deliveries and
@@ -34,6 +37,7 @@
 
 pub mod engine;
 pub mod http;
+pub mod link;
 pub mod plugin;
 pub mod sandbox;
 pub mod state;

@@ -17,11 +17,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use plugboard_registry_types::{Manifest, ManifestError, contract};
+use wasmtime::component::{ComponentExportIndex, Val};
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::engine::{
     CacheOutcome, EngineError, PluginEngine, newest_contract, supported, supported_versions,
 };
+use crate::link::{self, InterfaceFuncs, Link, Providers};
 use crate::sandbox::{EPOCH_TICK, Failure, Limits};
 use crate::state::{
     ActionContext, ConfigState, HostState, HttpState, KvState, LogState, PluginShared,
@@ -123,6 +125,15 @@ pub enum LoadError {
         /// Each wrong value, with its fix.
         problems: Vec<plugboard_registry_types::settings::SettingProblem>,
     },
+    /// The interfaces the plugin provides or imports do not fit its
+    /// manifest, its dependencies or each other.
+    #[error("plugin `{plugin}`: {problem}")]
+    Link {
+        /// The plugin.
+        plugin: String,
+        /// What is wrong, naming the interfaces and plugins involved.
+        problem: String,
+    },
     /// The owner's limits for this plugin do not parse.
     #[error("[plugins.{plugin}.limits] in the config: {problem}")]
     Limits {
@@ -141,6 +152,7 @@ impl LoadError {
             LoadError::Store { plugin, .. }
             | LoadError::Settings { plugin, .. }
             | LoadError::Config { plugin, .. }
+            | LoadError::Link { plugin, .. }
             | LoadError::Limits { plugin, .. } => Some(plugin),
             _ => None,
         }
@@ -157,6 +169,7 @@ impl LoadError {
             LoadError::Store { .. }
             | LoadError::Settings { .. }
             | LoadError::Config { .. }
+            | LoadError::Link { .. }
             | LoadError::Limits { .. } => None,
         }
     }
@@ -180,6 +193,12 @@ pub struct PluginSettings {
     /// The bot's timetable, for the `schedule` interface (none: every
     /// schedule is refused).
     pub timetable: Option<Arc<plugboard_schedule::Timetable>>,
+    /// For each interface it imports from another plugin, the provider
+    /// the bot chose (see [`crate::link`]).
+    pub links: Vec<Link>,
+    /// Where its calls to other plugins find their provider at run time
+    /// (none: a plugin that imports an interface does not load).
+    pub providers: Option<Arc<Providers>>,
 }
 
 /// Counters of one plugin.
@@ -273,6 +292,11 @@ pub struct LoadedPlugin {
     disabled: std::sync::OnceLock<String>,
     /// Whether the component came from the compile cache.
     pub cache: CacheOutcome,
+    /// The interfaces it provides to other plugins (its `provides`), with
+    /// where each function is.
+    provided: Vec<InterfaceFuncs>,
+    /// The interfaces of other plugins it imports.
+    imports: Vec<InterfaceFuncs>,
 }
 
 /// Reads and validates `dir/plugin.toml`.
@@ -324,8 +348,68 @@ pub fn load_plugin(
             found,
         });
     }
-    let linked = engine.linker().instantiate_pre(&component);
-    let pre = if contract::loads_on(&found, &v0_2::version()) {
+    let link_err = |problem: String| LoadError::Link {
+        plugin: manifest.name.clone(),
+        problem,
+    };
+    let is_0_2 = contract::loads_on(&found, &v0_2::version());
+    let provided = if manifest.provides.is_empty() {
+        Vec::new()
+    } else if !is_0_2 {
+        return Err(link_err(format!(
+            "`provides` needs contract {}; rebuild the plugin with the current plugboard-sdk",
+            v0_2::version()
+        )));
+    } else {
+        link::provided(engine.engine(), &component, &manifest).map_err(|e| link_err(e.0))?
+    };
+    let imports = link::imported(engine.engine(), &component).map_err(|e| link_err(e.0))?;
+    let declared = manifest.imported_interfaces();
+    for import in &imports {
+        if !declared.contains(&import.name) {
+            return Err(link_err(format!(
+                "the component imports `{}`, which plugin.toml does not list in `imports`; add it there",
+                import.name
+            )));
+        }
+        let Some(link) = settings.links.iter().find(|l| l.interface == import.name) else {
+            return Err(link_err(format!(
+                "it imports `{}`, which none of its loaded dependencies provides; add the plugin that provides it to `dependencies` and install it",
+                import.name
+            )));
+        };
+        let provider = link.provider.name();
+        let Some(export) = link
+            .provider
+            .provided
+            .iter()
+            .find(|p| p.name.satisfies(&import.name))
+        else {
+            return Err(link_err(format!(
+                "it imports `{}`, which `{provider}` {} does not provide; it provides {}",
+                import.name,
+                link.provider.manifest().version,
+                if link.provider.manifest().provides.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    link.provider.manifest().provides.join(", ")
+                }
+            )));
+        };
+        link::check_link(import, provider, export).map_err(|e| link_err(e.0))?;
+    }
+    let linked = if imports.is_empty() {
+        engine.linker().instantiate_pre(&component)
+    } else {
+        let providers = settings.providers.as_ref().ok_or_else(|| {
+            link_err("it imports interfaces of other plugins, which this host does not link".into())
+        })?;
+        let mut linker = engine.linker().clone();
+        link::define_imports(&mut linker, &imports, &settings.links, providers)
+            .map_err(|e| link_err(e.0))?;
+        linker.instantiate_pre(&component)
+    };
+    let pre = if is_0_2 {
         linked.and_then(v0_2::Pre::new).map(Pre::V0_2)
     } else {
         linked.and_then(v0_1::Pre::new).map(Pre::V0_1)
@@ -395,6 +479,8 @@ pub fn load_plugin(
         stats: Stats::default(),
         disabled: std::sync::OnceLock::new(),
         cache,
+        provided,
+        imports,
     })
 }
 
@@ -444,6 +530,17 @@ impl LoadedPlugin {
     /// the owner granted it.
     pub fn holds(&self, permission: plugboard_registry_types::Permission) -> bool {
         self.shared.granted(permission)
+    }
+
+    /// The interfaces it provides to other plugins, with where each
+    /// function is.
+    pub fn provided(&self) -> &[InterfaceFuncs] {
+        &self.provided
+    }
+
+    /// The interfaces of other plugins it imports.
+    pub fn imports(&self) -> &[InterfaceFuncs] {
+        &self.imports
     }
 
     /// The directory it was loaded from.
@@ -592,6 +689,64 @@ impl LoadedPlugin {
         chat: &ChatRef,
         reply_to: Option<&str>,
     ) -> Result<Handled, Failure> {
+        self.ready()?;
+        let result = self.run_event(event, chat, reply_to).await;
+        self.account(&result);
+        result
+    }
+
+    /// Calls `interface#func`, one of the functions the plugin provides to
+    /// other plugins, on behalf of the plugins in `chain` (outermost first),
+    /// in an instance of its own under its own budgets; the call ends by
+    /// `caller_deadline` at the latest. Returns the results and whether it
+    /// wrote to the store. Counts like an event for the circuit breaker.
+    pub(crate) async fn call_export(
+        &self,
+        interface: &str,
+        func: &str,
+        params: &[Val],
+        results: usize,
+        caller_deadline: std::time::Instant,
+        chain: Arc<[Arc<str>]>,
+    ) -> Result<(Vec<Val>, bool), Failure> {
+        let path = || {
+            let mut names: Vec<&str> = chain.iter().map(|p| &**p).collect();
+            names.push(self.name());
+            names.join(" → ")
+        };
+        if chain.iter().any(|p| **p == *self.name()) {
+            return Err(Failure::CallRefused(format!(
+                "the calls {} come back to `{}`, which is already running; plugins may not call back into their callers",
+                path(),
+                self.name()
+            )));
+        }
+        if chain.len() >= crate::link::MAX_CALL_DEPTH {
+            return Err(Failure::CallRefused(format!(
+                "the calls {} pass through more than {} plugins",
+                path(),
+                crate::link::MAX_CALL_DEPTH
+            )));
+        }
+        let index = self
+            .provided
+            .iter()
+            .find(|p| p.name.unversioned() == interface)
+            .and_then(|p| p.funcs.get(func))
+            .and_then(|(_, index)| *index)
+            .ok_or_else(|| {
+                Failure::CallRefused(format!("it does not export `{interface}#{func}`"))
+            })?;
+        self.ready()?;
+        let result = self
+            .run_call(index, params, results, caller_deadline, chain)
+            .await;
+        self.account(&result);
+        result
+    }
+
+    /// Refuses work while the plugin is disabled or suspended.
+    fn ready(&self) -> Result<(), Failure> {
         if let Some(reason) = self.disabled.get() {
             return Err(Failure::Disabled(reason.clone()));
         }
@@ -600,16 +755,21 @@ impl LoadedPlugin {
         {
             return Err(Failure::Suspended(reason));
         }
-        let result = self.run_event(event, chat, reply_to).await;
+        Ok(())
+    }
+
+    /// Counts an outcome and feeds it to the circuit breaker, suspending
+    /// the plugin (durably) when it trips.
+    fn account<T>(&self, result: &Result<T, Failure>) {
         self.stats.events.fetch_add(1, Ordering::Relaxed);
-        let failed = match &result {
+        let failed = match result {
             Ok(_) | Err(Failure::InvalidInput(_)) => false,
             Err(_) => {
                 self.stats.failures.fetch_add(1, Ordering::Relaxed);
                 true
             }
         };
-        let tripped = self.breaker().record(failed, &result, &self.shared.limits);
+        let tripped = self.breaker().record(failed, result, &self.shared.limits);
         if let Some(reason) = tripped {
             self.tripped.store(true, Ordering::Release);
             tracing::error!(
@@ -623,7 +783,6 @@ impl LoadedPlugin {
                 tracing::error!(plugin = self.name(), "cannot record the suspension: {e}");
             }
         }
-        result
     }
 
     fn breaker(&self) -> std::sync::MutexGuard<'_, Breaker> {
@@ -722,6 +881,62 @@ impl LoadedPlugin {
             Ok(Ok(outcome)) => {
                 self.return_instance(warm);
                 outcome
+            }
+        }
+    }
+}
+
+impl LoadedPlugin {
+    async fn run_call(
+        &self,
+        index: ComponentExportIndex,
+        params: &[Val],
+        results: usize,
+        caller_deadline: std::time::Instant,
+        chain: Arc<[Arc<str>]>,
+    ) -> Result<(Vec<Val>, bool), Failure> {
+        let _instance = self.instance_permit().await?;
+        let mut warm = match self.take_instance() {
+            Some(warm) => warm,
+            None => Box::pin(self.instantiate()).await?,
+        };
+        self.arm(&mut warm.store);
+        let Bindings::V0_2(exports) = &warm.bindings else {
+            return Err(Failure::CallRefused(
+                "it is built for contract 0.1, which cannot provide interfaces".into(),
+            ));
+        };
+        let instance = exports.instance;
+        {
+            let data = warm.store.data_mut();
+            data.event.chain = chain;
+            data.event.store_written = false;
+            data.output.clear();
+            data.cpu.deadline = data.cpu.deadline.min(caller_deadline);
+        }
+        let limits = &self.shared.limits;
+        let deadline = warm.store.data().cpu.deadline;
+        let Some(func) = instance.get_func(&mut warm.store, index) else {
+            return Err(Failure::CallRefused("its instance lost the export".into()));
+        };
+        let mut out = vec![Val::Bool(false); results];
+        let called = crate::sandbox::within_deadline(
+            deadline,
+            func.call_async(&mut warm.store, params, &mut out),
+        )
+        .await;
+        let data = warm.store.data_mut();
+        data.end_throttle();
+        data.event.chain = Arc::default();
+        let written = data.event.store_written;
+        match called {
+            Err(_) => Err(Failure::Deadline {
+                deadline_ms: limits.deadline_ms,
+            }),
+            Ok(Err(trap)) => Err(classify(&warm.store, &trap)),
+            Ok(Ok(())) => {
+                self.return_instance(warm);
+                Ok((out, written))
             }
         }
     }

@@ -313,6 +313,10 @@ pub enum Failure {
     /// The plugin could not be instantiated (e.g. its `init` failed, or the
     /// instance pool is exhausted).
     Instantiate(String),
+    /// A call from another plugin was refused before it ran (a call chain
+    /// that comes back to this plugin, or one too deep, or a function it
+    /// does not export).
+    CallRefused(String),
 }
 
 impl Failure {
@@ -332,6 +336,7 @@ impl Failure {
             Failure::Disabled(_) => "disabled",
             Failure::Suspended(_) => "suspended",
             Failure::Instantiate(_) => "instantiate",
+            Failure::CallRefused(_) => "call-refused",
         }
     }
 }
@@ -369,6 +374,7 @@ impl fmt::Display for Failure {
             Failure::Disabled(m) => write!(f, "is disabled: {m}"),
             Failure::Suspended(m) => write!(f, "is suspended: {m}"),
             Failure::Instantiate(m) => write!(f, "could not be started: {m}"),
+            Failure::CallRefused(m) => write!(f, "refused the call: {m}"),
         }
     }
 }

@@ -279,6 +279,10 @@ pub(crate) struct EventScope {
     /// permission; `current-event` reads the rest since contract 0.2);
     /// `None` outside an event, during `init`.
     pub(crate) current: Option<Arc<Event>>,
+    /// The plugins whose calls led here, outermost first (empty for an
+    /// event): a call between plugins that would come back to one of
+    /// them is refused (see [`crate::link`]).
+    pub(crate) chain: Arc<[Arc<str>]>,
     /// Messages sent with `messaging.send`, delivered when the event ends.
     pub(crate) sent: Vec<Outbound>,
     /// Bytes this event has made the host hold or deliver so far (see

@@ -7,6 +7,7 @@ mod contract;
 mod discord;
 mod hardening;
 mod http;
+mod linking;
 mod loading;
 mod packages;
 mod routing;

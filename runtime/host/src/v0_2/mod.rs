@@ -110,6 +110,9 @@ impl Pre {
 pub(crate) struct Exports {
     plugin: Plugin,
     handle: Func,
+    /// The instance itself, for the interfaces it provides to other
+    /// plugins (see `crate::link`).
+    pub(crate) instance: wasmtime::component::Instance,
 }
 
 /// Instantiates a 0.2 component (its `init` not run yet).
@@ -128,7 +131,11 @@ pub(crate) async fn instantiate(
         pre.checked.store(true, Ordering::Release);
         *typed.func()
     };
-    Ok(Exports { plugin, handle })
+    Ok(Exports {
+        plugin,
+        handle,
+        instance,
+    })
 }
 
 /// The bindings of an instance's exports.

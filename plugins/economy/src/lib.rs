@@ -160,5 +160,7 @@ impl api::Guest for Economy {
     }
 }
 
+// Only a WebAssembly build exports anything (as `export_plugin!` does).
+#[cfg(target_arch = "wasm32")]
 export!(Economy);
 plugboard_sdk::export_plugin!(Economy);

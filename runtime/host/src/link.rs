@@ -104,6 +104,8 @@ impl std::fmt::Debug for Link {
 pub struct InterfaceFuncs {
     /// The interface.
     pub name: InterfaceName,
+    /// `name` without its version, what a call names it by.
+    pub unversioned: String,
     /// Each function, by name, with its type (and, when exported, where
     /// it is).
     pub funcs: HashMap<String, (ComponentFunc, Option<ComponentExportIndex>)>,
@@ -170,6 +172,7 @@ pub fn provided(
             funcs.insert(func.to_owned(), (f, Some(index)));
         }
         out.push(InterfaceFuncs {
+            unversioned: name.unversioned(),
             name: name.clone(),
             funcs,
         });
@@ -216,7 +219,11 @@ pub fn imported(
                 }
             }
         }
-        out.push(InterfaceFuncs { name, funcs });
+        out.push(InterfaceFuncs {
+            unversioned: name.unversioned(),
+            name,
+            funcs,
+        });
     }
     Ok(out)
 }
@@ -321,7 +328,7 @@ pub fn define_imports(
             continue;
         };
         let provider_name = link.provider.name().to_owned();
-        let interface = Arc::new(import.name.unversioned());
+        let interface: Arc<str> = import.unversioned.as_str().into();
         let mut instance = linker
             .instance(&import.name.to_string())
             .map_err(|e| LinkError(format!("cannot link `{}`: {e:#}", import.name)))?;

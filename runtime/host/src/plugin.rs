@@ -731,7 +731,7 @@ impl LoadedPlugin {
         let index = self
             .provided
             .iter()
-            .find(|p| p.name.unversioned() == interface)
+            .find(|p| p.unversioned == interface)
             .and_then(|p| p.funcs.get(func))
             .and_then(|(_, index)| *index)
             .ok_or_else(|| {

@@ -58,5 +58,7 @@ impl api::Guest for BadEconomy {
     }
 }
 
+// Only a WebAssembly build exports anything (as `export_plugin!` does).
+#[cfg(target_arch = "wasm32")]
 export!(BadEconomy);
 plugboard_sdk::export_plugin!(BadEconomy);

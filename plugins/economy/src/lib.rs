@@ -66,8 +66,9 @@ fn transfer(from: &str, to: &str, amount: i64) -> Result<i64> {
     let mut payee = load(to)?;
     payer.balance -= amount;
     payee.balance = payee.balance.saturating_add(amount);
-    save(to, &payee)?;
+    // Debit first: an interrupted transfer loses points, never mints them.
     save(from, &payer)?;
+    save(to, &payee)?;
     Ok(payer.balance)
 }
 

@@ -25,6 +25,9 @@ pub fn dependency_order<'a>(
         Cyclic,
     }
     let mut mark = vec![Mark::New; plugins.len()];
+    // Whether a plugin is on the current depth-first path (a `Cyclic` one
+    // may still be, and a dependency on it closes another cycle).
+    let mut on_path = vec![false; plugins.len()];
     let mut order = Vec::with_capacity(plugins.len());
     let mut cycles = Vec::new();
     // Depth-first, iteratively: (plugin, next dependency to look at).
@@ -34,6 +37,7 @@ pub fn dependency_order<'a>(
         }
         let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
         mark[root] = Mark::Open;
+        on_path[root] = true;
         while let Some(&mut (at, ref mut next)) = stack.last_mut() {
             let deps = &plugins[at].1;
             if let Some(dep) = deps.get(*next) {
@@ -42,9 +46,10 @@ pub fn dependency_order<'a>(
                 match mark[d] {
                     Mark::New => {
                         mark[d] = Mark::Open;
+                        on_path[d] = true;
                         stack.push((d, 0));
                     }
-                    Mark::Open => {
+                    _ if on_path[d] => {
                         // A cycle: from `d`'s place on the stack up to here.
                         let from = stack.iter().position(|(p, _)| *p == d).unwrap_or(0);
                         let mut names: Vec<&str> =
@@ -55,11 +60,12 @@ pub fn dependency_order<'a>(
                         }
                         cycles.push(names);
                     }
-                    Mark::Done | Mark::Cyclic => {}
+                    Mark::Open | Mark::Done | Mark::Cyclic => {}
                 }
                 continue;
             }
             stack.pop();
+            on_path[at] = false;
             if mark[at] == Mark::Open {
                 mark[at] = Mark::Done;
                 order.push(at);
@@ -83,10 +89,22 @@ mod tests {
             ("b", vec!["c"]),
             ("c", vec!["a"]),
             ("self", vec!["self"]),
+            ("x", vec!["y"]),
+            ("y", vec!["x", "z"]),
+            ("z", vec!["y"]),
         ];
         let (order, cycles) = dependency_order(&plugins);
         let names: Vec<&str> = order.iter().map(|i| plugins[*i].0).collect();
         assert_eq!(names, ["economy", "leaderboard", "achievements"]);
-        assert_eq!(cycles, vec![vec!["a", "b", "c", "a"], vec!["self", "self"]]);
+        // `z` closes a second cycle through `y`, already known to be on one.
+        assert_eq!(
+            cycles,
+            vec![
+                vec!["a", "b", "c", "a"],
+                vec!["self", "self"],
+                vec!["x", "y", "x"],
+                vec!["y", "z", "y"],
+            ]
+        );
     }
 }

@@ -300,7 +300,7 @@ pub fn check_link(
             && want
                 .params()
                 .zip(have.params())
-                .all(|((_, a), (_, b))| a == b)
+                .all(|((an, a), (bn, b))| an == bn && a == b)
             && want.results().len() == have.results().len()
             && want.results().zip(have.results()).all(|(a, b)| a == b);
         if !same {

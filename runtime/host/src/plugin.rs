@@ -741,6 +741,11 @@ impl LoadedPlugin {
         let result = self
             .run_call(index, params, results, caller_deadline, chain)
             .await;
+        // Time the caller did not leave is not the provider's failure:
+        // it neither counts against its breaker nor blames its deadline.
+        if let Err(Failure::CallRefused(_)) = &result {
+            return result;
+        }
         self.account(&result);
         result
     }
@@ -916,6 +921,7 @@ impl LoadedPlugin {
         }
         let limits = &self.shared.limits;
         let deadline = warm.store.data().cpu.deadline;
+        let cut_by_caller = deadline >= caller_deadline;
         let Some(func) = instance.get_func(&mut warm.store, index) else {
             return Err(Failure::CallRefused("its instance lost the export".into()));
         };
@@ -930,6 +936,9 @@ impl LoadedPlugin {
         data.event.chain = Arc::default();
         let written = data.event.store_written;
         match called {
+            Err(_) if cut_by_caller => Err(Failure::CallRefused(
+                "its caller's deadline ran out before it finished".into(),
+            )),
             Err(_) => Err(Failure::Deadline {
                 deadline_ms: limits.deadline_ms,
             }),

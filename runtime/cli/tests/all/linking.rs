@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
+use crate::loading::copy_plugin;
 use crate::support::{TestBot, plugins_dir, test_plugins_dir};
 
 /// A directory holding copies of `plugins` (source directory, and the
@@ -17,13 +18,7 @@ fn stage(plugins: &[(&Path, Option<String>)]) -> Result<tempfile::TempDir> {
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("plugin");
-        let to = dir.path().join(name);
-        std::fs::create_dir_all(&to)?;
-        std::fs::copy(from.join("plugin.wasm"), to.join("plugin.wasm"))?;
-        match manifest {
-            Some(text) => std::fs::write(to.join("plugin.toml"), text)?,
-            None => std::fs::copy(from.join("plugin.toml"), to.join("plugin.toml")).map(drop)?,
-        }
+        copy_plugin(from, &dir.path().join(name), manifest.as_deref())?;
     }
     Ok(dir)
 }

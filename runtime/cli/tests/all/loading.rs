@@ -7,7 +7,8 @@ use anyhow::Result;
 
 use crate::support::{TestBot, plugins_dir, test_plugins_dir};
 
-fn copy_plugin(from: &Path, to: &Path, manifest: Option<&str>) -> Result<()> {
+/// Copies a staged plugin into `to`, with `manifest` instead of its own.
+pub(crate) fn copy_plugin(from: &Path, to: &Path, manifest: Option<&str>) -> Result<()> {
     std::fs::create_dir_all(to)?;
     std::fs::copy(from.join("plugin.wasm"), to.join("plugin.wasm"))?;
     match manifest {

@@ -21,10 +21,19 @@
 //!    component built against `1.3` may use interfaces that `1.3` added, so a
 //!    manifest saying `1.0` would let a `1.2` host install a plugin it then
 //!    refuses to load. The patch number is ignored, as the runtime ignores it.
+//! 4. The component's own interfaces must be the ones the manifest names:
+//!    every top-level exported instance outside the host's namespaces is
+//!    listed in `provides` and every `provides` entry is exported; every
+//!    such imported instance is listed in `imports`. The rule is
+//!    [`check_component_interfaces`], the same function the runtime calls
+//!    when it loads a plugin.
 
+use plugboard_registry_types::interfaces::check_component_interfaces;
 use plugboard_registry_types::{Manifest, contract};
 use semver::Version;
-use wasmparser::{Parser, Payload, Validator, WasmFeatures};
+use wasmparser::{
+    ComponentExternalKind, ComponentTypeRef, Parser, Payload, Validator, WasmFeatures,
+};
 
 use crate::PackageError;
 
@@ -32,26 +41,33 @@ pub use plugboard_registry_types::contract::HANDLER_EXPORT_PREFIX;
 
 /// Checks that `wasm` is a valid component exporting
 /// `plugboard:plugin/handler` at a version `manifest.wit` describes (see
-/// [`contract_matches`]), and returns that version.
+/// [`contract_matches`]) and exporting and importing the interfaces the
+/// manifest names (see [`check_component_interfaces`]), and returns the
+/// contract version.
 pub fn check_component(wasm: &[u8], manifest: &Manifest) -> Result<Version, PackageError> {
-    let exported = handler_versions(wasm)?;
-    if let Some(found) = exported.iter().find(|v| contract_matches(&manifest.wit, v)) {
-        return Ok(found.clone());
-    }
-    match exported.into_iter().next() {
-        Some(component) => Err(PackageError::WitMismatch {
-            manifest: manifest.wit.clone(),
-            component,
-        }),
-        None => Err(PackageError::NotAPlugin),
-    }
+    let names = top_level_names(wasm)?;
+    let exported = handler_versions(&names);
+    let Some(found) = exported.iter().find(|v| contract_matches(&manifest.wit, v)) else {
+        return Err(match exported.into_iter().next() {
+            Some(component) => PackageError::WitMismatch {
+                manifest: manifest.wit.clone(),
+                component,
+            },
+            None => PackageError::NotAPlugin,
+        });
+    };
+    let exports: Vec<&str> = names.exports.iter().map(String::as_str).collect();
+    let imports: Vec<&str> = names.imports.iter().map(String::as_str).collect();
+    check_component_interfaces(manifest, &exports, &imports)
+        .map_err(|error| PackageError::Interfaces { error })?;
+    Ok(found.clone())
 }
 
 /// The `plugboard:plugin` contract version a component was built against,
 /// read from its `plugboard:plugin/handler@…` export. Checks that `wasm` is a
 /// valid component that exports the handler.
 pub fn component_contract(wasm: &[u8]) -> Result<Version, PackageError> {
-    handler_versions(wasm)?
+    handler_versions(&top_level_names(wasm)?)
         .into_iter()
         .next()
         .ok_or(PackageError::NotAPlugin)
@@ -65,9 +81,30 @@ pub fn contract_matches(declared: &Version, built: &Version) -> bool {
     plugboard_registry_types::contract::loads_on(built, declared)
 }
 
-/// Validates `wasm` as a component and returns the versions of every
-/// top-level `plugboard:plugin/handler@…` export, in export order.
-fn handler_versions(wasm: &[u8]) -> Result<Vec<Version>, PackageError> {
+/// The names of a component's top-level exports and imports.
+struct TopLevelNames {
+    /// Every export, whatever its kind, in export order.
+    all_exports: Vec<String>,
+    /// The exported instances (interfaces).
+    exports: Vec<String>,
+    /// The imported instances (interfaces).
+    imports: Vec<String>,
+}
+
+/// The versions of every top-level `plugboard:plugin/handler@…` export, in
+/// export order.
+fn handler_versions(names: &TopLevelNames) -> Vec<Version> {
+    // The validator has already checked that the version is semver.
+    names
+        .all_exports
+        .iter()
+        .filter_map(|name| contract::handler_version(name))
+        .collect()
+}
+
+/// Validates `wasm` as a component and reads the names of its top-level
+/// exports and imports.
+fn top_level_names(wasm: &[u8]) -> Result<TopLevelNames, PackageError> {
     if Parser::is_core_wasm(wasm) {
         return Err(PackageError::NotAComponent);
     }
@@ -84,47 +121,75 @@ fn handler_versions(wasm: &[u8]) -> Result<Vec<Version>, PackageError> {
             problem: e.to_string(),
         })?;
 
-    // Nested modules and components have export sections of their own; only
-    // the outermost component's exports count.
+    // Nested modules and components have export and import sections of
+    // their own; only the outermost component's count.
+    let invalid = |e: wasmparser::BinaryReaderError| PackageError::InvalidWasm {
+        problem: e.to_string(),
+    };
     let mut depth = 0usize;
-    let mut versions = Vec::new();
+    let mut names = TopLevelNames {
+        all_exports: Vec::new(),
+        exports: Vec::new(),
+        imports: Vec::new(),
+    };
     for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| PackageError::InvalidWasm {
-            problem: e.to_string(),
-        })?;
-        match payload {
+        match payload.map_err(invalid)? {
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentExportSection(exports) if depth == 0 => {
                 for export in exports {
-                    let export = export.map_err(|e| PackageError::InvalidWasm {
-                        problem: e.to_string(),
-                    })?;
-                    // The validator has already checked that the version
-                    // is semver.
-                    if let Some(version) = contract::handler_version(export.name.name) {
-                        versions.push(version);
+                    let export = export.map_err(invalid)?;
+                    let name = export.name.name.to_owned();
+                    if export.kind == ComponentExternalKind::Instance {
+                        names.exports.push(name.clone());
+                    }
+                    names.all_exports.push(name);
+                }
+            }
+            Payload::ComponentImportSection(imports) if depth == 0 => {
+                for import in imports {
+                    let import = import.map_err(invalid)?;
+                    if matches!(import.ty, ComponentTypeRef::Instance(_)) {
+                        names.imports.push(import.name.name.to_owned());
                     }
                 }
             }
             _ => {}
         }
     }
-    Ok(versions)
+    Ok(names)
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use plugboard_registry_types::interfaces::InterfaceMismatch;
     use wasm_encoder::{
-        Component, ComponentExportKind, ComponentExportSection, ComponentInstanceSection,
+        Component, ComponentExportKind, ComponentExportSection, ComponentImportSection,
+        ComponentInstanceSection, ComponentTypeRef, ComponentTypeSection, InstanceType,
         ModuleSection,
     };
 
     /// A minimal component: empty instances exported under `names`, plus a
     /// nested core module whose own exports must not count.
     pub(crate) fn component_exporting(names: &[&str]) -> Vec<u8> {
+        component_with(names, &[])
+    }
+
+    /// As [`component_exporting`], also importing empty instances named
+    /// `imports`.
+    pub(crate) fn component_with(names: &[&str], imports: &[&str]) -> Vec<u8> {
         let mut component = Component::new();
+        if !imports.is_empty() {
+            let mut types = ComponentTypeSection::new();
+            types.instance(&InstanceType::new());
+            component.section(&types);
+            let mut section = ComponentImportSection::new();
+            for name in imports {
+                section.import(*name, ComponentTypeRef::Instance(0));
+            }
+            component.section(&section);
+        }
         component.section(&ModuleSection(&wasm_encoder::Module::new()));
         let mut instances = ComponentInstanceSection::new();
         for _ in names {
@@ -237,6 +302,82 @@ pub(crate) mod tests {
         assert!(text.contains("wit = \"0.1\""), "{text}");
         assert!(text.contains("plugboard:plugin@1.0.0"), "{text}");
         assert!(text.contains("set wit = \"1.0\""), "{text}");
+        Ok(())
+    }
+
+    fn manifest_with(extra: &str) -> Manifest {
+        Manifest::from_toml(&format!(
+            "name = \"stats\"\nversion = \"1.0.0\"\ndescription = \"d\"\nwit = \"0.2\"\n{extra}\n[dependencies]\neconomy = \"^1\"\n"
+        ))
+        .expect("test manifest")
+    }
+
+    #[test]
+    fn the_components_interfaces_must_be_the_manifests() -> Result<(), PackageError> {
+        const HANDLER: &str = "plugboard:plugin/handler@0.2.0";
+        let both = manifest_with(
+            "provides = [\"acme:stats/api@1.0.0\"]\nimports = [\"plugins:economy/api@1.0.0\"]",
+        );
+        let agreeing = component_with(
+            &[HANDLER, "acme:stats/api@1.0.0"],
+            &["wasi:cli/stdout@0.2.6", "plugins:economy/api@1.0.0"],
+        );
+        assert_eq!(check_component(&agreeing, &both)?, v("0.2.0"));
+
+        let cases = [
+            (
+                component_with(&[HANDLER], &[]),
+                InterfaceMismatch::ProvidedNotExported {
+                    name: "acme:stats/api@1.0.0".into(),
+                },
+            ),
+            (
+                component_with(
+                    &[HANDLER, "acme:stats/api@1.0.0", "acme:stats/admin@1.0.0"],
+                    &[],
+                ),
+                InterfaceMismatch::ExportNotProvided {
+                    name: "acme:stats/admin@1.0.0".into(),
+                },
+            ),
+            (
+                component_with(
+                    &[HANDLER, "acme:stats/api@1.0.0"],
+                    &["plugins:economy/api@2.0.0"],
+                ),
+                InterfaceMismatch::ImportNotListed {
+                    name: "plugins:economy/api@2.0.0".into(),
+                },
+            ),
+        ];
+        for (wasm, expected) in cases {
+            let err = check_component(&wasm, &both).expect_err("disagrees");
+            match &err {
+                PackageError::Interfaces { error } => assert_eq!(error, &expected),
+                other => panic!("expected {expected:?}, got {other:?}"),
+            }
+            assert!(
+                err.to_string()
+                    .starts_with("plugin.wasm does not match plugin.toml: "),
+                "{err}"
+            );
+        }
+
+        // A name outside the host's namespaces that is no interface name.
+        let err = check_component(&component_with(&[HANDLER, "stats"], &[]), &both)
+            .expect_err("bare export");
+        let text = err.to_string();
+        assert!(
+            text.contains("exports `stats`, which is not a versioned WIT interface name"),
+            "{text}"
+        );
+        // The contract is checked first.
+        let err = check_component(
+            &component_with(&["plugboard:plugin/handler@0.1.0"], &[]),
+            &both,
+        )
+        .expect_err("wrong contract");
+        assert!(matches!(err, PackageError::WitMismatch { .. }), "{err:?}");
         Ok(())
     }
 }

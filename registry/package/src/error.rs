@@ -5,6 +5,7 @@ use std::io;
 use std::path::PathBuf;
 
 use plugboard_registry_types::ManifestError;
+use plugboard_registry_types::interfaces::InterfaceMismatch;
 use semver::Version;
 
 /// Why a package could not be built, unpacked, checked or verified.
@@ -104,6 +105,15 @@ pub enum PackageError {
         manifest: Version,
         /// The version in the component's `plugboard:plugin/handler@…` export.
         component: Version,
+    },
+
+    /// The component's own interfaces disagree with the manifest's
+    /// `provides` or `imports` (see
+    /// [`check_component_interfaces`](plugboard_registry_types::interfaces::check_component_interfaces)).
+    #[error("plugin.wasm does not match plugin.toml: {error}")]
+    Interfaces {
+        /// Which interface disagrees, and how to fix it.
+        error: InterfaceMismatch,
     },
 
     /// The compressed package is larger than [`Limits::package`](crate::Limits::package).

@@ -19,7 +19,9 @@
 //! together at most 40 MiB uncompressed and 16 MiB compressed ([`Limits`]).
 //! The manifest must agree with the component: the component must export
 //! `plugboard:plugin/handler@X.Y.Z` for a contract version the manifest's
-//! `wit` describes (see [`check_component`] and the [`component`] module).
+//! `wit` describes, and the interfaces it exports to and imports from other
+//! plugins must be the ones the manifest's `provides` and `imports` name
+//! (see [`check_component`] and the [`component`] module).
 //! Dependencies are declared in the manifest as
 //! `[dependencies] economy = "^1.2"`, cargo's requirement syntax.
 //!

@@ -10,11 +10,38 @@
 //! version satisfies an import the way cargo's caret requirement does:
 //! `1.2.0` serves an import of `1.0.0`, `2.0.0` does not, and below 1.0 the
 //! minor version must match (`0.3.1` serves `0.3.0`, not `0.2.0`).
+//!
+//! [`check_component_interfaces`] is the one rule for whether a component's
+//! own export and import names agree with its manifest: the packer, the
+//! registry and the runtime all call it.
+//!
+//! ```
+//! use plugboard_registry_types::Manifest;
+//! use plugboard_registry_types::interfaces::{InterfaceMismatch, check_component_interfaces};
+//!
+//! let manifest = Manifest::from_toml(r#"
+//!     name = "economy"
+//!     version = "1.0.0"
+//!     description = "Points."
+//!     wit = "0.2"
+//!     provides = ["plugins:economy/api@1.0.0"]
+//! "#)?;
+//! let exports = ["plugboard:plugin/handler@0.2.0", "plugins:economy/api@1.0.0"];
+//! let imports = ["wasi:cli/stdout@0.2.6"];
+//! check_component_interfaces(&manifest, &exports, &imports)?;
+//!
+//! let err = check_component_interfaces(&manifest, &exports[..1], &imports)
+//!     .expect_err("api not exported");
+//! assert!(matches!(err, InterfaceMismatch::ProvidedNotExported { .. }));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::fmt;
 use std::str::FromStr;
 
 use semver::{Version, VersionReq};
+
+use crate::manifest::Manifest;
 
 /// WIT namespaces no plugin may provide: the host's own.
 pub const RESERVED_NAMESPACES: &[&str] = &["wasi", "plugboard"];
@@ -111,6 +138,135 @@ impl FromStr for InterfaceName {
     }
 }
 
+/// Whether an export or import name belongs to the host (WASI, the
+/// Plugboard contract) rather than to a plugin: its namespace, the part
+/// before the first `:`, is one of [`RESERVED_NAMESPACES`], with or
+/// without a version (`wasi:cli/stdout@0.2.6`, `plugboard:plugin/handler@0.2.0`).
+pub fn is_host_name(name: &str) -> bool {
+    name.split_once(':')
+        .is_some_and(|(namespace, _)| RESERVED_NAMESPACES.contains(&namespace))
+}
+
+/// Why a component's own interface names disagree with its manifest; see
+/// [`check_component_interfaces`]. Every message names the interface and
+/// the fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InterfaceMismatch {
+    /// The component exports an interface `provides` does not list.
+    #[error(
+        "the component exports `{name}`, which plugin.toml does not list in `provides`; add it to provides, or stop exporting it"
+    )]
+    ExportNotProvided {
+        /// The export's name, as the component has it.
+        name: String,
+    },
+    /// `provides` lists an interface the component does not export.
+    #[error(
+        "plugin.toml says it provides {name} but the component does not export it; export the interface in the plugin's WIT world"
+    )]
+    ProvidedNotExported {
+        /// The interface, as `provides` lists it.
+        name: String,
+    },
+    /// The component imports another plugin's interface that `imports`
+    /// does not list.
+    #[error(
+        "the component imports `{name}`, which plugin.toml does not list in `imports`; add it to imports, and the plugin that provides it to [dependencies]"
+    )]
+    ImportNotListed {
+        /// The import's name, as the component has it.
+        name: String,
+    },
+    /// An export or import outside the host's namespaces whose name is not
+    /// `namespace:package/interface@version`.
+    #[error(
+        "the component {} `{name}`, which is not a versioned WIT interface name: it {problem} (plugins {} whole interfaces of WIT packages with a version, such as `package acme:stats@1.0.0;`)",
+        if *exported { "exports" } else { "imports" },
+        if *exported { "export" } else { "import" }
+    )]
+    NotAnInterface {
+        /// The name, as the component has it (cut to 100 characters).
+        name: String,
+        /// Whether it is an export (else an import).
+        exported: bool,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// Whether a component's interface names agree with its manifest, given
+/// the names of its top-level exported and imported instances (such as
+/// `plugins:economy/api@1.0.0`, `wasi:cli/stdout@0.2.6`,
+/// `plugboard:plugin/handler@0.2.0`):
+///
+/// * names in the host's namespaces ([`is_host_name`]) are skipped;
+/// * every other name must be a versioned interface name
+///   ([`InterfaceName`]), else [`InterfaceMismatch::NotAnInterface`];
+/// * every other export must be listed in `provides`
+///   ([`InterfaceMismatch::ExportNotProvided`]), and every `provides` entry
+///   must be exported ([`InterfaceMismatch::ProvidedNotExported`]);
+/// * every other import must be listed in `imports`
+///   ([`InterfaceMismatch::ImportNotListed`]). An interface listed in
+///   `imports` that the component does not import is allowed: a plugin
+///   that stops calling an interface loses the import when it is built.
+///
+/// Names are compared exactly, version included. The first disagreement
+/// found is returned, exports before imports.
+pub fn check_component_interfaces(
+    manifest: &Manifest,
+    exports: &[&str],
+    imports: &[&str],
+) -> Result<(), InterfaceMismatch> {
+    let provided = manifest.provided_interfaces();
+    let listed_imports = manifest.imported_interfaces();
+    let mut exported = Vec::new();
+    for &name in exports {
+        let Some(interface) = plugin_interface(name, true)? else {
+            continue;
+        };
+        if !provided.contains(&interface) {
+            return Err(InterfaceMismatch::ExportNotProvided {
+                name: name.to_owned(),
+            });
+        }
+        exported.push(interface);
+    }
+    if let Some(missing) = provided.iter().find(|p| !exported.contains(p)) {
+        return Err(InterfaceMismatch::ProvidedNotExported {
+            name: missing.to_string(),
+        });
+    }
+    for &name in imports {
+        let Some(interface) = plugin_interface(name, false)? else {
+            continue;
+        };
+        if !listed_imports.contains(&interface) {
+            return Err(InterfaceMismatch::ImportNotListed {
+                name: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `name` parsed, or `None` for a host name.
+fn plugin_interface(
+    name: &str,
+    exported: bool,
+) -> Result<Option<InterfaceName>, InterfaceMismatch> {
+    if is_host_name(name) {
+        return Ok(None);
+    }
+    name.parse()
+        .map(Some)
+        .map_err(|problem| InterfaceMismatch::NotAnInterface {
+            name: crate::text::escape(&crate::text::cut(name, 100), false).into_owned(),
+            exported,
+            problem,
+        })
+}
+
 /// A WIT identifier: kebab-case words of lowercase letters and digits,
 /// each starting with a letter.
 fn check_identifier(part: &str) -> Result<(), String> {
@@ -160,6 +316,97 @@ mod tests {
         assert!(name("wasi:cli/stdout@0.2.0").is_reserved());
         assert!(name("plugboard:plugin/kv@0.2.0").is_reserved());
         assert!(!n.is_reserved());
+    }
+
+    fn manifest(extra: &str) -> Manifest {
+        Manifest::from_toml(&format!(
+            "name = \"stats\"\nversion = \"1.0.0\"\ndescription = \"d\"\nwit = \"0.2\"\n{extra}\n[dependencies]\neconomy = \"^1\"\n"
+        ))
+        .expect("test manifest")
+    }
+
+    #[test]
+    fn component_interfaces_must_agree_with_the_manifest() {
+        const HANDLER: &str = "plugboard:plugin/handler@0.2.0";
+        const STDOUT: &str = "wasi:cli/stdout@0.2.6";
+        let both = r#"provides = ["acme:stats/api@1.0.0"]
+imports = ["plugins:economy/api@1.0.0"]"#;
+        // (manifest, exports, imports, expected error or None, words in the message)
+        let cases: &[(&str, &[&str], &[&str], Option<InterfaceMismatch>, &[&str])] = &[
+            ("", &[HANDLER], &[STDOUT], None, &[]),
+            // Host names are skipped, versioned or not.
+            ("", &[HANDLER, "wasi:cli/run"], &["wasi:io/error", "plugboard:plugin/kv@0.2.0"], None, &[]),
+            (both, &[HANDLER, "acme:stats/api@1.0.0"], &[STDOUT, "plugins:economy/api@1.0.0"], None, &[]),
+            // Listed but not imported: allowed.
+            (both, &[HANDLER, "acme:stats/api@1.0.0"], &[], None, &[]),
+            (
+                "",
+                &[HANDLER, "acme:stats/api@1.0.0"],
+                &[],
+                Some(InterfaceMismatch::ExportNotProvided { name: "acme:stats/api@1.0.0".into() }),
+                &["`acme:stats/api@1.0.0`", "add it to provides, or stop exporting it"],
+            ),
+            (
+                both,
+                &[HANDLER, "acme:stats/api@1.1.0"],
+                &[],
+                Some(InterfaceMismatch::ExportNotProvided { name: "acme:stats/api@1.1.0".into() }),
+                &["does not list in `provides`"],
+            ),
+            (
+                both,
+                &[HANDLER],
+                &[],
+                Some(InterfaceMismatch::ProvidedNotExported { name: "acme:stats/api@1.0.0".into() }),
+                &[
+                    "plugin.toml says it provides acme:stats/api@1.0.0 but the component does not export it",
+                    "export the interface in the plugin's WIT world",
+                ],
+            ),
+            (
+                both,
+                &[HANDLER, "acme:stats/api@1.0.0"],
+                &["plugins:economy/api@2.0.0"],
+                Some(InterfaceMismatch::ImportNotListed { name: "plugins:economy/api@2.0.0".into() }),
+                &["imports `plugins:economy/api@2.0.0`", "add it to imports"],
+            ),
+            (
+                "",
+                &[HANDLER, "run"],
+                &[],
+                Some(InterfaceMismatch::NotAnInterface {
+                    name: "run".into(),
+                    exported: true,
+                    problem: "has no version; write it as `namespace:package/interface@version`, e.g. `plugins:economy/api@1.0.0`".into(),
+                }),
+                &["exports `run`, which is not a versioned WIT interface name", "namespace:package/interface@version"],
+            ),
+            (
+                "",
+                &[HANDLER],
+                &["acme:stats/api"],
+                None,
+                &["imports `acme:stats/api`", "has no version"],
+            ),
+        ];
+        for (extra, exports, imports, expected, words) in cases {
+            let result = check_component_interfaces(&manifest(extra), exports, imports);
+            let at = format!("{extra:?} {exports:?} {imports:?}");
+            match (result, expected) {
+                (Ok(()), None) if words.is_empty() => {}
+                (Ok(()), _) => panic!("{at}: accepted, expected {expected:?}"),
+                (Err(err), expected) => {
+                    if let Some(expected) = expected {
+                        assert_eq!(&err, expected, "{at}");
+                    }
+                    let text = err.to_string();
+                    for word in *words {
+                        assert!(text.contains(word), "{at}: `{word}` not in: {text}");
+                    }
+                    assert!(!words.is_empty(), "{at}: refused: {text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -85,3 +85,61 @@ fn a_component_for_another_contract_is_refused() -> TestResult {
     assert_eq!(package.contents().contract(), &Version::new(1, 0, 0));
     Ok(())
 }
+
+/// Rewrites the staged plugin's plugin.toml in a fresh plugin directory.
+fn with_manifest(
+    kind: &str,
+    name: &str,
+    edit: impl Fn(&str) -> String,
+) -> Result<tempfile::TempDir, Box<dyn std::error::Error>> {
+    let dir = plugin_dir(&staged(kind, name))?;
+    let manifest = fs::read_to_string(dir.path().join("plugin.toml"))?;
+    let edited = edit(&manifest);
+    assert_ne!(
+        edited, manifest,
+        "the edit of {name}'s plugin.toml changed nothing"
+    );
+    fs::write(dir.path().join("plugin.toml"), edited)?;
+    Ok(dir)
+}
+
+#[test]
+fn real_providers_and_dependents_must_name_their_interfaces() -> TestResult {
+    // The staged economy exports plugins:economy/api@1.0.0 and says so.
+    let economy = pack(plugin_dir(&staged("plugins", "economy"))?.path())?;
+    assert_eq!(economy.manifest().provides, ["plugins:economy/api@1.0.0"]);
+
+    let cases = [
+        (
+            with_manifest("plugins", "economy", |m| {
+                m.replace("provides = [\"plugins:economy/api@1.0.0\"]\n", "")
+            })?,
+            "the component exports `plugins:economy/api@1.0.0`, which plugin.toml does not list in `provides`; add it to provides, or stop exporting it",
+        ),
+        (
+            with_manifest("plugins", "economy", |m| {
+                m.replace("api@1.0.0", "api@1.1.0")
+            })?,
+            "does not list in `provides`",
+        ),
+        (
+            with_manifest("plugins", "echo", |m| {
+                format!("provides = [\"plugins:echo/api@1.0.0\"]\n{m}")
+            })?,
+            "plugin.toml says it provides plugins:echo/api@1.0.0 but the component does not export it; export the interface in the plugin's WIT world",
+        ),
+        (
+            with_manifest("plugins", "leaderboard", |m| {
+                m.replace("imports = [\"plugins:economy/api@1.0.0\"]\n", "")
+            })?,
+            "the component imports `plugins:economy/api@1.0.0`, which plugin.toml does not list in `imports`",
+        ),
+    ];
+    for (dir, expected) in cases {
+        let err = pack(dir.path()).expect_err("manifest and component disagree");
+        assert!(matches!(err, PackageError::Interfaces { .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains(expected), "`{expected}` not in: {text}");
+    }
+    Ok(())
+}

@@ -15,6 +15,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 use std::sync::Arc;
 
+use plugboard_registry_types::IndexEntry;
+use plugboard_registry_types::index::{describe_provided, imports_from};
+use plugboard_registry_types::interfaces::InterfaceName;
 use pubgrub::{
     DefaultStringReporter, DerivationTree, Derived, External, Map, ReportFormatter, Reporter, Term,
 };
@@ -250,21 +253,90 @@ impl Words<'_> {
     /// The requirement `dependent` (at the versions in `set`) has on `dep`,
     /// as written in its manifest, when those versions agree.
     fn written_requirement(&self, dependent: &Pkg, set: &VersionSet, dep: &str) -> Option<String> {
-        match dependent {
-            Pkg::Root => self.roots.get(dep).map(ToString::to_string),
-            Pkg::Plugin(name) => {
-                let package = self.packages.get(name)?;
-                let texts: BTreeSet<String> = package
-                    .entries
-                    .iter()
-                    .filter(|e| set.contains(&e.version))
-                    .filter_map(|e| e.deps.get(dep).map(ToString::to_string))
-                    .collect();
-                (texts.len() == 1)
-                    .then(|| texts.into_iter().next())
-                    .flatten()
-            }
+        self.written_req(dependent, set, dep).map(|r| r.to_string())
+    }
+
+    /// The requirement `dependent` (at the versions in `set`) has on `dep`,
+    /// when those versions agree.
+    fn written_req(&self, dependent: &Pkg, set: &VersionSet, dep: &str) -> Option<VersionReq> {
+        let Pkg::Plugin(name) = dependent else {
+            return self.roots.get(dep).cloned();
+        };
+        let package = self.packages.get(name)?;
+        let reqs: Vec<&VersionReq> = package
+            .entries
+            .iter()
+            .filter(|e| set.contains(&e.version))
+            .filter_map(|e| e.deps.get(dep))
+            .collect();
+        let first = *reqs.first()?;
+        reqs.iter().all(|r| *r == first).then(|| first.clone())
+    }
+
+    /// The interfaces the versions of `dependent` in `set` import from
+    /// `dep` (the resolver's requirement on `dep` is narrowed to versions
+    /// that provide them), when those versions agree; else none.
+    fn imports_from(&self, dependent: &Pkg, set: &VersionSet, dep: &str) -> Vec<InterfaceName> {
+        let Pkg::Plugin(name) = dependent else {
+            return Vec::new();
+        };
+        let (Some(package), Some(provider)) = (self.packages.get(name), self.packages.get(dep))
+        else {
+            return Vec::new();
+        };
+        let lists: BTreeSet<Vec<InterfaceName>> = package
+            .entries
+            .iter()
+            .filter(|e| set.contains(&e.version))
+            .map(|e| {
+                let imports = e.imported_interfaces();
+                imports_from(&imports, &provider.entries)
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        match lists.len() {
+            1 => lists.into_iter().next().unwrap_or_default(),
+            _ => Vec::new(),
         }
+    }
+
+    /// ", but …" when no listed version of `dep` within `req` provides the
+    /// `imports`: names the interface and what the versions provide.
+    fn unprovided(
+        &self,
+        dep: &str,
+        dep_set: &VersionSet,
+        req: Option<&VersionReq>,
+        imports: &[InterfaceName],
+    ) -> String {
+        let Some(package) = self.packages.get(dep) else {
+            return String::new();
+        };
+        if self.is_unknown(dep) || !members(dep_set, &package.versions).is_empty() {
+            return self.unmet(dep, dep_set);
+        }
+        let within: Vec<&IndexEntry> = package
+            .entries
+            .iter()
+            .filter(|e| req.is_none_or(|r| r.matches(&e.version)))
+            .collect();
+        if within.is_empty() {
+            return self.unmet(dep, dep_set);
+        }
+        let wanted = imports
+            .iter()
+            .find(|i| !within.iter().any(|e| e.provides_for(i)))
+            .or(imports.first());
+        let Some(wanted) = wanted else {
+            return self.unmet(dep, dep_set);
+        };
+        let matching = req.map_or_else(String::new, |r| format!(" matching {r}"));
+        format!(
+            ", but no version of {dep}{matching} provides {wanted} or a compatible version ({})",
+            describe_provided(&within, wanted)
+        )
     }
 
     /// ", but …" when a requirement cannot be met by anything listed.
@@ -374,11 +446,19 @@ impl Words<'_> {
         dep: &str,
         dep_set: &VersionSet,
     ) -> String {
-        let requirement = self
+        let imports = self.imports_from(dependent, set, dep);
+        let mut requirement = self
             .written_requirement(dependent, set, dep)
             .filter(|r| r != "*")
             .map_or_else(|| self.need(dep, dep_set), |r| format!("{dep} {r}"));
-        let unmet = self.unmet(dep, dep_set);
+        let unmet = if imports.is_empty() {
+            self.unmet(dep, dep_set)
+        } else {
+            let names: Vec<String> = imports.iter().map(ToString::to_string).collect();
+            requirement = format!("{requirement} and imports {} from it", names.join(" and "));
+            let req = self.written_req(dependent, set, dep);
+            self.unprovided(dep, dep_set, req.as_ref(), &imports)
+        };
         match dependent {
             Pkg::Root => format!("you asked for {requirement}{unmet}"),
             Pkg::Plugin(name) => {

@@ -88,6 +88,24 @@
 //! set", and the explanation says why each one was refused ("economy 2.0.0
 //! needs WIT 0.3, this host speaks WIT 0.1").
 //!
+//! ### Interfaces
+//!
+//! A plugin may import WIT interfaces that its dependencies provide (the
+//! index entries' `imports` and `provides`). An interface's version is
+//! treated as cargo treats a crate's: an import of
+//! `plugins:economy/api@1.1.0` is served by `api@1.1.x` or any later `1.y`,
+//! by the one rule of
+//! [`InterfaceName::satisfies`](plugboard_registry_types::interfaces::InterfaceName::satisfies).
+//! The imports a dependent takes from a dependency are those whose
+//! interface some version of that dependency provides
+//! ([`imports_from`](plugboard_registry_types::index::imports_from)), and
+//! the dependent's requirement on it becomes the versions that match the
+//! requirement *and* provide every one of those imports, so a version that
+//! dropped or broke the interface is never a candidate. An import that no
+//! dependency provides at any version makes the dependent's version
+//! unavailable. The explanation names the dependent, the interface and
+//! what the versions within the requirement provide.
+//!
 //! ### The lockfile
 //!
 //! [`Lockfile`] (`plugboard.lock`) pins every installed plugin's version,

@@ -31,10 +31,17 @@ pub type VersionSet = pubgrub::Ranges<Version>;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn requirement_set(req: &VersionReq, known: &[Version]) -> VersionSet {
+    set_where(known, |version| req.matches(version))
+}
+
+/// The set of `known` versions (sorted ascending) that `keep` accepts, each
+/// run of consecutive accepted versions as one interval, so that versions
+/// in between that `keep` refuses stay out.
+pub(crate) fn set_where(known: &[Version], keep: impl Fn(&Version) -> bool) -> VersionSet {
     let mut set = VersionSet::empty();
     let mut run: Option<(&Version, &Version)> = None;
     for version in known {
-        if req.matches(version) {
+        if keep(version) {
             run = Some(match run {
                 Some((first, _)) => (first, version),
                 None => (version, version),

@@ -7,6 +7,8 @@ use std::fmt;
 use std::rc::Rc;
 
 use plugboard_registry_types::IndexEntry;
+use plugboard_registry_types::index::imports_from;
+use plugboard_registry_types::interfaces::InterfaceName;
 use pubgrub::{
     Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics,
     PubGrubError,
@@ -15,7 +17,7 @@ use semver::{Version, VersionReq};
 
 use crate::error::ChecksumMismatch;
 use crate::lockfile::{LockedPlugin, Lockfile};
-use crate::requirement::{VersionSet, requirement_set};
+use crate::requirement::{VersionSet, requirement_set, set_where};
 use crate::{Index, ResolveError, explain};
 
 /// Which locked plugins may move to other versions.
@@ -447,6 +449,32 @@ impl<'r, I: Index + ?Sized> Provider<'r, I> {
         Ok(set)
     }
 
+    /// `req` on plugin `name`, narrowed to the versions that provide every
+    /// interface in `imports` at a compatible version (the imports a
+    /// dependent takes from `name`), remembering its text for messages.
+    fn requirement_providing(
+        &self,
+        name: &str,
+        req: &VersionReq,
+        imports: &[&InterfaceName],
+    ) -> Result<VersionSet, ResolveError> {
+        let package = self.package(name)?;
+        let set = set_where(&package.versions, |version| {
+            req.matches(version)
+                && package
+                    .position(version)
+                    .and_then(|i| package.entries.get(i))
+                    .is_some_and(|entry| imports.iter().all(|i| entry.provides_for(i)))
+        });
+        let names: Vec<String> = imports.iter().map(ToString::to_string).collect();
+        self.labels.borrow_mut().push(Label {
+            name: name.to_owned(),
+            set: set.clone(),
+            text: format!("{req} providing {}", names.join(" and ")),
+        });
+        Ok(set)
+    }
+
     fn resolution(&self, selected: BTreeMap<Pkg, Version>) -> Result<Resolution, ResolveError> {
         let chosen: BTreeMap<&str, &Version> = selected
             .iter()
@@ -580,30 +608,68 @@ impl<I: Index + ?Sized> DependencyProvider for Provider<'_, I> {
         package: &Pkg,
         version: &Version,
     ) -> Result<Dependencies<Pkg, VersionSet, String>, ResolveError> {
-        let deps: Vec<(String, VersionReq)> = match package {
-            Pkg::Root => self
-                .request
-                .plugins
-                .iter()
-                .map(|(n, r)| (n.clone(), r.clone()))
-                .collect(),
+        let (deps, imports): (Vec<(String, VersionReq)>, Vec<InterfaceName>) = match package {
+            Pkg::Root => (
+                self.request
+                    .plugins
+                    .iter()
+                    .map(|(n, r)| (n.clone(), r.clone()))
+                    .collect(),
+                Vec::new(),
+            ),
             Pkg::Plugin(name) => {
                 let p = self.package(name)?;
                 let entry = p.position(version).and_then(|i| p.entries.get(i));
                 match entry {
-                    Some(entry) => entry
-                        .deps
-                        .iter()
-                        .map(|(n, r)| (n.clone(), r.clone()))
-                        .collect(),
+                    Some(entry) => (
+                        entry
+                            .deps
+                            .iter()
+                            .map(|(n, r)| (n.clone(), r.clone()))
+                            .collect(),
+                        entry.imported_interfaces(),
+                    ),
                     None => return Ok(Dependencies::Unavailable("is not listed".into())),
                 }
             }
         };
+        // An interface's version is chosen like a plugin's: only versions of
+        // a dependency that provide, at a compatible version, every
+        // interface the dependent imports from it are candidates.
         let mut constraints = Vec::with_capacity(deps.len());
-        for (name, req) in deps {
-            let set = self.requirement(&name, &req)?;
-            constraints.push((Pkg::Plugin(name), set));
+        let mut served = vec![false; imports.len()];
+        let mut all_known = true;
+        for (name, req) in &deps {
+            let dependency = self.package(name)?;
+            all_known &= !dependency.entries.is_empty();
+            let from = imports_from(&imports, &dependency.entries);
+            for (i, wanted) in imports.iter().enumerate() {
+                served[i] |= from.contains(&wanted);
+            }
+            let set = if from.is_empty() {
+                self.requirement(name, req)?
+            } else {
+                self.requirement_providing(name, req, &from)?
+            };
+            constraints.push((Pkg::Plugin(name.clone()), set));
+        }
+        // An import no dependency provides at any version: this version
+        // cannot work (unless a dependency is unknown, which the
+        // explanation then names instead).
+        if all_known && let Some(i) = served.iter().position(|s| !s) {
+            let names: Vec<&str> = deps.iter().map(|(n, _)| n.as_str()).collect();
+            return Ok(Dependencies::Unavailable(if names.is_empty() {
+                format!(
+                    "imports {}, but has no dependency to provide it",
+                    imports[i]
+                )
+            } else {
+                format!(
+                    "imports {}, which none of its dependencies ({}) provides in any version the registry lists",
+                    imports[i],
+                    names.join(", ")
+                )
+            }));
         }
         Ok(Dependencies::Available(DependencyConstraints::from_iter(
             constraints,

@@ -1,6 +1,7 @@
 //! Integration tests of the resolver, one module per topic.
 
 mod explanations;
+mod interfaces;
 mod lockfile;
 mod oracle;
 mod requirements;

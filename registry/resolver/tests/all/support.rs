@@ -74,3 +74,17 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
+
+/// [`entry`] that also provides and imports these interfaces.
+pub fn entry_with(
+    name: &str,
+    version: &str,
+    deps: &[(&str, &str)],
+    provides: &[&str],
+    imports: &[&str],
+) -> IndexEntry {
+    let mut e = entry(name, version, deps);
+    e.provides = provides.iter().map(|p| (*p).to_owned()).collect();
+    e.imports = imports.iter().map(|i| (*i).to_owned()).collect();
+    e
+}

@@ -33,6 +33,19 @@ impl Error {
         Error::Failed(message.into())
     }
 
+    /// The message, without saying whether it is for the user or the owner.
+    ///
+    /// ```
+    /// use plugboard_sdk::Error;
+    ///
+    /// assert_eq!(Error::invalid_input("give more than 0").message(), "give more than 0");
+    /// ```
+    pub fn message(&self) -> &str {
+        match self {
+            Error::InvalidInput(m) | Error::Failed(m) => m,
+        }
+    }
+
     /// The same message, shown to the user: for a host refusal the user can
     /// act on, such as a timer quota or a time that has passed.
     pub fn for_user(self) -> Self {
@@ -70,6 +83,31 @@ impl From<Error> for PluginError {
         match err {
             Error::InvalidInput(m) => PluginError::InvalidInput(m),
             Error::Failed(m) => PluginError::Failed(m),
+        }
+    }
+}
+
+/// The `string` error of a function a plugin provides to other plugins
+/// (see [`interfaces!`](crate::interfaces)): the error's [message](Error::message),
+/// which the caller usually shows. It lets `?` return an [`Error`] from a
+/// provided function:
+///
+/// ```
+/// use plugboard_sdk::Error;
+///
+/// fn points(amount: &str) -> Result<i64, String> {
+///     let amount: i64 = amount
+///         .parse()
+///         .map_err(|_| Error::invalid_input(format!("`{amount}` is not a number")))?;
+///     Ok(amount)
+/// }
+///
+/// assert_eq!(points("ten"), Err("`ten` is not a number".to_owned()));
+/// ```
+impl From<Error> for String {
+    fn from(err: Error) -> Self {
+        match err {
+            Error::InvalidInput(m) | Error::Failed(m) => m,
         }
     }
 }

@@ -164,9 +164,57 @@ pub trait Plugin: Default + 'static {
 
 /// Exports a [`Plugin`] implementation as the component's `handler`.
 ///
-/// Use it once per plugin crate, at the top level: `plugboard_sdk::export_plugin!(MyPlugin);`
+/// Use it once per plugin crate, at the top level:
+///
+/// ```no_run
+/// # use plugboard_sdk::prelude::*;
+/// # #[derive(Default)] struct MyPlugin;
+/// # impl Plugin for MyPlugin {}
+/// plugboard_sdk::export_plugin!(MyPlugin);
+/// # fn main() {}
+/// ```
+///
+/// A plugin that provides an interface to other plugins (see
+/// [`interfaces!`]) implements the generated `Guest` trait on the same
+/// type and adds `provides`, which also exports that implementation:
+///
+/// ```no_run
+/// # use plugboard_sdk::prelude::*;
+/// plugboard_sdk::interfaces!({
+///     inline: "
+///         package example:greeter@1.0.0;
+///         interface api { greet: func(name: string) -> result<string, string>; }
+///         world greeter { export api; }
+///     ",
+/// });
+///
+/// #[derive(Default)]
+/// struct Greeter;
+///
+/// impl Plugin for Greeter {}
+///
+/// impl exports::example::greeter::api::Guest for Greeter {
+///     fn greet(name: String) -> Result<String, String> {
+///         Ok(format!("Hello, {name}!"))
+///     }
+/// }
+///
+/// plugboard_sdk::export_plugin!(Greeter, provides);
+/// # fn main() {}
+/// ```
+///
+/// `provides` calls the `export!` macro that [`interfaces!`] generated, so
+/// both must be used at the crate root and the type must be a plain name.
+/// Like the handler, the interface is exported only by a WebAssembly build:
+/// a native build of the crate (for unit tests) exports nothing.
 #[macro_export]
 macro_rules! export_plugin {
+    ($plugin:ident, provides $(,)?) => {
+        $crate::export_plugin!($plugin);
+        // The macro `interfaces!` generated in the calling crate.
+        #[cfg(target_arch = "wasm32")]
+        export!($plugin);
+    };
     ($plugin:ty) => {
         // Only a WebAssembly build exports anything; a native build of the
         // same crate (for unit tests) links without the component's symbols.
@@ -199,7 +247,86 @@ macro_rules! export_plugin {
     };
 }
 
-/// Support for [`export_plugin!`]. Not part of the stable API.
+/// Generates the Rust side of the plugin's own WIT world: the interfaces
+/// it provides to other plugins and those it imports from its
+/// dependencies. The plugin crate needs no `wit-bindgen` dependency of its
+/// own.
+///
+/// The options are those of `wit_bindgen::generate!` (usually `path` and
+/// `world`); this macro adds `generate_all` (bindings for interfaces of
+/// other packages, such as a dependency's) and points the generated code at
+/// the SDK's copy of the wit-bindgen runtime, which requires the SDK
+/// dependency to keep its name `plugboard-sdk`. Use it once, at the crate
+/// root.
+///
+/// The WIT usually sits in files of the plugin (`path: "wit"`, the default;
+/// a dependency's WIT in the dependency's `wit/` folder or a copy of it in
+/// `wit/deps/<name>/`); the examples below write it inline.
+///
+/// **Providing** an interface: the world exports it, the plugin type
+/// implements the generated `exports::<namespace>::<package>::<interface>::Guest`
+/// trait, and [`export_plugin!`] gets `provides`. Every provided function
+/// returns `result<T, string>`; `?` turns an [`Error`] into that `String`.
+///
+/// ```no_run
+/// use plugboard_sdk::prelude::*;
+///
+/// plugboard_sdk::interfaces!({
+///     inline: "
+///         package example:counter@1.0.0;
+///         interface api { count: func(user: string) -> result<u64, string>; }
+///         world counter { export api; }
+///     ",
+/// });
+///
+/// #[derive(Default)]
+/// struct Counter;
+///
+/// impl Plugin for Counter {}
+///
+/// impl exports::example::counter::api::Guest for Counter {
+///     fn count(user: String) -> Result<u64, String> {
+///         Ok(kv::get::<u64>(&user)?.unwrap_or(0))
+///     }
+/// }
+///
+/// plugboard_sdk::export_plugin!(Counter, provides);
+/// # fn main() {}
+/// ```
+///
+/// **Calling** a dependency: the world imports the dependency's interface
+/// and the generated functions call it. A failure on the other side, even
+/// a crash, arrives as `Err` with the reason.
+///
+/// ```no_run
+/// use plugboard_sdk::prelude::*;
+///
+/// plugboard_sdk::interfaces!({
+///     inline: "
+///         package example:counter@1.0.0;
+///         interface api { count: func(user: string) -> result<u64, string>; }
+///         world caller { import api; }
+///     ",
+/// });
+///
+/// fn count(user: &str) -> Result<u64> {
+///     example::counter::api::count(user)
+///         .map_err(|why| Error::failed(format!("counter did not answer: {why}")))
+/// }
+/// # fn main() {}
+/// ```
+#[macro_export]
+macro_rules! interfaces {
+    ({ $($options:tt)* }) => {
+        $crate::__private::wit_bindgen::generate!({
+            runtime_path: "::plugboard_sdk::__private::wit_bindgen::rt",
+            generate_all,
+            $($options)*
+        });
+    };
+}
+
+/// Support for [`export_plugin!`] and [`interfaces!`]. Not part of the stable API.
 #[doc(hidden)]
 pub mod __private {
     use std::cell::RefCell;

@@ -11,10 +11,8 @@ use plugboard_sdk::kv::Scope;
 use plugboard_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 
-wit_bindgen::generate!({
-    path: "wit",
-    world: "economy",
-});
+// The interface other plugins call (wit/economy.wit).
+plugboard_sdk::interfaces!({ path: "wit", world: "economy" });
 
 use exports::plugins::economy::api;
 
@@ -137,18 +135,18 @@ impl Plugin for Economy {
 
 impl api::Guest for Economy {
     fn balance(user: String) -> Result<i64, String> {
-        load(&user).map(|a| a.balance).map_err(|e| e.to_string())
+        Ok(load(&user)?.balance)
     }
 
     fn transfer(payer: String, payee: String, amount: i64) -> Result<i64, String> {
-        transfer(&payer, &payee, amount).map_err(|e| e.to_string())
+        Ok(transfer(&payer, &payee, amount)?)
     }
 
     fn top(count: u32) -> Result<Vec<api::Account>, String> {
-        let keys = accounts().keys("").map_err(|e| e.to_string())?;
+        let keys = accounts().keys("")?;
         let mut all = Vec::with_capacity(keys.len());
         for user in keys {
-            let account = load(&user).map_err(|e| e.to_string())?;
+            let account = load(&user)?;
             all.push(api::Account {
                 name: display(&user, &account),
                 balance: account.balance,
@@ -161,7 +159,5 @@ impl api::Guest for Economy {
     }
 }
 
-// Only a WebAssembly build exports anything (as `export_plugin!` does).
-#[cfg(target_arch = "wasm32")]
-export!(Economy);
-plugboard_sdk::export_plugin!(Economy);
+// The handler, and `api` implemented above.
+plugboard_sdk::export_plugin!(Economy, provides);

@@ -4,10 +4,10 @@
 
 use plugboard_sdk::prelude::*;
 
-wit_bindgen::generate!({
+// Calls into economy (its wit/ folder, and this plugin's world importing it).
+plugboard_sdk::interfaces!({
     path: ["../economy/wit", "wit"],
     world: "plugins:leaderboard/leaderboard",
-    generate_all,
 });
 
 use plugins::economy::api;

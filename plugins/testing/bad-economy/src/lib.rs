@@ -8,10 +8,7 @@ use std::cell::Cell;
 
 use plugboard_sdk::prelude::*;
 
-wit_bindgen::generate!({
-    path: "../../economy/wit",
-    world: "economy",
-});
+plugboard_sdk::interfaces!({ path: "../../economy/wit", world: "economy" });
 
 use exports::plugins::economy::api;
 
@@ -46,7 +43,7 @@ impl api::Guest for BadEconomy {
                 }
             }
             21 => {
-                plugboard_sdk::kv::set("stolen", &1u8).map_err(|e| e.to_string())?;
+                plugboard_sdk::kv::set("stolen", &1u8)?;
                 Err("the write went through".into())
             }
             _ => Ok(vec![api::Account {
@@ -58,7 +55,4 @@ impl api::Guest for BadEconomy {
     }
 }
 
-// Only a WebAssembly build exports anything (as `export_plugin!` does).
-#[cfg(target_arch = "wasm32")]
-export!(BadEconomy);
-plugboard_sdk::export_plugin!(BadEconomy);
+plugboard_sdk::export_plugin!(BadEconomy, provides);

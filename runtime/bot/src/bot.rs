@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use plugboard_adapter::{Adapter, AdapterIo, EventSink, Inbox, flush};
 use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
-use plugboard_host::link::{Link, Providers};
+use plugboard_host::link::{self, Link, Providers};
 use plugboard_host::plugin::{
     LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
 };
@@ -246,51 +246,33 @@ fn dependency_order(
     (ordered, refused)
 }
 
-/// The providers of the interfaces `manifest` imports: for each, the one of
-/// its dependencies, already loaded, that provides it at a compatible
-/// version. A dependency that did not load refuses the dependent with its
-/// reason; one that is missing altogether is left for the host to name.
+/// The providers of the interfaces `manifest` imports, chosen among its
+/// loaded dependencies by [`link::choose_provider`]. A dependency that did
+/// not load refuses the dependent with its reason; one that is missing
+/// altogether is left for the host to name.
 fn links_of(
     manifest: &plugboard_registry_types::Manifest,
     loaded: &[Arc<LoadedPlugin>],
     not_loaded: &HashMap<String, String>,
 ) -> Result<Vec<Link>, LoadError> {
-    let refuse = |problem: String| LoadError::Link {
-        plugin: manifest.name.clone(),
-        problem,
+    let find = |name: &str| loaded.iter().find(|p| p.name() == name);
+    let dependency = |name: &str| match (find(name), not_loaded.get(name)) {
+        (Some(plugin), _) => Ok(Some(plugin.manifest())),
+        (None, Some(why)) => Err(why.clone()),
+        (None, None) => Ok(None),
     };
     let mut links = Vec::new();
     for interface in manifest.imported_interfaces() {
-        let mut found = None;
-        for (dependency, wanted) in &manifest.dependencies {
-            if let Some(provider) = loaded.iter().find(|p| p.name() == dependency) {
-                let provides = provider
-                    .manifest()
-                    .provided_interfaces()
-                    .iter()
-                    .any(|p| p.satisfies(&interface));
-                if !provides {
-                    continue;
-                }
-                let version = &provider.manifest().version;
-                if !wanted.matches(version) {
-                    return Err(refuse(format!(
-                        "it needs `{dependency}` {wanted} for `{interface}`, but `{dependency}` {version} is installed; update one of them"
-                    )));
-                }
-                found = Some(Arc::clone(provider));
-                break;
+        let chosen = link::choose_provider(manifest, &interface, &dependency).map_err(|e| {
+            LoadError::Link {
+                plugin: manifest.name.clone(),
+                problem: e.0,
             }
-            if let Some(why) = not_loaded.get(dependency) {
-                return Err(refuse(format!(
-                    "it needs `{dependency}` for `{interface}`, which did not load: {why}"
-                )));
-            }
-        }
-        if let Some(provider) = found {
+        })?;
+        if let Some(provider) = chosen.and_then(|m| find(&m.name)) {
             links.push(Link {
                 interface,
-                provider,
+                provider: Arc::clone(provider),
             });
         }
     }
@@ -651,9 +633,11 @@ impl Reload {
                 Target::Native(_) => None,
             })
             .collect();
-        dispatcher.replace_router(Arc::new(router));
-        // Dependents call the new providers from now on.
+        // Dependents call the new providers from now on; before the router
+        // swap, so that no call finds the old provider already dropped and
+        // the new one not yet listed (the new ones have started).
         self.providers.replace(&running);
+        dispatcher.replace_router(Arc::new(router));
         tracing::info!(
             "plugins reloaded: new {}; removed {}",
             if fresh.is_empty() {

@@ -18,7 +18,9 @@ use std::time::Instant;
 
 use semver::Version;
 use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
+/// A compiled component, as [`PluginEngine::load`] returns it.
+pub use wasmtime::component::Component;
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use plugboard_registry_types::contract;

@@ -228,6 +228,159 @@ pub fn imported(
     Ok(out)
 }
 
+/// A provider as linking sees it: its manifest, and the interfaces its
+/// component exports (from [`provided`]).
+#[derive(Clone, Copy)]
+pub struct Offer<'a> {
+    /// The provider's manifest.
+    pub manifest: &'a Manifest,
+    /// What its component exports.
+    pub provided: &'a [InterfaceFuncs],
+}
+
+/// Which of `manifest`'s dependencies provides `interface`: the first, in
+/// name order, whose manifest provides a version that satisfies it.
+/// `dependency(name)` gives a dependency's manifest as the caller has it
+/// (`Ok(None)`: not there; `Err(why)`: there, but it failed). An error
+/// when the dependency that provides it does so at an incompatible
+/// version; `Ok(None)` when no dependency provides it at all
+/// ([`check_interfaces`] names that). The one rule for the bot at load and
+/// the package manager at install.
+pub fn choose_provider<'a>(
+    manifest: &Manifest,
+    interface: &InterfaceName,
+    dependency: &dyn Fn(&str) -> Result<Option<&'a Manifest>, String>,
+) -> Result<Option<&'a Manifest>, LinkError> {
+    // A dependency that provides the interface at another major version.
+    let mut incompatible = None;
+    for (name, wanted) in &manifest.dependencies {
+        let provider = match dependency(name) {
+            Ok(Some(provider)) => provider,
+            Ok(None) => continue,
+            Err(why) => {
+                return Err(LinkError(format!(
+                    "it needs `{name}` for `{interface}`, which did not load: {why}"
+                )));
+            }
+        };
+        let provided = provider.provided_interfaces();
+        if !provided.iter().any(|p| p.satisfies(interface)) {
+            if let Some(other) = provided
+                .iter()
+                .find(|p| p.unversioned() == interface.unversioned())
+            {
+                incompatible.get_or_insert_with(|| {
+                    format!(
+                        "it imports `{interface}`, but `{name}` {} provides `{other}`, which is not compatible with it; install a version of `{name}` whose `{}` is compatible with {}",
+                        provider.version,
+                        interface.unversioned(),
+                        interface.version
+                    )
+                });
+            }
+            continue;
+        }
+        let version = &provider.version;
+        if !wanted.matches(version) {
+            return Err(LinkError(format!(
+                "it needs `{name}` {wanted} for `{interface}`, but `{name}` {version} is installed; update one of them"
+            )));
+        }
+        return Ok(Some(provider));
+    }
+    incompatible.map_or(Ok(None), |why| Err(LinkError(why)))
+}
+
+/// Checks a component's own interfaces against its manifest, and each
+/// interface it imports against the provider `offer` gives for it (the
+/// one [`choose_provider`] chose; `None`: nobody provides it). Returns
+/// what it provides and what it imports. `contract`: the contract version
+/// the component speaks (providing needs 0.2 or later).
+pub fn check_interfaces<'a>(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    manifest: &Manifest,
+    contract: &semver::Version,
+    offer: &dyn Fn(&InterfaceName) -> Option<Offer<'a>>,
+) -> Result<(Vec<InterfaceFuncs>, Vec<InterfaceFuncs>), LinkError> {
+    let provided = check_provided(engine, component, manifest, contract)?;
+    let imports = check_imports(engine, component, manifest, offer)?;
+    Ok((provided, imports))
+}
+
+/// The provider's half of [`check_interfaces`]: what the component
+/// provides, checked against its manifest (see [`provided`]).
+pub fn check_provided(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    manifest: &Manifest,
+    contract: &semver::Version,
+) -> Result<Vec<InterfaceFuncs>, LinkError> {
+    if manifest.provides.is_empty() && !exports_own(engine, component) {
+        return Ok(Vec::new());
+    }
+    if !plugboard_registry_types::contract::loads_on(contract, &crate::v0_2::version()) {
+        return Err(LinkError(format!(
+            "`provides` needs contract {}; rebuild the plugin with the current plugboard-sdk",
+            crate::v0_2::version()
+        )));
+    }
+    provided(engine, component, manifest)
+}
+
+/// The dependent's half of [`check_interfaces`]: what the component
+/// imports, each checked against the provider `offer` gives for it.
+pub fn check_imports<'a>(
+    engine: &wasmtime::Engine,
+    component: &Component,
+    manifest: &Manifest,
+    offer: &dyn Fn(&InterfaceName) -> Option<Offer<'a>>,
+) -> Result<Vec<InterfaceFuncs>, LinkError> {
+    let imports = imported(engine, component)?;
+    let declared = manifest.imported_interfaces();
+    for import in &imports {
+        if !declared.contains(&import.name) {
+            return Err(LinkError(format!(
+                "the component imports `{}`, which plugin.toml does not list in `imports`; add it there",
+                import.name
+            )));
+        }
+        let Some(offer) = offer(&import.name) else {
+            return Err(LinkError(format!(
+                "it imports `{}`, which none of its dependencies provides; add the plugin that provides it to `dependencies` and install it",
+                import.name
+            )));
+        };
+        let provider = &offer.manifest.name;
+        let Some(export) = offer
+            .provided
+            .iter()
+            .find(|p| p.name.satisfies(&import.name))
+        else {
+            return Err(LinkError(format!(
+                "it imports `{}`, which `{provider}` {} does not provide; it provides {}",
+                import.name,
+                offer.manifest.version,
+                if offer.manifest.provides.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    offer.manifest.provides.join(", ")
+                }
+            )));
+        };
+        check_link(import, provider, export)?;
+    }
+    Ok(imports)
+}
+
+/// Whether a component exports an interface that is not the host's.
+fn exports_own(engine: &wasmtime::Engine, component: &Component) -> bool {
+    component
+        .component_type()
+        .exports(engine)
+        .any(|(name, _)| !is_host(name))
+}
+
 /// A provided function's shape: synchronous, plain values only, one
 /// `result<_, string>` result.
 fn check_shape(f: &ComponentFunc) -> Result<(), String> {

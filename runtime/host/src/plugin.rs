@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use plugboard_registry_types::interfaces::InterfaceName;
 use plugboard_registry_types::{Manifest, ManifestError, contract};
 use wasmtime::component::{ComponentExportIndex, Val};
 use wasmtime::{Store, UpdateDeadline};
@@ -353,51 +354,16 @@ pub fn load_plugin(
         problem,
     };
     let is_0_2 = contract::loads_on(&found, &v0_2::version());
-    let provided = if manifest.provides.is_empty() {
-        Vec::new()
-    } else if !is_0_2 {
-        return Err(link_err(format!(
-            "`provides` needs contract {}; rebuild the plugin with the current plugboard-sdk",
-            v0_2::version()
-        )));
-    } else {
-        link::provided(engine.engine(), &component, &manifest).map_err(|e| link_err(e.0))?
+    let offer = |interface: &InterfaceName| {
+        let link = settings.links.iter().find(|l| &l.interface == interface)?;
+        Some(link::Offer {
+            manifest: link.provider.manifest(),
+            provided: &link.provider.provided,
+        })
     };
-    let imports = link::imported(engine.engine(), &component).map_err(|e| link_err(e.0))?;
-    let declared = manifest.imported_interfaces();
-    for import in &imports {
-        if !declared.contains(&import.name) {
-            return Err(link_err(format!(
-                "the component imports `{}`, which plugin.toml does not list in `imports`; add it there",
-                import.name
-            )));
-        }
-        let Some(link) = settings.links.iter().find(|l| l.interface == import.name) else {
-            return Err(link_err(format!(
-                "it imports `{}`, which none of its loaded dependencies provides; add the plugin that provides it to `dependencies` and install it",
-                import.name
-            )));
-        };
-        let provider = link.provider.name();
-        let Some(export) = link
-            .provider
-            .provided
-            .iter()
-            .find(|p| p.name.satisfies(&import.name))
-        else {
-            return Err(link_err(format!(
-                "it imports `{}`, which `{provider}` {} does not provide; it provides {}",
-                import.name,
-                link.provider.manifest().version,
-                if link.provider.manifest().provides.is_empty() {
-                    "nothing".to_owned()
-                } else {
-                    link.provider.manifest().provides.join(", ")
-                }
-            )));
-        };
-        link::check_link(import, provider, export).map_err(|e| link_err(e.0))?;
-    }
+    let (provided, imports) =
+        link::check_interfaces(engine.engine(), &component, &manifest, &found, &offer)
+            .map_err(|e| link_err(e.0))?;
     let linked = if imports.is_empty() {
         engine.linker().instantiate_pre(&component)
     } else {

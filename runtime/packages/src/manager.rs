@@ -4,7 +4,7 @@
 //! switches to the new set in one step. Nothing on disk changes before
 //! `apply`, and `apply` changes what the bot loads only in its last step.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 
@@ -20,8 +20,10 @@ use plugboard_bot::discovery::{engine_options, local_plugin_dirs};
 use plugboard_bot::installed::{
     Installed, InstalledPlugin, PREVIOUS_LOCKFILE, PackagesLock, write_atomically,
 };
-use plugboard_host::engine::{PluginEngine, host_contracts};
+use plugboard_host::engine::{Component as CompiledComponent, PluginEngine, host_contracts};
+use plugboard_host::link::{self, InterfaceFuncs};
 use plugboard_host::plugin::read_manifest;
+use plugboard_registry_types::interfaces::InterfaceName;
 
 /// The lockfile's name, next to the config file.
 pub use plugboard_bot::discovery::LOCKFILE;
@@ -325,6 +327,23 @@ impl Manager {
             let lock = resolution.to_lockfile();
             (resolution.plugins, lock)
         };
+        // The bot loads dependencies first and refuses a cycle: so does
+        // this, before anything is downloaded.
+        let graph: Vec<(&str, Vec<&str>)> = resolved
+            .iter()
+            .map(|p| {
+                let deps = p.entry.deps.keys().map(String::as_str).collect();
+                (p.name.as_str(), deps)
+            })
+            .collect();
+        let (_, cycles) = plugboard_registry_types::graph::dependency_order(&graph);
+        if let Some(cycle) = cycles.first() {
+            return Err(InstallError::Refused(format!(
+                "these plugins depend on each other in a circle: {}; plugins cannot depend on each \
+                 other in a circle, so nothing was installed (ask their publishers to break the cycle)",
+                cycle.join(" → ")
+            )));
+        }
 
         let mut changes = Vec::new();
         let mut next = Installed::default();
@@ -462,41 +481,72 @@ impl Manager {
             }
             plan.fetched.push((dir.clone(), contents));
         }
-        self.refuse_command_conflicts(plan)
+        let set = self.next_set(plan);
+        self.refuse_command_conflicts(&set)?;
+        self.refuse_broken_links(&set)
+    }
+
+    /// The plugins the bot would load after `plan`, in load order (local
+    /// plugins, then registry plugins; disabled ones and a second plugin of
+    /// one name left out, as the bot does), each with whether the plan
+    /// changes it and where its component is.
+    fn next_set<'p>(&self, plan: &'p Plan) -> Vec<NextPlugin<'p>> {
+        let root = Installed::root(&self.data_dir);
+        let mut set: Vec<NextPlugin<'p>> = Vec::new();
+        let add = |set: &mut Vec<NextPlugin<'p>>, next: NextPlugin<'p>| {
+            if self.config.plugin(&next.manifest.name).enabled
+                && !set.iter().any(|p| p.manifest.name == next.manifest.name)
+            {
+                set.push(next);
+            }
+        };
+        for dir in local_plugin_dirs(&self.config) {
+            if let Ok(manifest) = read_manifest(&dir) {
+                let component = Component::File(dir.join(plugboard_package::COMPONENT_FILE));
+                let next = NextPlugin {
+                    manifest,
+                    changed: false,
+                    component,
+                };
+                add(&mut set, next);
+            }
+        }
+        for plugin in &plan.next.plugins {
+            let fetched = plan.fetched.iter().find(|(dir, _)| *dir == plugin.dir);
+            let next = match fetched {
+                Some((_, contents)) => NextPlugin {
+                    manifest: contents.manifest().clone(),
+                    changed: true,
+                    component: Component::Fetched(contents.component()),
+                },
+                None => {
+                    let dir = root.join(&plugin.dir);
+                    match read_manifest(&dir) {
+                        Ok(manifest) => NextPlugin {
+                            manifest,
+                            changed: false,
+                            component: Component::File(dir.join(plugboard_package::COMPONENT_FILE)),
+                        },
+                        Err(_) => continue,
+                    }
+                }
+            };
+            add(&mut set, next);
+        }
+        set
     }
 
     /// Refuses a plan that would give a command name to two plugins, one of
     /// them new or changed, unless the owner's `[commands]` table decides
     /// (see [`plugboard_model::commands`]): an install must not silently take a
     /// command from a plugin already answering it, nor lose its own.
-    fn refuse_command_conflicts(&self, plan: &Plan) -> Result<(), InstallError> {
-        let root = Installed::root(&self.data_dir);
-        // The next set in load order: local plugins, then registry plugins.
-        let mut manifests: Vec<Manifest> = local_plugin_dirs(&self.config)
+    fn refuse_command_conflicts(&self, set: &[NextPlugin<'_>]) -> Result<(), InstallError> {
+        let manifests: Vec<Manifest> = set.iter().map(|p| p.manifest.clone()).collect();
+        let changed: Vec<&str> = set
             .iter()
-            .filter_map(|dir| read_manifest(dir).ok())
-            .filter(|m| self.config.plugin(&m.name).enabled)
+            .filter(|p| p.changed)
+            .map(|p| p.manifest.name.as_str())
             .collect();
-        let mut changed = Vec::new();
-        for plugin in &plan.next.plugins {
-            let fetched = plan.fetched.iter().find(|(dir, _)| *dir == plugin.dir);
-            let manifest = match fetched {
-                Some((_, contents)) => {
-                    changed.push(plugin.name.as_str());
-                    contents.manifest().clone()
-                }
-                None => match read_manifest(&root.join(&plugin.dir)) {
-                    Ok(manifest) => manifest,
-                    Err(_) => continue,
-                },
-            };
-            // The bot refuses a second plugin of one name; so does this.
-            if self.config.plugin(&manifest.name).enabled
-                && !manifests.iter().any(|m| m.name == manifest.name)
-            {
-                manifests.push(manifest);
-            }
-        }
         let assignment = plugboard_model::commands::assign(&manifests, &self.config.commands);
         let conflicts: Vec<String> = assignment
             .undecided()
@@ -512,6 +562,100 @@ impl Manager {
             "two plugins would answer the same command:\n  {}\nNothing was installed.",
             conflicts.join("\n  ")
         )))
+    }
+
+    /// Refuses a plan after which a plugin would not link at load: for
+    /// every plugin that provides or imports interfaces and that the plan
+    /// changes, or whose provider it changes, compiles the components
+    /// involved (into the compile cache the bot loads from) and runs the
+    /// bot's own checks ([`link::choose_provider`], [`link::check_interfaces`]).
+    fn refuse_broken_links(&self, set: &[NextPlugin<'_>]) -> Result<(), InstallError> {
+        let by_name = |name: &str| set.iter().find(|p| p.manifest.name == name);
+        let dependency = |name: &str| Ok(by_name(name).map(|p| &p.manifest));
+        // Each linked plugin the plan touches, with its chosen providers.
+        let mut checks: Vec<(&NextPlugin<'_>, Vec<&NextPlugin<'_>>)> = Vec::new();
+        for plugin in set {
+            let linked =
+                !plugin.manifest.imports.is_empty() || !plugin.manifest.provides.is_empty();
+            if !linked {
+                continue;
+            }
+            // Problems of plugins the plan leaves alone are not its to refuse.
+            let touched = plugin.changed
+                || plugin
+                    .manifest
+                    .dependencies
+                    .keys()
+                    .any(|d| by_name(d).is_some_and(|p| p.changed));
+            if !touched {
+                continue;
+            }
+            let mut providers = Vec::new();
+            for interface in plugin.manifest.imported_interfaces() {
+                let chosen = link::choose_provider(&plugin.manifest, &interface, &dependency)
+                    .map_err(|e| refused_link(&plugin.manifest, &e.0))?;
+                if let Some(provider) = chosen.and_then(|m| by_name(&m.name))
+                    && !providers
+                        .iter()
+                        .any(|p: &&NextPlugin<'_>| p.manifest.name == provider.manifest.name)
+                {
+                    providers.push(provider);
+                }
+            }
+            checks.push((plugin, providers));
+        }
+        if checks.is_empty() {
+            return Ok(());
+        }
+        let engine = PluginEngine::new(&engine_options(&self.config)).map_err(|e| {
+            InstallError::Refused(format!("cannot check how the plugins link: {e}"))
+        })?;
+        // Compiled once each, with what it provides.
+        let mut compiled: HashMap<String, (CompiledComponent, Vec<InterfaceFuncs>)> =
+            HashMap::new();
+        let mut compile = |plugin: &NextPlugin<'_>| -> Result<(), InstallError> {
+            let name = &plugin.manifest.name;
+            if compiled.contains_key(name) {
+                return Ok(());
+            }
+            let problem = |e: &dyn std::fmt::Display| {
+                refused_link(
+                    &plugin.manifest,
+                    &format!("its component does not load: {e}"),
+                )
+            };
+            let wasm = plugin.component.read().map_err(|e| problem(&e))?;
+            let (component, _) = engine.load(&wasm).map_err(|e| problem(&e))?;
+            let contract = engine.check_contract(&component).map_err(|e| problem(&e))?;
+            let provided =
+                link::check_provided(engine.engine(), &component, &plugin.manifest, &contract)
+                    .map_err(|e| refused_link(&plugin.manifest, &e.0))?;
+            compiled.insert(name.clone(), (component, provided));
+            Ok(())
+        };
+        for (plugin, providers) in &checks {
+            for provider in providers {
+                compile(provider)?;
+            }
+            compile(plugin)?;
+        }
+        for (plugin, _) in &checks {
+            let Some((component, _)) = compiled.get(&plugin.manifest.name) else {
+                continue;
+            };
+            let offer = |interface: &InterfaceName| {
+                let provider =
+                    link::choose_provider(&plugin.manifest, interface, &dependency).ok()??;
+                let (_, provided) = compiled.get(&provider.name)?;
+                Some(link::Offer {
+                    manifest: provider,
+                    provided,
+                })
+            };
+            link::check_imports(engine.engine(), component, &plugin.manifest, &offer)
+                .map_err(|e| refused_link(&plugin.manifest, &e.0))?;
+        }
+        Ok(())
     }
 
     /// Switches to the plan's set: writes new package directories, then the
@@ -645,4 +789,39 @@ fn not_installed(name: &str) -> InstallError {
 fn names(permissions: &[Permission]) -> String {
     let names: Vec<&str> = permissions.iter().map(|p| p.as_str()).collect();
     names.join(", ")
+}
+
+/// A plugin of the set the bot would load after a plan.
+struct NextPlugin<'p> {
+    manifest: Manifest,
+    /// Whether the plan installs or updates it.
+    changed: bool,
+    component: Component<'p>,
+}
+
+/// Where a component of the next set is.
+enum Component<'p> {
+    /// Already on disk (installed, or a local plugin).
+    File(PathBuf),
+    /// Fetched by the plan, not yet written.
+    Fetched(&'p [u8]),
+}
+
+impl Component<'_> {
+    fn read(&self) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+        match self {
+            Component::File(path) => std::fs::read(path)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+            Component::Fetched(bytes) => Ok(std::borrow::Cow::Borrowed(bytes)),
+        }
+    }
+}
+
+/// A plan refused because `manifest`'s plugin would not link.
+fn refused_link(manifest: &Manifest, problem: &str) -> InstallError {
+    InstallError::Refused(format!(
+        "{} {} would not load: {problem}. Nothing was installed.",
+        manifest.name, manifest.version
+    ))
 }

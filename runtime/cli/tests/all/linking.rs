@@ -3,11 +3,38 @@
 //! the provider's own sandbox.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail, ensure};
 
+use crate::cli::run_console;
 use crate::loading::copy_plugin;
-use crate::support::{TestBot, plugins_dir, test_plugins_dir};
+use crate::packages::{BotDir, Market, blocking, cli_ok};
+use crate::support::{PATIENCE, TestBot, plugins_dir, shared_cache, test_plugins_dir};
+
+/// The interface economy provides, as its component names it.
+const ECONOMY_API_1: &[u8] = b"plugins:economy/api@1.0.0";
+
+/// Rewrites a component exporting `plugins:economy/api@1.0.0` into one
+/// exporting (or importing) `@2.0.0`, the same functions at an
+/// incompatible version: the names have the same length, so the binary
+/// stays valid.
+fn economy_api_2(wasm: &mut [u8]) -> Result<()> {
+    let mut found = 0;
+    let mut at = 0;
+    while let Some(i) = wasm[at..]
+        .windows(ECONOMY_API_1.len())
+        .position(|w| w == ECONOMY_API_1)
+    {
+        let start = at + i;
+        wasm[start..start + ECONOMY_API_1.len()].copy_from_slice(b"plugins:economy/api@2.0.0");
+        found += 1;
+        at = start + ECONOMY_API_1.len();
+    }
+    ensure!(found > 0, "the component does not name {ECONOMY_API_1:?}");
+    Ok(())
+}
 
 /// A directory holding copies of `plugins` (source directory, and the
 /// manifest to write instead of its own).
@@ -127,7 +154,7 @@ async fn a_missing_provider_a_cycle_and_an_incompatible_version_are_refused_by_n
     let mut bot = TestBot::start(&[alone.path()], "")?;
     let refused = refusals(&bot);
     assert!(
-        refused.iter().any(|r| r.starts_with("plugin `leaderboard`: it imports `plugins:economy/api@1.0.0`, which none of its loaded dependencies provides")),
+        refused.iter().any(|r| r.starts_with("plugin `leaderboard`: it imports `plugins:economy/api@1.0.0`, which none of its dependencies provides")),
         "{refused:?}"
     );
     assert_eq!(bot.ask("c", "/echo still here").await?, "still here");
@@ -165,6 +192,31 @@ async fn a_missing_provider_a_cycle_and_an_incompatible_version_are_refused_by_n
     );
     bot.stop().await?;
 
+    // economy really provides api@2.0.0; leaderboard imports api@1.0.0.
+    let api_2 = tempfile::tempdir()?;
+    let economy_2 = api_2.path().join("economy");
+    copy_plugin(
+        &economy,
+        &economy_2,
+        Some(
+            &manifest(&economy)?
+                .replace("api@1.0.0", "api@2.0.0")
+                .replace("version = \"1.0.0\"", "version = \"1.5.0\""),
+        ),
+    )?;
+    let mut wasm = std::fs::read(economy_2.join("plugin.wasm"))?;
+    economy_api_2(&mut wasm)?;
+    std::fs::write(economy_2.join("plugin.wasm"), wasm)?;
+    copy_plugin(&leaderboard, &api_2.path().join("leaderboard"), None)?;
+    let bot = TestBot::start(&[api_2.path()], "")?;
+    let refused = refusals(&bot);
+    assert!(
+        refused.iter().any(|r| r == "plugin `leaderboard`: it imports `plugins:economy/api@1.0.0`, but `economy` 1.5.0 provides `plugins:economy/api@2.0.0`, which is not compatible with it; install a version of `economy` whose `plugins:economy/api` is compatible with 1.0.0"),
+        "{refused:?}"
+    );
+    assert_eq!(refused.len(), 1, "economy itself loads: {refused:?}");
+    bot.stop().await?;
+
     // economy claims a version of the interface its component does not export.
     let claims_2 = manifest(&economy)?.replace("api@1.0.0", "api@2.0.0");
     let wrong = stage(&[(&economy, Some(claims_2)), (&leaderboard, None)])?;
@@ -178,6 +230,140 @@ async fn a_missing_provider_a_cycle_and_an_incompatible_version_are_refused_by_n
         refused.iter().any(|r| r.starts_with("plugin `leaderboard`: it needs `economy` for `plugins:economy/api@1.0.0`, which did not load")),
         "{refused:?}"
     );
+    bot.stop().await?;
+    Ok(())
+}
+
+#[test]
+fn plugboard_install_leaderboard_pulls_in_economy_and_the_pair_answers_in_one_run() -> Result<()> {
+    let market = Market::start()?;
+    market.publish("economy", "economy", "1.0.0", &[])?;
+    market.publish("leaderboard", "leaderboard", "1.0.0", &[("economy", "^1")])?;
+    let bot = BotDir::new(&market, "[console]\nenabled = true\n")?;
+    let out = bot.ok(&market, &["install", "leaderboard", "--yes"])?;
+    assert!(
+        out.contains("install economy 1.0.0 (a dependency)"),
+        "{out}"
+    );
+    assert!(out.contains("install leaderboard 1.0.0"), "{out}");
+    let (stdout, stderr) = run_console(
+        &bot.config(),
+        "/top\n/daily\n/give bob 30\n/balance\n/top\n",
+    )?;
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "Nobody has points yet: try /daily.",
+            "+100 points. You have 100 points.",
+            "Gave 30 points to bob. You have 70 points.",
+            "You have 70 points.",
+            "1. console: 70",
+            "2. console:bob: 30",
+        ],
+        "stderr: {stderr}"
+    );
+    Ok(())
+}
+
+/// Asks `text` until the answer is `expected`.
+async fn wait_for_answer(bot: &mut TestBot, text: &str, expected: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let answer = bot.ask("c", text).await?;
+        if answer == expected {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            bail!("the bot never answered {text} with {expected:?}; last answer: {answer:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compatible_economy_update_relinks_the_running_leaderboard_and_an_incompatible_one_is_refused()
+-> Result<()> {
+    let market = Arc::new(blocking(Market::start).await?);
+    {
+        let market = Arc::clone(&market);
+        blocking(move || {
+            market.publish("economy", "economy", "1.0.0", &[])?;
+            market.publish("leaderboard", "leaderboard", "1.0.0", &[("economy", "^1")])
+        })
+        .await?;
+    }
+    let extra = format!("[registries]\ndefault = {:?}\n", market.url);
+    let mut bot = TestBot::start(&[], &extra)?;
+    let config = bot.data.path().join("test.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = []\nmax_instances = 64\n\n{extra}",
+            bot.data.path().join("data").display().to_string(),
+            shared_cache().display().to_string(),
+        ),
+    )?;
+    let cli = |args: &'static [&'static str]| {
+        let market = Arc::clone(&market);
+        let config = config.clone();
+        blocking(move || cli_ok(&market, &config, args))
+    };
+
+    cli(&["install", "leaderboard"]).await?;
+    wait_for_answer(&mut bot, "/top", "Nobody has points yet: try /daily.").await?;
+    assert_eq!(
+        bot.ask("c", "/daily").await?,
+        "+100 points. You have 100 points."
+    );
+
+    // 1.1.0 keeps the interface (it is the test stand-in, which answers
+    // `top(3)` with how often it was called).
+    {
+        let market = Arc::clone(&market);
+        blocking(move || market.publish("testing/bad-economy", "economy", "1.1.0", &[])).await?;
+    }
+    let out = cli(&["update", "economy"]).await?;
+    assert!(out.contains("update economy 1.0.0 -> 1.1.0"), "{out}");
+    // The running leaderboard now calls the new economy: no restart.
+    wait_for_answer(&mut bot, "/top 3", "1. call 1: 1").await?;
+
+    // 2.0.0 provides the interface at an incompatible version.
+    {
+        let market = Arc::clone(&market);
+        blocking(move || {
+            market.publish_edited("economy", "economy", "2.0.0", &[], |wasm, manifest| {
+                economy_api_2(wasm)?;
+                manifest.insert(
+                    "provides".into(),
+                    toml::Value::Array(vec!["plugins:economy/api@2.0.0".into()]),
+                );
+                Ok(())
+            })
+        })
+        .await?;
+    }
+    let config_path = config.clone();
+    let refused = blocking(move || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+            .args(["install", "economy@^2", "--yes", "--config"])
+            .arg(&config_path)
+            .env("PLUGBOARD_LOG", "warn")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .stdin(std::process::Stdio::null())
+            .output()?;
+        ensure!(!out.status.success(), "installing economy 2 succeeded");
+        Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+    })
+    .await?;
+    assert!(
+        refused.contains("leaderboard 1.0.0 depends on economy ^1")
+            && refused.contains("plugins:economy/api@1.0.0"),
+        "{refused}"
+    );
+    // Nothing changed: the same economy instance answers.
+    assert_eq!(bot.ask("c", "/top 3").await?, "1. call 2: 1");
     bot.stop().await?;
     Ok(())
 }

@@ -12,12 +12,12 @@ use plugboard_package::SigningKey;
 use plugboard_packages::{Installed, RegistryClient};
 use plugboard_registry::{Config, Registry, Scope};
 
-use crate::support::{PATIENCE, plugins_dir, shared_cache};
+use crate::support::{PATIENCE, plugins_dir, shared_cache, test_plugins_dir};
 
 /// A registry server with one publisher, `ann`.
-struct Market {
-    url: String,
-    token: String,
+pub(crate) struct Market {
+    pub(crate) url: String,
+    pub(crate) token: String,
     key: SigningKey,
     /// Stops the server when dropped.
     runtime: Option<tokio::runtime::Runtime>,
@@ -25,7 +25,7 @@ struct Market {
 }
 
 impl Market {
-    fn start() -> Result<Self> {
+    pub(crate) fn start() -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let registry = Registry::open(&dir.path().join("registry"), Config::default())?;
         let token = registry.create_token("ann", Scope::ALL)?;
@@ -52,7 +52,7 @@ impl Market {
         Ok(market)
     }
 
-    fn client(&self) -> Result<RegistryClient> {
+    pub(crate) fn client(&self) -> Result<RegistryClient> {
         Ok(RegistryClient::new(
             "default",
             &self.url,
@@ -60,15 +60,21 @@ impl Market {
         )?)
     }
 
-    /// Publishes the component of official plugin `base` as `name`
-    /// `version`, depending on `deps`.
-    fn publish(&self, base: &str, name: &str, version: &str, deps: &[(&str, &str)]) -> Result<()> {
+    /// Publishes the component of official plugin `base` (or test plugin
+    /// `testing/<name>`) as `name` `version`, depending on `deps`.
+    pub(crate) fn publish(
+        &self,
+        base: &str,
+        name: &str,
+        version: &str,
+        deps: &[(&str, &str)],
+    ) -> Result<()> {
         self.publish_edited(base, name, version, deps, |_, _| Ok(()))
     }
 
     /// [`Market::publish`], with `edit` changing the component and the
     /// manifest before packing.
-    fn publish_edited(
+    pub(crate) fn publish_edited(
         &self,
         base: &str,
         name: &str,
@@ -77,7 +83,10 @@ impl Market {
         edit: impl FnOnce(&mut Vec<u8>, &mut toml::Table) -> Result<()>,
     ) -> Result<()> {
         let dir = tempfile::tempdir()?;
-        let from = plugins_dir().join(base);
+        let from = match base.strip_prefix("testing/") {
+            Some(test) => test_plugins_dir().join(test),
+            None => plugins_dir().join(base),
+        };
         let mut wasm = std::fs::read(from.join("plugin.wasm"))?;
         let mut manifest: toml::Table =
             std::fs::read_to_string(from.join("plugin.toml"))?.parse()?;
@@ -121,12 +130,12 @@ impl Drop for Market {
 
 /// A bot directory: `plugboard.toml` pointing at the market, no local
 /// plugins.
-struct BotDir {
+pub(crate) struct BotDir {
     dir: tempfile::TempDir,
 }
 
 impl BotDir {
-    fn new(market: &Market, extra: &str) -> Result<Self> {
+    pub(crate) fn new(market: &Market, extra: &str) -> Result<Self> {
         Self::new_for(&market.url, &shared_cache(), extra)
     }
 
@@ -145,7 +154,7 @@ impl BotDir {
         Ok(Self { dir })
     }
 
-    fn config(&self) -> PathBuf {
+    pub(crate) fn config(&self) -> PathBuf {
         self.dir.path().join("plugboard.toml")
     }
 
@@ -203,11 +212,11 @@ impl BotDir {
         Ok(if success { stdout } else { stderr })
     }
 
-    fn ok(&self, market: &Market, args: &[&str]) -> Result<String> {
+    pub(crate) fn ok(&self, market: &Market, args: &[&str]) -> Result<String> {
         self.expect(&market.token, args, true)
     }
 
-    fn refused(&self, market: &Market, args: &[&str]) -> Result<String> {
+    pub(crate) fn refused(&self, market: &Market, args: &[&str]) -> Result<String> {
         self.expect(&market.token, args, false)
     }
 }
@@ -451,7 +460,7 @@ async fn wait_for_echo(bot: &mut crate::support::TestBot, word: &str) -> Result<
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Result<T> {
     tokio::task::spawn_blocking(work).await?
@@ -527,7 +536,7 @@ async fn a_running_bot_switches_live_and_rolls_back_a_broken_update() -> Result<
     Ok(())
 }
 
-fn cli_ok(market: &Market, config: &Path, args: &[&str]) -> Result<String> {
+pub(crate) fn cli_ok(market: &Market, config: &Path, args: &[&str]) -> Result<String> {
     let output = Command::new(env!("CARGO_BIN_EXE_plugboard"))
         .args(args)
         .arg("--config")

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use plugboard_host::engine::EngineOptions;
 
 use crate::config::BotConfig;
-use crate::installed::{Installed, PREVIOUS_LOCKFILE, RecordError, write_atomically};
+use crate::installed::{
+    Installed, PREVIOUS_FILE, PREVIOUS_LOCKFILE, RecordError, write_atomically,
+};
 
 /// The lockfile's name, next to the config: `plugboard.lock`.
 pub const LOCKFILE: &str = plugboard_resolver::lockfile::LOCKFILE_NAME;
@@ -84,19 +86,26 @@ pub fn engine_options(config: &BotConfig) -> EngineOptions {
 pub fn roll_back(config: &BotConfig) -> Result<bool, RecordError> {
     let data_dir = config.data_dir();
     let _guard = Installed::lock(&data_dir)?;
-    if !Installed::roll_back(&data_dir)? {
+    let root = Installed::root(&data_dir);
+    if !root.join(PREVIOUS_FILE).exists() {
         return Ok(false);
     }
-    let previous = Installed::root(&data_dir).join(PREVIOUS_LOCKFILE);
+    // The lockfile first and the record last, as `apply` writes them: the
+    // record is the switch, so whoever sees the old record sees the old
+    // lockfile too.
+    let previous = root.join(PREVIOUS_LOCKFILE);
     let lock_path = config.resolve(std::path::Path::new(LOCKFILE));
     match std::fs::read(&previous) {
         Ok(bytes) if bytes.is_empty() => {
             let _ = std::fs::remove_file(&lock_path);
         }
         Ok(bytes) => write_atomically(&lock_path, &bytes)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(RecordError::io(previous)(e)),
     }
-    std::fs::remove_file(&previous).map_err(RecordError::io(&previous))?;
-    Ok(true)
+    let rolled_back = Installed::roll_back(&data_dir)?;
+    if previous.exists() {
+        std::fs::remove_file(&previous).map_err(RecordError::io(&previous))?;
+    }
+    Ok(rolled_back)
 }

@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 
 use plugboard_registry_types::Manifest;
-use plugboard_registry_types::interfaces::InterfaceName;
+use plugboard_registry_types::interfaces::{InterfaceName, check_component_interfaces};
 use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 use wasmtime::component::{Component, ComponentExportIndex, Linker, Val};
 
@@ -117,17 +117,18 @@ pub struct InterfaceFuncs {
 pub struct LinkError(pub String);
 
 /// Whether an import or export name belongs to the host (WASI, the
-/// Plugboard contract) rather than to another plugin.
+/// Plugboard contract) rather than to another plugin; meaningful after
+/// [`check_component_interfaces`], which refuses a name that is neither.
 fn is_host(name: &str) -> bool {
     name.parse::<InterfaceName>()
         .map_or(true, |n| n.is_reserved())
 }
 
-/// The interfaces a provider exports, checked against its manifest's
-/// `provides`: each is exported under exactly that name, carries only
-/// plain values, and every function returns `result<_, string>`; and the
-/// component exports no other interface of its own.
-pub fn provided(
+/// The interfaces a provider exports, each with its functions: each
+/// carries only plain values, and every function returns
+/// `result<_, string>`. Call it through [`check_provided`], which first
+/// checks the names against the manifest.
+fn provided(
     engine: &wasmtime::Engine,
     component: &Component,
     manifest: &Manifest,
@@ -139,10 +140,9 @@ pub fn provided(
         if is_host(export) {
             continue;
         }
+        // Every export is listed (checked by `check_component_interfaces`).
         let Some(name) = declared.iter().find(|d| d.to_string() == export) else {
-            return Err(LinkError(format!(
-                "the component exports `{export}`, which plugin.toml does not list in `provides`; add it there (or stop exporting it)"
-            )));
+            continue;
         };
         let ComponentItem::ComponentInstance(instance) = &item.ty else {
             return Err(LinkError(format!(
@@ -176,11 +176,6 @@ pub fn provided(
             name: name.clone(),
             funcs,
         });
-    }
-    if let Some(missing) = declared.iter().find(|d| !out.iter().any(|o| &o.name == *d)) {
-        return Err(LinkError(format!(
-            "plugin.toml says it provides `{missing}`, but the component does not export it; export the interface in the plugin's WIT world"
-        )));
     }
     Ok(out)
 }
@@ -304,19 +299,27 @@ pub fn check_interfaces<'a>(
     offer: &dyn Fn(&InterfaceName) -> Option<Offer<'a>>,
 ) -> Result<(Vec<InterfaceFuncs>, Vec<InterfaceFuncs>), LinkError> {
     let provided = check_provided(engine, component, manifest, contract)?;
-    let imports = check_imports(engine, component, manifest, offer)?;
+    let imports = check_imports(engine, component, offer)?;
     Ok((provided, imports))
 }
 
-/// The provider's half of [`check_interfaces`]: what the component
-/// provides, checked against its manifest (see [`provided`]).
+/// The provider's half of [`check_interfaces`]: the component's own
+/// interface names checked against its manifest by the registry's rule
+/// ([`check_component_interfaces`]: what it exports is what `provides`
+/// lists, what it imports from plugins is what `imports` lists), then
+/// what it provides (see [`provided`]).
 pub fn check_provided(
     engine: &wasmtime::Engine,
     component: &Component,
     manifest: &Manifest,
     contract: &semver::Version,
 ) -> Result<Vec<InterfaceFuncs>, LinkError> {
-    if manifest.provides.is_empty() && !exports_own(engine, component) {
+    let ty = component.component_type();
+    let exports: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
+    let imports: Vec<&str> = ty.imports(engine).map(|(name, _)| name).collect();
+    check_component_interfaces(manifest, &exports, &imports)
+        .map_err(|e| LinkError(e.to_string()))?;
+    if manifest.provides.is_empty() {
         return Ok(Vec::new());
     }
     if !plugboard_registry_types::contract::loads_on(contract, &crate::v0_2::version()) {
@@ -329,22 +332,15 @@ pub fn check_provided(
 }
 
 /// The dependent's half of [`check_interfaces`]: what the component
-/// imports, each checked against the provider `offer` gives for it.
+/// imports, each checked against the provider `offer` gives for it. Call
+/// [`check_provided`] on the component first: it checks the names.
 pub fn check_imports<'a>(
     engine: &wasmtime::Engine,
     component: &Component,
-    manifest: &Manifest,
     offer: &dyn Fn(&InterfaceName) -> Option<Offer<'a>>,
 ) -> Result<Vec<InterfaceFuncs>, LinkError> {
     let imports = imported(engine, component)?;
-    let declared = manifest.imported_interfaces();
     for import in &imports {
-        if !declared.contains(&import.name) {
-            return Err(LinkError(format!(
-                "the component imports `{}`, which plugin.toml does not list in `imports`; add it there",
-                import.name
-            )));
-        }
         let Some(offer) = offer(&import.name) else {
             return Err(LinkError(format!(
                 "it imports `{}`, which none of its dependencies provides; add the plugin that provides it to `dependencies` and install it",
@@ -371,14 +367,6 @@ pub fn check_imports<'a>(
         check_link(import, provider, export)?;
     }
     Ok(imports)
-}
-
-/// Whether a component exports an interface that is not the host's.
-fn exports_own(engine: &wasmtime::Engine, component: &Component) -> bool {
-    component
-        .component_type()
-        .exports(engine)
-        .any(|(name, _)| !is_host(name))
 }
 
 /// A provided function's shape: synchronous, plain values only, one

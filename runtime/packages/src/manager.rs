@@ -652,7 +652,7 @@ impl Manager {
                     provided,
                 })
             };
-            link::check_imports(engine.engine(), component, &plugin.manifest, &offer)
+            link::check_imports(engine.engine(), component, &offer)
                 .map_err(|e| refused_link(&plugin.manifest, &e.0))?;
         }
         Ok(())

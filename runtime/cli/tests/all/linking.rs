@@ -10,7 +10,7 @@ use anyhow::{Result, bail, ensure};
 
 use crate::cli::run_console;
 use crate::loading::copy_plugin;
-use crate::packages::{BotDir, Market, blocking, cli_ok};
+use crate::packages::{BotDir, Market, Rogue, blocking, cli_ok, tarball};
 use crate::support::{PATIENCE, TestBot, plugins_dir, shared_cache, test_plugins_dir};
 
 /// The interface economy provides, as its component names it.
@@ -365,5 +365,74 @@ async fn a_compatible_economy_update_relinks_the_running_leaderboard_and_an_inco
     // Nothing changed: the same economy instance answers.
     assert_eq!(bot.ask("c", "/top 3").await?, "1. call 2: 1");
     bot.stop().await?;
+    Ok(())
+}
+
+#[test]
+fn a_cycle_a_missing_export_and_an_incompatible_interface_are_refused_at_install_by_name()
+-> Result<()> {
+    let market = Market::start()?;
+    // ring-a 1.1.0 depends on ring-b, which depends on ring-a.
+    market.publish("echo", "ring-a", "1.0.0", &[])?;
+    market.publish("dice", "ring-b", "1.0.0", &[("ring-a", "^1")])?;
+    market.publish("echo", "ring-a", "1.1.0", &[("ring-b", "^1")])?;
+    let bot = BotDir::new(&market, "")?;
+    let refused = bot.refused(&market, &["install", "ring-b", "--yes"])?;
+    assert!(
+        refused.contains("these plugins depend on each other in a circle: ring-")
+            && (refused.contains("ring-a → ring-b → ring-a")
+                || refused.contains("ring-b → ring-a → ring-b")),
+        "{refused}"
+    );
+    assert!(bot.installed()?.is_empty());
+
+    // economy 1.1.0 provides the interface at 2.0.0: the resolver keeps
+    // leaderboard on 1.0.0, and asking for 1.1.0 is refused by name.
+    market.publish("economy", "economy", "1.0.0", &[])?;
+    market.publish("leaderboard", "leaderboard", "1.0.0", &[("economy", "^1")])?;
+    market.publish_edited("economy", "economy", "1.1.0", &[], |wasm, manifest| {
+        economy_api_2(wasm)?;
+        let provides = vec![toml::Value::from("plugins:economy/api@2.0.0")];
+        manifest.insert("provides".into(), provides.into());
+        Ok(())
+    })?;
+    let out = bot.ok(&market, &["install", "leaderboard", "--yes"])?;
+    assert!(
+        out.contains("install economy 1.0.0 (a dependency)"),
+        "{out}"
+    );
+    let refused = bot.refused(&market, &["install", "economy@=1.1.0", "--yes"])?;
+    assert!(
+        refused.contains("leaderboard 1.0.0") && refused.contains("plugins:economy/api@1.0.0"),
+        "{refused}"
+    );
+    let installed = bot.installed()?;
+    assert!(
+        installed.contains(&("economy".into(), "1.0.0".into())),
+        "{installed:?}"
+    );
+
+    // A package whose component does not export what plugin.toml
+    // provides, from a registry that does not check.
+    let rogue = Rogue::start()?;
+    let cache = tempfile::tempdir()?;
+    let victim = BotDir::new_for(&rogue.url, cache.path(), "")?;
+    let economy = plugins_dir().join("economy");
+    let manifest =
+        std::fs::read_to_string(economy.join("plugin.toml"))?.replace("api@1.0.0", "api@2.0.0");
+    let wasm = std::fs::read(economy.join("plugin.wasm"))?;
+    let regular = tar::EntryType::Regular;
+    let package = tarball(&[
+        ("README.md", regular, b"# economy\n"),
+        ("plugin.toml", regular, manifest.as_bytes()),
+        ("plugin.wasm", regular, &wasm),
+    ])?;
+    rogue.serve_as("economy", "0.2.0", &package, package.clone(), &rogue.key)?;
+    let refused = victim.expect("", &["install", "economy", "--yes"], false)?;
+    assert!(
+        refused.contains("plugins:economy/api@1.0.0") && refused.contains("provides"),
+        "{refused}"
+    );
+    assert!(victim.installed()?.is_empty());
     Ok(())
 }

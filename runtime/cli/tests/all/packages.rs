@@ -140,7 +140,7 @@ impl BotDir {
     }
 
     /// A bot directory for the registry at `url`, caching in `cache`.
-    fn new_for(url: &str, cache: &Path, extra: &str) -> Result<Self> {
+    pub(crate) fn new_for(url: &str, cache: &Path, extra: &str) -> Result<Self> {
         let dir = tempfile::tempdir()?;
         std::fs::write(
             dir.path().join("plugboard.toml"),
@@ -168,7 +168,7 @@ impl BotDir {
         )?)
     }
 
-    fn installed(&self) -> Result<Vec<(String, String)>> {
+    pub(crate) fn installed(&self) -> Result<Vec<(String, String)>> {
         Ok(Installed::load(&self.data())?
             .plugins
             .iter()
@@ -200,7 +200,7 @@ impl BotDir {
 
     /// Runs a command that must succeed (returns its stdout) or fail
     /// (returns its stderr).
-    fn expect(&self, token: &str, args: &[&str], success: bool) -> Result<String> {
+    pub(crate) fn expect(&self, token: &str, args: &[&str], success: bool) -> Result<String> {
         let output = self.run_with(token, args)?;
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
@@ -559,9 +559,9 @@ pub(crate) fn cli_ok(market: &Market, config: &Path, args: &[&str]) -> Result<St
 
 /// A registry that serves whatever the test crafted: index lines, package
 /// bytes and keys. The client must trust none of it.
-struct Rogue {
-    url: String,
-    key: SigningKey,
+pub(crate) struct Rogue {
+    pub(crate) url: String,
+    pub(crate) key: SigningKey,
     served: std::sync::Arc<std::sync::Mutex<Served>>,
     _runtime: tokio::runtime::Runtime,
 }
@@ -574,7 +574,7 @@ struct Served {
 }
 
 impl Rogue {
-    fn start() -> Result<Self> {
+    pub(crate) fn start() -> Result<Self> {
         use axum::extract::State;
         use axum::routing::get;
         type Shared = std::sync::Arc<std::sync::Mutex<Served>>;
@@ -624,11 +624,23 @@ impl Rogue {
     /// signature of `listed` (the same bytes unless a test lies), signed by
     /// `signer`.
     fn serve(&self, listed: &[u8], package: Vec<u8>, signer: &SigningKey) -> Result<()> {
+        self.serve_as("echo", "0.1.0", listed, package, signer)
+    }
+
+    /// [`Rogue::serve`], as `name` 1.0.0 for contract `wit`.
+    pub(crate) fn serve_as(
+        &self,
+        name: &str,
+        wit: &str,
+        listed: &[u8],
+        package: Vec<u8>,
+        signer: &SigningKey,
+    ) -> Result<()> {
         let checksum = plugboard_package::Checksum::of(listed);
         let mut entry = plugboard_registry_types::IndexEntry::new(
-            "echo",
+            name,
             "1.0.0".parse()?,
-            "0.1.0".parse()?,
+            wit.parse()?,
             checksum.to_string(),
         );
         entry.signature = signer.sign(&checksum).to_string();
@@ -642,7 +654,7 @@ impl Rogue {
 
 /// A gzip tarball of `entries`, written byte by byte so that names the tar
 /// crate's safe API refuses (`../x`) can be made.
-fn tarball(entries: &[(&str, tar::EntryType, &[u8])]) -> Result<Vec<u8>> {
+pub(crate) fn tarball(entries: &[(&str, tar::EntryType, &[u8])]) -> Result<Vec<u8>> {
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let mut builder = tar::Builder::new(gz);
     for (name, kind, data) in entries {

@@ -117,6 +117,7 @@
 
 pub mod auth;
 mod error;
+mod interfaces;
 pub mod names;
 pub mod password;
 pub mod publish;

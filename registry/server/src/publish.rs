@@ -23,12 +23,18 @@
 //!    body's sha256 verifies with it (422);
 //! 4. the package unpacks with exactly the checks a client makes when it
 //!    installs ([`plugboard_package::unpack`]): archive shape, sizes,
-//!    manifest, component (422 with the unpacker's message);
+//!    manifest, component, and the component's interfaces against
+//!    `provides` and `imports` (422 with the unpacker's message); then the
+//!    WIT of each interface in `provides` is decoded from the component, to
+//!    be stored with the version for the plugin page;
 //! 5. under the registry's write lock: for a new name, not reserved (422)
 //!    and not confusable with another owner's plugin (409); for an existing
 //!    name, the user is an owner (403); the version is new (409, whatever
 //!    the bytes); every dependency names a plugin here with a version, not
-//!    yanked, that matches the requirement (422);
+//!    yanked, that matches the requirement (422); every interface in
+//!    `imports` is provided, at a compatible version, by such a version of
+//!    the dependency it comes from (422, naming the interface, the
+//!    dependency and what its versions provide);
 //! 6. the package bytes are stored under their sha256, then the plugin and
 //!    version records in one transaction, then the database is flushed, and
 //!    only then is the publish answered (201 with [`Published`]).
@@ -171,6 +177,9 @@ fn publish_blocking(
         )));
     }
 
+    // Outside the write lock: decoding a large component takes a moment.
+    let interfaces = crate::interfaces::provided_wit(contents.component(), manifest);
+
     let _lock = registry.write_lock();
     let now = time::now();
     let plugin = match registry.plugin(name)? {
@@ -239,6 +248,8 @@ fn publish_blocking(
         }
     }
 
+    crate::interfaces::check_imports(registry, manifest)?;
+
     let entry = IndexEntry::from_manifest(
         manifest,
         checksum.to_string(),
@@ -266,6 +277,7 @@ fn publish_blocking(
                 help: c.help.clone(),
             })
             .collect(),
+        interfaces,
     };
     registry.commit_version(name, &plugin, &record, bytes)?;
 

@@ -438,6 +438,8 @@ pub(crate) async fn metadata(
         .into_iter()
         .map(|(date, downloads)| DayDownloads { date, downloads })
         .collect();
+    let imports = crate::interfaces::imported(&registry, &shown.entry)?;
+    let used_by = crate::interfaces::used_by(&registry, &name)?;
     let mut version_infos = Vec::with_capacity(versions.len());
     for v in versions {
         version_infos.push(VersionInfo {
@@ -449,6 +451,8 @@ pub(crate) async fn metadata(
             wit: v.entry.wit,
             permissions: v.entry.permissions,
             deps: v.entry.deps,
+            provides: v.entry.provides,
+            imports: v.entry.imports,
             sha256: v.entry.sha256,
         });
     }
@@ -470,6 +474,9 @@ pub(crate) async fn metadata(
         created_at: time::rfc3339(plugin.created_at),
         updated_at: time::rfc3339(plugin.updated_at),
         versions: version_infos,
+        provides: shown.interfaces,
+        imports,
+        used_by,
     }))
 }
 

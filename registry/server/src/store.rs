@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use plugboard_package::{Checksum, PublicKey};
 use plugboard_registry_types::IndexEntry;
+use plugboard_registry_types::api::ProvidedInterface;
 use semver::Version;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -204,6 +205,10 @@ pub(crate) struct VersionRecord {
     /// The commands the plugin answers.
     #[serde(default)]
     pub commands: Vec<CommandInfo>,
+    /// The interfaces the version provides (the manifest's `provides`),
+    /// each with its WIT, decoded from the component once at publish.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<ProvidedInterface>,
 }
 
 /// Every plugin's rating summary, by name.

@@ -276,6 +276,41 @@ pub struct PluginInfo {
     pub versions: Vec<VersionInfo>,
     /// Download counts.
     pub downloads: Downloads,
+    /// The interfaces the shown version provides to other plugins, with
+    /// their WIT.
+    #[serde(default)]
+    pub provides: Vec<ProvidedInterface>,
+    /// The interfaces the shown version imports, with the dependency that
+    /// provides each.
+    #[serde(default)]
+    pub imports: Vec<ImportedInterface>,
+    /// The listed plugins whose newest usable version depends on this one,
+    /// by name.
+    #[serde(default)]
+    pub used_by: Vec<String>,
+}
+
+/// An interface a plugin provides, in [`PluginInfo`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvidedInterface {
+    /// `namespace:package/interface@version`.
+    pub name: String,
+    /// The interface's WIT, decoded from the component when the version was
+    /// published (doc comments included when the component carries them);
+    /// absent when it could not be decoded.
+    #[serde(default)]
+    pub wit: Option<String>,
+}
+
+/// An interface a plugin imports, in [`PluginInfo`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportedInterface {
+    /// `namespace:package/interface@version`.
+    pub name: String,
+    /// The dependency that provides it, when one of the plugin's
+    /// dependencies provides it in some published version.
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// One version in [`PluginInfo`].
@@ -297,6 +332,12 @@ pub struct VersionInfo {
     /// Its dependencies.
     #[serde(default)]
     pub deps: BTreeMap<String, VersionReq>,
+    /// The interfaces it provides to other plugins.
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// The interfaces of its dependencies it imports.
+    #[serde(default)]
+    pub imports: Vec<String>,
     /// The package's sha256.
     pub sha256: String,
     /// How many times it was downloaded.

@@ -32,6 +32,8 @@ pub(crate) struct Summary {
     pub owners: Vec<String>,
     pub updated_at: u64,
     pub delisted: bool,
+    /// The names of the plugins this version depends on.
+    pub deps: Vec<String>,
 }
 
 /// Every plugin with a usable version, by name, as of one store generation.
@@ -164,6 +166,7 @@ impl Registry {
                 owners: plugin.owners,
                 updated_at: plugin.updated_at,
                 delisted: plugin.delisted,
+                deps: newest.entry.deps.keys().cloned().collect(),
                 name,
             });
         }

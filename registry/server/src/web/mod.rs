@@ -427,6 +427,12 @@ struct PluginPage {
     http: Vec<String>,
     commands: Vec<(String, String)>,
     deps: Vec<(String, String)>,
+    /// The interfaces the shown version provides, with their WIT.
+    provides: Vec<plugboard_registry_types::api::ProvidedInterface>,
+    /// The interfaces it imports, with the dependency providing each.
+    imports: Vec<plugboard_registry_types::api::ImportedInterface>,
+    /// The listed plugins whose newest version depends on this one.
+    used_by: Vec<String>,
     versions: Vec<VersionView>,
     owners: Vec<String>,
     license: Option<String>,
@@ -610,6 +616,9 @@ async fn plugin_page(
             .iter()
             .map(|(dep, req)| (dep.clone(), req.to_string()))
             .collect(),
+        provides: shown.interfaces.clone(),
+        imports: crate::interfaces::imported(&registry, &shown.entry)?,
+        used_by: crate::interfaces::used_by(&registry, &name)?,
         versions: versions
             .iter()
             .map(|v| VersionView {

@@ -6,6 +6,7 @@
 mod binary;
 mod browse;
 mod index;
+mod interfaces;
 mod owners;
 mod publish;
 mod support;

@@ -356,6 +356,43 @@ impl PluginSpec {
     }
 }
 
+/// A package around a tiny component made with wasm-encoder: it exports an
+/// empty `plugboard:plugin/handler@0.2.0` and imports an empty instance
+/// under each of `imports`; `manifest` is its plugin.toml. For imports no
+/// real plugin has.
+pub fn synthetic_plugin(manifest: &str, imports: &[&str]) -> Result<Package> {
+    use wasm_encoder::{
+        Component, ComponentExportKind, ComponentExportSection, ComponentImportSection,
+        ComponentInstanceSection, ComponentTypeRef, ComponentTypeSection, InstanceType,
+    };
+    let mut component = Component::new();
+    let mut types = ComponentTypeSection::new();
+    types.instance(&InstanceType::new());
+    component.section(&types);
+    let mut section = ComponentImportSection::new();
+    for name in imports {
+        section.import(*name, ComponentTypeRef::Instance(0));
+    }
+    component.section(&section);
+    let mut instances = ComponentInstanceSection::new();
+    instances.export_items(Vec::<(&str, ComponentExportKind, u32)>::new());
+    component.section(&instances);
+    let mut exports = ComponentExportSection::new();
+    let handler = u32::try_from(imports.len())?;
+    exports.export(
+        "plugboard:plugin/handler@0.2.0",
+        ComponentExportKind::Instance,
+        handler,
+        None,
+    );
+    component.section(&exports);
+    let dir = tempfile::tempdir()?;
+    fs::write(dir.path().join("plugin.wasm"), component.finish())?;
+    fs::write(dir.path().join("plugin.toml"), manifest)?;
+    fs::write(dir.path().join("README.md"), "# A synthetic plugin\n")?;
+    Ok(pack(dir.path())?)
+}
+
 /// A browser without a browser: keeps cookies, sends forms with the CSRF
 /// token, does not follow redirects.
 pub struct Visitor<'a> {

@@ -99,9 +99,12 @@ pub fn load_plugins(
         dirs.push((dir, manifest));
     }
     let (dirs, cycles) = dependency_order(dirs);
-    report.refused.extend(cycles);
     // Why each plugin that was tried did not load, for its dependents.
-    let mut not_loaded: HashMap<String, String> = HashMap::new();
+    let mut not_loaded: HashMap<String, String> = cycles
+        .iter()
+        .filter_map(|e| Some((e.plugin()?.to_owned(), e.to_string())))
+        .collect();
+    report.refused.extend(cycles);
     for (dir, manifest) in dirs {
         let settings = |manifest: &plugboard_registry_types::Manifest| {
             let links = links_of(manifest, &plugins, &not_loaded)?;

@@ -101,19 +101,25 @@ async fn give_balance_and_top_work_across_economy_and_leaderboard() -> Result<()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_crash_a_loop_or_a_refused_write_in_the_provider_is_an_error_value_for_the_caller()
+async fn a_crash_a_loop_or_a_write_without_its_own_kv_grant_in_the_provider_is_an_error_value_for_the_caller()
 -> Result<()> {
     let bad = test_plugins_dir().join("bad-economy");
     let as_economy = std::fs::read_to_string(bad.join("plugin.toml"))?
         .replace("name = \"bad-economy\"", "name = \"economy\"");
-    let plugins = stage(&[
-        (&bad, Some(as_economy)),
-        (&plugins_dir().join("leaderboard"), None),
-    ])?;
+    // The caller asks for `kv` and holds it; the provider holds nothing.
+    let leaderboard = plugins_dir().join("leaderboard");
+    let with_kv = std::fs::read_to_string(leaderboard.join("plugin.toml"))?
+        .replace("permissions = []", "permissions = [\"kv\"]");
+    let plugins = stage(&[(&bad, Some(as_economy)), (&leaderboard, Some(with_kv))])?;
     let mut bot = TestBot::start(
         &[plugins.path()],
-        "[plugins.economy.limits]\ncpu_ms = 100\n",
+        "[plugins.economy.limits]\ncpu_ms = 100\n\n[plugins.leaderboard]\ngrants = [\"kv\"]\n",
     )?;
+    assert!(
+        bot.report.missing_grants.is_empty(),
+        "{:?}",
+        bot.report.missing_grants
+    );
     assert!(bot.report.refused.is_empty(), "{:?}", bot.report.refused);
     assert_eq!(bot.ask("c", "/top 3").await?, "1. call 1: 1");
     let crashed = bot.ask("c", "/top 7").await?;
@@ -129,7 +135,7 @@ async fn a_crash_a_loop_or_a_refused_write_in_the_provider_is_an_error_value_for
         looped.contains("`economy` used more than its CPU budget of 100 ms"),
         "{looped}"
     );
-    // Writing needs economy's own `kv` grant, whatever its caller holds.
+    // Writing needs economy's own `kv` grant, not its caller's.
     let write = bot.ask("c", "/top 21").await?;
     assert!(write.contains("kv"), "{write}");
     assert!(!write.contains("went through"), "{write}");
@@ -167,9 +173,16 @@ async fn a_missing_provider_a_cycle_and_an_incompatible_version_are_refused_by_n
         1,
     );
     let cycle = stage(&[(&economy, Some(cyclic)), (&leaderboard, None)])?;
+    // podium is not on the cycle, but depends on economy, which is.
+    let podium = manifest(&leaderboard)?.replace("name = \"leaderboard\"", "name = \"podium\"");
+    copy_plugin(&leaderboard, &cycle.path().join("podium"), Some(&podium))?;
     let bot = TestBot::start(&[cycle.path()], "")?;
     let refused = refusals(&bot);
-    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(
+        refused.iter().any(|r| r.starts_with("plugin `podium`: it needs `economy` for `plugins:economy/api@1.0.0`, which did not load: plugin `economy`: its dependencies form a cycle")),
+        "{refused:?}"
+    );
     for name in ["economy", "leaderboard"] {
         assert!(
             refused.iter().any(|r| r

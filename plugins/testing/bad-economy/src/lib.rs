@@ -1,8 +1,9 @@
 //! Test-only stand-in for `economy`, providing the same interface:
 //! `top(7)` panics, `top(13)` loops forever, `top(21)` writes to KV
 //! (which it was not granted); any other count answers one account.
-//! `balance` answers how many calls this instance has served, to show
-//! whether a crashed instance was replaced.
+//! `balance` panics for a user whose id is `crash`, and otherwise answers
+//! how many calls this instance has served, to show whether a crashed
+//! instance was replaced.
 
 use std::cell::Cell;
 
@@ -23,7 +24,10 @@ pub struct BadEconomy;
 impl Plugin for BadEconomy {}
 
 impl api::Guest for BadEconomy {
-    fn balance(_user: String) -> Result<i64, String> {
+    fn balance(user: String) -> Result<i64, String> {
+        if user.ends_with(":crash") {
+            panic!("economy fell over reading {user}");
+        }
         CALLS.set(CALLS.get() + 1);
         Ok(CALLS.get())
     }

@@ -2,6 +2,7 @@
 //! topic. Plugins are the real components built from `plugins/` by
 //! `cargo xtask plugins` (which `cargo xtask test` runs first).
 
+mod achievements;
 mod cli;
 mod contract;
 mod discord;

@@ -1,11 +1,14 @@
 //! The resolver against a brute-force oracle on small random registries:
 //! whenever some choice of versions satisfies everything, the resolver finds
 //! a valid one; whenever it reports no solution, none exists; and locked
-//! versions that still work are kept.
+//! versions that still work are kept. The seeded registries also provide
+//! and import interfaces: a solution must give every import a dependency
+//! version that provides it at a compatible version.
 
 use std::collections::BTreeMap;
 
 use plugboard_registry_types::IndexEntry;
+use plugboard_registry_types::index::imports_from;
 use plugboard_resolver::{
     Index, LockedPlugin, Lockfile, MemoryIndex, Request, ResolveError, Update, WitSupport, resolve,
 };
@@ -28,6 +31,9 @@ const REQS: &[&str] = &[
     ">1.0.0, <2.1.0",
     "^1.2.0-beta",
 ];
+
+/// Versions of the interface each plugin may provide (`plugins:<name>/api`).
+const INTERFACE_VERSIONS: &[&str] = &["0.1.0", "1.0.0", "1.1.0", "2.0.0"];
 
 struct Case {
     index: MemoryIndex,
@@ -54,6 +60,19 @@ fn random_case(rng: &mut Rng) -> Case {
             e.yanked = rng.chance(10);
             if rng.chance(10) {
                 e.wit = Version::new(0, 3, 0);
+            }
+            if rng.chance(85) {
+                let v = rng.pick(INTERFACE_VERSIONS);
+                e.provides.push(format!("plugins:{name}/api@{v}"));
+            }
+            for dep in e.deps.keys().cloned().collect::<Vec<_>>() {
+                if rng.chance(30) {
+                    let v = rng.pick(INTERFACE_VERSIONS);
+                    e.imports.push(format!("plugins:{dep}/api@{v}"));
+                }
+            }
+            if rng.chance(3) {
+                e.imports.push("plugins:nobody/api@1.0.0".into());
             }
             all.push(e);
         }
@@ -111,8 +130,32 @@ fn valid(case: &Case, chosen: &BTreeMap<String, Version>) -> bool {
                     e.deps
                         .iter()
                         .all(|(d, r)| chosen.get(d).is_some_and(|v| r.matches(v)))
+                        && imports_served(case, e, chosen)
                 })
         })
+}
+
+/// Whether every import of `e` comes from some dependency (one that
+/// provides its interface at any version) and the chosen version of each
+/// such dependency provides it at a compatible version.
+fn imports_served(case: &Case, e: &IndexEntry, chosen: &BTreeMap<String, Version>) -> bool {
+    e.imported_interfaces().iter().all(|wanted| {
+        let mut sources = 0;
+        let all_serve = e.deps.keys().all(|dep| {
+            let Ok(versions) = case.index.versions(dep);
+            if imports_from(std::slice::from_ref(wanted), &versions).is_empty() {
+                return true;
+            }
+            sources += 1;
+            chosen.get(dep).is_some_and(|v| {
+                versions
+                    .iter()
+                    .find(|d| &d.version == v)
+                    .is_some_and(|d| d.provides_for(wanted))
+            })
+        });
+        all_serve && sources > 0
+    })
 }
 
 /// Tries every assignment of "absent or one usable version" to every plugin
@@ -262,6 +305,70 @@ fn resolver_agrees_with_brute_force() {
         solved > 100 && unsolvable > 50 && lock_kept > 20,
         "{solved} {unsolvable} {lock_kept}"
     );
+}
+
+/// A chain of providers and dependents (alpha imports from beta, beta
+/// from gamma, gamma from delta) whose versions provide and import
+/// interfaces at random versions, so that the interfaces, not the
+/// requirements, decide.
+fn random_chain(rng: &mut Rng) -> Case {
+    const LOOSE: &[&str] = &["*", "^1", ">=0.1", "^0.1", "^2"];
+    let mut index = MemoryIndex::new("default");
+    for (i, name) in NAMES.iter().enumerate() {
+        let below = NAMES.get(i + 1);
+        for version in VERSIONS {
+            if !rng.chance(60) {
+                continue;
+            }
+            let deps: Vec<(&str, &str)> =
+                below.map(|d| (*d, *rng.pick(LOOSE))).into_iter().collect();
+            let mut e = entry(name, version, &deps);
+            e.yanked = rng.chance(5);
+            if rng.chance(80) {
+                let v = rng.pick(INTERFACE_VERSIONS);
+                e.provides.push(format!("plugins:{name}/api@{v}"));
+            }
+            if let Some(dep) = below
+                && rng.chance(80)
+            {
+                let v = rng.pick(INTERFACE_VERSIONS);
+                e.imports.push(format!("plugins:{dep}/api@{v}"));
+            }
+            index.add(e);
+        }
+    }
+    let roots = BTreeMap::from([("alpha".to_owned(), req("*"))]);
+    Case {
+        index,
+        roots,
+        lock: None,
+    }
+}
+
+#[test]
+fn interfaces_agree_with_brute_force() {
+    let mut linked = 0;
+    let mut unsolvable = 0;
+    for seed in 1..=400u64 {
+        let mut rng = Rng::new(seed * 0x51_7cc1_b727);
+        let case = random_chain(&mut rng);
+        match check(&case, Update::Nothing, seed) {
+            Some(chosen) => {
+                let imports = |(name, version): (&String, &Version)| {
+                    let Ok(entries) = case.index.versions(name);
+                    entries
+                        .iter()
+                        .any(|e| &e.version == version && !e.imports.is_empty())
+                };
+                if chosen.iter().any(imports) {
+                    linked += 1;
+                }
+            }
+            None => unsolvable += 1,
+        }
+    }
+    // The generator must exercise both answers, with imports in play.
+    assert!(linked > 50 && unsolvable > 50, "{linked} {unsolvable}");
 }
 
 /// One generated version: plugin, version, dependencies (plugin, requirement

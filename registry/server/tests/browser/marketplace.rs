@@ -504,3 +504,76 @@ async fn main_pages_pass_axe_and_fit_a_phone() -> Result<()> {
     ensure!(failures.is_empty(), "{}", failures.join("\n"));
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_and_its_dependent_link_each_other_pass_axe_and_fit_a_phone() -> Result<()> {
+    let (registry, alice, _bob) = start_with_alice_and_bob()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for spec in [
+        plugin("economy").version("1.0.0"),
+        plugin("leaderboard").version("1.0.0"),
+    ] {
+        let package = spec.pack().map_err(|e| anyhow::anyhow!("{e}"))?;
+        registry
+            .publish_ok(&alice, &package)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let browser = Browser::start().await?;
+
+    // From the provider's WIT to its dependent and back.
+    browser.goto(&registry.url("/plugins/economy")).await?;
+    let provides = browser.text("section.provides").await?;
+    ensure!(
+        provides.contains("plugins:economy/api@1.0.0")
+            && provides.contains("balance: func(user: string) -> result<s64, string>;"),
+        "the Provides section shows the WIT: {provides}"
+    );
+    browser
+        .click("section[aria-labelledby=used-by-heading] a[href='/plugins/leaderboard']")
+        .await?;
+    wait_text(&browser, "h1", |t| t.starts_with("leaderboard")).await?;
+    browser
+        .click("section[aria-labelledby=imports-heading] a[href='/plugins/economy']")
+        .await?;
+    wait_text(&browser, "h1", |t| t.starts_with("economy")).await?;
+
+    let mut failures = Vec::new();
+    for (width, dark) in [(1280, false), (360, false), (360, true)] {
+        browser.set_viewport(width, 800).await?;
+        let scheme = if dark { "dark" } else { "light" };
+        browser
+            .cdp(
+                "Emulation.setEmulatedMedia",
+                serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+            )
+            .await?;
+        for path in ["/plugins/economy", "/plugins/leaderboard"] {
+            browser.goto(&registry.url(path)).await?;
+            browser.wait_for("main").await?;
+            for violation in Browser::serious(&browser.axe().await?) {
+                failures.push(format!("{path} at {width}px ({scheme}): {violation}"));
+            }
+            if width == 360 && !dark && path == "/plugins/economy" {
+                browser
+                    .eval(
+                        "document.querySelector('section.provides').scrollIntoView(); return true;",
+                    )
+                    .await?;
+                browser
+                    .screenshot("marketplace-plugin-provides-phone")
+                    .await?;
+            }
+            if browser.has_horizontal_scroll().await? {
+                let wide = browser.overflowing_elements().await?;
+                failures.push(format!(
+                    "{path} scrolls sideways at {width}px: {}",
+                    wide.join(", ")
+                ));
+            }
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    browser.close().await
+}

@@ -10,6 +10,8 @@
 //! * [`RuntimeMeta`]: the runtime's own values, such as adapters' update
 //!   offsets and ledgers (all an adapter is given);
 //! * [`Schedules`]: plugins' timers, as records the scheduler encodes;
+//! * [`PeopleRecords`]: who is who across platforms (linked accounts,
+//!   link codes, the audit log), as records `plugboard-people` encodes;
 //! * [`Durable`]: making every write so far durable, shared by all three.
 //!
 //! [`Store`] is all of them together, implemented by the embedded default
@@ -130,11 +132,31 @@ pub trait Schedules: Durable {
     fn schedules(&self) -> Result<Vec<(String, String, Vec<u8>)>, StoreError>;
 }
 
+/// Records about people (accounts, persons, link codes, the audit log),
+/// in a keyspace of their own, ordered by key. `plugboard-people` decides
+/// what keys and records mean.
+pub trait PeopleRecords: Durable {
+    /// Reads a record.
+    fn people_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes (or replaces) a record.
+    fn people_set(&self, key: &str, record: &[u8]) -> Result<(), StoreError>;
+    /// Removes a record; returns whether it existed.
+    fn people_delete(&self, key: &str) -> Result<bool, StoreError>;
+    /// Up to `limit` records whose keys start with `prefix` and come after
+    /// `after` (all when `None`), in key order.
+    fn people_scan(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+}
+
 /// Every concern together: what the bot opens and hands out in parts.
 /// Implementations must be safe to share across threads.
-pub trait Store: PluginKv + PluginState + RuntimeMeta + Schedules {}
+pub trait Store: PluginKv + PluginState + RuntimeMeta + Schedules + PeopleRecords {}
 
-impl<T: PluginKv + PluginState + RuntimeMeta + Schedules> Store for T {}
+impl<T: PluginKv + PluginState + RuntimeMeta + Schedules + PeopleRecords> Store for T {}
 
 /// How much of its KV quota a plugin uses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use plugboard_registry_types::Permission;
 
 use crate::{
-    Durable, PluginKv, PluginState, RuntimeMeta, Schedules, StoreError, decode_grants,
-    encode_grants, kv_key, split_key,
+    Durable, PeopleRecords, PluginKv, PluginState, RuntimeMeta, Schedules, StoreError,
+    decode_grants, encode_grants, kv_key, split_key,
 };
 
 /// A store in memory only: for tests, benchmarks and commands that must not
@@ -18,6 +18,7 @@ pub struct MemoryStore {
     suspended: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
     meta: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
     schedules: std::sync::Mutex<std::collections::BTreeMap<Vec<u8>, Vec<u8>>>,
+    people: std::sync::Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 impl MemoryStore {
@@ -131,4 +132,45 @@ impl Durable for MemoryStore {
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+impl PeopleRecords for MemoryStore {
+    fn people_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(lock(&self.people).get(key).cloned())
+    }
+
+    fn people_set(&self, key: &str, record: &[u8]) -> Result<(), StoreError> {
+        lock(&self.people).insert(key.to_owned(), record.to_vec());
+        Ok(())
+    }
+
+    fn people_delete(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(lock(&self.people).remove(key).is_some())
+    }
+
+    fn people_scan(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        use std::ops::Bound;
+        let start = match after {
+            Some(after) if after >= prefix => Bound::Excluded(after.to_owned()),
+            _ => Bound::Included(prefix.to_owned()),
+        };
+        Ok(lock(&self.people)
+            .range((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+/// Locks a map; a panic while holding it cannot leave it half-written.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

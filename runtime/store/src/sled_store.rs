@@ -7,8 +7,8 @@ use std::path::Path;
 use plugboard_registry_types::Permission;
 
 use crate::{
-    Durable, KvUsage, PluginKv, PluginState, RuntimeMeta, Schedules, StoreError, decode_grants,
-    encode_grants, kv_key, split_key,
+    Durable, KvUsage, PeopleRecords, PluginKv, PluginState, RuntimeMeta, Schedules, StoreError,
+    decode_grants, encode_grants, kv_key, split_key,
 };
 
 /// The embedded default store: one sled database in a directory.
@@ -20,6 +20,7 @@ pub struct SledStore {
     suspended: sled::Tree,
     meta: sled::Tree,
     schedules: sled::Tree,
+    people: sled::Tree,
 }
 
 impl SledStore {
@@ -64,6 +65,7 @@ impl SledStore {
         let suspended = db.open_tree("suspended").map_err(open_err)?;
         let meta = db.open_tree("meta").map_err(open_err)?;
         let schedules = db.open_tree("schedules").map_err(open_err)?;
+        let people = db.open_tree("people").map_err(open_err)?;
         Ok(Self {
             db,
             kv,
@@ -71,6 +73,7 @@ impl SledStore {
             suspended,
             meta,
             schedules,
+            people,
         })
     }
 }
@@ -202,6 +205,50 @@ impl Schedules for SledStore {
     }
 }
 
+impl PeopleRecords for SledStore {
+    fn people_get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .people
+            .get(key)
+            .map_err(io("read"))?
+            .map(|v| v.to_vec()))
+    }
+
+    fn people_set(&self, key: &str, record: &[u8]) -> Result<(), StoreError> {
+        self.people
+            .insert(key, record)
+            .map_err(io("write"))
+            .map(drop)
+    }
+
+    fn people_delete(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.people.remove(key).map_err(io("delete"))?.is_some())
+    }
+
+    fn people_scan(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let range = match after {
+            Some(after) if after >= prefix => self
+                .people
+                .range::<&str, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)),
+            _ => self.people.range::<&str, _>(prefix..),
+        };
+        let mut found = Vec::new();
+        for entry in range.take(limit) {
+            let (key, record) = entry.map_err(io("read"))?;
+            if !key.starts_with(prefix.as_bytes()) {
+                break;
+            }
+            found.push((String::from_utf8_lossy(&key).into_owned(), record.to_vec()));
+        }
+        Ok(found)
+    }
+}
+
 impl Durable for SledStore {
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(io("flush"))?;
@@ -262,6 +309,35 @@ mod tests {
             store.schedules()?,
             vec![("remind".into(), "r1".into(), b"record".to_vec())]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn people_scans_stay_in_their_prefix_and_page_after_a_key() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let sled = SledStore::open(dir.path())?;
+        let memory = MemoryStore::default();
+        let stores: [&dyn PeopleRecords; 2] = [&sled, &memory];
+        for store in stores {
+            for key in ["audit/1", "audit/2", "audit/3", "auditx", "account/a", "b"] {
+                store.people_set(key, key.as_bytes())?;
+            }
+            let keys = |found: Vec<(String, Vec<u8>)>| -> Vec<String> {
+                found.into_iter().map(|(k, _)| k).collect()
+            };
+            assert_eq!(
+                keys(store.people_scan("audit/", None, 10)?),
+                ["audit/1", "audit/2", "audit/3"]
+            );
+            assert_eq!(
+                keys(store.people_scan("audit/", Some("audit/1"), 1)?),
+                ["audit/2"]
+            );
+            assert!(store.people_scan("audit/", Some("audit/3"), 10)?.is_empty());
+            assert!(store.people_delete("b")?);
+            assert!(!store.people_delete("b")?);
+            assert_eq!(store.people_get("account/a")?, Some(b"account/a".to_vec()));
+        }
         Ok(())
     }
 }

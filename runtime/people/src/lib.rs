@@ -1,0 +1,540 @@
+//! # plugboard-people
+//!
+//! Who is who across platforms. One process serves Telegram and Discord,
+//! but a person has an account on each: this crate joins accounts into a
+//! **person** when the person proves owning both, and keeps the **audit
+//! log** of who did what to whom.
+//!
+//! * An [`Account`] is a platform and that platform's user id
+//!   (`telegram:42`).
+//! * Linking: [`People::issue_code`] gives one account a one-time
+//!   [`LinkCode`] (random, eight characters from an alphabet without
+//!   look-alikes, valid for [`CODE_TTL_MS`], one live code per account);
+//!   [`People::redeem`] on another account joins both into one person.
+//!   A code works once; failed attempts are limited per account
+//!   ([`MAX_FAILED_ATTEMPTS`] per [`ATTEMPT_WINDOW_MS`]), so guessing a code
+//!   is hopeless (2⁴⁰ codes, five guesses per ten minutes).
+//!   [`People::unlink`] takes an account out of its person again.
+//! * Every link and unlink is written to the audit log
+//!   ([`People::record`], [`People::audit`]), which later also holds role
+//!   changes and bans.
+//!
+//! What it must not touch: events, routing, plugins, platforms. It is told
+//! which account asks, and answers with facts and typed refusals; the
+//! runtime decides what to say to the user. It stores through
+//! [`PeopleRecords`] only, under keys it owns:
+//!
+//! | key | record |
+//! |---|---|
+//! | `account/<platform>/<user>` | the person a linked account belongs to |
+//! | `person/<id>` | the person's accounts |
+//! | `code/<code>` | the account that asked for the code, and its expiry |
+//! | `code-of/<account>` | that account's live code |
+//! | `attempts/<account>` | the account's recent failed attempts |
+//! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use plugboard_schedule::Clock;
+use plugboard_store::{PeopleRecords, StoreError};
+use serde::{Deserialize, Serialize};
+
+/// How long a link code works: ten minutes.
+pub const CODE_TTL_MS: u64 = 10 * 60 * 1000;
+/// Failed link attempts one account may make per [`ATTEMPT_WINDOW_MS`].
+pub const MAX_FAILED_ATTEMPTS: u32 = 5;
+/// The window failed attempts are counted in: ten minutes.
+pub const ATTEMPT_WINDOW_MS: u64 = 10 * 60 * 1000;
+/// Characters a link code is made of: no `0`/`O` nor `1`/`I`, so that a
+/// code copied by hand is not mistaken.
+const CODE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+/// Characters in a link code (8 × 5 bits = 40 bits).
+pub const CODE_LEN: usize = 8;
+/// Most accounts one person may join.
+pub const MAX_ACCOUNTS: usize = 16;
+/// Accounts whose person is remembered in memory; past this the cache
+/// starts over (every lookup then reads the store once more).
+const CACHE_LIMIT: usize = 100_000;
+
+/// One account: a platform and its user id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Account {
+    /// The platform (`telegram`, `discord`, `console`).
+    pub platform: String,
+    /// The platform's user id.
+    pub user: String,
+}
+
+impl Account {
+    /// The account `user` on `platform`.
+    pub fn new(platform: impl Into<String>, user: impl Into<String>) -> Self {
+        Self {
+            platform: platform.into(),
+            user: user.into(),
+        }
+    }
+
+    fn key(&self) -> String {
+        format!("account/{}/{}", self.platform, self.user)
+    }
+}
+
+impl fmt::Display for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.platform, self.user)
+    }
+}
+
+/// A person's stable id: random, the same on every linked account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PersonId(String);
+
+impl PersonId {
+    /// The id as text (`p` and twelve characters).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PersonId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A code handed to one account, to be typed on another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkCode {
+    /// The code (eight characters).
+    pub code: String,
+    /// When it stops working, in milliseconds since the Unix epoch.
+    pub expires_ms: u64,
+}
+
+/// Accounts joined by a link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linked {
+    /// The person both accounts now belong to.
+    pub person: PersonId,
+    /// Every account of that person.
+    pub accounts: Vec<Account>,
+}
+
+/// Why a link or unlink was refused. Each says what to do instead.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LinkError {
+    /// Too many failed attempts from this account lately.
+    #[error("too many wrong codes; try again in {} minutes", retry_after_ms.div_ceil(60_000))]
+    TooManyAttempts {
+        /// When the account may try again, from now.
+        retry_after_ms: u64,
+    },
+    /// No live code is this one (never issued, or already used).
+    #[error(
+        "that code is not valid (a code works once); ask for a new one with /link on your other account"
+    )]
+    UnknownCode,
+    /// The code was valid, but has expired.
+    #[error("that code has expired (codes work for 10 minutes); ask for a new one with /link")]
+    Expired,
+    /// The code belongs to the account typing it.
+    #[error("that is this account's own code: type it on your other account")]
+    OwnCode,
+    /// The two accounts already belong to one person.
+    #[error("these accounts are already linked")]
+    AlreadyLinked,
+    /// The account typing the code belongs to another person already.
+    #[error("this account is already linked to other accounts; send /unlink here first")]
+    LinkedElsewhere,
+    /// The person has as many accounts as allowed.
+    #[error("a person can link at most {MAX_ACCOUNTS} accounts")]
+    TooManyAccounts,
+    /// The account is not linked to any other.
+    #[error("this account is not linked to any other")]
+    NotLinked,
+    /// The system's random source failed.
+    #[error("cannot make a random code: {0}")]
+    Randomness(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored record could not be read.
+    #[error("the people record `{key}` is damaged: {problem}")]
+    Damaged {
+        /// The record's key.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// Who did it: an account (`telegram:42`), or `owner` for the console
+    /// and the CLI.
+    pub actor: String,
+    /// What: `link`, `unlink`, and later `role`, `ban` and the like.
+    pub action: String,
+    /// To whom or what (a person, an account, a plugin).
+    pub subject: String,
+    /// Anything else worth knowing, in words.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detail: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PersonRecord {
+    accounts: Vec<Account>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AccountRecord {
+    person: PersonId,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CodeRecord {
+    account: Account,
+    expires_ms: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Attempts {
+    since_ms: u64,
+    failures: u32,
+}
+
+/// Accounts, persons, link codes and the audit log of one bot.
+pub struct People {
+    records: Arc<dyn PeopleRecords>,
+    clock: Arc<dyn Clock>,
+    /// The person of each account looked up lately (`None`: not linked).
+    cache: RwLock<HashMap<Account, Option<PersonId>>>,
+    /// Held by every change, so that two links cannot interleave.
+    changing: Mutex<()>,
+    /// Orders audit entries written in the same millisecond.
+    sequence: AtomicU64,
+}
+
+impl People {
+    /// People kept in `records`, with time from `clock`.
+    pub fn new(records: Arc<dyn PeopleRecords>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            records,
+            clock,
+            cache: RwLock::default(),
+            changing: Mutex::new(()),
+            sequence: AtomicU64::new(0),
+        }
+    }
+
+    /// The person `account` belongs to, if it is linked to another account.
+    pub fn person_of(&self, account: &Account) -> Result<Option<PersonId>, LinkError> {
+        if let Some(known) = self.read_cache().get(account) {
+            return Ok(known.clone());
+        }
+        let person = self
+            .read::<AccountRecord>(&account.key())?
+            .map(|r| r.person);
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(account.clone(), person.clone());
+        Ok(person)
+    }
+
+    /// Every account of `person`.
+    pub fn accounts_of(&self, person: &PersonId) -> Result<Vec<Account>, LinkError> {
+        Ok(self
+            .read::<PersonRecord>(&person_key(person))?
+            .map(|r| r.accounts)
+            .unwrap_or_default())
+    }
+
+    /// A new one-time code for `account`, replacing its previous one.
+    pub fn issue_code(&self, account: &Account) -> Result<LinkCode, LinkError> {
+        let _changing = self.lock();
+        let expires_ms = self.clock.now_ms().saturating_add(CODE_TTL_MS);
+        if let Some(old) = self.read_string(&code_of_key(account))? {
+            self.records.people_delete(&code_key(&old))?;
+        }
+        let code = loop {
+            let code = random_code()?;
+            // 2⁴⁰ codes: a collision with a live one is rare, but possible.
+            if self.records.people_get(&code_key(&code))?.is_none() {
+                break code;
+            }
+        };
+        self.write(
+            &code_key(&code),
+            &CodeRecord {
+                account: account.clone(),
+                expires_ms,
+            },
+        )?;
+        self.records
+            .people_set(&code_of_key(account), code.as_bytes())?;
+        Ok(LinkCode { code, expires_ms })
+    }
+
+    /// Joins `account` to the account that was given `code`: both belong
+    /// to one person from now on (the code's account's person, when it has
+    /// one). The code stops working whatever the outcome, except when the
+    /// attempt is refused for too many wrong codes.
+    pub fn redeem(&self, account: &Account, code: &str) -> Result<Linked, LinkError> {
+        let _changing = self.lock();
+        let now = self.clock.now_ms();
+        let attempts_key = format!("attempts/{account}");
+        let mut attempts = self
+            .read::<Attempts>(&attempts_key)?
+            .filter(|a| now.saturating_sub(a.since_ms) < ATTEMPT_WINDOW_MS)
+            .unwrap_or(Attempts {
+                since_ms: now,
+                failures: 0,
+            });
+        if attempts.failures >= MAX_FAILED_ATTEMPTS {
+            return Err(LinkError::TooManyAttempts {
+                retry_after_ms: (attempts.since_ms + ATTEMPT_WINDOW_MS).saturating_sub(now),
+            });
+        }
+        let code = normalise(code);
+        let key = code_key(&code);
+        let found = match self.read::<CodeRecord>(&key)? {
+            Some(record) if record.expires_ms <= now => Err(LinkError::Expired),
+            Some(record) if record.account == *account => Err(LinkError::OwnCode),
+            Some(record) => Ok(record.account),
+            None => Err(LinkError::UnknownCode),
+        };
+        let issuer = match found {
+            Ok(issuer) => issuer,
+            Err(refusal) => {
+                if matches!(refusal, LinkError::UnknownCode | LinkError::Expired) {
+                    attempts.failures += 1;
+                    self.write(&attempts_key, &attempts)?;
+                }
+                if matches!(refusal, LinkError::Expired) {
+                    self.forget_code(&code)?;
+                }
+                return Err(refusal);
+            }
+        };
+        // Used up first: whatever happens next, it never works twice.
+        self.forget_code(&code)?;
+        let theirs = self.read::<AccountRecord>(&issuer.key())?.map(|r| r.person);
+        let mine = self
+            .read::<AccountRecord>(&account.key())?
+            .map(|r| r.person);
+        if mine.is_some() && mine == theirs {
+            return Err(LinkError::AlreadyLinked);
+        }
+        if mine.is_some() {
+            return Err(LinkError::LinkedElsewhere);
+        }
+        let person = match theirs {
+            Some(person) => person,
+            None => PersonId(format!("p{}", random_chars(12)?.to_ascii_lowercase())),
+        };
+        let mut accounts = self.accounts_of(&person)?;
+        if accounts.is_empty() {
+            accounts.push(issuer.clone());
+        }
+        if accounts.len() >= MAX_ACCOUNTS {
+            return Err(LinkError::TooManyAccounts);
+        }
+        accounts.push(account.clone());
+        // The person first, then the accounts pointing at it: a crash in
+        // between leaves a person no account points at, never an account
+        // pointing at nothing.
+        self.write(
+            &person_key(&person),
+            &PersonRecord {
+                accounts: accounts.clone(),
+            },
+        )?;
+        for linked in [&issuer, account] {
+            self.write(
+                &linked.key(),
+                &AccountRecord {
+                    person: person.clone(),
+                },
+            )?;
+        }
+        self.records.people_delete(&attempts_key)?;
+        self.forget_cached(&[&issuer, account]);
+        self.record(
+            &account.to_string(),
+            "link",
+            person.as_str(),
+            &format!("{account} joined {issuer}"),
+        )?;
+        Ok(Linked { person, accounts })
+    }
+
+    /// Takes `account` out of its person. A person left with one account
+    /// is dissolved: that account stands alone again.
+    pub fn unlink(&self, account: &Account) -> Result<PersonId, LinkError> {
+        let _changing = self.lock();
+        let Some(person) = self
+            .read::<AccountRecord>(&account.key())?
+            .map(|r| r.person)
+        else {
+            return Err(LinkError::NotLinked);
+        };
+        let mut accounts = self.accounts_of(&person)?;
+        accounts.retain(|a| a != account);
+        let mut gone = vec![account.clone()];
+        if accounts.len() <= 1 {
+            gone.append(&mut accounts);
+            self.records.people_delete(&person_key(&person))?;
+        } else {
+            self.write(&person_key(&person), &PersonRecord { accounts })?;
+        }
+        for leaving in &gone {
+            self.records.people_delete(&leaving.key())?;
+        }
+        let refs: Vec<&Account> = gone.iter().collect();
+        self.forget_cached(&refs);
+        self.record(&account.to_string(), "unlink", person.as_str(), "")?;
+        Ok(person)
+    }
+
+    /// Writes an audit entry, now.
+    pub fn record(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), LinkError> {
+        let at_ms = self.clock.now_ms();
+        let sequence = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let entry = AuditEntry {
+            at_ms,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            subject: subject.to_owned(),
+            detail: detail.to_owned(),
+        };
+        self.write(&format!("audit/{at_ms:020}/{sequence:010}"), &entry)
+    }
+
+    /// Up to `limit` audit entries, oldest first, after the one whose
+    /// position is `after` (from the start when `None`). Each comes with
+    /// its position, to page on from.
+    pub fn audit(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, AuditEntry)>, LinkError> {
+        let after = after.map(|a| format!("audit/{a}"));
+        self.records
+            .people_scan("audit/", after.as_deref(), limit)?
+            .into_iter()
+            .map(|(key, bytes)| {
+                let entry = decode(&key, &bytes)?;
+                let position = key.trim_start_matches("audit/").to_owned();
+                Ok((position, entry))
+            })
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.changing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Account, Option<PersonId>>> {
+        self.cache.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn forget_cached(&self, accounts: &[&Account]) {
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        for account in accounts {
+            cache.remove(*account);
+        }
+    }
+
+    fn forget_code(&self, code: &str) -> Result<(), LinkError> {
+        if let Some(record) = self.read::<CodeRecord>(&code_key(code))? {
+            self.records.people_delete(&code_of_key(&record.account))?;
+        }
+        self.records.people_delete(&code_key(code))?;
+        Ok(())
+    }
+
+    fn read<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<T>, LinkError> {
+        self.records
+            .people_get(key)?
+            .map(|bytes| decode(key, &bytes))
+            .transpose()
+    }
+
+    fn read_string(&self, key: &str) -> Result<Option<String>, LinkError> {
+        Ok(self
+            .records
+            .people_get(key)?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    fn write<T: Serialize>(&self, key: &str, record: &T) -> Result<(), LinkError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| LinkError::Damaged {
+            key: key.to_owned(),
+            problem: e.to_string(),
+        })?;
+        self.records.people_set(key, &bytes)?;
+        Ok(())
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &str, bytes: &[u8]) -> Result<T, LinkError> {
+    serde_json::from_slice(bytes).map_err(|e| LinkError::Damaged {
+        key: key.to_owned(),
+        problem: e.to_string(),
+    })
+}
+
+fn person_key(person: &PersonId) -> String {
+    format!("person/{person}")
+}
+
+fn code_key(code: &str) -> String {
+    format!("code/{code}")
+}
+
+fn code_of_key(account: &Account) -> String {
+    format!("code-of/{account}")
+}
+
+/// A code as typed: case and spaces or dashes in it do not matter.
+fn normalise(code: &str) -> String {
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+fn random_code() -> Result<String, LinkError> {
+    random_chars(CODE_LEN)
+}
+
+/// `n` random characters of the code alphabet, without bias (32 divides
+/// 256).
+fn random_chars(n: usize) -> Result<String, LinkError> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| LinkError::Randomness(e.to_string()))?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(CODE_ALPHABET[usize::from(b % 32)]))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests;

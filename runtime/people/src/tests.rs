@@ -1,0 +1,190 @@
+use super::*;
+use plugboard_schedule::ManualClock;
+use plugboard_store::MemoryStore;
+
+const START: u64 = 1_800_000_000_000;
+
+fn people() -> (People, Arc<MemoryStore>, Arc<ManualClock>) {
+    let store = Arc::new(MemoryStore::default());
+    let clock = Arc::new(ManualClock::at(START));
+    let people = People::new(
+        Arc::clone(&store) as Arc<dyn PeopleRecords>,
+        Arc::clone(&clock) as Arc<dyn Clock>,
+    );
+    (people, store, clock)
+}
+
+fn telegram() -> Account {
+    Account::new("telegram", "42")
+}
+
+fn discord() -> Account {
+    Account::new("discord", "7")
+}
+
+#[test]
+fn a_code_links_two_accounts_once_and_unlink_splits_them() -> anyhow::Result<()> {
+    let (people, _, clock) = people();
+    assert_eq!(people.person_of(&telegram())?, None);
+    let code = people.issue_code(&telegram())?;
+    assert_eq!(code.code.len(), CODE_LEN);
+    assert!(code.code.bytes().all(|b| CODE_ALPHABET.contains(&b)));
+    assert_eq!(code.expires_ms, START + CODE_TTL_MS);
+
+    clock.advance(1_000);
+    // Typed by hand: case and dashes do not matter.
+    let typed = format!("{}-{}", &code.code[..4], &code.code[4..]).to_lowercase();
+    let linked = people.redeem(&discord(), &typed)?;
+    assert_eq!(linked.accounts, [telegram(), discord()]);
+    assert_eq!(people.person_of(&telegram())?, Some(linked.person.clone()));
+    assert_eq!(people.person_of(&discord())?, Some(linked.person.clone()));
+    assert_eq!(people.accounts_of(&linked.person)?, [telegram(), discord()]);
+
+    let reused = people.redeem(&Account::new("discord", "8"), &code.code);
+    assert!(matches!(reused, Err(LinkError::UnknownCode)), "{reused:?}");
+
+    assert_eq!(people.unlink(&discord())?, linked.person);
+    assert_eq!(people.person_of(&discord())?, None);
+    assert_eq!(
+        people.person_of(&telegram())?,
+        None,
+        "a person of one dissolves"
+    );
+    assert!(people.accounts_of(&linked.person)?.is_empty());
+    assert!(matches!(
+        people.unlink(&discord()),
+        Err(LinkError::NotLinked)
+    ));
+
+    let audit = people.audit(None, 10)?;
+    let lines: Vec<(&str, &str, &str)> = audit
+        .iter()
+        .map(|(_, e)| (e.actor.as_str(), e.action.as_str(), e.subject.as_str()))
+        .collect();
+    let person = linked.person.as_str();
+    assert_eq!(
+        lines,
+        [
+            ("discord:7", "link", person),
+            ("discord:7", "unlink", person)
+        ]
+    );
+    assert_eq!(audit[0].1.at_ms, START + 1_000);
+    assert_eq!(audit[0].1.detail, "discord:7 joined telegram:42");
+    // Paged after the first entry's position.
+    let rest = people.audit(Some(&audit[0].0), 10)?;
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].1.action, "unlink");
+    Ok(())
+}
+
+#[test]
+fn expired_guessed_and_own_codes_are_refused_and_wrong_ones_are_limited() -> anyhow::Result<()> {
+    let (people, _, clock) = people();
+    let own = people.issue_code(&telegram())?;
+    assert!(matches!(
+        people.redeem(&telegram(), &own.code),
+        Err(LinkError::OwnCode)
+    ));
+    // A new code replaces the old one.
+    let newer = people.issue_code(&telegram())?;
+    assert!(matches!(
+        people.redeem(&discord(), &own.code),
+        Err(LinkError::UnknownCode)
+    ));
+    clock.advance(CODE_TTL_MS);
+    assert!(matches!(
+        people.redeem(&discord(), &newer.code),
+        Err(LinkError::Expired)
+    ));
+    // Expired is used up too.
+    assert!(matches!(
+        people.redeem(&discord(), &newer.code),
+        Err(LinkError::UnknownCode)
+    ));
+
+    // Two wrong so far; three more guesses, then a pause.
+    for _ in 0..3 {
+        assert!(matches!(
+            people.redeem(&discord(), "AAAAAAAA"),
+            Err(LinkError::UnknownCode)
+        ));
+    }
+    let good = people.issue_code(&telegram())?;
+    let refused = people.redeem(&discord(), &good.code);
+    match refused {
+        Err(LinkError::TooManyAttempts { retry_after_ms }) => {
+            assert!(retry_after_ms > 0 && retry_after_ms <= ATTEMPT_WINDOW_MS);
+            assert!(
+                LinkError::TooManyAttempts { retry_after_ms }
+                    .to_string()
+                    .starts_with("too many wrong codes; try again in ")
+            );
+        }
+        other => panic!("expected a pause, got {other:?}"),
+    }
+    // Another account is not held up, and the pause ends.
+    let other = Account::new("discord", "8");
+    assert!(matches!(
+        people.redeem(&other, "AAAAAAAA"),
+        Err(LinkError::UnknownCode)
+    ));
+    clock.advance(ATTEMPT_WINDOW_MS);
+    let good = people.issue_code(&telegram())?;
+    people.redeem(&discord(), &good.code)?;
+    Ok(())
+}
+
+#[test]
+fn a_third_account_joins_the_person_and_a_linked_account_cannot_join_another() -> anyhow::Result<()>
+{
+    let (people, store, clock) = people();
+    let code = people.issue_code(&telegram())?;
+    let person = people.redeem(&discord(), &code.code)?.person;
+    let console = Account::new("console", "console");
+    // The code of any account of the person works.
+    let code = people.issue_code(&discord())?;
+    let linked = people.redeem(&console, &code.code)?;
+    assert_eq!(linked.person, person);
+    assert_eq!(linked.accounts, [telegram(), discord(), console.clone()]);
+
+    let stranger = Account::new("telegram", "99");
+    let code = people.issue_code(&stranger)?;
+    assert!(matches!(
+        people.redeem(&discord(), &code.code),
+        Err(LinkError::LinkedElsewhere)
+    ));
+    let code = people.issue_code(&telegram())?;
+    assert!(matches!(
+        people.redeem(&console, &code.code),
+        Err(LinkError::AlreadyLinked)
+    ));
+
+    people.unlink(&discord())?;
+    assert_eq!(people.accounts_of(&person)?, [telegram(), console.clone()]);
+    assert_eq!(people.person_of(&console)?, Some(person.clone()));
+
+    // Another `People` over the same store (the next run) knows it all.
+    let again = People::new(store as Arc<dyn PeopleRecords>, clock as Arc<dyn Clock>);
+    assert_eq!(again.person_of(&telegram())?, Some(person.clone()));
+    assert_eq!(again.person_of(&discord())?, None);
+    assert_eq!(again.audit(None, 100)?.len(), 3);
+    Ok(())
+}
+
+#[test]
+fn a_damaged_record_is_named() -> anyhow::Result<()> {
+    let (people, store, _) = people();
+    store.people_set("account/telegram/42", b"not json")?;
+    let damaged = people.person_of(&telegram());
+    match damaged {
+        Err(e @ LinkError::Damaged { .. }) => {
+            assert!(
+                e.to_string()
+                    .starts_with("the people record `account/telegram/42` is damaged")
+            )
+        }
+        other => panic!("expected damage, got {other:?}"),
+    }
+    Ok(())
+}

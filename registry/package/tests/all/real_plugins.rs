@@ -143,3 +143,25 @@ fn real_providers_and_dependents_must_name_their_interfaces() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn staged_test_plugins_agree_with_their_manifests() -> TestResult {
+    // wit-future disagrees on purpose (see above); every other test plugin,
+    // providers and dependents included, must pack as it is staged.
+    let dir = staged("test-plugins", "hostile").join("..");
+    let mut packed = Vec::new();
+    for entry in fs::read_dir(&dir)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == "wit-future" || !path.join("plugin.wasm").exists() {
+            continue;
+        }
+        pack(plugin_dir(&path)?.path()).map_err(|e| format!("packing {name}: {e}"))?;
+        packed.push(name);
+    }
+    assert!(packed.iter().any(|n| n == "bad-economy"), "{packed:?}");
+    Ok(())
+}

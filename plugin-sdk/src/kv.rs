@@ -14,6 +14,7 @@
 //! }
 //! ```
 
+use plugboard_args::scope::escape;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -36,11 +37,7 @@ impl Scope {
     /// Keys private to one chat.
     pub fn chat(chat: &Chat) -> Self {
         Self {
-            prefix: format!(
-                "chat/{}/{}/",
-                escape(chat.platform.as_str()),
-                escape(&chat.id)
-            ),
+            prefix: plugboard_args::scope::chat_prefix(chat.platform.as_str(), &chat.id),
         }
     }
 
@@ -49,11 +46,13 @@ impl Scope {
     /// event's chat platform); it keeps apart unlinked accounts that happen
     /// to share an id on different platforms.
     pub fn user(user: &User, platform: &Platform) -> Self {
-        let prefix = match &user.global_id {
-            Some(global) => format!("user-global/{}/", escape(global)),
-            None => format!("user/{}/{}/", escape(platform.as_str()), escape(&user.id)),
-        };
-        Self { prefix }
+        Self {
+            prefix: plugboard_args::scope::user_prefix(
+                platform.as_str(),
+                &user.id,
+                user.global_id.as_deref(),
+            ),
+        }
     }
 
     /// A sub-scope: `name/` appended to this scope's prefix (`/` and `%`
@@ -107,15 +106,6 @@ impl Scope {
             .into_iter()
             .filter_map(|k| k.strip_prefix(&self.prefix).map(str::to_owned))
             .collect())
-    }
-}
-
-/// Escapes `%` and `/` so that an id can never reach into another scope.
-fn escape(id: &str) -> std::borrow::Cow<'_, str> {
-    if id.contains(['%', '/']) {
-        id.replace('%', "%25").replace('/', "%2F").into()
-    } else {
-        id.into()
     }
 }
 

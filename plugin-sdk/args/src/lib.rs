@@ -1,17 +1,24 @@
 //! # plugboard-args
 //!
-//! How a command's arguments are split: on whitespace, with `"double
-//! quoted groups"` kept together. The host (`plugboard-model`) and the
-//! plugin SDK both call these functions, so what `/help` documents, what a
-//! 0.1 plugin receives as `args` and what a 0.2 plugin's SDK computes from
-//! `raw-args` never differ.
+//! Conventions the host and the plugin SDK must share exactly:
 //!
-//! What it must not touch: anything beyond splitting text. It has no
-//! dependencies, because every plugin built with the SDK links it.
+//! * How a command's arguments are split: on whitespace, with `"double
+//!   quoted groups"` kept together. The host (`plugboard-model`) and the
+//!   SDK both call these functions, so what `/help` documents, what a 0.1
+//!   plugin receives as `args` and what a 0.2 plugin's SDK computes from
+//!   `raw-args` never differ.
+//! * Where the SDK keeps a chat's and a user's KV data ([`scope`]), which
+//!   the host needs when it moves a user's data to their linked person.
+//!
+//! What it must not touch: anything beyond these pure functions over text.
+//! It has no dependencies, because every plugin built with the SDK links
+//! it.
 #![no_std]
 #![deny(missing_docs)]
 
 extern crate alloc;
+
+pub mod scope;
 
 use alloc::string::String;
 use alloc::vec::Vec;

@@ -38,19 +38,44 @@ pub(crate) fn check_imports(registry: &Registry, manifest: &Manifest) -> Result<
             .iter()
             .filter(|e| !e.yanked && req.matches(&e.version))
             .collect();
-        for wanted in imports_from(&imports, &entries) {
-            if let Some(i) = imports.iter().position(|i| i == wanted) {
+        let from = imports_from(&imports, &entries);
+        for wanted in &from {
+            if let Some(i) = imports.iter().position(|i| i == *wanted) {
                 served[i] = true;
             }
-            if !usable.iter().any(|e| e.provides_for(wanted)) {
-                return Err(AppError::unprocessable(format!(
-                    "`{name}` imports {wanted}, but no published version of {dep} matching {req} \
-                     provides it ({}); publish {dep} first (a version that provides it), or change \
-                     `imports` or the requirement in [dependencies]",
-                    describe_provided(&usable, wanted)
-                )));
-            }
         }
+        // One version must serve them all, as the resolver will choose one.
+        if from.is_empty()
+            || usable
+                .iter()
+                .any(|e| from.iter().all(|w| e.provides_for(w)))
+        {
+            continue;
+        }
+        let fix = format!(
+            "publish {dep} first (a version that provides it), or change `imports` or the \
+             requirement in [dependencies]"
+        );
+        return Err(AppError::unprocessable(
+            match from
+                .iter()
+                .find(|w| !usable.iter().any(|e| e.provides_for(w)))
+            {
+                Some(wanted) => format!(
+                    "`{name}` imports {wanted}, but no published version of {dep} matching {req} \
+                     provides it ({}); {fix}",
+                    describe_provided(&usable, wanted)
+                ),
+                None => {
+                    let list: Vec<String> = from.iter().map(ToString::to_string).collect();
+                    format!(
+                        "`{name}` imports {}, but no single published version of {dep} matching \
+                         {req} provides them all; {fix}",
+                        list.join(" and ")
+                    )
+                }
+            },
+        ));
     }
     if let Some(i) = served.iter().position(|s| !s) {
         let deps: Vec<&str> = manifest.dependencies.keys().map(String::as_str).collect();

@@ -12,8 +12,9 @@
 //! requirements, the WIT version the component was built against, the
 //! permissions it asks for, the package's sha256 and signature, whether the
 //! version was yanked, and the interfaces it provides to and imports from
-//! other plugins (`provides` and `imports`, left out when empty). Lines are appended when a version is published and
-//! rewritten only to flip `yanked`, which keeps the file cacheable.
+//! other plugins (`provides` and `imports`, left out when empty). Lines are
+//! appended when a version is published and rewritten only to flip
+//! `yanked`, which keeps the file cacheable.
 //!
 //! Readers ignore fields they do not know, so a newer registry can add fields
 //! without breaking older clients.
@@ -225,7 +226,8 @@ pub fn imports_from<'a>(
 /// For messages: what `versions` (of one plugin) provide of `wanted`'s
 /// interface, grouped by what they provide, newest first, such as
 /// `economy 1.1.0 and 1.0.0 provide plugins:economy/api@1.0.0; economy
-/// 0.9.0 provides none of it`. At most four versions are named.
+/// 0.9.0 provides no version of plugins:economy/api`. At most four versions
+/// are named; the rest are counted.
 pub fn describe_provided(versions: &[&IndexEntry], wanted: &InterfaceName) -> String {
     let mut sorted: Vec<&IndexEntry> = versions.to_vec();
     sorted.sort_by(|a, b| b.version.cmp(&a.version));

@@ -44,16 +44,16 @@ fn economies() -> Vec<plugboard_registry_types::IndexEntry> {
     ]
 }
 
+/// A leaderboard at `version`, depending on economy `req` and importing
+/// `import` from it.
+fn leaderboard(version: &str, req: &str, import: &str) -> plugboard_registry_types::IndexEntry {
+    entry_with("leaderboard", version, &[("economy", req)], &[], &[import])
+}
+
 #[test]
 fn the_newest_version_providing_a_compatible_interface_is_chosen() {
     let mut entries = economies();
-    entries.push(entry_with(
-        "leaderboard",
-        "1.0.0",
-        &[("economy", "*")],
-        &[],
-        &[API_1_1],
-    ));
+    entries.push(leaderboard("1.0.0", "*", API_1_1));
     let idx = index(entries);
     // `*` allows 2.0.0, but its api@2.0.0 does not serve an import of 1.1.
     let request = host().require("leaderboard", req("^1"));
@@ -65,13 +65,7 @@ fn the_newest_version_providing_a_compatible_interface_is_chosen() {
     // A newer economy that stopped providing the interface is passed over.
     let mut entries = economies();
     entries.push(entry_with("economy", "1.3.0", &[], &[], &[]));
-    entries.push(entry_with(
-        "leaderboard",
-        "1.0.0",
-        &[("economy", "^1")],
-        &[],
-        &[API_1_0],
-    ));
+    entries.push(leaderboard("1.0.0", "^1", API_1_0));
     let idx = index(entries);
     assert_eq!(
         chosen(&idx, &request),
@@ -94,20 +88,8 @@ fn the_newest_version_providing_a_compatible_interface_is_chosen() {
 fn a_dependent_whose_import_nothing_serves_is_passed_over() {
     let mut entries = economies();
     // 1.1.0 imports api@2.0.0 but asks for economy ^1: it can never work.
-    entries.push(entry_with(
-        "leaderboard",
-        "1.0.0",
-        &[("economy", "^1")],
-        &[],
-        &[API_1_0],
-    ));
-    entries.push(entry_with(
-        "leaderboard",
-        "1.1.0",
-        &[("economy", "^1")],
-        &[],
-        &[API_2_0],
-    ));
+    entries.push(leaderboard("1.0.0", "^1", API_1_0));
+    entries.push(leaderboard("1.1.0", "^1", API_2_0));
     let idx = index(entries);
     let request = host().require("leaderboard", req("^1"));
     assert_eq!(
@@ -119,13 +101,7 @@ fn a_dependent_whose_import_nothing_serves_is_passed_over() {
 #[test]
 fn no_version_provides_the_import() {
     let mut entries = economies();
-    entries.push(entry_with(
-        "leaderboard",
-        "2.0.0",
-        &[("economy", "^1")],
-        &[],
-        &[API_2_0],
-    ));
+    entries.push(leaderboard("2.0.0", "^1", API_2_0));
     let idx = index(entries);
     let text = explanation(&idx, &host().require("leaderboard", req("^2")));
     assert!(
@@ -142,13 +118,7 @@ fn no_version_provides_the_import() {
 #[test]
 fn the_interface_clashes_with_your_request() {
     let mut entries = economies();
-    entries.push(entry_with(
-        "leaderboard",
-        "1.0.0",
-        &[("economy", "^1")],
-        &[],
-        &[API_1_1],
-    ));
+    entries.push(leaderboard("1.0.0", "^1", API_1_1));
     let idx = index(entries);
     let request = host()
         .require("leaderboard", req("^1"))

@@ -202,6 +202,7 @@ imports = ["plugins:economy/api@2.0.0"]
 [dependencies]
 economy = "^1"
 "#,
+        &[],
         &["plugins:economy/api@2.0.0"],
     )?;
     registry
@@ -241,5 +242,61 @@ economy = "^1"
         registry.get("/index/podium").await?.status(),
         StatusCode::NOT_FOUND
     );
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_version_of_a_dependency_must_serve_all_its_imports() -> TestResult {
+    let registry = start().await?;
+    let alice = registry.publisher("alice").await?;
+    let bank = |version: &str, provides: &str| {
+        synthetic_plugin(
+            &format!(
+                "name = \"bank\"\nversion = \"{version}\"\ndescription = \"Accounts.\"\nwit = \"0.2\"\nprovides = [\"{provides}\"]\n"
+            ),
+            &[provides],
+            &[],
+        )
+    };
+    // 1.0.0 provides the api, 1.1.0 only the admin interface.
+    registry
+        .publish_ok(&alice, &bank("1.0.0", "acme:bank/api@1.0.0")?)
+        .await?;
+    registry
+        .publish_ok(&alice, &bank("1.1.0", "acme:bank/admin@1.0.0")?)
+        .await?;
+    let imports = ["acme:bank/api@1.0.0", "acme:bank/admin@1.0.0"];
+    let dependent = |imports: &[&str]| {
+        let list: Vec<String> = imports.iter().map(|i| format!("\"{i}\"")).collect();
+        synthetic_plugin(
+            &format!(
+                "name = \"teller\"\nversion = \"1.0.0\"\ndescription = \"Uses the bank.\"\nwit = \"0.2\"\nimports = [{}]\n\n[dependencies]\nbank = \"^1\"\n",
+                list.join(", ")
+            ),
+            &[],
+            imports,
+        )
+    };
+    registry
+        .publish_refused(
+            &alice,
+            &dependent(&imports)?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &[
+                "`teller` imports acme:bank/api@1.0.0 and acme:bank/admin@1.0.0, but no single \
+               published version of bank matching ^1 provides them all",
+            ],
+        )
+        .await?;
+    // Either one alone is served, and the page links the provider.
+    registry
+        .publish_ok(&alice, &dependent(&imports[..1])?)
+        .await?;
+    let info: PluginInfo = registry.get_json("/api/v1/plugins/teller").await?;
+    assert_eq!(info.imports[0].provider.as_deref(), Some("bank"));
+    let info: PluginInfo = registry.get_json("/api/v1/plugins/bank").await?;
+    assert_eq!(info.used_by, ["teller"]);
+    // The shown version is bank 1.1.0: it provides the admin interface.
+    assert_eq!(info.provides[0].name, "acme:bank/admin@1.0.0");
     Ok(())
 }

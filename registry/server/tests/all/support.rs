@@ -357,10 +357,10 @@ impl PluginSpec {
 }
 
 /// A package around a tiny component made with wasm-encoder: it exports an
-/// empty `plugboard:plugin/handler@0.2.0` and imports an empty instance
-/// under each of `imports`; `manifest` is its plugin.toml. For imports no
-/// real plugin has.
-pub fn synthetic_plugin(manifest: &str, imports: &[&str]) -> Result<Package> {
+/// empty `plugboard:plugin/handler@0.2.0` and an empty instance under each
+/// of `exports`, and imports one under each of `imports`; `manifest` is its
+/// plugin.toml. For interfaces no real plugin has.
+pub fn synthetic_plugin(manifest: &str, exports: &[&str], imports: &[&str]) -> Result<Package> {
     use wasm_encoder::{
         Component, ComponentExportKind, ComponentExportSection, ComponentImportSection,
         ComponentInstanceSection, ComponentTypeRef, ComponentTypeSection, InstanceType,
@@ -375,17 +375,15 @@ pub fn synthetic_plugin(manifest: &str, imports: &[&str]) -> Result<Package> {
     }
     component.section(&section);
     let mut instances = ComponentInstanceSection::new();
-    instances.export_items(Vec::<(&str, ComponentExportKind, u32)>::new());
+    let mut section = ComponentExportSection::new();
+    let names = std::iter::once("plugboard:plugin/handler@0.2.0").chain(exports.iter().copied());
+    for (i, name) in names.enumerate() {
+        instances.export_items(Vec::<(&str, ComponentExportKind, u32)>::new());
+        let index = u32::try_from(imports.len() + i)?;
+        section.export(name, ComponentExportKind::Instance, index, None);
+    }
     component.section(&instances);
-    let mut exports = ComponentExportSection::new();
-    let handler = u32::try_from(imports.len())?;
-    exports.export(
-        "plugboard:plugin/handler@0.2.0",
-        ComponentExportKind::Instance,
-        handler,
-        None,
-    );
-    component.section(&exports);
+    component.section(&section);
     let dir = tempfile::tempdir()?;
     fs::write(dir.path().join("plugin.wasm"), component.finish())?;
     fs::write(dir.path().join("plugin.toml"), manifest)?;

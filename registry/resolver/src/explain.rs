@@ -325,18 +325,18 @@ impl Words<'_> {
         if within.is_empty() {
             return self.unmet(dep, dep_set);
         }
-        let wanted = imports
+        let matching = req.map_or_else(String::new, |r| format!(" matching {r}"));
+        match imports
             .iter()
             .find(|i| !within.iter().any(|e| e.provides_for(i)))
-            .or(imports.first());
-        let Some(wanted) = wanted else {
-            return self.unmet(dep, dep_set);
-        };
-        let matching = req.map_or_else(String::new, |r| format!(" matching {r}"));
-        format!(
-            ", but no version of {dep}{matching} provides {wanted} or a compatible version ({})",
-            describe_provided(&within, wanted)
-        )
+        {
+            Some(wanted) => format!(
+                ", but no version of {dep}{matching} provides {wanted} or a compatible version ({})",
+                describe_provided(&within, wanted)
+            ),
+            // Each is provided, but by different versions.
+            None => format!(", but no single version of {dep}{matching} provides them all"),
+        }
     }
 
     /// ", but …" when a requirement cannot be met by anything listed.

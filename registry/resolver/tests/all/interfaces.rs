@@ -154,3 +154,27 @@ fn an_import_no_dependency_ever_provides() {
         "{text}"
     );
 }
+
+#[test]
+fn one_version_must_provide_every_import() {
+    let idx = index([
+        entry_with("bank", "1.0.0", &[], &["acme:bank/api@1.0.0"], &[]),
+        entry_with("bank", "1.1.0", &[], &["acme:bank/admin@1.0.0"], &[]),
+        entry_with(
+            "teller",
+            "1.0.0",
+            &[("bank", "^1")],
+            &[],
+            &["acme:bank/api@1.0.0", "acme:bank/admin@1.0.0"],
+        ),
+    ]);
+    let text = explanation(&idx, &host().require("teller", req("^1")));
+    assert!(
+        text.contains(
+            "teller 1.0.0 depends on bank ^1 and imports acme:bank/api@1.0.0 and \
+             acme:bank/admin@1.0.0 from it, but no single version of bank matching ^1 provides \
+             them all"
+        ),
+        "{text}"
+    );
+}

@@ -106,14 +106,15 @@ pub enum InstallError {
     #[error(transparent)]
     Lockfile(#[from] plugboard_resolver::LockfileError),
     /// A package failed verification or unpacking.
-    #[error("{name} {version}: {source}")]
+    #[error("{name} {version}: {problem}")]
     Package {
         /// The plugin.
         name: String,
         /// Its version.
         version: semver::Version,
-        /// What the package check said.
-        source: Box<plugboard_package::PackageError>,
+        /// What the package check said (in the message, not a source of
+        /// its own, so that a report of the error chain says it once).
+        problem: Box<plugboard_package::PackageError>,
     },
     /// The component in a package cannot run on this host.
     #[error("{name} {version} does not load on this host: {message}")]

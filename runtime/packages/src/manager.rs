@@ -438,10 +438,10 @@ impl Manager {
             return Ok(());
         }
         for (entry, dir) in &plan.wanted {
-            let package_error = |source| InstallError::Package {
+            let package_error = |problem| InstallError::Package {
                 name: entry.name.clone(),
                 version: entry.version.clone(),
-                source: Box::new(source),
+                problem: Box::new(problem),
             };
             let bytes = self
                 .client
@@ -681,10 +681,10 @@ impl Manager {
             std::fs::create_dir_all(&staging).map_err(InstallError::io(&staging))?;
             contents
                 .write_to(&staging)
-                .map_err(|source| InstallError::Package {
+                .map_err(|problem| InstallError::Package {
                     name: contents.manifest().name.clone(),
                     version: contents.manifest().version.clone(),
-                    source: Box::new(source),
+                    problem: Box::new(problem),
                 })?;
             std::fs::rename(&staging, &target).map_err(InstallError::io(&target))?;
         }

@@ -443,8 +443,13 @@ fn a_cycle_a_missing_export_and_an_incompatible_interface_are_refused_at_install
     rogue.serve_as("economy", "0.2.0", &package, package.clone(), &rogue.key)?;
     let refused = victim.expect("", &["install", "economy", "--yes"], false)?;
     assert!(
-        refused.contains("plugins:economy/api@1.0.0") && refused.contains("provides"),
+        refused.contains("economy 1.0.0: plugin.wasm does not match plugin.toml: the component exports `plugins:economy/api@1.0.0`, which plugin.toml does not list in `provides`"),
         "{refused}"
+    );
+    assert_eq!(
+        refused.matches("does not match").count(),
+        1,
+        "said once: {refused}"
     );
     assert!(victim.installed()?.is_empty());
     Ok(())

@@ -207,6 +207,11 @@ pub enum Permission {
     MentionEveryone,
     /// Set timers that wake the plugin later (contract 0.2's `schedule`).
     Schedule,
+    /// See the stable id of the person behind an account, the same on
+    /// every platform the person linked and for every plugin with this
+    /// permission. Without it a plugin sees, for a linked person, an id of
+    /// its own (stable, but different in every plugin).
+    Identity,
 }
 
 impl Permission {
@@ -217,6 +222,7 @@ impl Permission {
         Permission::Http,
         Permission::MentionEveryone,
         Permission::Schedule,
+        Permission::Identity,
     ];
 
     /// The name used in `plugin.toml`.
@@ -227,6 +233,7 @@ impl Permission {
             Permission::Http => "http",
             Permission::MentionEveryone => "mention-everyone",
             Permission::Schedule => "schedule",
+            Permission::Identity => "identity",
         }
     }
 
@@ -241,6 +248,9 @@ impl Permission {
             Permission::MentionEveryone => "mention @everyone and @here in Discord servers",
             Permission::Schedule => {
                 "set timers that wake it later, to post in the chat where they were set"
+            }
+            Permission::Identity => {
+                "recognise a person across the platforms they linked, with the same id other plugins see"
             }
         }
     }

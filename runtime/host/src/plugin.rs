@@ -498,6 +498,50 @@ impl LoadedPlugin {
         self.shared.granted(permission)
     }
 
+    /// The global id this plugin sees for the person `person`: the
+    /// person's id with the `identity` permission, else an id of its own
+    /// (see [`crate::state::global_id_for`]).
+    pub fn global_id(&self, person: &str) -> String {
+        self.shared.global_id(person)
+    }
+
+    /// Moves the plugin's KV keys under the prefix `from` to the same keys
+    /// under `to` (a user's data following them to the person they linked
+    /// to), keeping its KV accounting right. A key that already exists
+    /// under `to` wins: the one under `from` stays where it was. Returns
+    /// how many keys moved.
+    pub fn move_kv_prefix(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<usize, plugboard_store::StoreError> {
+        if from == to {
+            return Ok(0);
+        }
+        let store = &self.shared.store;
+        let name = self.name();
+        // Held throughout, like a `set`: no event's write interleaves.
+        let mut usage = self.shared.kv.usage();
+        let mut moved = 0;
+        for key in store.kv_keys(name, from, usize::MAX)? {
+            let Some(rest) = key.strip_prefix(from) else {
+                continue;
+            };
+            let target = format!("{to}{rest}");
+            let Some(value) = store.kv_get(name, &key)? else {
+                continue;
+            };
+            if store.kv_get(name, &target)?.is_some() {
+                continue;
+            }
+            store.kv_set(name, &target, &value)?;
+            store.kv_delete(name, &key)?;
+            usage.bytes = usage.bytes - key.len() as u64 + target.len() as u64;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
     /// The interfaces it provides to other plugins, with where each
     /// function is.
     pub fn provided(&self) -> &[InterfaceFuncs] {

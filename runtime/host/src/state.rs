@@ -215,6 +215,12 @@ impl PluginShared {
         text
     }
 
+    /// The global id this plugin sees for the person `person` (see
+    /// [`global_id_for`]).
+    pub(crate) fn global_id(&self, person: &str) -> String {
+        global_id_for(&self.name, self.granted(Permission::Identity), person)
+    }
+
     /// A plugin holds a permission when its manifest asks for it and the
     /// owner granted it.
     pub(crate) fn granted(&self, permission: Permission) -> bool {
@@ -411,5 +417,54 @@ impl WasiView for HostState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+/// The global id plugin `plugin` sees for person `person`: the person's id
+/// itself with the `identity` permission (`identity`), else an id of the
+/// plugin's own, `g` and 20 characters of SHA-256 over the plugin's name
+/// and the person's id: stable, so the plugin's `user` KV scope follows
+/// the person, but different in every plugin and not the person's id, so
+/// plugins without `identity` cannot match their users with each other.
+pub fn global_id_for(plugin: &str, identity: bool, person: &str) -> String {
+    use sha2::Digest as _;
+    if identity {
+        return person.to_owned();
+    }
+    const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let digest = sha2::Sha256::new()
+        .chain_update(plugin.as_bytes())
+        .chain_update([0])
+        .chain_update(person.as_bytes())
+        .finalize();
+    let mut id = String::with_capacity(21);
+    id.push('g');
+    id.extend(
+        digest
+            .iter()
+            .take(20)
+            .map(|b| char::from(ALPHABET[usize::from(b % 32)])),
+    );
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::global_id_for;
+
+    #[test]
+    fn a_person_has_one_id_with_identity_and_one_per_plugin_without() {
+        assert_eq!(global_id_for("notes", true, "pabc"), "pabc");
+        let notes = global_id_for("notes", false, "pabc");
+        assert_eq!(notes, global_id_for("notes", false, "pabc"), "stable");
+        assert_ne!(notes, global_id_for("dice", false, "pabc"));
+        assert_ne!(notes, global_id_for("notes", false, "pabd"));
+        assert_eq!(notes.len(), 21);
+        assert!(notes.starts_with('g'));
+        // The plugin name and the person cannot be shifted into each other.
+        assert_ne!(
+            global_id_for("ab", false, "c"),
+            global_id_for("a", false, "bc")
+        );
     }
 }

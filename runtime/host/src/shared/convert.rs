@@ -16,7 +16,7 @@ use plugboard_registry_types::Permission;
 
 use super::event::Lowered;
 use super::wit::{self, HostError};
-use crate::state::{ActionContext, HostState};
+use crate::state::{ActionContext, HostState, PluginShared};
 
 // ---- conversions: runtime model -> WIT ----
 
@@ -29,10 +29,13 @@ pub(super) fn platform(p: &event::Platform) -> wit::Platform {
     }
 }
 
-pub(super) fn user(u: &event::User) -> wit::User {
+/// A user as `plugin` sees them: a linked person's id only with the
+/// `identity` permission, else the plugin's own id for the person
+/// ([`crate::state::global_id_for`]).
+pub(super) fn user(u: &event::User, plugin: &PluginShared) -> wit::User {
     wit::User {
         id: u.id.clone(),
-        global_id: u.global_id.clone(),
+        global_id: u.global_id.as_deref().map(|person| plugin.global_id(person)),
         display_name: u.display_name.clone(),
         locale: u.locale.clone(),
         is_bot: u.is_bot,
@@ -52,14 +55,14 @@ pub(super) fn chat(c: &event::Chat) -> wit::Chat {
     }
 }
 
-pub(super) fn message(m: &event::Message) -> wit::Message {
+pub(super) fn message(m: &event::Message, plugin: &PluginShared) -> wit::Message {
     wit::Message {
         id: m.id.clone(),
         chat: chat(&m.chat),
-        sender: user(&m.sender),
+        sender: user(&m.sender, plugin),
         text: m.text.clone(),
         reply_to: m.reply_to.clone(),
-        mentions: m.mentions.iter().map(user).collect(),
+        mentions: m.mentions.iter().map(|u| user(u, plugin)).collect(),
         attachments: m
             .attachments
             .iter()
@@ -94,31 +97,31 @@ pub(super) fn message(m: &event::Message) -> wit::Message {
 /// (`event::Lowered`); a command takes the shape of the version's
 /// `event::command`. For button presses, `data` must
 /// already be the plugin's own button id (the router strips its prefix).
-pub(crate) fn event_to_wit(e: &event::Event) -> Lowered<'_> {
+pub(crate) fn event_to_wit<'e>(e: &'e event::Event, plugin: &PluginShared) -> Lowered<'e> {
     match e {
-        event::Event::Message(m) => Lowered::Message(message(m)),
-        event::Event::Edited(m) => Lowered::Edited(message(m)),
-        event::Event::Command(c) => Lowered::Command(super::event::command(c)),
+        event::Event::Message(m) => Lowered::Message(message(m, plugin)),
+        event::Event::Edited(m) => Lowered::Edited(message(m, plugin)),
+        event::Event::Command(c) => Lowered::Command(super::event::command(c, plugin)),
         event::Event::ButtonPress(b) => Lowered::ButtonPress(wit::ButtonPress {
             button_id: b.data.clone(),
-            user: user(&b.user),
+            user: user(&b.user, plugin),
             chat: chat(&b.chat),
             message_id: b.message_id.clone(),
         }),
         event::Event::Reaction(r) => Lowered::Reaction(wit::Reaction {
             chat: chat(&r.chat),
             message_id: r.message_id.clone(),
-            user: user(&r.user),
+            user: user(&r.user, plugin),
             emoji: r.emoji.clone(),
             added: r.added,
         }),
         event::Event::MemberJoined(m) => Lowered::MemberJoined(wit::Membership {
             chat: chat(&m.chat),
-            user: user(&m.user),
+            user: user(&m.user, plugin),
         }),
         event::Event::MemberLeft(m) => Lowered::MemberLeft(wit::Membership {
             chat: chat(&m.chat),
-            user: user(&m.user),
+            user: user(&m.user, plugin),
         }),
         event::Event::Tick(t) => Lowered::Tick(super::event::tick(t)),
     }

@@ -7,18 +7,19 @@ use plugboard_model::event;
 
 use super::convert::message;
 use super::wit;
+use crate::state::PluginShared;
 
 /// An event as the host lowers it into a 0.1 plugin: owned, message and
 /// all.
 pub(crate) type Lowered<'a> = wit::Event;
 
 /// A command as 0.1 has it: with its split arguments and its whole message.
-pub(super) fn command(c: &event::Command) -> wit::Command {
+pub(super) fn command(c: &event::Command, plugin: &PluginShared) -> wit::Command {
     wit::Command {
         name: c.name.clone(),
         args: c.args.clone(),
         raw_args: c.raw_args.clone(),
-        message: message(&c.message),
+        message: message(&c.message, plugin),
     }
 }
 
@@ -33,11 +34,10 @@ pub(super) fn tick(t: &event::Tick) -> wit::Tick {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v0_1::event_to_wit;
 
     #[test]
     fn a_tick_reaches_a_0_1_plugin_with_its_id_as_name() {
-        let tick = event::Event::Tick(event::Tick {
+        let fired = event::Tick {
             plugin: "digest".into(),
             id: "daily".into(),
             payload: Vec::new(),
@@ -51,15 +51,11 @@ mod tests {
                 locale: None,
             },
             foreign_chat: false,
-        });
-        match event_to_wit(&tick) {
-            wit::Event::Tick(t) => {
-                assert_eq!(
-                    (t.name.as_str(), t.scheduled_ms),
-                    ("daily", 1_700_000_000_000)
-                );
-            }
-            other => panic!("not a tick: {other:?}"),
-        }
+        };
+        let t = tick(&fired);
+        assert_eq!(
+            (t.name.as_str(), t.scheduled_ms),
+            ("daily", 1_700_000_000_000)
+        );
     }
 }

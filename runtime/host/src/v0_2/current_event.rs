@@ -10,9 +10,10 @@ use crate::state::HostState;
 
 impl plugboard::plugin::current_event::Host for HostState {
     fn message(&mut self) -> Option<wit::Message> {
+        let plugin = &self.plugin;
         match self.event.current.as_deref()? {
-            Event::Command(c) => Some(message(&c.message)),
-            Event::Message(m) | Event::Edited(m) => Some(message(m)),
+            Event::Command(c) => Some(message(&c.message, plugin)),
+            Event::Message(m) | Event::Edited(m) => Some(message(m, plugin)),
             Event::ButtonPress(_)
             | Event::Reaction(_)
             | Event::MemberJoined(_)

@@ -47,8 +47,12 @@ pub(crate) struct CommandRef<'a> {
     locale: Option<&'a str>,
 }
 
-/// A command as 0.2 has it: the sender's language, else the chat's.
-pub(super) fn command(c: &event::Command) -> CommandRef<'_> {
+/// A command as 0.2 has it: the sender's language, else the chat's (the
+/// sender is read through `current-event`, so `_plugin` is not needed).
+pub(super) fn command<'e>(
+    c: &'e event::Command,
+    _plugin: &crate::state::PluginShared,
+) -> CommandRef<'e> {
     CommandRef {
         name: &c.name,
         raw_args: &c.raw_args,

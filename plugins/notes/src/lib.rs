@@ -1,6 +1,9 @@
-//! `notes`: remembers short notes per chat in the plugin's key-value store,
-//! so they survive restarts.
+//! `notes`: remembers short notes in the plugin's key-value store, so they
+//! survive restarts: a group's notes belong to the group; in a private
+//! chat they are the person's, and follow them to the accounts they linked
+//! on other platforms.
 
+use plugboard_sdk::ChatKind;
 use plugboard_sdk::i18n::{Catalogs, args};
 use plugboard_sdk::kv::Scope;
 use plugboard_sdk::markdown;
@@ -25,13 +28,34 @@ const MAX_LISTED: usize = 20;
 /// Most characters of a note `/notes` shows.
 const MAX_PREVIEW: usize = 100;
 
+/// Where the notes of the chat a message was sent in live: the group's,
+/// or in a private chat the sender's (the SDK's `user` scope, which follows
+/// a person across linked accounts). Notes an earlier version kept for a
+/// private chat move to the sender's on first use.
+fn notes_of(message: &Message) -> Result<Scope> {
+    let chat = Scope::chat(&message.chat).nested("notes");
+    if message.chat.kind != ChatKind::Direct {
+        return Ok(chat);
+    }
+    let mine = Scope::user(&message.sender, &message.chat.platform).nested("notes");
+    for key in chat.keys("")? {
+        if let Some(text) = chat.get::<String>(&key)?
+            && mine.get::<String>(&key)?.is_none()
+        {
+            mine.set(&key, &text)?;
+        }
+        chat.delete(&key)?;
+    }
+    Ok(mine)
+}
+
 /// The plugin; its state lives in KV.
 #[derive(Default)]
 pub struct Notes;
 
 impl Plugin for Notes {
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {
-        let notes = Scope::chat(&cmd.message.chat).nested("notes");
+        let notes = notes_of(&cmd.message)?;
         let locale = cmd.locale.as_deref();
         let say = |id: &str, key: &str| CATALOGS.text(locale, id, &args([("key", key.into())]));
         match cmd.name.as_str() {

@@ -25,6 +25,7 @@ use plugboard_host::plugin::{
     LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
 };
 use plugboard_model::event::Event;
+use plugboard_people::People;
 use plugboard_schedule::{Clock, SystemClock, Timetable};
 use plugboard_store::{Durable, RuntimeMeta, SledStore, Store, StoreError};
 use tokio::sync::{mpsc, watch};
@@ -302,6 +303,8 @@ struct Reload {
     timetable: Arc<Timetable>,
     /// The plugins other plugins call, as the running set has them.
     providers: Arc<Providers>,
+    /// Who is who across platforms, for every router.
+    people: Arc<People>,
 }
 
 impl Bot {
@@ -319,6 +322,10 @@ impl Bot {
     ) -> Result<(Bot, LoadReport), BotError> {
         let data = config.data_dir();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("store"))?);
+        let people = Arc::new(People::new(
+            Arc::clone(&store) as Arc<dyn plugboard_store::PeopleRecords>,
+            Arc::clone(&clock),
+        ));
         let timetable = Arc::new(Timetable::open(
             Arc::clone(&store) as Arc<dyn plugboard_store::Schedules>,
             clock,
@@ -339,7 +346,8 @@ impl Bot {
             targets,
             config.runtime.command_prefixes.clone(),
             &config.commands,
-        );
+        )
+        .with_people(Arc::clone(&people));
         let mut bot = Bot::new(
             Arc::new(router),
             store,
@@ -352,6 +360,7 @@ impl Bot {
             engine,
             timetable,
             providers,
+            people,
         }));
         Ok((bot, report))
     }
@@ -621,7 +630,8 @@ impl Reload {
             targets,
             self.config.runtime.command_prefixes.clone(),
             &self.config.commands,
-        );
+        )
+        .with_people(Arc::clone(&self.people));
         let removed: Vec<String> = old
             .plugins()
             .iter()

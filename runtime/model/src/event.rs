@@ -340,6 +340,19 @@ impl Event {
         }
     }
 
+    /// Who caused the event, for those a person causes (a tick has no
+    /// sender).
+    pub fn sender_mut(&mut self) -> Option<&mut User> {
+        match self {
+            Event::Message(m) | Event::Edited(m) => Some(&mut m.sender),
+            Event::Command(c) => Some(&mut c.message.sender),
+            Event::ButtonPress(b) => Some(&mut b.user),
+            Event::Reaction(r) => Some(&mut r.user),
+            Event::MemberJoined(m) | Event::MemberLeft(m) => Some(&mut m.user),
+            Event::Tick(_) => None,
+        }
+    }
+
     /// A short name of the event's kind, for logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -124,6 +124,16 @@ pub struct Linked {
     pub accounts: Vec<Account>,
 }
 
+/// An account taken out of its person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unlinked {
+    /// The person it belonged to.
+    pub person: PersonId,
+    /// The person's other accounts. When only one is left, the person is
+    /// dissolved and that account stands alone again too.
+    pub remaining: Vec<Account>,
+}
+
 /// Why a link or unlink was refused. Each says what to do instead.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -381,7 +391,7 @@ impl People {
 
     /// Takes `account` out of its person. A person left with one account
     /// is dissolved: that account stands alone again.
-    pub fn unlink(&self, account: &Account) -> Result<PersonId, LinkError> {
+    pub fn unlink(&self, account: &Account) -> Result<Unlinked, LinkError> {
         let _changing = self.lock();
         let Some(person) = self
             .read::<AccountRecord>(&account.key())?
@@ -391,6 +401,7 @@ impl People {
         };
         let mut accounts = self.accounts_of(&person)?;
         accounts.retain(|a| a != account);
+        let remaining = accounts.clone();
         let mut gone = vec![account.clone()];
         if accounts.len() <= 1 {
             gone.append(&mut accounts);
@@ -404,7 +415,7 @@ impl People {
         let refs: Vec<&Account> = gone.iter().collect();
         self.forget_cached(&refs);
         self.record(&account.to_string(), "unlink", person.as_str(), "")?;
-        Ok(person)
+        Ok(Unlinked { person, remaining })
     }
 
     /// Writes an audit entry, now.

@@ -43,7 +43,9 @@ fn a_code_links_two_accounts_once_and_unlink_splits_them() -> anyhow::Result<()>
     let reused = people.redeem(&Account::new("discord", "8"), &code.code);
     assert!(matches!(reused, Err(LinkError::UnknownCode)), "{reused:?}");
 
-    assert_eq!(people.unlink(&discord())?, linked.person);
+    let unlinked = people.unlink(&discord())?;
+    assert_eq!(unlinked.person, linked.person);
+    assert_eq!(unlinked.remaining, [telegram()]);
     assert_eq!(people.person_of(&discord())?, None);
     assert_eq!(
         people.person_of(&telegram())?,

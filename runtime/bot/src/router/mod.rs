@@ -9,8 +9,10 @@
 
 mod help;
 mod owner;
+mod people;
 
 pub use owner::OWNER_COMMAND;
+pub use people::{LINK_COMMAND, UNLINK_COMMAND};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,6 +49,8 @@ pub struct Router {
     subscribers: HashMap<EventKind, Vec<usize>>,
     prefixes: Vec<String>,
     host: Arc<str>,
+    /// Who is who across platforms; `None`: accounts are never linked.
+    people: Option<Arc<plugboard_people::People>>,
 }
 
 impl Router {
@@ -88,7 +92,26 @@ impl Router {
             subscribers,
             prefixes,
             host: HOST.into(),
+            people: None,
         }
+    }
+
+    /// Links accounts through `people`: the router answers `/link` and
+    /// `/unlink` itself (before any plugin declaring them, which it warns
+    /// about), and gives each event's sender their person.
+    pub fn with_people(mut self, people: Arc<plugboard_people::People>) -> Self {
+        for name in [LINK_COMMAND, UNLINK_COMMAND] {
+            if let Some((index, _)) = self.catalog.assignment.routes.get(name) {
+                tracing::warn!(
+                    plugin = self.plugins[*index].name(),
+                    command = name,
+                    "the bot answers /{name} itself (linking accounts); the plugin's /{name} is reachable as /{}.{name}",
+                    self.plugins[*index].name()
+                );
+            }
+        }
+        self.people = Some(people);
+        self
     }
 
     /// Who answers each command, and the conflicts found.
@@ -150,8 +173,11 @@ impl Router {
     }
 
     /// Handles one event: every plugin that wants it, in load order.
-    pub async fn dispatch(&self, event: Event) -> Dispatch {
+    pub async fn dispatch(&self, mut event: Event) -> Dispatch {
         let mut out = Dispatch::default();
+        if let Some(people) = &self.people {
+            self.identify(people, &mut event);
+        }
         let chat = event.chat().to_ref();
         let direct = event.chat().kind == ChatKind::Direct;
         // The one plugin a command goes to (borrowed as a one-element slice).
@@ -174,6 +200,12 @@ impl Router {
                         && chat.platform == Platform::Console
                     {
                         let text = self.owner_command(&command.args);
+                        self.reply(&mut out, &chat, reply_to, text);
+                        return out;
+                    }
+                    if parsed.plugin.is_none()
+                        && let Some(text) = self.host_command(&command, direct)
+                    {
                         self.reply(&mut out, &chat, reply_to, text);
                         return out;
                     }
@@ -224,6 +256,10 @@ impl Router {
             },
             Event::Command(mut command) => {
                 let reply_to = Some(command.message.id.clone());
+                if let Some(text) = self.host_command(&command, direct) {
+                    self.reply(&mut out, &chat, reply_to, text);
+                    return out;
+                }
                 let owners = match self.route(None, &command.name) {
                     Some((index, own)) => {
                         Self::rename(&mut command, own);
@@ -364,6 +400,25 @@ impl Router {
             self.reply(&mut out, &chat, reply_to, text);
         }
         out
+    }
+
+    /// The answer to a command the host answers itself whatever the
+    /// plugins declare (`/link`, `/unlink` when accounts are linked), if
+    /// `command` is one.
+    fn host_command(&self, command: &Command, direct: bool) -> Option<String> {
+        let people = self.people.as_ref()?;
+        if command.name != LINK_COMMAND && command.name != UNLINK_COMMAND {
+            return None;
+        }
+        let message = &command.message;
+        Some(self.identity_command(
+            people,
+            message.chat.platform.as_str(),
+            &message.sender,
+            direct,
+            &command.name,
+            &command.args,
+        ))
     }
 
     /// Whether the plugin at `index` may receive a tick, in a chat it could

@@ -11,6 +11,7 @@ mod http;
 mod linking;
 mod loading;
 mod packages;
+mod people;
 mod routing;
 mod sandbox;
 mod schedule;

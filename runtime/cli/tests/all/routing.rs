@@ -107,22 +107,46 @@ async fn events_of_one_chat_are_answered_in_order() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn notes_survive_a_restart_and_stay_in_their_chat() -> Result<()> {
+async fn notes_survive_a_restart_and_a_groups_notes_stay_in_that_group() -> Result<()> {
     let mut bot = TestBot::start(&[&plugins_dir()], "")?;
     assert_eq!(
-        bot.ask("kitchen", "/remember color deep teal").await?,
+        bot.ask_group("kitchen", "/remember color deep teal")
+            .await?,
         "Remembered `color`."
     );
     assert_eq!(
-        bot.ask("garage", "/recall color").await?,
+        bot.ask_group("garage", "/recall color").await?,
         "I don't remember anything about `color`."
     );
+    // In private chats the notes are the user's, whichever chat.
+    assert_eq!(
+        bot.ask("dm-1", "/remember size 42").await?,
+        "Remembered `size`."
+    );
+    assert_eq!(bot.ask("dm-2", "/recall size").await?, "42");
+    assert_eq!(
+        bot.ask_group("kitchen", "/recall size").await?,
+        "I don't remember anything about `size`."
+    );
     let data = bot.stop().await?;
+    // A private chat's note as notes kept it before notes were personal.
+    {
+        use plugboard_store::{Durable as _, PluginKv as _};
+        let store = plugboard_store::SledStore::open(&data.path().join("data").join("store"))?;
+        store.kv_set("notes", "chat/test/dm-old/notes/legacy", b"\"kept\"")?;
+        store.flush()?;
+    }
 
     let mut bot = TestBot::start_in(data, &[&plugins_dir()], "")?;
-    assert_eq!(bot.ask("kitchen", "/recall color").await?, "deep teal");
+    assert_eq!(
+        bot.ask_group("kitchen", "/recall color").await?,
+        "deep teal"
+    );
+    // Moved to its writer on first use, then theirs in every private chat.
+    assert_eq!(bot.ask("dm-old", "/recall legacy").await?, "kept");
+    assert_eq!(bot.ask("dm-1", "/recall legacy").await?, "kept");
     // `/notes` answers with a card: one field per note.
-    assert!(bot.handle.say("kitchen", "tester", "/notes").await);
+    bot.say_group("kitchen", "/notes").await?;
     let listed = bot.next().await?;
     let OutboundOp::Send { message, .. } = &listed.op else {
         anyhow::bail!("not a message: {listed:?}");
@@ -134,11 +158,11 @@ async fn notes_survive_a_restart_and_stay_in_their_chat() -> Result<()> {
         ("color", "deep teal")
     );
     assert_eq!(
-        bot.ask("kitchen", "/forget color").await?,
+        bot.ask_group("kitchen", "/forget color").await?,
         "Forgot `color`."
     );
     assert_eq!(
-        bot.ask("kitchen", "/recall color").await?,
+        bot.ask_group("kitchen", "/recall color").await?,
         "I don't remember anything about `color`."
     );
     bot.stop().await?;

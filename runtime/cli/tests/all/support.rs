@@ -211,6 +211,26 @@ impl TestBot {
         Ok(text_of(&delivery))
     }
 
+    /// Sends `text` in the group chat `chat` and returns the text of the
+    /// first delivery.
+    pub async fn ask_group(&mut self, chat: &str, text: &str) -> Result<String> {
+        self.say_group(chat, text).await?;
+        let delivery = self.next().await?;
+        Ok(text_of(&delivery))
+    }
+
+    /// Sends `text` in the group chat `chat`.
+    pub async fn say_group(&mut self, chat: &str, text: &str) -> Result<()> {
+        let mut event = self.handle.message(chat, "tester", text);
+        if let plugboard_model::event::Event::Message(message) = &mut event {
+            message.chat.kind = plugboard_model::event::ChatKind::Group;
+        }
+        if !self.handle.send(event).await {
+            bail!("the bot stopped listening");
+        }
+        Ok(())
+    }
+
     /// Sends `text` in `chat` from a user whose language is `locale`, and
     /// returns the text of the first delivery.
     pub async fn ask_in(&mut self, chat: &str, locale: &str, text: &str) -> Result<String> {

@@ -35,7 +35,10 @@ pub(super) fn platform(p: &event::Platform) -> wit::Platform {
 pub(super) fn user(u: &event::User, plugin: &PluginShared) -> wit::User {
     wit::User {
         id: u.id.clone(),
-        global_id: u.global_id.as_deref().map(|person| plugin.global_id(person)),
+        global_id: u
+            .global_id
+            .as_deref()
+            .map(|person| plugin.global_id(person)),
         display_name: u.display_name.clone(),
         locale: u.locale.clone(),
         is_bot: u.is_bot,

@@ -1,0 +1,216 @@
+//! People across platforms: `/link` joins two accounts into one person,
+//! and what plugins keep for that person follows them.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use plugboard_adapter::memory::{MemoryAdapter, MemoryHandle};
+use plugboard_bot::bot::Bot;
+use plugboard_bot::config::BotConfig;
+use plugboard_people::{ATTEMPT_WINDOW_MS, CODE_TTL_MS, People};
+use plugboard_schedule::{Clock, ManualClock};
+use plugboard_store::{PeopleRecords, SledStore};
+
+use crate::support::{PATIENCE, dirs_toml, plugins_dir, shared_cache, text_of};
+
+/// A bot on two in-process platforms, `alpha` and `beta`, on a clock
+/// that moves when told.
+struct TwoPlatforms {
+    alpha: MemoryHandle,
+    beta: MemoryHandle,
+    clock: Arc<ManualClock>,
+    running: tokio::task::JoinHandle<Result<(), plugboard_bot::bot::BotError>>,
+    data: tempfile::TempDir,
+}
+
+impl TwoPlatforms {
+    fn start(plugin_dirs: &[&Path]) -> Result<Self> {
+        let data = tempfile::tempdir()?;
+        let text = format!(
+            "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\nmax_instances = 64\n\n\
+             [plugins.notes]\ngrants = [\"kv\"]\n",
+            data.path().join("data").display().to_string(),
+            shared_cache().display().to_string(),
+            dirs_toml(plugin_dirs),
+        );
+        let config = BotConfig::parse(&text, Path::new("test.toml"), data.path().to_path_buf())?;
+        let clock = Arc::new(ManualClock::at(1_800_000_000_000));
+        let (mut bot, report) =
+            Bot::from_config_with_clock(&config, Arc::clone(&clock) as Arc<dyn Clock>)?;
+        anyhow::ensure!(report.refused.is_empty(), "{:?}", report.refused);
+        let (alpha_adapter, alpha) = MemoryAdapter::new("alpha");
+        let (beta_adapter, beta) = MemoryAdapter::new("beta");
+        bot.add_adapter(Box::new(alpha_adapter));
+        bot.add_adapter(Box::new(beta_adapter));
+        let running = tokio::spawn(bot.run(std::future::pending()));
+        Ok(Self {
+            alpha,
+            beta,
+            clock,
+            running,
+            data,
+        })
+    }
+
+    async fn stop(mut self) -> Result<tempfile::TempDir> {
+        for handle in [&mut self.alpha, &mut self.beta] {
+            handle.close();
+        }
+        for handle in [&mut self.alpha, &mut self.beta] {
+            while tokio::time::timeout(PATIENCE, handle.recv())
+                .await?
+                .is_some()
+            {}
+        }
+        self.running.await??;
+        Ok(self.data)
+    }
+}
+
+/// Says `text` as `user` in a private chat of `on`, and returns the answer.
+async fn ask(on: &mut MemoryHandle, user: &str, text: &str) -> Result<String> {
+    if !on.say(&format!("dm-{user}"), user, text).await {
+        bail!("the bot stopped listening");
+    }
+    let answer = tokio::time::timeout(PATIENCE, on.recv())
+        .await
+        .context("no answer")?
+        .context("the bot stopped")?;
+    Ok(text_of(&answer))
+}
+
+/// The code in `/link`'s answer.
+fn code_in(answer: &str) -> Result<String> {
+    answer
+        .strip_prefix("Your link code is ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .with_context(|| format!("no code in {answer:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_splits_them()
+-> Result<()> {
+    let mut bot = TwoPlatforms::start(&[&plugins_dir()])?;
+    let (alpha, beta) = (&mut bot.alpha, &mut bot.beta);
+    assert_eq!(
+        ask(alpha, "ann", "/remember color teal").await?,
+        "Remembered `color`."
+    );
+    assert_eq!(
+        ask(beta, "b-ann", "/recall color").await?,
+        "I don't remember anything about `color`."
+    );
+
+    let answer = ask(alpha, "ann", "/link").await?;
+    let code = code_in(&answer)?;
+    assert!(
+        answer.ends_with(&format!("On your other account, send me: /link {code}")),
+        "{answer}"
+    );
+    assert_eq!(
+        ask(beta, "b-ann", &format!("/link {}", code.to_lowercase())).await?,
+        "Linked: this account and alpha:ann are one person now. What plugins keep for you follows you on each of them; /unlink undoes it."
+    );
+    // ann's note came along, and both accounts see the same notes.
+    assert_eq!(ask(beta, "b-ann", "/recall color").await?, "teal");
+    assert_eq!(
+        ask(beta, "b-ann", "/remember size 42").await?,
+        "Remembered `size`."
+    );
+    assert_eq!(ask(alpha, "ann", "/recall size").await?, "42");
+    // Someone else's private notes stay theirs.
+    assert_eq!(
+        ask(beta, "bob", "/recall color").await?,
+        "I don't remember anything about `color`."
+    );
+
+    // A code works once.
+    assert_eq!(
+        ask(beta, "bob", &format!("/link {code}")).await?,
+        "That code is not valid (a code works once); ask for a new one with /link on your other account."
+    );
+    // A code expires after ten minutes.
+    let stale = code_in(&ask(alpha, "carol", "/link").await?)?;
+    bot.clock.advance(CODE_TTL_MS);
+    assert_eq!(
+        ask(beta, "b-carol", &format!("/link {stale}")).await?,
+        "That code has expired (codes work for 10 minutes); ask for a new one with /link."
+    );
+    // Guessing is cut short: five wrong codes, then a pause.
+    let fresh = code_in(&ask(alpha, "carol", "/link").await?)?;
+    for _ in 0..5 {
+        let guessed = ask(beta, "mallory", "/link ABCDEFGH").await?;
+        assert!(guessed.starts_with("That code is not valid"), "{guessed}");
+    }
+    assert_eq!(
+        ask(beta, "mallory", &format!("/link {fresh}")).await?,
+        "Too many wrong codes; try again in 10 minutes."
+    );
+    bot.clock.advance(ATTEMPT_WINDOW_MS);
+    // (fresh has expired by now; carol asks again.)
+    let again = code_in(&ask(alpha, "carol", "/link").await?)?;
+    assert!(
+        ask(beta, "mallory", &format!("/link {again}"))
+            .await?
+            .starts_with("Linked: this account and alpha:carol")
+    );
+
+    assert_eq!(
+        ask(beta, "b-ann", "/unlink").await?,
+        "Unlinked: this account stands alone again. What plugins kept for you while linked stays with your other account."
+    );
+    assert_eq!(
+        ask(beta, "b-ann", "/recall color").await?,
+        "I don't remember anything about `color`."
+    );
+    assert_eq!(ask(alpha, "ann", "/recall size").await?, "42");
+    assert_eq!(
+        ask(beta, "b-ann", "/unlink").await?,
+        "This account is not linked to any other."
+    );
+    let data = bot.stop().await?;
+
+    // Every link and unlink is in the audit log, with who and when.
+    let store = Arc::new(SledStore::open(&data.path().join("data").join("store"))?);
+    let people = People::new(
+        store as Arc<dyn PeopleRecords>,
+        Arc::new(ManualClock::at(0)) as Arc<dyn Clock>,
+    );
+    let audit: Vec<(String, String)> = people
+        .audit(None, 100)?
+        .into_iter()
+        .map(|(_, e)| (e.actor, e.action))
+        .collect();
+    let expected = [
+        ("beta:b-ann", "link"),
+        ("beta:mallory", "link"),
+        ("beta:b-ann", "unlink"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect();
+    assert_eq!(audit, expected);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_code_is_never_shown_in_a_group() -> Result<()> {
+    let mut bot = TwoPlatforms::start(&[&plugins_dir()])?;
+    let mut event = bot.alpha.message("group", "ann", "/link");
+    if let plugboard_model::event::Event::Message(message) = &mut event {
+        message.chat.kind = plugboard_model::event::ChatKind::Group;
+    }
+    anyhow::ensure!(bot.alpha.send(event).await, "the bot stopped");
+    let answer = tokio::time::timeout(PATIENCE, bot.alpha.recv())
+        .await?
+        .context("the bot stopped")?;
+    assert_eq!(
+        text_of(&answer),
+        "A link code is personal: send /link to me in a private chat."
+    );
+    bot.stop().await?;
+    Ok(())
+}

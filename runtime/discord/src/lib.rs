@@ -565,7 +565,25 @@ async fn deliver(
     plugboard_adapter::deliver_by_chat(outbox, move |outbound: Outbound| {
         let (http, interactions) = (Arc::clone(&http), Arc::clone(&interactions));
         async move {
-            let Some(channel) = parse_id(&outbound.chat.id).map(ChannelId::new) else {
+            let channel = match outbound.chat.private_user() {
+                // A user's private chat: the direct message channel Discord
+                // opens (or already has) with them.
+                Some(user) => match parse_id(user) {
+                    Some(user) => match http
+                        .create_private_channel(&serde_json::json!({ "recipient_id": user.to_string() }))
+                        .await
+                    {
+                        Ok(dm) => Some(dm.id),
+                        Err(e) => {
+                            tracing::warn!(plugin = %outbound.plugin, "discord: cannot open a direct message channel: {e}");
+                            return;
+                        }
+                    },
+                    None => None,
+                },
+                None => parse_id(&outbound.chat.id).map(ChannelId::new),
+            };
+            let Some(channel) = channel else {
                 tracing::warn!(chat = ?outbound.chat.id, "discord: not a Discord channel id; dropping a delivery");
                 return;
             };

@@ -132,6 +132,29 @@ pub struct ChatRef {
     pub id: String,
 }
 
+/// How [`ChatRef::private_with`] marks the private chat with a user: no
+/// platform's chat id starts with it.
+const PRIVATE_PREFIX: &str = "@private:";
+
+impl ChatRef {
+    /// The private chat of the bot with user `user` on `platform`, which
+    /// the adapter finds (Telegram: the user's id; Discord: the direct
+    /// message channel it opens). Only the host addresses it, for what must
+    /// not be said in a group (a link code).
+    pub fn private_with(platform: Platform, user: &str) -> Self {
+        Self {
+            platform,
+            id: format!("{PRIVATE_PREFIX}{user}"),
+        }
+    }
+
+    /// The user whose private chat this is, for an address made by
+    /// [`ChatRef::private_with`].
+    pub fn private_user(&self) -> Option<&str> {
+        self.id.strip_prefix(PRIVATE_PREFIX)
+    }
+}
+
 /// A file or media attached to a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {

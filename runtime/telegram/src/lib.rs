@@ -679,7 +679,9 @@ async fn deliver(bot: Throttle<Bot>, outbox: mpsc::Receiver<Outbound>) {
     plugboard_adapter::deliver_by_chat(outbox, move |outbound: Outbound| {
         let bot = bot.clone();
         async move {
-            match outbound.chat.id.parse::<i64>() {
+            // A user's private chat with the bot has the user's id.
+            let chat = outbound.chat.private_user().unwrap_or(&outbound.chat.id);
+            match chat.parse::<i64>() {
                 Ok(chat) => perform(&bot, ChatId(chat), &outbound).await,
                 Err(_) => tracing::warn!(
                     chat = ?outbound.chat.id,

@@ -204,9 +204,9 @@ impl Router {
                         return out;
                     }
                     if parsed.plugin.is_none()
-                        && let Some(text) = self.host_command(&command, direct)
+                        && let Some(answer) = self.host_command(&command, direct)
                     {
-                        self.reply(&mut out, &chat, reply_to, text);
+                        self.host_answer(&mut out, &chat, reply_to, &command, answer);
                         return out;
                     }
                     match self.route(parsed.plugin.as_deref(), &command.name) {
@@ -256,8 +256,8 @@ impl Router {
             },
             Event::Command(mut command) => {
                 let reply_to = Some(command.message.id.clone());
-                if let Some(text) = self.host_command(&command, direct) {
-                    self.reply(&mut out, &chat, reply_to, text);
+                if let Some(answer) = self.host_command(&command, direct) {
+                    self.host_answer(&mut out, &chat, reply_to, &command, answer);
                     return out;
                 }
                 let owners = match self.route(None, &command.name) {
@@ -405,7 +405,7 @@ impl Router {
     /// The answer to a command the host answers itself whatever the
     /// plugins declare (`/link`, `/unlink` when accounts are linked), if
     /// `command` is one.
-    fn host_command(&self, command: &Command, direct: bool) -> Option<String> {
+    fn host_command(&self, command: &Command, direct: bool) -> Option<(String, Option<String>)> {
         let people = self.people.as_ref()?;
         if command.name != LINK_COMMAND && command.name != UNLINK_COMMAND {
             return None;
@@ -419,6 +419,26 @@ impl Router {
             &command.name,
             &command.args,
         ))
+    }
+
+    /// Delivers a host command's answer where it was asked, and its
+    /// private part (if any) in the sender's private chat.
+    fn host_answer(
+        &self,
+        out: &mut Dispatch,
+        chat: &plugboard_model::event::ChatRef,
+        reply_to: Option<String>,
+        command: &Command,
+        (text, private): (String, Option<String>),
+    ) {
+        self.reply(out, chat, reply_to, text);
+        if let Some(private) = private {
+            let to = plugboard_model::event::ChatRef::private_with(
+                chat.platform.clone(),
+                &command.message.sender.id,
+            );
+            self.reply(out, &to, None, private);
+        }
     }
 
     /// Whether the plugin at `index` may receive a tick, in a chat it could

@@ -38,7 +38,9 @@ impl Router {
         }
     }
 
-    /// Answers `/link`, `/link <code>` and `/unlink` from `sender`.
+    /// Answers `/link`, `/link <code>` and `/unlink` from `sender`: the
+    /// answer where it was asked, and what to tell the sender privately (a
+    /// code asked for in a group).
     pub(super) fn identity_command(
         &self,
         people: &People,
@@ -47,19 +49,22 @@ impl Router {
         direct: bool,
         name: &str,
         args: &[String],
-    ) -> String {
+    ) -> (String, Option<String>) {
         let me = account(platform, sender);
         let answer = match (name, args) {
-            (LINK_COMMAND, []) if !direct => {
-                return format!(
-                    "A link code is personal: send /{LINK_COMMAND} to me in a private chat."
-                );
-            }
             (LINK_COMMAND, []) => people.issue_code(&me).map(|code| {
-                format!(
+                let text = format!(
                     "Your link code is {} (it works once, for 10 minutes). On your other account, send me: /{LINK_COMMAND} {}",
                     code.code, code.code
-                )
+                );
+                if direct {
+                    return (text, None);
+                }
+                // Never in a group: privately, and a word in the group.
+                let told = format!(
+                    "I sent you a link code in a private message. If it does not arrive, send /{LINK_COMMAND} to me in a private chat."
+                );
+                (told, Some(text))
             }),
             (LINK_COMMAND, [code]) => people.redeem(&me, code).map(|linked| {
                 let issuer = linked.accounts.iter().find(|a| **a != me);
@@ -72,10 +77,11 @@ impl Router {
                     .filter(|a| **a != me)
                     .map(ToString::to_string)
                     .collect();
-                format!(
+                let text = format!(
                     "Linked: this account and {} are one person now. What plugins keep for you follows you on each of them; /{UNLINK_COMMAND} undoes it.",
                     others.join(", ")
-                )
+                );
+                (text, None)
             }),
             (UNLINK_COMMAND, []) => people.unlink(&me).map(|unlinked| {
                 // A person of one is no more: its data goes to the account
@@ -87,30 +93,36 @@ impl Router {
                     1 => "account",
                     _ => "accounts",
                 };
-                format!(
+                let text = format!(
                     "Unlinked: this account stands alone again. What plugins kept for you while linked stays with your other {others}."
-                )
+                );
+                (text, None)
             }),
             (LINK_COMMAND, _) => {
-                return format!(
+                let usage = format!(
                     "usage: /{LINK_COMMAND} (for a code), then /{LINK_COMMAND} <code> on your other account"
                 );
+                return (usage, None);
             }
-            _ => return format!("usage: /{UNLINK_COMMAND}"),
+            _ => return (format!("usage: /{UNLINK_COMMAND}"), None),
         };
-        answer.unwrap_or_else(|e| match e {
-            LinkError::Store(_) | LinkError::Damaged { .. } | LinkError::Randomness(_) => {
-                tracing::error!(account = %me, "linking failed: {e}");
-                "Linking is not available right now; the bot's owner can see why in the log.".into()
-            }
-            refusal => {
-                let text = refusal.to_string();
-                let mut chars = text.chars();
-                match chars.next() {
-                    Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
-                    None => text,
+        answer.unwrap_or_else(|e| {
+            let text = match e {
+                LinkError::Store(_) | LinkError::Damaged { .. } | LinkError::Randomness(_) => {
+                    tracing::error!(account = %me, "linking failed: {e}");
+                    "Linking is not available right now; the bot's owner can see why in the log."
+                        .into()
                 }
-            }
+                refusal => {
+                    let text = refusal.to_string();
+                    let mut chars = text.chars();
+                    match chars.next() {
+                        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+                        None => text,
+                    }
+                }
+            };
+            (text, None)
         })
     }
 

@@ -162,6 +162,11 @@ async fn rest(State(fake): State<Shared>, method: Method, uri: Uri, body: String
     };
     match (method.as_str(), parts.as_slice()) {
         ("POST", ["channels", channel, "messages"]) => answer_message(channel, None),
+        // The direct message channel with a user (Ann's is `DM`).
+        ("POST", ["users", "@me", "channels"]) => json_response(
+            StatusCode::OK,
+            json!({"id": DM, "type": 1, "last_message_id": null, "recipients": [ann()]}),
+        ),
         ("PATCH", ["channels", channel, "messages", id]) => answer_message(channel, Some(id)),
         ("PATCH", ["webhooks", _, _, "messages", "@original"]) | ("POST", ["webhooks", _, _]) => {
             answer_message(DM, None)
@@ -950,6 +955,105 @@ async fn one_plugboard_process_serves_telegram_and_discord() -> Result<()> {
     let (on_discord, on_telegram) = answered?;
     assert_eq!(on_discord[0]["content"], "from discord");
     assert_eq!(on_telegram[0]["text"], "from telegram");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_linked_on_telegram_and_discord_share_notes_in_one_plugboard_run() -> Result<()> {
+    use crate::telegram as tg;
+
+    let telegram = tg::Shared::default();
+    tg::lock(&telegram).updates = vec![
+        tg::text_update(90, 9, "/remember color teal"),
+        tg::text_update(91, 10, "/link"),
+    ];
+    let telegram_url = tg::serve(Arc::clone(&telegram)).await?;
+    let discord = Discord::serve().await?;
+    let dir = tempfile::tempdir()?;
+    let mut child = plugboard_run(
+        dir.path(),
+        &format!(
+            "[plugins.notes]\ngrants = [\"kv\"]\n\n\
+             [telegram]\ntoken_env = \"PLUGBOARD_TEST_TELEGRAM\"\napi_url = {telegram_url:?}\n\n\
+             [discord]\ntoken_env = \"PLUGBOARD_TEST_DISCORD\"\nproxy_url = {:?}\n",
+            discord.url,
+        ),
+        &[
+            ("PLUGBOARD_TEST_TELEGRAM", "123:TEST"),
+            ("PLUGBOARD_TEST_DISCORD", "TEST.TOKEN"),
+        ],
+    )?;
+    let run = async {
+        let sent = tg::wait_for(&telegram, "sendmessage", 2).await?;
+        assert_eq!(sent[0]["text"], "Remembered `color`.");
+        let answer = sent[1]["text"].as_str().unwrap_or_default().to_owned();
+        let code = answer
+            .strip_prefix("Your link code is ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .with_context(|| format!("no code in {answer:?}"))?
+            .to_owned();
+        discord.connected().await?;
+        // One at a time: the gateway's events may be handled out of order.
+        let said = [
+            "!recall color".to_owned(),
+            "!link ABCDEFGH".to_owned(),
+            format!("!link {code}"),
+            "!recall color".to_owned(),
+            format!("!link {code}"),
+            "!unlink".to_owned(),
+            "!recall color".to_owned(),
+        ];
+        let mut answers = Vec::new();
+        for (i, text) in said.iter().enumerate() {
+            discord.dm(&(701 + i).to_string(), text);
+            answers = discord.dm_messages(i + 1).await?;
+        }
+        // Asked for in a server channel, a code goes to the direct messages.
+        let mut in_guild = message("708", "600", ann(), "!link");
+        in_guild["guild_id"] = json!(GUILD);
+        discord.state().dispatch("MESSAGE_CREATE", in_guild);
+        let opened = discord
+            .wait_for("POST", "/api/v10/users/@me/channels", 1)
+            .await?;
+        let private = discord.dm_messages(8).await?;
+        let in_channel = discord.channel_messages("600", 1).await?;
+        anyhow::Ok((answers, opened, private, in_channel))
+    }
+    .await;
+    child.kill().await?;
+    let (answers, opened, private, in_channel) = run?;
+    let texts: Vec<&str> = answers
+        .iter()
+        .map(|a| a["content"].as_str().unwrap_or_default())
+        .collect();
+    // (Discord shows the text as written: its Markdown is escaped.)
+    let unknown = "I don't remember anything about \\`color\\`.";
+    assert_eq!(texts[0], unknown);
+    assert!(texts[1].starts_with("That code is not valid"), "{texts:?}");
+    assert_eq!(
+        texts[2],
+        "Linked: this account and telegram:42 are one person now. What plugins keep for you follows you on each of them; /unlink undoes it."
+    );
+    assert_eq!(texts[3], "teal", "the Telegram note, recalled on Discord");
+    assert!(
+        texts[4].starts_with("That code is not valid"),
+        "reused: {texts:?}"
+    );
+    assert!(texts[5].starts_with("Unlinked: "), "{texts:?}");
+    assert_eq!(texts[6], unknown);
+    assert_eq!(opened[0]["recipient_id"], ANN);
+    assert!(
+        private[7]["content"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Your link code is ")),
+        "{private:?}"
+    );
+    assert!(
+        in_channel[0]["content"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("I sent you a link code in a private message.")),
+        "{in_channel:?}"
+    );
     Ok(())
 }
 

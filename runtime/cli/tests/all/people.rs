@@ -197,19 +197,31 @@ async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_spli
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_link_code_is_never_shown_in_a_group() -> Result<()> {
+async fn a_link_code_asked_for_in_a_group_is_sent_privately_and_works() -> Result<()> {
     let mut bot = TwoPlatforms::start(&[&plugins_dir()])?;
     let mut event = bot.alpha.message("group", "ann", "/link");
     if let plugboard_model::event::Event::Message(message) = &mut event {
         message.chat.kind = plugboard_model::event::ChatKind::Group;
     }
     anyhow::ensure!(bot.alpha.send(event).await, "the bot stopped");
-    let answer = tokio::time::timeout(PATIENCE, bot.alpha.recv())
-        .await?
-        .context("the bot stopped")?;
+    let mut next = async || -> Result<plugboard_model::event::Outbound> {
+        tokio::time::timeout(PATIENCE, bot.alpha.recv())
+            .await?
+            .context("the bot stopped")
+    };
+    let in_group = next().await?;
+    assert_eq!(in_group.chat.id, "group");
     assert_eq!(
-        text_of(&answer),
-        "A link code is personal: send /link to me in a private chat."
+        text_of(&in_group),
+        "I sent you a link code in a private message. If it does not arrive, send /link to me in a private chat."
+    );
+    let private = next().await?;
+    assert_eq!(private.chat.private_user(), Some("ann"));
+    let code = code_in(&text_of(&private))?;
+    assert!(
+        ask(&mut bot.beta, "b-ann", &format!("/link {code}"))
+            .await?
+            .starts_with("Linked: this account and alpha:ann")
     );
     bot.stop().await?;
     Ok(())

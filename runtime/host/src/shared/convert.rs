@@ -152,7 +152,7 @@ impl From<Refusal> for HostError {
 
 pub(super) fn chat_ref_from_wit(c: wit::ChatRef) -> Result<event::ChatRef, Refusal> {
     outgoing::check_id("chat id", &c.id)?;
-    Ok(event::ChatRef {
+    let chat = event::ChatRef {
         platform: match c.platform {
             wit::Platform::Console => event::Platform::Console,
             wit::Platform::Telegram => event::Platform::Telegram,
@@ -163,7 +163,15 @@ pub(super) fn chat_ref_from_wit(c: wit::ChatRef) -> Result<event::ChatRef, Refus
             }
         },
         id: c.id,
-    })
+    };
+    // The host's own address for a private chat with someone.
+    if chat.private_user().is_some() {
+        return Err(Refusal::Invalid(format!(
+            "`{}` is not a chat id a plugin may address",
+            chat.id
+        )));
+    }
+    Ok(chat)
 }
 
 // ---- sizes: what a plugin makes the host hold, in bytes ----

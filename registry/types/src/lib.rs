@@ -31,6 +31,7 @@ pub mod graph;
 pub mod index;
 pub mod interfaces;
 pub mod manifest;
+pub mod roles;
 pub mod settings;
 pub mod text;
 

@@ -143,6 +143,11 @@ pub struct CommandSpec {
     /// text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<CommandOption>,
+    /// The least role a person needs to run it (`admin`, `moderator`, or
+    /// a role the bot owner defines, like `premium`); everyone when absent.
+    /// The bot owner may override it per command and per chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<crate::roles::Role>,
 }
 
 /// Longest description of a command option, in characters (Discord's limit).

@@ -15,9 +15,14 @@
 //!   ([`MAX_FAILED_ATTEMPTS`] per [`ATTEMPT_WINDOW_MS`]), so guessing a code
 //!   is hopeless (2⁴⁰ codes, five guesses per ten minutes).
 //!   [`People::unlink`] takes an account out of its person again.
-//! * Every link and unlink is written to the audit log
-//!   ([`People::record`], [`People::audit`]), which later also holds role
-//!   changes and bans.
+//! * Roles ([`People::roles_of`], [`People::give_role`],
+//!   [`People::take_role`]): what each account was given, and
+//!   [`Role::Owner`] for the owners the config names; a person holds the
+//!   roles of all their accounts.
+//! * Bans ([`People::ban`], [`People::is_banned`]): a banned person is
+//!   banned on every account they had linked when banned.
+//! * Every link, unlink, role change and ban is written to the audit log
+//!   ([`People::record`], [`People::audit`]).
 //!
 //! What it must not touch: events, routing, plugins, platforms. It is told
 //! which account asks, and answers with facts and typed refusals; the
@@ -31,6 +36,8 @@
 //! | `code/<code>` | the account that asked for the code, and its expiry |
 //! | `code-of/<account>` | that account's live code |
 //! | `attempts/<account>` | the account's recent failed attempts |
+//! | `roles/<account>` | the roles the account was given |
+//! | `ban/<account>` | who banned the account, when and why |
 //! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
 
 use std::collections::HashMap;
@@ -41,6 +48,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use plugboard_schedule::Clock;
 use plugboard_store::{PeopleRecords, StoreError};
 use serde::{Deserialize, Serialize};
+
+pub use plugboard_registry_types::roles::Role;
+
+mod access;
+pub use access::{Ban, RoleError};
 
 /// How long a link code works: ten minutes.
 pub const CODE_TTL_MS: u64 = 10 * 60 * 1000;
@@ -232,6 +244,10 @@ pub struct People {
     changing: Mutex<()>,
     /// Orders audit entries written in the same millisecond.
     sequence: AtomicU64,
+    /// The bot's owners, from the config.
+    owners: Vec<Account>,
+    /// Banned accounts, read from the store on first use.
+    bans: RwLock<Option<std::collections::HashSet<Account>>>,
 }
 
 impl People {
@@ -243,7 +259,16 @@ impl People {
             cache: RwLock::default(),
             changing: Mutex::new(()),
             sequence: AtomicU64::new(0),
+            owners: Vec::new(),
+            bans: RwLock::default(),
         }
+    }
+
+    /// The same, with `owners` as the bot's owners (they hold
+    /// [`Role::Owner`] on every account of their person).
+    pub fn with_owners(mut self, owners: Vec<Account>) -> Self {
+        self.owners = owners;
+        self
     }
 
     /// The person `account` belongs to, if it is linked to another account.

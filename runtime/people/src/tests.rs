@@ -190,3 +190,110 @@ fn a_damaged_record_is_named() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+fn set(roles: &[Role]) -> std::collections::BTreeSet<Role> {
+    roles.iter().cloned().collect()
+}
+
+#[test]
+fn owners_come_from_the_config_and_admins_give_lesser_roles() -> anyhow::Result<()> {
+    let (people, _, _) = people();
+    let people = people.with_owners(vec![telegram()]);
+    // The owner's linked account is the owner too.
+    let code = people.issue_code(&telegram())?;
+    people.redeem(&discord(), &code.code)?;
+    assert_eq!(people.roles_of(&discord())?, set(&[Role::Owner]));
+
+    let owner = set(&[Role::Owner]);
+    let ann = Account::new("discord", "ann");
+    let bob = Account::new("discord", "bob");
+    people.give_role("telegram:42", &owner, &ann, &Role::Admin)?;
+    let admin = people.roles_of(&ann)?;
+    assert_eq!(admin, set(&[Role::Admin]));
+    let premium: Role = "premium".parse().map_err(anyhow::Error::msg)?;
+    people.give_role("discord:ann", &admin, &bob, &premium)?;
+    people.give_role("discord:ann", &admin, &bob, &Role::Moderator)?;
+    assert_eq!(
+        people.roles_of(&bob)?,
+        set(&[Role::Moderator, premium.clone()])
+    );
+    assert!(matches!(
+        people.give_role("discord:ann", &admin, &bob, &Role::Admin),
+        Err(RoleError::NotAllowed {
+            needed: Role::Owner
+        })
+    ));
+    assert!(matches!(
+        people.give_role("telegram:42", &owner, &bob, &Role::Owner),
+        Err(RoleError::OwnerFromConfig)
+    ));
+    let moderator = people.roles_of(&bob)?;
+    assert!(matches!(
+        people.give_role("discord:bob", &moderator, &bob, &premium),
+        Err(RoleError::NotAllowed {
+            needed: Role::Admin
+        })
+    ));
+    assert!(matches!(
+        people.give_role("discord:ann", &admin, &bob, &premium),
+        Err(RoleError::Unchanged(_))
+    ));
+    people.take_role("discord:ann", &admin, &bob, &premium)?;
+    assert_eq!(people.roles_of(&bob)?, set(&[Role::Moderator]));
+    Ok(())
+}
+
+#[test]
+fn a_ban_covers_every_linked_account_and_spares_those_as_high_as_the_banner() -> anyhow::Result<()>
+{
+    let (people, store, clock) = people();
+    let people = people.with_owners(vec![Account::new("console", "console")]);
+    let owner = set(&[Role::Owner]);
+    let moderator = set(&[Role::Moderator]);
+    let code = people.issue_code(&telegram())?;
+    people.redeem(&discord(), &code.code)?;
+    assert!(!people.is_banned(&discord())?);
+    people.ban("discord:mod", &moderator, &telegram(), "spam")?;
+    assert!(people.is_banned(&telegram())?);
+    assert!(people.is_banned(&discord())?, "the linked account too");
+    assert!(matches!(
+        people.ban("discord:mod", &moderator, &telegram(), "again"),
+        Err(RoleError::Unchanged(_))
+    ));
+
+    let peer = Account::new("discord", "other-mod");
+    people.give_role("console:console", &owner, &peer, &Role::Moderator)?;
+    assert!(matches!(
+        people.ban("discord:mod", &moderator, &peer, "no"),
+        Err(RoleError::Protected(_))
+    ));
+    assert!(matches!(
+        people.ban("discord:mod", &set(&[]), &peer, "no"),
+        Err(RoleError::NotAllowed { .. })
+    ));
+    people.ban("console:console", &owner, &peer, "owner may")?;
+
+    people.unban("discord:mod", &moderator, &discord())?;
+    assert!(!people.is_banned(&telegram())?);
+    // Another `People` over the same store reads the bans back.
+    let again = People::new(store as Arc<dyn PeopleRecords>, clock as Arc<dyn Clock>);
+    assert!(again.is_banned(&peer)?);
+    assert!(!again.is_banned(&telegram())?);
+    let actions: Vec<(String, String, String)> = again
+        .audit(None, 100)?
+        .into_iter()
+        .filter(|(_, e)| e.action != "link")
+        .map(|(_, e)| (e.actor, e.action, e.detail))
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("discord:mod", "ban", "spam"),
+        ("console:console", "role", "+moderator"),
+        ("console:console", "ban", "owner may"),
+        ("discord:mod", "unban", ""),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).into(), (*b).into(), (*c).into()))
+    .collect();
+    assert_eq!(actions, expected);
+    Ok(())
+}

@@ -258,6 +258,8 @@ fn bench(args: &[String]) -> Result<()> {
         "throughput",
         "--bench",
         "isolation",
+        "--bench",
+        "calls",
         "--",
     ]);
     cmd.args(args);

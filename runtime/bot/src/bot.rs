@@ -35,7 +35,7 @@ use crate::config::BotConfig;
 use crate::discovery::{all_plugin_dirs, engine_options, installed};
 use crate::dispatch::Dispatcher;
 use crate::installed::{INSTALLED_FILE, Installed};
-use crate::router::Router;
+use crate::router::{CommandRoles, Router};
 
 /// Why a bot could not start.
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +305,8 @@ struct Reload {
     providers: Arc<Providers>,
     /// Who is who across platforms, for every router.
     people: Arc<People>,
+    /// The roles commands need where the owner overrides manifests.
+    command_roles: Arc<CommandRoles>,
 }
 
 impl Bot {
@@ -322,10 +324,14 @@ impl Bot {
     ) -> Result<(Bot, LoadReport), BotError> {
         let data = config.data_dir();
         let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.join("store"))?);
-        let people = Arc::new(People::new(
-            Arc::clone(&store) as Arc<dyn plugboard_store::PeopleRecords>,
-            Arc::clone(&clock),
-        ));
+        let people = Arc::new(
+            People::new(
+                Arc::clone(&store) as Arc<dyn plugboard_store::PeopleRecords>,
+                Arc::clone(&clock),
+            )
+            .with_owners(config.people.owner_accounts()),
+        );
+        let command_roles = Arc::new(CommandRoles::from_config(&config.people));
         let timetable = Arc::new(Timetable::open(
             Arc::clone(&store) as Arc<dyn plugboard_store::Schedules>,
             clock,
@@ -347,7 +353,7 @@ impl Bot {
             config.runtime.command_prefixes.clone(),
             &config.commands,
         )
-        .with_people(Arc::clone(&people));
+        .with_people(Arc::clone(&people), Arc::clone(&command_roles));
         let mut bot = Bot::new(
             Arc::new(router),
             store,
@@ -361,6 +367,7 @@ impl Bot {
             timetable,
             providers,
             people,
+            command_roles,
         }));
         Ok((bot, report))
     }
@@ -631,7 +638,7 @@ impl Reload {
             self.config.runtime.command_prefixes.clone(),
             &self.config.commands,
         )
-        .with_people(Arc::clone(&self.people));
+        .with_people(Arc::clone(&self.people), Arc::clone(&self.command_roles));
         let removed: Vec<String> = old
             .plugins()
             .iter()

@@ -89,9 +89,103 @@ pub struct BotConfig {
     /// names another with `--registry`.
     #[serde(default)]
     pub registries: BTreeMap<String, String>,
+    /// Owners, and the roles commands need (`[people]`).
+    #[serde(default)]
+    pub people: PeopleConfig,
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// `[people]`: who owns the bot, and which role a command needs where
+/// the owner overrides what its manifest says.
+///
+/// ```toml
+/// [people]
+/// owners = ["telegram:42", "discord:420000000000000042"]
+///
+/// [people.commands]          # everywhere
+/// forget = "moderator"       # a command as users type it,
+/// "dice.roll" = "everyone"   # or qualified by its plugin
+///
+/// [people.chats."telegram:-1001234".commands]   # in one chat
+/// roll = "premium"
+/// ```
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PeopleConfig {
+    /// The bot's owners, as `platform:user id`; they hold the `owner`
+    /// role on every account they link.
+    pub owners: Vec<String>,
+    /// The least role per command, everywhere: a role name, or
+    /// `everyone`.
+    pub commands: BTreeMap<String, String>,
+    /// The same, per chat (`platform:chat id`), over `commands`.
+    pub chats: BTreeMap<String, ChatPeopleConfig>,
+}
+
+/// `[people.chats."<platform>:<chat id>"]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChatPeopleConfig {
+    /// The least role per command in this chat.
+    pub commands: BTreeMap<String, String>,
+}
+
+/// A role requirement as the config writes it: a role, or `everyone`.
+pub fn parse_requirement(
+    text: &str,
+) -> Result<Option<plugboard_registry_types::roles::Role>, String> {
+    match text {
+        "everyone" => Ok(None),
+        role => role.parse().map(Some),
+    }
+}
+
+impl PeopleConfig {
+    /// The owners as accounts.
+    pub fn owner_accounts(&self) -> Vec<plugboard_people::Account> {
+        self.owners
+            .iter()
+            .filter_map(|o| o.split_once(':'))
+            .map(|(platform, user)| plugboard_people::Account::new(platform, user))
+            .collect()
+    }
+
+    /// Every problem with the section, naming the entry and the fix.
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for owner in &self.owners {
+            if !owner
+                .split_once(':')
+                .is_some_and(|(p, u)| !p.is_empty() && !u.is_empty())
+            {
+                problems.push(format!(
+                    "`people.owners` entry {owner:?} is not `platform:user id`; write it like \"telegram:42\""
+                ));
+            }
+        }
+        let tables = std::iter::once(("people.commands".to_owned(), &self.commands)).chain(
+            self.chats
+                .iter()
+                .map(|(chat, c)| (format!("people.chats.{chat:?}.commands"), &c.commands)),
+        );
+        for (table, commands) in tables {
+            for (command, role) in commands {
+                if let Err(problem) = parse_requirement(role) {
+                    problems.push(format!("`{table}.{command}`: {problem}, or `everyone`"));
+                }
+            }
+        }
+        for chat in self.chats.keys() {
+            if chat.split_once(':').is_none() {
+                problems.push(format!(
+                    "`people.chats` key {chat:?} is not `platform:chat id`; write it like \"telegram:-1001234\""
+                ));
+            }
+        }
+        problems
+    }
 }
 
 /// `[runtime]`.
@@ -194,6 +288,12 @@ impl BotConfig {
                 message:
                     "`runtime.command_prefixes` contains an empty prefix; use e.g. [\"/\", \"!\"]"
                         .into(),
+            });
+        }
+        if let Some(problem) = config.people.problems().into_iter().next() {
+            return Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                message: problem,
             });
         }
         config.runtime.workers = config.runtime.workers.max(1);

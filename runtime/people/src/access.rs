@@ -21,7 +21,7 @@ pub enum RoleError {
     OwnerFromConfig,
     /// The person is protected from the one asking (an owner, or a role as
     /// high as theirs).
-    #[error("{0} cannot be banned by you")]
+    #[error("you cannot ban {0}: their role is as high as yours")]
     Protected(Account),
     /// The account already had (or did not have) it.
     #[error("nothing to change: {0}")]

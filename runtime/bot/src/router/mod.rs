@@ -12,7 +12,7 @@ mod owner;
 mod people;
 
 pub use owner::OWNER_COMMAND;
-pub use people::{LINK_COMMAND, UNLINK_COMMAND};
+pub use people::{CommandRoles, LINK_COMMAND, PEOPLE_COMMANDS, UNLINK_COMMAND};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -51,6 +51,8 @@ pub struct Router {
     host: Arc<str>,
     /// Who is who across platforms; `None`: accounts are never linked.
     people: Option<Arc<plugboard_people::People>>,
+    /// The roles commands need where the owner overrides their manifests.
+    command_roles: Arc<CommandRoles>,
 }
 
 impl Router {
@@ -93,14 +95,22 @@ impl Router {
             prefixes,
             host: HOST.into(),
             people: None,
+            command_roles: Arc::default(),
         }
     }
 
-    /// Links accounts through `people`: the router answers `/link` and
-    /// `/unlink` itself (before any plugin declaring them, which it warns
-    /// about), and gives each event's sender their person.
-    pub fn with_people(mut self, people: Arc<plugboard_people::People>) -> Self {
-        for name in [LINK_COMMAND, UNLINK_COMMAND] {
+    /// Knows people through `people`: the router answers
+    /// [`PEOPLE_COMMANDS`] itself (before any plugin declaring them, which
+    /// it warns about), gives each event's sender their person, ignores
+    /// banned people, and refuses a command to whoever lacks the role it
+    /// needs (its manifest's, or `command_roles` where the owner says).
+    pub fn with_people(
+        mut self,
+        people: Arc<plugboard_people::People>,
+        command_roles: Arc<CommandRoles>,
+    ) -> Self {
+        self.command_roles = command_roles;
+        for &name in PEOPLE_COMMANDS {
             if let Some((index, _)) = self.catalog.assignment.routes.get(name) {
                 tracing::warn!(
                     plugin = self.plugins[*index].name(),
@@ -175,9 +185,14 @@ impl Router {
     /// Handles one event: every plugin that wants it, in load order.
     pub async fn dispatch(&self, mut event: Event) -> Dispatch {
         let mut out = Dispatch::default();
-        if let Some(people) = &self.people {
-            self.identify(people, &mut event);
-        }
+        let sender = match &self.people {
+            Some(people) => match self.identify(people, &mut event) {
+                Some(sender) => sender,
+                // A banned person: nothing happens.
+                None => return out,
+            },
+            None => None,
+        };
         let chat = event.chat().to_ref();
         let direct = event.chat().kind == ChatKind::Direct;
         // The one plugin a command goes to (borrowed as a one-element slice).
@@ -204,13 +219,19 @@ impl Router {
                         return out;
                     }
                     if parsed.plugin.is_none()
-                        && let Some(answer) = self.host_command(&command, direct)
+                        && let Some(answer) = self.host_command(sender.as_ref(), &command, direct)
                     {
                         self.host_answer(&mut out, &chat, reply_to, &command, answer);
                         return out;
                     }
                     match self.route(parsed.plugin.as_deref(), &command.name) {
                         Some((index, own)) => {
+                            if let Some(refusal) =
+                                self.refuse(sender.as_ref(), &chat, index, own, &command.name)
+                            {
+                                self.reply(&mut out, &chat, reply_to, refusal);
+                                return out;
+                            }
                             // The plugin sees its own name for the command.
                             Self::rename(&mut command, own);
                             target = index;
@@ -256,12 +277,18 @@ impl Router {
             },
             Event::Command(mut command) => {
                 let reply_to = Some(command.message.id.clone());
-                if let Some(answer) = self.host_command(&command, direct) {
+                if let Some(answer) = self.host_command(sender.as_ref(), &command, direct) {
                     self.host_answer(&mut out, &chat, reply_to, &command, answer);
                     return out;
                 }
                 let owners = match self.route(None, &command.name) {
                     Some((index, own)) => {
+                        if let Some(refusal) =
+                            self.refuse(sender.as_ref(), &chat, index, own, &command.name)
+                        {
+                            self.reply(&mut out, &chat, reply_to, refusal);
+                            return out;
+                        }
                         Self::rename(&mut command, own);
                         target = index;
                         std::slice::from_ref(&target)
@@ -405,20 +432,32 @@ impl Router {
     /// The answer to a command the host answers itself whatever the
     /// plugins declare (`/link`, `/unlink` when accounts are linked), if
     /// `command` is one.
-    fn host_command(&self, command: &Command, direct: bool) -> Option<(String, Option<String>)> {
+    fn host_command(
+        &self,
+        sender: Option<&people::Sender>,
+        command: &Command,
+        direct: bool,
+    ) -> Option<(String, Option<String>)> {
         let people = self.people.as_ref()?;
-        if command.name != LINK_COMMAND && command.name != UNLINK_COMMAND {
+        let sender = sender?;
+        if !PEOPLE_COMMANDS.contains(&command.name.as_str()) {
             return None;
         }
-        let message = &command.message;
-        Some(self.identity_command(
-            people,
-            message.chat.platform.as_str(),
-            &message.sender,
-            direct,
-            &command.name,
-            &command.args,
-        ))
+        Some(self.people_command(people, sender, command, direct))
+    }
+
+    /// The refusal of a command routed to the plugin at `index` (declared
+    /// as `own`, typed as `typed`) when it needs a role the sender lacks.
+    fn refuse(
+        &self,
+        sender: Option<&people::Sender>,
+        chat: &plugboard_model::event::ChatRef,
+        index: usize,
+        own: &str,
+        typed: &str,
+    ) -> Option<String> {
+        let (people, sender) = (self.people.as_ref()?, sender?);
+        self.refuse_by_role(people, sender, chat, &self.plugins[index], own, typed)
     }
 
     /// Delivers a host command's answer where it was asked, and its

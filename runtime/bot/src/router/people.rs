@@ -1,11 +1,15 @@
-//! The host's own commands for linking accounts, `/link` and `/unlink`
-//! (see [`plugboard_people`]), and giving each event's sender the person
-//! they belong to.
+//! People in the router (see [`plugboard_people`]): each event's sender
+//! gets the person they belong to, a banned person's events are dropped,
+//! a command needing a role is refused to those without it, and the host
+//! answers its own commands: `/link`, `/unlink`, `/role`, `/roles`,
+//! `/ban` and `/unban`.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use plugboard_args::scope::user_prefix;
 use plugboard_host::plugin::Target;
-use plugboard_model::event::{Event, User};
-use plugboard_people::{Account, LinkError, People};
+use plugboard_model::event::{Command, Event, Platform, User};
+use plugboard_people::{Account, LinkError, People, Role, RoleError};
 
 use super::Router;
 
@@ -13,6 +17,72 @@ use super::Router;
 pub const LINK_COMMAND: &str = "link";
 /// The command that takes an account out of its person.
 pub const UNLINK_COMMAND: &str = "unlink";
+/// The commands the host answers itself while people are on.
+pub const PEOPLE_COMMANDS: &[&str] = &[
+    LINK_COMMAND,
+    UNLINK_COMMAND,
+    "role",
+    "roles",
+    "ban",
+    "unban",
+];
+
+/// The roles commands need where the owner overrides their manifests
+/// (`[people.commands]`, `[people.chats]`), parsed from the config.
+#[derive(Debug, Default)]
+pub struct CommandRoles {
+    /// Everywhere: by command name or `plugin.command`.
+    pub everywhere: BTreeMap<String, Option<Role>>,
+    /// Per `platform:chat id`, the same.
+    pub chats: BTreeMap<String, BTreeMap<String, Option<Role>>>,
+}
+
+impl CommandRoles {
+    /// The overrides of `[people]` (checked when the config was read).
+    pub fn from_config(config: &crate::config::PeopleConfig) -> Self {
+        let parse = |table: &BTreeMap<String, String>| -> BTreeMap<String, Option<Role>> {
+            table
+                .iter()
+                .filter_map(|(command, role)| {
+                    let role = crate::config::parse_requirement(role).ok()?;
+                    Some((command.clone(), role))
+                })
+                .collect()
+        };
+        Self {
+            everywhere: parse(&config.commands),
+            chats: config
+                .chats
+                .iter()
+                .map(|(chat, c)| (chat.clone(), parse(&c.commands)))
+                .collect(),
+        }
+    }
+
+    /// The owner's override for `plugin`'s command `command` in `chat`,
+    /// if any: the chat's, else the bot's; `Some(None)` opens it to
+    /// everyone.
+    fn get(&self, chat: &str, plugin: &str, command: &str) -> Option<Option<Role>> {
+        let qualified = format!("{plugin}.{command}");
+        let find = |table: &BTreeMap<String, Option<Role>>| {
+            table
+                .get(&qualified)
+                .or_else(|| table.get(command))
+                .cloned()
+        };
+        self.chats
+            .get(chat)
+            .and_then(find)
+            .or_else(|| find(&self.everywhere))
+    }
+}
+
+/// What the router knows about an event's sender.
+pub(super) struct Sender {
+    account: Account,
+    /// The console is the owner's own terminal.
+    console: bool,
+}
 
 /// The account behind `user` on `platform`.
 fn account(platform: &str, user: &User) -> Account {
@@ -23,19 +93,77 @@ impl Router {
     /// Sets the person the event's sender belongs to as their global id
     /// (each plugin then sees it as [`plugboard_host::plugin::LoadedPlugin::global_id`]
     /// says). Leaves it unset for an account that is not linked.
-    pub(super) fn identify(&self, people: &People, event: &mut Event) {
+    /// Returns the sender, or `None` for an event nobody sent (a tick)
+    /// and for a banned sender, whose events are dropped.
+    pub(super) fn identify(&self, people: &People, event: &mut Event) -> Option<Option<Sender>> {
         let platform = event.chat().platform.clone();
-        let Some(sender) = event.sender_mut() else {
-            return;
+        let Some(user) = event.sender_mut() else {
+            return Some(None);
         };
-        match people.person_of(&account(platform.as_str(), sender)) {
-            Ok(person) => sender.global_id = person.map(|p| p.as_str().to_owned()),
+        let me = account(platform.as_str(), user);
+        match people.person_of(&me) {
+            Ok(person) => user.global_id = person.map(|p| p.as_str().to_owned()),
             Err(e) => {
                 // Served as an unlinked account rather than not at all.
                 tracing::error!("cannot look up who sent an event: {e}");
-                sender.global_id = None;
+                user.global_id = None;
             }
         }
+        match people.is_banned(&me) {
+            Ok(true) => {
+                tracing::debug!(account = %me, "ignoring an event from a banned person");
+                return None;
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!("cannot read the bans: {e}"),
+        }
+        Some(Some(Sender {
+            console: platform == Platform::Console,
+            account: me,
+        }))
+    }
+
+    /// The roles of `sender`: what their person holds, and `owner` on the
+    /// console.
+    fn roles(&self, people: &People, sender: &Sender) -> BTreeSet<Role> {
+        let mut roles = people.roles_of(&sender.account).unwrap_or_else(|e| {
+            tracing::error!(account = %sender.account, "cannot read roles: {e}");
+            BTreeSet::new()
+        });
+        if sender.console {
+            roles.insert(Role::Owner);
+        }
+        roles
+    }
+
+    /// The refusal for `sender` running `plugin`'s command `own` (as
+    /// declared, typed as `typed`) in `chat`, when it needs a role they do
+    /// not hold.
+    pub(super) fn refuse_by_role(
+        &self,
+        people: &People,
+        sender: &Sender,
+        chat: &plugboard_model::event::ChatRef,
+        plugin: &Target,
+        own: &str,
+        typed: &str,
+    ) -> Option<String> {
+        let chat_key = format!("{}:{}", chat.platform, chat.id);
+        let needed = match self.command_roles.get(&chat_key, plugin.name(), own) {
+            Some(overridden) => overridden,
+            None => plugin.manifest().command(own).and_then(|c| c.role.clone()),
+        }?;
+        if needed.satisfied_by(&self.roles(people, sender)) {
+            return None;
+        }
+        tracing::info!(
+            plugin = plugin.name(),
+            command = own,
+            account = %sender.account,
+            role = %needed,
+            "command refused: the sender lacks the role"
+        );
+        Some(format!("You need the `{needed}` role for /{typed}."))
     }
 
     /// Answers `/link`, `/link <code>` and `/unlink` from `sender`: the
@@ -113,17 +241,101 @@ impl Router {
                     "Linking is not available right now; the bot's owner can see why in the log."
                         .into()
                 }
-                refusal => {
-                    let text = refusal.to_string();
-                    let mut chars = text.chars();
-                    match chars.next() {
-                        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
-                        None => text,
-                    }
-                }
+                refusal => sentence(&refusal.to_string()),
             };
             (text, None)
         })
+    }
+
+    /// Answers one of [`PEOPLE_COMMANDS`] from `sender`: the answer where
+    /// it was asked, and what to tell the sender privately.
+    pub(super) fn people_command(
+        &self,
+        people: &People,
+        sender: &Sender,
+        command: &Command,
+        direct: bool,
+    ) -> (String, Option<String>) {
+        let message = &command.message;
+        let platform = message.chat.platform.as_str();
+        let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
+        let actor = sender.account.to_string();
+        // Whom a command is about: a mention, `platform:id`, or an id here.
+        let whom = |arg: &str| -> Account {
+            match message.mentions.first() {
+                Some(user) => Account::new(platform, user.id.clone()),
+                None => match arg.split_once(':') {
+                    Some((p, id)) => Account::new(p, id),
+                    None => Account::new(platform, arg.trim_start_matches('@')),
+                },
+            }
+        };
+        let done = |result: Result<(), RoleError>, ok: String| match result {
+            Ok(()) => ok,
+            Err(RoleError::Store(e)) => {
+                tracing::error!(account = %sender.account, "a people command failed: {e}");
+                "That is not available right now; the bot's owner can see why in the log.".into()
+            }
+            Err(refusal) => sentence(&refusal.to_string()),
+        };
+        let text = match (command.name.as_str(), args.as_slice()) {
+            (LINK_COMMAND | UNLINK_COMMAND, _) => {
+                return self.identity_command(
+                    people,
+                    platform,
+                    &message.sender,
+                    direct,
+                    &command.name,
+                    &command.args,
+                );
+            }
+            ("roles", []) => roles_text("You have", &self.roles(people, sender)),
+            ("roles", [who]) => {
+                if Role::Moderator.satisfied_by(&self.roles(people, sender)) {
+                    let target = whom(who);
+                    let theirs = people.roles_of(&target).unwrap_or_default();
+                    roles_text(&format!("{target} has"), &theirs)
+                } else {
+                    "Only moderators can see someone else's roles.".into()
+                }
+            }
+            ("role", [verb @ ("give" | "take"), who, role]) => match role.parse::<Role>() {
+                Ok(role) => {
+                    let target = whom(who);
+                    let roles = self.roles(people, sender);
+                    if *verb == "give" {
+                        let result = people.give_role(&actor, &roles, &target, &role);
+                        done(result, format!("{target} is {role} now."))
+                    } else {
+                        let result = people.take_role(&actor, &roles, &target, &role);
+                        done(result, format!("{target} is no longer {role}."))
+                    }
+                }
+                Err(problem) => sentence(&problem),
+            },
+            ("ban", [who, reason @ ..]) => {
+                let target = whom(who);
+                let roles = self.roles(people, sender);
+                let result = people.ban(&actor, &roles, &target, &reason.join(" "));
+                done(
+                    result,
+                    format!(
+                        "{target} is banned: the bot ignores them on every account they linked."
+                    ),
+                )
+            }
+            ("unban", [who]) => {
+                let target = whom(who);
+                let roles = self.roles(people, sender);
+                let result = people.unban(&actor, &roles, &target);
+                done(result, format!("{target} is no longer banned."))
+            }
+            ("role", _) => "usage: /role give <who> <role> | /role take <who> <role>".into(),
+            ("roles", _) => "usage: /roles [who]".into(),
+            ("ban", _) => "usage: /ban <who> [reason]".into(),
+            _ => "usage: /unban <who>".into(),
+        };
+        (text, None)
     }
 
     /// Moves what each plugin keeps in the SDK's `user` scope for
@@ -170,4 +382,22 @@ impl Router {
             }
         }
     }
+}
+
+/// `text`, a refusal's message, as a sentence: capitalised, with a stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+/// `who` and their roles, in words.
+fn roles_text(who: &str, roles: &BTreeSet<Role>) -> String {
+    if roles.is_empty() {
+        return format!("{who} no roles.");
+    }
+    let names: Vec<&str> = roles.iter().map(Role::as_str).collect();
+    format!("{who} these roles: {}.", names.join(", "))
 }

@@ -26,10 +26,15 @@ struct TwoPlatforms {
 
 impl TwoPlatforms {
     fn start(plugin_dirs: &[&Path]) -> Result<Self> {
+        Self::start_with(plugin_dirs, "")
+    }
+
+    /// [`TwoPlatforms::start`], with `extra` TOML in the config.
+    fn start_with(plugin_dirs: &[&Path], extra: &str) -> Result<Self> {
         let data = tempfile::tempdir()?;
         let text = format!(
             "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\nmax_instances = 64\n\n\
-             [plugins.notes]\ngrants = [\"kv\"]\n",
+             [plugins.notes]\ngrants = [\"kv\"]\n\n{extra}",
             data.path().join("data").display().to_string(),
             shared_cache().display().to_string(),
             dirs_toml(plugin_dirs),
@@ -224,5 +229,106 @@ async fn a_link_code_asked_for_in_a_group_is_sent_privately_and_works() -> Resul
             .starts_with("Linked: this account and alpha:ann")
     );
     bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_need_their_role_owners_give_roles_and_a_banned_person_is_ignored() -> Result<()> {
+    // dice's /roll needs `admin` by its manifest here; the owner opens it
+    // to everyone in carl's chat, and makes /forget a moderators' command.
+    let staged = tempfile::tempdir()?;
+    let dice = plugins_dir().join("dice");
+    let manifest = std::fs::read_to_string(dice.join("plugin.toml"))?
+        .replace("name = \"roll\"\n", "name = \"roll\"\nrole = \"admin\"\n");
+    crate::loading::copy_plugin(&dice, &staged.path().join("dice"), Some(&manifest))?;
+    crate::loading::copy_plugin(
+        &plugins_dir().join("notes"),
+        &staged.path().join("notes"),
+        None,
+    )?;
+    let mut bot = TwoPlatforms::start_with(
+        &[staged.path()],
+        "[people]\nowners = [\"alpha:boss\"]\n\n[people.commands]\nforget = \"moderator\"\n\n\
+         [people.chats.\"alpha:dm-carl\".commands]\nroll = \"everyone\"\n",
+    )?;
+    let (alpha, beta) = (&mut bot.alpha, &mut bot.beta);
+    let rolled = |answer: &str| answer.starts_with("🎲");
+
+    assert_eq!(
+        ask(beta, "dan", "/roll").await?,
+        "You need the `admin` role for /roll."
+    );
+    assert!(rolled(&ask(alpha, "boss", "/roll").await?), "the owner may");
+    assert!(
+        rolled(&ask(alpha, "carl", "/roll").await?),
+        "opened in carl's chat"
+    );
+    assert_eq!(
+        ask(alpha, "carl", "/forget x").await?,
+        "You need the `moderator` role for /forget."
+    );
+    assert_eq!(
+        ask(alpha, "boss", "/role give alpha:carl moderator").await?,
+        "alpha:carl is moderator now."
+    );
+    assert_eq!(
+        ask(alpha, "carl", "/forget x").await?,
+        "I don't remember anything about `x`."
+    );
+    assert_eq!(
+        ask(alpha, "carl", "/role give beta:dan admin").await?,
+        "Only owners can do that."
+    );
+    assert_eq!(
+        ask(alpha, "carl", "/role give beta:dan premium").await?,
+        "Only admins can do that."
+    );
+    assert_eq!(
+        ask(alpha, "carl", "/roles").await?,
+        "You have these roles: moderator."
+    );
+    assert_eq!(
+        ask(alpha, "carl", "/ban alpha:boss").await?,
+        "You cannot ban alpha:boss: their role is as high as yours."
+    );
+    assert_eq!(
+        ask(alpha, "carl", "/ban beta:dan spamming").await?,
+        "beta:dan is banned: the bot ignores them on every account they linked."
+    );
+    // dan is ignored: the next answer on beta is eve's.
+    anyhow::ensure!(beta.say("dm-dan", "dan", "/recall x").await, "stopped");
+    assert_eq!(
+        ask(beta, "eve", "/recall x").await?,
+        "I don't remember anything about `x`."
+    );
+    assert_eq!(
+        ask(alpha, "boss", "/unban beta:dan").await?,
+        "beta:dan is no longer banned."
+    );
+    assert_eq!(
+        ask(beta, "dan", "/recall x").await?,
+        "I don't remember anything about `x`."
+    );
+    let data = bot.stop().await?;
+
+    let store = Arc::new(SledStore::open(&data.path().join("data").join("store"))?);
+    let people = People::new(
+        store as Arc<dyn PeopleRecords>,
+        Arc::new(ManualClock::at(0)) as Arc<dyn Clock>,
+    );
+    let audit: Vec<(String, String, String, String)> = people
+        .audit(None, 100)?
+        .into_iter()
+        .map(|(_, e)| (e.actor, e.action, e.subject, e.detail))
+        .collect();
+    let expected: Vec<(String, String, String, String)> = [
+        ("alpha:boss", "role", "alpha:carl", "+moderator"),
+        ("alpha:carl", "ban", "beta:dan", "spamming"),
+        ("alpha:boss", "unban", "beta:dan", ""),
+    ]
+    .iter()
+    .map(|(a, b, c, d)| ((*a).into(), (*b).into(), (*c).into(), (*d).into()))
+    .collect();
+    assert_eq!(audit, expected);
     Ok(())
 }

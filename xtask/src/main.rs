@@ -123,6 +123,8 @@ struct PluginCrate {
     package: String,
     name: String,
     test_only: bool,
+    /// The plugins it depends on (`[dependencies]` in plugin.toml).
+    dependencies: Vec<String>,
 }
 
 fn read_toml(path: &Path) -> Result<toml::Table> {
@@ -156,11 +158,17 @@ fn find_plugins() -> Result<Vec<PluginCrate>> {
                 .and_then(|n| n.as_str())
                 .with_context(|| format!("{}/plugin.toml: no `name`", dir.display()))?
                 .to_owned();
+            let dependencies = manifest
+                .get("dependencies")
+                .and_then(|d| d.as_table())
+                .map(|d| d.keys().cloned().collect())
+                .unwrap_or_default();
             found.push(PluginCrate {
                 dir,
                 package,
                 name,
                 test_only,
+                dependencies,
             });
         }
     }
@@ -357,7 +365,24 @@ fn registry(args: &[String]) -> Result<()> {
             "--config",
             &config_arg,
         ]))?;
-        for p in plugins.iter().filter(|p| !p.test_only) {
+        // Dependencies first: the registry refuses a plugin whose
+        // dependency it does not have yet.
+        let official: Vec<&PluginCrate> = plugins.iter().filter(|p| !p.test_only).collect();
+        let graph: Vec<(&str, Vec<&str>)> = official
+            .iter()
+            .map(|p| {
+                let deps = p.dependencies.iter().map(String::as_str).collect();
+                (p.name.as_str(), deps)
+            })
+            .collect();
+        let (order, cycles) = plugboard_registry_types::graph::dependency_order(&graph);
+        if let Some(cycle) = cycles.first() {
+            bail!(
+                "the official plugins depend on each other in a circle: {}",
+                cycle.join(" → ")
+            );
+        }
+        for p in order.into_iter().map(|i| official[i]) {
             let dir = root().join("target").join("plugins").join(&p.name);
             let dir = dir.display().to_string();
             run(cli(&[

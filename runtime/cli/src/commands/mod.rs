@@ -12,4 +12,5 @@ pub mod plugins;
 pub mod publish;
 pub mod registry;
 pub mod run;
+pub mod scaffold;
 pub mod search;

@@ -14,6 +14,7 @@ mod packages;
 mod people;
 mod routing;
 mod sandbox;
+mod scaffold;
 mod schedule;
 mod support;
 mod telegram;

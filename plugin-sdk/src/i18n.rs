@@ -98,6 +98,49 @@ impl Catalogs {
             .unwrap_or_else(|| format!("[{id}]"))
     }
 
+    /// Messages the fallback catalog has that another lacks, as
+    /// `(language, message id)`: for a plugin's tests, so that no language
+    /// silently answers in the fallback's words.
+    ///
+    /// ```
+    /// use plugboard_sdk::i18n::Catalogs;
+    ///
+    /// static CATALOGS: Catalogs = Catalogs::new(
+    ///     "en",
+    ///     &[("en", "hi = Hi\nbye = Bye\n"), ("de", "hi = Hallo\n")],
+    /// );
+    /// assert_eq!(CATALOGS.untranslated(), vec![("de", "bye".to_owned())]);
+    /// ```
+    pub fn untranslated(&self) -> Vec<(&'static str, String)> {
+        let ids = |source: &str| -> Vec<String> {
+            let resource = match FluentResource::try_new(source.to_owned()) {
+                Ok(resource) | Err((resource, _)) => resource,
+            };
+            resource
+                .entries()
+                .filter_map(|entry| match entry {
+                    fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let Some((_, fallback)) = self.sources.iter().find(|(t, _)| *t == self.fallback) else {
+            return Vec::new();
+        };
+        let wanted = ids(fallback);
+        let mut missing = Vec::new();
+        for (tag, source) in self.sources.iter().filter(|(t, _)| *t != self.fallback) {
+            let have = ids(source);
+            missing.extend(
+                wanted
+                    .iter()
+                    .filter(|id| !have.contains(id))
+                    .map(|id| (*tag, id.clone())),
+            );
+        }
+        missing
+    }
+
     fn format(&self, tag: &'static str, id: &str, args: &FluentArgs<'_>) -> Option<String> {
         let key = (self.sources.as_ptr() as usize, tag);
         BUNDLES.with_borrow_mut(|bundles| {

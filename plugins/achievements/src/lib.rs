@@ -219,14 +219,7 @@ mod tests {
             }
         }
         // Every message English has, German has too.
-        for line in include_str!("../locales/en.ftl").lines() {
-            if let Some((id, _)) = line.split_once(" = ") {
-                assert!(
-                    include_str!("../locales/de.ftl").contains(&format!("{id} = ")),
-                    "de.ftl lacks {id}"
-                );
-            }
-        }
+        assert_eq!(CATALOGS.untranslated(), Vec::new());
     }
 
     #[test]

@@ -931,18 +931,7 @@ async fn one_plugboard_process_serves_telegram_and_discord() -> Result<()> {
     let discord = Discord::serve().await?;
 
     let dir = tempfile::tempdir()?;
-    let mut child = plugboard_run(
-        dir.path(),
-        &format!(
-            "[telegram]\ntoken_env = \"PLUGBOARD_TEST_TELEGRAM\"\napi_url = {telegram_url:?}\n\n\
-             [discord]\ntoken_env = \"PLUGBOARD_TEST_DISCORD\"\nproxy_url = {:?}\n",
-            discord.url,
-        ),
-        &[
-            ("PLUGBOARD_TEST_TELEGRAM", "123:TEST"),
-            ("PLUGBOARD_TEST_DISCORD", "TEST.TOKEN"),
-        ],
-    )?;
+    let mut child = run_on_both(dir.path(), &telegram_url, &discord.url, "")?;
     let answered = async {
         discord.connected().await?;
         discord.dm("700", "!echo from discord");
@@ -970,19 +959,8 @@ async fn accounts_linked_on_telegram_and_discord_share_notes_in_one_plugboard_ru
     let telegram_url = tg::serve(Arc::clone(&telegram)).await?;
     let discord = Discord::serve().await?;
     let dir = tempfile::tempdir()?;
-    let mut child = plugboard_run(
-        dir.path(),
-        &format!(
-            "[plugins.notes]\ngrants = [\"kv\"]\n\n\
-             [telegram]\ntoken_env = \"PLUGBOARD_TEST_TELEGRAM\"\napi_url = {telegram_url:?}\n\n\
-             [discord]\ntoken_env = \"PLUGBOARD_TEST_DISCORD\"\nproxy_url = {:?}\n",
-            discord.url,
-        ),
-        &[
-            ("PLUGBOARD_TEST_TELEGRAM", "123:TEST"),
-            ("PLUGBOARD_TEST_DISCORD", "TEST.TOKEN"),
-        ],
-    )?;
+    let notes = "[plugins.notes]\ngrants = [\"kv\"]\n";
+    let mut child = run_on_both(dir.path(), &telegram_url, &discord.url, notes)?;
     let run = async {
         let sent = tg::wait_for(&telegram, "sendmessage", 2).await?;
         assert_eq!(sent[0]["text"], "Remembered `color`.");
@@ -1055,6 +1033,27 @@ async fn accounts_linked_on_telegram_and_discord_share_notes_in_one_plugboard_ru
         "{in_channel:?}"
     );
     Ok(())
+}
+
+/// `plugboard run` on the official plugins with both the fake Telegram at
+/// `telegram_url` and the fake Discord at `discord_url`, plus `extra` TOML.
+fn run_on_both(
+    dir: &std::path::Path,
+    telegram_url: &str,
+    discord_url: &str,
+    extra: &str,
+) -> Result<tokio::process::Child> {
+    plugboard_run(
+        dir,
+        &format!(
+            "{extra}\n[telegram]\ntoken_env = \"PLUGBOARD_TEST_TELEGRAM\"\napi_url = {telegram_url:?}\n\n\
+             [discord]\ntoken_env = \"PLUGBOARD_TEST_DISCORD\"\nproxy_url = {discord_url:?}\n",
+        ),
+        &[
+            ("PLUGBOARD_TEST_TELEGRAM", "123:TEST"),
+            ("PLUGBOARD_TEST_DISCORD", "TEST.TOKEN"),
+        ],
+    )
 }
 
 /// A `GUILD_CREATE` for guild `id`, whose preferred language is `locale`.

@@ -21,6 +21,9 @@
 //!   roles of all their accounts.
 //! * Bans ([`People::ban`], [`People::is_banned`]): a banned person is
 //!   banned on every account they had linked when banned.
+//! * Limits ([`People::admit`]): rate limits and daily quotas, higher for
+//!   a role; usage per plugin, command and day ([`People::count_use`],
+//!   [`People::usage`]).
 //! * Every link, unlink, role change and ban is written to the audit log
 //!   ([`People::record`], [`People::audit`]).
 //!
@@ -38,6 +41,8 @@
 //! | `attempts/<account>` | the account's recent failed attempts |
 //! | `roles/<account>` | the roles the account was given |
 //! | `ban/<account>` | who banned the account, when and why |
+//! | `quota/<day>/<person or account>/<plugin[.command]>` | uses counted against a daily quota |
+//! | `usage/<day>/<plugin>/<command>` | runs and refusals of a command that day |
 //! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
 
 use std::collections::HashMap;
@@ -52,7 +57,9 @@ use serde::{Deserialize, Serialize};
 pub use plugboard_registry_types::roles::Role;
 
 mod access;
+mod limits;
 pub use access::{Ban, RoleError};
+pub use limits::{FLUSH_MS, LimitRefusal, Limits, Rate, Usage, UsageRow, day_of};
 
 /// How long a link code works: ten minutes.
 pub const CODE_TTL_MS: u64 = 10 * 60 * 1000;
@@ -248,6 +255,10 @@ pub struct People {
     owners: Vec<Account>,
     /// Banned accounts, read from the store on first use.
     bans: RwLock<Option<std::collections::HashSet<Account>>>,
+    /// Rate limits and daily quotas, from the config.
+    limits: Limits,
+    /// Buckets, quota and usage counts not yet written.
+    counts: limits::CountsLock,
 }
 
 impl People {
@@ -261,7 +272,15 @@ impl People {
             sequence: AtomicU64::new(0),
             owners: Vec::new(),
             bans: RwLock::default(),
+            limits: Limits::default(),
+            counts: limits::CountsLock::default(),
         }
+    }
+
+    /// The same, with `limits` as the rate limits and quotas.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The same, with `owners` as the bot's owners (they hold

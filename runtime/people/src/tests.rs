@@ -297,3 +297,126 @@ fn a_ban_covers_every_linked_account_and_spares_those_as_high_as_the_banner() ->
     assert_eq!(actions, expected);
     Ok(())
 }
+
+#[test]
+fn rates_and_days_are_read_and_written_plainly() {
+    assert_eq!(
+        "10/minute".parse::<Rate>(),
+        Ok(Rate {
+            count: 10,
+            per_ms: 60_000
+        })
+    );
+    assert_eq!(
+        "3/s".parse::<Rate>().map(|r| r.to_string()),
+        Ok("3/second".into())
+    );
+    let bad = "ten/minute".parse::<Rate>().expect_err("not a number");
+    assert!(bad.contains("write it like \"10/minute\""), "{bad}");
+    assert!("0/hour".parse::<Rate>().is_err());
+    assert_eq!(day_of(0), "1970-01-01");
+    assert_eq!(day_of(START), "2027-01-15");
+    assert_eq!(day_of(951_782_400_000), "2000-02-29");
+}
+
+#[test]
+fn a_rate_limit_refuses_with_a_retry_time_and_spares_everyone_else() -> anyhow::Result<()> {
+    let (people, _, clock) = people();
+    let people = people.with_limits(Limits {
+        user_command: Some("2/minute".parse().map_err(anyhow::Error::msg)?),
+        ..Limits::default()
+    });
+    let none = set(&[]);
+    let admit = |who: &Account| people.admit(who, &none, "telegram:1", "dice", "roll", "roll");
+    assert_eq!(admit(&telegram())?, Ok(()));
+    assert_eq!(admit(&telegram())?, Ok(()));
+    let refused = admit(&telegram())?;
+    assert_eq!(
+        refused,
+        Err(LimitRefusal::Rate {
+            retry_after_ms: 30_000
+        })
+    );
+    assert_eq!(
+        refused.err().map(|r| r.to_string()),
+        Some("slow down: try again in 30 s".into())
+    );
+    assert_eq!(admit(&discord())?, Ok(()), "another person is served");
+    clock.advance(30_000);
+    assert_eq!(admit(&telegram())?, Ok(()));
+    Ok(())
+}
+
+#[test]
+fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight()
+-> anyhow::Result<()> {
+    let (people, store, clock) = people();
+    let premium: Role = "premium".parse().map_err(anyhow::Error::msg)?;
+    let limits = Limits {
+        quotas: [("dice.roll".to_owned(), 2)].into(),
+        role_quotas: [(premium.clone(), [("dice.roll".to_owned(), 4)].into())].into(),
+        ..Limits::default()
+    };
+    let people = people.with_limits(limits.clone());
+    let (plain, gold) = (set(&[]), set(&[premium]));
+    let admit = |who: &Account, roles| people.admit(who, roles, "c", "dice", "roll", "roll");
+    for _ in 0..2 {
+        assert_eq!(admit(&telegram(), &plain)?, Ok(()));
+    }
+    let refused = admit(&telegram(), &plain)?.err().map(|r| r.to_string());
+    let refused = refused.unwrap_or_default();
+    assert!(
+        refused.starts_with("you have used /roll 2 times today; it resets at midnight UTC, in "),
+        "{refused}"
+    );
+    for _ in 0..4 {
+        assert_eq!(admit(&discord(), &gold)?, Ok(()), "premium gets 4");
+    }
+    assert!(admit(&discord(), &gold)?.is_err());
+    people.flush_counts()?;
+
+    // The next run remembers today's uses.
+    let again = People::new(
+        Arc::clone(&store) as Arc<dyn PeopleRecords>,
+        Arc::clone(&clock) as Arc<dyn Clock>,
+    )
+    .with_limits(limits);
+    assert!(
+        again
+            .admit(&telegram(), &plain, "c", "dice", "roll", "roll")?
+            .is_err()
+    );
+    clock.advance(DAY_MS);
+    assert_eq!(
+        again.admit(&telegram(), &plain, "c", "dice", "roll", "roll")?,
+        Ok(())
+    );
+    Ok(())
+}
+
+#[test]
+fn usage_is_counted_per_plugin_command_and_day() -> anyhow::Result<()> {
+    let (people, _, clock) = people();
+    people.count_use("dice", "roll", false)?;
+    people.count_use("dice", "roll", false)?;
+    people.count_use("dice", "roll", true)?;
+    clock.advance(DAY_MS);
+    people.count_use("notes", "recall", false)?;
+    people.flush_counts()?;
+    let rows: Vec<(String, String, String, u64, u64)> = people
+        .usage("2027-01-01")?
+        .into_iter()
+        .map(|r| (r.day, r.plugin, r.command, r.usage.ran, r.usage.refused))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("2027-01-15".into(), "dice".into(), "roll".into(), 2, 1),
+            ("2027-01-16".into(), "notes".into(), "recall".into(), 1, 0),
+        ]
+    );
+    assert_eq!(people.usage("2027-01-16")?.len(), 1);
+    Ok(())
+}
+
+const DAY_MS: u64 = 86_400_000;

@@ -1,0 +1,412 @@
+//! Rate limits, daily quotas and usage counts: one person cannot drain a
+//! plugin or the bot, premium people can get more, and the owner sees what
+//! is used.
+//!
+//! * **Rate limits** are token buckets ([`Rate`]) per user and command,
+//!   per user and plugin, per chat, and for the whole bot; kept in memory
+//!   (a restart forgives).
+//! * **Daily quotas** count a person's uses of a command or a plugin per
+//!   UTC day, with higher quotas for a role; the counts are kept in the
+//!   store (a restart does not forgive).
+//! * **Usage** counts every command run and refused, per plugin, command
+//!   and UTC day, in the store, for `plugboard usage`.
+//!
+//! Counts are written to the store in batches, at most every
+//! [`FLUSH_MS`] and when [`People::flush_counts`] is called (the bot does
+//! at shutdown): a crash loses at most that much counting.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Account, LinkError, People, Role};
+
+/// How often counts are written to the store, at most.
+pub const FLUSH_MS: u64 = 5_000;
+/// Milliseconds in a (UTC) day.
+const DAY_MS: u64 = 86_400_000;
+/// Buckets kept before idle, full ones are dropped.
+const MAX_BUCKETS: usize = 100_000;
+
+/// A rate: `count` uses per `per_ms`, refilled evenly (`10/minute`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Uses allowed in a burst, and per period.
+    pub count: u32,
+    /// The period, in milliseconds.
+    pub per_ms: u64,
+}
+
+impl FromStr for Rate {
+    type Err = String;
+
+    /// Parses `N/second`, `N/minute`, `N/hour` or `N/day`.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let problem = || {
+            format!(
+                "{text:?} is not a rate; write it like \"10/minute\" (per second, minute, hour or day)"
+            )
+        };
+        let (count, unit) = text.split_once('/').ok_or_else(problem)?;
+        let count: u32 = count.trim().parse().map_err(|_| problem())?;
+        let per_ms = match unit.trim() {
+            "second" | "s" => 1_000,
+            "minute" | "min" | "m" => 60_000,
+            "hour" | "h" => 3_600_000,
+            "day" | "d" => DAY_MS,
+            _ => return Err(problem()),
+        };
+        if count == 0 {
+            return Err(format!(
+                "{text:?} allows nothing; leave the limit out to have none"
+            ));
+        }
+        Ok(Rate { count, per_ms })
+    }
+}
+
+impl fmt::Display for Rate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.per_ms {
+            1_000 => "second",
+            60_000 => "minute",
+            3_600_000 => "hour",
+            _ => "day",
+        };
+        write!(f, "{}/{unit}", self.count)
+    }
+}
+
+/// The limits of one bot (from its config).
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// One person, one command.
+    pub user_command: Option<Rate>,
+    /// One person, one plugin.
+    pub user_plugin: Option<Rate>,
+    /// One chat, every plugin.
+    pub chat: Option<Rate>,
+    /// The whole bot.
+    pub bot: Option<Rate>,
+    /// Daily quotas per person: by `plugin.command` or by `plugin`.
+    pub quotas: BTreeMap<String, u64>,
+    /// Higher (or lower) daily quotas for people holding a role, by the
+    /// same keys; the highest quota among a person's roles applies.
+    pub role_quotas: BTreeMap<Role, BTreeMap<String, u64>>,
+}
+
+/// Why a command was refused by a limit; its message says when to retry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LimitRefusal {
+    /// A rate limit.
+    #[error("slow down: try again in {}", wait(*retry_after_ms))]
+    Rate {
+        /// When a use is allowed again, from now.
+        retry_after_ms: u64,
+    },
+    /// A daily quota.
+    #[error("you have used /{command} {quota} times today; it resets at midnight UTC, in {}", wait(*retry_after_ms))]
+    Quota {
+        /// The command, as typed.
+        command: String,
+        /// The quota.
+        quota: u64,
+        /// Until midnight UTC, from now.
+        retry_after_ms: u64,
+    },
+}
+
+/// A wait in words: `12 s`, `3 min`, `5 h`.
+fn wait(ms: u64) -> String {
+    let s = ms.div_ceil(1_000).max(1);
+    if s < 120 {
+        format!("{s} s")
+    } else if s < 7_200 {
+        format!("{} min", s.div_ceil(60))
+    } else {
+        format!("{} h", s.div_ceil(3_600))
+    }
+}
+
+/// One token bucket.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    /// Tokens, in thousandths.
+    milli: u64,
+    /// When they were counted.
+    at_ms: u64,
+}
+
+/// What one UTC day of one plugin's command saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Times it ran.
+    pub ran: u64,
+    /// Times it was refused (role, rate or quota).
+    pub refused: u64,
+}
+
+/// A row of `plugboard usage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The UTC day, `YYYY-MM-DD`.
+    pub day: String,
+    /// The plugin.
+    pub plugin: String,
+    /// The command, as the plugin declares it.
+    pub command: String,
+    /// What it saw.
+    #[serde(flatten)]
+    pub usage: Usage,
+}
+
+/// Counts waiting to be written.
+#[derive(Default)]
+pub(crate) struct Counts {
+    buckets: HashMap<String, Bucket>,
+    /// `quota/<day>/<account>/<key>` → count, read from the store first.
+    quotas: HashMap<String, u64>,
+    /// `usage/<day>/<plugin>/<command>` → usage, read from the store first.
+    usage: HashMap<String, Usage>,
+    dirty: Vec<String>,
+    flushed_ms: u64,
+}
+
+pub(crate) type CountsLock = Mutex<Counts>;
+
+/// `YYYY-MM-DD` of the UTC day `ms` falls in.
+pub fn day_of(ms: u64) -> String {
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let days = (ms / DAY_MS) as i64;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+impl People {
+    /// Whether `account` (holding `roles`) may run `plugin`'s command
+    /// `command` (typed as `typed`) in `chat` now: every rate limit and
+    /// the daily quota are checked, and a use is taken from each only
+    /// when all allow it.
+    pub fn admit(
+        &self,
+        account: &Account,
+        roles: &std::collections::BTreeSet<Role>,
+        chat: &str,
+        plugin: &str,
+        command: &str,
+        typed: &str,
+    ) -> Result<Result<(), LimitRefusal>, LinkError> {
+        let limits = &self.limits;
+        let now = self.clock.now_ms();
+        let day = day_of(now);
+        let buckets = [
+            (
+                limits.user_command,
+                format!("uc/{account}/{plugin}.{command}"),
+            ),
+            (limits.user_plugin, format!("up/{account}/{plugin}")),
+            (limits.chat, format!("c/{chat}")),
+            (limits.bot, "b".to_owned()),
+        ];
+        let qualified = format!("{plugin}.{command}");
+        let person = self
+            .person_of(account)?
+            .map_or_else(|| account.to_string(), |p| p.as_str().to_owned());
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        // Rate limits first: each says how long until it allows one more.
+        let mut wait_ms = 0;
+        for (rate, key) in &buckets {
+            let Some(rate) = rate else { continue };
+            let bucket = counts.buckets.get(key).copied();
+            let tokens = refill(bucket, *rate, now);
+            if tokens < 1_000 {
+                let per_token = rate.per_ms / u64::from(rate.count);
+                wait_ms = wait_ms.max((1_000 - tokens) * per_token / 1_000);
+            }
+        }
+        if wait_ms > 0 {
+            return Ok(Err(LimitRefusal::Rate {
+                retry_after_ms: wait_ms.max(1),
+            }));
+        }
+        // The command's quota and the plugin's, each counted.
+        let mut quotas = Vec::new();
+        for key in [qualified.as_str(), plugin] {
+            let Some(quota) = self.quota_for(roles, key) else {
+                continue;
+            };
+            let key = format!("quota/{day}/{person}/{key}");
+            let used = match counts.quotas.get(&key) {
+                Some(used) => *used,
+                None => {
+                    let stored: u64 = self.read(&key)?.unwrap_or(0);
+                    counts.quotas.insert(key.clone(), stored);
+                    stored
+                }
+            };
+            if used >= quota {
+                return Ok(Err(LimitRefusal::Quota {
+                    command: typed.to_owned(),
+                    quota,
+                    retry_after_ms: DAY_MS - now % DAY_MS,
+                }));
+            }
+            quotas.push(key);
+        }
+        // Allowed: take one use from each.
+        for (rate, key) in buckets {
+            let Some(rate) = rate else { continue };
+            let tokens = refill(counts.buckets.get(&key).copied(), rate, now);
+            counts.buckets.insert(
+                key,
+                Bucket {
+                    milli: tokens - 1_000,
+                    at_ms: now,
+                },
+            );
+        }
+        if counts.buckets.len() > MAX_BUCKETS {
+            prune(&mut counts.buckets, limits, now);
+        }
+        for key in quotas {
+            *counts.quotas.entry(key.clone()).or_insert(0) += 1;
+            counts.dirty.push(key);
+        }
+        Ok(Ok(()))
+    }
+
+    /// The daily quota of `key` (`plugin.command` or `plugin`) for someone
+    /// holding `roles`: the highest their roles give, else the default.
+    fn quota_for(&self, roles: &std::collections::BTreeSet<Role>, key: &str) -> Option<u64> {
+        let by_role = roles
+            .iter()
+            .filter_map(|role| self.limits.role_quotas.get(role)?.get(key).copied())
+            .max();
+        by_role.or_else(|| self.limits.quotas.get(key).copied())
+    }
+
+    /// Counts one run (`refused`: one refusal) of `plugin`'s `command`.
+    pub fn count_use(&self, plugin: &str, command: &str, refused: bool) -> Result<(), LinkError> {
+        let now = self.clock.now_ms();
+        let key = format!("usage/{}/{plugin}/{command}", day_of(now));
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if !counts.usage.contains_key(&key) {
+            let stored: Usage = self.read(&key)?.unwrap_or_default();
+            counts.usage.insert(key.clone(), stored);
+        }
+        if let Some(usage) = counts.usage.get_mut(&key) {
+            match refused {
+                true => usage.refused += 1,
+                false => usage.ran += 1,
+            }
+        }
+        counts.dirty.push(key);
+        if now.saturating_sub(counts.flushed_ms) >= FLUSH_MS {
+            self.write_counts(&mut counts, now)?;
+        }
+        Ok(())
+    }
+
+    /// Writes every count not yet in the store.
+    pub fn flush_counts(&self) -> Result<(), LinkError> {
+        let now = self.clock.now_ms();
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        self.write_counts(&mut counts, now)
+    }
+
+    fn write_counts(&self, counts: &mut Counts, now: u64) -> Result<(), LinkError> {
+        let mut dirty = std::mem::take(&mut counts.dirty);
+        dirty.sort();
+        dirty.dedup();
+        for key in &dirty {
+            if let Some(usage) = counts.usage.get(key) {
+                self.write(key, usage)?;
+            } else if let Some(used) = counts.quotas.get(key) {
+                self.write(key, used)?;
+            }
+        }
+        counts.flushed_ms = now;
+        // Yesterday's counts are in the store: forget them here.
+        let today = day_of(now);
+        counts
+            .usage
+            .retain(|key, _| key.split('/').nth(1) == Some(today.as_str()));
+        counts
+            .quotas
+            .retain(|key, _| key.split('/').nth(1) == Some(today.as_str()));
+        Ok(())
+    }
+
+    /// Usage per plugin, command and day, days from `since` (`YYYY-MM-DD`)
+    /// on, oldest first.
+    pub fn usage(&self, since: &str) -> Result<Vec<UsageRow>, LinkError> {
+        let mut rows = Vec::new();
+        let mut after = Some(format!("usage/{since}"));
+        loop {
+            let page = self
+                .records
+                .people_scan("usage/", after.as_deref(), 1_000)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, bytes) in page {
+                let mut parts = key.splitn(4, '/').skip(1);
+                let (Some(day), Some(plugin), Some(command)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                if day < since {
+                    continue;
+                }
+                rows.push(UsageRow {
+                    day: day.to_owned(),
+                    plugin: plugin.to_owned(),
+                    command: command.to_owned(),
+                    usage: crate::decode(&key, &bytes)?,
+                });
+            }
+        }
+        Ok(rows)
+    }
+}
+
+/// The tokens (thousandths) of a bucket at `now`: full when new.
+fn refill(bucket: Option<Bucket>, rate: Rate, now: u64) -> u64 {
+    let full = u64::from(rate.count) * 1_000;
+    match bucket {
+        None => full,
+        Some(b) => {
+            let elapsed = now.saturating_sub(b.at_ms);
+            let added = elapsed.saturating_mul(full) / rate.per_ms.max(1);
+            b.milli.saturating_add(added).min(full)
+        }
+    }
+}
+
+/// Drops the buckets that are full again (as good as new).
+fn prune(buckets: &mut HashMap<String, Bucket>, limits: &Limits, now: u64) {
+    let longest = [
+        limits.user_command,
+        limits.user_plugin,
+        limits.chat,
+        limits.bot,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|r| r.per_ms)
+    .max()
+    .unwrap_or(0);
+    buckets.retain(|_, b| now.saturating_sub(b.at_ms) < longest);
+}

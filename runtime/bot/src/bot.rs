@@ -329,7 +329,8 @@ impl Bot {
                 Arc::clone(&store) as Arc<dyn plugboard_store::PeopleRecords>,
                 Arc::clone(&clock),
             )
-            .with_owners(config.people.owner_accounts()),
+            .with_owners(config.people.owner_accounts())
+            .with_limits(config.people.limits()),
         );
         let command_roles = Arc::new(CommandRoles::from_config(&config.people));
         let timetable = Arc::new(Timetable::open(
@@ -502,6 +503,11 @@ impl Bot {
             // so the next bot can open the same data directory.
             watcher.abort();
             let _ = watcher.await;
+        }
+        if let Some(reload) = &self.reload
+            && let Err(e) = reload.people.flush_counts()
+        {
+            tracing::error!("cannot write the last usage counts: {e}");
         }
         flush(Arc::clone(&self.store) as Arc<dyn Durable>).await;
         Ok(())

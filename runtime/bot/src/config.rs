@@ -122,6 +122,48 @@ pub struct PeopleConfig {
     pub commands: BTreeMap<String, String>,
     /// The same, per chat (`platform:chat id`), over `commands`.
     pub chats: BTreeMap<String, ChatPeopleConfig>,
+    /// Rate limits (`[people.rate]`).
+    pub rate: RateConfig,
+    /// Daily quotas per person, by `plugin` or `plugin.command`
+    /// (`[people.quotas]`).
+    pub quotas: BTreeMap<String, u64>,
+    /// Daily quotas for people holding a role, by role
+    /// (`[people.role_quotas.premium]`); the highest of a person's applies.
+    pub role_quotas: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// `[people.rate]`: token buckets, each `N/second|minute|hour|day` or
+/// `none`. The bot's owners are never limited.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateConfig {
+    /// One person, one command.
+    pub user_command: String,
+    /// One person, one plugin.
+    pub user_plugin: String,
+    /// One chat, every plugin.
+    pub chat: String,
+    /// The whole bot.
+    pub bot: String,
+}
+
+impl Default for RateConfig {
+    fn default() -> Self {
+        Self {
+            user_command: "20/minute".into(),
+            user_plugin: "60/minute".into(),
+            chat: "120/minute".into(),
+            bot: "none".into(),
+        }
+    }
+}
+
+/// A rate as the config writes it: `N/minute` and the like, or `none`.
+fn parse_rate(text: &str) -> Result<Option<plugboard_people::Rate>, String> {
+    match text {
+        "none" => Ok(None),
+        rate => rate.parse().map(Some),
+    }
 }
 
 /// `[people.chats."<platform>:<chat id>"]`.
@@ -152,9 +194,43 @@ impl PeopleConfig {
             .collect()
     }
 
+    /// The rate limits and quotas, as `plugboard-people` takes them
+    /// (checked when the config was read).
+    pub fn limits(&self) -> plugboard_people::Limits {
+        let rate = |text: &str| parse_rate(text).ok().flatten();
+        plugboard_people::Limits {
+            user_command: rate(&self.rate.user_command),
+            user_plugin: rate(&self.rate.user_plugin),
+            chat: rate(&self.rate.chat),
+            bot: rate(&self.rate.bot),
+            quotas: self.quotas.clone(),
+            role_quotas: self
+                .role_quotas
+                .iter()
+                .filter_map(|(role, quotas)| Some((role.parse().ok()?, quotas.clone())))
+                .collect(),
+        }
+    }
+
     /// Every problem with the section, naming the entry and the fix.
     fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        let rates = [
+            ("user_command", &self.rate.user_command),
+            ("user_plugin", &self.rate.user_plugin),
+            ("chat", &self.rate.chat),
+            ("bot", &self.rate.bot),
+        ];
+        for (field, rate) in rates {
+            if let Err(problem) = parse_rate(rate) {
+                problems.push(format!("`people.rate.{field}`: {problem}, or \"none\""));
+            }
+        }
+        for role in self.role_quotas.keys() {
+            if let Err(problem) = role.parse::<plugboard_registry_types::roles::Role>() {
+                problems.push(format!("`people.role_quotas.{role}`: {problem}"));
+            }
+        }
         for owner in &self.owners {
             if !owner
                 .split_once(':')

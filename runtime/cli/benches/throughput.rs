@@ -171,10 +171,37 @@ fn main() -> Result<()> {
     })?;
     let reused = load(&engine, &echo_dir, true)?;
     let fresh = load(&engine, &echo_dir, false)?;
+    let with_people = load(&engine, &echo_dir, true)?;
     let manifest = reused.manifest().clone();
     let prefixes = vec!["/".to_string()];
     let wasm_router = Arc::new(Router::new(vec![Target::from(reused)], prefixes.clone()));
     let fresh_router = Arc::new(Router::new(vec![Target::from(fresh)], prefixes.clone()));
+    // The same echo with people on: who sent it (a person lookup and the
+    // ban list), the roles it needs and the sender holds, four rate
+    // limits and two daily quotas (set so high that nothing is refused),
+    // and usage counted.
+    let high: plugboard_people::Rate = "1000000/second".parse().map_err(anyhow::Error::msg)?;
+    let limits = plugboard_people::Limits {
+        user_command: Some(high),
+        user_plugin: Some(high),
+        chat: Some(high),
+        bot: Some(high),
+        quotas: [
+            ("echo".to_owned(), u64::MAX),
+            ("echo.echo".to_owned(), u64::MAX),
+        ]
+        .into(),
+        role_quotas: Default::default(),
+    };
+    let people = plugboard_people::People::new(
+        Arc::new(MemoryStore::default()),
+        Arc::new(plugboard_schedule::SystemClock),
+    )
+    .with_limits(limits);
+    let people_router = Arc::new(
+        Router::new(vec![Target::from(with_people)], prefixes.clone())
+            .with_people(Arc::new(people), Arc::default()),
+    );
     let native = NativeEcho {
         name: manifest.name.as_str().into(),
         manifest,
@@ -298,7 +325,12 @@ fn main() -> Result<()> {
                     anyhow::ensure!(handle.send(event).await, "bot stopped");
                     sent += 1;
                 }
-                handle.recv().await.context("bot stopped")?;
+                let delivery = handle.recv().await.context("bot stopped")?;
+                // An echo, never a refusal or an error: those would be
+                // timed as if they were the path being measured.
+                let echoed = matches!(&delivery.op, plugboard_model::event::OutboundOp::Send { message, .. }
+                    if message.text == "hello, plugboard");
+                anyhow::ensure!(echoed, "not an echo: {delivery:?}");
                 received += 1;
             }
             let elapsed = started.elapsed();
@@ -321,6 +353,7 @@ fn main() -> Result<()> {
     }
     let e2e_native = end_to_end(&native_router)?;
     let e2e_wasm = end_to_end(&wasm_router)?;
+    let e2e_people = end_to_end(&people_router)?;
 
     println!("| path | events/s (1 thread) | µs/event |");
     println!("|---|---:|---:|");
@@ -333,6 +366,10 @@ fn main() -> Result<()> {
     row(
         "end to end (in-process adapter → queues → router → delivery), echo component",
         &e2e_wasm,
+    );
+    row(
+        "end to end, echo component, people on (identity, roles, limits, usage)",
+        &e2e_people,
     );
     row("router → native Rust echo", &native);
     row("router → echo component, reused instance", &wasm);
@@ -353,6 +390,10 @@ fn main() -> Result<()> {
         "WASM / native events/s: end to end {:.1}%, router only {:.1}%",
         100.0 * e2e_wasm.per_sec() / e2e_native.per_sec(),
         100.0 * wasm.per_sec() / native.per_sec()
+    );
+    println!(
+        "people on / off, end to end events/s: {:.1}%",
+        100.0 * e2e_people.per_sec() / e2e_wasm.per_sec()
     );
     println!(
         "RUST_BACKTRACE={:?} RUST_LIB_BACKTRACE={:?}",

@@ -13,7 +13,9 @@ use clap::{Args, Parser, Subcommand};
 mod commands;
 
 use commands::registry::Common;
-use commands::{grants, install, key, login, outdated, plugin, plugins, publish, run, search};
+use commands::{
+    grants, install, key, login, outdated, plugin, plugins, publish, run, search, usage,
+};
 
 /// Plugboard: a bot runtime with WebAssembly plugins.
 #[derive(Parser)]
@@ -64,6 +66,8 @@ enum Top {
         #[command(subcommand)]
         command: key::KeyCommand,
     },
+    /// How often each command ran and was refused, per day.
+    Usage(usage::UsageArgs),
     /// Commands for plugin authors.
     Plugin {
         #[command(subcommand)]
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
         Top::Login(common) => login::login(common),
         Top::Key { command } => key::key(command),
         Top::Plugin { command } => plugin::plugin(command),
+        Top::Usage(args) => usage::usage(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

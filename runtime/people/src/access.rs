@@ -78,6 +78,14 @@ impl People {
     /// Every role `account`'s person holds: those given to any of their
     /// accounts, and [`Role::Owner`] when one of them is an owner.
     pub fn roles_of(&self, account: &Account) -> Result<BTreeSet<Role>, LinkError> {
+        if let Some(known) = self
+            .roles
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account)
+        {
+            return Ok(known.clone());
+        }
         let mut roles = BTreeSet::new();
         for each in self.all_accounts(account)? {
             if self.owners.contains(&each) {
@@ -86,6 +94,11 @@ impl People {
             let given: Vec<Role> = self.read(&roles_key(&each))?.unwrap_or_default();
             roles.extend(given);
         }
+        let mut cache = self.roles.write().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= crate::CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(account.clone(), roles.clone());
         Ok(roles)
     }
 
@@ -144,6 +157,7 @@ impl People {
             };
             self.write(&key, &roles)?;
         }
+        self.forget_roles();
         if !changed {
             return Err(RoleError::Unchanged(match give {
                 true => format!("{account} already is {role}"),

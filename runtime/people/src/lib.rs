@@ -259,6 +259,9 @@ pub struct People {
     limits: Limits,
     /// Buckets, quota and usage counts not yet written.
     counts: limits::CountsLock,
+    /// The roles of accounts looked up lately; emptied by every change
+    /// of roles or links.
+    roles: RwLock<HashMap<Account, std::collections::BTreeSet<Role>>>,
 }
 
 impl People {
@@ -274,6 +277,7 @@ impl People {
             bans: RwLock::default(),
             limits: Limits::default(),
             counts: limits::CountsLock::default(),
+            roles: RwLock::default(),
         }
     }
 
@@ -515,6 +519,15 @@ impl People {
         for account in accounts {
             cache.remove(*account);
         }
+        // A person's roles are those of all their accounts.
+        self.forget_roles();
+    }
+
+    fn forget_roles(&self) {
+        self.roles
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     fn forget_code(&self, code: &str) -> Result<(), LinkError> {

@@ -447,7 +447,8 @@ impl Router {
     }
 
     /// The refusal of a command routed to the plugin at `index` (declared
-    /// as `own`, typed as `typed`) when it needs a role the sender lacks.
+    /// as `own`, typed as `typed`) when it needs a role the sender lacks
+    /// or a limit holds them back (see [`people`]).
     fn refuse(
         &self,
         sender: Option<&people::Sender>,
@@ -457,7 +458,7 @@ impl Router {
         typed: &str,
     ) -> Option<String> {
         let (people, sender) = (self.people.as_ref()?, sender?);
-        self.refuse_by_role(people, sender, chat, &self.plugins[index], own, typed)
+        self.admit_command(people, sender, chat, &self.plugins[index], own, typed)
     }
 
     /// Delivers a host command's answer where it was asked, and its

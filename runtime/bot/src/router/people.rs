@@ -136,10 +136,12 @@ impl Router {
         roles
     }
 
-    /// The refusal for `sender` running `plugin`'s command `own` (as
-    /// declared, typed as `typed`) in `chat`, when it needs a role they do
-    /// not hold.
-    pub(super) fn refuse_by_role(
+    /// Whether `sender` may run `plugin`'s command `own` (typed as
+    /// `typed`) in `chat` now: the refusal to answer when it needs a role
+    /// they lack (the owner's override, else the manifest's) or a limit
+    /// holds them back. Owners are never limited. Every command is
+    /// counted, run or refused.
+    pub(super) fn admit_command(
         &self,
         people: &People,
         sender: &Sender,
@@ -152,18 +154,49 @@ impl Router {
         let needed = match self.command_roles.get(&chat_key, plugin.name(), own) {
             Some(overridden) => overridden,
             None => plugin.manifest().command(own).and_then(|c| c.role.clone()),
-        }?;
-        if needed.satisfied_by(&self.roles(people, sender)) {
-            return None;
+        };
+        let roles = self.roles(people, sender);
+        let refusal = match needed {
+            Some(needed) if !needed.satisfied_by(&roles) => {
+                tracing::info!(
+                    plugin = plugin.name(),
+                    command = own,
+                    account = %sender.account,
+                    role = %needed,
+                    "command refused: the sender lacks the role"
+                );
+                Some(format!("You need the `{needed}` role for /{typed}."))
+            }
+            _ if roles.contains(&Role::Owner) => None,
+            _ => match people.admit(
+                &sender.account,
+                &roles,
+                &chat_key,
+                plugin.name(),
+                own,
+                typed,
+            ) {
+                Ok(Ok(())) => None,
+                Ok(Err(limit)) => {
+                    tracing::info!(
+                        plugin = plugin.name(),
+                        command = own,
+                        account = %sender.account,
+                        "command refused: {limit}"
+                    );
+                    Some(sentence(&limit.to_string()))
+                }
+                Err(e) => {
+                    // Served rather than refused when the counts cannot be read.
+                    tracing::error!("cannot check the limits: {e}");
+                    None
+                }
+            },
+        };
+        if let Err(e) = people.count_use(plugin.name(), own, refusal.is_some()) {
+            tracing::error!("cannot count a command: {e}");
         }
-        tracing::info!(
-            plugin = plugin.name(),
-            command = own,
-            account = %sender.account,
-            role = %needed,
-            "command refused: the sender lacks the role"
-        );
-        Some(format!("You need the `{needed}` role for /{typed}."))
+        refusal
     }
 
     /// Answers `/link`, `/link <code>` and `/unlink` from `sender`: the

@@ -14,3 +14,4 @@ pub mod registry;
 pub mod run;
 pub mod scaffold;
 pub mod search;
+pub mod usage;

@@ -39,6 +39,8 @@ impl TwoPlatforms {
             shared_cache().display().to_string(),
             dirs_toml(plugin_dirs),
         );
+        // On disk too, for the CLI.
+        std::fs::write(data.path().join("test.toml"), &text)?;
         let config = BotConfig::parse(&text, Path::new("test.toml"), data.path().to_path_buf())?;
         let clock = Arc::new(ManualClock::at(1_800_000_000_000));
         let (mut bot, report) =
@@ -330,5 +332,75 @@ async fn commands_need_their_role_owners_give_roles_and_a_banned_person_is_ignor
     .map(|(a, b, c, d)| ((*a).into(), (*b).into(), (*c).into(), (*d).into()))
     .collect();
     assert_eq!(audit, expected);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_is_counted()
+-> Result<()> {
+    let mut bot = TwoPlatforms::start_with(
+        &[&plugins_dir()],
+        "[people]\nowners = [\"alpha:boss\"]\n\n\
+         [people.rate]\nuser_command = \"2/minute\"\nuser_plugin = \"none\"\nchat = \"none\"\n\n\
+         [people.quotas]\n\"dice.roll\" = 3\n\n[people.role_quotas.premium]\n\"dice.roll\" = 5\n",
+    )?;
+    let minute = 60_000;
+    let (alpha, clock) = (&mut bot.alpha, &bot.clock);
+    let rolled = |answer: &str| answer.starts_with("🎲");
+    for _ in 0..2 {
+        assert!(rolled(&ask(alpha, "ann", "/roll").await?));
+    }
+    assert_eq!(
+        ask(alpha, "ann", "/roll").await?,
+        "Slow down: try again in 30 s."
+    );
+    assert!(rolled(&ask(alpha, "bob", "/roll").await?), "bob is served");
+    clock.advance(minute);
+    assert!(rolled(&ask(alpha, "ann", "/roll").await?), "the third of 3");
+    clock.advance(minute);
+    let over = ask(alpha, "ann", "/roll").await?;
+    assert!(
+        over.starts_with("You have used /roll 3 times today; it resets at midnight UTC, in "),
+        "{over}"
+    );
+    assert_eq!(
+        ask(alpha, "boss", "/role give alpha:ann premium").await?,
+        "alpha:ann is premium now."
+    );
+    for _ in 0..2 {
+        assert!(rolled(&ask(alpha, "ann", "/roll").await?), "premium gets 5");
+        clock.advance(minute);
+    }
+    assert!(
+        ask(alpha, "ann", "/roll")
+            .await?
+            .starts_with("You have used /roll 5 times")
+    );
+    let data = bot.stop().await?;
+
+    // ann ran 5 and was refused 3 times, bob ran once.
+    let out = crate::cli::plugboard()
+        .args(["usage", "--json", "--config"])
+        .arg(data.path().join("test.toml"))
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(
+        rows,
+        serde_json::json!([{"day": "2027-01-15", "plugin": "dice", "command": "roll", "ran": 6, "refused": 3}])
+    );
+    let out = crate::cli::plugboard()
+        .args(["usage", "--config"])
+        .arg(data.path().join("test.toml"))
+        .output()?;
+    let table = String::from_utf8(out.stdout)?;
+    assert_eq!(
+        table,
+        "day         plugin  command  ran  refused\n2027-01-15  dice    /roll      6        3\n"
+    );
     Ok(())
 }

@@ -84,7 +84,7 @@ async fn a_command_no_plugin_owns_reaches_message_subscribers_instead_of_unknown
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_of_one_chat_are_answered_in_order() -> Result<()> {
-    let mut bot = TestBot::start(&[&plugins_dir()], "")?;
+    let mut bot = TestBot::start(&[&plugins_dir()], crate::support::NO_RATE_LIMITS)?;
     for i in 0..200 {
         let chat = if i % 2 == 0 { "even" } else { "odd" };
         assert!(bot.handle.say(chat, "u", &format!("/echo {i}")).await);

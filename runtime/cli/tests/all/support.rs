@@ -16,6 +16,11 @@ use tokio::task::JoinHandle;
 /// Generous bound for one answer; only a hung bot ever reaches it.
 pub const PATIENCE: Duration = Duration::from_secs(60);
 
+/// Config turning the rate limits off, for tests that send many commands
+/// at once about something else.
+pub const NO_RATE_LIMITS: &str =
+    "[people.rate]\nuser_command = \"none\"\nuser_plugin = \"none\"\nchat = \"none\"\n";
+
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

@@ -351,9 +351,42 @@ fn main() -> Result<()> {
         println!("end to end, echo component: {:.2} µs", m.micros());
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--profile-e2e-people") {
+        let m = end_to_end(&people_router)?;
+        println!(
+            "end to end, echo component, people on: {:.2} µs",
+            m.micros()
+        );
+        return Ok(());
+    }
     let e2e_native = end_to_end(&native_router)?;
-    let e2e_wasm = end_to_end(&wasm_router)?;
-    let e2e_people = end_to_end(&people_router)?;
+    // People on beside off, alternated over five rounds (medians): one
+    // run after the other would also time the order.
+    let mut off = Vec::new();
+    let mut on = Vec::new();
+    for _ in 0..5 {
+        off.push(end_to_end(&wasm_router)?.per_event);
+        on.push(end_to_end(&people_router)?.per_event);
+    }
+    let median = |mut runs: Vec<Duration>| {
+        runs.sort();
+        Measured {
+            per_event: runs[runs.len() / 2],
+        }
+    };
+    let rounds: Vec<String> = off
+        .iter()
+        .zip(&on)
+        .map(|(off, on)| {
+            format!(
+                "{:.2}/{:.2}",
+                off.as_secs_f64() * 1e6,
+                on.as_secs_f64() * 1e6
+            )
+        })
+        .collect();
+    let e2e_wasm = median(off);
+    let e2e_people = median(on);
 
     println!("| path | events/s (1 thread) | µs/event |");
     println!("|---|---:|---:|");
@@ -392,8 +425,10 @@ fn main() -> Result<()> {
         100.0 * wasm.per_sec() / native.per_sec()
     );
     println!(
-        "people on / off, end to end events/s: {:.1}%",
-        100.0 * e2e_people.per_sec() / e2e_wasm.per_sec()
+        "people on / off, end to end events/s (medians of 5 alternated rounds): {:.1}%; \
+         rounds, µs/event off/on: {}",
+        100.0 * e2e_people.per_sec() / e2e_wasm.per_sec(),
+        rounds.join(", ")
     );
     println!(
         "RUST_BACKTRACE={:?} RUST_LIB_BACKTRACE={:?}",

@@ -177,7 +177,7 @@ impl People {
     /// Whether `account` is banned (so every event it causes is ignored).
     pub fn is_banned(&self, account: &Account) -> Result<bool, LinkError> {
         if let Some(bans) = self.bans.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(bans.contains(account));
+            return Ok(!bans.is_empty() && bans.contains(account));
         }
         let all = self.load_bans()?;
         let banned = all.contains(account);
@@ -185,8 +185,8 @@ impl People {
         Ok(banned)
     }
 
-    fn load_bans(&self) -> Result<HashSet<Account>, LinkError> {
-        let mut bans = HashSet::new();
+    fn load_bans(&self) -> Result<HashSet<Account, foldhash::quality::RandomState>, LinkError> {
+        let mut bans = HashSet::default();
         let mut after: Option<String> = None;
         loop {
             let page = self.records.people_scan("ban/", after.as_deref(), 1_000)?;

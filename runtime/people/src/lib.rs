@@ -61,6 +61,9 @@ mod limits;
 pub use access::{Ban, RoleError};
 pub use limits::{FLUSH_MS, LimitRefusal, Limits, Rate, Usage, UsageRow, day_of};
 
+/// The in-memory caches: looked up on every event, with a fast keyed hash.
+type FastMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
+
 /// How long a link code works: ten minutes.
 pub const CODE_TTL_MS: u64 = 10 * 60 * 1000;
 /// Failed link attempts one account may make per [`ATTEMPT_WINDOW_MS`].
@@ -246,7 +249,7 @@ pub struct People {
     records: Arc<dyn PeopleRecords>,
     clock: Arc<dyn Clock>,
     /// The person of each account looked up lately (`None`: not linked).
-    cache: RwLock<HashMap<Account, Option<PersonId>>>,
+    cache: RwLock<FastMap<Account, Option<PersonId>>>,
     /// Held by every change, so that two links cannot interleave.
     changing: Mutex<()>,
     /// Orders audit entries written in the same millisecond.
@@ -254,14 +257,16 @@ pub struct People {
     /// The bot's owners, from the config.
     owners: Vec<Account>,
     /// Banned accounts, read from the store on first use.
-    bans: RwLock<Option<std::collections::HashSet<Account>>>,
+    bans: RwLock<Option<std::collections::HashSet<Account, foldhash::quality::RandomState>>>,
     /// Rate limits and daily quotas, from the config.
     limits: Limits,
     /// Buckets, quota and usage counts not yet written.
     counts: limits::CountsLock,
+    /// Keys the counts by hash, with keys of its own.
+    hasher: foldhash::quality::RandomState,
     /// The roles of accounts looked up lately; emptied by every change
     /// of roles or links.
-    roles: RwLock<HashMap<Account, std::collections::BTreeSet<Role>>>,
+    roles: RwLock<FastMap<Account, std::collections::BTreeSet<Role>>>,
 }
 
 impl People {
@@ -277,6 +282,7 @@ impl People {
             bans: RwLock::default(),
             limits: Limits::default(),
             counts: limits::CountsLock::default(),
+            hasher: foldhash::quality::RandomState::default(),
             roles: RwLock::default(),
         }
     }
@@ -510,7 +516,7 @@ impl People {
         self.changing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Account, Option<PersonId>>> {
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, FastMap<Account, Option<PersonId>>> {
         self.cache.read().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -164,19 +164,59 @@ pub struct UsageRow {
     pub usage: Usage,
 }
 
-/// Counts waiting to be written.
+/// A count kept in memory, with the store key it is written under.
+#[derive(Debug, Clone)]
+struct Counted<T> {
+    key: String,
+    value: T,
+    dirty: bool,
+}
+
+/// Counts waiting to be written. Keyed by a hash of what they count, so
+/// that admitting a command formats no string (a key is formatted once per
+/// day and thing counted).
 #[derive(Default)]
 pub(crate) struct Counts {
-    buckets: HashMap<String, Bucket>,
-    /// `quota/<day>/<account>/<key>` → count, read from the store first.
-    quotas: HashMap<String, u64>,
-    /// `usage/<day>/<plugin>/<command>` → usage, read from the store first.
-    usage: HashMap<String, Usage>,
-    dirty: Vec<String>,
+    buckets: HashMap<u64, Bucket>,
+    /// Quota uses, read from the store first.
+    quotas: HashMap<u64, Counted<u64>>,
+    /// Usage, read from the store first.
+    usage: HashMap<u64, Counted<Usage>>,
+    /// Whether something is not written yet.
+    dirty: bool,
     flushed_ms: u64,
+    /// The UTC day (days since the epoch) the counts are for, and its
+    /// `YYYY-MM-DD`.
+    day: Option<(u64, String)>,
+}
+
+impl Counts {
+    /// Today's `YYYY-MM-DD`; a new day starts with the day's counts only.
+    fn today(&mut self, now: u64) -> String {
+        let number = now / DAY_MS;
+        match &self.day {
+            Some((n, text)) if *n == number => text.clone(),
+            _ => {
+                let text = day_of(now);
+                self.day = Some((number, text.clone()));
+                text
+            }
+        }
+    }
 }
 
 pub(crate) type CountsLock = Mutex<Counts>;
+
+/// A hash of `parts`, with the people's own keys (not predictable from
+/// outside, so nobody can aim two keys at one bucket).
+fn key_of(hasher: &foldhash::quality::RandomState, parts: &[&str]) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = hasher.build_hasher();
+    for part in parts {
+        part.hash(&mut h);
+    }
+    h.finish()
+}
 
 /// `YYYY-MM-DD` of the UTC day `ms` falls in.
 pub fn day_of(ms: u64) -> String {
@@ -196,41 +236,40 @@ pub fn day_of(ms: u64) -> String {
 
 impl People {
     /// Whether `account` (holding `roles`) may run `plugin`'s command
-    /// `command` (typed as `typed`) in `chat` now: every rate limit and
-    /// the daily quota are checked, and a use is taken from each only
-    /// when all allow it.
+    /// `command` (typed as `typed`) in the chat `chat` (platform and id)
+    /// now: every rate limit and the daily quotas are checked, and a use
+    /// is taken from each only when all allow it.
     pub fn admit(
         &self,
         account: &Account,
         roles: &std::collections::BTreeSet<Role>,
-        chat: &str,
+        chat: (&str, &str),
         plugin: &str,
         command: &str,
         typed: &str,
     ) -> Result<Result<(), LimitRefusal>, LinkError> {
         let limits = &self.limits;
         let now = self.clock.now_ms();
-        let day = day_of(now);
+        let h = &self.hasher;
+        let (platform, user) = (account.platform.as_str(), account.user.as_str());
         let buckets = [
             (
                 limits.user_command,
-                format!("uc/{account}/{plugin}.{command}"),
+                key_of(h, &["uc", platform, user, plugin, command]),
             ),
-            (limits.user_plugin, format!("up/{account}/{plugin}")),
-            (limits.chat, format!("c/{chat}")),
-            (limits.bot, "b".to_owned()),
+            (
+                limits.user_plugin,
+                key_of(h, &["up", platform, user, plugin]),
+            ),
+            (limits.chat, key_of(h, &["c", chat.0, chat.1])),
+            (limits.bot, key_of(h, &["b"])),
         ];
-        let qualified = format!("{plugin}.{command}");
-        let person = self
-            .person_of(account)?
-            .map_or_else(|| account.to_string(), |p| p.as_str().to_owned());
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         // Rate limits first: each says how long until it allows one more.
         let mut wait_ms = 0;
         for (rate, key) in &buckets {
             let Some(rate) = rate else { continue };
-            let bucket = counts.buckets.get(key).copied();
-            let tokens = refill(bucket, *rate, now);
+            let tokens = refill(counts.buckets.get(key).copied(), *rate, now);
             if tokens < 1_000 {
                 let per_token = rate.per_ms / u64::from(rate.count);
                 wait_ms = wait_ms.max((1_000 - tokens) * per_token / 1_000);
@@ -241,29 +280,49 @@ impl People {
                 retry_after_ms: wait_ms.max(1),
             }));
         }
-        // The command's quota and the plugin's, each counted.
-        let mut quotas = Vec::new();
-        for key in [qualified.as_str(), plugin] {
-            let Some(quota) = self.quota_for(roles, key) else {
-                continue;
+        // The command's quota and the plugin's, each counted, per person
+        // (a linked account counts for the person).
+        let mut quotas = [None; 2];
+        if !limits.quotas.is_empty() || !limits.role_quotas.is_empty() {
+            drop(counts);
+            let person = self.person_of(account)?;
+            counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+            let who = |h: &foldhash::quality::RandomState, name: &str| match &person {
+                Some(person) => key_of(h, &["q", person.as_str(), name]),
+                None => key_of(h, &["q", platform, user, name]),
             };
-            let key = format!("quota/{day}/{person}/{key}");
-            let used = match counts.quotas.get(&key) {
-                Some(used) => *used,
-                None => {
+            let day = now / DAY_MS;
+            let qualified = format!("{plugin}.{command}");
+            for (slot, name) in quotas.iter_mut().zip([qualified.as_str(), plugin]) {
+                let Some(quota) = self.quota_for(roles, name) else {
+                    continue;
+                };
+                let hash = who(h, name) ^ day;
+                if !counts.quotas.contains_key(&hash) {
+                    let today = counts.today(now);
+                    let whom = match &person {
+                        Some(person) => person.as_str().to_owned(),
+                        None => account.to_string(),
+                    };
+                    let key = format!("quota/{today}/{whom}/{name}");
                     let stored: u64 = self.read(&key)?.unwrap_or(0);
-                    counts.quotas.insert(key.clone(), stored);
-                    stored
+                    let counted = Counted {
+                        key,
+                        value: stored,
+                        dirty: false,
+                    };
+                    counts.quotas.insert(hash, counted);
                 }
-            };
-            if used >= quota {
-                return Ok(Err(LimitRefusal::Quota {
-                    command: typed.to_owned(),
-                    quota,
-                    retry_after_ms: DAY_MS - now % DAY_MS,
-                }));
+                let used = counts.quotas.get(&hash).map_or(0, |c| c.value);
+                if used >= quota {
+                    return Ok(Err(LimitRefusal::Quota {
+                        command: typed.to_owned(),
+                        quota,
+                        retry_after_ms: DAY_MS - now % DAY_MS,
+                    }));
+                }
+                *slot = Some(hash);
             }
-            quotas.push(key);
         }
         // Allowed: take one use from each.
         for (rate, key) in buckets {
@@ -280,9 +339,12 @@ impl People {
         if counts.buckets.len() > MAX_BUCKETS {
             prune(&mut counts.buckets, limits, now);
         }
-        for key in quotas {
-            *counts.quotas.entry(key.clone()).or_insert(0) += 1;
-            counts.dirty.push(key);
+        for hash in quotas.into_iter().flatten() {
+            if let Some(counted) = counts.quotas.get_mut(&hash) {
+                counted.value += 1;
+                counted.dirty = true;
+            }
+            counts.dirty = true;
         }
         Ok(Ok(()))
     }
@@ -300,21 +362,39 @@ impl People {
     /// Counts one run (`refused`: one refusal) of `plugin`'s `command`.
     pub fn count_use(&self, plugin: &str, command: &str, refused: bool) -> Result<(), LinkError> {
         let now = self.clock.now_ms();
-        let key = format!("usage/{}/{plugin}/{command}", day_of(now));
+        let hash = key_of(&self.hasher, &["u", plugin, command]) ^ (now / DAY_MS);
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        if !counts.usage.contains_key(&key) {
+        if !counts.usage.contains_key(&hash) {
+            let today = counts.today(now);
+            let key = format!("usage/{today}/{plugin}/{command}");
             let stored: Usage = self.read(&key)?.unwrap_or_default();
-            counts.usage.insert(key.clone(), stored);
+            let counted = Counted {
+                key,
+                value: stored,
+                dirty: false,
+            };
+            counts.usage.insert(hash, counted);
         }
-        if let Some(usage) = counts.usage.get_mut(&key) {
+        self.count_into(&mut counts, hash, refused, now)
+    }
+
+    fn count_into(
+        &self,
+        counts: &mut Counts,
+        hash: u64,
+        refused: bool,
+        now: u64,
+    ) -> Result<(), LinkError> {
+        if let Some(counted) = counts.usage.get_mut(&hash) {
             match refused {
-                true => usage.refused += 1,
-                false => usage.ran += 1,
+                true => counted.value.refused += 1,
+                false => counted.value.ran += 1,
             }
+            counted.dirty = true;
         }
-        counts.dirty.push(key);
+        counts.dirty = true;
         if now.saturating_sub(counts.flushed_ms) >= FLUSH_MS {
-            self.write_counts(&mut counts, now)?;
+            self.write_counts(counts, now)?;
         }
         Ok(())
     }
@@ -327,25 +407,23 @@ impl People {
     }
 
     fn write_counts(&self, counts: &mut Counts, now: u64) -> Result<(), LinkError> {
-        let mut dirty = std::mem::take(&mut counts.dirty);
-        dirty.sort();
-        dirty.dedup();
-        for key in &dirty {
-            if let Some(usage) = counts.usage.get(key) {
-                self.write(key, usage)?;
-            } else if let Some(used) = counts.quotas.get(key) {
-                self.write(key, used)?;
-            }
-        }
         counts.flushed_ms = now;
+        if !std::mem::take(&mut counts.dirty) {
+            return Ok(());
+        }
+        for counted in counts.usage.values_mut().filter(|c| c.dirty) {
+            self.write(&counted.key, &counted.value)?;
+            counted.dirty = false;
+        }
+        for counted in counts.quotas.values_mut().filter(|c| c.dirty) {
+            self.write(&counted.key, &counted.value)?;
+            counted.dirty = false;
+        }
         // Yesterday's counts are in the store: forget them here.
         let today = day_of(now);
-        counts
-            .usage
-            .retain(|key, _| key.split('/').nth(1) == Some(today.as_str()));
-        counts
-            .quotas
-            .retain(|key, _| key.split('/').nth(1) == Some(today.as_str()));
+        let of_today = |key: &str| key.split('/').nth(1) == Some(today.as_str());
+        counts.usage.retain(|_, c| of_today(&c.key));
+        counts.quotas.retain(|_, c| of_today(&c.key));
         Ok(())
     }
 
@@ -396,7 +474,7 @@ fn refill(bucket: Option<Bucket>, rate: Rate, now: u64) -> u64 {
 }
 
 /// Drops the buckets that are full again (as good as new).
-fn prune(buckets: &mut HashMap<String, Bucket>, limits: &Limits, now: u64) {
+fn prune(buckets: &mut HashMap<u64, Bucket>, limits: &Limits, now: u64) {
     let longest = [
         limits.user_command,
         limits.user_plugin,

@@ -327,7 +327,7 @@ fn a_rate_limit_refuses_with_a_retry_time_and_spares_everyone_else() -> anyhow::
         ..Limits::default()
     });
     let none = set(&[]);
-    let admit = |who: &Account| people.admit(who, &none, "telegram:1", "dice", "roll", "roll");
+    let admit = |who: &Account| people.admit(who, &none, ("telegram", "1"), "dice", "roll", "roll");
     assert_eq!(admit(&telegram())?, Ok(()));
     assert_eq!(admit(&telegram())?, Ok(()));
     let refused = admit(&telegram())?;
@@ -359,7 +359,8 @@ fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight(
     };
     let people = people.with_limits(limits.clone());
     let (plain, gold) = (set(&[]), set(&[premium]));
-    let admit = |who: &Account, roles| people.admit(who, roles, "c", "dice", "roll", "roll");
+    let admit =
+        |who: &Account, roles| people.admit(who, roles, ("test", "c"), "dice", "roll", "roll");
     for _ in 0..2 {
         assert_eq!(admit(&telegram(), &plain)?, Ok(()));
     }
@@ -383,12 +384,12 @@ fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight(
     .with_limits(limits);
     assert!(
         again
-            .admit(&telegram(), &plain, "c", "dice", "roll", "roll")?
+            .admit(&telegram(), &plain, ("test", "c"), "dice", "roll", "roll")?
             .is_err()
     );
     clock.advance(DAY_MS);
     assert_eq!(
-        again.admit(&telegram(), &plain, "c", "dice", "roll", "roll")?,
+        again.admit(&telegram(), &plain, ("test", "c"), "dice", "roll", "roll")?,
         Ok(())
     );
     Ok(())

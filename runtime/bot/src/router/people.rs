@@ -62,7 +62,16 @@ impl CommandRoles {
     /// The owner's override for `plugin`'s command `command` in `chat`,
     /// if any: the chat's, else the bot's; `Some(None)` opens it to
     /// everyone.
-    fn get(&self, chat: &str, plugin: &str, command: &str) -> Option<Option<Role>> {
+    fn get(
+        &self,
+        chat: &plugboard_model::event::ChatRef,
+        plugin: &str,
+        command: &str,
+    ) -> Option<Option<Role>> {
+        if self.everywhere.is_empty() && self.chats.is_empty() {
+            return None;
+        }
+        let chat = format!("{}:{}", chat.platform, chat.id);
         let qualified = format!("{plugin}.{command}");
         let find = |table: &BTreeMap<String, Option<Role>>| {
             table
@@ -71,7 +80,7 @@ impl CommandRoles {
                 .cloned()
         };
         self.chats
-            .get(chat)
+            .get(&chat)
             .and_then(find)
             .or_else(|| find(&self.everywhere))
     }
@@ -150,8 +159,7 @@ impl Router {
         own: &str,
         typed: &str,
     ) -> Option<String> {
-        let chat_key = format!("{}:{}", chat.platform, chat.id);
-        let needed = match self.command_roles.get(&chat_key, plugin.name(), own) {
+        let needed = match self.command_roles.get(chat, plugin.name(), own) {
             Some(overridden) => overridden,
             None => plugin.manifest().command(own).and_then(|c| c.role.clone()),
         };
@@ -171,7 +179,7 @@ impl Router {
             _ => match people.admit(
                 &sender.account,
                 &roles,
-                &chat_key,
+                (chat.platform.as_str(), &chat.id),
                 plugin.name(),
                 own,
                 typed,

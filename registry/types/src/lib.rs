@@ -27,6 +27,7 @@
 
 pub mod api;
 pub mod contract;
+pub mod dates;
 pub mod graph;
 pub mod index;
 pub mod interfaces;

@@ -39,12 +39,14 @@ fn notes_of(message: &Message) -> Result<Scope> {
     }
     let mine = Scope::user(&message.sender, &message.chat.platform).nested("notes");
     for key in chat.keys("")? {
+        // A note of the same name the sender already has wins; the older
+        // one stays where it was rather than being lost.
         if let Some(text) = chat.get::<String>(&key)?
             && mine.get::<String>(&key)?.is_none()
         {
             mine.set(&key, &text)?;
+            chat.delete(&key)?;
         }
-        chat.delete(&key)?;
     }
     Ok(mine)
 }

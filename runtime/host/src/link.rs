@@ -10,7 +10,7 @@
 //! the provider's grants, memory, CPU budget and KV, and copies the result
 //! back. What this module decides:
 //!
-//! * **Shapes** ([`provided`], [`imported`]): only plain values cross
+//! * **Shapes** (`provided`, [`imported`]): only plain values cross
 //!   (resources, streams and futures are handles into one store and are
 //!   refused at load), and every provided function returns
 //!   `result<_, string>`, so that a failure of the provider (a trap, a
@@ -224,7 +224,7 @@ pub fn imported(
 }
 
 /// A provider as linking sees it: its manifest, and the interfaces its
-/// component exports (from [`provided`]).
+/// component exports (from `provided`).
 #[derive(Clone, Copy)]
 pub struct Offer<'a> {
     /// The provider's manifest.
@@ -307,7 +307,7 @@ pub fn check_interfaces<'a>(
 /// interface names checked against its manifest by the registry's rule
 /// ([`check_component_interfaces`]: what it exports is what `provides`
 /// lists, what it imports from plugins is what `imports` lists), then
-/// what it provides (see [`provided`]).
+/// what it provides (see `provided`).
 pub fn check_provided(
     engine: &wasmtime::Engine,
     component: &Component,

@@ -528,6 +528,14 @@ impl LoadedPlugin {
                 continue;
             };
             let target = format!("{to}{rest}");
+            if target.len() > crate::state::MAX_KV_KEY {
+                tracing::warn!(
+                    plugin = name,
+                    key = %key,
+                    "a linked user's key would be too long under the person's scope; left where it is"
+                );
+                continue;
+            }
             let Some(value) = store.kv_get(name, &key)? else {
                 continue;
             };
@@ -536,7 +544,10 @@ impl LoadedPlugin {
             }
             store.kv_set(name, &target, &value)?;
             store.kv_delete(name, &key)?;
-            usage.bytes = usage.bytes - key.len() as u64 + target.len() as u64;
+            usage.bytes = usage
+                .bytes
+                .saturating_sub(key.len() as u64)
+                .saturating_add(target.len() as u64);
             moved += 1;
         }
         Ok(moved)

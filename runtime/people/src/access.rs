@@ -1,6 +1,7 @@
 //! Roles and bans: who may do what, and who is ignored.
 
 use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::Ordering;
 
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +87,7 @@ impl People {
         {
             return Ok(known.clone());
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let mut roles = BTreeSet::new();
         for each in self.all_accounts(account)? {
             if self.owners.contains(&each) {
@@ -95,10 +97,12 @@ impl People {
             roles.extend(given);
         }
         let mut cache = self.roles.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= crate::CACHE_LIMIT {
-            cache.clear();
+        if self.generation.load(Ordering::Acquire) == generation {
+            if cache.len() >= crate::CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(account.clone(), roles.clone());
         }
-        cache.insert(account.clone(), roles.clone());
         Ok(roles)
     }
 
@@ -157,7 +161,7 @@ impl People {
             };
             self.write(&key, &roles)?;
         }
-        self.forget_roles();
+        self.changed();
         if !changed {
             return Err(RoleError::Unchanged(match give {
                 true => format!("{account} already is {role}"),
@@ -179,9 +183,13 @@ impl People {
         if let Some(bans) = self.bans.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
             return Ok(!bans.is_empty() && bans.contains(account));
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let all = self.load_bans()?;
         let banned = all.contains(account);
-        *self.bans.write().unwrap_or_else(|p| p.into_inner()) = Some(all);
+        let mut bans = self.bans.write().unwrap_or_else(|p| p.into_inner());
+        if self.generation.load(Ordering::Acquire) == generation {
+            *bans = Some(all);
+        }
         Ok(banned)
     }
 
@@ -255,6 +263,20 @@ impl People {
             let key = ban_key(each);
             match reason {
                 Some(reason) => {
+                    // A code handed out before the ban stops working.
+                    if let Some(code) = self
+                        .records
+                        .people_get(&format!("code-of/{each}"))
+                        .map_err(LinkError::from)?
+                    {
+                        let code = String::from_utf8_lossy(&code).into_owned();
+                        self.records
+                            .people_delete(&format!("code/{code}"))
+                            .map_err(LinkError::from)?;
+                        self.records
+                            .people_delete(&format!("code-of/{each}"))
+                            .map_err(LinkError::from)?;
+                    }
                     changed |= self
                         .records
                         .people_get(&key)
@@ -271,7 +293,7 @@ impl People {
             }
         }
         // Read again from the store on the next check.
-        *self.bans.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.changed();
         if !changed {
             return Err(RoleError::Unchanged(match reason {
                 Some(_) => format!("{account} is banned already"),

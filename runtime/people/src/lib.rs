@@ -262,6 +262,8 @@ pub struct People {
     limits: Limits,
     /// Buckets, quota and usage counts not yet written.
     counts: limits::CountsLock,
+    /// Counts the changes of links, roles and bans (see [`People::changed`]).
+    generation: AtomicU64,
     /// Keys the counts by hash, with keys of its own.
     hasher: foldhash::quality::RandomState,
     /// The roles of accounts looked up lately; emptied by every change
@@ -283,6 +285,7 @@ impl People {
             limits: Limits::default(),
             counts: limits::CountsLock::default(),
             hasher: foldhash::quality::RandomState::default(),
+            generation: AtomicU64::new(0),
             roles: RwLock::default(),
         }
     }
@@ -305,14 +308,18 @@ impl People {
         if let Some(known) = self.read_cache().get(account) {
             return Ok(known.clone());
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let person = self
             .read::<AccountRecord>(&account.key())?
             .map(|r| r.person);
         let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_LIMIT {
-            cache.clear();
+        // Not if a change came between the read and now: it would stay.
+        if self.generation.load(Ordering::Acquire) == generation {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(account.clone(), person.clone());
         }
-        cache.insert(account.clone(), person.clone());
         Ok(person)
     }
 
@@ -378,6 +385,11 @@ impl People {
             Some(record) => Ok(record.account),
             None => Err(LinkError::UnknownCode),
         };
+        // A banned person's code is as good as none.
+        let found = match found {
+            Ok(issuer) if self.is_banned(&issuer)? => Err(LinkError::UnknownCode),
+            other => other,
+        };
         let issuer = match found {
             Ok(issuer) => issuer,
             Err(refusal) => {
@@ -433,7 +445,7 @@ impl People {
             )?;
         }
         self.records.people_delete(&attempts_key)?;
-        self.forget_cached(&[&issuer, account]);
+        self.changed();
         self.record(
             &account.to_string(),
             "link",
@@ -466,8 +478,7 @@ impl People {
         for leaving in &gone {
             self.records.people_delete(&leaving.key())?;
         }
-        let refs: Vec<&Account> = gone.iter().collect();
-        self.forget_cached(&refs);
+        self.changed();
         self.record(&account.to_string(), "unlink", person.as_str(), "")?;
         Ok(Unlinked { person, remaining })
     }
@@ -520,20 +531,20 @@ impl People {
         self.cache.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn forget_cached(&self, accounts: &[&Account]) {
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        for account in accounts {
-            cache.remove(*account);
-        }
-        // A person's roles are those of all their accounts.
-        self.forget_roles();
-    }
-
-    fn forget_roles(&self) {
+    /// After a change of links, roles or bans (written to the store):
+    /// every cache starts over, and a lookup that read the store before
+    /// the change does not fill a cache with what it read.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.roles
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
+        *self.bans.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     fn forget_code(&self, code: &str) -> Result<(), LinkError> {

@@ -255,19 +255,19 @@ impl People {
         ];
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         // Rate limits first: each says how long until it allows one more.
-        let mut wait_ms = 0;
+        let mut wait_ms = None;
         for (rate, key) in &buckets {
             let Some(rate) = rate else { continue };
             let tokens = refill(counts.buckets.get(key).copied(), *rate, now);
             if tokens < 1_000 {
-                let per_token = rate.per_ms / u64::from(rate.count);
-                wait_ms = wait_ms.max((1_000 - tokens) * per_token / 1_000);
+                // Until the missing part of a token has dripped in.
+                let missing = (1_000 - tokens).saturating_mul(rate.per_ms);
+                let wait = missing.div_ceil(u64::from(rate.count) * 1_000).max(1);
+                wait_ms = Some(wait_ms.map_or(wait, |w: u64| w.max(wait)));
             }
         }
-        if wait_ms > 0 {
-            return Ok(Err(LimitRefusal::Rate {
-                retry_after_ms: wait_ms.max(1),
-            }));
+        if let Some(retry_after_ms) = wait_ms {
+            return Ok(Err(LimitRefusal::Rate { retry_after_ms }));
         }
         // The command's quota and the plugin's, each counted, per person
         // (a linked account counts for the person).
@@ -320,7 +320,7 @@ impl People {
             counts.buckets.insert(
                 key,
                 Bucket {
-                    milli: tokens - 1_000,
+                    milli: tokens.saturating_sub(1_000),
                     at_ms: now,
                 },
             );

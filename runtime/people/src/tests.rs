@@ -421,3 +421,67 @@ fn usage_is_counted_per_plugin_command_and_day() -> anyhow::Result<()> {
 }
 
 const DAY_MS: u64 = 86_400_000;
+
+#[test]
+fn a_fast_rate_and_a_part_of_a_token_still_refuse_and_say_a_wait() -> anyhow::Result<()> {
+    let (people, _, clock) = people();
+    let people = people.with_limits(Limits {
+        user_command: Some("1000/second".parse().map_err(anyhow::Error::msg)?),
+        user_plugin: Some("3/minute".parse().map_err(anyhow::Error::msg)?),
+        ..Limits::default()
+    });
+    let none = set(&[]);
+    let admit = || people.admit(&telegram(), &none, ("t", "1"), "dice", "roll", "roll");
+    for _ in 0..3 {
+        assert_eq!(admit()?, Ok(()));
+    }
+    // The per-plugin bucket is empty: a token drips in every 20 s; 10 s
+    // later half of one has.
+    assert_eq!(
+        admit()?,
+        Err(LimitRefusal::Rate {
+            retry_after_ms: 20_000
+        })
+    );
+    clock.advance(10_000);
+    assert_eq!(
+        admit()?,
+        Err(LimitRefusal::Rate {
+            retry_after_ms: 10_000
+        })
+    );
+    // 1000/second alone: the 1,001st in one millisecond waits 1 ms.
+    let fast = People::new(
+        Arc::new(MemoryStore::default()) as Arc<dyn PeopleRecords>,
+        Arc::clone(&clock) as Arc<dyn Clock>,
+    )
+    .with_limits(Limits {
+        user_command: Some("1000/second".parse().map_err(anyhow::Error::msg)?),
+        ..Limits::default()
+    });
+    for _ in 0..1_000 {
+        assert_eq!(
+            fast.admit(&telegram(), &none, ("t", "1"), "dice", "roll", "roll")?,
+            Ok(())
+        );
+    }
+    assert_eq!(
+        fast.admit(&telegram(), &none, ("t", "1"), "dice", "roll", "roll")?,
+        Err(LimitRefusal::Rate { retry_after_ms: 1 })
+    );
+    Ok(())
+}
+
+#[test]
+fn a_code_handed_out_before_a_ban_no_longer_links() -> anyhow::Result<()> {
+    let (people, _, _) = people();
+    let moderator = set(&[Role::Moderator]);
+    let code = people.issue_code(&telegram())?;
+    people.ban("discord:mod", &moderator, &telegram(), "spam")?;
+    assert!(matches!(
+        people.redeem(&discord(), &code.code),
+        Err(LinkError::UnknownCode)
+    ));
+    assert_eq!(people.person_of(&discord())?, None);
+    Ok(())
+}

@@ -301,14 +301,29 @@ impl Router {
         let platform = message.chat.platform.as_str();
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
         let actor = sender.account.to_string();
-        // Whom a command is about: a mention, `platform:id`, or an id here.
-        let whom = |arg: &str| -> Account {
-            match message.mentions.first() {
-                Some(user) => Account::new(platform, user.id.clone()),
-                None => match arg.split_once(':') {
-                    Some((p, id)) => Account::new(p, id),
-                    None => Account::new(platform, arg.trim_start_matches('@')),
-                },
+        // Whom a command is about: a mention (the argument is the mention
+        // itself), `platform:id`, or an id on this platform.
+        let whom = |arg: &str| -> Result<Account, String> {
+            if arg.starts_with('@') || arg.starts_with("<@") {
+                return match message.mentions.first() {
+                    Some(user) => Ok(Account::new(platform, user.id.clone())),
+                    None => Err(format!(
+                        "I cannot tell who {arg} is: mention them so that the app links the name, or write their platform:id, like telegram:42."
+                    )),
+                };
+            }
+            match arg.split_once(':') {
+                Some((p, id))
+                    if !id.is_empty()
+                        && p.chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+                {
+                    Ok(Account::new(p, id))
+                }
+                Some(_) => Err(format!(
+                    "{arg} is not platform:id; write it like telegram:42 (the platform in lowercase)."
+                )),
+                None => Ok(Account::new(platform, arg)),
             }
         };
         let done = |result: Result<(), RoleError>, ok: String| match result {
@@ -332,30 +347,39 @@ impl Router {
             }
             ("roles", []) => roles_text("You have", &self.roles(people, sender)),
             ("roles", [who]) => {
-                if Role::Moderator.satisfied_by(&self.roles(people, sender)) {
-                    let target = whom(who);
-                    let theirs = people.roles_of(&target).unwrap_or_default();
-                    roles_text(&format!("{target} has"), &theirs)
-                } else {
+                if !Role::Moderator.satisfied_by(&self.roles(people, sender)) {
                     "Only moderators can see someone else's roles.".into()
-                }
-            }
-            ("role", [verb @ ("give" | "take"), who, role]) => match role.parse::<Role>() {
-                Ok(role) => {
-                    let target = whom(who);
-                    let roles = self.roles(people, sender);
-                    if *verb == "give" {
-                        let result = people.give_role(&actor, &roles, &target, &role);
-                        done(result, format!("{target} is {role} now."))
-                    } else {
-                        let result = people.take_role(&actor, &roles, &target, &role);
-                        done(result, format!("{target} is no longer {role}."))
+                } else {
+                    match whom(who) {
+                        Err(problem) => problem,
+                        Ok(target) => match people.roles_of(&target) {
+                            Ok(theirs) => roles_text(&format!("{target} has"), &theirs),
+                            Err(e) => done(Err(RoleError::Store(e)), String::new()),
+                        },
                     }
                 }
-                Err(problem) => sentence(&problem),
-            },
+            }
+            ("role", [verb @ ("give" | "take"), who, role]) => {
+                match (role.parse::<Role>(), whom(who)) {
+                    (_, Err(problem)) => problem,
+                    (Ok(role), Ok(target)) => {
+                        let roles = self.roles(people, sender);
+                        if *verb == "give" {
+                            let result = people.give_role(&actor, &roles, &target, &role);
+                            done(result, format!("{target} is {role} now."))
+                        } else {
+                            let result = people.take_role(&actor, &roles, &target, &role);
+                            done(result, format!("{target} is no longer {role}."))
+                        }
+                    }
+                    (Err(problem), _) => sentence(&problem),
+                }
+            }
             ("ban", [who, reason @ ..]) => {
-                let target = whom(who);
+                let target = match whom(who) {
+                    Ok(target) => target,
+                    Err(problem) => return (problem, None),
+                };
                 let roles = self.roles(people, sender);
                 let result = people.ban(&actor, &roles, &target, &reason.join(" "));
                 done(
@@ -366,7 +390,10 @@ impl Router {
                 )
             }
             ("unban", [who]) => {
-                let target = whom(who);
+                let target = match whom(who) {
+                    Ok(target) => target,
+                    Err(problem) => return (problem, None),
+                };
                 let roles = self.roles(people, sender);
                 let result = people.unban(&actor, &roles, &target);
                 done(result, format!("{target} is no longer banned."))

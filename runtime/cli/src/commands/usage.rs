@@ -28,13 +28,14 @@ pub struct UsageArgs {
 /// Prints the usage counted in the last `days` days.
 pub fn usage(args: UsageArgs) -> Result<()> {
     let config = BotConfig::load(&args.config.config)?;
-    let store = SledStore::open(&config.data_dir().join("store"))
-        .context("the store is in use: stop the bot to read its usage")?;
+    let store = SledStore::open(&config.data_dir().join("store")).context(
+        "cannot open the bot's store (if the bot is running, stop it to read its usage)",
+    )?;
     let clock = SystemClock;
     let since = day_of(
         clock
             .now_ms()
-            .saturating_sub(args.days.saturating_sub(1) * 86_400_000),
+            .saturating_sub(args.days.saturating_sub(1).saturating_mul(86_400_000)),
     );
     let people = People::new(Arc::new(store) as Arc<dyn PeopleRecords>, Arc::new(clock));
     let rows = people.usage(&since)?;

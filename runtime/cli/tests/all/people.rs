@@ -294,6 +294,14 @@ async fn commands_need_their_role_owners_give_roles_and_a_banned_person_is_ignor
         "You cannot ban alpha:boss: their role is as high as yours."
     );
     assert_eq!(
+        ask(alpha, "carl", "/ban @dan spamming").await?,
+        "I cannot tell who @dan is: mention them so that the app links the name, or write their platform:id, like telegram:42."
+    );
+    assert_eq!(
+        ask(alpha, "boss", "/role give Beta:dan premium").await?,
+        "Beta:dan is not platform:id; write it like telegram:42 (the platform in lowercase)."
+    );
+    assert_eq!(
         ask(alpha, "carl", "/ban beta:dan spamming").await?,
         "beta:dan is banned: the bot ignores them on every account they linked."
     );

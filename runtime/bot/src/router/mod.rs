@@ -115,7 +115,7 @@ impl Router {
                 tracing::warn!(
                     plugin = self.plugins[*index].name(),
                     command = name,
-                    "the bot answers /{name} itself (linking accounts); the plugin's /{name} is reachable as /{}.{name}",
+                    "the bot answers /{name} itself (a people command); the plugin's /{name} is reachable as /{}.{name}",
                     self.plugins[*index].name()
                 );
             }
@@ -430,8 +430,8 @@ impl Router {
     }
 
     /// The answer to a command the host answers itself whatever the
-    /// plugins declare (`/link`, `/unlink` when accounts are linked), if
-    /// `command` is one.
+    /// plugins declare (one of [`PEOPLE_COMMANDS`], when the router knows
+    /// people), if `command` is one.
     fn host_command(
         &self,
         sender: Option<&people::Sender>,

@@ -47,9 +47,20 @@ pub const MAX_HTTP_ORIGINS: usize = 32;
 pub const MAX_DEPENDENCIES: usize = 64;
 /// Command names no plugin may declare: the host answers `/help` (unless the
 /// owner assigns it to a plugin), `/plugboard` is the owner's console
-/// command, and `/start` and `/link` are kept for the host's own use
-/// (Telegram's first contact and linking accounts across platforms).
-pub const RESERVED_COMMANDS: &[&str] = &["help", "plugboard", "start", "link"];
+/// command, `/start` is kept for Telegram's first contact, and the host
+/// answers the people commands itself: `/link` and `/unlink` (accounts
+/// across platforms), `/role`, `/roles`, `/ban` and `/unban`.
+pub const RESERVED_COMMANDS: &[&str] = &[
+    "help",
+    "plugboard",
+    "start",
+    "link",
+    "unlink",
+    "role",
+    "roles",
+    "ban",
+    "unban",
+];
 
 /// A parsed and validated `plugin.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -221,7 +221,7 @@ impl Router {
                     if parsed.plugin.is_none()
                         && let Some(answer) = self.host_command(sender.as_ref(), &command, direct)
                     {
-                        self.host_answer(&mut out, &chat, reply_to, &command, answer);
+                        self.host_answer(&mut out, &chat, reply_to, answer);
                         return out;
                     }
                     match self.route(parsed.plugin.as_deref(), &command.name) {
@@ -278,7 +278,7 @@ impl Router {
             Event::Command(mut command) => {
                 let reply_to = Some(command.message.id.clone());
                 if let Some(answer) = self.host_command(sender.as_ref(), &command, direct) {
-                    self.host_answer(&mut out, &chat, reply_to, &command, answer);
+                    self.host_answer(&mut out, &chat, reply_to, answer);
                     return out;
                 }
                 let owners = match self.route(None, &command.name) {
@@ -437,11 +437,15 @@ impl Router {
         sender: Option<&people::Sender>,
         command: &Command,
         direct: bool,
-    ) -> Option<(String, Option<String>)> {
+    ) -> Option<people::HostAnswer> {
         let people = self.people.as_ref()?;
         let sender = sender?;
         if !PEOPLE_COMMANDS.contains(&command.name.as_str()) {
             return None;
+        }
+        let chat = command.message.chat.to_ref();
+        if let Some(refusal) = self.admit_host_command(people, sender, &chat, &command.name) {
+            return Some((refusal, None));
         }
         Some(self.people_command(people, sender, command, direct))
     }
@@ -468,15 +472,10 @@ impl Router {
         out: &mut Dispatch,
         chat: &plugboard_model::event::ChatRef,
         reply_to: Option<String>,
-        command: &Command,
-        (text, private): (String, Option<String>),
+        (text, private): people::HostAnswer,
     ) {
         self.reply(out, chat, reply_to, text);
-        if let Some(private) = private {
-            let to = plugboard_model::event::ChatRef::private_with(
-                chat.platform.clone(),
-                &command.message.sender.id,
-            );
+        if let Some((to, private)) = private {
             self.reply(out, &to, None, private);
         }
     }

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use plugboard_args::scope::user_prefix;
 use plugboard_host::plugin::Target;
-use plugboard_model::event::{Command, Event, Platform, User};
+use plugboard_model::event::{ChatRef, Command, Event, Platform, User};
 use plugboard_people::{Account, LinkError, People, Role, RoleError};
 
 use super::Router;
@@ -86,6 +86,11 @@ impl CommandRoles {
     }
 }
 
+/// A host command's answer where it was asked, and a message for some
+/// private chat (a code asked for in a group; the notice to the account
+/// whose code was used).
+pub(super) type HostAnswer = (String, Option<(ChatRef, String)>);
+
 /// What the router knows about an event's sender.
 pub(super) struct Sender {
     account: Account,
@@ -117,6 +122,17 @@ impl Router {
                 tracing::error!("cannot look up who sent an event: {e}");
                 user.global_id = None;
             }
+        }
+        // The people a message mentions get theirs too, so that a plugin
+        // keys a person the same way whether they speak or are named.
+        let mentions = match event {
+            Event::Message(m) | Event::Edited(m) => Some(&mut m.mentions),
+            Event::Command(c) => Some(&mut c.message.mentions),
+            _ => None,
+        };
+        for mentioned in mentions.into_iter().flatten() {
+            let person = people.person_of(&account(platform.as_str(), mentioned));
+            mentioned.global_id = person.ok().flatten().map(|p| p.as_str().to_owned());
         }
         match people.is_banned(&me) {
             Ok(true) => {
@@ -218,7 +234,7 @@ impl Router {
         direct: bool,
         name: &str,
         args: &[String],
-    ) -> (String, Option<String>) {
+    ) -> HostAnswer {
         let me = account(platform, sender);
         let answer = match (name, args) {
             (LINK_COMMAND, []) => people.issue_code(&me).map(|code| {
@@ -233,7 +249,8 @@ impl Router {
                 let told = format!(
                     "I sent you a link code in a private message. If it does not arrive, send /{LINK_COMMAND} to me in a private chat."
                 );
-                (told, Some(text))
+                let to = ChatRef::private_with(Platform::from_name(platform), &sender.id);
+                (told, Some((to, text)))
             }),
             (LINK_COMMAND, [code]) => people.redeem(&me, code).map(|linked| {
                 let issuer = linked.accounts.iter().find(|a| **a != me);
@@ -250,7 +267,15 @@ impl Router {
                     "Linked: this account and {} are one person now. What plugins keep for you follows you on each of them; /{UNLINK_COMMAND} undoes it.",
                     others.join(", ")
                 );
-                (text, None)
+                // The account whose code it was hears of it, privately.
+                let notice = issuer.map(|issuer| {
+                    let to = ChatRef::private_with(Platform::from_name(&issuer.platform), &issuer.user);
+                    let said = format!(
+                        "Your link code was used: this account and {me} are one person now. If that was not you, send /{UNLINK_COMMAND} here."
+                    );
+                    (to, said)
+                });
+                (text, notice)
             }),
             (UNLINK_COMMAND, []) => people.unlink(&me).map(|unlinked| {
                 // A person of one is no more: its data goes to the account
@@ -288,6 +313,41 @@ impl Router {
         })
     }
 
+    /// The limits on the host's own commands, as on a plugin's (a code
+    /// per call is a private channel on Discord): the refusal, if any.
+    /// Counted under the plugin name `plugboard`.
+    pub(super) fn admit_host_command(
+        &self,
+        people: &People,
+        sender: &Sender,
+        chat: &ChatRef,
+        name: &str,
+    ) -> Option<String> {
+        let roles = self.roles(people, sender);
+        let refusal = match roles.contains(&Role::Owner) {
+            true => None,
+            false => match people.admit(
+                &sender.account,
+                &roles,
+                (chat.platform.as_str(), &chat.id),
+                super::HOST,
+                name,
+                name,
+            ) {
+                Ok(Ok(())) => None,
+                Ok(Err(limit)) => Some(sentence(&limit.to_string())),
+                Err(e) => {
+                    tracing::error!("cannot check the limits: {e}");
+                    None
+                }
+            },
+        };
+        if let Err(e) = people.count_use(super::HOST, name, refusal.is_some()) {
+            tracing::error!("cannot count a command: {e}");
+        }
+        refusal
+    }
+
     /// Answers one of [`PEOPLE_COMMANDS`] from `sender`: the answer where
     /// it was asked, and what to tell the sender privately.
     pub(super) fn people_command(
@@ -296,7 +356,7 @@ impl Router {
         sender: &Sender,
         command: &Command,
         direct: bool,
-    ) -> (String, Option<String>) {
+    ) -> HostAnswer {
         let message = &command.message;
         let platform = message.chat.platform.as_str();
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();

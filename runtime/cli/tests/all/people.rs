@@ -87,6 +87,14 @@ async fn ask(on: &mut MemoryHandle, user: &str, text: &str) -> Result<String> {
     Ok(text_of(&answer))
 }
 
+/// The next delivery on `on`.
+async fn next(on: &mut MemoryHandle) -> Result<plugboard_model::event::Outbound> {
+    tokio::time::timeout(PATIENCE, on.recv())
+        .await
+        .context("no delivery")?
+        .context("the bot stopped")
+}
+
 /// The code in `/link`'s answer.
 fn code_in(answer: &str) -> Result<String> {
     answer
@@ -119,6 +127,13 @@ async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_spli
     assert_eq!(
         ask(beta, "b-ann", &format!("/link {}", code.to_lowercase())).await?,
         "Linked: this account and alpha:ann are one person now. What plugins keep for you follows you on each of them; /unlink undoes it."
+    );
+    // ann hears of it, privately, where the code came from.
+    let notice = next(alpha).await?;
+    assert_eq!(notice.chat.private_user(), Some("ann"));
+    assert_eq!(
+        text_of(&notice),
+        "Your link code was used: this account and beta:b-ann are one person now. If that was not you, send /unlink here."
     );
     // ann's note came along, and both accounts see the same notes.
     assert_eq!(ask(beta, "b-ann", "/recall color").await?, "teal");
@@ -163,6 +178,7 @@ async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_spli
             .await?
             .starts_with("Linked: this account and alpha:carol")
     );
+    assert_eq!(next(alpha).await?.chat.private_user(), Some("carol"));
 
     assert_eq!(
         ask(beta, "b-ann", "/unlink").await?,
@@ -386,7 +402,8 @@ async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_i
     );
     let data = bot.stop().await?;
 
-    // ann ran 5 and was refused 3 times, bob ran once.
+    // ann ran 5 and was refused 3 times, bob ran once; the owner's /role
+    // counts under the host's own name.
     let out = crate::cli::plugboard()
         .args(["usage", "--json", "--config"])
         .arg(data.path().join("test.toml"))
@@ -399,7 +416,10 @@ async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_i
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(
         rows,
-        serde_json::json!([{"day": "2027-01-15", "plugin": "dice", "command": "roll", "ran": 6, "refused": 3}])
+        serde_json::json!([
+            {"day": "2027-01-15", "plugin": "dice", "command": "roll", "ran": 6, "refused": 3},
+            {"day": "2027-01-15", "plugin": "plugboard", "command": "role", "ran": 1, "refused": 0}
+        ])
     );
     let out = crate::cli::plugboard()
         .args(["usage", "--config"])
@@ -408,7 +428,7 @@ async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_i
     let table = String::from_utf8(out.stdout)?;
     assert_eq!(
         table,
-        "day         plugin  command  ran  refused\n2027-01-15  dice    /roll      6        3\n"
+        "day         plugin     command  ran  refused\n2027-01-15  dice       /roll      6        3\n2027-01-15  plugboard  /role      1        0\n"
     );
     Ok(())
 }

@@ -529,3 +529,35 @@ fn roles_text(who: &str, roles: &BTreeSet<Role>) -> String {
     let names: Vec<&str> = roles.iter().map(Role::as_str).collect();
     format!("{who} these roles: {}.", names.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_the_host_answers_is_one_no_plugin_may_declare() {
+        for name in PEOPLE_COMMANDS {
+            assert!(
+                plugboard_registry_types::manifest::is_reserved_command(name),
+                "/{name} is answered by the host but not reserved"
+            );
+        }
+    }
+
+    #[test]
+    fn refusals_read_as_sentences_and_roles_as_a_list() {
+        assert_eq!(
+            sentence("slow down: try again in 3 s"),
+            "Slow down: try again in 3 s."
+        );
+        assert_eq!(
+            roles_text("You have", &BTreeSet::new()),
+            "You have no roles."
+        );
+        let roles: BTreeSet<Role> = [Role::Admin, Role::Named("premium".into())].into();
+        assert_eq!(
+            roles_text("telegram:7 has", &roles),
+            "telegram:7 has these roles: admin, premium."
+        );
+    }
+}

@@ -63,7 +63,7 @@ fn ban_key(account: &Account) -> String {
 
 impl People {
     /// The accounts of `account`'s person, or `account` alone.
-    fn all_accounts(&self, account: &Account) -> Result<Vec<Account>, LinkError> {
+    pub(crate) fn all_accounts(&self, account: &Account) -> Result<Vec<Account>, LinkError> {
         match self.person_of(account)? {
             Some(person) => {
                 let mut accounts = self.accounts_of(&person)?;

@@ -41,7 +41,7 @@
 //! | `attempts/<account>` | the account's recent failed attempts |
 //! | `roles/<account>` | the roles the account was given |
 //! | `ban/<account>` | who banned the account, when and why |
-//! | `quota/<day>/<person or account>/<plugin[.command]>` | uses counted against a daily quota |
+//! | `quota/<day>/<account>/<plugin[.command]>` | an account's uses against a daily quota (a person's are summed over their accounts) |
 //! | `usage/<day>/<plugin>/<command>` | runs and refusals of a command that day |
 //! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
 

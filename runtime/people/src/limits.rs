@@ -240,16 +240,18 @@ impl People {
         let limits = &self.limits;
         let now = self.clock.now_ms();
         let h = &self.hasher;
-        let (platform, user) = (account.platform.as_str(), account.user.as_str());
+        // A person's accounts share their buckets.
+        let person = self.person_of(account)?;
+        let (who_a, who_b) = match &person {
+            Some(person) => ("person", person.as_str()),
+            None => (account.platform.as_str(), account.user.as_str()),
+        };
         let buckets = [
             (
                 limits.user_command,
-                key_of(h, &["uc", platform, user, plugin, command]),
+                key_of(h, &["uc", who_a, who_b, plugin, command]),
             ),
-            (
-                limits.user_plugin,
-                key_of(h, &["up", platform, user, plugin]),
-            ),
+            (limits.user_plugin, key_of(h, &["up", who_a, who_b, plugin])),
             (limits.chat, key_of(h, &["c", chat.0, chat.1])),
             (limits.bot, key_of(h, &["b"])),
         ];
@@ -269,40 +271,40 @@ impl People {
         if let Some(retry_after_ms) = wait_ms {
             return Ok(Err(LimitRefusal::Rate { retry_after_ms }));
         }
-        // The command's quota and the plugin's, each counted, per person
-        // (a linked account counts for the person).
+        // The command's quota and the plugin's, each counted per account
+        // and summed over the person's accounts: linking and unlinking
+        // again starts no new day.
         let mut quotas = [None; 2];
         if !limits.quotas.is_empty() || !limits.role_quotas.is_empty() {
             drop(counts);
-            let person = self.person_of(account)?;
+            let accounts = self.all_accounts(account)?;
             counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-            let who = |h: &foldhash::quality::RandomState, name: &str| match &person {
-                Some(person) => key_of(h, &["q", person.as_str(), name]),
-                None => key_of(h, &["q", platform, user, name]),
-            };
             let day = now / DAY_MS;
             let qualified = format!("{plugin}.{command}");
             for (slot, name) in quotas.iter_mut().zip([qualified.as_str(), plugin]) {
                 let Some(quota) = self.quota_for(roles, name) else {
                     continue;
                 };
-                let hash = who(h, name) ^ day;
-                if !counts.quotas.contains_key(&hash) {
-                    let today = counts.today(now);
-                    let whom = match &person {
-                        Some(person) => person.as_str().to_owned(),
-                        None => account.to_string(),
-                    };
-                    let key = format!("quota/{today}/{whom}/{name}");
-                    let stored: u64 = self.read(&key)?.unwrap_or(0);
-                    let counted = Counted {
-                        key,
-                        value: stored,
-                        dirty: false,
-                    };
-                    counts.quotas.insert(hash, counted);
+                let mut used = 0u64;
+                let mut own = None;
+                for each in &accounts {
+                    let hash = key_of(h, &["q", &each.platform, &each.user, name]) ^ day;
+                    if !counts.quotas.contains_key(&hash) {
+                        let today = counts.today(now);
+                        let key = format!("quota/{today}/{each}/{name}");
+                        let stored: u64 = self.read(&key)?.unwrap_or(0);
+                        let counted = Counted {
+                            key,
+                            value: stored,
+                            dirty: false,
+                        };
+                        counts.quotas.insert(hash, counted);
+                    }
+                    used = used.saturating_add(counts.quotas.get(&hash).map_or(0, |c| c.value));
+                    if each == account {
+                        own = Some(hash);
+                    }
                 }
-                let used = counts.quotas.get(&hash).map_or(0, |c| c.value);
                 if used >= quota {
                     return Ok(Err(LimitRefusal::Quota {
                         command: typed.to_owned(),
@@ -310,7 +312,7 @@ impl People {
                         retry_after_ms: DAY_MS - now % DAY_MS,
                     }));
                 }
-                *slot = Some(hash);
+                *slot = own;
             }
         }
         // Allowed: take one use from each.

@@ -485,3 +485,38 @@ fn a_code_handed_out_before_a_ban_no_longer_links() -> anyhow::Result<()> {
     assert_eq!(people.person_of(&discord())?, None);
     Ok(())
 }
+
+#[test]
+fn a_person_shares_one_daily_quota_and_relinking_does_not_reset_it() -> anyhow::Result<()> {
+    let (people, _, _) = people();
+    let people = people.with_limits(Limits {
+        user_command: Some("3/hour".parse().map_err(anyhow::Error::msg)?),
+        quotas: [("dice.roll".to_owned(), 2)].into(),
+        ..Limits::default()
+    });
+    let none = set(&[]);
+    let admit = |who: &Account| people.admit(who, &none, ("t", "1"), "dice", "roll", "roll");
+    let link = || -> anyhow::Result<()> {
+        let code = people.issue_code(&telegram())?;
+        people.redeem(&discord(), &code.code)?;
+        Ok(())
+    };
+    link()?;
+    assert_eq!(admit(&telegram())?, Ok(()));
+    assert_eq!(admit(&discord())?, Ok(()));
+    // Two uses between the two accounts: the person's quota is spent.
+    assert!(matches!(
+        admit(&discord())?,
+        Err(LimitRefusal::Quota { .. })
+    ));
+    // Unlinked, each account has its own count again: one use each.
+    people.unlink(&discord())?;
+    assert_eq!(admit(&discord())?, Ok(()));
+    // Linked again, the day's uses are still theirs: three of two.
+    link()?;
+    assert!(matches!(
+        admit(&telegram())?,
+        Err(LimitRefusal::Quota { .. })
+    ));
+    Ok(())
+}

@@ -51,9 +51,7 @@ use anyhow::{Context, Result, bail, ensure};
 use plugboard_bot::bot::Bot;
 use plugboard_bot::config::BotConfig;
 use plugboard_host::plugin::{LoadedPlugin, Target};
-use plugboard_model::event::{
-    Chat, ChatKind, Command, Event, Message, Outbound, OutboundOp, Platform, User,
-};
+use plugboard_model::event::{Command, Event, Outbound, OutboundOp};
 
 /// One measured kind of call.
 struct Kind {
@@ -114,21 +112,16 @@ fn arg(name: &str, default: u64) -> u64 {
 
 /// `/calls <kind> <n>` from a direct chat.
 fn command(kind: &str, n: u64) -> Arc<Event> {
-    let chat = Chat {
-        platform: Platform::Console,
-        id: "bench".into(),
-        kind: ChatKind::Direct,
-        title: None,
-        locale: None,
-    };
-    let text = format!("/calls {kind} {n}");
     Arc::new(Event::Command(Command {
         name: "calls".into(),
         args: vec![kind.into(), n.to_string()],
         raw_args: format!("{kind} {n}"),
-        message: Message::new("1", chat, User::new("u1", "bench user"), text),
+        message: events::message(&format!("/calls {kind} {n}")),
     }))
 }
+
+#[path = "support/events.rs"]
+mod events;
 
 /// The two plugins as the bot loaded them.
 struct Plugins {

@@ -31,10 +31,7 @@ use plugboard_host::plugin::{
     Handled, LoadedPlugin, NativePlugin, PluginSettings, Target, load_plugin,
 };
 use plugboard_host::sandbox::{Failure, Limits};
-use plugboard_model::event::{
-    Chat, ChatKind, ChatRef, Command, Event, Message, Outbound, OutboundOp, Outgoing, Platform,
-    User,
-};
+use plugboard_model::event::{ChatRef, Command, Event, Outbound, OutboundOp, Outgoing};
 use plugboard_registry_types::Manifest;
 use plugboard_store::MemoryStore;
 
@@ -79,16 +76,9 @@ impl NativePlugin for NativeEcho {
     }
 }
 
-fn message(text: &str) -> Message {
-    let chat = Chat {
-        platform: Platform::Console,
-        id: "bench".into(),
-        kind: ChatKind::Direct,
-        title: None,
-        locale: None,
-    };
-    Message::new("42", chat, User::new("u1", "bench user"), text)
-}
+#[path = "support/events.rs"]
+mod events;
+use events::message;
 
 struct Measured {
     per_event: Duration,

@@ -69,6 +69,13 @@ pub fn new_plugin(
 }
 
 /// The project's files, by path.
+/// How both kinds of project's `/hello` finds whom to greet.
+const WHO: &str = "        let who = match cmd.args.first() {
+            Some(who) => who.clone(),
+            None => cmd.message.sender.display_name.clone(),
+        };
+";
+
 fn files(name: &str, crate_name: &str, sdk: &str, provides: bool) -> Vec<(&'static str, String)> {
     let interface = format!("plugins:{name}/api@0.1.0");
     // `hello-world` → `HelloWorld`.
@@ -186,11 +193,7 @@ pub struct {ty};
 
 impl Plugin for {ty} {{
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {{
-        let who = match cmd.args.first() {{
-            Some(who) => who.clone(),
-            None => cmd.message.sender.display_name.clone(),
-        }};
-        out.reply(greet(&who)?);
+{who}        out.reply(greet(&who)?);
         Ok(())
     }}
 }}
@@ -204,6 +207,7 @@ impl api::Guest for {ty} {{
 plugboard_sdk::export_plugin!({ty}, provides);
 "#,
             module = crate_name,
+            who = WHO,
         )
     } else {
         format!(
@@ -217,17 +221,14 @@ pub struct {ty};
 
 impl Plugin for {ty} {{
     fn on_command(&mut self, cmd: Command, out: &mut Response) -> Result<()> {{
-        let who = match cmd.args.first() {{
-            Some(who) => who.clone(),
-            None => cmd.message.sender.display_name.clone(),
-        }};
-        out.reply(format!("Hello, {{who}}!"));
+{who}        out.reply(format!("Hello, {{who}}!"));
         Ok(())
     }}
 }}
 
 plugboard_sdk::export_plugin!({ty});
-"#
+"#,
+            who = WHO,
         )
     };
     files.push(("src/lib.rs", lib));

@@ -21,6 +21,8 @@
 //!   breaker, and running one event through a plugin.
 //! * [`http`]: outbound HTTP for plugins, restricted to granted origins and
 //!   public addresses.
+//! * [`roles`]: the question whether an event's sender holds a role,
+//!   asked by plugins and answered by the bot.
 //! * [`link`]: plugins that call each other: the shapes and types of the
 //!   interfaces they provide and import, and the host functions that carry
 //!   a call from one plugin's store into another's.
@@ -39,6 +41,7 @@ pub mod engine;
 pub mod http;
 pub mod link;
 pub mod plugin;
+pub mod roles;
 pub mod sandbox;
 pub mod state;
 pub mod v0_1;

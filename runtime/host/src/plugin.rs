@@ -194,6 +194,9 @@ pub struct PluginSettings {
     /// The bot's timetable, for the `schedule` interface (none: every
     /// schedule is refused).
     pub timetable: Option<Arc<plugboard_schedule::Timetable>>,
+    /// Who holds which role, for the `people` interface (none: every
+    /// question is refused).
+    pub roles: Option<Arc<dyn crate::roles::RoleOracle>>,
     /// For each interface it imports from another plugin, the provider
     /// the bot chose (see [`crate::link`]).
     pub links: Vec<Link>,
@@ -427,6 +430,7 @@ pub fn load_plugin(
         http,
         secrets: settings.secrets,
         timetable: settings.timetable,
+        roles: settings.roles,
     });
     let permits = shared.limits.max_instances.max(1) as usize;
     Ok(LoadedPlugin {

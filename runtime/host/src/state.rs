@@ -199,6 +199,9 @@ pub struct PluginShared {
     /// For the `schedule` interface: the bot's timetable, absent when the
     /// host runs without a scheduler (then every `set` is refused).
     pub timetable: Option<Arc<plugboard_schedule::Timetable>>,
+    /// For the `people` interface: who holds which role, absent when the
+    /// host runs without people (then every question is refused).
+    pub roles: Option<Arc<dyn crate::roles::RoleOracle>>,
 }
 
 impl PluginShared {

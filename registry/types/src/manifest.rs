@@ -49,7 +49,8 @@ pub const MAX_DEPENDENCIES: usize = 64;
 /// owner assigns it to a plugin), `/plugboard` is the owner's console
 /// command, `/start` is kept for Telegram's first contact, and the host
 /// answers the people commands itself: `/link` and `/unlink` (accounts
-/// across platforms), `/role`, `/roles`, `/ban` and `/unban`.
+/// across platforms), `/role`, `/roles`, `/ban`, `/unban` and `/plugins`
+/// (which plugins serve a chat).
 pub const RESERVED_COMMANDS: &[&str] = &[
     "help",
     "plugboard",
@@ -60,6 +61,7 @@ pub const RESERVED_COMMANDS: &[&str] = &[
     "roles",
     "ban",
     "unban",
+    "plugins",
 ];
 
 /// A parsed and validated `plugin.toml`.

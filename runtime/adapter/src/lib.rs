@@ -63,6 +63,25 @@ pub trait Adapter: Send + 'static {
     /// Runs until the platform's input ends or shutdown is signalled, and then
     /// until every pending delivery has been performed (the outbox closes).
     fn run(self: Box<Self>, io: AdapterIo) -> AdapterFuture;
+
+    /// What the platform can say about people in its chats (see
+    /// [`Standing`]), if the adapter can ask; taken before [`Adapter::run`].
+    fn standing(&self) -> Option<Arc<dyn Standing>> {
+        None
+    }
+}
+
+/// What [`Standing::is_chat_admin`] returns.
+pub type StandingFuture<'a> = Pin<Box<dyn Future<Output = Result<bool, AdapterError>> + Send + 'a>>;
+
+/// A platform's own word on a person in a chat, which the bot's owner may
+/// map to roles (`[people.platform_roles]`). Asked only when a role is
+/// needed, so an implementation may call the platform, and should cache
+/// what it learns.
+pub trait Standing: Send + Sync + 'static {
+    /// Whether the account `user` administers the group `chat` (its
+    /// creator or one of its administrators).
+    fn is_chat_admin<'a>(&'a self, chat: &'a str, user: &'a str) -> StandingFuture<'a>;
 }
 
 /// What the bot hands an adapter.

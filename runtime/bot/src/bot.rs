@@ -35,7 +35,8 @@ use crate::config::BotConfig;
 use crate::discovery::{all_plugin_dirs, engine_options, installed};
 use crate::dispatch::Dispatcher;
 use crate::installed::{INSTALLED_FILE, Installed};
-use crate::router::{CommandRoles, Router};
+use crate::access::Access;
+use crate::router::Router;
 
 /// Why a bot could not start.
 #[derive(Debug, thiserror::Error)]
@@ -71,7 +72,8 @@ pub struct LoadReport {
 
 /// Loads every plugin the config points at, each after the plugins it
 /// depends on; refusals are reported, not fatal. Plugins set their
-/// schedules in `timetable` (none: refused); a plugin that calls another
+/// schedules in `timetable` (none: refused) and ask about senders' roles
+/// through `roles` (none: refused); a plugin that calls another
 /// finds it in `providers` at run time (the caller updates it with
 /// [`Providers::replace`] once it runs the plugins).
 pub fn load_plugins(
@@ -79,6 +81,7 @@ pub fn load_plugins(
     engine: &PluginEngine,
     store: Arc<dyn Store>,
     timetable: Option<&Arc<Timetable>>,
+    roles: Option<&Arc<Access>>,
     providers: &Arc<Providers>,
 ) -> (Vec<Arc<LoadedPlugin>>, LoadReport) {
     let mut plugins: Vec<Arc<LoadedPlugin>> = Vec::new();
@@ -172,6 +175,7 @@ pub fn load_plugins(
                 http_allow_private,
                 secrets,
                 timetable: timetable.cloned(),
+                roles: roles.map(|r| Arc::clone(r) as Arc<dyn plugboard_host::roles::RoleOracle>),
                 links,
                 providers: Some(Arc::clone(providers)),
             })
@@ -303,10 +307,9 @@ struct Reload {
     timetable: Arc<Timetable>,
     /// The plugins other plugins call, as the running set has them.
     providers: Arc<Providers>,
-    /// Who is who across platforms, for every router.
-    people: Arc<People>,
-    /// The roles commands need where the owner overrides manifests.
-    command_roles: Arc<CommandRoles>,
+    /// Who is who across platforms and who may do what, for every router
+    /// and plugin.
+    access: Arc<Access>,
 }
 
 impl Bot {
@@ -332,7 +335,7 @@ impl Bot {
             .with_owners(config.people.owner_accounts())
             .with_limits(config.people.limits()),
         );
-        let command_roles = Arc::new(CommandRoles::from_config(&config.people));
+        let access = Arc::new(Access::new(people, &config.people));
         let timetable = Arc::new(Timetable::open(
             Arc::clone(&store) as Arc<dyn plugboard_store::Schedules>,
             clock,
@@ -345,6 +348,7 @@ impl Bot {
             &engine,
             Arc::clone(&store),
             Some(&timetable),
+            Some(&access),
             &providers,
         );
         providers.replace(&plugins);
@@ -354,7 +358,7 @@ impl Bot {
             config.runtime.command_prefixes.clone(),
             &config.commands,
         )
-        .with_people(Arc::clone(&people), Arc::clone(&command_roles));
+        .with_access(Arc::clone(&access));
         let mut bot = Bot::new(
             Arc::new(router),
             store,
@@ -367,8 +371,7 @@ impl Bot {
             engine,
             timetable,
             providers,
-            people,
-            command_roles,
+            access,
         }));
         Ok((bot, report))
     }
@@ -440,6 +443,14 @@ impl Bot {
             let _ = stop_tx.send(true);
         });
 
+        // Adapters that can say who administers a chat tell the router.
+        if let Some(access) = self.router.access() {
+            for adapter in &self.adapters {
+                if let Some(standing) = adapter.standing() {
+                    access.add_standing(&adapter.platform(), standing);
+                }
+            }
+        }
         let mut outboxes = HashMap::new();
         let mut receivers = Vec::new();
         for _ in &self.adapters {
@@ -505,7 +516,7 @@ impl Bot {
             let _ = watcher.await;
         }
         if let Some(reload) = &self.reload
-            && let Err(e) = reload.people.flush_counts()
+            && let Err(e) = reload.access.people().flush_counts()
         {
             tracing::error!("cannot write the last usage counts: {e}");
         }
@@ -578,6 +589,7 @@ impl Reload {
                     &this.engine,
                     store,
                     Some(&this.timetable),
+                    Some(&this.access),
                     &this.providers,
                 )
             })
@@ -644,7 +656,7 @@ impl Reload {
             self.config.runtime.command_prefixes.clone(),
             &self.config.commands,
         )
-        .with_people(Arc::clone(&self.people), Arc::clone(&self.command_roles));
+        .with_access(Arc::clone(&self.access));
         let removed: Vec<String> = old
             .plugins()
             .iter()

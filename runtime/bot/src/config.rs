@@ -110,6 +110,10 @@ pub struct BotConfig {
 ///
 /// [people.chats."telegram:-1001234".commands]   # in one chat
 /// roll = "premium"
+///
+/// [people.platform_roles]    # what the platform says, as roles
+/// "telegram:chat-admin" = "admin"      # a group's administrators, in it
+/// "discord:role:123456789" = "premium" # holders of a Discord role
 /// ```
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -130,6 +134,47 @@ pub struct PeopleConfig {
     /// Daily quotas for people holding a role, by role
     /// (`[people.role_quotas.premium]`); the highest of a person's applies.
     pub role_quotas: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Roles people hold because of what their platform says about them
+    /// (`[people.platform_roles]`): `<platform>:chat-admin` for a group's
+    /// administrators (in that group), `discord:role:<role id>` for the
+    /// holders of a Discord role. Never `owner`.
+    pub platform_roles: BTreeMap<String, String>,
+}
+
+/// What a `[people.platform_roles]` key names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformFact {
+    /// The administrators of a group on this platform.
+    ChatAdmin(String),
+    /// The holders of this Discord role.
+    DiscordRole(String),
+}
+
+impl PlatformFact {
+    /// Reads a `[people.platform_roles]` key.
+    pub fn parse(key: &str) -> Result<Self, String> {
+        if let Some(id) = key.strip_prefix("discord:role:") {
+            if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+                return Ok(Self::DiscordRole(id.to_owned()));
+            }
+            return Err(format!(
+                "{key:?} does not end in a Discord role id (digits; Discord shows it with Developer Mode on, under the role's menu)"
+            ));
+        }
+        match key.split_once(':') {
+            Some((platform, "chat-admin"))
+                if !platform.is_empty()
+                    && platform
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+            {
+                Ok(Self::ChatAdmin(platform.to_owned()))
+            }
+            _ => Err(format!(
+                "{key:?} is neither `<platform>:chat-admin` (like \"telegram:chat-admin\") nor `discord:role:<role id>`"
+            )),
+        }
+    }
 }
 
 /// `[people.rate]`: token buckets, each `N/second|minute|hour|day` or
@@ -251,6 +296,18 @@ impl PeopleConfig {
                 if let Err(problem) = parse_requirement(role) {
                     problems.push(format!("`{table}.{command}`: {problem}, or `everyone`"));
                 }
+            }
+        }
+        for (key, role) in &self.platform_roles {
+            if let Err(problem) = PlatformFact::parse(key) {
+                problems.push(format!("`people.platform_roles`: {problem}"));
+            }
+            match role.parse::<plugboard_registry_types::roles::Role>() {
+                Err(problem) => problems.push(format!("`people.platform_roles.{key:?}`: {problem}")),
+                Ok(plugboard_registry_types::roles::Role::Owner) => problems.push(format!(
+                    "`people.platform_roles.{key:?}`: `owner` cannot come from a platform; name the owners in `people.owners`"
+                )),
+                Ok(_) => {}
             }
         }
         for chat in self.chats.keys() {
@@ -477,6 +534,41 @@ mod tests {
         assert!(
             err.contains("p.toml") && err.contains("unknown field `enable`"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn platform_roles_name_chat_admins_or_discord_roles_and_never_owner() {
+        let parse = |table: &str| {
+            BotConfig::parse(
+                &format!("[people.platform_roles]\n{table}\n"),
+                Path::new("p.toml"),
+                PathBuf::new(),
+            )
+            .map_err(|e| e.to_string())
+        };
+        let ok = parse("\"telegram:chat-admin\" = \"admin\"\n\"discord:role:123\" = \"premium\"")
+            .expect("valid");
+        assert_eq!(ok.people.platform_roles.len(), 2);
+        assert_eq!(
+            PlatformFact::parse("telegram:chat-admin"),
+            Ok(PlatformFact::ChatAdmin("telegram".into()))
+        );
+        assert_eq!(
+            PlatformFact::parse("discord:role:123"),
+            Ok(PlatformFact::DiscordRole("123".into()))
+        );
+        let typo = parse("\"telegram:admins\" = \"admin\"").expect_err("unknown fact");
+        assert!(
+            typo.contains("\"telegram:admins\" is neither `<platform>:chat-admin`"),
+            "{typo}"
+        );
+        let named = parse("\"discord:role:mods\" = \"moderator\"").expect_err("not an id");
+        assert!(named.contains("does not end in a Discord role id"), "{named}");
+        let owner = parse("\"telegram:chat-admin\" = \"owner\"").expect_err("owner");
+        assert!(
+            owner.contains("`owner` cannot come from a platform; name the owners in `people.owners`"),
+            "{owner}"
         );
     }
 }

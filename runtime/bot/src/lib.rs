@@ -8,6 +8,8 @@
 //!   options it asks for, and rolling the installation record back; the
 //!   package manager uses the same functions, never the rest of the bot.
 //! * [`installed`]: the installation record of registry plugins.
+//! * [`access`]: who may do what in a chat (roles, including those the
+//!   platform's facts map to), for the router and for plugins asking.
 //! * [`router`]: from an event to the plugins that answer it (commands,
 //!   subscriptions, `/help`, the owner's `/plugboard` command).
 //! * [`bot`]: assembling store, engine, plugins, router and adapters,
@@ -45,6 +47,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod access;
 pub mod bot;
 pub mod config;
 pub mod discovery;

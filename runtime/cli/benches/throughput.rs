@@ -188,9 +188,10 @@ fn main() -> Result<()> {
         Arc::new(plugboard_schedule::SystemClock),
     )
     .with_limits(limits);
+    let access = plugboard_bot::access::Access::new(Arc::new(people), &Default::default());
     let people_router = Arc::new(
         Router::new(vec![Target::from(with_people)], prefixes.clone())
-            .with_people(Arc::new(people), Arc::default()),
+            .with_access(Arc::new(access)),
     );
     let native = NativeEcho {
         name: manifest.name.as_str().into(),

@@ -365,6 +365,18 @@ impl Event {
 
     /// Who caused the event, for those a person causes (a tick has no
     /// sender).
+    pub fn sender(&self) -> Option<&User> {
+        match self {
+            Event::Message(m) | Event::Edited(m) => Some(&m.sender),
+            Event::Command(c) => Some(&c.message.sender),
+            Event::ButtonPress(b) => Some(&b.user),
+            Event::Reaction(r) => Some(&r.user),
+            Event::MemberJoined(m) | Event::MemberLeft(m) => Some(&m.user),
+            Event::Tick(_) => None,
+        }
+    }
+
+    /// [`Event::sender`], to change (a tick has no sender).
     pub fn sender_mut(&mut self) -> Option<&mut User> {
         match self {
             Event::Message(m) | Event::Edited(m) => Some(&mut m.sender),

@@ -24,7 +24,10 @@
 //! * Limits ([`People::admit`]): rate limits and daily quotas, higher for
 //!   a role; usage per plugin, command and day ([`People::count_use`],
 //!   [`People::usage`]).
-//! * Every link, unlink, role change and ban is written to the audit log
+//! * Chats ([`People::chat_plugins`], [`People::change_chat_plugins`]):
+//!   the plugins a chat's admins turned off there, or the only ones they
+//!   let answer.
+//! * Every link, unlink, role change, ban and chat setting is written to the audit log
 //!   ([`People::record`], [`People::audit`]).
 //!
 //! What it must not touch: events, routing, plugins, platforms. It is told
@@ -41,6 +44,7 @@
 //! | `attempts/<account>` | the account's recent failed attempts |
 //! | `roles/<account>` | the roles the account was given |
 //! | `ban/<account>` | who banned the account, when and why |
+//! | `chat/<platform>/<chat id>` | the plugins turned off in the chat, or the only ones allowed |
 //! | `quota/<day>/<account>/<plugin[.command]>` | an account's uses against a daily quota (a person's are summed over their accounts) |
 //! | `usage/<day>/<plugin>/<command>` | runs and refusals of a command that day |
 //! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
@@ -57,8 +61,10 @@ use serde::{Deserialize, Serialize};
 pub use plugboard_registry_types::roles::Role;
 
 mod access;
+mod chats;
 mod limits;
 pub use access::{Ban, RoleError};
+pub use chats::{ChatChange, ChatPlugins};
 pub use limits::{FLUSH_MS, LimitRefusal, Limits, Rate, Usage, UsageRow, day_of};
 
 /// The in-memory caches: looked up on every event, with a fast keyed hash.
@@ -269,6 +275,8 @@ pub struct People {
     /// The roles of accounts looked up lately; emptied by every change
     /// of roles or links.
     roles: RwLock<FastMap<Account, std::collections::BTreeSet<Role>>>,
+    /// Every chat's plugin settings, read from the store on first use.
+    chats: RwLock<Option<chats::ChatTable>>,
 }
 
 impl People {
@@ -287,6 +295,7 @@ impl People {
             hasher: foldhash::quality::RandomState::default(),
             generation: AtomicU64::new(0),
             roles: RwLock::default(),
+            chats: RwLock::default(),
         }
     }
 
@@ -545,6 +554,7 @@ impl People {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
         *self.bans.write().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.chats.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     fn forget_code(&self, code: &str) -> Result<(), LinkError> {

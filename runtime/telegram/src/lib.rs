@@ -29,6 +29,10 @@
 //! Telegram's per-chat and global rate limits and honours `retry_after`.
 //! Markdown texts are rendered to Telegram's HTML by [`format`](mod@format).
 //!
+//! Asked by the bot (and only when the owner maps chat administrators to a
+//! role), the adapter tells who administers a group, from
+//! `getChatAdministrators`, cached per group for [`ADMINS_TTL`].
+//!
 //! Errors: a bad token (401) is reported once and the adapter stops, leaving
 //! the other adapters running; a 429 on polling waits `retry_after`; network
 //! errors, 5xx and unparseable answers are retried with backoff.
@@ -61,7 +65,10 @@ use plugboard_model::event::{
 use plugboard_store::RuntimeMeta;
 
 pub mod format;
+mod standing;
 pub mod webhook;
+
+pub use standing::ADMINS_TTL;
 
 pub use webhook::Webhook;
 
@@ -217,6 +224,12 @@ impl TelegramAdapter {
 impl Adapter for TelegramAdapter {
     fn platform(&self) -> Platform {
         Platform::Telegram
+    }
+
+    fn standing(&self) -> Option<std::sync::Arc<dyn plugboard_adapter::Standing>> {
+        Some(std::sync::Arc::new(standing::TelegramStanding::new(
+            self.bot.clone(),
+        )))
     }
 
     fn run(self: Box<Self>, io: AdapterIo) -> AdapterFuture {

@@ -12,7 +12,8 @@ mod owner;
 mod people;
 
 pub use owner::OWNER_COMMAND;
-pub use people::{CommandRoles, LINK_COMMAND, PEOPLE_COMMANDS, UNLINK_COMMAND};
+pub use crate::access::{Access, CommandRoles};
+pub use people::{LINK_COMMAND, PEOPLE_COMMANDS, UNLINK_COMMAND};
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -49,10 +50,9 @@ pub struct Router {
     subscribers: HashMap<EventKind, Vec<usize>>,
     prefixes: Vec<String>,
     host: Arc<str>,
-    /// Who is who across platforms; `None`: accounts are never linked.
-    people: Option<Arc<plugboard_people::People>>,
-    /// The roles commands need where the owner overrides their manifests.
-    command_roles: Arc<CommandRoles>,
+    /// Who is who across platforms and who may do what; `None`: accounts
+    /// are never linked, and commands are open to everyone.
+    access: Option<Arc<Access>>,
 }
 
 impl Router {
@@ -94,22 +94,17 @@ impl Router {
             subscribers,
             prefixes,
             host: HOST.into(),
-            people: None,
-            command_roles: Arc::default(),
+            access: None,
         }
     }
 
-    /// Knows people through `people`: the router answers
+    /// Knows people through `access`: the router answers
     /// [`PEOPLE_COMMANDS`] itself (before any plugin declaring them, which
     /// it warns about), gives each event's sender their person, ignores
-    /// banned people, and refuses a command to whoever lacks the role it
-    /// needs (its manifest's, or `command_roles` where the owner says).
-    pub fn with_people(
-        mut self,
-        people: Arc<plugboard_people::People>,
-        command_roles: Arc<CommandRoles>,
-    ) -> Self {
-        self.command_roles = command_roles;
+    /// banned people, refuses a command to whoever lacks the role it needs
+    /// (see [`Access::needed_role`]) or is over a limit, and leaves out
+    /// the plugins a chat's admins turned off there.
+    pub fn with_access(mut self, access: Arc<Access>) -> Self {
         for &name in PEOPLE_COMMANDS {
             if let Some((index, _)) = self.catalog.assignment.routes.get(name) {
                 tracing::warn!(
@@ -120,8 +115,13 @@ impl Router {
                 );
             }
         }
-        self.people = Some(people);
+        self.access = Some(access);
         self
+    }
+
+    /// Who may do what, when the router knows people.
+    pub fn access(&self) -> Option<&Arc<Access>> {
+        self.access.as_ref()
     }
 
     /// Who answers each command, and the conflicts found.
@@ -185,8 +185,8 @@ impl Router {
     /// Handles one event: every plugin that wants it, in load order.
     pub async fn dispatch(&self, mut event: Event) -> Dispatch {
         let mut out = Dispatch::default();
-        let sender = match &self.people {
-            Some(people) => match self.identify(people, &mut event) {
+        let sender = match &self.access {
+            Some(access) => match self.identify(access, &mut event) {
                 Some(sender) => sender,
                 // A banned person: nothing happens.
                 None => return out,
@@ -219,15 +219,16 @@ impl Router {
                         return out;
                     }
                     if parsed.plugin.is_none()
-                        && let Some(answer) = self.host_command(sender.as_ref(), &command, direct)
+                        && let Some(answer) = self.host_command(sender.as_ref(), &command, direct).await
                     {
                         self.host_answer(&mut out, &chat, reply_to, answer);
                         return out;
                     }
                     match self.route(parsed.plugin.as_deref(), &command.name) {
                         Some((index, own)) => {
-                            if let Some(refusal) =
-                                self.refuse(sender.as_ref(), &chat, index, own, &command.name)
+                            if let Some(refusal) = self
+                                .refuse(sender.as_ref(), &chat, index, own, &command.name)
+                                .await
                             {
                                 self.reply(&mut out, &chat, reply_to, refusal);
                                 return out;
@@ -277,14 +278,15 @@ impl Router {
             },
             Event::Command(mut command) => {
                 let reply_to = Some(command.message.id.clone());
-                if let Some(answer) = self.host_command(sender.as_ref(), &command, direct) {
+                if let Some(answer) = self.host_command(sender.as_ref(), &command, direct).await {
                     self.host_answer(&mut out, &chat, reply_to, answer);
                     return out;
                 }
                 let owners = match self.route(None, &command.name) {
                     Some((index, own)) => {
-                        if let Some(refusal) =
-                            self.refuse(sender.as_ref(), &chat, index, own, &command.name)
+                        if let Some(refusal) = self
+                            .refuse(sender.as_ref(), &chat, index, own, &command.name)
+                            .await
                         {
                             self.reply(&mut out, &chat, reply_to, refusal);
                             return out;
@@ -365,9 +367,14 @@ impl Router {
         // Shared with the plugins for the length of their calls (a 0.2
         // plugin reads the message behind a command on demand).
         let event = Arc::new(event);
+        // What the chat's admins set, read once for every target.
+        let settings = self.access.as_ref().and_then(|a| a.chat_settings(&chat));
         // Targets are borrowed from the routing tables: no allocation per event.
         for &index in targets {
             let plugin = &self.plugins[index];
+            if settings.as_ref().is_some_and(|s| !s.allows(plugin.name())) {
+                continue;
+            }
             let result = plugin.handle(&event, &chat, reply_to.as_deref()).await;
             let writes = |p| plugin.manifest().wants(p);
             if result.is_err() && (writes(Permission::Kv) || writes(Permission::Schedule)) {
@@ -432,37 +439,51 @@ impl Router {
     /// The answer to a command the host answers itself whatever the
     /// plugins declare (one of [`PEOPLE_COMMANDS`], when the router knows
     /// people), if `command` is one.
-    fn host_command(
+    async fn host_command(
         &self,
-        sender: Option<&people::Sender>,
+        sender: Option<&crate::access::Sender>,
         command: &Command,
         direct: bool,
     ) -> Option<people::HostAnswer> {
-        let people = self.people.as_ref()?;
+        let access = self.access.as_ref()?;
         let sender = sender?;
         if !PEOPLE_COMMANDS.contains(&command.name.as_str()) {
             return None;
         }
         let chat = command.message.chat.to_ref();
-        if let Some(refusal) = self.admit_host_command(people, sender, &chat, &command.name) {
+        if let Some(refusal) = self
+            .admit_host_command(access, sender, &chat, &command.name)
+            .await
+        {
             return Some((refusal, None));
         }
-        Some(self.people_command(people, sender, command, direct))
+        Some(self.people_command(access, sender, command, direct).await)
     }
 
     /// The refusal of a command routed to the plugin at `index` (declared
-    /// as `own`, typed as `typed`) when it needs a role the sender lacks
-    /// or a limit holds them back (see [`people`]).
-    fn refuse(
+    /// as `own`, typed as `typed`) when the chat's admins turned the
+    /// plugin off, it needs a role the sender lacks, or a limit holds
+    /// them back (see [`people`]).
+    async fn refuse(
         &self,
-        sender: Option<&people::Sender>,
+        sender: Option<&crate::access::Sender>,
         chat: &plugboard_model::event::ChatRef,
         index: usize,
         own: &str,
         typed: &str,
     ) -> Option<String> {
-        let (people, sender) = (self.people.as_ref()?, sender?);
-        self.admit_command(people, sender, chat, &self.plugins[index], own, typed)
+        let access = self.access.as_ref()?;
+        let plugin = &self.plugins[index];
+        if !access.serves(chat, plugin.name()) {
+            return Some(format!(
+                "/{typed} is turned off in this chat (`{}`); its admins can turn it on with /plugins on {}.",
+                plugin.name(),
+                plugin.name()
+            ));
+        }
+        let sender = sender?;
+        self.admit_command(access, sender, chat, plugin, own, typed)
+            .await
     }
 
     /// Delivers a host command's answer where it was asked, and its

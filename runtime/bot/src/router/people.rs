@@ -4,19 +4,22 @@
 //! answers its own commands: `/link`, `/unlink`, `/role`, `/roles`,
 //! `/ban` and `/unban`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use plugboard_args::scope::user_prefix;
 use plugboard_host::plugin::Target;
 use plugboard_model::event::{ChatRef, Command, Event, Platform, User};
-use plugboard_people::{Account, LinkError, People, Role, RoleError};
+use plugboard_people::{Account, ChatChange, LinkError, People, Role, RoleError};
 
 use super::Router;
+use crate::access::{Access, Sender};
 
 /// The command that links accounts.
 pub const LINK_COMMAND: &str = "link";
 /// The command that takes an account out of its person.
 pub const UNLINK_COMMAND: &str = "unlink";
+/// The command that shows and changes which plugins serve a chat.
+pub const PLUGINS_COMMAND: &str = "plugins";
 /// The commands the host answers itself while people are on.
 pub const PEOPLE_COMMANDS: &[&str] = &[
     LINK_COMMAND,
@@ -25,78 +28,13 @@ pub const PEOPLE_COMMANDS: &[&str] = &[
     "roles",
     "ban",
     "unban",
+    PLUGINS_COMMAND,
 ];
-
-/// The roles commands need where the owner overrides their manifests
-/// (`[people.commands]`, `[people.chats]`), parsed from the config.
-#[derive(Debug, Default)]
-pub struct CommandRoles {
-    /// Everywhere: by command name or `plugin.command`.
-    pub everywhere: BTreeMap<String, Option<Role>>,
-    /// Per `platform:chat id`, the same.
-    pub chats: BTreeMap<String, BTreeMap<String, Option<Role>>>,
-}
-
-impl CommandRoles {
-    /// The overrides of `[people]` (checked when the config was read).
-    pub fn from_config(config: &crate::config::PeopleConfig) -> Self {
-        let parse = |table: &BTreeMap<String, String>| -> BTreeMap<String, Option<Role>> {
-            table
-                .iter()
-                .filter_map(|(command, role)| {
-                    let role = crate::config::parse_requirement(role).ok()?;
-                    Some((command.clone(), role))
-                })
-                .collect()
-        };
-        Self {
-            everywhere: parse(&config.commands),
-            chats: config
-                .chats
-                .iter()
-                .map(|(chat, c)| (chat.clone(), parse(&c.commands)))
-                .collect(),
-        }
-    }
-
-    /// The owner's override for `plugin`'s command `command` in `chat`,
-    /// if any: the chat's, else the bot's; `Some(None)` opens it to
-    /// everyone.
-    fn get(
-        &self,
-        chat: &plugboard_model::event::ChatRef,
-        plugin: &str,
-        command: &str,
-    ) -> Option<Option<Role>> {
-        if self.everywhere.is_empty() && self.chats.is_empty() {
-            return None;
-        }
-        let chat = format!("{}:{}", chat.platform, chat.id);
-        let qualified = format!("{plugin}.{command}");
-        let find = |table: &BTreeMap<String, Option<Role>>| {
-            table
-                .get(&qualified)
-                .or_else(|| table.get(command))
-                .cloned()
-        };
-        self.chats
-            .get(&chat)
-            .and_then(find)
-            .or_else(|| find(&self.everywhere))
-    }
-}
 
 /// A host command's answer where it was asked, and a message for some
 /// private chat (a code asked for in a group; the notice to the account
 /// whose code was used).
 pub(super) type HostAnswer = (String, Option<(ChatRef, String)>);
-
-/// What the router knows about an event's sender.
-pub(super) struct Sender {
-    account: Account,
-    /// The console is the owner's own terminal.
-    console: bool,
-}
 
 /// The account behind `user` on `platform`.
 fn account(platform: &str, user: &User) -> Account {
@@ -109,7 +47,8 @@ impl Router {
     /// says). Leaves it unset for an account that is not linked.
     /// Returns the sender, or `None` for an event nobody sent (a tick)
     /// and for a banned sender, whose events are dropped.
-    pub(super) fn identify(&self, people: &People, event: &mut Event) -> Option<Option<Sender>> {
+    pub(super) fn identify(&self, access: &Access, event: &mut Event) -> Option<Option<Sender>> {
+        let people = access.people();
         let platform = event.chat().platform.clone();
         let Some(user) = event.sender_mut() else {
             return Some(None);
@@ -142,23 +81,7 @@ impl Router {
             Ok(false) => {}
             Err(e) => tracing::error!("cannot read the bans: {e}"),
         }
-        Some(Some(Sender {
-            console: platform == Platform::Console,
-            account: me,
-        }))
-    }
-
-    /// The roles of `sender`: what their person holds, and `owner` on the
-    /// console.
-    fn roles(&self, people: &People, sender: &Sender) -> BTreeSet<Role> {
-        let mut roles = people.roles_of(&sender.account).unwrap_or_else(|e| {
-            tracing::error!(account = %sender.account, "cannot read roles: {e}");
-            BTreeSet::new()
-        });
-        if sender.console {
-            roles.insert(Role::Owner);
-        }
-        roles
+        Some(access.sender_of(event))
     }
 
     /// Whether `sender` may run `plugin`'s command `own` (typed as
@@ -166,20 +89,18 @@ impl Router {
     /// they lack (the owner's override, else the manifest's) or a limit
     /// holds them back. Owners are never limited. Every command is
     /// counted, run or refused.
-    pub(super) fn admit_command(
+    pub(super) async fn admit_command(
         &self,
-        people: &People,
+        access: &Access,
         sender: &Sender,
-        chat: &plugboard_model::event::ChatRef,
+        chat: &ChatRef,
         plugin: &Target,
         own: &str,
         typed: &str,
     ) -> Option<String> {
-        let needed = match self.command_roles.get(chat, plugin.name(), own) {
-            Some(overridden) => overridden,
-            None => plugin.manifest().command(own).and_then(|c| c.role.clone()),
-        };
-        let roles = self.roles(people, sender);
+        let people = access.people();
+        let needed = access.needed_role(chat, plugin, own);
+        let roles = access.roles(sender).await;
         let refusal = match needed {
             Some(needed) if !needed.satisfied_by(&roles) => {
                 tracing::info!(
@@ -316,14 +237,15 @@ impl Router {
     /// The limits on the host's own commands, as on a plugin's (a code
     /// per call is a private channel on Discord): the refusal, if any.
     /// Counted under the plugin name `plugboard`.
-    pub(super) fn admit_host_command(
+    pub(super) async fn admit_host_command(
         &self,
-        people: &People,
+        access: &Access,
         sender: &Sender,
         chat: &ChatRef,
         name: &str,
     ) -> Option<String> {
-        let roles = self.roles(people, sender);
+        let people = access.people();
+        let roles = access.roles(sender).await;
         let refusal = match roles.contains(&Role::Owner) {
             true => None,
             false => match people.admit(
@@ -350,13 +272,16 @@ impl Router {
 
     /// Answers one of [`PEOPLE_COMMANDS`] from `sender`: the answer where
     /// it was asked, and what to tell the sender privately.
-    pub(super) fn people_command(
+    pub(super) async fn people_command(
         &self,
-        people: &People,
+        access: &Access,
         sender: &Sender,
         command: &Command,
         direct: bool,
     ) -> HostAnswer {
+        let people = access.people();
+        // Everyone's roles where they spoke, asked once.
+        let roles = access.roles(sender).await;
         let message = &command.message;
         let platform = message.chat.platform.as_str();
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
@@ -405,9 +330,9 @@ impl Router {
                     &command.args,
                 );
             }
-            ("roles", []) => roles_text("You have", &self.roles(people, sender)),
+            ("roles", []) => roles_text("You have", &roles),
             ("roles", [who]) => {
-                if !Role::Moderator.satisfied_by(&self.roles(people, sender)) {
+                if !Role::Moderator.satisfied_by(&roles) {
                     "Only moderators can see someone else's roles.".into()
                 } else {
                     match whom(who) {
@@ -423,7 +348,6 @@ impl Router {
                 match (role.parse::<Role>(), whom(who)) {
                     (_, Err(problem)) => problem,
                     (Ok(role), Ok(target)) => {
-                        let roles = self.roles(people, sender);
                         if *verb == "give" {
                             let result = people.give_role(&actor, &roles, &target, &role);
                             done(result, format!("{target} is {role} now."))
@@ -440,7 +364,6 @@ impl Router {
                     Ok(target) => target,
                     Err(problem) => return (problem, None),
                 };
-                let roles = self.roles(people, sender);
                 let result = people.ban(&actor, &roles, &target, &reason.join(" "));
                 done(
                     result,
@@ -454,16 +377,83 @@ impl Router {
                     Ok(target) => target,
                     Err(problem) => return (problem, None),
                 };
-                let roles = self.roles(people, sender);
                 let result = people.unban(&actor, &roles, &target);
                 done(result, format!("{target} is no longer banned."))
             }
+            (PLUGINS_COMMAND, args) => self.chat_plugins_command(access, &roles, &actor, &message.chat.to_ref(), args),
             ("role", _) => "usage: /role give <who> <role> | /role take <who> <role>".into(),
             ("roles", _) => "usage: /roles [who]".into(),
             ("ban", _) => "usage: /ban <who> [reason]".into(),
             _ => "usage: /unban <who>".into(),
         };
         (text, None)
+    }
+
+    /// Answers `/plugins` (which plugins serve this chat) and, from its
+    /// admins, `/plugins off|on <plugin>`, `/plugins only <plugin>…` and
+    /// `/plugins all`.
+    fn chat_plugins_command(
+        &self,
+        access: &Access,
+        roles: &BTreeSet<Role>,
+        actor: &str,
+        chat: &ChatRef,
+        args: &[&str],
+    ) -> String {
+        let usage = format!(
+            "usage: /{PLUGINS_COMMAND} | /{PLUGINS_COMMAND} off <plugin> | /{PLUGINS_COMMAND} on <plugin> | /{PLUGINS_COMMAND} only <plugin>… | /{PLUGINS_COMMAND} all"
+        );
+        let change = match args {
+            [] => return self.chat_plugins_text(access, chat),
+            ["off", plugin] => ChatChange::Off((*plugin).to_owned()),
+            ["on", plugin] => ChatChange::On((*plugin).to_owned()),
+            ["only", plugins @ ..] if !plugins.is_empty() => {
+                ChatChange::Only(plugins.iter().map(|p| (*p).to_owned()).collect())
+            }
+            ["all"] => ChatChange::All,
+            _ => return usage,
+        };
+        let named: Vec<&String> = match &change {
+            ChatChange::Off(p) | ChatChange::On(p) => vec![p],
+            ChatChange::Only(plugins) => plugins.iter().collect(),
+            ChatChange::All => Vec::new(),
+        };
+        if let Some(unknown) = named.iter().find(|p| !self.by_name.contains_key(p.as_str())) {
+            return format!(
+                "No plugin named `{unknown}` is loaded; /{PLUGINS_COMMAND} lists them."
+            );
+        }
+        let people = access.people();
+        match people.change_chat_plugins(actor, roles, chat.platform.as_str(), &chat.id, change) {
+            Ok(_) => self.chat_plugins_text(access, chat),
+            Err(RoleError::Store(e)) => {
+                tracing::error!(?chat, "cannot change the chat's plugins: {e}");
+                "That is not available right now; the bot's owner can see why in the log.".into()
+            }
+            Err(refusal) => sentence(&refusal.to_string()),
+        }
+    }
+
+    /// Which loaded plugins serve `chat`, in words.
+    fn chat_plugins_text(&self, access: &Access, chat: &ChatRef) -> String {
+        let settings = access.chat_settings(chat);
+        let (on, off): (Vec<&str>, Vec<&str>) = self
+            .plugins
+            .iter()
+            .map(Target::name)
+            .partition(|name| settings.as_ref().is_none_or(|s| s.allows(name)));
+        let list = |names: &[&str]| match names {
+            [] => "none".to_owned(),
+            names => names.join(", "),
+        };
+        match off.is_empty() {
+            true => format!("Every plugin serves this chat: {}.", list(&on)),
+            false => format!(
+                "On in this chat: {}. Off: {}.",
+                list(&on),
+                list(&off)
+            ),
+        }
     }
 
     /// Moves what each plugin keeps in the SDK's `user` scope for

@@ -1,0 +1,290 @@
+//! Who may do what in a chat: the roles an event's sender holds there,
+//! and the role a command needs. A sender holds the roles given to their
+//! person with `/role`, `owner` when the config names them (and on the
+//! console), and what their platform says about them where the owner maps
+//! it (`[people.platform_roles]`: a Telegram group's administrators, the
+//! holders of a Discord role). The router asks before running a command;
+//! plugins ask through the `people` interface ([`RoleOracle`]): one rule
+//! for both.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use plugboard_adapter::Standing;
+use plugboard_host::plugin::Target;
+use plugboard_host::roles::{RoleCheckError, RoleFuture, RoleOracle};
+use plugboard_model::event::{ChatKind, ChatRef, Event, Platform};
+use plugboard_people::{Account, ChatPlugins, LinkError, People, Role};
+
+use crate::config::{PeopleConfig, PlatformFact};
+
+/// How long a platform may take to say who administers a chat; past it
+/// the sender counts as a member (and the owner reads why in the log).
+const STANDING_PATIENCE: Duration = Duration::from_secs(5);
+
+/// The bot's people, and how roles are decided from the config.
+pub struct Access {
+    people: Arc<People>,
+    command_roles: CommandRoles,
+    /// The role a group's administrators hold in it, per platform.
+    chat_admins: HashMap<String, Role>,
+    /// The role the holders of a Discord role hold, by its id.
+    discord_roles: HashMap<String, Role>,
+    /// Who to ask about administrators, per platform (filled as adapters
+    /// start).
+    standings: RwLock<HashMap<String, Arc<dyn Standing>>>,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("command_roles", &self.command_roles)
+            .field("chat_admins", &self.chat_admins)
+            .field("discord_roles", &self.discord_roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An event's sender, as access needs them.
+pub(crate) struct Sender {
+    pub(crate) account: Account,
+    /// The console is the owner's own terminal.
+    console: bool,
+    /// The group they spoke in, when its administrators map to a role.
+    group: Option<String>,
+    /// Their Discord role ids, when the owner maps some.
+    platform_roles: Vec<String>,
+}
+
+impl Access {
+    /// Access to `people` as `config` (checked when read) decides it.
+    pub fn new(people: Arc<People>, config: &PeopleConfig) -> Self {
+        let mut chat_admins = HashMap::new();
+        let mut discord_roles = HashMap::new();
+        for (key, role) in &config.platform_roles {
+            let (Ok(fact), Ok(role)) = (PlatformFact::parse(key), role.parse::<Role>()) else {
+                continue;
+            };
+            match fact {
+                PlatformFact::ChatAdmin(platform) => chat_admins.insert(platform, role),
+                PlatformFact::DiscordRole(id) => discord_roles.insert(id, role),
+            };
+        }
+        Self {
+            people,
+            command_roles: CommandRoles::from_config(config),
+            chat_admins,
+            discord_roles,
+            standings: RwLock::default(),
+        }
+    }
+
+    /// The people behind the accounts.
+    pub fn people(&self) -> &Arc<People> {
+        &self.people
+    }
+
+    /// Asks `standing` who administers `platform`'s groups from now on.
+    pub fn add_standing(&self, platform: &Platform, standing: Arc<dyn Standing>) {
+        self.standings
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(platform.as_str().to_owned(), standing);
+    }
+
+    /// Who sent `event`, or `None` for an event nobody sent (a tick).
+    pub(crate) fn sender_of(&self, event: &Event) -> Option<Sender> {
+        let chat = event.chat();
+        let user = event.sender()?;
+        let platform = chat.platform.as_str();
+        let discord = match event {
+            Event::Command(c) => c.message.discord.as_deref(),
+            Event::Message(m) | Event::Edited(m) => m.discord.as_deref(),
+            _ => None,
+        };
+        let platform_roles = match discord {
+            Some(details) if !self.discord_roles.is_empty() => details.sender_roles.clone(),
+            _ => Vec::new(),
+        };
+        let group = (chat.kind == ChatKind::Group && self.chat_admins.contains_key(platform))
+            .then(|| chat.id.clone());
+        Some(Sender {
+            account: Account::new(platform, user.id.clone()),
+            console: chat.platform == Platform::Console,
+            group,
+            platform_roles,
+        })
+    }
+
+    /// The roles `sender` holds where they spoke; a store that cannot be
+    /// read is an error.
+    pub(crate) async fn try_roles(&self, sender: &Sender) -> Result<BTreeSet<Role>, LinkError> {
+        let mut roles = self.people.roles_of(&sender.account)?;
+        if sender.console {
+            roles.insert(Role::Owner);
+        }
+        for id in &sender.platform_roles {
+            if let Some(role) = self.discord_roles.get(id) {
+                roles.insert(role.clone());
+            }
+        }
+        let platform = sender.account.platform.as_str();
+        if let (Some(chat), Some(role)) = (&sender.group, self.chat_admins.get(platform))
+            && !roles.contains(role)
+            && self.is_chat_admin(platform, chat, &sender.account.user).await
+        {
+            roles.insert(role.clone());
+        }
+        Ok(roles)
+    }
+
+    /// [`Access::try_roles`], with the roles given in the store left out
+    /// (and the reason logged) when it cannot be read.
+    pub(crate) async fn roles(&self, sender: &Sender) -> BTreeSet<Role> {
+        match self.try_roles(sender).await {
+            Ok(roles) => roles,
+            Err(e) => {
+                tracing::error!(account = %sender.account, "cannot read roles: {e}");
+                match sender.console {
+                    true => BTreeSet::from([Role::Owner]),
+                    false => BTreeSet::new(),
+                }
+            }
+        }
+    }
+
+    /// Whether the platform says `user` administers `chat`; `false` when
+    /// it cannot say (no adapter asks it, an error, no answer in time).
+    async fn is_chat_admin(&self, platform: &str, chat: &str, user: &str) -> bool {
+        let standing = self
+            .standings
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(platform)
+            .cloned();
+        let Some(standing) = standing else {
+            tracing::warn!(
+                platform,
+                "`people.platform_roles` maps {platform}'s chat administrators, but no {platform} adapter can tell who they are"
+            );
+            return false;
+        };
+        match tokio::time::timeout(STANDING_PATIENCE, standing.is_chat_admin(chat, user)).await {
+            Ok(Ok(admin)) => admin,
+            Ok(Err(e)) => {
+                tracing::warn!(platform, chat, "taken for a member: {e}");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(
+                    platform,
+                    chat,
+                    "taken for a member: the platform did not say who administers the chat within {} s",
+                    STANDING_PATIENCE.as_secs()
+                );
+                false
+            }
+        }
+    }
+
+    /// What `chat`'s admins set about its plugins, if anything (a store
+    /// that cannot be read counts as nothing set, and is logged).
+    pub(crate) fn chat_settings(&self, chat: &ChatRef) -> Option<Arc<ChatPlugins>> {
+        self.people
+            .chat_plugins(chat.platform.as_str(), &chat.id)
+            .unwrap_or_else(|e| {
+                tracing::error!(?chat, "cannot read the chat's plugin settings: {e}");
+                None
+            })
+    }
+
+    /// Whether `plugin` serves `chat` (its admins did not turn it off).
+    pub(crate) fn serves(&self, chat: &ChatRef, plugin: &str) -> bool {
+        self.chat_settings(chat).is_none_or(|s| s.allows(plugin))
+    }
+
+    /// The least role `plugin`'s command `own` needs in `chat`: the
+    /// owner's override for the chat, else for the bot, else the
+    /// manifest's.
+    pub(crate) fn needed_role(&self, chat: &ChatRef, plugin: &Target, own: &str) -> Option<Role> {
+        match self.command_roles.get(chat, plugin.name(), own) {
+            Some(overridden) => overridden,
+            None => plugin.manifest().command(own).and_then(|c| c.role.clone()),
+        }
+    }
+}
+
+impl RoleOracle for Access {
+    fn sender_has<'a>(&'a self, event: &'a Event, role: &'a Role) -> RoleFuture<'a> {
+        Box::pin(async move {
+            let Some(sender) = self.sender_of(event) else {
+                return Ok(false);
+            };
+            let roles = self
+                .try_roles(&sender)
+                .await
+                .map_err(|e| RoleCheckError(e.to_string()))?;
+            Ok(role.satisfied_by(&roles))
+        })
+    }
+}
+
+/// The roles commands need where the owner overrides their manifests
+/// (`[people.commands]`, `[people.chats]`), parsed from the config.
+#[derive(Debug, Default)]
+pub struct CommandRoles {
+    /// Everywhere: by command name or `plugin.command`.
+    pub everywhere: BTreeMap<String, Option<Role>>,
+    /// Per `platform:chat id`, the same.
+    pub chats: BTreeMap<String, BTreeMap<String, Option<Role>>>,
+}
+
+impl CommandRoles {
+    /// The overrides of `[people]` (checked when the config was read).
+    pub fn from_config(config: &crate::config::PeopleConfig) -> Self {
+        let parse = |table: &BTreeMap<String, String>| -> BTreeMap<String, Option<Role>> {
+            table
+                .iter()
+                .filter_map(|(command, role)| {
+                    let role = crate::config::parse_requirement(role).ok()?;
+                    Some((command.clone(), role))
+                })
+                .collect()
+        };
+        Self {
+            everywhere: parse(&config.commands),
+            chats: config
+                .chats
+                .iter()
+                .map(|(chat, c)| (chat.clone(), parse(&c.commands)))
+                .collect(),
+        }
+    }
+
+    /// The owner's override for `plugin`'s command `command` in `chat`,
+    /// if any: the chat's, else the bot's; `Some(None)` opens it to
+    /// everyone.
+    fn get(
+        &self,
+        chat: &plugboard_model::event::ChatRef,
+        plugin: &str,
+        command: &str,
+    ) -> Option<Option<Role>> {
+        if self.everywhere.is_empty() && self.chats.is_empty() {
+            return None;
+        }
+        let chat = format!("{}:{}", chat.platform, chat.id);
+        let qualified = format!("{plugin}.{command}");
+        let find = |table: &BTreeMap<String, Option<Role>>| {
+            table
+                .get(&qualified)
+                .or_else(|| table.get(command))
+                .cloned()
+        };
+        self.chats
+            .get(&chat)
+            .and_then(find)
+            .or_else(|| find(&self.everywhere))
+    }
+}

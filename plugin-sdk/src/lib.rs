@@ -14,6 +14,8 @@
 //! * keep state in the plugin's private key-value store with [`kv`] (serde values);
 //! * read the owner's configuration through [`Config`];
 //! * set timers with [`schedule`] and handle their fires in [`Plugin::on_tick`];
+//! * ask whether the sender holds a role (`admin`, `premium`, …) with
+//!   [`people::sender_has_role`];
 //! * return [`Error::invalid_input`] when the user typed something wrong (the
 //!   text is shown to them) and [`Error::failed`] for everything else;
 //! * with the `i18n` feature, answer in the user's language from Fluent
@@ -57,6 +59,7 @@ pub mod i18n;
 pub mod kv;
 pub mod log;
 pub mod markdown;
+pub mod people;
 mod response;
 pub mod schedule;
 

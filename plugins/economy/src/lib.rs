@@ -1,6 +1,8 @@
 //! `economy`: points per person, and an interface other plugins call.
 //!
-//! Users: `/balance`, `/give <user> <points>`, `/daily`. Other plugins
+//! Users: `/balance`, `/give <user> <points>`, `/daily` (100 points, 200
+//! for people holding the `premium` role); admins:
+//! `/mint <user> <points>`. Other plugins
 //! import `plugins:economy/api@1.0.0` (see `wit/economy.wit`) and list
 //! `economy` in their `dependencies`; their calls run here, in economy's
 //! own instance, against economy's own data. A person is
@@ -18,6 +20,11 @@ use exports::plugins::economy::api;
 
 /// Points `/daily` gives.
 const DAILY_BONUS: i64 = 100;
+/// Points `/daily` gives people holding [`PREMIUM`].
+const PREMIUM_DAILY_BONUS: i64 = 200;
+/// The role whose holders get [`PREMIUM_DAILY_BONUS`] (the bot owner
+/// defines it and gives it with `/role`).
+const PREMIUM: &str = "premium";
 /// Milliseconds in a day (days are counted in UTC).
 const DAY_MS: u64 = 86_400_000;
 /// Most accounts `top` returns.
@@ -70,6 +77,41 @@ fn transfer(from: &str, to: &str, amount: i64) -> Result<i64> {
     Ok(payer.balance)
 }
 
+/// The person and the points `/give` and `/mint` (written as `command`)
+/// name: `<user id or @mention> <points>`. Returns the person's key, the
+/// id as shown, and the points.
+fn recipient(cmd: &Command, command: &str) -> Result<(String, String, i64)> {
+    let message = &cmd.message;
+    let usage = format!("usage: {command} <user id or @mention> <points>");
+    let (Some(who), Some(amount)) = (cmd.args.first(), cmd.args.get(1)) else {
+        return Err(Error::invalid_input(usage));
+    };
+    let amount: i64 = amount
+        .parse()
+        .map_err(|_| Error::invalid_input(format!("`{amount}` is not a number; {usage}")))?;
+    // A mention names the user exactly; else the id as typed.
+    let to_id = match message.mentions.first() {
+        Some(user) => user.id.clone(),
+        None => who.trim_start_matches('@').to_owned(),
+    };
+    let to = format!("{}:{to_id}", message.chat.platform.as_str());
+    Ok((to, to_id, amount))
+}
+
+/// What `/daily` pays the sender: more for `premium` people. Without the
+/// `roles` grant (or when the bot cannot tell) the question fails; then
+/// the sender gets what everyone gets, and the command still works.
+fn daily_bonus() -> i64 {
+    match plugboard_sdk::people::sender_has_role(PREMIUM) {
+        Ok(true) => PREMIUM_DAILY_BONUS,
+        Ok(false) => DAILY_BONUS,
+        Err(e) => {
+            plugboard_sdk::log::debug(format!("paying the normal daily bonus: {e}"));
+            DAILY_BONUS
+        }
+    }
+}
+
 fn display(user: &str, account: &Account) -> String {
     if account.name.is_empty() {
         user.to_owned()
@@ -99,32 +141,35 @@ impl Plugin for Economy {
                 if account.daily_day == Some(today) {
                     out.reply("You already collected today's bonus; come back tomorrow (UTC).");
                 } else {
+                    let bonus = daily_bonus();
                     account.daily_day = Some(today);
-                    account.balance = account.balance.saturating_add(DAILY_BONUS);
+                    account.balance = account.balance.saturating_add(bonus);
                     save(&me, &account)?;
                     out.reply(format!(
-                        "+{DAILY_BONUS} points. You have {} points.",
+                        "+{bonus} points. You have {} points.",
                         account.balance
                     ));
                 }
             }
             "give" => {
-                let usage = "usage: /give <user id or @mention> <points>";
-                let (Some(who), Some(amount)) = (cmd.args.first(), cmd.args.get(1)) else {
-                    return Err(Error::invalid_input(usage));
-                };
-                let amount: i64 = amount.parse().map_err(|_| {
-                    Error::invalid_input(format!("`{amount}` is not a number; {usage}"))
-                })?;
-                // A mention names the user exactly; else the id as typed.
-                let to_id = match message.mentions.first() {
-                    Some(user) => user.id.clone(),
-                    None => who.trim_start_matches('@').to_owned(),
-                };
-                let to = format!("{}:{to_id}", message.chat.platform.as_str());
+                let (to, to_id, amount) = recipient(&cmd, "/give")?;
                 let left = transfer(&me, &to, amount)?;
                 out.reply(format!(
                     "Gave {amount} points to {to_id}. You have {left} points."
+                ));
+            }
+            // Declared for admins only: the host refuses it to anyone else.
+            "mint" => {
+                let (to, to_id, amount) = recipient(&cmd, "/mint")?;
+                if amount <= 0 {
+                    return Err(Error::invalid_input("mint a number of points above 0"));
+                }
+                let mut payee = load(&to)?;
+                payee.balance = payee.balance.saturating_add(amount);
+                save(&to, &payee)?;
+                out.reply(format!(
+                    "Minted {amount} points for {to_id}. They have {} points.",
+                    payee.balance
                 ));
             }
             _ => {}

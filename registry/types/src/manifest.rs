@@ -230,6 +230,10 @@ pub enum Permission {
     /// permission. Without it a plugin sees, for a linked person, an id of
     /// its own (stable, but different in every plugin).
     Identity,
+    /// Ask whether the person who sent the event being handled holds a
+    /// role (`admin`, `premium`, …) in that event's chat (contract 0.2's
+    /// `people`); the answer is yes or no, and nothing else about them.
+    Roles,
 }
 
 impl Permission {
@@ -241,6 +245,7 @@ impl Permission {
         Permission::MentionEveryone,
         Permission::Schedule,
         Permission::Identity,
+        Permission::Roles,
     ];
 
     /// The name used in `plugin.toml`.
@@ -252,6 +257,7 @@ impl Permission {
             Permission::MentionEveryone => "mention-everyone",
             Permission::Schedule => "schedule",
             Permission::Identity => "identity",
+            Permission::Roles => "roles",
         }
     }
 
@@ -269,6 +275,9 @@ impl Permission {
             }
             Permission::Identity => {
                 "recognise a person across the platforms they linked, with the same id other plugins see"
+            }
+            Permission::Roles => {
+                "ask whether the person sending a message holds a role (admin, premium…); it learns nothing else about them"
             }
         }
     }

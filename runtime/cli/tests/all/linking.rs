@@ -200,7 +200,7 @@ async fn a_missing_provider_a_cycle_and_an_incompatible_version_are_refused_by_n
     let bot = TestBot::start(&[old.path()], "")?;
     let refused = refusals(&bot);
     assert!(
-        refused.iter().any(|r| r.contains("plugin `leaderboard`: it needs `economy` ^2 for `plugins:economy/api@1.0.0`, but `economy` 1.0.0 is installed")),
+        refused.iter().any(|r| r.contains("plugin `leaderboard`: it needs `economy` ^2 for `plugins:economy/api@1.0.0`, but `economy` 1.1.0 is installed")),
         "{refused:?}"
     );
     bot.stop().await?;
@@ -214,7 +214,7 @@ async fn a_missing_provider_a_cycle_and_an_incompatible_version_are_refused_by_n
         Some(
             &manifest(&economy)?
                 .replace("api@1.0.0", "api@2.0.0")
-                .replace("version = \"1.0.0\"", "version = \"1.5.0\""),
+                .replace("version = \"1.1.0\"", "version = \"1.5.0\""),
         ),
     )?;
     let mut wasm = std::fs::read(economy_2.join("plugin.wasm"))?;
@@ -264,14 +264,16 @@ fn plugboard_install_leaderboard_pulls_in_economy_and_the_pair_answers_in_one_ru
         "/top\n/daily\n/give bob 30\n/balance\n/top\n",
     )?;
     let lines: Vec<&str> = stdout.lines().collect();
+    // `--yes` granted economy what it asks for, `roles` too, and the
+    // console is the owner's, who holds every role: `premium`'s bonus.
     assert_eq!(
         lines,
         [
             "Nobody has points yet: try /daily.",
-            "+100 points. You have 100 points.",
-            "Gave 30 points to bob. You have 70 points.",
-            "You have 70 points.",
-            "1. console: 70",
+            "+200 points. You have 200 points.",
+            "Gave 30 points to bob. You have 170 points.",
+            "You have 170 points.",
+            "1. console: 170",
             "2. console:bob: 30",
         ],
         "stderr: {stderr}"

@@ -12,6 +12,7 @@ mod linking;
 mod loading;
 mod packages;
 mod people;
+mod roles;
 mod routing;
 mod sandbox;
 mod scaffold;

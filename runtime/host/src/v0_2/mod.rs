@@ -5,8 +5,9 @@
 //! the calls into `handler` are compiled from `src/shared/` into this
 //! module. What is 0.2's own: `event.rs`, the lean shape of an event (a
 //! command is its name, arguments and locale; the message behind it is
-//! read through `current-event` only by plugins that need it), and
-//! `schedule.rs`, the plugin's durable timers. Every import checks the permission
+//! read through `current-event` only by plugins that need it);
+//! `schedule.rs`, the plugin's durable timers; and `people.rs`, whether
+//! the sender holds a role. Every import checks the permission
 //! it needs and answers a refusal with a guest-visible `host-error`, never
 //! a trap.
 
@@ -38,6 +39,7 @@ mod kv;
 mod logging;
 #[path = "../shared/messaging.rs"]
 mod messaging;
+mod people;
 mod schedule;
 
 /// What `bindgen!` generates from `wit/0.2/` (documented in the WIT itself).
@@ -46,7 +48,10 @@ mod bindings {
     wasmtime::component::bindgen!({
         path: "../../wit/0.2",
         world: "plugin",
-        imports: { "plugboard:plugin/http.fetch": async },
+        imports: {
+            "plugboard:plugin/http.fetch": async,
+            "plugboard:plugin/people.sender-has-role": async,
+        },
         exports: { default: async },
     });
 }

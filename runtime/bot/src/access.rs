@@ -118,8 +118,13 @@ impl Access {
     }
 
     /// The roles `sender` holds where they spoke; a store that cannot be
-    /// read is an error.
-    pub(crate) async fn try_roles(&self, sender: &Sender) -> Result<BTreeSet<Role>, LinkError> {
+    /// read is an error. The platform is asked (who administers the group)
+    /// only when `ask_platform` says so of the roles known without it.
+    pub(crate) async fn try_roles(
+        &self,
+        sender: &Sender,
+        ask_platform: impl FnOnce(&BTreeSet<Role>) -> bool,
+    ) -> Result<BTreeSet<Role>, LinkError> {
         let mut roles = self.people.roles_of(&sender.account)?;
         if sender.console {
             roles.insert(Role::Owner);
@@ -129,10 +134,15 @@ impl Access {
                 roles.insert(role.clone());
             }
         }
+        if !ask_platform(&roles) {
+            return Ok(roles);
+        }
         let platform = sender.account.platform.as_str();
         if let (Some(chat), Some(role)) = (&sender.group, self.chat_admins.get(platform))
             && !roles.contains(role)
-            && self.is_chat_admin(platform, chat, &sender.account.user).await
+            && self
+                .is_chat_admin(platform, chat, &sender.account.user)
+                .await
         {
             roles.insert(role.clone());
         }
@@ -141,8 +151,12 @@ impl Access {
 
     /// [`Access::try_roles`], with the roles given in the store left out
     /// (and the reason logged) when it cannot be read.
-    pub(crate) async fn roles(&self, sender: &Sender) -> BTreeSet<Role> {
-        match self.try_roles(sender).await {
+    pub(crate) async fn roles(
+        &self,
+        sender: &Sender,
+        ask_platform: impl FnOnce(&BTreeSet<Role>) -> bool,
+    ) -> BTreeSet<Role> {
+        match self.try_roles(sender, ask_platform).await {
             Ok(roles) => roles,
             Err(e) => {
                 tracing::error!(account = %sender.account, "cannot read roles: {e}");
@@ -152,6 +166,21 @@ impl Access {
                 }
             }
         }
+    }
+
+    /// The roles to decide a command needing `needed` by: with the
+    /// platform asked only when `needed` is still missing, or when a daily
+    /// quota depends on roles.
+    pub(crate) async fn command_roles(
+        &self,
+        sender: &Sender,
+        needed: Option<&Role>,
+    ) -> BTreeSet<Role> {
+        let quotas = self.people.has_role_quotas();
+        self.roles(sender, |known| {
+            quotas || needed.is_some_and(|role| !role.satisfied_by(known))
+        })
+        .await
     }
 
     /// Whether the platform says `user` administers `chat`; `false` when
@@ -222,7 +251,7 @@ impl RoleOracle for Access {
                 return Ok(false);
             };
             let roles = self
-                .try_roles(&sender)
+                .try_roles(&sender, |known| !role.satisfied_by(known))
                 .await
                 .map_err(|e| RoleCheckError(e.to_string()))?;
             Ok(role.satisfied_by(&roles))

@@ -31,11 +31,11 @@ use plugboard_store::{Durable, RuntimeMeta, SledStore, Store, StoreError};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
+use crate::access::Access;
 use crate::config::BotConfig;
 use crate::discovery::{all_plugin_dirs, engine_options, installed};
 use crate::dispatch::Dispatcher;
 use crate::installed::{INSTALLED_FILE, Installed};
-use crate::access::Access;
 use crate::router::Router;
 
 /// Why a bot could not start.

@@ -564,10 +564,15 @@ mod tests {
             "{typo}"
         );
         let named = parse("\"discord:role:mods\" = \"moderator\"").expect_err("not an id");
-        assert!(named.contains("does not end in a Discord role id"), "{named}");
+        assert!(
+            named.contains("does not end in a Discord role id"),
+            "{named}"
+        );
         let owner = parse("\"telegram:chat-admin\" = \"owner\"").expect_err("owner");
         assert!(
-            owner.contains("`owner` cannot come from a platform; name the owners in `people.owners`"),
+            owner.contains(
+                "`owner` cannot come from a platform; name the owners in `people.owners`"
+            ),
             "{owner}"
         );
     }

@@ -14,7 +14,7 @@ mod commands;
 
 use commands::registry::Common;
 use commands::{
-    grants, install, key, login, outdated, plugin, plugins, publish, run, search, usage,
+    audit, grants, install, key, login, outdated, plugin, plugins, publish, run, search, usage,
 };
 
 /// Plugboard: a bot runtime with WebAssembly plugins.
@@ -68,6 +68,8 @@ enum Top {
     },
     /// How often each command ran and was refused, per day.
     Usage(usage::UsageArgs),
+    /// The people audit log: links, role changes, bans, chat settings.
+    Audit(audit::AuditArgs),
     /// Commands for plugin authors.
     Plugin {
         #[command(subcommand)]
@@ -157,6 +159,7 @@ fn main() -> ExitCode {
         Top::Key { command } => key::key(command),
         Top::Plugin { command } => plugin::plugin(command),
         Top::Usage(args) => usage::usage(args),
+        Top::Audit(args) => audit::audit(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

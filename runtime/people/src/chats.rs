@@ -83,7 +83,12 @@ impl People {
             }
             table.get(platform)?.get(chat).cloned()
         };
-        if let Some(table) = self.chats.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(table) = self
+            .chats
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             return Ok(find(table));
         }
         let generation = self.generation.load(Ordering::Acquire);

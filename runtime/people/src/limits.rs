@@ -224,6 +224,11 @@ pub fn day_of(ms: u64) -> String {
 }
 
 impl People {
+    /// Whether some daily quota depends on the roles a person holds.
+    pub fn has_role_quotas(&self) -> bool {
+        !self.limits.role_quotas.is_empty()
+    }
+
     /// Whether `account` (holding `roles`) may run `plugin`'s command
     /// `command` (typed as `typed`) in the chat `chat` (platform and id)
     /// now: every rate limit and the daily quotas are checked, and a use

@@ -536,7 +536,12 @@ fn admins_turn_plugins_off_or_allow_only_some_per_chat_and_each_change_is_audite
         "-100",
         ChatChange::Off("dice".into()),
     );
-    assert!(matches!(refused, Err(RoleError::NotAllowed { needed: Role::Admin })));
+    assert!(matches!(
+        refused,
+        Err(RoleError::NotAllowed {
+            needed: Role::Admin
+        })
+    ));
 
     let off = people.change_chat_plugins(
         "telegram:42",
@@ -546,7 +551,9 @@ fn admins_turn_plugins_off_or_allow_only_some_per_chat_and_each_change_is_audite
         ChatChange::Off("dice".into()),
     )?;
     assert!(!off.allows("dice") && off.allows("notes"));
-    let read = people.chat_plugins("telegram", "-100")?.context("settings kept")?;
+    let read = people
+        .chat_plugins("telegram", "-100")?
+        .context("settings kept")?;
     assert!(!read.allows("dice"));
     // Other chats, and the same id on another platform, are untouched.
     assert_eq!(people.chat_plugins("telegram", "-200")?, None);
@@ -584,7 +591,13 @@ fn admins_turn_plugins_off_or_allow_only_some_per_chat_and_each_change_is_audite
     let kept = again.chat_plugins("telegram", "-100")?.context("kept")?;
     assert!(!kept.allows("poll") && kept.allows("dice"));
 
-    let open = again.change_chat_plugins("owner", &set(&[Role::Owner]), "telegram", "-100", ChatChange::All)?;
+    let open = again.change_chat_plugins(
+        "owner",
+        &set(&[Role::Owner]),
+        "telegram",
+        "-100",
+        ChatChange::All,
+    )?;
     assert!(open.is_open());
     assert_eq!(again.chat_plugins("telegram", "-100")?, None);
 

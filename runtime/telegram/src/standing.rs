@@ -24,10 +24,13 @@ pub const ADMINS_TTL: Duration = Duration::from_secs(10 * 60);
 /// starts over (a bot in that many groups asks again, no more).
 const MAX_GROUPS: usize = 10_000;
 
+/// The ids of one group's administrators, and when they were read.
+type Admins = (Instant, Arc<HashSet<u64>>);
+
 /// The administrators of the groups asked about lately.
 pub(crate) struct TelegramStanding {
     bot: Bot,
-    admins: Mutex<HashMap<i64, (Instant, Arc<HashSet<u64>>)>>,
+    admins: Mutex<HashMap<i64, Admins>>,
 }
 
 impl TelegramStanding {
@@ -54,7 +57,11 @@ impl TelegramStanding {
             .bot
             .get_chat_administrators(ChatId(chat))
             .await
-            .map_err(|e| fail(format!("cannot read the administrators of chat {chat}: {e}")))?;
+            .map_err(|e| {
+                fail(format!(
+                    "cannot read the administrators of chat {chat}: {e}"
+                ))
+            })?;
         let ids: Arc<HashSet<u64>> = Arc::new(members.iter().map(|m| m.user.id.0).collect());
         let mut cache = self.admins.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MAX_GROUPS {

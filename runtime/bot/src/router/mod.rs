@@ -11,8 +11,8 @@ mod help;
 mod owner;
 mod people;
 
-pub use owner::OWNER_COMMAND;
 pub use crate::access::{Access, CommandRoles};
+pub use owner::OWNER_COMMAND;
 pub use people::{LINK_COMMAND, PEOPLE_COMMANDS, UNLINK_COMMAND};
 
 use std::collections::HashMap;
@@ -219,7 +219,8 @@ impl Router {
                         return out;
                     }
                     if parsed.plugin.is_none()
-                        && let Some(answer) = self.host_command(sender.as_ref(), &command, direct).await
+                        && let Some(answer) =
+                            self.host_command(sender.as_ref(), &command, direct).await
                     {
                         self.host_answer(&mut out, &chat, reply_to, answer);
                         return out;

@@ -100,7 +100,7 @@ impl Router {
     ) -> Option<String> {
         let people = access.people();
         let needed = access.needed_role(chat, plugin, own);
-        let roles = access.roles(sender).await;
+        let roles = access.command_roles(sender, needed.as_ref()).await;
         let refusal = match needed {
             Some(needed) if !needed.satisfied_by(&roles) => {
                 tracing::info!(
@@ -245,7 +245,7 @@ impl Router {
         name: &str,
     ) -> Option<String> {
         let people = access.people();
-        let roles = access.roles(sender).await;
+        let roles = access.command_roles(sender, None).await;
         let refusal = match roles.contains(&Role::Owner) {
             true => None,
             false => match people.admit(
@@ -280,8 +280,8 @@ impl Router {
         direct: bool,
     ) -> HostAnswer {
         let people = access.people();
-        // Everyone's roles where they spoke, asked once.
-        let roles = access.roles(sender).await;
+        // The sender's roles where they spoke, asked once.
+        let roles = access.roles(sender, |_| true).await;
         let message = &command.message;
         let platform = message.chat.platform.as_str();
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
@@ -380,7 +380,9 @@ impl Router {
                 let result = people.unban(&actor, &roles, &target);
                 done(result, format!("{target} is no longer banned."))
             }
-            (PLUGINS_COMMAND, args) => self.chat_plugins_command(access, &roles, &actor, &message.chat.to_ref(), args),
+            (PLUGINS_COMMAND, args) => {
+                self.chat_plugins_command(access, &roles, &actor, &message.chat.to_ref(), args)
+            }
             ("role", _) => "usage: /role give <who> <role> | /role take <who> <role>".into(),
             ("roles", _) => "usage: /roles [who]".into(),
             ("ban", _) => "usage: /ban <who> [reason]".into(),
@@ -418,7 +420,10 @@ impl Router {
             ChatChange::Only(plugins) => plugins.iter().collect(),
             ChatChange::All => Vec::new(),
         };
-        if let Some(unknown) = named.iter().find(|p| !self.by_name.contains_key(p.as_str())) {
+        if let Some(unknown) = named
+            .iter()
+            .find(|p| !self.by_name.contains_key(p.as_str()))
+        {
             return format!(
                 "No plugin named `{unknown}` is loaded; /{PLUGINS_COMMAND} lists them."
             );
@@ -448,11 +453,7 @@ impl Router {
         };
         match off.is_empty() {
             true => format!("Every plugin serves this chat: {}.", list(&on)),
-            false => format!(
-                "On in this chat: {}. Off: {}.",
-                list(&on),
-                list(&off)
-            ),
+            false => format!("On in this chat: {}. Off: {}.", list(&on), list(&off)),
         }
     }
 

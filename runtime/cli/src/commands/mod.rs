@@ -2,6 +2,7 @@
 //! (`install`, `update` and `remove`; `grant`, `revoke` and `resume`), and
 //! `registry` for what the package commands share.
 
+pub mod audit;
 pub mod grants;
 pub mod install;
 pub mod key;

@@ -44,7 +44,8 @@ pub fn list(config_path: PathBuf, json: bool) -> Result<()> {
         }
     }
     let providers = plugboard_host::link::Providers::new();
-    let (plugins, report) = load_plugins(&config, &engine, Arc::new(scratch), None, None, &providers);
+    let (plugins, report) =
+        load_plugins(&config, &engine, Arc::new(scratch), None, None, &providers);
     providers.replace(&plugins);
     let installed = plugboard_bot::installed::Installed::load(&config.data_dir())?;
     let installed_root = plugboard_bot::installed::Installed::root(&config.data_dir());

@@ -1035,6 +1035,137 @@ async fn accounts_linked_on_telegram_and_discord_share_notes_in_one_plugboard_ru
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who_did_what_when()
+-> Result<()> {
+    use crate::telegram as tg;
+
+    let telegram = tg::Shared::default();
+    tg::lock(&telegram).updates = vec![tg::text_update(90, 9, "/link")];
+    let telegram_url = tg::serve(Arc::clone(&telegram)).await?;
+    let discord = Discord::serve().await?;
+    let dir = tempfile::tempdir()?;
+    // The owner is telegram:1; holders of the Discord role 900 are admins.
+    let extra = "[plugins.economy]\ngrants = [\"kv\"]\n\n[people]\nowners = [\"telegram:1\"]\n\n\
+                 [people.platform_roles]\n\"discord:role:900\" = \"admin\"\n";
+    let mut child = run_on_both(dir.path(), &telegram_url, &discord.url, extra)?;
+    let said = |update: i64, chat: i64, from: i64, text: &str| {
+        tg::lock(&telegram)
+            .updates
+            .push(tg::group_update(update, update, chat, from, text));
+    };
+    let in_guild = |id: &str, author: Value, roles: &[&str], text: &str| {
+        let mut m = message(id, "600", author, text);
+        m["guild_id"] = json!(GUILD);
+        m["member"] = json!({"roles": roles, "joined_at": "2026-01-01T00:00:00.000000+00:00",
+                             "deaf": false, "mute": false});
+        discord.state().dispatch("MESSAGE_CREATE", m);
+    };
+    let bob = || user("430000000000000043", "bob", false);
+    let run = async {
+        // Ann links telegram:42 and her Discord account.
+        let sent = tg::wait_for(&telegram, "sendmessage", 1).await?;
+        let answer = sent[0]["text"].as_str().unwrap_or_default().to_owned();
+        let code = answer
+            .strip_prefix("Your link code is ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .with_context(|| format!("no code in {answer:?}"))?
+            .to_owned();
+        discord.connected().await?;
+        discord.dm("701", &format!("!link {code}"));
+        discord.dm_messages(1).await?;
+        // The owner makes her premium, then bans her by her Discord account.
+        // (Telegram: her code, the notice that it was used, then these.)
+        said(91, -1, 1, "/role give telegram:42 premium");
+        said(92, -1, 1, &format!("/ban discord:{ANN} spam"));
+        tg::wait_for(&telegram, "sendmessage", 4).await?;
+        // Ignored on Telegram (then someone else is answered in that chat)…
+        said(93, -100, 42, "/balance");
+        said(94, -100, 5, "/balance");
+        // …and on Discord; bob's Discord role makes him an admin there.
+        in_guild("702", ann(), &[], "!balance");
+        in_guild("703", bob(), &["900"], "!mint 7 5");
+        let in_guild_answers = discord.channel_messages("600", 1).await?;
+        let telegram_answers = tg::wait_for(&telegram, "sendmessage", 5).await?;
+        // Lifted: she is answered again.
+        said(95, -1, 1, "/unban telegram:42");
+        tg::wait_for(&telegram, "sendmessage", 6).await?;
+        said(96, -100, 42, "/balance");
+        let after = tg::wait_for(&telegram, "sendmessage", 7).await?;
+        anyhow::Ok((in_guild_answers, telegram_answers, after))
+    }
+    .await;
+    // Stopped like an owner stops it, so that the store is closed.
+    let pid = child.id().context("no pid")?;
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()?;
+    tokio::time::timeout(crate::support::PATIENCE, child.wait()).await??;
+    let (in_guild_answers, telegram_answers, after) = run?;
+    assert_eq!(
+        in_guild_answers[0]["content"], "Minted 5 points for 7. They have 5 points.",
+        "Ann's !balance got no answer; bob's admin role came from Discord"
+    );
+    let in_group: Vec<&Value> = telegram_answers
+        .iter()
+        .filter(|m| m["chat_id"] == -100)
+        .collect();
+    assert_eq!(
+        in_group.len(),
+        1,
+        "only user 5 answered: {telegram_answers:?}"
+    );
+    assert_eq!(in_group[0]["text"], "You have 0 points.");
+    assert_eq!(after[6]["chat_id"], -100);
+    assert_eq!(
+        after[6]["text"], "You have 0 points.",
+        "answered after /unban"
+    );
+
+    let audit = std::process::Command::new(env!("CARGO_BIN_EXE_plugboard"))
+        .args(["audit", "--json", "--config"])
+        .arg(dir.path().join("plugboard.toml"))
+        .output()?;
+    anyhow::ensure!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+    let entries: Vec<Value> = serde_json::from_slice(&audit.stdout)?;
+    let seen: Vec<(&str, &str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            let field = |name: &str| e[name].as_str().unwrap_or_default();
+            (
+                field("actor"),
+                field("action"),
+                field("subject"),
+                field("detail"),
+            )
+        })
+        .collect();
+    let ann_on_discord = format!("discord:{ANN}");
+    assert_eq!(seen.len(), 4, "{seen:?}");
+    assert_eq!(
+        seen[0].0, ann_on_discord,
+        "the link, by who redeemed the code"
+    );
+    assert_eq!(seen[0].1, "link");
+    assert_eq!(seen[1], ("telegram:1", "role", "telegram:42", "+premium"));
+    assert_eq!(
+        seen[2],
+        ("telegram:1", "ban", ann_on_discord.as_str(), "spam")
+    );
+    assert_eq!(seen[3], ("telegram:1", "unban", "telegram:42", ""));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["at_ms"].as_u64().is_some_and(|t| t > 1_700_000_000_000)),
+        "each says when: {entries:?}"
+    );
+    Ok(())
+}
+
 /// `plugboard run` on the official plugins with both the fake Telegram at
 /// `telegram_url` and the fake Discord at `discord_url`, plus `extra` TOML.
 fn run_on_both(

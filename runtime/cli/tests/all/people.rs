@@ -432,3 +432,72 @@ async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_i
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_turn_a_plugin_off_in_one_chat_or_allow_only_some_and_other_chats_keep_them()
+-> Result<()> {
+    let mut bot =
+        TwoPlatforms::start_with(&[&plugins_dir()], "[people]\nowners = [\"alpha:boss\"]\n")?;
+    let alpha = &mut bot.alpha;
+    assert_eq!(
+        ask(alpha, "ann", "/plugins off dice").await?,
+        "Only admins can do that."
+    );
+    let listed = ask(alpha, "boss", "/plugins off dice").await?;
+    assert!(
+        listed.starts_with("On in this chat: ") && listed.ends_with(". Off: dice."),
+        "{listed}"
+    );
+    assert_eq!(
+        ask(alpha, "boss", "/roll 1d6").await?,
+        "/roll is turned off in this chat (`dice`); its admins can turn it on with /plugins on dice."
+    );
+    // Another chat keeps it.
+    assert!(ask(alpha, "ann", "/roll 1d6").await?.starts_with("🎲"));
+    assert_eq!(
+        ask(alpha, "boss", "/plugins off nope").await?,
+        "No plugin named `nope` is loaded; /plugins lists them."
+    );
+    let only = ask(alpha, "boss", "/plugins only notes dice").await?;
+    assert!(
+        only.starts_with("On in this chat: dice, notes. Off: "),
+        "{only}"
+    );
+    assert_eq!(
+        ask(alpha, "boss", "/remember k v").await?,
+        "Remembered `k`."
+    );
+    assert!(
+        ask(alpha, "boss", "/echo hi")
+            .await?
+            .starts_with("/echo is turned off in this chat (`echo`)")
+    );
+    let all = ask(alpha, "boss", "/plugins all").await?;
+    assert!(all.starts_with("Every plugin serves this chat: "), "{all}");
+    assert_eq!(ask(alpha, "boss", "/echo hi").await?, "hi");
+    let data = bot.stop().await?;
+
+    let store = Arc::new(SledStore::open(&data.path().join("data").join("store"))?);
+    let people = People::new(
+        store as Arc<dyn PeopleRecords>,
+        Arc::new(plugboard_schedule::SystemClock),
+    );
+    let changes: Vec<(String, String, String)> = people
+        .audit(None, 10)?
+        .into_iter()
+        .filter(|(_, e)| e.action == "chat-plugins")
+        .map(|(_, e)| (e.actor, e.subject, e.detail))
+        .collect();
+    let entry = |detail: &str| {
+        (
+            "alpha:boss".to_owned(),
+            "alpha:dm-boss".to_owned(),
+            detail.to_owned(),
+        )
+    };
+    assert_eq!(
+        changes,
+        [entry("off dice"), entry("only dice notes"), entry("all")]
+    );
+    Ok(())
+}

@@ -36,6 +36,8 @@ pub(crate) struct Fake {
     /// limit).
     held_chat: Option<i64>,
     release: Arc<tokio::sync::Notify>,
+    /// What getChatAdministrators answers, per chat (none: nobody).
+    pub(crate) admins: std::collections::HashMap<i64, Vec<Value>>,
 }
 
 pub(crate) type Shared = Arc<Mutex<Fake>>;
@@ -110,6 +112,12 @@ fn answer(fake: &Shared, method: &str, body: &str) -> ((axum::http::StatusCode, 
                 );
             }
             return (ok(Value::Array(state.updates.clone())), true);
+        }
+        "getchatadministrators" => {
+            let chat = body["chat_id"].as_i64().unwrap_or_default();
+            let admins = state.admins.get(&chat).cloned().unwrap_or_default();
+            state.calls.push((method.clone(), body));
+            ok(Value::Array(admins))
         }
         "getwebhookinfo" => ok(json!({
             "url": state.webhook.clone().unwrap_or_default(),
@@ -188,6 +196,40 @@ pub(crate) fn text_update(update_id: i64, message_id: i64, text: &str) -> Value 
             "text": text
         }
     })
+}
+
+/// A message from user `from` in the supergroup `chat`.
+pub(crate) fn group_update(
+    update_id: i64,
+    message_id: i64,
+    chat: i64,
+    from: i64,
+    text: &str,
+) -> Value {
+    json!({
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id, "date": 1_700_000_000,
+            "chat": {"id": chat, "type": "supergroup", "title": "Group"},
+            "from": {"id": from, "is_bot": false, "first_name": format!("User {from}")},
+            "text": text
+        }
+    })
+}
+
+/// A group's creator, as getChatAdministrators lists them.
+pub(crate) fn creator(id: i64) -> Value {
+    json!({"status": "creator", "is_anonymous": false,
+           "user": {"id": id, "is_bot": false, "first_name": format!("User {id}")}})
+}
+
+/// An administrator, as getChatAdministrators lists them.
+pub(crate) fn administrator(id: i64) -> Value {
+    json!({"status": "administrator", "is_anonymous": false, "can_be_edited": false,
+           "can_manage_chat": true, "can_change_info": true, "can_delete_messages": true,
+           "can_manage_video_chats": true, "can_invite_users": true,
+           "can_restrict_members": true, "can_promote_members": false,
+           "user": {"id": id, "is_bot": false, "first_name": format!("User {id}")}})
 }
 
 fn teloxide_bot(url: &str) -> Result<teloxide_core::Bot> {
@@ -643,4 +685,82 @@ async fn a_chat_stuck_in_a_rate_limit_holds_up_no_other_chat() -> Result<()> {
     assert_eq!(sent[1]["text"], "slow");
     assert_eq!(sent[1]["chat_id"], 7);
     bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_command_is_refused_to_members_served_to_the_groups_telegram_admins_and_opened_per_chat()
+-> Result<()> {
+    let fake = Shared::default();
+    {
+        let mut state = lock(&fake);
+        state
+            .admins
+            .insert(-100, vec![creator(1), administrator(43)]);
+        state.admins.insert(-300, vec![creator(1)]);
+        state.updates = vec![
+            // A member of -100.
+            group_update(50, 5, -100, 42, "/mint 7 10"),
+            // An administrator of -100, there.
+            group_update(51, 6, -100, 43, "/mint 7 10"),
+            // The same administrator where they are a member.
+            group_update(52, 7, -300, 43, "/mint 7 10"),
+            // A member of -200, whose owner opened /mint to everyone.
+            group_update(53, 8, -200, 42, "/mint 7 10"),
+        ];
+    }
+    let url = serve(Arc::clone(&fake)).await?;
+    let dir = tempfile::tempdir()?;
+    let mut child = plugboard_run(
+        dir.path(),
+        &format!(
+            "[plugins.economy]\ngrants = [\"kv\"]\n\n\
+             [people.platform_roles]\n\"telegram:chat-admin\" = \"admin\"\n\n\
+             [people.chats.\"telegram:-200\".commands]\nmint = \"everyone\"\n\n\
+             [telegram]\ntoken_env = \"PLUGBOARD_TEST_TOKEN\"\napi_url = {url:?}\n"
+        ),
+        &[("PLUGBOARD_TEST_TOKEN", "123:TEST")],
+    )?;
+    let sent = wait_for(&fake, "sendmessage", 4).await;
+    child.kill().await?;
+    let sent = sent?;
+    // Chats are served in parallel, each in order.
+    let in_chat = |chat: i64| -> Vec<String> {
+        sent.iter()
+            .filter(|m| m["chat_id"] == chat)
+            .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let refused = "You need the `admin` role for /mint.";
+    let minted = |text: &String| text.starts_with("Minted 10 points for 7.");
+    let in_100 = in_chat(-100);
+    assert_eq!(in_100.len(), 2, "{in_100:?}");
+    assert_eq!(in_100[0], refused, "a member");
+    assert!(minted(&in_100[1]), "the group's administrator: {in_100:?}");
+    assert_eq!(in_chat(-300), [refused], "an administrator elsewhere");
+    let in_200 = in_chat(-200);
+    assert!(
+        in_200.len() == 1 && minted(&in_200[0]),
+        "opened there: {in_200:?}"
+    );
+    // Asked once per group with a role to decide, then cached.
+    let asked: Vec<Value> = wait_for(&fake, "getchatadministrators", 2)
+        .await?
+        .iter()
+        .map(|b| b["chat_id"].clone())
+        .collect();
+    assert_eq!(
+        asked.iter().filter(|c| **c == json!(-100)).count(),
+        1,
+        "{asked:?}"
+    );
+    assert_eq!(
+        asked.iter().filter(|c| **c == json!(-300)).count(),
+        1,
+        "{asked:?}"
+    );
+    assert!(
+        !asked.contains(&json!(-200)),
+        "nothing to decide there: {asked:?}"
+    );
+    Ok(())
 }

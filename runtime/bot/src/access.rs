@@ -15,7 +15,7 @@ use plugboard_adapter::Standing;
 use plugboard_host::plugin::Target;
 use plugboard_host::roles::{RoleCheckError, RoleFuture, RoleOracle};
 use plugboard_model::event::{ChatKind, ChatRef, Event, Platform};
-use plugboard_people::{Account, ChatPlugins, LinkError, People, Role};
+use plugboard_people::{Account, AccountFacts, ChatPlugins, LinkError, People, Role};
 
 use crate::config::{PeopleConfig, PlatformFact};
 
@@ -48,7 +48,8 @@ impl std::fmt::Debug for Access {
 
 /// An event's sender, as access needs them.
 pub(crate) struct Sender {
-    pub(crate) account: Account,
+    /// Their account, person, roles given and ban.
+    pub(crate) facts: Arc<AccountFacts>,
     /// The console is the owner's own terminal.
     console: bool,
     /// The group they spoke in, when its administrators map to a role.
@@ -94,10 +95,13 @@ impl Access {
     }
 
     /// Who sent `event`, or `None` for an event nobody sent (a tick).
-    pub(crate) fn sender_of(&self, event: &Event) -> Option<Sender> {
+    pub(crate) fn sender_of(&self, event: &Event) -> Result<Option<Sender>, LinkError> {
         let chat = event.chat();
-        let user = event.sender()?;
+        let Some(user) = event.sender() else {
+            return Ok(None);
+        };
         let platform = chat.platform.as_str();
+        let facts = self.people.facts(platform, &user.id)?;
         let discord = match event {
             Event::Command(c) => c.message.discord.as_deref(),
             Event::Message(m) | Event::Edited(m) => m.discord.as_deref(),
@@ -109,23 +113,39 @@ impl Access {
         };
         let group = (chat.kind == ChatKind::Group && self.chat_admins.contains_key(platform))
             .then(|| chat.id.clone());
-        Some(Sender {
-            account: Account::new(platform, user.id.clone()),
+        Ok(Some(Sender {
+            facts,
             console: chat.platform == Platform::Console,
             group,
             platform_roles,
+        }))
+    }
+
+    /// A sender whose facts could not be read: an account alone, with no
+    /// roles, not banned (served rather than not at all).
+    pub(crate) fn stranger(&self, event: &Event) -> Option<Sender> {
+        let chat = event.chat();
+        let user = event.sender()?;
+        Some(Sender {
+            facts: Arc::new(AccountFacts::alone(Account::new(
+                chat.platform.as_str(),
+                user.id.clone(),
+            ))),
+            console: chat.platform == Platform::Console,
+            group: None,
+            platform_roles: Vec::new(),
         })
     }
 
-    /// The roles `sender` holds where they spoke; a store that cannot be
-    /// read is an error. The platform is asked (who administers the group)
-    /// only when `ask_platform` says so of the roles known without it.
-    pub(crate) async fn try_roles(
+    /// The roles `sender` holds where they spoke. The platform is asked
+    /// (who administers the group) only when `ask_platform` says so of
+    /// the roles known without it.
+    pub(crate) async fn roles(
         &self,
         sender: &Sender,
         ask_platform: impl FnOnce(&BTreeSet<Role>) -> bool,
-    ) -> Result<BTreeSet<Role>, LinkError> {
-        let mut roles = self.people.roles_of(&sender.account)?;
+    ) -> BTreeSet<Role> {
+        let mut roles = sender.facts.roles.clone();
         if sender.console {
             roles.insert(Role::Owner);
         }
@@ -135,37 +155,17 @@ impl Access {
             }
         }
         if !ask_platform(&roles) {
-            return Ok(roles);
+            return roles;
         }
-        let platform = sender.account.platform.as_str();
+        let account = &sender.facts.account;
+        let platform = account.platform.as_str();
         if let (Some(chat), Some(role)) = (&sender.group, self.chat_admins.get(platform))
             && !roles.contains(role)
-            && self
-                .is_chat_admin(platform, chat, &sender.account.user)
-                .await
+            && self.is_chat_admin(platform, chat, &account.user).await
         {
             roles.insert(role.clone());
         }
-        Ok(roles)
-    }
-
-    /// [`Access::try_roles`], with the roles given in the store left out
-    /// (and the reason logged) when it cannot be read.
-    pub(crate) async fn roles(
-        &self,
-        sender: &Sender,
-        ask_platform: impl FnOnce(&BTreeSet<Role>) -> bool,
-    ) -> BTreeSet<Role> {
-        match self.try_roles(sender, ask_platform).await {
-            Ok(roles) => roles,
-            Err(e) => {
-                tracing::error!(account = %sender.account, "cannot read roles: {e}");
-                match sender.console {
-                    true => BTreeSet::from([Role::Owner]),
-                    false => BTreeSet::new(),
-                }
-            }
-        }
+        roles
     }
 
     /// The roles to decide a command needing `needed` by: with the
@@ -247,13 +247,13 @@ impl Access {
 impl RoleOracle for Access {
     fn sender_has<'a>(&'a self, event: &'a Event, role: &'a Role) -> RoleFuture<'a> {
         Box::pin(async move {
-            let Some(sender) = self.sender_of(event) else {
+            let sender = self
+                .sender_of(event)
+                .map_err(|e| RoleCheckError(e.to_string()))?;
+            let Some(sender) = sender else {
                 return Ok(false);
             };
-            let roles = self
-                .try_roles(&sender, |known| !role.satisfied_by(known))
-                .await
-                .map_err(|e| RoleCheckError(e.to_string()))?;
+            let roles = self.roles(&sender, |known| !role.satisfied_by(known)).await;
             Ok(role.satisfied_by(&roles))
         })
     }

@@ -1,7 +1,6 @@
 //! Roles and bans: who may do what, and who is ignored.
 
-use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::Ordering;
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -64,46 +63,35 @@ fn ban_key(account: &Account) -> String {
 impl People {
     /// The accounts of `account`'s person, or `account` alone.
     pub(crate) fn all_accounts(&self, account: &Account) -> Result<Vec<Account>, LinkError> {
-        match self.person_of(account)? {
-            Some(person) => {
-                let mut accounts = self.accounts_of(&person)?;
-                if !accounts.contains(account) {
-                    accounts.push(account.clone());
-                }
-                Ok(accounts)
-            }
-            None => Ok(vec![account.clone()]),
-        }
+        Ok(self
+            .facts(&account.platform, &account.user)?
+            .accounts
+            .clone())
     }
 
     /// Every role `account`'s person holds: those given to any of their
     /// accounts, and [`Role::Owner`] when one of them is an owner.
     pub fn roles_of(&self, account: &Account) -> Result<BTreeSet<Role>, LinkError> {
-        if let Some(known) = self
-            .roles
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(account)
-        {
-            return Ok(known.clone());
-        }
-        let generation = self.generation.load(Ordering::Acquire);
+        Ok(self.facts(&account.platform, &account.user)?.roles.clone())
+    }
+
+    /// The roles of a person with `accounts`, from the store and the
+    /// config's owners.
+    pub(crate) fn read_roles(&self, accounts: &[Account]) -> Result<BTreeSet<Role>, LinkError> {
         let mut roles = BTreeSet::new();
-        for each in self.all_accounts(account)? {
-            if self.owners.contains(&each) {
+        for each in accounts {
+            if self.owners.contains(each) {
                 roles.insert(Role::Owner);
             }
-            let given: Vec<Role> = self.read(&roles_key(&each))?.unwrap_or_default();
+            let given: Vec<Role> = self.read(&roles_key(each))?.unwrap_or_default();
             roles.extend(given);
         }
-        let mut cache = self.roles.write().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation {
-            if cache.len() >= crate::CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(account.clone(), roles.clone());
-        }
         Ok(roles)
+    }
+
+    /// `account`'s ban, from the store.
+    pub(crate) fn read_ban(&self, account: &Account) -> Result<Option<Ban>, LinkError> {
+        self.read(&ban_key(account))
     }
 
     /// Gives `account` the role `role`, as `actor` (holding `actor_roles`):
@@ -180,37 +168,7 @@ impl People {
 
     /// Whether `account` is banned (so every event it causes is ignored).
     pub fn is_banned(&self, account: &Account) -> Result<bool, LinkError> {
-        if let Some(bans) = self.bans.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            return Ok(!bans.is_empty() && bans.contains(account));
-        }
-        let generation = self.generation.load(Ordering::Acquire);
-        let all = self.load_bans()?;
-        let banned = all.contains(account);
-        let mut bans = self.bans.write().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == generation {
-            *bans = Some(all);
-        }
-        Ok(banned)
-    }
-
-    fn load_bans(&self) -> Result<HashSet<Account, foldhash::quality::RandomState>, LinkError> {
-        let mut bans = HashSet::default();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self.records.people_scan("ban/", after.as_deref(), 1_000)?;
-            let Some((last, _)) = page.last() else {
-                break;
-            };
-            after = Some(last.clone());
-            for (key, _) in &page {
-                if let Some((platform, user)) =
-                    key.strip_prefix("ban/").and_then(|a| a.split_once(':'))
-                {
-                    bans.insert(Account::new(platform, user));
-                }
-            }
-        }
-        Ok(bans)
+        Ok(self.facts(&account.platform, &account.user)?.banned)
     }
 
     /// Bans `account`'s person (every account linked to it now), as

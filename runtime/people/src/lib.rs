@@ -49,7 +49,6 @@
 //! | `usage/<day>/<plugin>/<command>` | runs and refusals of a command that day |
 //! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -66,9 +65,6 @@ mod limits;
 pub use access::{Ban, RoleError};
 pub use chats::{ChatChange, ChatPlugins};
 pub use limits::{FLUSH_MS, LimitRefusal, Limits, Rate, Usage, UsageRow, day_of};
-
-/// The in-memory caches: looked up on every event, with a fast keyed hash.
-type FastMap<K, V> = HashMap<K, V, foldhash::quality::RandomState>;
 
 /// How long a link code works: ten minutes.
 pub const CODE_TTL_MS: u64 = 10 * 60 * 1000;
@@ -113,6 +109,37 @@ impl Account {
 impl fmt::Display for Account {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.platform, self.user)
+    }
+}
+
+/// What the bot knows about one account, read from the store once and
+/// kept until links, roles or bans change (see [`People::facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountFacts {
+    /// The account.
+    pub account: Account,
+    /// Its person, when it is linked to another account.
+    pub person: Option<PersonId>,
+    /// Every account of its person (the account alone when not linked).
+    pub accounts: Vec<Account>,
+    /// The roles its person holds: given to any of their accounts, and
+    /// [`Role::Owner`] when one of them is an owner.
+    pub roles: std::collections::BTreeSet<Role>,
+    /// Whether the account is banned (so every event it causes is
+    /// ignored).
+    pub banned: bool,
+}
+
+impl AccountFacts {
+    /// An account on its own: not linked, no roles, not banned.
+    pub fn alone(account: Account) -> Self {
+        Self {
+            accounts: vec![account.clone()],
+            account,
+            person: None,
+            roles: Default::default(),
+            banned: false,
+        }
     }
 }
 
@@ -254,27 +281,27 @@ struct Attempts {
 pub struct People {
     records: Arc<dyn PeopleRecords>,
     clock: Arc<dyn Clock>,
-    /// The person of each account looked up lately (`None`: not linked).
-    cache: RwLock<FastMap<Account, Option<PersonId>>>,
+    /// The facts of each account looked up lately, found by the hash of
+    /// its parts (so a lookup builds no [`Account`]).
+    facts: RwLock<hashbrown::HashTable<Arc<AccountFacts>>>,
     /// Held by every change, so that two links cannot interleave.
     changing: Mutex<()>,
     /// Orders audit entries written in the same millisecond.
     sequence: AtomicU64,
     /// The bot's owners, from the config.
     owners: Vec<Account>,
-    /// Banned accounts, read from the store on first use.
-    bans: RwLock<Option<std::collections::HashSet<Account, foldhash::quality::RandomState>>>,
     /// Rate limits and daily quotas, from the config.
     limits: Limits,
+    /// The quotas of `limits`, indexed.
+    quotas: limits::QuotaIndex,
+    /// The quotas per role of `limits`, indexed.
+    role_quotas: Vec<(Role, limits::QuotaIndex)>,
     /// Buckets, quota and usage counts not yet written.
     counts: limits::CountsLock,
     /// Counts the changes of links, roles and bans (see [`People::changed`]).
     generation: AtomicU64,
     /// Keys the counts by hash, with keys of its own.
     hasher: foldhash::quality::RandomState,
-    /// The roles of accounts looked up lately; emptied by every change
-    /// of roles or links.
-    roles: RwLock<FastMap<Account, std::collections::BTreeSet<Role>>>,
     /// Every chat's plugin settings, read from the store on first use.
     chats: RwLock<Option<chats::ChatTable>>,
 }
@@ -285,22 +312,28 @@ impl People {
         Self {
             records,
             clock,
-            cache: RwLock::default(),
+            facts: RwLock::default(),
             changing: Mutex::new(()),
             sequence: AtomicU64::new(0),
             owners: Vec::new(),
-            bans: RwLock::default(),
             limits: Limits::default(),
+            quotas: limits::QuotaIndex::default(),
+            role_quotas: Vec::new(),
             counts: limits::CountsLock::default(),
             hasher: foldhash::quality::RandomState::default(),
             generation: AtomicU64::new(0),
-            roles: RwLock::default(),
             chats: RwLock::default(),
         }
     }
 
     /// The same, with `limits` as the rate limits and quotas.
     pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.quotas = limits::QuotaIndex::new(&limits.quotas);
+        self.role_quotas = limits
+            .role_quotas
+            .iter()
+            .map(|(role, quotas)| (role.clone(), limits::QuotaIndex::new(quotas)))
+            .collect();
         self.limits = limits;
         self
     }
@@ -312,24 +345,66 @@ impl People {
         self
     }
 
-    /// The person `account` belongs to, if it is linked to another account.
-    pub fn person_of(&self, account: &Account) -> Result<Option<PersonId>, LinkError> {
-        if let Some(known) = self.read_cache().get(account) {
-            return Ok(known.clone());
+    /// What the bot knows about the account `user` on `platform`: cheap
+    /// once read (a hash of the parts and a read lock, no allocation).
+    pub fn facts(&self, platform: &str, user: &str) -> Result<Arc<AccountFacts>, LinkError> {
+        let hash = self.facts_hash(platform, user);
+        let same = |f: &Arc<AccountFacts>| f.account.platform == platform && f.account.user == user;
+        if let Some(known) = self
+            .facts
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .find(hash, same)
+        {
+            return Ok(Arc::clone(known));
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let person = self
-            .read::<AccountRecord>(&account.key())?
-            .map(|r| r.person);
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+        let facts = Arc::new(self.read_facts(Account::new(platform, user))?);
+        let mut cache = self.facts.write().unwrap_or_else(|p| p.into_inner());
         // Not if a change came between the read and now: it would stay.
         if self.generation.load(Ordering::Acquire) == generation {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            cache.insert(account.clone(), person.clone());
+            if cache.find(hash, same).is_none() {
+                let rehash =
+                    |f: &Arc<AccountFacts>| self.facts_hash(&f.account.platform, &f.account.user);
+                cache.insert_unique(hash, Arc::clone(&facts), rehash);
+            }
         }
-        Ok(person)
+        Ok(facts)
+    }
+
+    fn facts_hash(&self, platform: &str, user: &str) -> u64 {
+        limits::key_of(&self.hasher, &["account", platform, user])
+    }
+
+    /// [`AccountFacts`] of `account`, from the store.
+    fn read_facts(&self, account: Account) -> Result<AccountFacts, LinkError> {
+        let person = self
+            .read::<AccountRecord>(&account.key())?
+            .map(|r| r.person);
+        let mut accounts = match &person {
+            Some(person) => self.accounts_of(person)?,
+            None => Vec::new(),
+        };
+        if !accounts.contains(&account) {
+            accounts.push(account.clone());
+        }
+        let roles = self.read_roles(&accounts)?;
+        let banned = self.read_ban(&account)?.is_some();
+        Ok(AccountFacts {
+            account,
+            person,
+            accounts,
+            roles,
+            banned,
+        })
+    }
+
+    /// The person `account` belongs to, if it is linked to another account.
+    pub fn person_of(&self, account: &Account) -> Result<Option<PersonId>, LinkError> {
+        Ok(self.facts(&account.platform, &account.user)?.person.clone())
     }
 
     /// Every account of `person`.
@@ -536,24 +611,15 @@ impl People {
         self.changing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, FastMap<Account, Option<PersonId>>> {
-        self.cache.read().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// After a change of links, roles or bans (written to the store):
     /// every cache starts over, and a lookup that read the store before
     /// the change does not fill a cache with what it read.
     pub(crate) fn changed(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        self.cache
+        self.facts
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        self.roles
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
-        *self.bans.write().unwrap_or_else(|p| p.into_inner()) = None;
         *self.chats.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 

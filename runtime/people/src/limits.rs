@@ -17,12 +17,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::str::FromStr;
 use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Account, LinkError, People, Role};
+use crate::{AccountFacts, LinkError, People, Role};
 
 /// How often counts are written to the store, at most.
 pub const FLUSH_MS: u64 = 5_000;
@@ -164,6 +165,77 @@ pub struct UsageRow {
     pub usage: Usage,
 }
 
+/// The daily quotas of one bot, by plugin and command, so that a lookup
+/// by `plugin` and `command` formats nothing.
+#[derive(Debug, Default)]
+pub(crate) struct QuotaIndex {
+    by_plugin: HashMap<String, PluginQuotas>,
+}
+
+#[derive(Debug, Default)]
+struct PluginQuotas {
+    /// The plugin's own quota (`plugin`).
+    whole: Option<u64>,
+    /// Its commands' (`plugin.command`).
+    commands: HashMap<String, u64>,
+}
+
+impl QuotaIndex {
+    /// Indexes quotas keyed `plugin` or `plugin.command`.
+    pub(crate) fn new(quotas: &BTreeMap<String, u64>) -> Self {
+        let mut index = Self::default();
+        for (key, &quota) in quotas {
+            match key.split_once('.') {
+                Some((plugin, command)) => {
+                    let plugin = index.by_plugin.entry(plugin.to_owned()).or_default();
+                    plugin.commands.insert(command.to_owned(), quota);
+                }
+                None => index.by_plugin.entry(key.clone()).or_default().whole = Some(quota),
+            }
+        }
+        index
+    }
+
+    /// The quota of `plugin`'s `command` (or of the whole plugin, for
+    /// `None`), if one is set.
+    fn get(&self, plugin: &str, command: Option<&str>) -> Option<u64> {
+        let quotas = self.by_plugin.get(plugin)?;
+        match command {
+            Some(command) => quotas.commands.get(command).copied(),
+            None => quotas.whole,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.by_plugin.is_empty()
+    }
+}
+
+/// Hashes a key that is already a keyed hash ([`key_of`]) by using it as
+/// it is.
+#[derive(Default)]
+pub(crate) struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used for the u64 keys; anything else folds in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A map keyed by [`key_of`] hashes.
+type ByHash<V> = HashMap<u64, V, BuildHasherDefault<Prehashed>>;
+
 /// A count kept in memory, with the store key it is written under.
 #[derive(Debug, Clone)]
 struct Counted<T> {
@@ -177,11 +249,11 @@ struct Counted<T> {
 /// day and thing counted).
 #[derive(Default)]
 pub(crate) struct Counts {
-    buckets: HashMap<u64, Bucket>,
+    buckets: ByHash<Bucket>,
     /// Quota uses, read from the store first.
-    quotas: HashMap<u64, Counted<u64>>,
+    quotas: ByHash<Counted<u64>>,
     /// Usage, read from the store first.
-    usage: HashMap<u64, Counted<Usage>>,
+    usage: ByHash<Counted<Usage>>,
     /// Whether something is not written yet.
     dirty: bool,
     flushed_ms: u64,
@@ -209,7 +281,7 @@ pub(crate) type CountsLock = Mutex<Counts>;
 
 /// A hash of `parts`, with the people's own keys (not predictable from
 /// outside, so nobody can aim two keys at one bucket).
-fn key_of(hasher: &foldhash::quality::RandomState, parts: &[&str]) -> u64 {
+pub(crate) fn key_of(hasher: &foldhash::quality::RandomState, parts: &[&str]) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
     let mut h = hasher.build_hasher();
     for part in parts {
@@ -226,16 +298,16 @@ pub fn day_of(ms: u64) -> String {
 impl People {
     /// Whether some daily quota depends on the roles a person holds.
     pub fn has_role_quotas(&self) -> bool {
-        !self.limits.role_quotas.is_empty()
+        !self.role_quotas.is_empty()
     }
 
-    /// Whether `account` (holding `roles`) may run `plugin`'s command
-    /// `command` (typed as `typed`) in the chat `chat` (platform and id)
-    /// now: every rate limit and the daily quotas are checked, and a use
-    /// is taken from each only when all allow it.
+    /// Whether the account of `facts` (holding `roles`) may run `plugin`'s
+    /// command `command` (typed as `typed`) in the chat `chat` (platform
+    /// and id) now: every rate limit and the daily quotas are checked, and
+    /// a use is taken from each only when all allow it.
     pub fn admit(
         &self,
-        account: &Account,
+        facts: &AccountFacts,
         roles: &std::collections::BTreeSet<Role>,
         chat: (&str, &str),
         plugin: &str,
@@ -245,9 +317,9 @@ impl People {
         let limits = &self.limits;
         let now = self.clock.now_ms();
         let h = &self.hasher;
+        let account = &facts.account;
         // A person's accounts share their buckets.
-        let person = self.person_of(account)?;
-        let (who_a, who_b) = match &person {
+        let (who_a, who_b) = match &facts.person {
             Some(person) => ("person", person.as_str()),
             None => (account.platform.as_str(), account.user.as_str()),
         };
@@ -280,22 +352,29 @@ impl People {
         // and summed over the person's accounts: linking and unlinking
         // again starts no new day.
         let mut quotas = [None; 2];
-        if !limits.quotas.is_empty() || !limits.role_quotas.is_empty() {
-            drop(counts);
-            let accounts = self.all_accounts(account)?;
-            counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if !self.quotas.is_empty() || !self.role_quotas.is_empty() {
             let day = now / DAY_MS;
-            let qualified = format!("{plugin}.{command}");
-            for (slot, name) in quotas.iter_mut().zip([qualified.as_str(), plugin]) {
-                let Some(quota) = self.quota_for(roles, name) else {
+            for (slot, counted) in quotas.iter_mut().zip([Some(command), None]) {
+                let Some(quota) = self.quota_for(roles, plugin, counted) else {
                     continue;
                 };
                 let mut used = 0u64;
                 let mut own = None;
-                for each in &accounts {
-                    let hash = key_of(h, &["q", &each.platform, &each.user, name]) ^ day;
+                for each in &facts.accounts {
+                    let parts = [
+                        "q",
+                        &each.platform,
+                        &each.user,
+                        plugin,
+                        counted.unwrap_or(""),
+                    ];
+                    let hash = key_of(h, &parts) ^ day;
                     if !counts.quotas.contains_key(&hash) {
                         let today = counts.today(now);
+                        let name = match counted {
+                            Some(command) => format!("{plugin}.{command}"),
+                            None => plugin.to_owned(),
+                        };
                         let key = format!("quota/{today}/{each}/{name}");
                         let stored: u64 = self.read(&key)?.unwrap_or(0);
                         let counted = Counted {
@@ -345,14 +424,22 @@ impl People {
         Ok(Ok(()))
     }
 
-    /// The daily quota of `key` (`plugin.command` or `plugin`) for someone
-    /// holding `roles`: the highest their roles give, else the default.
-    fn quota_for(&self, roles: &std::collections::BTreeSet<Role>, key: &str) -> Option<u64> {
-        let by_role = roles
+    /// The daily quota of `plugin`'s `command` (the whole plugin's for
+    /// `None`) for someone holding `roles`: the highest their roles give,
+    /// else the default.
+    fn quota_for(
+        &self,
+        roles: &std::collections::BTreeSet<Role>,
+        plugin: &str,
+        command: Option<&str>,
+    ) -> Option<u64> {
+        let by_role = self
+            .role_quotas
             .iter()
-            .filter_map(|role| self.limits.role_quotas.get(role)?.get(key).copied())
+            .filter(|(role, _)| roles.contains(role))
+            .filter_map(|(_, quotas)| quotas.get(plugin, command))
             .max();
-        by_role.or_else(|| self.limits.quotas.get(key).copied())
+        by_role.or_else(|| self.quotas.get(plugin, command))
     }
 
     /// Counts one run (`refused`: one refusal) of `plugin`'s `command`.
@@ -470,7 +557,7 @@ fn refill(bucket: Option<Bucket>, rate: Rate, now: u64) -> u64 {
 }
 
 /// Drops the buckets that are full again (as good as new).
-fn prune(buckets: &mut HashMap<u64, Bucket>, limits: &Limits, now: u64) {
+fn prune(buckets: &mut ByHash<Bucket>, limits: &Limits, now: u64) {
     let longest = [
         limits.user_command,
         limits.user_plugin,

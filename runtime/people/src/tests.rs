@@ -328,7 +328,16 @@ fn a_rate_limit_refuses_with_a_retry_time_and_spares_everyone_else() -> anyhow::
         ..Limits::default()
     });
     let none = set(&[]);
-    let admit = |who: &Account| people.admit(who, &none, ("telegram", "1"), "dice", "roll", "roll");
+    let admit = |who: &Account| {
+        people.admit(
+            &*people.facts(&who.platform, &who.user)?,
+            &none,
+            ("telegram", "1"),
+            "dice",
+            "roll",
+            "roll",
+        )
+    };
     assert_eq!(admit(&telegram())?, Ok(()));
     assert_eq!(admit(&telegram())?, Ok(()));
     let refused = admit(&telegram())?;
@@ -360,8 +369,16 @@ fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight(
     };
     let people = people.with_limits(limits.clone());
     let (plain, gold) = (set(&[]), set(&[premium]));
-    let admit =
-        |who: &Account, roles| people.admit(who, roles, ("test", "c"), "dice", "roll", "roll");
+    let admit = |who: &Account, roles| {
+        people.admit(
+            &*people.facts(&who.platform, &who.user)?,
+            roles,
+            ("test", "c"),
+            "dice",
+            "roll",
+            "roll",
+        )
+    };
     for _ in 0..2 {
         assert_eq!(admit(&telegram(), &plain)?, Ok(()));
     }
@@ -385,12 +402,26 @@ fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight(
     .with_limits(limits);
     assert!(
         again
-            .admit(&telegram(), &plain, ("test", "c"), "dice", "roll", "roll")?
+            .admit(
+                &*again.facts("telegram", "42")?,
+                &plain,
+                ("test", "c"),
+                "dice",
+                "roll",
+                "roll"
+            )?
             .is_err()
     );
     clock.advance(DAY_MS);
     assert_eq!(
-        again.admit(&telegram(), &plain, ("test", "c"), "dice", "roll", "roll")?,
+        again.admit(
+            &*again.facts("telegram", "42")?,
+            &plain,
+            ("test", "c"),
+            "dice",
+            "roll",
+            "roll"
+        )?,
         Ok(())
     );
     Ok(())
@@ -432,7 +463,16 @@ fn a_fast_rate_and_a_part_of_a_token_still_refuse_and_say_a_wait() -> anyhow::Re
         ..Limits::default()
     });
     let none = set(&[]);
-    let admit = || people.admit(&telegram(), &none, ("t", "1"), "dice", "roll", "roll");
+    let admit = || {
+        people.admit(
+            &*people.facts("telegram", "42")?,
+            &none,
+            ("t", "1"),
+            "dice",
+            "roll",
+            "roll",
+        )
+    };
     for _ in 0..3 {
         assert_eq!(admit()?, Ok(()));
     }
@@ -462,12 +502,26 @@ fn a_fast_rate_and_a_part_of_a_token_still_refuse_and_say_a_wait() -> anyhow::Re
     });
     for _ in 0..1_000 {
         assert_eq!(
-            fast.admit(&telegram(), &none, ("t", "1"), "dice", "roll", "roll")?,
+            fast.admit(
+                &*fast.facts("telegram", "42")?,
+                &none,
+                ("t", "1"),
+                "dice",
+                "roll",
+                "roll"
+            )?,
             Ok(())
         );
     }
     assert_eq!(
-        fast.admit(&telegram(), &none, ("t", "1"), "dice", "roll", "roll")?,
+        fast.admit(
+            &*fast.facts("telegram", "42")?,
+            &none,
+            ("t", "1"),
+            "dice",
+            "roll",
+            "roll"
+        )?,
         Err(LimitRefusal::Rate { retry_after_ms: 1 })
     );
     Ok(())
@@ -496,7 +550,16 @@ fn a_person_shares_one_daily_quota_and_relinking_does_not_reset_it() -> anyhow::
         ..Limits::default()
     });
     let none = set(&[]);
-    let admit = |who: &Account| people.admit(who, &none, ("t", "1"), "dice", "roll", "roll");
+    let admit = |who: &Account| {
+        people.admit(
+            &*people.facts(&who.platform, &who.user)?,
+            &none,
+            ("t", "1"),
+            "dice",
+            "roll",
+            "roll",
+        )
+    };
     let link = || -> anyhow::Result<()> {
         let code = people.issue_code(&telegram())?;
         people.redeem(&discord(), &code.code)?;

@@ -48,19 +48,17 @@ impl Router {
     /// Returns the sender, or `None` for an event nobody sent (a tick)
     /// and for a banned sender, whose events are dropped.
     pub(super) fn identify(&self, access: &Access, event: &mut Event) -> Option<Option<Sender>> {
-        let people = access.people();
-        let platform = event.chat().platform.clone();
-        let Some(user) = event.sender_mut() else {
-            return Some(None);
-        };
-        let me = account(platform.as_str(), user);
-        match people.person_of(&me) {
-            Ok(person) => user.global_id = person.map(|p| p.as_str().to_owned()),
+        let sender = match access.sender_of(event) {
+            Ok(sender) => sender,
             Err(e) => {
                 // Served as an unlinked account rather than not at all.
                 tracing::error!("cannot look up who sent an event: {e}");
-                user.global_id = None;
+                access.stranger(event)
             }
+        };
+        let platform = event.chat().platform.clone();
+        if let (Some(sender), Some(user)) = (&sender, event.sender_mut()) {
+            user.global_id = sender.facts.person.as_ref().map(|p| p.as_str().to_owned());
         }
         // The people a message mentions get theirs too, so that a plugin
         // keys a person the same way whether they speak or are named.
@@ -70,18 +68,18 @@ impl Router {
             _ => None,
         };
         for mentioned in mentions.into_iter().flatten() {
-            let person = people.person_of(&account(platform.as_str(), mentioned));
-            mentioned.global_id = person.ok().flatten().map(|p| p.as_str().to_owned());
+            let facts = access.people().facts(platform.as_str(), &mentioned.id);
+            mentioned.global_id = facts
+                .ok()
+                .and_then(|f| f.person.as_ref().map(|p| p.as_str().to_owned()));
         }
-        match people.is_banned(&me) {
-            Ok(true) => {
-                tracing::debug!(account = %me, "ignoring an event from a banned person");
-                return None;
-            }
-            Ok(false) => {}
-            Err(e) => tracing::error!("cannot read the bans: {e}"),
+        if let Some(sender) = &sender
+            && sender.facts.banned
+        {
+            tracing::debug!(account = %sender.facts.account, "ignoring an event from a banned person");
+            return None;
         }
-        Some(access.sender_of(event))
+        Some(sender)
     }
 
     /// Whether `sender` may run `plugin`'s command `own` (typed as
@@ -106,7 +104,7 @@ impl Router {
                 tracing::info!(
                     plugin = plugin.name(),
                     command = own,
-                    account = %sender.account,
+                    account = %sender.facts.account,
                     role = %needed,
                     "command refused: the sender lacks the role"
                 );
@@ -114,7 +112,7 @@ impl Router {
             }
             _ if roles.contains(&Role::Owner) => None,
             _ => match people.admit(
-                &sender.account,
+                &sender.facts,
                 &roles,
                 (chat.platform.as_str(), &chat.id),
                 plugin.name(),
@@ -126,7 +124,7 @@ impl Router {
                     tracing::info!(
                         plugin = plugin.name(),
                         command = own,
-                        account = %sender.account,
+                        account = %sender.facts.account,
                         "command refused: {limit}"
                     );
                     Some(sentence(&limit.to_string()))
@@ -249,7 +247,7 @@ impl Router {
         let refusal = match roles.contains(&Role::Owner) {
             true => None,
             false => match people.admit(
-                &sender.account,
+                &sender.facts,
                 &roles,
                 (chat.platform.as_str(), &chat.id),
                 super::HOST,
@@ -285,7 +283,7 @@ impl Router {
         let message = &command.message;
         let platform = message.chat.platform.as_str();
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
-        let actor = sender.account.to_string();
+        let actor = sender.facts.account.to_string();
         // Whom a command is about: a mention (the argument is the mention
         // itself), `platform:id`, or an id on this platform.
         let whom = |arg: &str| -> Result<Account, String> {
@@ -314,7 +312,7 @@ impl Router {
         let done = |result: Result<(), RoleError>, ok: String| match result {
             Ok(()) => ok,
             Err(RoleError::Store(e)) => {
-                tracing::error!(account = %sender.account, "a people command failed: {e}");
+                tracing::error!(account = %sender.facts.account, "a people command failed: {e}");
                 "That is not available right now; the bot's owner can see why in the log.".into()
             }
             Err(refusal) => sentence(&refusal.to_string()),

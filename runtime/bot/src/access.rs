@@ -145,10 +145,7 @@ impl Access {
         sender: &Sender,
         ask_platform: impl FnOnce(&BTreeSet<Role>) -> bool,
     ) -> BTreeSet<Role> {
-        let mut roles = sender.facts.roles.clone();
-        if sender.console {
-            roles.insert(Role::Owner);
-        }
+        let mut roles = self.held_everywhere(sender);
         for id in &sender.platform_roles {
             if let Some(role) = self.discord_roles.get(id) {
                 roles.insert(role.clone());
@@ -164,6 +161,18 @@ impl Access {
             && self.is_chat_admin(platform, chat, &account.user).await
         {
             roles.insert(role.clone());
+        }
+        roles
+    }
+
+    /// The roles `sender` holds in every chat: given with `/role`, and
+    /// `owner` from the config or on the console; not what a platform
+    /// says of one chat. What reaches every chat (giving roles, bans)
+    /// is decided by these.
+    pub(crate) fn held_everywhere(&self, sender: &Sender) -> BTreeSet<Role> {
+        let mut roles = sender.facts.roles.clone();
+        if sender.console {
+            roles.insert(Role::Owner);
         }
         roles
     }

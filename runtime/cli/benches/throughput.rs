@@ -137,6 +137,9 @@ fn load(engine: &PluginEngine, dir: &Path, reuse: bool) -> Result<LoadedPlugin> 
     )?)
 }
 
+/// Rounds of people off and on, alternated.
+const PEOPLE_ROUNDS: usize = 9;
+
 fn main() -> Result<()> {
     let seconds: u64 = std::env::args()
         .skip(1)
@@ -283,6 +286,20 @@ fn main() -> Result<()> {
             println!("router → echo component, reused: {:.2} µs", m.micros());
             std::process::exit(0);
         }
+        if std::env::args().any(|a| a == "--profile-people") {
+            // The router alone, people off and on, alternated: the cost of
+            // people without the queues' noise.
+            for _ in 0..5 {
+                let off = measure(budget, route(&wasm_router)).await;
+                let on = measure(budget, route(&people_router)).await;
+                println!(
+                    "router → echo component, people off/on: {:.3}/{:.3} µs",
+                    off.micros(),
+                    on.micros()
+                );
+            }
+            std::process::exit(0);
+        }
         let wasm = measure(budget, route(&wasm_router)).await;
         let native = measure(budget, route(&native_router)).await;
         let fresh_routed = measure(budget, route(&fresh_router)).await;
@@ -351,11 +368,12 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let e2e_native = end_to_end(&native_router)?;
-    // People on beside off, alternated over five rounds (medians): one
-    // run after the other would also time the order.
+    // People on beside off, alternated over nine rounds (medians): one
+    // run after the other would also time the order, and this machine's
+    // speed drifts by tens of percent between rounds.
     let mut off = Vec::new();
     let mut on = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..PEOPLE_ROUNDS {
         off.push(end_to_end(&wasm_router)?.per_event);
         on.push(end_to_end(&people_router)?.per_event);
     }
@@ -365,6 +383,15 @@ fn main() -> Result<()> {
             per_event: runs[runs.len() / 2],
         }
     };
+    // Each round's on/off, so that a slow stretch of the machine, which
+    // hits both of a round, cancels out.
+    let mut paired: Vec<f64> = off
+        .iter()
+        .zip(&on)
+        .map(|(off, on)| off.as_secs_f64() / on.as_secs_f64())
+        .collect();
+    paired.sort_by(f64::total_cmp);
+    let paired_median = paired[paired.len() / 2];
     let rounds: Vec<String> = off
         .iter()
         .zip(&on)
@@ -416,9 +443,10 @@ fn main() -> Result<()> {
         100.0 * wasm.per_sec() / native.per_sec()
     );
     println!(
-        "people on / off, end to end events/s (medians of 5 alternated rounds): {:.1}%; \
-         rounds, µs/event off/on: {}",
+        "people on / off, end to end events/s ({PEOPLE_ROUNDS} alternated rounds): \
+         {:.1}% by the medians, {:.1}% by the median round; rounds, µs/event off/on: {}",
         100.0 * e2e_people.per_sec() / e2e_wasm.per_sec(),
+        100.0 * paired_median,
         rounds.join(", ")
     );
     println!(

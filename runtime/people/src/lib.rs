@@ -238,15 +238,19 @@ pub enum LinkError {
     },
 }
 
+/// Every action the audit log records.
+pub const AUDIT_ACTIONS: &[&str] = &["link", "unlink", "role", "ban", "unban", "chat-plugins"];
+
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,
-    /// Who did it: an account (`telegram:42`), or `owner` for the console
-    /// and the CLI.
+    /// Who did it: an account (`telegram:42`; `console:console` on the
+    /// console).
     pub actor: String,
-    /// What: `link`, `unlink`, and later `role`, `ban` and the like.
+    /// What: `link`, `unlink`, `role`, `ban`, `unban` or `chat-plugins`
+    /// (see [`AUDIT_ACTIONS`]).
     pub action: String,
     /// To whom or what (a person, an account, a plugin).
     pub subject: String,

@@ -169,7 +169,7 @@ pub struct UsageRow {
 /// by `plugin` and `command` formats nothing.
 #[derive(Debug, Default)]
 pub(crate) struct QuotaIndex {
-    by_plugin: HashMap<String, PluginQuotas>,
+    by_plugin: HashMap<String, PluginQuotas, foldhash::fast::RandomState>,
 }
 
 #[derive(Debug, Default)]
@@ -177,7 +177,7 @@ struct PluginQuotas {
     /// The plugin's own quota (`plugin`).
     whole: Option<u64>,
     /// Its commands' (`plugin.command`).
-    commands: HashMap<String, u64>,
+    commands: HashMap<String, u64, foldhash::fast::RandomState>,
 }
 
 impl QuotaIndex {
@@ -304,7 +304,8 @@ impl People {
     /// Whether the account of `facts` (holding `roles`) may run `plugin`'s
     /// command `command` (typed as `typed`) in the chat `chat` (platform
     /// and id) now: every rate limit and the daily quotas are checked, and
-    /// a use is taken from each only when all allow it.
+    /// a use is taken from each only when all allow it. The command is
+    /// counted for [`People::usage`], run or refused.
     pub fn admit(
         &self,
         facts: &AccountFacts,
@@ -314,8 +315,28 @@ impl People {
         command: &str,
         typed: &str,
     ) -> Result<Result<(), LimitRefusal>, LinkError> {
-        let limits = &self.limits;
         let now = self.clock.now_ms();
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let admitted =
+            self.check_limits(&mut counts, now, facts, roles, chat, plugin, command, typed)?;
+        self.count_locked(&mut counts, plugin, command, admitted.is_err(), now)?;
+        Ok(admitted)
+    }
+
+    /// [`People::admit`] under the lock of the counts, without counting.
+    #[allow(clippy::too_many_arguments)]
+    fn check_limits(
+        &self,
+        counts: &mut Counts,
+        now: u64,
+        facts: &AccountFacts,
+        roles: &std::collections::BTreeSet<Role>,
+        chat: (&str, &str),
+        plugin: &str,
+        command: &str,
+        typed: &str,
+    ) -> Result<Result<(), LimitRefusal>, LinkError> {
+        let limits = &self.limits;
         let h = &self.hasher;
         let account = &facts.account;
         // A person's accounts share their buckets.
@@ -332,7 +353,6 @@ impl People {
             (limits.chat, key_of(h, &["c", chat.0, chat.1])),
             (limits.bot, key_of(h, &["b"])),
         ];
-        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         // Rate limits first: each says how long until it allows one more.
         let mut wait_ms = None;
         for (rate, key) in &buckets {
@@ -442,11 +462,24 @@ impl People {
         by_role.or_else(|| self.quotas.get(plugin, command))
     }
 
-    /// Counts one run (`refused`: one refusal) of `plugin`'s `command`.
+    /// Counts one run (`refused`: one refusal) of `plugin`'s `command`
+    /// that [`People::admit`] did not see (refused for a role, or run by an
+    /// owner, whom no limit holds back).
     pub fn count_use(&self, plugin: &str, command: &str, refused: bool) -> Result<(), LinkError> {
         let now = self.clock.now_ms();
-        let hash = key_of(&self.hasher, &["u", plugin, command]) ^ (now / DAY_MS);
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        self.count_locked(&mut counts, plugin, command, refused, now)
+    }
+
+    fn count_locked(
+        &self,
+        counts: &mut Counts,
+        plugin: &str,
+        command: &str,
+        refused: bool,
+        now: u64,
+    ) -> Result<(), LinkError> {
+        let hash = key_of(&self.hasher, &["u", plugin, command]) ^ (now / DAY_MS);
         if !counts.usage.contains_key(&hash) {
             let today = counts.today(now);
             let key = format!("usage/{today}/{plugin}/{command}");
@@ -458,7 +491,7 @@ impl People {
             };
             counts.usage.insert(hash, counted);
         }
-        self.count_into(&mut counts, hash, refused, now)
+        self.count_into(counts, hash, refused, now)
     }
 
     fn count_into(

@@ -99,47 +99,22 @@ impl Router {
         let people = access.people();
         let needed = access.needed_role(chat, plugin, own);
         let roles = access.command_roles(sender, needed.as_ref()).await;
-        let refusal = match needed {
-            Some(needed) if !needed.satisfied_by(&roles) => {
-                tracing::info!(
-                    plugin = plugin.name(),
-                    command = own,
-                    account = %sender.facts.account,
-                    role = %needed,
-                    "command refused: the sender lacks the role"
-                );
-                Some(format!("You need the `{needed}` role for /{typed}."))
+        if let Some(needed) = needed
+            && !needed.satisfied_by(&roles)
+        {
+            tracing::info!(
+                plugin = plugin.name(),
+                command = own,
+                account = %sender.facts.account,
+                role = %needed,
+                "command refused: the sender lacks the role"
+            );
+            if let Err(e) = people.count_use(plugin.name(), own, true) {
+                tracing::error!("cannot count a command: {e}");
             }
-            _ if roles.contains(&Role::Owner) => None,
-            _ => match people.admit(
-                &sender.facts,
-                &roles,
-                (chat.platform.as_str(), &chat.id),
-                plugin.name(),
-                own,
-                typed,
-            ) {
-                Ok(Ok(())) => None,
-                Ok(Err(limit)) => {
-                    tracing::info!(
-                        plugin = plugin.name(),
-                        command = own,
-                        account = %sender.facts.account,
-                        "command refused: {limit}"
-                    );
-                    Some(sentence(&limit.to_string()))
-                }
-                Err(e) => {
-                    // Served rather than refused when the counts cannot be read.
-                    tracing::error!("cannot check the limits: {e}");
-                    None
-                }
-            },
-        };
-        if let Err(e) = people.count_use(plugin.name(), own, refusal.is_some()) {
-            tracing::error!("cannot count a command: {e}");
+            return Some(format!("You need the `{needed}` role for /{typed}."));
         }
-        refusal
+        limit(people, sender, &roles, chat, plugin.name(), own, typed)
     }
 
     /// Answers `/link`, `/link <code>` and `/unlink` from `sender`: the
@@ -242,30 +217,16 @@ impl Router {
         chat: &ChatRef,
         name: &str,
     ) -> Option<String> {
-        let people = access.people();
         let roles = access.command_roles(sender, None).await;
-        let refusal = match roles.contains(&Role::Owner) {
-            true => None,
-            false => match people.admit(
-                &sender.facts,
-                &roles,
-                (chat.platform.as_str(), &chat.id),
-                super::HOST,
-                name,
-                name,
-            ) {
-                Ok(Ok(())) => None,
-                Ok(Err(limit)) => Some(sentence(&limit.to_string())),
-                Err(e) => {
-                    tracing::error!("cannot check the limits: {e}");
-                    None
-                }
-            },
-        };
-        if let Err(e) = people.count_use(super::HOST, name, refusal.is_some()) {
-            tracing::error!("cannot count a command: {e}");
-        }
-        refusal
+        limit(
+            access.people(),
+            sender,
+            &roles,
+            chat,
+            super::HOST,
+            name,
+            name,
+        )
     }
 
     /// Answers one of [`PEOPLE_COMMANDS`] from `sender`: the answer where
@@ -278,8 +239,11 @@ impl Router {
         direct: bool,
     ) -> HostAnswer {
         let people = access.people();
-        // The sender's roles where they spoke, asked once.
+        // The sender's roles where they spoke (for this chat's business),
+        // and those they hold everywhere (for the bot's: roles and bans
+        // reach every chat, so a group's admin cannot give them).
         let roles = access.roles(sender, |_| true).await;
+        let everywhere = access.held_everywhere(sender);
         let message = &command.message;
         let platform = message.chat.platform.as_str();
         let args: Vec<&str> = command.args.iter().map(String::as_str).collect();
@@ -330,7 +294,7 @@ impl Router {
             }
             ("roles", []) => roles_text("You have", &roles),
             ("roles", [who]) => {
-                if !Role::Moderator.satisfied_by(&roles) {
+                if !Role::Moderator.satisfied_by(&everywhere) {
                     "Only moderators can see someone else's roles.".into()
                 } else {
                     match whom(who) {
@@ -347,10 +311,10 @@ impl Router {
                     (_, Err(problem)) => problem,
                     (Ok(role), Ok(target)) => {
                         if *verb == "give" {
-                            let result = people.give_role(&actor, &roles, &target, &role);
+                            let result = people.give_role(&actor, &everywhere, &target, &role);
                             done(result, format!("{target} is {role} now."))
                         } else {
-                            let result = people.take_role(&actor, &roles, &target, &role);
+                            let result = people.take_role(&actor, &everywhere, &target, &role);
                             done(result, format!("{target} is no longer {role}."))
                         }
                     }
@@ -362,7 +326,7 @@ impl Router {
                     Ok(target) => target,
                     Err(problem) => return (problem, None),
                 };
-                let result = people.ban(&actor, &roles, &target, &reason.join(" "));
+                let result = people.ban(&actor, &everywhere, &target, &reason.join(" "));
                 done(
                     result,
                     format!(
@@ -375,7 +339,7 @@ impl Router {
                     Ok(target) => target,
                     Err(problem) => return (problem, None),
                 };
-                let result = people.unban(&actor, &roles, &target);
+                let result = people.unban(&actor, &everywhere, &target);
                 done(result, format!("{target} is no longer banned."))
             }
             (PLUGINS_COMMAND, args) => {
@@ -497,6 +461,44 @@ impl Router {
                     "cannot move a linked account's data: {e}"
                 ),
             }
+        }
+    }
+}
+
+/// The refusal, if a limit holds `sender` (holding `roles`) back from
+/// `plugin`'s command `own` (typed as `typed`) in `chat`; owners are never
+/// limited. The command is counted, run or refused.
+fn limit(
+    people: &People,
+    sender: &Sender,
+    roles: &BTreeSet<Role>,
+    chat: &ChatRef,
+    plugin: &str,
+    own: &str,
+    typed: &str,
+) -> Option<String> {
+    if roles.contains(&Role::Owner) {
+        if let Err(e) = people.count_use(plugin, own, false) {
+            tracing::error!("cannot count a command: {e}");
+        }
+        return None;
+    }
+    let place = (chat.platform.as_str(), chat.id.as_str());
+    match people.admit(&sender.facts, roles, place, plugin, own, typed) {
+        Ok(Ok(())) => None,
+        Ok(Err(limit)) => {
+            tracing::info!(
+                plugin,
+                command = own,
+                account = %sender.facts.account,
+                "command refused: {limit}"
+            );
+            Some(sentence(&limit.to_string()))
+        }
+        Err(e) => {
+            // Served rather than refused when the counts cannot be read.
+            tracing::error!("cannot check the limits: {e}");
+            None
         }
     }
 }

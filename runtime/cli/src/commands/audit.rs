@@ -33,6 +33,14 @@ pub struct AuditArgs {
 
 /// Prints the last entries of the audit log.
 pub fn audit(args: AuditArgs) -> Result<()> {
+    if let Some(action) = &args.action
+        && !plugboard_people::AUDIT_ACTIONS.contains(&action.as_str())
+    {
+        anyhow::bail!(
+            "--action {action:?} is not an action the audit log records; use one of {}",
+            plugboard_people::AUDIT_ACTIONS.join(", ")
+        );
+    }
     let config = BotConfig::load(&args.config.config)?;
     let store = SledStore::open(&config.data_dir().join("store")).context(
         "cannot open the bot's store (if the bot is running, stop it to read its audit log)",

@@ -688,7 +688,7 @@ async fn a_chat_stuck_in_a_rate_limit_holds_up_no_other_chat() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_command_is_refused_to_members_served_to_the_groups_telegram_admins_and_opened_per_chat()
+async fn an_admin_command_is_refused_to_members_served_to_the_groups_telegram_admins_only_there_and_opened_per_chat()
 -> Result<()> {
     let fake = Shared::default();
     {
@@ -706,6 +706,8 @@ async fn an_admin_command_is_refused_to_members_served_to_the_groups_telegram_ad
             group_update(52, 7, -300, 43, "/mint 7 10"),
             // A member of -200, whose owner opened /mint to everyone.
             group_update(53, 8, -200, 42, "/mint 7 10"),
+            // A group's administrator is no moderator of the whole bot.
+            group_update(54, 9, -100, 43, "/ban telegram:42 spam"),
         ];
     }
     let url = serve(Arc::clone(&fake)).await?;
@@ -720,7 +722,7 @@ async fn an_admin_command_is_refused_to_members_served_to_the_groups_telegram_ad
         ),
         &[("PLUGBOARD_TEST_TOKEN", "123:TEST")],
     )?;
-    let sent = wait_for(&fake, "sendmessage", 4).await;
+    let sent = wait_for(&fake, "sendmessage", 5).await;
     child.kill().await?;
     let sent = sent?;
     // Chats are served in parallel, each in order.
@@ -733,9 +735,13 @@ async fn an_admin_command_is_refused_to_members_served_to_the_groups_telegram_ad
     let refused = "You need the `admin` role for /mint.";
     let minted = |text: &String| text.starts_with("Minted 10 points for 7.");
     let in_100 = in_chat(-100);
-    assert_eq!(in_100.len(), 2, "{in_100:?}");
+    assert_eq!(in_100.len(), 3, "{in_100:?}");
     assert_eq!(in_100[0], refused, "a member");
     assert!(minted(&in_100[1]), "the group's administrator: {in_100:?}");
+    assert_eq!(
+        in_100[2], "Only moderators can do that.",
+        "bans reach every chat"
+    );
     assert_eq!(in_chat(-300), [refused], "an administrator elsewhere");
     let in_200 = in_chat(-200);
     assert!(

@@ -237,11 +237,6 @@ impl Access {
             })
     }
 
-    /// Whether `plugin` serves `chat` (its admins did not turn it off).
-    pub(crate) fn serves(&self, chat: &ChatRef, plugin: &str) -> bool {
-        self.chat_settings(chat).is_none_or(|s| s.allows(plugin))
-    }
-
     /// The least role `plugin`'s command `own` needs in `chat`: the
     /// owner's override for the chat, else for the bot, else the
     /// manifest's.

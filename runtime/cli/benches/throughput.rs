@@ -138,7 +138,7 @@ fn load(engine: &PluginEngine, dir: &Path, reuse: bool) -> Result<LoadedPlugin> 
 }
 
 /// Rounds of people off and on, alternated.
-const PEOPLE_ROUNDS: usize = 9;
+const PEOPLE_ROUNDS: usize = 15;
 
 fn main() -> Result<()> {
     let seconds: u64 = std::env::args()
@@ -191,19 +191,27 @@ fn main() -> Result<()> {
         Arc::new(plugboard_schedule::SystemClock),
     )
     .with_limits(limits);
-    let access = plugboard_bot::access::Access::new(Arc::new(people), &Default::default());
+    let access = Arc::new(plugboard_bot::access::Access::new(
+        Arc::new(people),
+        &Default::default(),
+    ));
     let people_router = Arc::new(
         Router::new(vec![Target::from(with_people)], prefixes.clone())
-            .with_access(Arc::new(access)),
+            .with_access(Arc::clone(&access)),
     );
     let native = NativeEcho {
         name: manifest.name.as_str().into(),
         manifest,
     };
+    let native = Arc::new(native);
     let native_router = Arc::new(Router::new(
-        vec![Target::Native(Arc::new(native))],
-        prefixes,
+        vec![Target::Native(Arc::clone(&native) as _)],
+        prefixes.clone(),
     ));
+    // The native echo with people on: what people cost, without a plugin
+    // call's noise around it.
+    let native_people_router =
+        Arc::new(Router::new(vec![Target::Native(native)], prefixes).with_access(access));
 
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -260,6 +268,11 @@ fn main() -> Result<()> {
             }
         };
         if std::env::var_os("SIZES").is_some() {
+            let f = people_router.dispatch((*cmd_event).clone());
+            eprintln!(
+                "Router::dispatch future: {} bytes",
+                std::mem::size_of_val(&f)
+            );
             let t = &wasm_router.plugins()[0];
             let f = t.handle(&cmd_event, &chat, None);
             eprintln!("Target::handle future: {} bytes", std::mem::size_of_val(&f));
@@ -286,16 +299,26 @@ fn main() -> Result<()> {
             println!("router → echo component, reused: {:.2} µs", m.micros());
             std::process::exit(0);
         }
+        if std::env::args().any(|a| a == "--profile-native-people") {
+            let m = measure(budget, route(&native_people_router)).await;
+            println!("router → native echo, people on: {:.3} µs", m.micros());
+            std::process::exit(0);
+        }
         if std::env::args().any(|a| a == "--profile-people") {
             // The router alone, people off and on, alternated: the cost of
             // people without the queues' noise.
             for _ in 0..5 {
                 let off = measure(budget, route(&wasm_router)).await;
                 let on = measure(budget, route(&people_router)).await;
+                let native_off = measure(budget, route(&native_router)).await;
+                let native_on = measure(budget, route(&native_people_router)).await;
                 println!(
-                    "router → echo component, people off/on: {:.3}/{:.3} µs",
+                    "router → echo component, people off/on: {:.3}/{:.3} µs; \
+                     router → native echo, people off/on: {:.3}/{:.3} µs",
                     off.micros(),
-                    on.micros()
+                    on.micros(),
+                    native_off.micros(),
+                    native_on.micros()
                 );
             }
             std::process::exit(0);
@@ -359,6 +382,18 @@ fn main() -> Result<()> {
         println!("end to end, echo component: {:.2} µs", m.micros());
         return Ok(());
     }
+    if std::env::args().any(|a| a == "--profile-e2e-native-people") {
+        for _ in 0..5 {
+            let off = end_to_end(&native_router)?;
+            let on = end_to_end(&native_people_router)?;
+            println!(
+                "end to end, native echo, people off/on: {:.2}/{:.2} µs",
+                off.micros(),
+                on.micros()
+            );
+        }
+        return Ok(());
+    }
     if std::env::args().any(|a| a == "--profile-e2e-people") {
         let m = end_to_end(&people_router)?;
         println!(
@@ -368,7 +403,7 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let e2e_native = end_to_end(&native_router)?;
-    // People on beside off, alternated over nine rounds (medians): one
+    // People on beside off, alternated over 15 rounds (medians): one
     // run after the other would also time the order, and this machine's
     // speed drifts by tens of percent between rounds.
     let mut off = Vec::new();

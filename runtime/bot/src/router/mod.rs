@@ -195,6 +195,8 @@ impl Router {
         };
         let chat = event.chat().to_ref();
         let direct = event.chat().kind == ChatKind::Direct;
+        // Which plugins the chat's admins let serve it, read once.
+        let settings = self.access.as_ref().and_then(|a| a.chat_settings(&chat));
         // The one plugin a command goes to (borrowed as a one-element slice).
         let target: usize;
         // The answer to a command nobody owns, in a direct chat, when no
@@ -228,7 +230,14 @@ impl Router {
                     match self.route(parsed.plugin.as_deref(), &command.name) {
                         Some((index, own)) => {
                             if let Some(refusal) = self
-                                .refuse(sender.as_ref(), &chat, index, own, &command.name)
+                                .refuse(
+                                    sender.as_ref(),
+                                    &chat,
+                                    settings.as_deref(),
+                                    index,
+                                    own,
+                                    &command.name,
+                                )
                                 .await
                             {
                                 self.reply(&mut out, &chat, reply_to, refusal);
@@ -286,7 +295,14 @@ impl Router {
                 let owners = match self.route(None, &command.name) {
                     Some((index, own)) => {
                         if let Some(refusal) = self
-                            .refuse(sender.as_ref(), &chat, index, own, &command.name)
+                            .refuse(
+                                sender.as_ref(),
+                                &chat,
+                                settings.as_deref(),
+                                index,
+                                own,
+                                &command.name,
+                            )
                             .await
                         {
                             self.reply(&mut out, &chat, reply_to, refusal);
@@ -368,8 +384,6 @@ impl Router {
         // Shared with the plugins for the length of their calls (a 0.2
         // plugin reads the message behind a command on demand).
         let event = Arc::new(event);
-        // What the chat's admins set, read once for every target.
-        let settings = self.access.as_ref().and_then(|a| a.chat_settings(&chat));
         // Targets are borrowed from the routing tables: no allocation per event.
         for &index in targets {
             let plugin = &self.plugins[index];
@@ -469,13 +483,14 @@ impl Router {
         &self,
         sender: Option<&crate::access::Sender>,
         chat: &plugboard_model::event::ChatRef,
+        settings: Option<&plugboard_people::ChatPlugins>,
         index: usize,
         own: &str,
         typed: &str,
     ) -> Option<String> {
         let access = self.access.as_ref()?;
         let plugin = &self.plugins[index];
-        if !access.serves(chat, plugin.name()) {
+        if settings.is_some_and(|s| !s.allows(plugin.name())) {
             return Some(format!(
                 "/{typed} is turned off in this chat (`{}`); its admins can turn it on with /plugins on {}.",
                 plugin.name(),

@@ -102,7 +102,7 @@ impl Router {
     /// [`PEOPLE_COMMANDS`] itself (before any plugin declaring them, which
     /// it warns about), gives each event's sender their person, ignores
     /// banned people, refuses a command to whoever lacks the role it needs
-    /// (see [`Access::needed_role`]) or is over a limit, and leaves out
+    /// (see [`Access`]) or is over a limit, and leaves out
     /// the plugins a chat's admins turned off there.
     pub fn with_access(mut self, access: Arc<Access>) -> Self {
         for &name in PEOPLE_COMMANDS {

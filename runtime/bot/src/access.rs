@@ -21,7 +21,9 @@ use crate::config::{PeopleConfig, PlatformFact};
 
 /// How long a platform may take to say who administers a chat; past it
 /// the sender counts as a member (and the owner reads why in the log).
-const STANDING_PATIENCE: Duration = Duration::from_secs(5);
+/// Well inside a plugin's deadline (5 s by default), so that a plugin
+/// asking about a role does not fail for the platform's slowness.
+const STANDING_PATIENCE: Duration = Duration::from_secs(2);
 
 /// The bot's people, and how roles are decided from the config.
 pub struct Access {
@@ -58,6 +60,13 @@ pub(crate) struct Sender {
     platform_roles: Vec<String>,
 }
 
+impl Sender {
+    /// Whether they speak on the console (the owner's terminal).
+    pub(crate) fn is_console(&self) -> bool {
+        self.console
+    }
+}
+
 impl Access {
     /// Access to `people` as `config` (checked when read) decides it.
     pub fn new(people: Arc<People>, config: &PeopleConfig) -> Self {
@@ -67,6 +76,10 @@ impl Access {
             let (Ok(fact), Ok(role)) = (PlatformFact::parse(key), role.parse::<Role>()) else {
                 continue;
             };
+            // Owners are named in the config, never by a platform.
+            if role == Role::Owner {
+                continue;
+            }
             match fact {
                 PlatformFact::ChatAdmin(platform) => chat_admins.insert(platform, role),
                 PlatformFact::DiscordRole(id) => discord_roles.insert(id, role),
@@ -251,9 +264,11 @@ impl Access {
 impl RoleOracle for Access {
     fn sender_has<'a>(&'a self, event: &'a Event, role: &'a Role) -> RoleFuture<'a> {
         Box::pin(async move {
-            let sender = self
-                .sender_of(event)
-                .map_err(|e| RoleCheckError(e.to_string()))?;
+            let sender = self.sender_of(event).map_err(|e| {
+                // The record's key would name the person's other accounts.
+                tracing::error!("a plugin asked about a role, and the store failed: {e}");
+                RoleCheckError("the bot's records cannot be read".into())
+            })?;
             let Some(sender) = sender else {
                 return Ok(false);
             };

@@ -89,8 +89,8 @@ impl People {
         Ok(roles)
     }
 
-    /// `account`'s ban, from the store.
-    pub(crate) fn read_ban(&self, account: &Account) -> Result<Option<Ban>, LinkError> {
+    /// `account`'s ban, read from the store now (not from the cache).
+    pub fn ban_of(&self, account: &Account) -> Result<Option<Ban>, LinkError> {
         self.read(&ban_key(account))
     }
 
@@ -134,7 +134,7 @@ impl People {
         if !needed.satisfied_by(actor_roles) {
             return Err(RoleError::NotAllowed { needed });
         }
-        let _changing = self.lock();
+        let _changing = self.change();
         let targets = match give {
             true => vec![account.clone()],
             false => self.all_accounts(account)?,
@@ -187,7 +187,8 @@ impl People {
             });
         }
         let theirs = self.roles_of(account)?;
-        if rank(&theirs) >= rank(actor_roles) {
+        // The console is the owner's own terminal.
+        if account.platform == "console" || rank(&theirs) >= rank(actor_roles) {
             return Err(RoleError::Protected(account.clone()));
         }
         self.set_ban(actor, account, Some(reason))
@@ -214,7 +215,7 @@ impl People {
         account: &Account,
         reason: Option<&str>,
     ) -> Result<(), RoleError> {
-        let _changing = self.lock();
+        let _changing = self.change();
         let accounts = self.all_accounts(account)?;
         let mut changed = false;
         for each in &accounts {

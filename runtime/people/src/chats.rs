@@ -116,7 +116,14 @@ impl People {
                 else {
                     continue;
                 };
-                let settings: ChatPlugins = crate::decode(key, bytes)?;
+                // One damaged record must not open every chat again.
+                let settings: ChatPlugins = match crate::decode(key, bytes) {
+                    Ok(settings) => settings,
+                    Err(e) => {
+                        tracing::error!("skipping a chat's plugin settings: {e}");
+                        continue;
+                    }
+                };
                 table
                     .entry(platform.to_owned())
                     .or_default()
@@ -142,7 +149,7 @@ impl People {
                 needed: Role::Admin,
             });
         }
-        let _changing = self.lock();
+        let _changing = self.change();
         let key = chat_key(platform, chat);
         let before: ChatPlugins = self.read(&key)?.unwrap_or_default();
         let mut after = before.clone();

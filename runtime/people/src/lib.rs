@@ -396,7 +396,7 @@ impl People {
             accounts.push(account.clone());
         }
         let roles = self.read_roles(&accounts)?;
-        let banned = self.read_ban(&account)?.is_some();
+        let banned = self.ban_of(&account)?.is_some();
         Ok(AccountFacts {
             account,
             person,
@@ -450,7 +450,7 @@ impl People {
     /// one). The code stops working whatever the outcome, except when the
     /// attempt is refused for too many wrong codes.
     pub fn redeem(&self, account: &Account, code: &str) -> Result<Linked, LinkError> {
-        let _changing = self.lock();
+        let _changing = self.change();
         let now = self.clock.now_ms();
         let attempts_key = format!("attempts/{account}");
         let mut attempts = self
@@ -546,7 +546,7 @@ impl People {
     /// Takes `account` out of its person. A person left with one account
     /// is dissolved: that account stands alone again.
     pub fn unlink(&self, account: &Account) -> Result<Unlinked, LinkError> {
-        let _changing = self.lock();
+        let _changing = self.change();
         let Some(person) = self
             .read::<AccountRecord>(&account.key())?
             .map(|r| r.person)
@@ -615,6 +615,16 @@ impl People {
         self.changing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Holds the lock of changes; when dropped, however the change ended
+    /// (a store write may fail halfway), every cache starts over, so that
+    /// what did reach the store is what the bot goes by.
+    fn change(&self) -> Change<'_> {
+        Change {
+            people: self,
+            _lock: self.lock(),
+        }
+    }
+
     /// After a change of links, roles or bans (written to the store):
     /// every cache starts over, and a lookup that read the store before
     /// the change does not fill a cache with what it read.
@@ -656,6 +666,19 @@ impl People {
         })?;
         self.records.people_set(key, &bytes)?;
         Ok(())
+    }
+}
+
+/// See [`People::change`].
+struct Change<'a> {
+    people: &'a People,
+    _lock: std::sync::MutexGuard<'a, ()>,
+}
+
+impl Drop for Change<'_> {
+    fn drop(&mut self) {
+        // Runs before the lock is released.
+        self.people.changed();
     }
 }
 

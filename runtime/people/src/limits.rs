@@ -319,7 +319,10 @@ impl People {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let admitted =
             self.check_limits(&mut counts, now, facts, roles, chat, plugin, command, typed)?;
-        self.count_locked(&mut counts, plugin, command, admitted.is_err(), now)?;
+        // The decision stands even if the count cannot be written now.
+        if let Err(e) = self.count_locked(&mut counts, plugin, command, admitted.is_err(), now) {
+            tracing::error!("cannot count a command: {e}");
+        }
         Ok(admitted)
     }
 

@@ -687,3 +687,16 @@ fn admins_turn_plugins_off_or_allow_only_some_per_chat_and_each_change_is_audite
     );
     Ok(())
 }
+
+#[test]
+fn the_console_cannot_be_banned_so_the_owner_is_never_locked_out() -> anyhow::Result<()> {
+    let (people, _, _) = people();
+    let console = Account::new("console", "console");
+    let refused = people.ban("telegram:9", &set(&[Role::Admin]), &console, "spite");
+    assert!(
+        matches!(refused, Err(RoleError::Protected(_))),
+        "{refused:?}"
+    );
+    assert!(!people.is_banned(&console)?);
+    Ok(())
+}

@@ -20,11 +20,16 @@ use crate::fail;
 /// again.
 pub const ADMINS_TTL: Duration = Duration::from_secs(10 * 60);
 
+/// After a failed read, how long the group counts as having no
+/// administrators before the Bot API is asked again (so a failing or
+/// rate-limited API is not asked on every command).
+const FAILED_TTL: Duration = Duration::from_secs(60);
+
 /// Most groups whose administrators are kept at once; beyond it the cache
 /// starts over (a bot in that many groups asks again, no more).
 const MAX_GROUPS: usize = 10_000;
 
-/// The ids of one group's administrators, and when they were read.
+/// The ids of one group's administrators, and until when they hold.
 type Admins = (Instant, Arc<HashSet<u64>>);
 
 /// The administrators of the groups asked about lately.
@@ -48,27 +53,30 @@ impl TelegramStanding {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&chat)
-            .filter(|(at, _)| at.elapsed() < ADMINS_TTL)
+            .filter(|(until, _)| Instant::now() < *until)
             .map(|(_, ids)| Arc::clone(ids));
         if let Some(ids) = cached {
             return Ok(ids);
         }
-        let members = self
-            .bot
-            .get_chat_administrators(ChatId(chat))
-            .await
-            .map_err(|e| {
-                fail(format!(
-                    "cannot read the administrators of chat {chat}: {e}"
-                ))
-            })?;
-        let ids: Arc<HashSet<u64>> = Arc::new(members.iter().map(|m| m.user.id.0).collect());
+        let read = self.bot.get_chat_administrators(ChatId(chat)).await;
+        let (ids, ttl) = match &read {
+            Ok(members) => (members.iter().map(|m| m.user.id.0).collect(), ADMINS_TTL),
+            Err(_) => (HashSet::new(), FAILED_TTL),
+        };
+        let ids = Arc::new(ids);
         let mut cache = self.admins.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MAX_GROUPS {
             cache.clear();
         }
-        cache.insert(chat, (Instant::now(), Arc::clone(&ids)));
-        Ok(ids)
+        cache.insert(chat, (Instant::now() + ttl, Arc::clone(&ids)));
+        drop(cache);
+        match read {
+            Ok(_) => Ok(ids),
+            Err(e) => Err(fail(format!(
+                "cannot read the administrators of chat {chat} (asked again in {} s): {e}",
+                FAILED_TTL.as_secs()
+            ))),
+        }
     }
 }
 

@@ -51,9 +51,16 @@ impl Router {
         let sender = match access.sender_of(event) {
             Ok(sender) => sender,
             Err(e) => {
-                // Served as an unlinked account rather than not at all.
+                // Served as an unlinked account rather than not at all,
+                // unless their ban can still be read.
                 tracing::error!("cannot look up who sent an event: {e}");
-                access.stranger(event)
+                let stranger = access.stranger(event);
+                if let Some(s) = &stranger
+                    && matches!(access.people().ban_of(&s.facts.account), Ok(Some(_)))
+                {
+                    return None;
+                }
+                stranger
             }
         };
         let platform = event.chat().platform.clone();
@@ -73,8 +80,10 @@ impl Router {
                 .ok()
                 .and_then(|f| f.person.as_ref().map(|p| p.as_str().to_owned()));
         }
+        // The console is the owner's terminal: never shut out.
         if let Some(sender) = &sender
             && sender.facts.banned
+            && !sender.is_console()
         {
             tracing::debug!(account = %sender.facts.account, "ignoring an event from a banned person");
             return None;
@@ -242,7 +251,6 @@ impl Router {
         // The sender's roles where they spoke (for this chat's business),
         // and those they hold everywhere (for the bot's: roles and bans
         // reach every chat, so a group's admin cannot give them).
-        let roles = access.roles(sender, |_| true).await;
         let everywhere = access.held_everywhere(sender);
         let message = &command.message;
         let platform = message.chat.platform.as_str();
@@ -292,7 +300,7 @@ impl Router {
                     &command.args,
                 );
             }
-            ("roles", []) => roles_text("You have", &roles),
+            ("roles", []) => roles_text("You have", &access.roles(sender, |_| true).await),
             ("roles", [who]) => {
                 if !Role::Moderator.satisfied_by(&everywhere) {
                     "Only moderators can see someone else's roles.".into()
@@ -343,7 +351,11 @@ impl Router {
                 done(result, format!("{target} is no longer banned."))
             }
             (PLUGINS_COMMAND, args) => {
-                self.chat_plugins_command(access, &roles, &actor, &message.chat.to_ref(), args)
+                // Whether they administer this chat: the platform may say.
+                let here = access
+                    .roles(sender, |known| !Role::Admin.satisfied_by(known))
+                    .await;
+                self.chat_plugins_command(access, &here, &actor, &message.chat.to_ref(), args)
             }
             ("role", _) => "usage: /role give <who> <role> | /role take <who> <role>".into(),
             ("roles", _) => "usage: /roles [who]".into(),

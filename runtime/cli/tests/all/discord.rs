@@ -964,12 +964,7 @@ async fn accounts_linked_on_telegram_and_discord_share_notes_in_one_plugboard_ru
     let run = async {
         let sent = tg::wait_for(&telegram, "sendmessage", 2).await?;
         assert_eq!(sent[0]["text"], "Remembered `color`.");
-        let answer = sent[1]["text"].as_str().unwrap_or_default().to_owned();
-        let code = answer
-            .strip_prefix("Your link code is ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .with_context(|| format!("no code in {answer:?}"))?
-            .to_owned();
+        let code = crate::support::link_code(sent[1]["text"].as_str().unwrap_or_default())?;
         discord.connected().await?;
         // One at a time: the gateway's events may be handled out of order.
         let said = [
@@ -1045,9 +1040,12 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
     let telegram_url = tg::serve(Arc::clone(&telegram)).await?;
     let discord = Discord::serve().await?;
     let dir = tempfile::tempdir()?;
-    // The owner is telegram:1; holders of the Discord role 900 are admins.
-    let extra = "[plugins.economy]\ngrants = [\"kv\"]\n\n[people]\nowners = [\"telegram:1\"]\n\n\
-                 [people.platform_roles]\n\"discord:role:900\" = \"admin\"\n";
+    // The owner is telegram:1; holders of the Discord role 900 are admins,
+    // of 901 premium.
+    let extra = "[plugins.economy]\ngrants = [\"kv\", \"roles\"]\n\n\
+                 [people]\nowners = [\"telegram:1\"]\n\n\
+                 [people.platform_roles]\n\"discord:role:900\" = \"admin\"\n\
+                 \"discord:role:901\" = \"premium\"\n";
     let mut child = run_on_both(dir.path(), &telegram_url, &discord.url, extra)?;
     let said = |update: i64, chat: i64, from: i64, text: &str| {
         tg::lock(&telegram)
@@ -1065,12 +1063,7 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
     let run = async {
         // Ann links telegram:42 and her Discord account.
         let sent = tg::wait_for(&telegram, "sendmessage", 1).await?;
-        let answer = sent[0]["text"].as_str().unwrap_or_default().to_owned();
-        let code = answer
-            .strip_prefix("Your link code is ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .with_context(|| format!("no code in {answer:?}"))?
-            .to_owned();
+        let code = crate::support::link_code(sent[0]["text"].as_str().unwrap_or_default())?;
         discord.connected().await?;
         discord.dm("701", &format!("!link {code}"));
         discord.dm_messages(1).await?;
@@ -1081,11 +1074,13 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
         tg::wait_for(&telegram, "sendmessage", 4).await?;
         // Ignored on Telegram (then someone else is answered in that chat)…
         said(93, -100, 42, "/balance");
-        said(94, -100, 5, "/balance");
-        // …and on Discord; bob's Discord role makes him an admin there.
+        said(94, -100, 5, "/echo five");
+        // …and on Discord. Bob's Discord roles make him an admin there,
+        // and premium, which economy asks about on /daily.
         in_guild("702", ann(), &[], "!balance");
         in_guild("703", bob(), &["900"], "!mint 7 5");
-        let in_guild_answers = discord.channel_messages("600", 1).await?;
+        in_guild("704", bob(), &["901"], "!daily");
+        let in_guild_answers = discord.channel_messages("600", 2).await?;
         let telegram_answers = tg::wait_for(&telegram, "sendmessage", 5).await?;
         // Lifted: she is answered again.
         said(95, -1, 1, "/unban telegram:42");
@@ -1106,6 +1101,10 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
         in_guild_answers[0]["content"], "Minted 5 points for 7. They have 5 points.",
         "Ann's !balance got no answer; bob's admin role came from Discord"
     );
+    assert_eq!(
+        in_guild_answers[1]["content"], "\\+200 points. You have 200 points.",
+        "economy asked the bot, which mapped bob's Discord role to premium"
+    );
     let in_group: Vec<&Value> = telegram_answers
         .iter()
         .filter(|m| m["chat_id"] == -100)
@@ -1115,7 +1114,7 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
         1,
         "only user 5 answered: {telegram_answers:?}"
     );
-    assert_eq!(in_group[0]["text"], "You have 0 points.");
+    assert_eq!(in_group[0]["text"], "five");
     assert_eq!(after[6]["chat_id"], -100);
     assert_eq!(
         after[6]["text"], "You have 0 points.",

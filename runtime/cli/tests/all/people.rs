@@ -12,7 +12,7 @@ use plugboard_people::{ATTEMPT_WINDOW_MS, CODE_TTL_MS, People};
 use plugboard_schedule::{Clock, ManualClock};
 use plugboard_store::{PeopleRecords, SledStore};
 
-use crate::support::{PATIENCE, dirs_toml, plugins_dir, shared_cache, text_of};
+use crate::support::{PATIENCE, dirs_toml, link_code, plugins_dir, shared_cache, text_of};
 
 /// A bot on two in-process platforms, `alpha` and `beta`, on a clock
 /// that moves when told.
@@ -95,15 +95,6 @@ async fn next(on: &mut MemoryHandle) -> Result<plugboard_model::event::Outbound>
         .context("the bot stopped")
 }
 
-/// The code in `/link`'s answer.
-fn code_in(answer: &str) -> Result<String> {
-    answer
-        .strip_prefix("Your link code is ")
-        .and_then(|rest| rest.split_whitespace().next())
-        .map(str::to_owned)
-        .with_context(|| format!("no code in {answer:?}"))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_splits_them()
 -> Result<()> {
@@ -119,7 +110,7 @@ async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_spli
     );
 
     let answer = ask(alpha, "ann", "/link").await?;
-    let code = code_in(&answer)?;
+    let code = link_code(&answer)?;
     assert!(
         answer.ends_with(&format!("On your other account, send me: /link {code}")),
         "{answer}"
@@ -154,14 +145,14 @@ async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_spli
         "That code is not valid (a code works once); ask for a new one with /link on your other account."
     );
     // A code expires after ten minutes.
-    let stale = code_in(&ask(alpha, "carol", "/link").await?)?;
+    let stale = link_code(&ask(alpha, "carol", "/link").await?)?;
     bot.clock.advance(CODE_TTL_MS);
     assert_eq!(
         ask(beta, "b-carol", &format!("/link {stale}")).await?,
         "That code has expired (codes work for 10 minutes); ask for a new one with /link."
     );
     // Guessing is cut short: five wrong codes, then a pause.
-    let fresh = code_in(&ask(alpha, "carol", "/link").await?)?;
+    let fresh = link_code(&ask(alpha, "carol", "/link").await?)?;
     for _ in 0..5 {
         let guessed = ask(beta, "mallory", "/link ABCDEFGH").await?;
         assert!(guessed.starts_with("That code is not valid"), "{guessed}");
@@ -172,7 +163,7 @@ async fn a_link_code_joins_two_platforms_notes_follow_the_person_and_unlink_spli
     );
     bot.clock.advance(ATTEMPT_WINDOW_MS);
     // (fresh has expired by now; carol asks again.)
-    let again = code_in(&ask(alpha, "carol", "/link").await?)?;
+    let again = link_code(&ask(alpha, "carol", "/link").await?)?;
     assert!(
         ask(beta, "mallory", &format!("/link {again}"))
             .await?
@@ -240,7 +231,7 @@ async fn a_link_code_asked_for_in_a_group_is_sent_privately_and_works() -> Resul
     );
     let private = next().await?;
     assert_eq!(private.chat.private_user(), Some("ann"));
-    let code = code_in(&text_of(&private))?;
+    let code = link_code(&text_of(&private))?;
     assert!(
         ask(&mut bot.beta, "b-ann", &format!("/link {code}"))
             .await?

@@ -278,3 +278,12 @@ pub fn text_of(outbound: &Outbound) -> String {
         _ => String::new(),
     }
 }
+
+/// The code in `/link`'s answer ("Your link code is CODE …").
+pub fn link_code(answer: &str) -> Result<String> {
+    answer
+        .strip_prefix("Your link code is ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .with_context(|| format!("no code in {answer:?}"))
+}

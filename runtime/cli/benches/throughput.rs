@@ -333,7 +333,11 @@ fn main() -> Result<()> {
     });
 
     let end_to_end = |router: &Arc<Router>| -> Result<Measured> {
-        let events = 20_000 * seconds as usize;
+        // `E2E_EVENTS` sets it outright (to profile one path for longer).
+        let events = std::env::var("E2E_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000 * seconds as usize);
         rt.block_on(async {
             let mut bot = plugboard_bot::bot::Bot::new(
                 Arc::clone(router),

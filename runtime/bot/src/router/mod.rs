@@ -390,7 +390,9 @@ impl Router {
             if settings.as_ref().is_some_and(|s| !s.allows(plugin.name())) {
                 continue;
             }
-            let result = plugin.handle(&event, &chat, reply_to.as_deref()).await;
+            // Boxed: the call's future is most of this one's size, and this
+            // one is moved into a task for every chat that starts draining.
+            let result = Box::pin(plugin.handle(&event, &chat, reply_to.as_deref())).await;
             let writes = |p| plugin.manifest().wants(p);
             if result.is_err() && (writes(Permission::Kv) || writes(Permission::Schedule)) {
                 // It may have written before failing; those writes stay, so

@@ -67,6 +67,7 @@ pub use command::ArgError;
 pub use config::Config;
 pub use error::{Error, Result};
 pub use event::{Command, Event, LazyArgs, LazyMessage};
+pub use plugboard_args::mention_id;
 pub use response::Response;
 
 pub use bindings::plugboard::plugin::types::{

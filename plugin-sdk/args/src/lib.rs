@@ -9,6 +9,8 @@
 //!   `raw-args` never differ.
 //! * Where the SDK keeps a chat's and a user's KV data ([`scope`]), which
 //!   the host needs when it moves a user's data to their linked person.
+//! * Whom a Discord mention in a command's text names ([`mention_id`]),
+//!   for the host's `/ban @someone` and a plugin's `/give @someone`.
 //!
 //! What it must not touch: anything beyond these pure functions over text.
 //! It has no dependencies, because every plugin built with the SDK links
@@ -72,6 +74,23 @@ pub fn rest(raw: &str, skip: usize) -> &str {
         text = text[token_end(text)..].trim_start();
     }
     text.trim_end()
+}
+
+/// The user id a Discord mention written in a command's text names
+/// (`<@123>`, or `<@!123>` for a nickname), if `arg` is one. The id is in
+/// the text itself, so it names exactly whom the user meant, whoever else
+/// the message happens to ping (a reply pings the author it answers).
+///
+/// ```
+/// assert_eq!(plugboard_args::mention_id("<@420000000000000042>"), Some("420000000000000042"));
+/// assert_eq!(plugboard_args::mention_id("<@!42>"), Some("42"));
+/// assert_eq!(plugboard_args::mention_id("@ann"), None);
+/// assert_eq!(plugboard_args::mention_id("<@&7>"), None); // a role, not a user
+/// ```
+pub fn mention_id(arg: &str) -> Option<&str> {
+    let inner = arg.strip_prefix("<@")?.strip_suffix('>')?;
+    let id = inner.strip_prefix('!').unwrap_or(inner);
+    (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())).then_some(id)
 }
 
 #[cfg(test)]

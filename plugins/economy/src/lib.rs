@@ -89,10 +89,15 @@ fn recipient(cmd: &Command, command: &str) -> Result<(String, String, i64)> {
     let amount: i64 = amount
         .parse()
         .map_err(|_| Error::invalid_input(format!("`{amount}` is not a number; {usage}")))?;
-    // A mention names the user exactly; else the id as typed.
-    let to_id = match message.mentions.first() {
-        Some(user) => user.id.clone(),
-        None => who.trim_start_matches('@').to_owned(),
+    // A Discord mention names its user in the text, and so does an id;
+    // a name the app linked (Telegram) is the message's mention; else the
+    // name as typed. (A reply also pings whom it answers: the text wins.)
+    let is_id = !who.is_empty() && who.bytes().all(|b| b.is_ascii_digit());
+    let to_id = match (plugboard_sdk::mention_id(who), message.mentions.first()) {
+        (Some(id), _) => id.to_owned(),
+        (None, _) if is_id => who.clone(),
+        (None, Some(user)) => user.id.clone(),
+        (None, None) => who.trim_start_matches('@').to_owned(),
     };
     let to = format!("{}:{to_id}", message.chat.platform.as_str());
     Ok((to, to_id, amount))

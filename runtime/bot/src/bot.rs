@@ -333,6 +333,7 @@ impl Bot {
                 Arc::clone(&clock),
             )
             .with_owners(config.people.owner_accounts())
+            .with_code_ttl(config.people.link_code_ttl_ms())
             .with_limits(config.people.limits()),
         );
         let access = Arc::new(Access::new(people, &config.people));

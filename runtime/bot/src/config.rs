@@ -139,6 +139,9 @@ pub struct PeopleConfig {
     /// administrators (in that group), `discord:role:<role id>` for the
     /// holders of a Discord role. Never `owner`.
     pub platform_roles: BTreeMap<String, String>,
+    /// How long a link code works, in seconds (1 to 3600; 600, ten
+    /// minutes, when unset).
+    pub link_code_secs: Option<u64>,
 }
 
 /// What a `[people.platform_roles]` key names.
@@ -230,6 +233,12 @@ pub fn parse_requirement(
 }
 
 impl PeopleConfig {
+    /// How long a link code works, in milliseconds.
+    pub fn link_code_ttl_ms(&self) -> u64 {
+        self.link_code_secs
+            .map_or(plugboard_people::CODE_TTL_MS, |s| s.saturating_mul(1_000))
+    }
+
     /// The owners as accounts.
     pub fn owner_accounts(&self) -> Vec<plugboard_people::Account> {
         self.owners
@@ -297,6 +306,13 @@ impl PeopleConfig {
                     problems.push(format!("`{table}.{command}`: {problem}, or `everyone`"));
                 }
             }
+        }
+        if let Some(secs) = self.link_code_secs
+            && !(1..=3600).contains(&secs)
+        {
+            problems.push(format!(
+                "`people.link_code_secs` = {secs}: a link code works for 1 to 3600 seconds; leave it out for 10 minutes"
+            ));
         }
         for (key, role) in &self.platform_roles {
             if let Err(problem) = PlatformFact::parse(key) {

@@ -205,8 +205,11 @@ pub enum LinkError {
     )]
     UnknownCode,
     /// The code was valid, but has expired.
-    #[error("that code has expired (codes work for 10 minutes); ask for a new one with /link")]
-    Expired,
+    #[error("that code has expired (codes work for {}); ask for a new one with /link", in_words(*works_for_ms))]
+    Expired {
+        /// How long codes work (see [`People::with_code_ttl`]).
+        works_for_ms: u64,
+    },
     /// The code belongs to the account typing it.
     #[error("that is this account's own code: type it on your other account")]
     OwnCode,
@@ -294,6 +297,8 @@ pub struct People {
     sequence: AtomicU64,
     /// The bot's owners, from the config.
     owners: Vec<Account>,
+    /// How long a link code works.
+    code_ttl_ms: u64,
     /// Rate limits and daily quotas, from the config.
     limits: Limits,
     /// The quotas of `limits`, indexed.
@@ -320,6 +325,7 @@ impl People {
             changing: Mutex::new(()),
             sequence: AtomicU64::new(0),
             owners: Vec::new(),
+            code_ttl_ms: CODE_TTL_MS,
             limits: Limits::default(),
             quotas: limits::QuotaIndex::default(),
             role_quotas: Vec::new(),
@@ -340,6 +346,18 @@ impl People {
             .collect();
         self.limits = limits;
         self
+    }
+
+    /// The same, with link codes working for `ttl_ms` instead of
+    /// [`CODE_TTL_MS`] (at least a second).
+    pub fn with_code_ttl(mut self, ttl_ms: u64) -> Self {
+        self.code_ttl_ms = ttl_ms.max(1_000);
+        self
+    }
+
+    /// How long a link code works, in milliseconds.
+    pub fn code_ttl_ms(&self) -> u64 {
+        self.code_ttl_ms
     }
 
     /// The same, with `owners` as the bot's owners (they hold
@@ -422,7 +440,7 @@ impl People {
     /// A new one-time code for `account`, replacing its previous one.
     pub fn issue_code(&self, account: &Account) -> Result<LinkCode, LinkError> {
         let _changing = self.lock();
-        let expires_ms = self.clock.now_ms().saturating_add(CODE_TTL_MS);
+        let expires_ms = self.clock.now_ms().saturating_add(self.code_ttl_ms);
         if let Some(old) = self.read_string(&code_of_key(account))? {
             self.records.people_delete(&code_key(&old))?;
         }
@@ -468,7 +486,9 @@ impl People {
         let code = normalise(code);
         let key = code_key(&code);
         let found = match self.read::<CodeRecord>(&key)? {
-            Some(record) if record.expires_ms <= now => Err(LinkError::Expired),
+            Some(record) if record.expires_ms <= now => Err(LinkError::Expired {
+                works_for_ms: self.code_ttl_ms,
+            }),
             Some(record) if record.account == *account => Err(LinkError::OwnCode),
             Some(record) => Ok(record.account),
             None => Err(LinkError::UnknownCode),
@@ -481,11 +501,11 @@ impl People {
         let issuer = match found {
             Ok(issuer) => issuer,
             Err(refusal) => {
-                if matches!(refusal, LinkError::UnknownCode | LinkError::Expired) {
+                if matches!(refusal, LinkError::UnknownCode | LinkError::Expired { .. }) {
                     attempts.failures += 1;
                     self.write(&attempts_key, &attempts)?;
                 }
-                if matches!(refusal, LinkError::Expired) {
+                if matches!(refusal, LinkError::Expired { .. }) {
                     self.forget_code(&code)?;
                 }
                 return Err(refusal);
@@ -679,6 +699,19 @@ impl Drop for Change<'_> {
     fn drop(&mut self) {
         // Runs before the lock is released.
         self.people.changed();
+    }
+}
+
+/// A span in words, in whole minutes when it is some (`10 minutes`),
+/// else in seconds (`30 seconds`).
+pub fn in_words(ms: u64) -> String {
+    let (n, unit) = match ms {
+        ms if ms >= 60_000 && ms % 60_000 == 0 => (ms / 60_000, "minute"),
+        ms => (ms.div_ceil(1_000), "second"),
+    };
+    match n {
+        1 => format!("1 {unit}"),
+        n => format!("{n} {unit}s"),
     }
 }
 

@@ -98,7 +98,7 @@ fn expired_guessed_and_own_codes_are_refused_and_wrong_ones_are_limited() -> any
     clock.advance(CODE_TTL_MS);
     assert!(matches!(
         people.redeem(&discord(), &newer.code),
-        Err(LinkError::Expired)
+        Err(LinkError::Expired { .. })
     ));
     // Expired is used up too.
     assert!(matches!(
@@ -699,4 +699,13 @@ fn the_console_cannot_be_banned_so_the_owner_is_never_locked_out() -> anyhow::Re
     );
     assert!(!people.is_banned(&console)?);
     Ok(())
+}
+
+#[test]
+fn spans_read_in_minutes_when_whole_else_in_seconds() {
+    assert_eq!(in_words(CODE_TTL_MS), "10 minutes");
+    assert_eq!(in_words(60_000), "1 minute");
+    assert_eq!(in_words(1_000), "1 second");
+    assert_eq!(in_words(90_000), "90 seconds");
+    assert_eq!(in_words(1), "1 second");
 }

@@ -142,8 +142,10 @@ impl Router {
         let answer = match (name, args) {
             (LINK_COMMAND, []) => people.issue_code(&me).map(|code| {
                 let text = format!(
-                    "Your link code is {} (it works once, for 10 minutes). On your other account, send me: /{LINK_COMMAND} {}",
-                    code.code, code.code
+                    "Your link code is {} (it works once, for {}). On your other account, send me: /{LINK_COMMAND} {}",
+                    code.code,
+                    plugboard_people::in_words(people.code_ttl_ms()),
+                    code.code
                 );
                 if direct {
                     return (text, None);
@@ -259,6 +261,10 @@ impl Router {
         // Whom a command is about: a mention (the argument is the mention
         // itself), `platform:id`, or an id on this platform.
         let whom = |arg: &str| -> Result<Account, String> {
+            // `<@id>` names its user exactly, whoever else the message pings.
+            if let Some(id) = plugboard_args::mention_id(arg) {
+                return Ok(Account::new(platform, id));
+            }
             if arg.starts_with('@') || arg.starts_with("<@") {
                 return match message.mentions.first() {
                     Some(user) => Ok(Account::new(platform, user.id.clone())),

@@ -1165,6 +1165,39 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
     Ok(())
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_code_from_telegram_expires_and_discord_is_told_to_ask_again() -> Result<()> {
+    use crate::telegram as tg;
+
+    let telegram = tg::Shared::default();
+    tg::lock(&telegram).updates = vec![tg::text_update(90, 9, "/link")];
+    let telegram_url = tg::serve(Arc::clone(&telegram)).await?;
+    let discord = Discord::serve().await?;
+    let dir = tempfile::tempdir()?;
+    // Codes work for one second here (ten minutes unless the owner says).
+    let extra = "[people]\nlink_code_secs = 1\n";
+    let mut child = run_on_both(dir.path(), &telegram_url, &discord.url, extra)?;
+    let run = async {
+        let sent = tg::wait_for(&telegram, "sendmessage", 1).await?;
+        let text = sent[0]["text"].as_str().unwrap_or_default().to_owned();
+        let code = crate::support::link_code(&text)?;
+        discord.connected().await?;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        discord.dm("701", &format!("!link {code}"));
+        let answers = discord.dm_messages(1).await?;
+        anyhow::Ok((text, answers))
+    }
+    .await;
+    child.kill().await?;
+    let (text, answers) = run?;
+    assert!(text.contains("(it works once, for 1 second)"), "{text}");
+    assert_eq!(
+        answers[0]["content"],
+        "That code has expired (codes work for 1 second); ask for a new one with /link."
+    );
+    Ok(())
+}
+
 /// `plugboard run` on the official plugins with both the fake Telegram at
 /// `telegram_url` and the fake Discord at `discord_url`, plus `extra` TOML.
 fn run_on_both(

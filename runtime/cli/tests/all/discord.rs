@@ -1077,16 +1077,20 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
         said(94, -100, 5, "/echo five");
         // …and on Discord. Bob's Discord roles make him an admin there,
         // and premium, which economy asks about on /daily.
+        // (One at a time: the gateway's events may be handled out of order.)
         in_guild("702", ann(), &[], "!balance");
         in_guild("703", bob(), &["900"], "!mint 7 5");
+        discord.channel_messages("600", 1).await?;
         in_guild("704", bob(), &["901"], "!daily");
-        let in_guild_answers = discord.channel_messages("600", 2).await?;
+        discord.channel_messages("600", 2).await?;
         let telegram_answers = tg::wait_for(&telegram, "sendmessage", 5).await?;
         // Lifted: she is answered again.
         said(95, -1, 1, "/unban telegram:42");
         tg::wait_for(&telegram, "sendmessage", 6).await?;
         said(96, -100, 42, "/balance");
         let after = tg::wait_for(&telegram, "sendmessage", 7).await?;
+        // Long after Ann's !balance: still only bob's two answers there.
+        let in_guild_answers = discord.channel_messages("600", 2).await?;
         anyhow::Ok((in_guild_answers, telegram_answers, after))
     }
     .await;
@@ -1097,6 +1101,7 @@ async fn a_banned_person_is_ignored_on_both_platforms_and_the_audit_log_says_who
         .status()?;
     tokio::time::timeout(crate::support::PATIENCE, child.wait()).await??;
     let (in_guild_answers, telegram_answers, after) = run?;
+    assert_eq!(in_guild_answers.len(), 2, "{in_guild_answers:?}");
     assert_eq!(
         in_guild_answers[0]["content"], "Minted 5 points for 7. They have 5 points.",
         "Ann's !balance got no answer; bob's admin role came from Discord"

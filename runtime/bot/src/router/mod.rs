@@ -493,9 +493,7 @@ impl Router {
         let access = self.access.as_ref()?;
         let plugin = &self.plugins[index];
         if settings.is_some_and(|s| !s.allows(plugin.name())) {
-            if let Err(e) = access.people().count_use(plugin.name(), own, true) {
-                tracing::error!("cannot count a command: {e}");
-            }
+            people::count(access.people(), plugin.name(), own, true);
             return Some(format!(
                 "/{typed} is turned off in this chat (`{}`); its admins can turn it on with /plugins on {}.",
                 plugin.name(),

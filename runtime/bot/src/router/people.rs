@@ -118,9 +118,7 @@ impl Router {
                 role = %needed,
                 "command refused: the sender lacks the role"
             );
-            if let Err(e) = people.count_use(plugin.name(), own, true) {
-                tracing::error!("cannot count a command: {e}");
-            }
+            count(people, plugin.name(), own, true);
             return Some(format!("You need the `{needed}` role for /{typed}."));
         }
         limit(people, sender, &roles, chat, plugin.name(), own, typed)
@@ -483,6 +481,15 @@ impl Router {
     }
 }
 
+/// Counts a run (or, `refused`, a refusal) of `plugin`'s command `own`
+/// that [`People::admit`] did not count; a count that cannot be kept is
+/// logged, and the command goes on.
+pub(super) fn count(people: &People, plugin: &str, own: &str, refused: bool) {
+    if let Err(e) = people.count_use(plugin, own, refused) {
+        tracing::error!("cannot count a command: {e}");
+    }
+}
+
 /// The refusal, if a limit holds `sender` (holding `roles`) back from
 /// `plugin`'s command `own` (typed as `typed`) in `chat`; owners are never
 /// limited. The command is counted, run or refused.
@@ -496,9 +503,7 @@ fn limit(
     typed: &str,
 ) -> Option<String> {
     if roles.contains(&Role::Owner) {
-        if let Err(e) = people.count_use(plugin, own, false) {
-            tracing::error!("cannot count a command: {e}");
-        }
+        count(people, plugin, own, false);
         return None;
     }
     let place = (chat.platform.as_str(), chat.id.as_str());

@@ -592,4 +592,33 @@ mod tests {
             "{owner}"
         );
     }
+
+    #[test]
+    fn a_link_code_span_outside_one_second_to_an_hour_is_refused_with_the_range() {
+        let parse = |secs: &str| {
+            BotConfig::parse(
+                &format!("[people]\nlink_code_secs = {secs}\n"),
+                Path::new("p.toml"),
+                PathBuf::new(),
+            )
+            .map_err(|e| e.to_string())
+        };
+        let ok = parse("30").expect("in range");
+        assert_eq!(ok.people.link_code_ttl_ms(), 30_000);
+        let default = BotConfig::parse("", Path::new("p.toml"), PathBuf::new()).expect("empty");
+        assert_eq!(
+            default.people.link_code_ttl_ms(),
+            plugboard_people::CODE_TTL_MS
+        );
+        for bad in ["0", "3601"] {
+            let err = parse(bad).expect_err(bad);
+            assert!(
+                err.contains(&format!(
+                    "`people.link_code_secs` = {bad}: a link code works for 1 to 3600 seconds"
+                )),
+                "{err}"
+            );
+        }
+        assert!(parse("-5").is_err(), "negative");
+    }
 }

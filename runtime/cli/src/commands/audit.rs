@@ -33,13 +33,8 @@ pub struct AuditArgs {
 
 /// Prints the last entries of the audit log.
 pub fn audit(args: AuditArgs) -> Result<()> {
-    if let Some(action) = &args.action
-        && !plugboard_people::AUDIT_ACTIONS.contains(&action.as_str())
-    {
-        anyhow::bail!(
-            "--action {action:?} is not an action the audit log records; use one of {}",
-            plugboard_people::AUDIT_ACTIONS.join(", ")
-        );
+    if let Some(action) = &args.action {
+        check_action(action)?;
     }
     let config = BotConfig::load(&args.config.config)?;
     let store = SledStore::open(&config.data_dir().join("store")).context(
@@ -74,6 +69,18 @@ pub fn audit(args: AuditArgs) -> Result<()> {
         return Ok(());
     }
     print!("{}", table(kept.make_contiguous()));
+    Ok(())
+}
+
+/// Refuses an `--action` the audit log never records (a typo would
+/// otherwise print an empty log).
+fn check_action(action: &str) -> Result<()> {
+    if !plugboard_people::AUDIT_ACTIONS.contains(&action) {
+        anyhow::bail!(
+            "--action {action:?} is not an action the audit log records; use one of {}",
+            plugboard_people::AUDIT_ACTIONS.join(", ")
+        );
+    }
     Ok(())
 }
 
@@ -125,5 +132,15 @@ mod tests {
              2027-01-15 08:00:00  telegram:1  ban  telegram:42  spam\n"
         );
         assert_eq!(table(&[]), "The audit log is empty.\n");
+    }
+
+    #[test]
+    fn an_action_the_log_never_records_is_refused_with_the_list() {
+        assert!(check_action("ban").is_ok());
+        let err = check_action("bann").expect_err("typo").to_string();
+        assert_eq!(
+            err,
+            "--action \"bann\" is not an action the audit log records; use one of link, unlink, role, ban, unban, chat-plugins"
+        );
     }
 }

@@ -14,12 +14,12 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use plugboard_registry::{Config, Registry, app};
+//! use plugboard_registry::{Config, Registry};
 //!
 //! let registry = Registry::open("registry-data".as_ref(), Config::default())?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 //! println!("listening on http://{}", listener.local_addr()?);
-//! axum::serve(listener, app(registry)).await?;
+//! plugboard_registry::serve(listener, registry, std::future::pending()).await?;
 //! # Ok(())
 //! # }
 //! ```
@@ -41,7 +41,9 @@
 //! | `DELETE` | `/api/v1/plugins/<name>/<version>/yank` | yank, owner | [`Done`](api::Done) |
 //! | `PUT` | `/api/v1/plugins/<name>/<version>/unyank` | yank, owner | [`Done`](api::Done) |
 //! | `GET` | `/api/v1/plugins/<name>/owners` | — | [`Owners`](api::Owners) |
-//! | `PUT`, `DELETE` | `/api/v1/plugins/<name>/owners` | owners, owner | [`Owners`](api::Owners) after the change |
+//! | `PUT`, `DELETE` | `/api/v1/plugins/<name>/owners` | owners, owner | [`Owners`](api::Owners) after the change (`PUT` invites) |
+//! | `GET` | `/api/v1/invitations` | any | [`Invitations`](api::Invitations) of the token's account |
+//! | `PUT`, `DELETE` | `/api/v1/invitations/<name>` | owners | accept or decline: [`Owners`](api::Owners) after |
 //! | `GET` | `/index/<name>` | — | one [`IndexEntry`] line per version, `ETag`, 304 on `If-None-Match` |
 //! | `GET` | `/api/v1/plugins/<name>/<version>/download` | — | the package, counted |
 //! | `GET` | `/api/v1/plugins?q=&category=&sort=&page=&per_page=` | — | [`SearchResults`](api::SearchResults) |
@@ -49,7 +51,12 @@
 //!
 //! ## Request flow
 //!
-//! A request passes axum's body limit (16 MiB, [`Limits::package`], for a
+//! [`serve`] accepts a connection unless its client address already holds
+//! [`Config::connections_per_address`] connections, and times out slow
+//! heads, bodies and reads ([`Config::header_timeout`],
+//! [`Config::body_timeout`], [`Config::idle_timeout`]). A request first
+//! passes the address's request rate ([`Config::request_rate`], 429), then
+//! axum's body limit (16 MiB, [`Limits::package`], for a
 //! publish; [`Config::json_limit`] elsewhere; 413 beyond), then the
 //! extractors: the [`Authed`](auth) extractor looks the bearer token's
 //! sha256 up in the `tokens` tree (401 when absent or unknown), and the
@@ -62,15 +69,20 @@
 //!
 //! ## Layers
 //!
-//! Storage ([`Registry`] in `store`, with `store/catalog` and
-//! `store/community`) sits below the web layer and imports nothing from it:
-//! what it needs from elsewhere is domain code beside it, [`tokens`] (scopes
-//! and the token format), [`password`] (the length rule and argon2id) and
-//! [`rate`] (token buckets the registry keeps and the handlers take). Above
-//! it, the JSON API (`routes`, [`publish`], [`auth`]'s bearer-token
-//! extractor) and the web pages (`web`: `page` for responses and layout,
-//! `session` for the visitor extractor and CSRF, `account` for sign-up,
-//! sign-in and sign-out, `moderation`, `render`, `assets`).
+//! Storage ([`Registry`] in `store`, with `store/catalog`,
+//! `store/community` and `store/owners`, the invitation rules) sits below
+//! the web layer and imports nothing from it: what it needs from elsewhere
+//! is domain code beside it, [`tokens`] (scopes and the token format),
+//! [`password`] (the length rule and argon2id) and [`rate`] (token buckets,
+//! failure delays and the per-address request rate the registry keeps and
+//! the handlers take). `client` is the one rule for a client's address and
+//! subnet. Above it, `server` (the connection loop, its timeouts and caps,
+//! and the middleware every request passes), the JSON API (`routes`,
+//! [`publish`], [`auth`]'s bearer-token extractor) and the web pages
+//! (`web`: `page` for responses and layout, `session` for the visitor
+//! extractor and CSRF, `account` for sign-up, sign-in (and its limits) and
+//! sign-out, `owners` for owners and invitations, `moderation`, `render`,
+//! `assets`).
 //!
 //! ## Storage: the sled trees
 //!
@@ -93,7 +105,8 @@
 //! | `reviews` | `plugin\0author` | `{rating, body, created_at, updated_at, hidden?, reply?}` |
 //! | `ratings` | plugin name | how many visible reviews gave 1…5 stars |
 //! | `reports` | id (big-endian `u64`) | `{target, reporter, reason, created_at, closed?}` |
-//! | `audit` | id (big-endian `u64`) | `{at, admin, action, target, reason}` |
+//! | `audit` | id (big-endian `u64`) | `{at, by, action, target, reason}`: moderation and owner changes |
+//! | `invitations` | `plugin\0invitee` | `{by, created_at}`: an invitation to own the plugin, open for 30 days |
 //!
 //! Search, the lists of the web pages and the API's search read an
 //! in-memory catalog: one summary per plugin (its newest usable version,
@@ -116,6 +129,7 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+mod client;
 mod error;
 mod interfaces;
 pub mod names;
@@ -124,6 +138,7 @@ pub mod publish;
 pub mod rate;
 mod routes;
 mod search;
+mod server;
 mod store;
 mod time;
 pub mod tokens;
@@ -140,7 +155,7 @@ pub use plugboard_registry_types::api;
 
 pub use error::{AppError, StoreError};
 pub use password::{MAX_PASSWORD, MIN_PASSWORD, check_password};
-pub use rate::RateLimit;
+pub use rate::{Backoff, RateLimit};
 pub use routes::{DEFAULT_PER_PAGE, DOWNLOAD_DAYS, MAX_PER_PAGE};
 pub use store::{MAX_USER_LEN, Registry, Revoked, TokenInfo, check_user_name, token_id};
 pub use tokens::Scope;
@@ -157,11 +172,26 @@ pub struct Config {
     pub json_limit: usize,
     /// How often one token may publish: 10 per minute.
     pub publish_rate: RateLimit,
-    /// How often one client address may try to sign in (or sign up), and
-    /// how many failed sign-ins one account may have from one address: 10
-    /// per 5 minutes. An account also refuses sign-ins after ten times as
-    /// many failures from everywhere.
+    /// How often one client address may try to sign in (failed or not)
+    /// from a browser that has not signed in to the account before, and
+    /// sign up: 10 per 5 minutes.
     pub signin_rate: RateLimit,
+    /// The delays after failed sign-ins from browsers that have not signed
+    /// in to the account before, per client address: 5 failures free, then
+    /// 1 s doubling up to 15 minutes, forgotten an hour after the last
+    /// failure. Per subnet (IPv4 /24, IPv6 /56) the same with four times as
+    /// many free failures.
+    pub signin_backoff: Backoff,
+    /// How many failed sign-ins one account may have from browsers that
+    /// have not signed in to it before, from everywhere: 20 per 15 minutes.
+    /// Past it only a browser that signed in to the account before (it
+    /// holds the signed device cookie the registry sets then) may try.
+    pub account_signin_rate: RateLimit,
+    /// How many failed sign-ins one such known browser may have: 10 per 15
+    /// minutes. It is not subject to the limits above, so failures from
+    /// elsewhere never lock the account's owner out of a browser they used
+    /// before.
+    pub device_signin_rate: RateLimit,
     /// How often one account may post reviews, answers and reports: 30 per
     /// minute.
     pub write_rate: RateLimit,
@@ -174,6 +204,30 @@ pub struct Config {
     /// served over TLS; a request with `X-Forwarded-Proto: https` gets
     /// them anyway).
     pub secure_cookies: bool,
+    /// How long a client has to send a request's head (the request line
+    /// and headers), counted from when the connection starts waiting for
+    /// one: when it opens and after each answer. So it is also how long an
+    /// idle keep-alive connection stays open: 10 s.
+    pub header_timeout: Duration,
+    /// How long a client has to send a request's whole body, counted from
+    /// when the registry starts reading it: 120 s (a 16 MiB publish then
+    /// needs about 1.1 Mbit/s). Past it the request fails and the
+    /// connection closes.
+    pub body_timeout: Duration,
+    /// How long one read or write on a connection may wait without a byte
+    /// moving before the connection is closed (a client that stops reading
+    /// its answer, or stops sending): 60 s.
+    pub idle_timeout: Duration,
+    /// How many connections one client address (an IPv6 client by its /64)
+    /// may hold open at once: 64; more are closed as soon as they are
+    /// accepted. 0 turns the cap off. Not applied with
+    /// [`behind_proxy`](Self::behind_proxy), where every connection comes
+    /// from the proxy: cap connections there.
+    pub connections_per_address: u32,
+    /// How many requests one client address may make: 200 back to back,
+    /// refilled at 20 a second. Past it the answer is 429 with
+    /// `Retry-After`. A burst of 0 turns it off.
+    pub request_rate: RateLimit,
 }
 
 impl Default for Config {
@@ -183,9 +237,22 @@ impl Default for Config {
             json_limit: 64 << 10,
             publish_rate: RateLimit::new(10, Duration::from_secs(60)),
             signin_rate: RateLimit::new(10, Duration::from_secs(300)),
+            signin_backoff: Backoff {
+                free: 5,
+                first: Duration::from_secs(1),
+                max: Duration::from_secs(15 * 60),
+                forget: Duration::from_secs(60 * 60),
+            },
+            account_signin_rate: RateLimit::new(20, Duration::from_secs(15 * 60)),
+            device_signin_rate: RateLimit::new(10, Duration::from_secs(15 * 60)),
             write_rate: RateLimit::new(30, Duration::from_secs(60)),
             behind_proxy: false,
             secure_cookies: false,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(60),
+            connections_per_address: 64,
+            request_rate: RateLimit::new(200, Duration::from_secs(10)),
         }
     }
 }
@@ -221,23 +288,31 @@ pub fn app(registry: Registry) -> Router {
             "/api/v1/plugins/{name}/{version}/unyank",
             put(routes::unyank),
         )
+        .route("/api/v1/invitations", get(routes::invitations))
+        .route(
+            "/api/v1/invitations/{name}",
+            put(routes::accept_invitation).delete(routes::decline_invitation),
+        )
         .route("/index/{name}", get(routes::index))
         .merge(web::routes())
         .fallback(web::fallback)
         .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(json_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            registry.clone(),
+            server::guard,
+        ))
         .with_state(registry)
 }
 
 /// Serves [`app`] on `listener` until `shutdown` completes, then finishes
-/// the requests in flight.
+/// the requests in flight: HTTP/1 with the timeouts and the per-address
+/// connection cap of the registry's [`Config`] (the `server` module
+/// explains them; `docs/registry-api.md` shows how to deploy).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     registry: Registry,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = app(registry).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::serve(listener, registry, shutdown).await
 }

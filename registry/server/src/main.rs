@@ -17,10 +17,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use plugboard_registry::{Config, Registry, Revoked, Scope};
+use plugboard_registry::{Config, RateLimit, Registry, Revoked, Scope};
 
 /// The Plugboard marketplace registry.
 #[derive(Debug, Parser)]
@@ -58,6 +59,27 @@ enum Command {
         /// address to `X-Forwarded-For`: rate limits use that address.
         #[arg(long, env = "PLUGBOARD_REGISTRY_BEHIND_PROXY")]
         behind_proxy: bool,
+        /// How long a client has to send a request's head; also how long an
+        /// idle keep-alive connection stays open. Like `10s`, `2m`.
+        /// Default: 10s.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_HEADER_TIMEOUT", value_parser = parse_duration)]
+        header_timeout: Option<Duration>,
+        /// How long a client has to send a request's whole body. Default: 120s.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_BODY_TIMEOUT", value_parser = parse_duration)]
+        body_timeout: Option<Duration>,
+        /// How long a read or write may wait without a byte moving before
+        /// the connection is closed. Default: 60s.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_IDLE_TIMEOUT", value_parser = parse_duration)]
+        idle_timeout: Option<Duration>,
+        /// How many connections one client address may hold open; 0 for no
+        /// cap. Not applied with --behind-proxy. Default: 64.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_CONNECTIONS_PER_ADDRESS")]
+        connections_per_address: Option<u32>,
+        /// How many requests one client address may make, as
+        /// `<burst>/<time to refill it>`; `0/1s` turns the limit off.
+        /// Default: 200/10s.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_REQUEST_RATE", value_parser = parse_rate)]
+        request_rate: Option<RateLimit>,
     },
     /// Manages API tokens.
     #[command(subcommand)]
@@ -143,6 +165,47 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
     text.parse()
 }
 
+/// A duration: a whole number of seconds, or one with a unit, `ms`, `s`,
+/// `m` or `h` (`10s`, `2m`).
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write it like 10s, 2m or 500ms"))?;
+    let seconds = |factor: u64| Duration::from_secs(n.saturating_mul(factor));
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(seconds(1)),
+        "m" => Ok(seconds(60)),
+        "h" => Ok(seconds(3600)),
+        _ => Err(format!(
+            "`{unit}` is not a unit of time here; write the duration like 10s, 2m or 500ms"
+        )),
+    }
+}
+
+/// A rate as `<burst>/<duration>`: `200/10s` is 200 back to back, refilled
+/// over 10 seconds.
+fn parse_rate(text: &str) -> Result<RateLimit, String> {
+    let (burst, per) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a rate; write it like 200/10s"))?;
+    let burst = burst.trim().parse().map_err(|_| {
+        format!("`{burst}` is not a number of requests; write the rate like 200/10s")
+    })?;
+    let per = parse_duration(per)?;
+    if per.is_zero() {
+        return Err(format!(
+            "`{text}` refills in no time; write the rate like 200/10s"
+        ));
+    }
+    Ok(RateLimit::new(burst, per))
+}
+
 fn open(data: &Path) -> anyhow::Result<Registry> {
     open_with(data, Config::default())
 }
@@ -173,6 +236,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             secure_cookies,
             behind_proxy,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
+            connections_per_address,
+            request_rate,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -185,6 +253,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut config = Config::default();
             config.secure_cookies = secure_cookies;
             config.behind_proxy = behind_proxy;
+            config.header_timeout = header_timeout.unwrap_or(config.header_timeout);
+            config.body_timeout = body_timeout.unwrap_or(config.body_timeout);
+            config.idle_timeout = idle_timeout.unwrap_or(config.idle_timeout);
+            config.connections_per_address =
+                connections_per_address.unwrap_or(config.connections_per_address);
+            config.request_rate = request_rate.unwrap_or(config.request_rate);
             let registry = open_with(&cli.data, config)?;
             let runtime = tokio::runtime::Runtime::new().context("could not start tokio")?;
             runtime.block_on(async move {
@@ -279,6 +353,39 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             registry.set_password(&user, password)?;
             eprintln!("`{user}` can now sign in on the web pages with that password");
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_rates_parse() {
+        for (text, duration) in [
+            ("10", Some(Duration::from_secs(10))),
+            ("10s", Some(Duration::from_secs(10))),
+            ("2m", Some(Duration::from_secs(120))),
+            ("1h", Some(Duration::from_secs(3600))),
+            ("500ms", Some(Duration::from_millis(500))),
+            ("", None),
+            ("s", None),
+            ("10 days", None),
+            ("-1s", None),
+        ] {
+            assert_eq!(parse_duration(text).ok(), duration, "{text:?}");
+        }
+        assert_eq!(
+            parse_rate("200/10s"),
+            Ok(RateLimit::new(200, Duration::from_secs(10)))
+        );
+        assert_eq!(
+            parse_rate("0/1s"),
+            Ok(RateLimit::new(0, Duration::from_secs(1)))
+        );
+        for bad in ["200", "x/10s", "200/0s", "200/ten"] {
+            assert!(parse_rate(bad).is_err(), "{bad}");
         }
     }
 }

@@ -187,7 +187,8 @@ fn publish_blocking(
             if !plugin.owners.iter().any(|o| o == user) {
                 return Err(AppError::forbidden(format!(
                     "`{name}` belongs to {}; only its owners may publish versions of it. Ask an \
-                     owner to add you (`PUT /api/v1/plugins/{name}/owners`), or choose another name",
+                     owner to invite you (`PUT /api/v1/plugins/{name}/owners`) and accept with \
+                     `PUT /api/v1/invitations/{name}`, or choose another name",
                     plugin.owners.join(", ")
                 )));
             }

@@ -8,8 +8,8 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use plugboard_package::{Checksum, PackageError, PublicKey, Signature, sha256_hex};
 use plugboard_registry_types::api::{
-    DayDownloads, Done, Downloads, Key, Keys, NewKey, Owners, PluginInfo, SearchHit, SearchMeta,
-    SearchResults, SearchSort, VersionInfo,
+    DayDownloads, Done, Downloads, Invitation, Invitations, Key, Keys, NewKey, Owners, PluginInfo,
+    SearchHit, SearchMeta, SearchResults, SearchSort, VersionInfo,
 };
 use plugboard_registry_types::manifest::check_name;
 use semver::Version;
@@ -18,7 +18,9 @@ use serde::Deserialize;
 use crate::auth::{Authed, Scope};
 use crate::error::AppError;
 use crate::search::Filter;
-use crate::store::{KeyAdded, KeyRecord, PluginRecord, Registry, VersionRecord, newest_usable};
+use crate::store::{
+    Invited, KeyAdded, KeyRecord, PluginRecord, Registry, Removed, VersionRecord, newest_usable,
+};
 use crate::time;
 
 /// How many days of per-day downloads the metadata endpoint shows.
@@ -122,8 +124,9 @@ fn require_owner(name: &str, plugin: &PluginRecord, user: &str) -> Result<(), Ap
         return Ok(());
     }
     Err(AppError::forbidden(format!(
-        "you (`{user}`) are not an owner of `{name}`; its owners are {}. Ask one of them to add \
-         you with `PUT /api/v1/plugins/{name}/owners`",
+        "you (`{user}`) are not an owner of `{name}`; its owners are {}. Ask one of them to \
+         invite you (`PUT /api/v1/plugins/{name}/owners`), then accept with `PUT \
+         /api/v1/invitations/{name}`",
         plugin.owners.join(", ")
     )))
 }
@@ -180,25 +183,35 @@ fn set_yanked(
     }
 }
 
+/// A plugin's owners and the users invited to join them, for answers.
+fn owners_of(registry: &Registry, name: &str, plugin: PluginRecord) -> Result<Owners, AppError> {
+    Ok(Owners {
+        users: plugin.owners,
+        invited: registry
+            .invitations_to(name)?
+            .into_iter()
+            .map(|i| i.invitee)
+            .collect(),
+    })
+}
+
 /// `GET /api/v1/plugins/<name>/owners`.
 pub(crate) async fn owners(
     State(registry): State<Registry>,
     Path(name): Path<String>,
 ) -> Result<Json<Owners>, AppError> {
     let plugin = registry.plugin(&name)?.ok_or_else(|| no_plugin(&name))?;
-    Ok(Json(Owners {
-        users: plugin.owners,
-    }))
+    Ok(Json(owners_of(&registry, &name, plugin)?))
 }
 
-/// `PUT /api/v1/plugins/<name>/owners`.
+/// `PUT /api/v1/plugins/<name>/owners`: invites the users.
 pub(crate) async fn add_owners(
     State(registry): State<Registry>,
     authed: Authed,
     Path(name): Path<String>,
     body: Result<Json<Owners>, JsonRejection>,
 ) -> Result<Json<Owners>, AppError> {
-    blocking(move || change_owners(&registry, &authed, &name, body, true)).await
+    blocking(move || invite_owners(&registry, &authed, &name, body)).await
 }
 
 /// `DELETE /api/v1/plugins/<name>/owners`.
@@ -208,52 +221,144 @@ pub(crate) async fn remove_owners(
     Path(name): Path<String>,
     body: Result<Json<Owners>, JsonRejection>,
 ) -> Result<Json<Owners>, AppError> {
-    blocking(move || change_owners(&registry, &authed, &name, body, false)).await
+    blocking(move || remove_owners_of(&registry, &authed, &name, body)).await
 }
 
-fn change_owners(
+/// The users a `PUT` or `DELETE` of owners names, after the scope check.
+fn named_users(
+    authed: &Authed,
+    body: Result<Json<Owners>, JsonRejection>,
+) -> Result<Vec<String>, AppError> {
+    authed.require(Scope::Owners)?;
+    let Json(Owners { users, .. }) = body?;
+    if users.is_empty() {
+        return Err(AppError::bad_request(
+            "`users` is empty; list the user names to invite or remove, like {\"users\":[\"bob\"]}",
+        ));
+    }
+    Ok(users)
+}
+
+fn invite_owners(
     registry: &Registry,
     authed: &Authed,
     name: &str,
     body: Result<Json<Owners>, JsonRejection>,
-    add: bool,
 ) -> Result<Json<Owners>, AppError> {
-    authed.require(Scope::Owners)?;
-    let Json(Owners { users }) = body?;
-    if users.is_empty() {
-        return Err(AppError::bad_request(
-            "`users` is empty; list the user names to add or remove, like {\"users\":[\"bob\"]}",
-        ));
-    }
-    let _lock = registry.write_lock();
-    let mut plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
+    let users = named_users(authed, body)?;
+    let plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
     require_owner(name, &plugin, &authed.user)?;
-    if add {
-        for user in &users {
-            if !registry.user_exists(user)? {
-                return Err(AppError::unprocessable(format!(
-                    "there is no account `{user}` on this registry; an account is created with \
-                     its first token (`plugboard-registry token create {user}`)"
-                )));
-            }
-            if !plugin.owners.contains(user) {
-                plugin.owners.push(user.clone());
-            }
-        }
-    } else {
-        plugin.owners.retain(|o| !users.contains(o));
-        if plugin.owners.is_empty() {
-            return Err(AppError::conflict(format!(
-                "removing {} would leave `{name}` without owners; add another owner first",
-                users.join(", ")
+    // Every name first, so that a mistyped one invites nobody.
+    for user in &users {
+        if !registry.user_exists(user)? {
+            return Err(AppError::unprocessable(format!(
+                "there is no account `{user}` on this registry; they create one by signing up \
+                 on the registry's web pages (or the operator with `plugboard-registry token \
+                 create {user}`), then you invite them"
             )));
         }
     }
-    registry.put_plugin(name, &plugin)?;
-    tracing::info!(%name, owners = ?plugin.owners, by = %authed.user, "owners changed");
-    Ok(Json(Owners {
-        users: plugin.owners,
-    }))
+    for user in &users {
+        match registry.invite_owner(name, &authed.user, user)? {
+            Invited::Sent => {
+                tracing::info!(%name, invitee = %user, by = %authed.user, "owner invited");
+            }
+            Invited::AlreadyOwner => {}
+            Invited::NoSuchPlugin => return Err(no_plugin(name)),
+            Invited::NoSuchUser | Invited::NotOwner => {
+                return Err(AppError::conflict(format!(
+                    "the owners of `{name}` or the account `{user}` changed meanwhile; look at \
+                     `GET /api/v1/plugins/{name}/owners` and try again"
+                )));
+            }
+        }
+    }
+    let plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
+    Ok(Json(owners_of(registry, name, plugin)?))
+}
+
+fn remove_owners_of(
+    registry: &Registry,
+    authed: &Authed,
+    name: &str,
+    body: Result<Json<Owners>, JsonRejection>,
+) -> Result<Json<Owners>, AppError> {
+    let users = named_users(authed, body)?;
+    match registry.remove_owners(name, &authed.user, &users)? {
+        Removed::Done(owners) => {
+            tracing::info!(%name, ?owners, by = %authed.user, "owners changed");
+            let plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
+            Ok(Json(owners_of(registry, name, plugin)?))
+        }
+        Removed::LastOwner => Err(AppError::conflict(format!(
+            "removing {} would leave `{name}` without owners; invite another owner and wait \
+             until they accept first",
+            users.join(", ")
+        ))),
+        Removed::NoSuchPlugin => Err(no_plugin(name)),
+        Removed::NotOwner => {
+            let plugin = registry.plugin(name)?.ok_or_else(|| no_plugin(name))?;
+            require_owner(name, &plugin, &authed.user)?;
+            Err(AppError::conflict(format!(
+                "the owners of `{name}` changed meanwhile; try again"
+            )))
+        }
+    }
+}
+
+/// `GET /api/v1/invitations`: the token's account's open invitations.
+pub(crate) async fn invitations(
+    State(registry): State<Registry>,
+    authed: Authed,
+) -> Result<Json<Invitations>, AppError> {
+    let invitations = registry
+        .invitations_for(&authed.user)?
+        .into_iter()
+        .map(|i| Invitation {
+            plugin: i.plugin,
+            invited_by: i.record.by.clone(),
+            created_at: time::rfc3339(i.record.created_at),
+            expires_at: time::rfc3339(i.record.expires_at()),
+        })
+        .collect();
+    Ok(Json(Invitations { invitations }))
+}
+
+/// `PUT /api/v1/invitations/<name>`: accepts an invitation.
+pub(crate) async fn accept_invitation(
+    State(registry): State<Registry>,
+    authed: Authed,
+    Path(name): Path<String>,
+) -> Result<Json<Owners>, AppError> {
+    blocking(move || answer_invitation(&registry, &authed, &name, true)).await
+}
+
+/// `DELETE /api/v1/invitations/<name>`: declines an invitation.
+pub(crate) async fn decline_invitation(
+    State(registry): State<Registry>,
+    authed: Authed,
+    Path(name): Path<String>,
+) -> Result<Json<Owners>, AppError> {
+    blocking(move || answer_invitation(&registry, &authed, &name, false)).await
+}
+
+fn answer_invitation(
+    registry: &Registry,
+    authed: &Authed,
+    name: &str,
+    accept: bool,
+) -> Result<Json<Owners>, AppError> {
+    authed.require(Scope::Owners)?;
+    let Some(plugin) = registry.answer_invitation(name, &authed.user, accept)? else {
+        return Err(AppError::not_found(format!(
+            "you (`{}`) have no open invitation to own `{name}`; `GET /api/v1/invitations` \
+             lists yours (an invitation can be answered for 30 days; ask an owner to invite \
+             you again)",
+            authed.user
+        )));
+    };
+    tracing::info!(%name, user = %authed.user, accept, "invitation answered");
+    Ok(Json(owners_of(registry, name, plugin)?))
 }
 
 /// `GET /index/<name>`: the sparse index file, with a strong ETag.

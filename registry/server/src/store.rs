@@ -4,6 +4,7 @@
 
 mod catalog;
 mod community;
+mod owners;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -21,12 +22,13 @@ use sled::transaction::{ConflictableTransactionError, Transactional};
 
 use crate::Config;
 use crate::error::StoreError;
-use crate::rate::RateLimiter;
+use crate::rate::{AddressLimiter, Backoffs, RateLimiter};
 use crate::time;
 use crate::tokens::{Scope, TOKEN_PREFIX};
 
 pub(crate) use catalog::{Catalog, Summary};
 pub(crate) use community::{Moderation, Ratings, Reply, ReportTarget, SESSION_SECONDS, SignUp};
+pub(crate) use owners::{Invitation, Invited, Removed};
 
 /// The registry: its sled database, its configuration and the in-memory
 /// publish rate limiter. Cheap to clone; every clone shares the same state.
@@ -64,8 +66,13 @@ struct Inner {
     ratings: Tree,
     reports: Tree,
     audit: Tree,
+    invitations: Tree,
     config: Config,
     limiter: RateLimiter,
+    /// The per-address request rate every request passes.
+    requests: AddressLimiter,
+    /// Failed sign-ins per client address and subnet.
+    backoffs: Backoffs,
     /// Held while checking and writing plugin, version and owner records, so
     /// that two publishes of one name cannot both see it free.
     write_lock: Mutex<()>,
@@ -79,8 +86,9 @@ struct Inner {
     ratings_cache: RwLock<Option<(u64, RatingSummaries)>>,
     /// Rendered READMEs by package sha256, and their total size.
     readmes: Mutex<(HashMap<String, Arc<str>>, usize)>,
-    /// The secret the signed-in visitors' CSRF tokens are derived from
-    /// (kept in the `meta` tree, so tokens survive a restart).
+    /// The secret the signed-in visitors' CSRF tokens and the device
+    /// cookies' signatures are derived from (kept in the `meta` tree, so
+    /// they survive a restart).
     csrf_key: [u8; 32],
 }
 
@@ -360,8 +368,11 @@ impl Registry {
             ratings: tree("ratings")?,
             reports: tree("reports")?,
             audit: tree("audit")?,
+            invitations: tree("invitations")?,
             db,
             limiter: RateLimiter::default(),
+            requests: AddressLimiter::new(config.request_rate),
+            backoffs: Backoffs::default(),
             config,
             write_lock: Mutex::new(()),
             generation: AtomicU64::new(0),
@@ -386,6 +397,32 @@ impl Registry {
 
     pub(crate) fn limiter(&self) -> &RateLimiter {
         &self.inner.limiter
+    }
+
+    pub(crate) fn request_limiter(&self) -> &AddressLimiter {
+        &self.inner.requests
+    }
+
+    pub(crate) fn backoffs(&self) -> &Backoffs {
+        &self.inner.backoffs
+    }
+
+    /// The signature of a device cookie: a keyed hash of the user and the
+    /// device id, nested (`H(key, H(key, message))`) so that it cannot be
+    /// extended.
+    pub(crate) fn device_mac(&self, user: &str, device: &str) -> String {
+        let key = &self.inner.csrf_key;
+        let mut input = Vec::with_capacity(32 + 8 + user.len() + device.len());
+        input.extend_from_slice(key);
+        input.extend_from_slice(b"device\0");
+        input.extend_from_slice(user.as_bytes());
+        input.push(0);
+        input.extend_from_slice(device.as_bytes());
+        let inner = Checksum::of(&input);
+        let mut outer = Vec::with_capacity(64);
+        outer.extend_from_slice(key);
+        outer.extend_from_slice(inner.as_bytes());
+        hex::encode(Checksum::of(&outer).as_bytes())
     }
 
     /// The CSRF token of the session `session`: a keyed hash of it, so that

@@ -11,7 +11,9 @@
 //! | `GET /api/v1/keys/<key id>` | | [`Key`] |
 //! | `PUT /api/v1/plugins/new` | the package bytes, with [`SIGNATURE_HEADER`] and [`KEY_ID_HEADER`] | [`Published`] |
 //! | `DELETE /api/v1/plugins/<name>/<version>/yank`, `PUT …/unyank` | | [`Done`] |
-//! | `GET`, `PUT`, `DELETE /api/v1/plugins/<name>/owners` | [`Owners`] (`PUT`, `DELETE`) | [`Owners`] |
+//! | `GET`, `PUT`, `DELETE /api/v1/plugins/<name>/owners` | [`Owners`] (`PUT` invites, `DELETE` removes) | [`Owners`] |
+//! | `GET /api/v1/invitations` | | [`Invitations`] |
+//! | `PUT`, `DELETE /api/v1/invitations/<name>` (accept, decline) | | [`Owners`] |
 //! | `GET /api/v1/plugins?q=&category=&sort=&page=&per_page=` | | [`SearchResults`] |
 //! | `GET /api/v1/plugins/<name>` | | [`PluginInfo`] |
 //! | `GET /api/v1/plugins/<name>/<version>/download` | | the package bytes |
@@ -134,13 +136,40 @@ pub struct Published {
     pub warnings: Vec<String>,
 }
 
-/// A plugin's owners: `GET` answers with them; `PUT` adds and `DELETE`
-/// removes the `users` in the request, and both answer with the owners
-/// after the change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A plugin's owners: `GET` answers with them; `PUT` invites the `users`
+/// in the request (each becomes an owner when they accept) and `DELETE`
+/// removes them (and withdraws their invitations), and both answer with
+/// the owners and invitations after the change.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Owners {
-    /// User names.
+    /// User names: the owners in answers, the users to invite or remove in
+    /// requests.
     pub users: Vec<String>,
+    /// The users invited to own the plugin who have not answered yet (in
+    /// answers only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invited: Vec<String>,
+}
+
+/// An invitation to own a plugin, as its invitee sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitation {
+    /// The plugin's name.
+    pub plugin: String,
+    /// The owner who sent it.
+    pub invited_by: String,
+    /// When it was sent (RFC 3339).
+    pub created_at: String,
+    /// Until when it can be accepted (RFC 3339).
+    pub expires_at: String,
+}
+
+/// The invitations of the token's account that wait for an answer
+/// (`GET /api/v1/invitations`), oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invitations {
+    /// The open invitations.
+    pub invitations: Vec<Invitation>,
 }
 
 /// The order of search results (`sort=` in the query). An exact name match

@@ -115,11 +115,13 @@ pub(crate) struct ReportRecord {
     pub closed: Option<Moderation>,
 }
 
-/// One moderation action, as the audit log keeps it.
+/// One moderation action or owner change, as the audit log keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct AuditRecord {
     pub at: u64,
-    pub admin: String,
+    /// Who did it: the moderator, or the owner or invitee.
+    #[serde(alias = "admin")]
+    pub by: String,
     pub action: String,
     pub target: String,
     pub reason: String,
@@ -538,10 +540,10 @@ impl Registry {
         Ok(count)
     }
 
-    /// Writes one moderation action to the audit log.
+    /// Writes one moderation action or owner change to the audit log.
     pub(crate) fn audit(
         &self,
-        admin: &str,
+        by: &str,
         action: &str,
         target: &str,
         reason: &str,
@@ -549,7 +551,7 @@ impl Registry {
         let id = self.inner.db.generate_id()?;
         let record = AuditRecord {
             at: time::now(),
-            admin: admin.to_owned(),
+            by: by.to_owned(),
             action: action.to_owned(),
             target: target.to_owned(),
             reason: reason.to_owned(),

@@ -1,6 +1,36 @@
-//! The account pages: sign up, sign in, sign out. Sign-in attempts are
-//! rate limited per client address, and failures per account (see
-//! [`Config::signin_rate`](crate::Config::signin_rate)).
+//! The account pages: sign up, sign in, sign out.
+//!
+//! ## Sign-in limits that cannot lock an owner out
+//!
+//! Limits on guessing passwords must not become a way to keep the real
+//! owner out. An account-wide block does exactly that: whoever fails often
+//! enough for an account, from however many addresses, blocks it. So the
+//! limits here are shaped by who is trying:
+//!
+//! * A browser that signed in to the account before holds a **device
+//!   cookie** (`pb_device`: the user name, a random device id and a keyed
+//!   signature; set at every sign-in and sign-up, sent back to `/signin`
+//!   only). Its attempts count only against its own budget
+//!   ([`Config::device_signin_rate`]): failures from anywhere else, or for
+//!   the account as a whole, never stop it.
+//! * Any other browser counts against its **address** and its **subnet**
+//!   ([`crate::client`]: IPv4 /24, IPv6 /56): every attempt takes from the
+//!   address's bucket ([`Config::signin_rate`]), and failures earn
+//!   exponential delays per address and per subnet
+//!   ([`Config::signin_backoff`]), so more addresses in one network buy an
+//!   attacker nothing; and against the **account's** failures from such
+//!   browsers ([`Config::account_signin_rate`]): past that, the account
+//!   takes sign-ins only from its known browsers until the bucket refills.
+//!   A distributed guesser is thus held to the account's rate, and the
+//!   owner signs in from a browser they used before.
+//!
+//! Past a limit the answer is 429 with `Retry-After`, before the password
+//! is checked.
+//!
+//! [`Config::device_signin_rate`]: crate::Config::device_signin_rate
+//! [`Config::signin_rate`]: crate::Config::signin_rate
+//! [`Config::signin_backoff`]: crate::Config::signin_backoff
+//! [`Config::account_signin_rate`]: crate::Config::account_signin_rate
 
 use std::sync::LazyLock;
 
@@ -13,10 +43,10 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::page::{Layout, WebError, see_other, url_encode};
-use super::session::{CsrfOnly, SESSION_COOKIE, Visitor, posted};
+use super::session::{CsrfOnly, SESSION_COOKIE, Visitor, posted, same};
 use crate::error::StoreError;
 use crate::password::{check_password, dummy_hash, hash_password, verify_password};
-use crate::rate::RateLimit;
+use crate::rate::Backoff;
 use crate::store::{Registry, SESSION_SECONDS, SignUp, check_user_name, token_hash};
 
 /// Where to go after signing in: a path on this site, never another site.
@@ -95,52 +125,150 @@ fn too_many(wait: u64) -> WebError {
     WebError::too_many(
         "Too many attempts",
         format!(
-            "There were too many attempts from here or for this account. Wait {wait} seconds, \
-             then try again."
+            "There were too many sign-in attempts from your network. Wait {wait} seconds, then \
+             try again."
         ),
         wait,
     )
 }
 
-/// The sign-in limits' buckets: every attempt from the client; failures
-/// for the account from this client; failures for the account from
-/// anywhere (ten times looser, so that nobody locks an owner out alone).
-fn signin_buckets(
-    registry: &Registry,
-    visitor: &Visitor,
-    username: &str,
-) -> [([u8; 32], RateLimit); 3] {
-    let limit = registry.config().signin_rate;
-    let loose = RateLimit::new(limit.burst.saturating_mul(10), limit.per);
-    [
-        (
-            token_hash(&format!("signin-client:{}", visitor.client)),
-            limit,
-        ),
-        (
-            token_hash(&format!("signin-failures:{username}:{}", visitor.client)),
-            limit,
-        ),
-        (token_hash(&format!("signin-failures:{username}")), loose),
-    ]
+/// How a sign-in attempt is limited: a browser that signed in to the
+/// account before by its own budget, any other by its address, its subnet
+/// and the account's failures from such browsers.
+enum Gate {
+    Known {
+        device: [u8; 32],
+    },
+    Unknown {
+        attempts: [u8; 32],
+        address: [u8; 32],
+        subnet: [u8; 32],
+        account: [u8; 32],
+    },
 }
 
-/// One attempt of the client, refused when any sign-in bucket is empty.
-fn admit_signin(registry: &Registry, visitor: &Visitor, username: &str) -> Result<(), WebError> {
-    let [(client, limit), failures @ ..] = signin_buckets(registry, visitor, username);
-    registry.limiter().take(&client, limit).map_err(too_many)?;
-    for (key, limit) in failures {
-        registry.limiter().peek(&key, limit).map_err(too_many)?;
+/// The device cookie's value for `user` and the device id `device`.
+fn device_value(registry: &Registry, user: &str, device: &str) -> String {
+    format!("{user}.{device}.{}", registry.device_mac(user, device))
+}
+
+/// The device id in `cookie` when it is a device cookie the registry made
+/// for `user`.
+fn known_device(registry: &Registry, cookie: &str, user: &str) -> Option<String> {
+    let mut parts = cookie.split('.');
+    let (Some(name), Some(device), Some(mac), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let plausible =
+        name == user && device.len() == 32 && device.bytes().all(|b| b.is_ascii_hexdigit());
+    (plausible && same(mac, &registry.device_mac(user, device))).then(|| device.to_owned())
+}
+
+fn gate(registry: &Registry, visitor: &Visitor, username: &str) -> Gate {
+    let known = visitor
+        .device
+        .as_deref()
+        .and_then(|cookie| known_device(registry, cookie, username));
+    match known {
+        Some(device) => Gate::Known {
+            device: token_hash(&format!("signin-device:{device}")),
+        },
+        None => Gate::Unknown {
+            attempts: token_hash(&format!("signin-client:{}", visitor.client.address_key())),
+            address: token_hash(&format!(
+                "signin-failures-address:{}",
+                visitor.client.address_key()
+            )),
+            subnet: token_hash(&format!(
+                "signin-failures-subnet:{}",
+                visitor.client.subnet_key()
+            )),
+            account: token_hash(&format!("signin-failures-account:{username}")),
+        },
     }
-    Ok(())
 }
 
-/// Counts a failed sign-in against the account.
-fn count_failure(registry: &Registry, visitor: &Visitor, username: &str) {
-    let [_, failures @ ..] = signin_buckets(registry, visitor, username);
-    for (key, limit) in failures {
-        // An empty bucket is what the next attempt will be refused for.
-        let _ = registry.limiter().take(&key, limit);
+/// The subnet's backoff: four times the address's free failures.
+fn subnet_backoff(registry: &Registry) -> Backoff {
+    let address = registry.config().signin_backoff;
+    Backoff {
+        free: address.free.saturating_mul(4),
+        ..address
+    }
+}
+
+/// One attempt, refused (429) when a limit of its gate is reached.
+fn admit_signin(registry: &Registry, gate: &Gate) -> Result<(), WebError> {
+    let config = registry.config();
+    match gate {
+        Gate::Known { device } => registry
+            .limiter()
+            .peek(device, config.device_signin_rate)
+            .map_err(|wait| {
+                WebError::too_many(
+                    "Too many attempts",
+                    format!(
+                        "There were too many failed sign-ins from this browser. Wait {wait} \
+                         seconds, then try again."
+                    ),
+                    wait,
+                )
+            }),
+        Gate::Unknown {
+            attempts,
+            address,
+            subnet,
+            account,
+        } => {
+            registry
+                .limiter()
+                .take(attempts, config.signin_rate)
+                .map_err(too_many)?;
+            let backoffs = registry.backoffs();
+            backoffs
+                .check(address, config.signin_backoff)
+                .map_err(too_many)?;
+            backoffs
+                .check(subnet, subnet_backoff(registry))
+                .map_err(too_many)?;
+            registry
+                .limiter()
+                .peek(account, config.account_signin_rate)
+                .map_err(|wait| {
+                    WebError::too_many(
+                        "This account is protected for now",
+                        format!(
+                            "This account had many failed sign-ins lately, so for now it \
+                             accepts them only from browsers that signed in to it before. Sign \
+                             in from one of those, or wait {wait} seconds and try again."
+                        ),
+                        wait,
+                    )
+                })
+        }
+    }
+}
+
+/// Counts a failed sign-in against its gate.
+fn count_failure(registry: &Registry, gate: &Gate) {
+    let config = registry.config();
+    // An empty bucket is what the next attempt will be refused for.
+    match gate {
+        Gate::Known { device } => {
+            let _ = registry.limiter().take(device, config.device_signin_rate);
+        }
+        Gate::Unknown {
+            address,
+            subnet,
+            account,
+            ..
+        } => {
+            registry.backoffs().fail(address, config.signin_backoff);
+            registry.backoffs().fail(subnet, subnet_backoff(registry));
+            let _ = registry.limiter().take(account, config.account_signin_rate);
+        }
     }
 }
 
@@ -163,6 +291,8 @@ async fn hashing<T: Send + 'static>(
 
 /// A page answer that signs `user` in: a new session cookie (and a new
 /// CSRF token, so a token seen before signing in is worth nothing after).
+/// The browser becomes a known device of `user` (it keeps its device id
+/// when it already was one).
 fn signed_in(
     registry: &Registry,
     visitor: &Visitor,
@@ -172,13 +302,35 @@ fn signed_in(
     let token = registry.create_session(user)?;
     let mut response = see_other(safe_next(next));
     let fresh = visitor.with_fresh_csrf()?;
+    let device = match visitor
+        .device
+        .as_deref()
+        .and_then(|cookie| known_device(registry, cookie, user))
+    {
+        Some(device) => device,
+        None => random_device()?,
+    };
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,
         visitor.cookie(SESSION_COOKIE, &token, SESSION_SECONDS, "Lax"),
     );
     headers.append(header::SET_COOKIE, fresh.csrf_cookie());
+    headers.append(
+        header::SET_COOKIE,
+        visitor.device_cookie(&device_value(registry, user, &device)),
+    );
     Ok(response)
+}
+
+/// A new device id: 16 random bytes in hex.
+fn random_device() -> Result<String, WebError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        tracing::error!("no randomness for a device id: {e}");
+        WebError::internal()
+    })?;
+    Ok(hex::encode(bytes))
 }
 
 fn form_error(visitor: &Visitor, form: &AccountForm, signup: bool, error: String) -> Response {
@@ -197,7 +349,8 @@ pub(crate) async fn signin(
 ) -> Result<Response, WebError> {
     let form = visitor.accept(form)?;
     let username = form.username.trim().to_lowercase();
-    admit_signin(&registry, &visitor, &username)?;
+    let gate = gate(&registry, &visitor, &username);
+    admit_signin(&registry, &gate)?;
     let password = form.password.clone();
     let (store, name) = (registry.clone(), username.clone());
     let valid = hashing(move || -> Result<bool, StoreError> {
@@ -208,7 +361,7 @@ pub(crate) async fn signin(
     })
     .await??;
     if !valid {
-        count_failure(&registry, &visitor, &username);
+        count_failure(&registry, &gate);
         return Ok(form_error(
             &visitor,
             &form,
@@ -242,7 +395,7 @@ pub(crate) async fn signup(
         return Ok(form_error(&visitor, &form, true, problem));
     }
     let limit = registry.config().signin_rate;
-    let key = token_hash(&format!("signup-client:{}", visitor.client));
+    let key = token_hash(&format!("signup-client:{}", visitor.client.address_key()));
     registry.limiter().take(&key, limit).map_err(too_many)?;
     let password = form.password.clone();
     let hash = hashing(move || hash_password(&password))
@@ -288,6 +441,34 @@ posted!(AccountForm);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_cookies_are_the_registrys_and_the_accounts() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Password(e.to_string()))?;
+        let registry = Registry::open(dir.path(), crate::Config::default())?;
+        let device = "0123456789abcdef0123456789abcdef";
+        let good = device_value(&registry, "alice", device);
+        assert_eq!(
+            known_device(&registry, &good, "alice").as_deref(),
+            Some(device)
+        );
+        let mac = registry.device_mac("alice", device);
+        for bad in [
+            // Another account's cookie, or one moved to another account.
+            device_value(&registry, "bob", device),
+            format!("bob.{device}.{mac}"),
+            // A changed id or signature, or parts missing or added.
+            format!("alice.{}.{mac}", "f".repeat(32)),
+            format!("alice.{device}.{}", "0".repeat(64)),
+            format!("alice.{device}"),
+            format!("{good}.x"),
+            format!("alice.short.{mac}"),
+            String::new(),
+        ] {
+            assert_eq!(known_device(&registry, &bad, "alice"), None, "{bad}");
+        }
+        Ok(())
+    }
 
     #[test]
     fn next_stays_on_this_site() {

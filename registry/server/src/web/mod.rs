@@ -12,6 +12,7 @@
 mod account;
 mod assets;
 mod moderation;
+mod owners;
 mod page;
 mod render;
 mod session;
@@ -59,6 +60,16 @@ pub(crate) fn routes() -> Router<Registry> {
             post(moderation::post_reply),
         )
         .route("/plugins/{name}/reports", post(moderation::post_report))
+        .route("/plugins/{name}/owners", get(owners::plugin_owners_page))
+        .route(
+            "/plugins/{name}/owners/{action}",
+            post(owners::change_owners),
+        )
+        .route("/invitations", get(owners::invitations_page))
+        .route(
+            "/invitations/{name}/{answer}",
+            post(owners::answer_invitation),
+        )
         .route("/users/{name}", get(user_page))
         .route("/signin", get(account::signin_page).post(account::signin))
         .route("/signup", get(account::signup_page).post(account::signup))
@@ -754,6 +765,19 @@ fn not_found_page(
         suggestions: suggestions(registry, wanted)?,
     };
     Ok(visitor.page(StatusCode::NOT_FOUND, &page))
+}
+
+/// The page a client past its request rate gets: 429 with `Retry-After`.
+pub(crate) fn slow_down(wait: u64) -> Response {
+    WebError::too_many(
+        "Too many requests",
+        format!(
+            "This address sent many requests in a short time. Wait {wait} seconds, then reload \
+             the page."
+        ),
+        wait,
+    )
+    .into_response()
 }
 
 /// A known path with a method it does not take: the API's JSON error under

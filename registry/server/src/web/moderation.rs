@@ -348,7 +348,7 @@ pub(crate) async fn admin_page(
         .into_iter()
         .map(|a| AuditView {
             at: time::rfc3339(a.at),
-            admin: a.admin,
+            admin: a.by,
             action: a.action,
             target: a.target,
             reason: a.reason,

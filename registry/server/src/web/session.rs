@@ -12,12 +12,10 @@
 //! [`Config::secure_cookies`](crate::Config::secure_cookies) is set or the
 //! request came through a proxy with `X-Forwarded-Proto: https`.
 
-use std::net::{IpAddr, SocketAddr};
-
 use askama::Template;
 use axum::Form;
+use axum::extract::FromRequestParts;
 use axum::extract::rejection::FormRejection;
-use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -25,11 +23,17 @@ use serde::Deserialize;
 
 use super::assets;
 use super::page::{Layout, SignedIn, WebError, html, see_other};
+use crate::client::Client;
 use crate::error::StoreError;
 use crate::store::{Registry, SESSION_SECONDS};
 
 pub(crate) const SESSION_COOKIE: &str = "pb_session";
 const CSRF_COOKIE: &str = "pb_csrf";
+/// The signed device cookie a browser gets when it signs in (see
+/// `account`), sent back to `/signin` only.
+pub(crate) const DEVICE_COOKIE: &str = "pb_device";
+/// How long a browser stays a known device: a year.
+pub(crate) const DEVICE_SECONDS: u64 = 365 * 24 * 60 * 60;
 /// The visitor of a page: who is signed in, and the CSRF token their forms
 /// carry.
 #[derive(Debug, Clone)]
@@ -42,8 +46,11 @@ pub(crate) struct Visitor {
     /// The browser says the request comes from another site.
     cross_site: bool,
     secure: bool,
-    /// The client's address, for rate limits.
-    pub(super) client: String,
+    /// The client, for rate limits.
+    pub(super) client: Client,
+    /// The device cookie's value, when the browser sent a plausible one
+    /// (`account` checks its signature).
+    pub(super) device: Option<String>,
     /// The path and query of the request, to come back after signing in.
     pub here: String,
 }
@@ -55,36 +62,6 @@ fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-}
-
-/// The client's address for rate limits: the connection's peer, or the
-/// last `X-Forwarded-For` entry behind a proxy; IPv6 by its /64 (one
-/// host usually has a whole /64).
-fn client_of(parts: &Parts, behind_proxy: bool) -> String {
-    let forwarded = behind_proxy
-        .then(|| {
-            parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .last()
-                .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
-        })
-        .flatten();
-    let peer = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    match forwarded.or(peer) {
-        Some(IpAddr::V6(ip)) => {
-            let s = ip.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Some(ip) => ip.to_string(),
-        None => "unknown".to_owned(),
-    }
 }
 
 /// Whether the browser says the request comes from another site or
@@ -118,7 +95,7 @@ fn random_token() -> Result<String, WebError> {
 }
 
 /// Compares two strings in time that depends only on their lengths.
-fn same(a: &str, b: &str) -> bool {
+pub(super) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -132,10 +109,19 @@ impl FromRequestParts<Registry> for Visitor {
     async fn from_request_parts(parts: &mut Parts, registry: &Registry) -> Result<Self, WebError> {
         let mut session = None;
         let mut csrf = None;
+        let mut device = None;
         for (name, value) in cookies(&parts.headers) {
             match name {
                 SESSION_COOKIE if is_token(value) => session = Some(value.to_owned()),
                 CSRF_COOKIE if is_token(value) => csrf = Some(value.to_owned()),
+                DEVICE_COOKIE
+                    if value.len() <= 200
+                        && value
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') =>
+                {
+                    device = Some(value.to_owned());
+                }
                 _ => {}
             }
         }
@@ -175,7 +161,7 @@ impl FromRequestParts<Registry> for Visitor {
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.eq_ignore_ascii_case("https"));
-        let client = client_of(parts, registry.config().behind_proxy);
+        let client = Client::of_parts(parts, registry.config().behind_proxy);
         let here = parts
             .uri
             .path_and_query()
@@ -188,6 +174,7 @@ impl FromRequestParts<Registry> for Visitor {
             cross_site: cross_site(&parts.headers),
             secure: registry.config().secure_cookies || forwarded_https,
             client,
+            device,
             here,
         })
     }
@@ -267,6 +254,17 @@ impl Visitor {
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 
+    /// The device cookie with `value`: sent back to `/signin` only,
+    /// `HttpOnly; SameSite=Strict`, for a year.
+    pub(super) fn device_cookie(&self, value: &str) -> HeaderValue {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let text = format!(
+            "{DEVICE_COOKIE}={value}; Path=/signin; Max-Age={DEVICE_SECONDS}; HttpOnly; \
+             SameSite=Strict{secure}"
+        );
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
     pub(super) fn csrf_cookie(&self) -> HeaderValue {
         self.cookie(CSRF_COOKIE, &self.csrf, SESSION_SECONDS, "Strict")
     }
@@ -318,53 +316,22 @@ pub(crate) struct CsrfOnly {
 mod tests {
     use super::*;
 
-    fn parts(headers: &[(&str, &str)], peer: Option<&str>) -> Parts {
+    fn parts(headers: &[(&str, &str)]) -> Parts {
         let mut request = axum::http::Request::builder().uri("/");
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let (mut parts, ()) = request.body(()).expect("a request").into_parts();
-        if let Some(peer) = peer {
-            let peer: SocketAddr = peer.parse().expect("an address");
-            parts.extensions.insert(ConnectInfo(peer));
-        }
+        let (parts, ()) = request.body(()).expect("a request").into_parts();
         parts
-    }
-
-    #[test]
-    fn clients_are_the_peer_unless_behind_a_proxy() {
-        let forwarded = [("x-forwarded-for", "203.0.113.9, 198.51.100.7")];
-        let direct = parts(&forwarded, Some("192.0.2.1:5000"));
-        assert_eq!(
-            client_of(&direct, false),
-            "192.0.2.1",
-            "the header is not trusted"
-        );
-        assert_eq!(
-            client_of(&direct, true),
-            "198.51.100.7",
-            "the proxy's entry"
-        );
-        let garbage = parts(
-            &[("x-forwarded-for", "not an address")],
-            Some("192.0.2.1:5000"),
-        );
-        assert_eq!(client_of(&garbage, true), "192.0.2.1");
-        let v6 = parts(&[], Some("[2001:db8:1:2:3:4:5:6]:443"));
-        assert_eq!(client_of(&v6, false), "2001:db8:1:2::/64");
-        assert_eq!(client_of(&parts(&[], None), false), "unknown");
     }
 
     #[test]
     fn only_well_formed_cookies_count() {
         let token = "ab".repeat(32);
-        let headers = parts(
-            &[(
-                "cookie",
-                &format!("pb_session=short; junk; pb_csrf={token}; =x; other=1"),
-            )],
-            None,
-        )
+        let headers = parts(&[(
+            "cookie",
+            &format!("pb_session=short; junk; pb_csrf={token}; =x; other=1"),
+        )])
         .headers;
         let found: Vec<(&str, &str)> = cookies(&headers).collect();
         assert!(found.contains(&("pb_csrf", token.as_str())), "{found:?}");

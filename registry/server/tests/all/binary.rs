@@ -17,7 +17,7 @@ fn plugboard_registry(data: &Path) -> Command {
 }
 
 /// Kills the server when the test ends, pass or fail.
-struct Server(Child);
+pub struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -28,9 +28,30 @@ impl Drop for Server {
 
 /// Starts `serve` on 127.0.0.1:0 and returns it with its URL.
 fn serve(data: &Path) -> Result<(Server, String)> {
+    serve_with(data, &[], None)
+}
+
+/// Starts `serve` on 127.0.0.1:0 with `args` added, allowed at most
+/// `max_files` open files when given (through the shell's `ulimit -n`),
+/// and returns it with its URL.
+pub fn serve_with(data: &Path, args: &[&str], max_files: Option<u32>) -> Result<(Server, String)> {
+    let mut command = match max_files {
+        Some(n) => {
+            let mut command = Command::new("sh");
+            command
+                .arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(env!("CARGO_BIN_EXE_plugboard-registry"))
+                .arg("--data")
+                .arg(data);
+            command
+        }
+        None => plugboard_registry(data),
+    };
     let mut server = Server(
-        plugboard_registry(data)
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -5,10 +5,12 @@
 
 mod binary;
 mod browse;
+mod hardening;
 mod index;
 mod interfaces;
 mod owners;
 mod publish;
+mod signin;
 mod support;
 mod tokens;
 mod web;

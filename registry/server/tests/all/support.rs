@@ -425,10 +425,17 @@ impl Answer {
 
 impl<'a> Visitor<'a> {
     pub fn new(registry: &'a TestRegistry) -> Result<Self> {
+        Self::at(registry, std::net::Ipv4Addr::LOCALHOST.into())
+    }
+
+    /// A visitor whose connections come from `address` (any of
+    /// 127.0.0.0/8 on Linux), so that the registry sees another client.
+    pub fn at(registry: &'a TestRegistry, address: std::net::IpAddr) -> Result<Self> {
         Ok(Visitor {
             registry,
             client: reqwest::Client::builder()
                 .no_proxy()
+                .local_address(address)
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?,
             cookies: HashMap::new(),

@@ -17,6 +17,24 @@ fn all_bytes(dir: &std::path::Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Opens the store in `dir` again. sled lets go of its directory lock when
+/// the last of its background I/O threads drops its handle, which on a busy
+/// machine can come a moment after the `Registry` was dropped: retry for a
+/// few seconds (a "did not hang" limit, not a speed claim).
+async fn reopen(dir: &std::path::Path) -> Result<Registry> {
+    let mut tries = 0;
+    loop {
+        match Registry::open(dir, Config::default()) {
+            Ok(registry) => return Ok(registry),
+            Err(error) if tries < 100 && error.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -47,7 +65,7 @@ async fn tokens_are_not_stored_in_plaintext() -> Result<()> {
     assert!(!contains(&stored, &raw), "the token's bytes are stored");
 
     // The store still knows the token: it authenticates after a reopen.
-    let registry = Registry::open(data.path(), Config::default())?;
+    let registry = reopen(data.path()).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}/api/v1/keys", listener.local_addr()?);
     tokio::spawn(async move { axum::serve(listener, plugboard_registry::app(registry)).await });

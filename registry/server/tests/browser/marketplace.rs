@@ -577,3 +577,76 @@ async fn a_provider_and_its_dependent_link_each_other_pass_axe_and_fit_a_phone()
     ensure!(failures.is_empty(), "{}", failures.join("\n"));
     browser.close().await
 }
+
+/// Signs in `user` (with the password the tests give everyone) on the
+/// sign-in page.
+async fn sign_in(browser: &Browser, registry: &TestRegistry, user: &str) -> Result<()> {
+    browser.goto(&registry.url("/signin")).await?;
+    browser.fill("#username", user).await?;
+    browser.fill("#password", "a long enough password").await?;
+    browser.click("form.stack button[type=submit]").await?;
+    wait_text(browser, "nav.account", |t| t.contains("Sign out")).await?;
+    Ok(())
+}
+
+/// Runs axe on the current page at 1280 px and 360 px, and checks that it
+/// does not scroll sideways on the phone; the problems found, by `page`.
+async fn audit_page(browser: &Browser, registry: &TestRegistry, path: &str) -> Result<Vec<String>> {
+    let mut failures = Vec::new();
+    for width in [1280, 360] {
+        browser.set_viewport(width, 800).await?;
+        browser.goto(&registry.url(path)).await?;
+        browser.wait_for("main").await?;
+        for violation in Browser::serious(&browser.axe().await?) {
+            failures.push(format!("{path} at {width}px: {violation}"));
+        }
+        if browser.has_horizontal_scroll().await? {
+            let wide = browser.overflowing_elements().await?;
+            failures.push(format!(
+                "{path} scrolls sideways at {width}px: {}",
+                wide.join(", ")
+            ));
+        }
+    }
+    browser.set_viewport(1280, 900).await?;
+    Ok(failures)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_invites_and_the_invitee_accepts_on_pages_that_pass_axe() -> Result<()> {
+    let registry = marketplace().await?;
+    registry
+        .registry
+        .set_password("alice", "a long enough password")?;
+    let browser = Browser::start().await?;
+    sign_in(&browser, &registry, "alice").await?;
+    browser.goto(&registry.url("/plugins/echo")).await?;
+    browser.click("a[href='/plugins/echo/owners']").await?;
+    browser.wait_for("#invite-user").await?;
+    browser.fill("#invite-user", "carol").await?;
+    browser
+        .click("form[action='/plugins/echo/owners/invite'] button")
+        .await?;
+    wait_text(&browser, "#invited", |t| t.contains("carol")).await?;
+    ensure!(
+        !browser.text("#owners").await?.contains("carol"),
+        "invited is not an owner"
+    );
+    let mut failures = audit_page(&browser, &registry, "/plugins/echo/owners").await?;
+    sign_out(&browser).await?;
+
+    // carol signed up in `marketplace()` with the tests' password.
+    sign_in(&browser, &registry, "carol").await?;
+    browser.click("nav.account a[href='/invitations']").await?;
+    wait_text(&browser, "#invitation-echo", |t| t.contains("alice")).await?;
+    failures.extend(audit_page(&browser, &registry, "/invitations").await?);
+    browser
+        .click("#invitation-echo button[formaction='/invitations/echo/accept']")
+        .await?;
+    let owners = wait_text(&browser, "#owners", |t| t.contains("carol")).await?;
+    ensure!(owners.contains("alice"), "{owners}");
+    browser.goto(&registry.url("/invitations")).await?;
+    browser.wait_for("#no-invitations").await?;
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    browser.close().await
+}

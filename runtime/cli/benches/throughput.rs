@@ -218,8 +218,15 @@ fn main() -> Result<()> {
         .build()
         .context("runtime")?;
     let event = Event::Message(message("/echo hello, plugboard"));
+    // People are timed with a sender from a platform (the console is the
+    // owner's terminal, whom no limit holds back), as end to end.
+    let platform_event = {
+        let mut m = message("/echo hello, plugboard");
+        m.chat.platform = plugboard_model::event::Platform::Other("bench".into());
+        Event::Message(m)
+    };
 
-    let route = |router: &Arc<Router>| {
+    let route_event = |router: &Arc<Router>, event: &Event| {
         let event = event.clone();
         let router = Arc::clone(router);
         move || {
@@ -242,6 +249,8 @@ fn main() -> Result<()> {
             }
         }
     };
+    let route = |router: &Arc<Router>| route_event(router, &event);
+    let route_people = |router: &Arc<Router>| route_event(router, &platform_event);
 
     let (wasm, native, fresh_routed, call_reused, call_fresh) = rt.block_on(async {
         let cmd_event = Arc::new(Event::Command(Command {
@@ -300,7 +309,7 @@ fn main() -> Result<()> {
             std::process::exit(0);
         }
         if std::env::args().any(|a| a == "--profile-native-people") {
-            let m = measure(budget, route(&native_people_router)).await;
+            let m = measure(budget, route_people(&native_people_router)).await;
             println!("router → native echo, people on: {:.3} µs", m.micros());
             std::process::exit(0);
         }
@@ -308,10 +317,10 @@ fn main() -> Result<()> {
             // The router alone, people off and on, alternated: the cost of
             // people without the queues' noise.
             for _ in 0..5 {
-                let off = measure(budget, route(&wasm_router)).await;
-                let on = measure(budget, route(&people_router)).await;
-                let native_off = measure(budget, route(&native_router)).await;
-                let native_on = measure(budget, route(&native_people_router)).await;
+                let off = measure(budget, route_people(&wasm_router)).await;
+                let on = measure(budget, route_people(&people_router)).await;
+                let native_off = measure(budget, route_people(&native_router)).await;
+                let native_on = measure(budget, route_people(&native_people_router)).await;
                 println!(
                     "router → echo component, people off/on: {:.3}/{:.3} µs; \
                      router → native echo, people off/on: {:.3}/{:.3} µs",

@@ -114,7 +114,7 @@ impl fmt::Display for Account {
 
 /// What the bot knows about one account, read from the store once and
 /// kept until links, roles or bans change (see [`People::facts`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct AccountFacts {
     /// The account.
     pub account: Account,
@@ -128,7 +128,34 @@ pub struct AccountFacts {
     /// Whether the account is banned (so every event it causes is
     /// ignored).
     pub banned: bool,
+    /// The keyed hashes the limits count them by, made on first use.
+    keys: std::sync::OnceLock<FactKeys>,
 }
+
+/// The keyed hashes of an [`AccountFacts`], made once per record so that
+/// admitting a command hashes none of its strings.
+#[derive(Debug, Clone)]
+pub(crate) struct FactKeys {
+    /// Whose rate limits: the person's, else the account's.
+    who: u64,
+    /// Each of `accounts`, for their quota counts.
+    accounts: Vec<u64>,
+    /// Where the account itself is in `accounts`.
+    own: usize,
+}
+
+/// Facts are equal when what they say is (their hashes are derived).
+impl PartialEq for AccountFacts {
+    fn eq(&self, other: &Self) -> bool {
+        self.account == other.account
+            && self.person == other.person
+            && self.accounts == other.accounts
+            && self.roles == other.roles
+            && self.banned == other.banned
+    }
+}
+
+impl Eq for AccountFacts {}
 
 impl AccountFacts {
     /// An account on its own: not linked, no roles, not banned.
@@ -139,6 +166,7 @@ impl AccountFacts {
             person: None,
             roles: Default::default(),
             banned: false,
+            keys: Default::default(),
         }
     }
 }
@@ -338,11 +366,14 @@ impl People {
 
     /// The same, with `limits` as the rate limits and quotas.
     pub fn with_limits(mut self, limits: Limits) -> Self {
-        self.quotas = limits::QuotaIndex::new(&limits.quotas);
+        self.quotas = limits::QuotaIndex::new(&self.hasher, &limits.quotas);
         self.role_quotas = limits
             .role_quotas
             .iter()
-            .map(|(role, quotas)| (role.clone(), limits::QuotaIndex::new(quotas)))
+            .map(|(role, quotas)| {
+                let index = limits::QuotaIndex::new(&self.hasher, quotas);
+                (role.clone(), index)
+            })
             .collect();
         self.limits = limits;
         self
@@ -397,6 +428,24 @@ impl People {
         Ok(facts)
     }
 
+    /// The keyed hashes of `facts`, made on first use.
+    fn keys_of<'a>(&self, facts: &'a AccountFacts) -> &'a FactKeys {
+        facts.keys.get_or_init(|| {
+            let of = |a: &Account| self.facts_hash(&a.platform, &a.user);
+            let accounts: Vec<u64> = facts.accounts.iter().map(of).collect();
+            let own = facts
+                .accounts
+                .iter()
+                .position(|a| *a == facts.account)
+                .unwrap_or(usize::MAX);
+            let who = match &facts.person {
+                Some(person) => limits::key_of(&self.hasher, &["person", person.as_str()]),
+                None => of(&facts.account),
+            };
+            FactKeys { who, accounts, own }
+        })
+    }
+
     fn facts_hash(&self, platform: &str, user: &str) -> u64 {
         limits::key_of(&self.hasher, &["account", platform, user])
     }
@@ -421,6 +470,7 @@ impl People {
             accounts,
             roles,
             banned,
+            keys: Default::default(),
         })
     }
 

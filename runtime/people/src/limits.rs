@@ -15,6 +15,7 @@
 //! [`FLUSH_MS`] and when [`People::flush_counts`] is called (the bot does
 //! at shutdown): a crash loses at most that much counting.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -165,49 +166,39 @@ pub struct UsageRow {
     pub usage: Usage,
 }
 
-/// The daily quotas of one bot, by plugin and command, so that a lookup
-/// by `plugin` and `command` formats nothing.
+/// The daily quotas of one bot, by the [`thing_key`] of what they count
+/// (a plugin, or one of its commands), so that a lookup hashes no string.
 #[derive(Debug, Default)]
 pub(crate) struct QuotaIndex {
-    by_plugin: HashMap<String, PluginQuotas, foldhash::fast::RandomState>,
-}
-
-#[derive(Debug, Default)]
-struct PluginQuotas {
-    /// The plugin's own quota (`plugin`).
-    whole: Option<u64>,
-    /// Its commands' (`plugin.command`).
-    commands: HashMap<String, u64, foldhash::fast::RandomState>,
+    by_thing: ByHash<u64>,
 }
 
 impl QuotaIndex {
     /// Indexes quotas keyed `plugin` or `plugin.command`.
-    pub(crate) fn new(quotas: &BTreeMap<String, u64>) -> Self {
-        let mut index = Self::default();
-        for (key, &quota) in quotas {
-            match key.split_once('.') {
-                Some((plugin, command)) => {
-                    let plugin = index.by_plugin.entry(plugin.to_owned()).or_default();
-                    plugin.commands.insert(command.to_owned(), quota);
-                }
-                None => index.by_plugin.entry(key.clone()).or_default().whole = Some(quota),
-            }
-        }
-        index
+    pub(crate) fn new(
+        hasher: &foldhash::quality::RandomState,
+        quotas: &BTreeMap<String, u64>,
+    ) -> Self {
+        let by_thing = quotas
+            .iter()
+            .map(|(key, &quota)| {
+                let thing = match key.split_once('.') {
+                    Some((plugin, command)) => thing_key(hasher, plugin, Some(command)),
+                    None => thing_key(hasher, key, None),
+                };
+                (thing, quota)
+            })
+            .collect();
+        Self { by_thing }
     }
 
-    /// The quota of `plugin`'s `command` (or of the whole plugin, for
-    /// `None`), if one is set.
-    fn get(&self, plugin: &str, command: Option<&str>) -> Option<u64> {
-        let quotas = self.by_plugin.get(plugin)?;
-        match command {
-            Some(command) => quotas.commands.get(command).copied(),
-            None => quotas.whole,
-        }
+    /// The quota of what `thing` ([`thing_key`]) names, if one is set.
+    fn get(&self, thing: u64) -> Option<u64> {
+        self.by_thing.get(&thing).copied()
     }
 
     fn is_empty(&self) -> bool {
-        self.by_plugin.is_empty()
+        self.by_thing.is_empty()
     }
 }
 
@@ -249,7 +240,10 @@ struct Counted<T> {
 /// day and thing counted).
 #[derive(Default)]
 pub(crate) struct Counts {
+    /// Per person (or account) and command or plugin, and per chat.
     buckets: ByHash<Bucket>,
+    /// The whole bot's.
+    bot: Option<Bucket>,
     /// Quota uses, read from the store first.
     quotas: ByHash<Counted<u64>>,
     /// Usage, read from the store first.
@@ -262,18 +256,13 @@ pub(crate) struct Counts {
     day: Option<(u64, String)>,
 }
 
-impl Counts {
-    /// Today's `YYYY-MM-DD`; a new day starts with the day's counts only.
-    fn today(&mut self, now: u64) -> String {
-        let number = now / DAY_MS;
-        match &self.day {
-            Some((n, text)) if *n == number => text.clone(),
-            _ => {
-                let text = day_of(now);
-                self.day = Some((number, text.clone()));
-                text
-            }
-        }
+/// Today's `YYYY-MM-DD`, kept in `day` (days since the epoch and the
+/// text); a new day starts with the day's counts only.
+fn today(day: &mut Option<(u64, String)>, now: u64) -> String {
+    let number = now / DAY_MS;
+    match day {
+        Some((n, text)) if *n == number => text.clone(),
+        _ => day.insert((number, day_of(now))).1.clone(),
     }
 }
 
@@ -288,6 +277,34 @@ pub(crate) fn key_of(hasher: &foldhash::quality::RandomState, parts: &[&str]) ->
         part.hash(&mut h);
     }
     h.finish()
+}
+
+/// The keyed hash of a plugin (`command` `None`) or of one of its
+/// commands: what a quota, a bucket or a usage count is about.
+pub(crate) fn thing_key(
+    hasher: &foldhash::quality::RandomState,
+    plugin: &str,
+    command: Option<&str>,
+) -> u64 {
+    use std::hash::BuildHasher;
+    hasher.hash_one((plugin, command))
+}
+
+/// What a count keyed by [`mix`] counts (so that two kinds never share a
+/// key).
+#[derive(Hash)]
+enum Kind {
+    UserCommand,
+    UserPlugin,
+    Quota,
+    Usage,
+}
+
+/// The key of a `kind` of count about `who` and `what` (keyed hashes
+/// already), on `day` where it is daily: hashing three numbers, no string.
+fn mix(hasher: &foldhash::quality::RandomState, kind: Kind, who: u64, what: u64, day: u64) -> u64 {
+    use std::hash::BuildHasher;
+    hasher.hash_one((kind, who, what, day))
 }
 
 /// `YYYY-MM-DD` of the UTC day `ms` falls in.
@@ -316,153 +333,178 @@ impl People {
         typed: &str,
     ) -> Result<Result<(), LimitRefusal>, LinkError> {
         let now = self.clock.now_ms();
+        let asked = Asked {
+            facts,
+            keys: self.keys_of(facts),
+            roles,
+            chat,
+            plugin,
+            command,
+            of_command: thing_key(&self.hasher, plugin, Some(command)),
+            of_plugin: thing_key(&self.hasher, plugin, None),
+        };
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        let admitted =
-            self.check_limits(&mut counts, now, facts, roles, chat, plugin, command, typed)?;
+        let admitted = self.check_limits(&mut counts, now, &asked, typed)?;
         // The decision stands even if the count cannot be written now.
-        if let Err(e) = self.count_locked(&mut counts, plugin, command, admitted.is_err(), now) {
+        let counted = self.count_locked(
+            &mut counts,
+            asked.of_command,
+            plugin,
+            command,
+            admitted.is_err(),
+            now,
+        );
+        if let Err(e) = counted {
             tracing::error!("cannot count a command: {e}");
         }
         Ok(admitted)
     }
 
-    /// [`People::admit`] under the lock of the counts, without counting.
-    #[allow(clippy::too_many_arguments)]
+    /// [`People::admit`] under the lock of the counts, without counting
+    /// the use: every bucket and quota is looked up once, a use taken
+    /// from each as it allows it, and given back if a later one refuses.
     fn check_limits(
         &self,
         counts: &mut Counts,
         now: u64,
-        facts: &AccountFacts,
-        roles: &std::collections::BTreeSet<Role>,
-        chat: (&str, &str),
-        plugin: &str,
-        command: &str,
+        asked: &Asked<'_>,
         typed: &str,
     ) -> Result<Result<(), LimitRefusal>, LinkError> {
         let limits = &self.limits;
         let h = &self.hasher;
-        let account = &facts.account;
-        // A person's accounts share their buckets.
-        let (who_a, who_b) = match &facts.person {
-            Some(person) => ("person", person.as_str()),
-            None => (account.platform.as_str(), account.user.as_str()),
-        };
+        let who = asked.keys.who;
         let buckets = [
             (
                 limits.user_command,
-                key_of(h, &["uc", who_a, who_b, plugin, command]),
+                mix(h, Kind::UserCommand, who, asked.of_command, 0),
             ),
-            (limits.user_plugin, key_of(h, &["up", who_a, who_b, plugin])),
-            (limits.chat, key_of(h, &["c", chat.0, chat.1])),
-            (limits.bot, key_of(h, &["b"])),
+            (
+                limits.user_plugin,
+                mix(h, Kind::UserPlugin, who, asked.of_plugin, 0),
+            ),
+            (limits.chat, key_of(h, &["c", asked.chat.0, asked.chat.1])),
         ];
+        let mut taken = [None; 3];
         // Rate limits first: each says how long until it allows one more.
         let mut wait_ms = None;
-        for (rate, key) in &buckets {
+        for ((rate, key), taken) in buckets.iter().zip(&mut taken) {
             let Some(rate) = rate else { continue };
-            let tokens = refill(counts.buckets.get(key).copied(), *rate, now);
-            if tokens < 1_000 {
-                // Until the missing part of a token has dripped in.
-                let missing = (1_000 - tokens).saturating_mul(rate.per_ms);
-                let wait = missing.div_ceil(u64::from(rate.count) * 1_000).max(1);
-                wait_ms = Some(wait_ms.map_or(wait, |w: u64| w.max(wait)));
+            let bucket = counts
+                .buckets
+                .entry(*key)
+                .or_insert_with(|| Bucket::full(*rate, now));
+            let take = wait_ms.is_none();
+            match bucket.take(*rate, now, take) {
+                Ok(()) if take => *taken = Some(*key),
+                Ok(()) => {}
+                Err(wait) => wait_ms = Some(wait_ms.map_or(wait, |w: u64| w.max(wait))),
             }
         }
+        let mut bot_taken = false;
+        if let Some(rate) = limits.bot {
+            let bucket = counts.bot.get_or_insert_with(|| Bucket::full(rate, now));
+            let take = wait_ms.is_none();
+            match bucket.take(rate, now, take) {
+                Ok(()) => bot_taken = take,
+                Err(wait) => wait_ms = Some(wait_ms.map_or(wait, |w: u64| w.max(wait))),
+            }
+        }
+        let give_back = |counts: &mut Counts| {
+            for key in taken.into_iter().flatten() {
+                if let Some(bucket) = counts.buckets.get_mut(&key) {
+                    bucket.milli = bucket.milli.saturating_add(1_000);
+                }
+            }
+            if bot_taken && let Some(bucket) = &mut counts.bot {
+                bucket.milli = bucket.milli.saturating_add(1_000);
+            }
+        };
         if let Some(retry_after_ms) = wait_ms {
+            give_back(counts);
             return Ok(Err(LimitRefusal::Rate { retry_after_ms }));
-        }
-        // The command's quota and the plugin's, each counted per account
-        // and summed over the person's accounts: linking and unlinking
-        // again starts no new day.
-        let mut quotas = [None; 2];
-        if !self.quotas.is_empty() || !self.role_quotas.is_empty() {
-            let day = now / DAY_MS;
-            for (slot, counted) in quotas.iter_mut().zip([Some(command), None]) {
-                let Some(quota) = self.quota_for(roles, plugin, counted) else {
-                    continue;
-                };
-                let mut used = 0u64;
-                let mut own = None;
-                for each in &facts.accounts {
-                    let parts = [
-                        "q",
-                        &each.platform,
-                        &each.user,
-                        plugin,
-                        counted.unwrap_or(""),
-                    ];
-                    let hash = key_of(h, &parts) ^ day;
-                    if !counts.quotas.contains_key(&hash) {
-                        let today = counts.today(now);
-                        let name = match counted {
-                            Some(command) => format!("{plugin}.{command}"),
-                            None => plugin.to_owned(),
-                        };
-                        let key = format!("quota/{today}/{each}/{name}");
-                        let stored: u64 = self.read(&key)?.unwrap_or(0);
-                        let counted = Counted {
-                            key,
-                            value: stored,
-                            dirty: false,
-                        };
-                        counts.quotas.insert(hash, counted);
-                    }
-                    used = used.saturating_add(counts.quotas.get(&hash).map_or(0, |c| c.value));
-                    if each == account {
-                        own = Some(hash);
-                    }
-                }
-                if used >= quota {
-                    return Ok(Err(LimitRefusal::Quota {
-                        command: typed.to_owned(),
-                        quota,
-                        retry_after_ms: DAY_MS - now % DAY_MS,
-                    }));
-                }
-                *slot = own;
-            }
-        }
-        // Allowed: take one use from each.
-        for (rate, key) in buckets {
-            let Some(rate) = rate else { continue };
-            let tokens = refill(counts.buckets.get(&key).copied(), rate, now);
-            counts.buckets.insert(
-                key,
-                Bucket {
-                    milli: tokens.saturating_sub(1_000),
-                    at_ms: now,
-                },
-            );
         }
         if counts.buckets.len() > MAX_BUCKETS {
             prune(&mut counts.buckets, limits, now);
         }
-        for hash in quotas.into_iter().flatten() {
-            if let Some(counted) = counts.quotas.get_mut(&hash) {
-                counted.value += 1;
-                counted.dirty = true;
-            }
-            counts.dirty = true;
+        // The command's quota and the plugin's, each counted per account
+        // and summed over the person's accounts: linking and unlinking
+        // again starts no new day.
+        if self.quotas.is_empty() && self.role_quotas.is_empty() {
+            return Ok(Ok(()));
         }
+        let day = now / DAY_MS;
+        let mut quota_taken = [None; 2];
+        let things = [
+            (asked.of_command, Some(asked.command)),
+            (asked.of_plugin, None),
+        ];
+        for (slot, (thing, command)) in things.into_iter().enumerate() {
+            let Some(quota) = self.quota_for(asked.roles, thing) else {
+                continue;
+            };
+            let mut used = 0u64;
+            let accounts = asked.facts.accounts.iter().zip(&asked.keys.accounts);
+            for (index, (each, &account)) in accounts.enumerate() {
+                let hash = mix(h, Kind::Quota, account, thing, day);
+                let uses = match counts.quotas.entry(hash) {
+                    Entry::Occupied(uses) => Ok(uses.into_mut()),
+                    Entry::Vacant(vacant) => {
+                        let today = today(&mut counts.day, now);
+                        let name = match command {
+                            Some(command) => format!("{}.{command}", asked.plugin),
+                            None => asked.plugin.to_owned(),
+                        };
+                        let key = format!("quota/{today}/{each}/{name}");
+                        self.read::<u64>(&key).map(|stored| {
+                            vacant.insert(Counted {
+                                key,
+                                value: stored.unwrap_or(0),
+                                dirty: false,
+                            })
+                        })
+                    }
+                };
+                let uses = match uses {
+                    Ok(uses) => uses,
+                    Err(e) => {
+                        undo_quotas(counts, &quota_taken);
+                        give_back(counts);
+                        return Err(e);
+                    }
+                };
+                used = used.saturating_add(uses.value);
+                if index == asked.keys.own {
+                    // Taken now, given back below if a quota refuses.
+                    uses.value += 1;
+                    uses.dirty = true;
+                    quota_taken[slot] = Some(hash);
+                }
+            }
+            if used >= quota {
+                undo_quotas(counts, &quota_taken);
+                give_back(counts);
+                return Ok(Err(LimitRefusal::Quota {
+                    command: typed.to_owned(),
+                    quota,
+                    retry_after_ms: DAY_MS - now % DAY_MS,
+                }));
+            }
+        }
+        counts.dirty = true;
         Ok(Ok(()))
     }
 
-    /// The daily quota of `plugin`'s `command` (the whole plugin's for
-    /// `None`) for someone holding `roles`: the highest their roles give,
-    /// else the default.
-    fn quota_for(
-        &self,
-        roles: &std::collections::BTreeSet<Role>,
-        plugin: &str,
-        command: Option<&str>,
-    ) -> Option<u64> {
+    /// The daily quota of `thing` (a plugin or one of its commands, by
+    /// [`thing_key`]) for someone holding `roles`: the highest their
+    /// roles give, else the default.
+    fn quota_for(&self, roles: &std::collections::BTreeSet<Role>, thing: u64) -> Option<u64> {
         let by_role = self
             .role_quotas
             .iter()
             .filter(|(role, _)| roles.contains(role))
-            .filter_map(|(_, quotas)| quotas.get(plugin, command))
+            .filter_map(|(_, quotas)| quotas.get(thing))
             .max();
-        by_role.or_else(|| self.quotas.get(plugin, command))
+        by_role.or_else(|| self.quotas.get(thing))
     }
 
     /// Counts one run (`refused`: one refusal) of `plugin`'s `command`
@@ -470,47 +512,40 @@ impl People {
     /// owner, whom no limit holds back).
     pub fn count_use(&self, plugin: &str, command: &str, refused: bool) -> Result<(), LinkError> {
         let now = self.clock.now_ms();
+        let thing = thing_key(&self.hasher, plugin, Some(command));
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        self.count_locked(&mut counts, plugin, command, refused, now)
+        self.count_locked(&mut counts, thing, plugin, command, refused, now)
     }
 
+    /// Counts a use of `plugin`'s `command` (`thing`, by [`thing_key`]).
     fn count_locked(
         &self,
         counts: &mut Counts,
+        thing: u64,
         plugin: &str,
         command: &str,
         refused: bool,
         now: u64,
     ) -> Result<(), LinkError> {
-        let hash = key_of(&self.hasher, &["u", plugin, command]) ^ (now / DAY_MS);
-        if !counts.usage.contains_key(&hash) {
-            let today = counts.today(now);
-            let key = format!("usage/{today}/{plugin}/{command}");
-            let stored: Usage = self.read(&key)?.unwrap_or_default();
-            let counted = Counted {
-                key,
-                value: stored,
-                dirty: false,
-            };
-            counts.usage.insert(hash, counted);
-        }
-        self.count_into(counts, hash, refused, now)
-    }
-
-    fn count_into(
-        &self,
-        counts: &mut Counts,
-        hash: u64,
-        refused: bool,
-        now: u64,
-    ) -> Result<(), LinkError> {
-        if let Some(counted) = counts.usage.get_mut(&hash) {
-            match refused {
-                true => counted.value.refused += 1,
-                false => counted.value.ran += 1,
+        let hash = mix(&self.hasher, Kind::Usage, 0, thing, now / DAY_MS);
+        let usage = match counts.usage.entry(hash) {
+            Entry::Occupied(usage) => usage.into_mut(),
+            Entry::Vacant(vacant) => {
+                let today = today(&mut counts.day, now);
+                let key = format!("usage/{today}/{plugin}/{command}");
+                let stored: Usage = self.read(&key)?.unwrap_or_default();
+                vacant.insert(Counted {
+                    key,
+                    value: stored,
+                    dirty: false,
+                })
             }
-            counted.dirty = true;
+        };
+        match refused {
+            true => usage.value.refused += 1,
+            false => usage.value.ran += 1,
         }
+        usage.dirty = true;
         counts.dirty = true;
         if now.saturating_sub(counts.flushed_ms) >= FLUSH_MS {
             self.write_counts(counts, now)?;
@@ -579,15 +614,54 @@ impl People {
     }
 }
 
-/// The tokens (thousandths) of a bucket at `now`: full when new.
-fn refill(bucket: Option<Bucket>, rate: Rate, now: u64) -> u64 {
-    let full = u64::from(rate.count) * 1_000;
-    match bucket {
-        None => full,
-        Some(b) => {
-            let elapsed = now.saturating_sub(b.at_ms);
-            let added = elapsed.saturating_mul(full) / rate.per_ms.max(1);
-            b.milli.saturating_add(added).min(full)
+impl Bucket {
+    /// A bucket of `rate` that is full at `now`.
+    fn full(rate: Rate, now: u64) -> Self {
+        Bucket {
+            milli: u64::from(rate.count) * 1_000,
+            at_ms: now,
+        }
+    }
+
+    /// Refills the bucket to `now` and takes a use from it if it holds one
+    /// and `take` says so; else how long until it holds one.
+    fn take(&mut self, rate: Rate, now: u64, take: bool) -> Result<(), u64> {
+        let full = u64::from(rate.count) * 1_000;
+        let elapsed = now.saturating_sub(self.at_ms);
+        let added = elapsed.saturating_mul(full) / rate.per_ms.max(1);
+        let tokens = self.milli.saturating_add(added).min(full);
+        if tokens < 1_000 {
+            // Until the missing part of a token has dripped in.
+            let missing = (1_000 - tokens).saturating_mul(rate.per_ms);
+            return Err(missing.div_ceil(full).max(1));
+        }
+        if take {
+            self.milli = tokens - 1_000;
+            self.at_ms = now;
+        }
+        Ok(())
+    }
+}
+
+/// What [`People::admit`] is asked about, hashed once.
+struct Asked<'a> {
+    facts: &'a AccountFacts,
+    keys: &'a crate::FactKeys,
+    roles: &'a std::collections::BTreeSet<Role>,
+    chat: (&'a str, &'a str),
+    plugin: &'a str,
+    command: &'a str,
+    /// [`thing_key`] of the command and of the plugin.
+    of_command: u64,
+    of_plugin: u64,
+}
+
+/// Gives back the quota uses taken (`counted`, by key) for a command that
+/// is refused after all.
+fn undo_quotas(counts: &mut Counts, counted: &[Option<u64>]) {
+    for hash in counted.iter().flatten() {
+        if let Some(uses) = counts.quotas.get_mut(hash) {
+            uses.value = uses.value.saturating_sub(1);
         }
     }
 }

@@ -358,6 +358,64 @@ fn a_rate_limit_refuses_with_a_retry_time_and_spares_everyone_else() -> anyhow::
 }
 
 #[test]
+fn a_refused_command_takes_nothing_from_the_other_limits() -> anyhow::Result<()> {
+    let rate = |text: &str| text.parse::<Rate>().map_err(anyhow::Error::msg);
+    let none = set(&[]);
+    let admit = |people: &People, who: &Account, command: &str| {
+        people.admit(
+            &*people.facts(&who.platform, &who.user)?,
+            &none,
+            ("telegram", "1"),
+            "dice",
+            command,
+            command,
+        )
+    };
+    // Refused by a person's own rate limit: the chat's is untouched.
+    let by_rate = people().0.with_limits(Limits {
+        user_command: Some(rate("1/minute")?),
+        chat: Some(rate("3/minute")?),
+        bot: Some(rate("5/minute")?),
+        ..Limits::default()
+    });
+    assert_eq!(admit(&by_rate, &telegram(), "roll")?, Ok(()));
+    for _ in 0..5 {
+        assert!(admit(&by_rate, &telegram(), "roll")?.is_err());
+    }
+    assert_eq!(admit(&by_rate, &discord(), "roll")?, Ok(()));
+    let third = Account::new("telegram", "98");
+    assert_eq!(admit(&by_rate, &third, "roll")?, Ok(()));
+    let fourth = Account::new("telegram", "97");
+    assert_eq!(
+        admit(&by_rate, &fourth, "roll")?,
+        Err(LimitRefusal::Rate {
+            retry_after_ms: 20_000
+        }),
+        "the chat's three uses went to three people"
+    );
+    // Refused by a daily quota: neither is the chat's rate limit.
+    let by_quota = people().0.with_limits(Limits {
+        chat: Some(rate("2/minute")?),
+        quotas: [("dice.flip".to_owned(), 1)].into(),
+        ..Limits::default()
+    });
+    assert_eq!(admit(&by_quota, &telegram(), "flip")?, Ok(()));
+    for _ in 0..3 {
+        let refused = admit(&by_quota, &telegram(), "flip")?;
+        assert!(
+            matches!(refused, Err(LimitRefusal::Quota { .. })),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(admit(&by_quota, &discord(), "flip")?, Ok(()));
+    assert!(matches!(
+        admit(&by_quota, &third, "flip")?,
+        Err(LimitRefusal::Rate { .. })
+    ));
+    Ok(())
+}
+
+#[test]
 fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight()
 -> anyhow::Result<()> {
     let (people, store, clock) = people();

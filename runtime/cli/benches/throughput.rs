@@ -191,6 +191,15 @@ fn main() -> Result<()> {
         Arc::new(plugboard_schedule::SystemClock),
     )
     .with_limits(limits);
+    // The sender is a person of two accounts (the bench's and one on
+    // another platform): the quotas sum over both, and every event
+    // carries the person's id.
+    let sender = plugboard_people::Account::new("bench", "u");
+    let code = people.issue_code(&sender).map_err(anyhow::Error::msg)?;
+    let other = plugboard_people::Account::new("elsewhere", "u2");
+    people
+        .redeem(&other, &code.code)
+        .map_err(anyhow::Error::msg)?;
     let access = Arc::new(plugboard_bot::access::Access::new(
         Arc::new(people),
         &Default::default(),
@@ -218,11 +227,13 @@ fn main() -> Result<()> {
         .build()
         .context("runtime")?;
     let event = Event::Message(message("/echo hello, plugboard"));
-    // People are timed with a sender from a platform (the console is the
-    // owner's terminal, whom no limit holds back), as end to end.
+    // People are timed with the sender of the end-to-end rows, on a
+    // platform (the console is the owner's terminal, whom no limit holds
+    // back).
     let platform_event = {
         let mut m = message("/echo hello, plugboard");
         m.chat.platform = plugboard_model::event::Platform::Other("bench".into());
+        m.sender.id = "u".into();
         Event::Message(m)
     };
 

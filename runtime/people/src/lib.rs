@@ -447,7 +447,8 @@ impl People {
     }
 
     fn facts_hash(&self, platform: &str, user: &str) -> u64 {
-        limits::key_of(&self.hasher, &["account", platform, user])
+        use std::hash::BuildHasher;
+        self.hasher.hash_one((platform, user))
     }
 
     /// [`AccountFacts`] of `account`, from the store.

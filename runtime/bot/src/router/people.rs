@@ -63,23 +63,10 @@ impl Router {
                 stranger
             }
         };
-        let platform = event.chat().platform.clone();
         if let (Some(sender), Some(user)) = (&sender, event.sender_mut()) {
             user.global_id = sender.facts.person.as_ref().map(|p| p.as_str().to_owned());
         }
-        // The people a message mentions get theirs too, so that a plugin
-        // keys a person the same way whether they speak or are named.
-        let mentions = match event {
-            Event::Message(m) | Event::Edited(m) => Some(&mut m.mentions),
-            Event::Command(c) => Some(&mut c.message.mentions),
-            _ => None,
-        };
-        for mentioned in mentions.into_iter().flatten() {
-            let facts = access.people().facts(platform.as_str(), &mentioned.id);
-            mentioned.global_id = facts
-                .ok()
-                .and_then(|f| f.person.as_ref().map(|p| p.as_str().to_owned()));
-        }
+        name_mentions(access, event);
         // The console is the owner's terminal: never shut out.
         if let Some(sender) = &sender
             && sender.facts.banned
@@ -478,6 +465,23 @@ impl Router {
                 ),
             }
         }
+    }
+}
+
+/// Sets the person of each account `event` mentions as its global id, so
+/// that a plugin keys a person the same way whether they speak or are
+/// named.
+fn name_mentions(access: &Access, event: &mut Event) {
+    let (chat, mentions) = match event {
+        Event::Message(m) | Event::Edited(m) => (&m.chat, &mut m.mentions),
+        Event::Command(c) => (&c.message.chat, &mut c.message.mentions),
+        _ => return,
+    };
+    for mentioned in mentions {
+        let facts = access.people().facts(chat.platform.as_str(), &mentioned.id);
+        mentioned.global_id = facts
+            .ok()
+            .and_then(|f| f.person.as_ref().map(|p| p.as_str().to_owned()));
     }
 }
 

@@ -45,7 +45,7 @@
 //! | `GET` | `/api/v1/invitations` | any | [`Invitations`](api::Invitations) of the token's account |
 //! | `PUT`, `DELETE` | `/api/v1/invitations/<name>` | owners | accept or decline: [`Owners`](api::Owners) after |
 //! | `GET` | `/index/<name>` | — | one [`IndexEntry`] line per version, `ETag`, 304 on `If-None-Match` |
-//! | `GET` | `/api/v1/plugins/<name>/<version>/download` | — | the package, counted |
+//! | `GET` | `/api/v1/plugins/<name>/<version>/download` | — | the package, counted once per client and day (see below) |
 //! | `GET` | `/api/v1/plugins?q=&category=&sort=&page=&per_page=` | — | [`SearchResults`](api::SearchResults) |
 //! | `GET` | `/api/v1/plugins/<name>` | — | [`PluginInfo`](api::PluginInfo) |
 //!
@@ -73,7 +73,9 @@
 //! `store/community` and `store/owners`, the invitation rules) sits below
 //! the web layer and imports nothing from it: what it needs from elsewhere
 //! is domain code beside it, [`tokens`] (scopes and the token format),
-//! [`password`] (the length rule and argon2id) and [`rate`] (token buckets,
+//! [`password`] (the length rule and argon2id), [`names`] (the one rule for
+//! new plugin and account names: reserved names and look-alikes), `time`
+//! (dates and the [`Clock`]) and [`rate`] (token buckets,
 //! failure delays and the per-address request rate the registry keeps and
 //! the handlers take). `client` is the one rule for a client's address and
 //! subnet. Above it, `server` (the connection loop, its timeouts and caps,
@@ -95,15 +97,16 @@
 //! | `users` | user name | `{created_at, password?, admin?}` (argon2id PHC string) |
 //! | `tokens` | sha256 of the token (32 bytes) | `{user, scopes, created_at}` |
 //! | `keys` | key id (16 hex digits) | `{user, public_key, created_at}` |
-//! | `plugins` | plugin name | `{owners, created_at, updated_at, delisted?}` |
+//! | `plugins` | plugin name | `{owners, created_at, updated_at, delisted?, ratings_frozen?}` |
 //! | `versions` | `name\0version` | the [`IndexEntry`], publish sequence number, publisher, time, description, README, licence, links, categories, keywords, HTTP origins, commands |
 //! | `blobs` | sha256 hex of the package | the package bytes |
 //! | `downloads` | `name\0version` | downloads of the version |
 //! | `daily` | `name\0YYYY-MM-DD\0version` | downloads of the version that UTC day |
 //! | `plugin_downloads` | plugin name | downloads of all versions |
+//! | `download_clients` | UTC day (big-endian `u64`) + 16 bytes of sha256(the day's salt, client address, name, version) | empty: the client was counted for that version that day |
 //! | `sessions` | sha256 of the session cookie | `{user, created_at, expires_at}` |
-//! | `reviews` | `plugin\0author` | `{rating, body, created_at, updated_at, hidden?, reply?}` |
-//! | `ratings` | plugin name | how many visible reviews gave 1…5 stars |
+//! | `reviews` | `plugin\0author` | `{rating, body, created_at, updated_at, hidden?, reply?, uncounted?}` (`uncounted`: why the rating does not count, decided when it was given) |
+//! | `ratings` | plugin name | how many visible reviews whose rating counts gave 1…5 stars, and how many visible ones do not count |
 //! | `reports` | id (big-endian `u64`) | `{target, reporter, reason, created_at, closed?}` |
 //! | `audit` | id (big-endian `u64`) | `{at, by, action, target, reason}`: moderation and owner changes |
 //! | `invitations` | `plugin\0invitee` | `{by, created_at}`: an invitation to own the plugin, open for 30 days |
@@ -119,9 +122,15 @@
 //!
 //! A publish writes the blob first, then the `plugins` and `versions`
 //! records in one transaction: a failure in between leaves an unreferenced
-//! blob, never an index entry without its package. A download increments its
-//! three counters in one transaction. Times are seconds since the Unix
-//! epoch, UTC.
+//! blob, never an index entry without its package. A download that counts
+//! (`routes::uncounted` says which do: not `HEAD`, not a browser fetching
+//! it for a page) records its client's salted hash and increments its three
+//! counters in one transaction, unless the hash is already there: one
+//! client counts once per version and UTC day. The day's salt is random and
+//! lives only in memory, so the stored hashes never lead back to an
+//! address; a new day (or a restart) draws a new one and forgets the old
+//! hashes. Times are seconds since the Unix epoch, UTC, read from the
+//! configured [`Clock`].
 //!
 //! [`IndexEntry`]: plugboard_registry_types::IndexEntry
 //! [`Limits::package`]: plugboard_package::Limits::package
@@ -158,6 +167,7 @@ pub use password::{MAX_PASSWORD, MIN_PASSWORD, check_password};
 pub use rate::{Backoff, RateLimit};
 pub use routes::{DEFAULT_PER_PAGE, DOWNLOAD_DAYS, MAX_PER_PAGE};
 pub use store::{MAX_USER_LEN, Registry, Revoked, TokenInfo, check_user_name, token_id};
+pub use time::Clock;
 pub use tokens::Scope;
 
 /// How the registry behaves; [`Config::default`] suits a public registry.
@@ -228,6 +238,16 @@ pub struct Config {
     /// refilled at 20 a second. Past it the answer is 429 with
     /// `Retry-After`. A burst of 0 turns it off.
     pub request_rate: RateLimit,
+    /// How old an account must be for its ratings to count toward a
+    /// plugin's shown rating: 7 days. A rating counts when its account was
+    /// at least this old when the rating was given or last changed (and
+    /// the plugin's ratings were not frozen by a moderator); younger
+    /// accounts' reviews show, marked, but do not move the average.
+    /// `Duration::ZERO` counts every account's rating.
+    pub rating_min_account_age: Duration,
+    /// The clock the registry reads ([`Clock`]): the system's, unless a
+    /// test moves it forward.
+    pub clock: Clock,
 }
 
 impl Default for Config {
@@ -253,6 +273,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(60),
             connections_per_address: 64,
             request_rate: RateLimit::new(200, Duration::from_secs(10)),
+            rating_min_account_age: Duration::from_secs(7 * 24 * 60 * 60),
+            clock: Clock::default(),
         }
     }
 }

@@ -80,6 +80,11 @@ enum Command {
         /// Default: 200/10s.
         #[arg(long, env = "PLUGBOARD_REGISTRY_REQUEST_RATE", value_parser = parse_rate)]
         request_rate: Option<RateLimit>,
+        /// How old an account must be for the ratings it gives to count
+        /// toward a plugin's shown rating; `0s` counts every account's.
+        /// Like `7d`, `36h`. Default: 7d.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_RATING_MIN_ACCOUNT_AGE", value_parser = parse_duration)]
+        rating_min_account_age: Option<Duration>,
     },
     /// Manages API tokens.
     #[command(subcommand)]
@@ -166,7 +171,7 @@ fn parse_scope(text: &str) -> Result<Scope, String> {
 }
 
 /// A duration: a whole number of seconds, or one with a unit, `ms`, `s`,
-/// `m` or `h` (`10s`, `2m`).
+/// `m`, `h` or `d` (`10s`, `2m`, `7d`).
 fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
@@ -182,8 +187,9 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         "" | "s" => Ok(seconds(1)),
         "m" => Ok(seconds(60)),
         "h" => Ok(seconds(3600)),
+        "d" => Ok(seconds(86_400)),
         _ => Err(format!(
-            "`{unit}` is not a unit of time here; write the duration like 10s, 2m or 500ms"
+            "`{unit}` is not a unit of time here; write the duration like 10s, 2m, 7d or 500ms"
         )),
     }
 }
@@ -241,6 +247,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             idle_timeout,
             connections_per_address,
             request_rate,
+            rating_min_account_age,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -259,6 +266,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             config.connections_per_address =
                 connections_per_address.unwrap_or(config.connections_per_address);
             config.request_rate = request_rate.unwrap_or(config.request_rate);
+            config.rating_min_account_age =
+                rating_min_account_age.unwrap_or(config.rating_min_account_age);
             let registry = open_with(&cli.data, config)?;
             let runtime = tokio::runtime::Runtime::new().context("could not start tokio")?;
             runtime.block_on(async move {
@@ -368,6 +377,7 @@ mod tests {
             ("10s", Some(Duration::from_secs(10))),
             ("2m", Some(Duration::from_secs(120))),
             ("1h", Some(Duration::from_secs(3600))),
+            ("7d", Some(Duration::from_secs(7 * 86_400))),
             ("500ms", Some(Duration::from_millis(500))),
             ("", None),
             ("s", None),

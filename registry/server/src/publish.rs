@@ -28,7 +28,8 @@
 //!    WIT of each interface in `provides` is decoded from the component, to
 //!    be stored with the version for the plugin page;
 //! 5. under the registry's write lock: for a new name, not reserved (422)
-//!    and not confusable with another owner's plugin (409); for an existing
+//!    and not confusable with another owner's plugin (409), both by
+//!    [`names::clash`](crate::names::clash); for an existing
 //!    name, the user is an owner (403); the version is new (409, whatever
 //!    the bytes); every dependency names a plugin here with a version, not
 //!    yanked, that matches the requirement (422); every interface in
@@ -50,9 +51,8 @@ use plugboard_registry_types::api::{KEY_ID_HEADER, Published, SIGNATURE_HEADER};
 
 use crate::auth::{Authed, Scope};
 use crate::error::AppError;
-use crate::names::{reserved, skeleton};
+use crate::names::{Clash, NameKind, clash};
 use crate::store::{CommandInfo, PluginRecord, Registry, VersionRecord};
-use crate::time;
 
 /// The handler.
 pub(crate) async fn publish(
@@ -181,7 +181,7 @@ fn publish_blocking(
     let interfaces = crate::interfaces::provided_wit(contents.component(), manifest);
 
     let _lock = registry.write_lock();
-    let now = time::now();
+    let now = registry.now();
     let plugin = match registry.plugin(name)? {
         Some(mut plugin) => {
             if !plugin.owners.iter().any(|o| o == user) {
@@ -202,16 +202,22 @@ fn publish_blocking(
             plugin
         }
         None => {
-            if let Some(problem) = reserved(name) {
-                return Err(AppError::unprocessable(problem));
-            }
-            let shape = skeleton(name);
-            for (other, record) in registry.plugins()? {
-                if skeleton(&other) == shape && !record.owners.iter().any(|o| o == user) {
-                    return Err(AppError::conflict(format!(
-                        "the name `{name}` is too easily mistaken for the existing plugin \
-                         `{other}`; choose a name that does not look like it"
-                    )));
+            // Look-alikes of the publisher's own plugins are allowed.
+            let others: Vec<String> = registry
+                .plugins()?
+                .into_iter()
+                .filter(|(_, record)| !record.owners.iter().any(|o| o == user))
+                .map(|(other, _)| other)
+                .collect();
+            match clash(name, others.iter().map(String::as_str)) {
+                None => {}
+                Some(found @ Clash::Reserved { .. }) => {
+                    return Err(AppError::unprocessable(
+                        found.explain(name, NameKind::Plugin),
+                    ));
+                }
+                Some(found) => {
+                    return Err(AppError::conflict(found.explain(name, NameKind::Plugin)));
                 }
             }
             PluginRecord {
@@ -219,6 +225,7 @@ fn publish_blocking(
                 created_at: now,
                 updated_at: now,
                 delisted: false,
+                ratings_frozen: None,
             }
         }
     };

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use plugboard_package::{Checksum, PackageError, PublicKey, Signature, sha256_hex};
@@ -16,6 +17,7 @@ use semver::Version;
 use serde::Deserialize;
 
 use crate::auth::{Authed, Scope};
+use crate::client::Client;
 use crate::error::AppError;
 use crate::search::Filter;
 use crate::store::{
@@ -414,10 +416,13 @@ fn none_match(headers: &HeaderMap, etag: &str) -> bool {
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
-/// `GET /api/v1/plugins/<name>/<version>/download`: the package, counted.
+/// `GET /api/v1/plugins/<name>/<version>/download` (and `HEAD`): the
+/// package, counted once per client, version and day when [`uncounted`]
+/// finds nothing against it.
 pub(crate) async fn download(
     State(registry): State<Registry>,
     Path((name, version)): Path<(String, String)>,
+    parts: Parts,
 ) -> Result<Response, AppError> {
     plausible(&name)?;
     let version = parse_version(&name, &version)?;
@@ -437,9 +442,15 @@ pub(crate) async fn download(
             "the package of `{name}` {version} (sha256 {sha256}) is missing from the store"
         ))
     })?;
-    // A failed count must not cost the client its package.
-    if let Err(error) = registry.count_download(&name, &version, time::day_of(time::now())) {
-        tracing::error!(%name, %version, "could not count a download: {error}");
+    match uncounted(&parts.method, &parts.headers) {
+        Some(why) => tracing::debug!(%name, %version, why, "download not counted"),
+        None => {
+            let client = Client::of_parts(&parts, registry.config().behind_proxy);
+            // A failed count must not cost the client its package.
+            if let Err(error) = registry.count_download(&name, &version, &client.address_key()) {
+                tracing::error!(%name, %version, "could not count a download: {error}");
+            }
+        }
     }
     let disposition = format!("attachment; filename=\"{name}-{version}.plugboard.tar.gz\"");
     let disposition = HeaderValue::from_str(&disposition)
@@ -455,6 +466,141 @@ pub(crate) async fn download(
         bytes.to_vec(),
     )
         .into_response())
+}
+
+/// Why a download request is not counted, or `None` when it counts: the
+/// one rule for what a download is (docs/registry-api.md, "Download").
+/// A download counts when someone asked for the package: a client like
+/// `plugboard install` or curl, or a person who opened the link. It does
+/// not count when a browser fetched it on a page's behalf, which any page
+/// (a README image, another site) can make every visitor's browser do:
+///
+/// * a request other than `GET` (`HEAD` reads the headers only);
+/// * from a browser that sends fetch metadata (`Sec-Fetch-*`, which pages
+///   cannot set): anything but a navigation its user started
+///   (`Sec-Fetch-Mode: navigate` with `Sec-Fetch-User: ?1`), so images,
+///   scripts, `fetch()` calls, frames and script-driven navigations do not
+///   count;
+/// * from a browser without fetch metadata: an `Accept` that asks for an
+///   image, audio, video or a style sheet rather than the package
+///   (`application/gzip`), or a `Referer` on this registry's own host (a
+///   registry page embedding it; README links send no `Referer`).
+///
+/// What counts is then counted once per client, version and UTC day
+/// ([`Registry::count_download`]).
+pub(crate) fn uncounted(method: &Method, headers: &HeaderMap) -> Option<&'static str> {
+    if method != Method::GET {
+        return Some("not a GET");
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    let metadata = [
+        "sec-fetch-site",
+        "sec-fetch-mode",
+        "sec-fetch-dest",
+        "sec-fetch-user",
+    ];
+    if metadata.iter().any(|name| headers.contains_key(*name)) {
+        let navigation =
+            header("sec-fetch-mode").is_some_and(|m| m.eq_ignore_ascii_case("navigate"));
+        let by_user = header("sec-fetch-user") == Some("?1");
+        return (!(navigation && by_user))
+            .then_some("a browser fetched it for a page, not at its user's request");
+    }
+    let accepted: Vec<String> = header("accept")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|item| item.split(';').next())
+        .map(|media| media.trim().to_ascii_lowercase())
+        .collect();
+    let page_resource = accepted.iter().any(|media| {
+        ["image/", "audio/", "video/"]
+            .iter()
+            .any(|kind| media.starts_with(kind))
+            || media == "text/css"
+    });
+    if page_resource && !accepted.iter().any(|media| media == "application/gzip") {
+        return Some("the client asked for an image or another page resource");
+    }
+    let referer_host = header("referer").and_then(|referer| {
+        let (_, rest) = referer.split_once("://")?;
+        rest.split(['/', '?', '#']).next()
+    });
+    let own_host = |host: &str| {
+        ["host", "x-forwarded-host"]
+            .iter()
+            .filter_map(|name| header(name))
+            .any(|own| own.eq_ignore_ascii_case(host))
+    };
+    if referer_host.is_some_and(own_host) {
+        return Some("a page of this registry asked for it");
+    }
+    None
+}
+
+/// Whether `url` (absolute, protocol-relative or relative to any page)
+/// points at a package download of a Plugboard registry: a path ending in
+/// `plugins/<name>/<version>/download`, read leniently, as a browser or a
+/// lenient server might (tabs and newlines dropped, `\` as `/`,
+/// percent-escapes decoded, case ignored, `.` and `..` resolved, query and
+/// fragment ignored). The README renderer drops images with such a URL.
+pub(crate) fn is_download_url(url: &str) -> bool {
+    let cleaned: String = url
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| if c == '\\' { '/' } else { c })
+        .collect();
+    let decoded = percent_decode(&cleaned).to_ascii_lowercase();
+    let target = decoded.split(['?', '#']).next().unwrap_or_default();
+    let after_authority = |rest: &str| rest.find('/').map_or("", |at| &rest[at..]).to_owned();
+    let path = match target.split_once("://") {
+        Some((scheme, rest)) if !scheme.contains('/') => after_authority(rest),
+        _ => match target.strip_prefix("//") {
+            Some(rest) => after_authority(rest),
+            None => target.to_owned(),
+        },
+    };
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment.trim() {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            segment => segments.push(segment),
+        }
+    }
+    matches!(segments.as_slice(), [.., "plugins", _, _, "download"])
+}
+
+/// `text` with `%XX` escapes decoded (invalid UTF-8 replaced).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = (byte == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(decoded) => {
+                out.push(decoded);
+                i += 3;
+            }
+            None => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The newest version that is not yanked, stable versions before pre-releases.
@@ -536,7 +682,7 @@ pub(crate) async fn metadata(
         .or_else(|| versions.first())
         .ok_or_else(|| AppError::internal(format!("`{name}` has an owner record but no versions")))?
         .clone();
-    let today = time::day_of(time::now());
+    let today = time::day_of(registry.now());
     let first_day = today.saturating_sub(DOWNLOAD_DAYS - 1);
     let per_day = registry
         .daily_downloads(&name, first_day)?
@@ -602,4 +748,191 @@ pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> AppError {
             uri.path()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The headers Chromium sends for an `<img>` on a registry page.
+    const CHROMIUM_IMAGE: &[(&str, &str)] = &[
+        (
+            "accept",
+            "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+        ),
+        ("referer", "https://registry.example/plugins/dice"),
+        ("sec-fetch-dest", "image"),
+        ("sec-fetch-mode", "no-cors"),
+        ("sec-fetch-site", "same-origin"),
+        ("host", "registry.example"),
+    ];
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            let name = header::HeaderName::from_bytes(name.as_bytes()).expect("a header name");
+            map.append(name, HeaderValue::from_str(value).expect("a header value"));
+        }
+        map
+    }
+
+    #[test]
+    fn what_counts_as_a_download() {
+        let navigation_by_user: &[(&str, &str)] = &[
+            ("accept", "text/html,application/xhtml+xml,*/*;q=0.8"),
+            ("sec-fetch-dest", "document"),
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-user", "?1"),
+        ];
+        let host = ("host", "registry.example");
+        for (method, pairs, counts, case) in [
+            (Method::GET, &[][..], true, "a bare client"),
+            (
+                Method::GET,
+                &[("accept", "*/*"), ("user-agent", "plugboard/0.1.0")][..],
+                true,
+                "plugboard install",
+            ),
+            (
+                Method::GET,
+                &[("accept", "application/gzip, image/png")][..],
+                true,
+                "asks for the package first of all",
+            ),
+            (Method::HEAD, &[][..], false, "HEAD"),
+            (Method::POST, &[][..], false, "not a GET"),
+            (
+                Method::GET,
+                CHROMIUM_IMAGE,
+                false,
+                "a README image in Chromium",
+            ),
+            (
+                Method::GET,
+                &[
+                    ("sec-fetch-dest", "image"),
+                    ("sec-fetch-mode", "no-cors"),
+                    ("sec-fetch-site", "cross-site"),
+                ][..],
+                false,
+                "an image on another site",
+            ),
+            (
+                Method::GET,
+                &[
+                    ("sec-fetch-dest", "empty"),
+                    ("sec-fetch-mode", "cors"),
+                    ("sec-fetch-site", "cross-site"),
+                ][..],
+                false,
+                "fetch() from another site",
+            ),
+            (
+                Method::GET,
+                &[
+                    ("sec-fetch-dest", "iframe"),
+                    ("sec-fetch-mode", "navigate"),
+                    ("sec-fetch-site", "cross-site"),
+                ][..],
+                false,
+                "a frame",
+            ),
+            (
+                Method::GET,
+                &[
+                    ("sec-fetch-dest", "document"),
+                    ("sec-fetch-mode", "navigate"),
+                    ("sec-fetch-site", "cross-site"),
+                ][..],
+                false,
+                "a navigation a script started",
+            ),
+            (
+                Method::GET,
+                navigation_by_user,
+                true,
+                "a person opens the link",
+            ),
+            (
+                Method::GET,
+                &[("accept", "image/webp,*/*")][..],
+                false,
+                "an image in a browser without fetch metadata",
+            ),
+            (
+                Method::GET,
+                &[("accept", "text/css,*/*;q=0.1")][..],
+                false,
+                "a style sheet",
+            ),
+            (
+                Method::GET,
+                &[
+                    ("accept", "*/*"),
+                    ("referer", "https://registry.example/plugins/dice"),
+                    host,
+                ][..],
+                false,
+                "a registry page embeds it",
+            ),
+            (
+                Method::GET,
+                &[
+                    ("accept", "*/*"),
+                    ("referer", "https://REGISTRY.example:443/"),
+                    ("host", "elsewhere.example"),
+                    ("x-forwarded-host", "registry.example:443"),
+                ][..],
+                false,
+                "a registry page behind a proxy",
+            ),
+            (
+                Method::GET,
+                &[
+                    ("accept", "*/*"),
+                    ("referer", "https://blog.example/post"),
+                    host,
+                ][..],
+                true,
+                "a link on another site, in an old browser",
+            ),
+        ] {
+            let why = uncounted(&method, &headers(pairs));
+            assert_eq!(why.is_none(), counts, "{case}: {why:?}");
+        }
+    }
+
+    #[test]
+    fn download_urls_are_recognised_however_written() {
+        for url in [
+            "/api/v1/plugins/dice/0.1.0/download",
+            "https://registry.example/api/v1/plugins/dice/0.1.0/download",
+            "//registry.example/api/v1/plugins/dice/0.1.0/download?x=1#y",
+            "api/v1/plugins/dice/0.1.0/download",
+            "../../api/v1/plugins/dice/0.1.0/download/",
+            "/API/V1/Plugins/Dice/0.1.0/Download",
+            "/api/v1/plugins/dice/0.1.0/%64ownload",
+            "/api/v1/plugins/dice/0.1.0/download/./",
+            "/api/v1/plugins/dice/0.1.0/x/../download",
+            "\\api\\v1\\plugins\\dice\\0.1.0\\download",
+            "/api/v1/plugins/dice/0.1.0/down\tload",
+            "http://127.0.0.1:8080/api//v1/plugins/dice/0.1.0//download",
+        ] {
+            assert!(is_download_url(url), "{url}");
+        }
+        for url in [
+            "https://img.shields.io/badge/downloads-100-green",
+            "https://example.com/download",
+            "https://github.com/o/r/releases/download/v1/screenshot.png",
+            "/api/v1/plugins/dice",
+            "/api/v1/plugins/dice/0.1.0/download.png",
+            "data:image/png;base64,AAAA",
+            "/plugins/dice",
+            "%zz/%4",
+            "",
+        ] {
+            assert!(!is_download_url(url), "{url}");
+        }
+    }
 }

@@ -22,12 +22,15 @@ use sled::transaction::{ConflictableTransactionError, Transactional};
 
 use crate::Config;
 use crate::error::StoreError;
+use crate::names::{Clash, NameKind};
 use crate::rate::{AddressLimiter, Backoffs, RateLimiter};
 use crate::time;
 use crate::tokens::{Scope, TOKEN_PREFIX};
 
 pub(crate) use catalog::{Catalog, Summary};
-pub(crate) use community::{Moderation, Ratings, Reply, ReportTarget, SESSION_SECONDS, SignUp};
+pub(crate) use community::{
+    Moderation, Ratings, Reply, ReportTarget, SESSION_SECONDS, SignUp, Uncounted,
+};
 pub(crate) use owners::{Invitation, Invited, Removed};
 
 /// The registry: its sled database, its configuration and the in-memory
@@ -61,6 +64,8 @@ struct Inner {
     downloads: Tree,
     daily: Tree,
     plugin_downloads: Tree,
+    /// The clients counted today, per version: salted hashes only.
+    download_clients: Tree,
     sessions: Tree,
     reviews: Tree,
     ratings: Tree,
@@ -90,6 +95,9 @@ struct Inner {
     /// cookies' signatures are derived from (kept in the `meta` tree, so
     /// they survive a restart).
     csrf_key: [u8; 32],
+    /// The salt of today's `download_clients` hashes and its UTC day: drawn
+    /// at random for each day, and kept only in memory.
+    download_salt: Mutex<Option<(u64, [u8; 32])>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -190,6 +198,10 @@ pub(crate) struct PluginRecord {
     /// Hidden from browsing and search by a moderator; still installable.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub delisted: bool,
+    /// Set while moderators froze the plugin's ratings: ratings given or
+    /// changed meanwhile are kept and do not count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ratings_frozen: Option<Moderation>,
 }
 
 /// One published version: its index entry and what the marketplace shows.
@@ -363,6 +375,7 @@ impl Registry {
             downloads: tree("downloads")?,
             daily: tree("daily")?,
             plugin_downloads: tree("plugin_downloads")?,
+            download_clients: tree("download_clients")?,
             sessions: tree("sessions")?,
             reviews: tree("reviews")?,
             ratings: tree("ratings")?,
@@ -382,7 +395,10 @@ impl Registry {
             ratings_cache: RwLock::new(None),
             readmes: Mutex::new((HashMap::new(), 0)),
             csrf_key,
+            download_salt: Mutex::new(None),
         };
+        // Hashes made with a salt that is gone can never match again.
+        inner.download_clients.clear()?;
         let registry = Self {
             inner: Arc::new(inner),
         };
@@ -393,6 +409,12 @@ impl Registry {
     /// The configuration the registry was opened with.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Seconds since the Unix epoch, now, by the configured
+    /// [`Clock`](crate::Clock).
+    pub(crate) fn now(&self) -> u64 {
+        self.inner.config.clock.now()
     }
 
     pub(crate) fn limiter(&self) -> &RateLimiter {
@@ -435,9 +457,37 @@ impl Registry {
         hex::encode(Checksum::of(&input).as_bytes())
     }
 
+    /// Why `name` may not be a new account's name, if it may not: the
+    /// [`names::clash`](crate::names::clash) rule against the reserved names
+    /// and every account. Every way an account is made asks it, under the
+    /// write lock.
+    pub(crate) fn user_name_clash(&self, name: &str) -> Result<Option<Clash>, StoreError> {
+        let names = self
+            .inner
+            .users
+            .iter()
+            .keys()
+            .map(|key| key.map(|key| String::from_utf8_lossy(&key).into_owned()))
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(crate::names::clash(name, names.iter().map(String::as_str)))
+    }
+
+    /// [`Registry::user_name_clash`] as the error the operator's commands
+    /// answer.
+    fn check_new_user(&self, name: &str) -> Result<(), StoreError> {
+        match self.user_name_clash(name)? {
+            None => Ok(()),
+            Some(clash) => Err(StoreError::InvalidUser {
+                name: name.to_owned(),
+                problem: clash.explain(name, NameKind::User),
+            }),
+        }
+    }
+
     /// Creates an API token for `user` with `scopes`, creating the user if
-    /// needed, and returns the token. Only its sha256 is stored, so this is
-    /// the one time anyone sees it.
+    /// needed (refused when the name is reserved or reads like another
+    /// account's, see [`crate::names`]), and returns the token. Only its
+    /// sha256 is stored, so this is the one time anyone sees it.
     pub fn create_token(&self, user: &str, scopes: &[Scope]) -> Result<String, StoreError> {
         check_user_name(user)?;
         let mut secret = [0u8; 32];
@@ -447,7 +497,7 @@ impl Registry {
         let mut scopes = scopes.to_vec();
         scopes.sort();
         scopes.dedup();
-        let now = time::now();
+        let now = self.now();
         let record = TokenRecord {
             user: user.to_owned(),
             scopes,
@@ -463,6 +513,10 @@ impl Registry {
         let token_record = encode("tokens", &record)?;
         let hash = token_hash(&token);
         let inner = &self.inner;
+        let _lock = self.write_lock();
+        if !self.user_exists(user)? {
+            self.check_new_user(user)?;
+        }
         (&inner.users, &inner.tokens).transaction(|(users, tokens)| {
             if users.get(user.as_bytes())?.is_none() {
                 users.insert(user.as_bytes(), user_record.clone())?;
@@ -543,7 +597,7 @@ impl Registry {
         let record = KeyRecord {
             user: user.to_owned(),
             public_key: key.to_string(),
-            created_at: time::now(),
+            created_at: self.now(),
         };
         let bytes = encode("keys", &record)?;
         let result = self.inner.keys.compare_and_swap(
@@ -748,6 +802,26 @@ impl Registry {
         Ok(Some(true))
     }
 
+    /// Freezes a plugin's ratings (`Some`: who, when and why) or thaws them
+    /// (`None`) under the write lock: `None` when there is no such plugin,
+    /// else whether that changed anything.
+    pub(crate) fn set_ratings_frozen(
+        &self,
+        name: &str,
+        frozen: Option<Moderation>,
+    ) -> Result<Option<bool>, StoreError> {
+        let _lock = self.write_lock();
+        let Some(mut plugin) = self.plugin(name)? else {
+            return Ok(None);
+        };
+        if plugin.ratings_frozen.is_some() == frozen.is_some() {
+            return Ok(Some(false));
+        }
+        plugin.ratings_frozen = frozen;
+        self.put_plugin(name, &plugin)?;
+        Ok(Some(true))
+    }
+
     /// Downloads of each of a plugin's versions, in one scan.
     pub(crate) fn downloads_by_version(
         &self,
@@ -772,20 +846,38 @@ impl Registry {
         Ok(self.inner.blobs.get(sha256.as_bytes())?)
     }
 
-    /// Counts one download of `name` `version` on `day`: the version's total,
-    /// the day's count for the version, and the plugin's total, together in
-    /// one transaction.
+    /// Counts a download of `name` `version` by `client` (its address as
+    /// [`Client::address_key`](crate::client::Client::address_key) writes
+    /// it), unless that client was counted for that version today (UTC, by
+    /// the registry's clock); whether it counted. A counted download
+    /// increments the version's total, the day's count for the version and
+    /// the plugin's total, in the transaction that remembers the client, so
+    /// simultaneous downloads by one client count once.
+    ///
+    /// The client is remembered as a salted hash
+    /// ([`download_client_key`](Self::download_client_key)), never as its
+    /// address.
     pub(crate) fn count_download(
         &self,
         name: &str,
         version: &Version,
-        day: u64,
-    ) -> Result<(), StoreError> {
+        client: &str,
+    ) -> Result<bool, StoreError> {
         let inner = &self.inner;
+        let day = time::day_of(self.now());
+        let client_key = self.download_client_key(day, client, name, version)?;
         let version_key = version_key(name, version);
         let daily_key = daily_key(name, day, version);
-        (&inner.downloads, &inner.daily, &inner.plugin_downloads).transaction(
-            |(downloads, daily, totals)| {
+        let counted = (
+            &inner.download_clients,
+            &inner.downloads,
+            &inner.daily,
+            &inner.plugin_downloads,
+        )
+            .transaction(|(clients, downloads, daily, totals)| {
+                if clients.insert(client_key.as_slice(), &[][..])?.is_some() {
+                    return Ok(false);
+                }
                 for (tree, key) in [
                     (downloads, version_key.as_slice()),
                     (daily, daily_key.as_slice()),
@@ -796,10 +888,84 @@ impl Registry {
                         tree.insert(key, new)?;
                     }
                 }
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            },
-        )?;
-        Ok(())
+                Ok::<_, ConflictableTransactionError<StoreError>>(true)
+            })?;
+        Ok(counted)
+    }
+
+    /// The key that stands for `client` downloading `name` `version` on
+    /// `day` in the `download_clients` tree: the day (8 bytes, big-endian)
+    /// and the first 16 bytes of the sha256 of the day's salt, the client,
+    /// the name and the version. The salt is random, drawn for each day and
+    /// never written to disk, so the stored hashes cannot be turned back
+    /// into addresses (not even by trying every IPv4 address), and tell
+    /// nothing once the day is over.
+    fn download_client_key(
+        &self,
+        day: u64,
+        client: &str,
+        name: &str,
+        version: &Version,
+    ) -> Result<Vec<u8>, StoreError> {
+        let salt = self.download_salt(day)?;
+        let version = version.to_string();
+        let mut input = Vec::with_capacity(64 + client.len() + name.len() + version.len());
+        input.extend_from_slice(&salt);
+        input.extend_from_slice(b"download\0");
+        for part in [client, name, version.as_str()] {
+            input.extend_from_slice(part.as_bytes());
+            input.push(0);
+        }
+        let hash = Checksum::of(&input);
+        let mut key = day.to_be_bytes().to_vec();
+        key.extend_from_slice(&hash.as_bytes()[..16]);
+        Ok(key)
+    }
+
+    /// The salt of `day`'s client hashes, drawn when the day is first seen;
+    /// a new day also forgets the clients of the days before.
+    fn download_salt(&self, day: u64) -> Result<[u8; 32], StoreError> {
+        let mut current = self
+            .inner
+            .download_salt
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((salt_day, salt)) = *current
+            && salt_day == day
+        {
+            return Ok(salt);
+        }
+        let mut salt = [0u8; 32];
+        getrandom::fill(&mut salt).map_err(|e| StoreError::Randomness(e.to_string()))?;
+        let previous = current.replace((day, salt));
+        drop(current);
+        if previous.is_some() {
+            self.forget_download_clients_before(day);
+        }
+        Ok(salt)
+    }
+
+    /// Removes the `download_clients` entries of the days before `day`, on
+    /// a thread of its own: a busy day leaves many, and the download that
+    /// started the new day should not wait for them.
+    fn forget_download_clients_before(&self, day: u64) {
+        let tree = self.inner.download_clients.clone();
+        let end = day.to_be_bytes();
+        let sweep = move || {
+            for key in tree.range(..end).keys() {
+                let removed = key.and_then(|key| tree.remove(key));
+                if let Err(error) = removed {
+                    tracing::warn!("could not forget an earlier day's download clients: {error}");
+                    return;
+                }
+            }
+        };
+        if let Err(error) = std::thread::Builder::new()
+            .name("download-clients-sweep".into())
+            .spawn(sweep)
+        {
+            tracing::warn!("could not start forgetting earlier days' download clients: {error}");
+        }
     }
 
     pub(crate) fn version_downloads(
@@ -836,5 +1002,65 @@ impl Registry {
             *days.entry(date).or_default() += counter(Some(&value));
         }
         Ok(days.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn downloads_count_once_per_client_version_and_day() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Password(e.to_string()))?;
+        let config = Config::default();
+        let clock = config.clock.clone();
+        let registry = Registry::open(dir.path(), config)?;
+        let (v1, v2) = (Version::new(0, 1, 0), Version::new(0, 2, 0));
+        let count =
+            |version: &Version, client: &str| registry.count_download("dice", version, client);
+        assert!(count(&v1, "192.0.2.1")?, "the first");
+        assert!(!count(&v1, "192.0.2.1")?, "the same client again");
+        assert!(count(&v2, "192.0.2.1")?, "another version");
+        assert!(count(&v1, "192.0.2.2")?, "another client");
+        assert_eq!(registry.plugin_downloads("dice")?, 3);
+        assert_eq!(registry.version_downloads("dice", &v1)?, 2);
+
+        // Only salted hashes are kept: no address, in keys or values.
+        let keys: Vec<sled::IVec> = registry
+            .inner
+            .download_clients
+            .iter()
+            .keys()
+            .collect::<Result<_, _>>()?;
+        assert_eq!(keys.len(), 3);
+        for key in &keys {
+            assert_eq!(key.len(), 24);
+            assert!(!key.windows(9).any(|w| w == b"192.0.2.1"), "{key:?}");
+        }
+
+        // The next day the client counts again, and yesterday's hashes go.
+        clock.advance(Duration::from_secs(86_400));
+        assert!(count(&v1, "192.0.2.1")?, "a new day");
+        assert!(!count(&v1, "192.0.2.1")?);
+        assert_eq!(registry.version_downloads("dice", &v1)?, 3);
+        let today = time::day_of(registry.now()).to_be_bytes();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while registry
+            .inner
+            .download_clients
+            .range(..today)
+            .next()
+            .is_some()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "yesterday's hashes were never forgotten"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(registry.inner.download_clients.len(), 1);
+        Ok(())
     }
 }

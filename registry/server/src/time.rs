@@ -1,15 +1,51 @@
 //! UTC times as the registry stores and shows them: seconds since the Unix
-//! epoch in sled, RFC 3339 and `YYYY-MM-DD` on the wire.
+//! epoch in sled, RFC 3339 and `YYYY-MM-DD` on the wire; and [`Clock`], the
+//! one source of "now" the store and the handlers read.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const DAY: u64 = 86_400;
 
-/// Seconds since the Unix epoch, now.
-pub(crate) fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+/// The clock the registry reads for every time it stores or compares:
+/// record dates, session expiry, invitation ages, account ages for ratings
+/// and the UTC day downloads are counted in. It is the system clock, moved
+/// forward by an offset that starts at zero, so that a test can let days
+/// pass without waiting ([`Clock::advance`]). Rate limits measure elapsed
+/// time with their own monotonic clock and do not read it.
+///
+/// Clones share the offset: advancing the clock of a
+/// [`Config`](crate::Config) advances the registry opened with it.
+///
+/// ```
+/// use std::time::Duration;
+/// use plugboard_registry::Clock;
+///
+/// let clock = Clock::default();
+/// let before = clock.now();
+/// clock.clone().advance(Duration::from_secs(86_400));
+/// assert!(clock.now() >= before + 86_400);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset: Arc<AtomicU64>,
+}
+
+impl Clock {
+    /// Seconds since the Unix epoch, now, by this clock.
+    pub fn now(&self) -> u64 {
+        let system = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        system.saturating_add(self.offset.load(Ordering::Acquire))
+    }
+
+    /// Moves this clock, and every clone of it, forward by `by` (whole
+    /// seconds).
+    pub fn advance(&self, by: Duration) {
+        self.offset.fetch_add(by.as_secs(), Ordering::AcqRel);
+    }
 }
 
 /// The days since the Unix epoch of `secs`.
@@ -45,5 +81,16 @@ mod tests {
         assert_eq!(rfc3339(1_748_779_205), "2025-06-01T12:00:05Z");
         assert_eq!(date(day_of(1_704_067_199)), "2023-12-31");
         assert_eq!(date(day_of(1_704_067_200)), "2024-01-01");
+    }
+
+    #[test]
+    fn clones_share_the_offset() {
+        let clock = Clock::default();
+        let other = clock.clone();
+        let before = clock.now();
+        other.advance(Duration::from_secs(3 * DAY));
+        let after = clock.now();
+        assert!(after >= before + 3 * DAY, "{before} → {after}");
+        assert!(after < before + 3 * DAY + 60, "{before} → {after}");
     }
 }

@@ -8,7 +8,7 @@ use sled::transaction::{ConflictableTransactionError, Transactional};
 
 use super::{Registry, UserRecord, corrupt, decode, encode, get, prefix, token_hash};
 use crate::error::StoreError;
-use crate::time;
+use crate::names::Clash;
 
 /// How long a web session lasts: 30 days.
 pub(crate) const SESSION_SECONDS: u64 = 30 * 24 * 60 * 60;
@@ -35,6 +35,42 @@ pub(crate) struct ReviewRecord {
     /// An owner's answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply: Option<Reply>,
+    /// Why the rating does not count toward the plugin's shown rating,
+    /// decided by [`rating_uncounted`] when the rating was given or last
+    /// changed; `None` (and every review written before the rule) counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncounted: Option<Uncounted>,
+}
+
+/// Why a rating does not count toward a plugin's shown rating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Uncounted {
+    /// Its account was younger than
+    /// [`Config::rating_min_account_age`](crate::Config::rating_min_account_age).
+    NewAccount,
+    /// Moderators had frozen the plugin's ratings.
+    Frozen,
+}
+
+/// Whether a rating given now counts toward the plugin's shown rating, and
+/// if not why: the one rule, which [`Registry::put_review`] applies and the
+/// plugin page explains. A rating counts when the plugin's ratings are not
+/// frozen and its account is at least `min_age` seconds old (an account
+/// made in the future by a moved clock is as new as can be).
+pub(crate) fn rating_uncounted(
+    account_created_at: u64,
+    now: u64,
+    min_age: u64,
+    frozen: bool,
+) -> Option<Uncounted> {
+    if frozen {
+        Some(Uncounted::Frozen)
+    } else if now.saturating_sub(account_created_at) < min_age || account_created_at > now {
+        Some(Uncounted::NewAccount)
+    } else {
+        None
+    }
 }
 
 /// Who did a moderation action, when and why.
@@ -53,13 +89,19 @@ pub(crate) struct Reply {
     pub at: u64,
 }
 
-/// The visible ratings of a plugin: how many reviews gave 1, 2, … 5 stars.
+/// The visible ratings of a plugin: how many of those that count gave 1,
+/// 2, … 5 stars, and how many do not count. The average, the count and the
+/// ranking are of those that count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Ratings {
     pub counts: [u64; 5],
+    /// Visible reviews whose rating does not count ([`Uncounted`]).
+    #[serde(default)]
+    pub uncounted: u64,
 }
 
 impl Ratings {
+    /// How many ratings count.
     pub fn count(&self) -> u64 {
         self.counts.iter().sum()
     }
@@ -81,11 +123,16 @@ impl Ratings {
         (sum as f64 + 6.0) / (count + 2.0)
     }
 
-    fn add(&mut self, rating: u8, sign: i8) {
-        if let Some(slot) = usize::from(rating)
-            .checked_sub(1)
-            .and_then(|i| self.counts.get_mut(i))
-        {
+    /// Adds (`sign` 1) or takes away (-1) a visible review.
+    fn add(&mut self, review: &ReviewRecord, sign: i8) {
+        let slot = if review.uncounted.is_some() {
+            Some(&mut self.uncounted)
+        } else {
+            usize::from(review.rating)
+                .checked_sub(1)
+                .and_then(|i| self.counts.get_mut(i))
+        };
+        if let Some(slot) = slot {
             *slot = if sign > 0 {
                 slot.saturating_add(1)
             } else {
@@ -138,6 +185,8 @@ enum Edit {
 pub(crate) enum SignUp {
     Created,
     Taken,
+    /// The name is reserved or reads like another account's.
+    Refused(Clash),
 }
 
 fn review_key(plugin: &str, author: &str) -> Vec<u8> {
@@ -166,10 +215,18 @@ impl Registry {
     }
 
     /// Creates a web account with an argon2id `password_hash`, unless the
-    /// name is taken.
+    /// name is taken, reserved or reads like another account's
+    /// ([`Registry::user_name_clash`]).
     pub(crate) fn sign_up(&self, name: &str, password_hash: String) -> Result<SignUp, StoreError> {
+        let _lock = self.write_lock();
+        if self.user_exists(name)? {
+            return Ok(SignUp::Taken);
+        }
+        if let Some(clash) = self.user_name_clash(name)? {
+            return Ok(SignUp::Refused(clash));
+        }
         let record = UserRecord {
-            created_at: time::now(),
+            created_at: self.now(),
             password: Some(password_hash),
             admin: false,
         };
@@ -197,10 +254,13 @@ impl Registry {
         let _lock = self.write_lock();
         let mut record = match self.user(name)? {
             Some(record) => record,
-            None if create => UserRecord {
-                created_at: time::now(),
-                ..UserRecord::default()
-            },
+            None if create => {
+                self.check_new_user(name)?;
+                UserRecord {
+                    created_at: self.now(),
+                    ..UserRecord::default()
+                }
+            }
             None => return Ok(false),
         };
         change(&mut record);
@@ -211,8 +271,9 @@ impl Registry {
         Ok(true)
     }
 
-    /// Sets a user's web password (creating the user if needed), hashed
-    /// with argon2id. Check it with [`check_password`](crate::check_password)
+    /// Sets a user's web password (creating the user if needed, refused
+    /// for a new name like [`Registry::create_token`]'s), hashed with
+    /// argon2id. Check it with [`check_password`](crate::check_password)
     /// first.
     /// Ends every session of the user: whoever knew the old password is
     /// signed out.
@@ -241,7 +302,7 @@ impl Registry {
 
     /// Removes expired sessions (the registry does it when it opens).
     pub(crate) fn sweep_sessions(&self) -> Result<(), StoreError> {
-        let now = time::now();
+        let now = self.now();
         self.end_sessions_where(|session| session.expires_at <= now)
     }
 
@@ -260,7 +321,7 @@ impl Registry {
     /// Starts a session for `user` and returns its cookie value.
     pub(crate) fn create_session(&self, user: &str) -> Result<String, StoreError> {
         let token = random_token()?;
-        let now = time::now();
+        let now = self.now();
         let record = SessionRecord {
             user: user.to_owned(),
             created_at: now,
@@ -278,7 +339,7 @@ impl Registry {
         let Some(record) = get::<SessionRecord>(&self.inner.sessions, "sessions", hash)? else {
             return Ok(None);
         };
-        if record.expires_at <= time::now() {
+        if record.expires_at <= self.now() {
             self.inner.sessions.remove(hash)?;
             return Ok(None);
         }
@@ -348,12 +409,12 @@ impl Registry {
                 None => Ratings::default(),
             };
             if let Some(old) = old.as_ref().filter(|r| r.hidden.is_none()) {
-                summary.add(old.rating, -1);
+                summary.add(old, -1);
             }
             match &new {
                 Some(new) => {
                     if new.hidden.is_none() {
-                        summary.add(new.rating, 1);
+                        summary.add(new, 1);
                     }
                     reviews.insert(key.as_slice(), encode("reviews", new).map_err(abort)?)?;
                 }
@@ -373,9 +434,28 @@ impl Registry {
         Ok(changed)
     }
 
+    /// Whether a rating `author` gives `plugin` now would count
+    /// ([`rating_uncounted`] on the account's age and the plugin's freeze).
+    pub(crate) fn rating_uncounted_now(
+        &self,
+        plugin: &str,
+        author: &str,
+    ) -> Result<Option<Uncounted>, StoreError> {
+        let frozen = self
+            .plugin(plugin)?
+            .is_some_and(|p| p.ratings_frozen.is_some());
+        let now = self.now();
+        // An account that is gone is as new as can be.
+        let created_at = self.user(author)?.map_or(now, |u| u.created_at);
+        let min_age = self.config().rating_min_account_age.as_secs();
+        Ok(rating_uncounted(created_at, now, min_age, frozen))
+    }
+
     /// Writes `author`'s review of `plugin` (a new one, or an edit that
-    /// keeps the date it was written and its reply); `Ok(false)` when
-    /// moderators hid the review, which then stays as it was, for the record.
+    /// keeps the date it was written and its reply), deciding anew whether
+    /// its rating counts ([`Registry::rating_uncounted_now`]); `Ok(false)`
+    /// when moderators hid the review, which then stays as it was, for the
+    /// record.
     pub(crate) fn put_review(
         &self,
         plugin: &str,
@@ -383,7 +463,8 @@ impl Registry {
         rating: u8,
         body: &str,
     ) -> Result<bool, StoreError> {
-        let now = time::now();
+        let now = self.now();
+        let uncounted = self.rating_uncounted_now(plugin, author)?;
         self.change_review(plugin, author, |old| {
             Edit::Put(match old {
                 Some(old) if old.hidden.is_some() => return Edit::Keep,
@@ -391,6 +472,7 @@ impl Registry {
                     rating,
                     body: body.to_owned(),
                     updated_at: now,
+                    uncounted,
                     ..old
                 },
                 None => ReviewRecord {
@@ -400,6 +482,7 @@ impl Registry {
                     updated_at: now,
                     hidden: None,
                     reply: None,
+                    uncounted,
                 },
             })
         })
@@ -493,7 +576,7 @@ impl Registry {
             target,
             reporter: reporter.to_owned(),
             reason: reason.to_owned(),
-            created_at: time::now(),
+            created_at: self.now(),
             closed: None,
         };
         self.inner
@@ -550,7 +633,7 @@ impl Registry {
     ) -> Result<(), StoreError> {
         let id = self.inner.db.generate_id()?;
         let record = AuditRecord {
-            at: time::now(),
+            at: self.now(),
             by: by.to_owned(),
             action: action.to_owned(),
             target: target.to_owned(),
@@ -572,5 +655,95 @@ impl Registry {
             .take(limit)
             .map(|item| decode("audit", &item?.1))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_ratings_count() {
+        const DAY: u64 = 86_400;
+        let now = 100 * DAY;
+        let week = 7 * DAY;
+        for (created_at, min_age, frozen, expected, case) in [
+            (now - 30 * DAY, week, false, None, "an old account"),
+            (now - week, week, false, None, "exactly old enough"),
+            (
+                now - week + 1,
+                week,
+                false,
+                Some(Uncounted::NewAccount),
+                "a second short",
+            ),
+            (
+                now,
+                week,
+                false,
+                Some(Uncounted::NewAccount),
+                "a fresh account",
+            ),
+            (
+                now + DAY,
+                week,
+                false,
+                Some(Uncounted::NewAccount),
+                "made in the future",
+            ),
+            (now, 0, false, None, "no minimum age"),
+            (
+                now + DAY,
+                0,
+                false,
+                Some(Uncounted::NewAccount),
+                "future, no minimum",
+            ),
+            (
+                now - 30 * DAY,
+                week,
+                true,
+                Some(Uncounted::Frozen),
+                "frozen, old account",
+            ),
+            (
+                now,
+                week,
+                true,
+                Some(Uncounted::Frozen),
+                "frozen, fresh account",
+            ),
+        ] {
+            assert_eq!(
+                rating_uncounted(created_at, now, min_age, frozen),
+                expected,
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_summary_keeps_uncounted_ratings_apart() {
+        let review = |rating, uncounted| ReviewRecord {
+            rating,
+            body: String::new(),
+            created_at: 0,
+            updated_at: 0,
+            hidden: None,
+            reply: None,
+            uncounted,
+        };
+        let mut ratings = Ratings::default();
+        for _ in 0..3 {
+            ratings.add(&review(5, None), 1);
+        }
+        for _ in 0..12 {
+            ratings.add(&review(1, Some(Uncounted::NewAccount)), 1);
+        }
+        assert_eq!((ratings.count(), ratings.uncounted), (3, 12));
+        assert_eq!(ratings.average(), Some(5.0));
+        ratings.add(&review(1, Some(Uncounted::Frozen)), -1);
+        ratings.add(&review(5, None), -1);
+        assert_eq!((ratings.count(), ratings.uncounted), (2, 11));
     }
 }

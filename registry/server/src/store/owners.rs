@@ -12,7 +12,6 @@ use sled::transaction::{ConflictableTransactionError, Transactional};
 
 use super::{PluginRecord, Registry, decode, encode, get, prefix};
 use crate::error::StoreError;
-use crate::time;
 
 /// How long an invitation can be accepted: 30 days.
 pub(crate) const INVITATION_SECONDS: u64 = 30 * 24 * 60 * 60;
@@ -104,7 +103,7 @@ impl Registry {
         }
         let invitation = InvitationRecord {
             by: by.to_owned(),
-            created_at: time::now(),
+            created_at: self.now(),
         };
         self.inner.invitations.insert(
             invitation_key(plugin, invitee),
@@ -122,7 +121,7 @@ impl Registry {
 
     /// The open invitations to own `plugin`, oldest first.
     pub(crate) fn invitations_to(&self, plugin: &str) -> Result<Vec<Invitation>, StoreError> {
-        let now = time::now();
+        let now = self.now();
         let skip = plugin.len() + 1;
         let mut found = Vec::new();
         for item in self.inner.invitations.scan_prefix(prefix(plugin)) {
@@ -144,7 +143,7 @@ impl Registry {
     /// The open invitations `invitee` has, oldest first (one scan of the
     /// invitations, which are few).
     pub(crate) fn invitations_for(&self, invitee: &str) -> Result<Vec<Invitation>, StoreError> {
-        let now = time::now();
+        let now = self.now();
         let mut found = Vec::new();
         for item in self.inner.invitations.iter() {
             let (key, bytes) = item?;
@@ -182,7 +181,7 @@ impl Registry {
         let key = invitation_key(plugin, invitee);
         let invitation: Option<InvitationRecord> =
             get(&self.inner.invitations, "invitations", &key)?;
-        let Some(invitation) = invitation.filter(|i| i.open_at(time::now())) else {
+        let Some(invitation) = invitation.filter(|i| i.open_at(self.now())) else {
             return Ok(None);
         };
         let Some(mut record) = self.plugin(plugin)? else {

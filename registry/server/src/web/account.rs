@@ -45,6 +45,7 @@ use serde::Deserialize;
 use super::page::{Layout, WebError, see_other, url_encode};
 use super::session::{CsrfOnly, SESSION_COOKIE, Visitor, posted, same};
 use crate::error::StoreError;
+use crate::names::{Clash, NameKind};
 use crate::password::{check_password, dummy_hash, hash_password, verify_password};
 use crate::rate::Backoff;
 use crate::store::{Registry, SESSION_SECONDS, SignUp, check_user_name, token_hash};
@@ -384,12 +385,12 @@ pub(crate) async fn signup(
     let username = form.username.trim().to_owned();
     let problem = match check_user_name(&username) {
         Err(error) => Some(format!("User name: {error}.")),
-        Ok(()) if crate::names::reserved(&username).is_some() => Some(format!(
-            "User name: `{username}` is reserved; choose another."
-        )),
-        Ok(()) => check_password(&form.password)
-            .err()
-            .map(|error| format!("Password: {error}.")),
+        Ok(()) => match registry.user_name_clash(&username)? {
+            Some(clash) => Some(refused_name(&username, &clash)),
+            None => check_password(&form.password)
+                .err()
+                .map(|error| format!("Password: {error}.")),
+        },
     };
     if let Some(problem) = problem {
         return Ok(form_error(&visitor, &form, true, problem));
@@ -411,11 +412,28 @@ pub(crate) async fn signup(
             true,
             format!("User name: `{username}` is taken; choose another."),
         )),
+        SignUp::Refused(clash) => Ok(form_error(
+            &visitor,
+            &form,
+            true,
+            refused_name(&username, &clash),
+        )),
         SignUp::Created => {
             tracing::info!(user = %username, "account created");
             signed_in(&registry, &visitor, &username, &form.next)
         }
     }
+}
+
+/// The sign-up form's words for a user name [`names::clash`] refuses.
+///
+/// [`names::clash`]: crate::names::clash
+fn refused_name(username: &str, clash: &Clash) -> String {
+    let mut words = clash.explain(username, NameKind::User);
+    if let Some(first) = words.get(..1) {
+        words = first.to_uppercase() + &words[1..];
+    }
+    format!("User name: {words}.")
 }
 
 /// `POST /signout`.

@@ -32,7 +32,7 @@ use serde::Deserialize;
 
 use crate::routes::DOWNLOAD_DAYS;
 use crate::search::{Filter, Listing};
-use crate::store::{Ratings, Registry, Summary, VersionRow, newest_usable};
+use crate::store::{Ratings, Registry, Summary, Uncounted, VersionRow, newest_usable};
 use crate::time;
 use page::{Layout, WebError};
 use session::Visitor;
@@ -421,6 +421,8 @@ struct ReviewView {
     body: String,
     reply: Option<(String, String, String)>,
     hidden: Option<String>,
+    /// Why its rating does not count toward the average, if it does not.
+    uncounted: Option<&'static str>,
     mine: bool,
 }
 
@@ -458,6 +460,13 @@ struct PluginPage {
     rating: Option<String>,
     rating_stars: String,
     rating_count: u64,
+    /// Visible reviews whose rating does not count.
+    rating_uncounted: u64,
+    /// Which ratings count ([`rating_rule`]).
+    rating_rule: String,
+    /// Since when moderators froze the ratings, if they did; and why, for
+    /// moderators.
+    ratings_frozen: Option<(String, String)>,
     histogram: Vec<(u8, u64, u64)>,
     reviews: Vec<ReviewView>,
     review_page: usize,
@@ -467,6 +476,8 @@ struct PluginPage {
     my_review: Option<(u8, String)>,
     /// Moderators hid the visitor's review: no form to edit it.
     my_review_hidden: bool,
+    /// Why the visitor's rating does not count, and what would change it.
+    my_review_uncounted: Option<String>,
     is_owner: bool,
     reported: bool,
 }
@@ -508,6 +519,32 @@ fn web_link(url: &Option<String>) -> Option<String> {
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
 }
 
+/// Which ratings count, as the plugin page says it next to the rating: the
+/// words for the rule [`Registry::rating_uncounted_now`] applies.
+fn rating_rule(registry: &Registry) -> String {
+    let min_age = registry.config().rating_min_account_age;
+    if min_age.is_zero() {
+        "Every account's rating counts toward the average, unless moderators froze the \
+         ratings."
+            .to_owned()
+    } else {
+        format!(
+            "Only ratings from accounts at least {} old when they gave (or last changed) them \
+             count toward the average, and none while moderators froze the ratings; the rest \
+             show, marked, and do not move it.",
+            render::span(min_age)
+        )
+    }
+}
+
+/// Why a review's rating does not count, as its mark says.
+fn uncounted_words(why: Uncounted) -> &'static str {
+    match why {
+        Uncounted::NewAccount => "not counted: the account was new when it rated",
+        Uncounted::Frozen => "not counted: given while the ratings were frozen",
+    }
+}
+
 fn histogram(ratings: &Ratings) -> Vec<(u8, u64, u64)> {
     let most = ratings.counts.iter().copied().max().unwrap_or(0).max(1);
     (1..=5u8)
@@ -541,7 +578,7 @@ async fn plugin_page(
     let shown = shown?;
     let readme = registry.rendered_readme(&shown.entry.sha256, || render::readme(&shown.readme));
     let by_version = registry.downloads_by_version(&name)?;
-    let today = time::day_of(time::now());
+    let today = time::day_of(registry.now());
     let first = today.saturating_sub(DOWNLOAD_DAYS - 1);
     let counted: HashMap<String, u64> = registry
         .daily_downloads(&name, first)?
@@ -559,11 +596,31 @@ async fn plugin_page(
     let is_owner = me.is_some_and(|me| plugin.owners.iter().any(|o| o == me));
     let mut my_review = None;
     let mut my_review_hidden = false;
+    let mut my_review_uncounted = None;
     let mut shown_reviews = Vec::new();
     for (author, review) in registry.reviews(&name)? {
         if me == Some(author.as_str()) {
             my_review = Some((review.rating, review.body.clone()));
             my_review_hidden = review.hidden.is_some();
+            my_review_uncounted = match review.uncounted {
+                None => None,
+                Some(Uncounted::NewAccount) => {
+                    let min_age = registry.config().rating_min_account_age.as_secs();
+                    let from = registry
+                        .user(&author)?
+                        .map(|u| u.created_at.saturating_add(min_age))
+                        .map_or_else(String::new, |at| format!(" from {}", render::date(at)));
+                    Some(format!(
+                        "Your rating shows but does not count yet: your account was new when \
+                         you gave it. Update it{from} on and it counts."
+                    ))
+                }
+                Some(Uncounted::Frozen) => Some(
+                    "Your rating shows but does not count: you gave or changed it while the \
+                     ratings were frozen."
+                        .to_owned(),
+                ),
+            };
         }
         if review.hidden.is_none() || admin {
             shown_reviews.push((author, review));
@@ -595,6 +652,7 @@ async fn plugin_page(
             hidden: review
                 .hidden
                 .map(|h| format!("hidden by {}: {}", h.by, h.reason)),
+            uncounted: review.uncounted.map(uncounted_words),
             author,
             mine,
         });
@@ -660,6 +718,14 @@ async fn plugin_page(
         rating: ratings.average().map(|a| format!("{a:.1}")),
         rating_stars: render::stars(ratings.average().unwrap_or(0.0)),
         rating_count: ratings.count(),
+        rating_uncounted: ratings.uncounted,
+        rating_rule: rating_rule(&registry),
+        ratings_frozen: plugin.ratings_frozen.as_ref().map(|m| {
+            (
+                render::date(m.at),
+                format!("frozen by {}: {}", m.by, m.reason),
+            )
+        }),
         histogram: histogram(&ratings),
         reviews,
         review_page,
@@ -668,6 +734,7 @@ async fn plugin_page(
         reviews_next,
         my_review,
         my_review_hidden,
+        my_review_uncounted,
         is_owner,
         reported,
         name,

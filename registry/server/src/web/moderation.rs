@@ -1,6 +1,7 @@
 //! Reviews, owners' replies, reports, and the admin page where moderators
-//! close reports, hide reviews, yank versions and delist plugins. Every
-//! moderation action is written to the audit log the admin page shows.
+//! close reports, hide reviews, yank versions, delist plugins and freeze a
+//! plugin's ratings while it is under attack. Every moderation action is
+//! written to the audit log the admin page shows.
 
 use askama::Template;
 use axum::Form;
@@ -182,7 +183,7 @@ pub(crate) async fn post_reply(
     let reply = (!body.is_empty()).then(|| Reply {
         by: user.name.clone(),
         body: body.to_owned(),
-        at: time::now(),
+        at: registry.now(),
     });
     if !registry.reply_to_review(&name, &author, reply)? {
         return Err(WebError::new(
@@ -391,7 +392,7 @@ fn missing(what: &str) -> WebError {
 }
 
 /// `POST /admin/hide-review`, `show-review`, `delist`, `relist`, `yank`,
-/// `unyank`, `dismiss`.
+/// `unyank`, `freeze-ratings`, `unfreeze-ratings`, `dismiss`.
 pub(crate) async fn admin_action(
     State(registry): State<Registry>,
     visitor: Visitor,
@@ -404,7 +405,7 @@ pub(crate) async fn admin_action(
     let why = reason(&form.reason)?;
     let closed = Moderation {
         by: admin.name.clone(),
-        at: time::now(),
+        at: registry.now(),
         reason: why.to_owned(),
     };
     let plugin = form.plugin.as_str();
@@ -455,6 +456,16 @@ pub(crate) async fn admin_action(
                 return Err(missing("version"));
             }
             format!("{plugin} {version}")
+        }
+        "freeze-ratings" | "unfreeze-ratings" => {
+            let freeze = action == "freeze-ratings";
+            if registry
+                .set_ratings_frozen(plugin, freeze.then(|| closed.clone()))?
+                .is_none()
+            {
+                return Err(missing("plugin"));
+            }
+            format!("ratings of {plugin}")
         }
         "dismiss" => {
             let id = form.report.parse::<u64>().map_err(|_| missing("report"))?;

@@ -11,6 +11,11 @@ use crate::time;
 /// to HTML and sanitises it with ammonia: scripts, styles, event handler
 /// attributes, `javascript:` and other unknown URL schemes, forms and
 /// frames are removed; links get `rel="noopener noreferrer nofollow"`.
+/// An image whose address is a package download
+/// ([`is_download_url`](crate::routes::is_download_url)) loses its `src`
+/// (its alt text stays): every visitor's browser would fetch the package.
+/// The download handler does not count such fetches anyway
+/// ([`uncounted`](crate::routes::uncounted)); this spares the bytes.
 pub(crate) fn readme(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
@@ -21,6 +26,11 @@ pub(crate) fn readme(markdown: &str) -> String {
     let clean = ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_schemes(["http", "https", "mailto"].into())
+        .attribute_filter(|element, attribute, value| {
+            let download =
+                element == "img" && attribute == "src" && crate::routes::is_download_url(value);
+            (!download).then_some(value.into())
+        })
         .clean(&unsafe_html)
         .to_string();
     with_image_alts(&clean)
@@ -62,6 +72,18 @@ pub(crate) fn count(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// A length of time in the largest whole unit that fits: `7 days`,
+/// `1 day`, `12 hours`, `30 minutes`, `45 seconds`.
+pub(crate) fn span(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+        .into_iter()
+        .find(|(size, _)| secs >= *size && secs.is_multiple_of(*size))
+        .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{n} {unit}{plural}")
 }
 
 /// `★★★★☆` for a mean rating, rounded to whole stars.
@@ -137,6 +159,27 @@ mod tests {
     }
 
     #[test]
+    fn readme_images_of_downloads_lose_their_address() {
+        let html = readme(
+            "![downloads](/api/v1/plugins/dice/0.1.0/download) \
+             <img src=\"HTTPS://registry.example/api/v1/plugins/dice/0.1.0/%64ownload\" alt=\"x\"> \
+             ![badge](https://img.example/badge.svg) \
+             [the package](/api/v1/plugins/dice/0.1.0/download)",
+        );
+        assert_eq!(html.matches("src=").count(), 1, "only the badge's: {html}");
+        assert!(html.contains("<img alt=\"downloads\">"), "{html}");
+        assert!(
+            html.contains("src=\"https://img.example/badge.svg\""),
+            "{html}"
+        );
+        // A link is a person's choice: it stays.
+        assert!(
+            html.contains("href=\"/api/v1/plugins/dice/0.1.0/download\""),
+            "{html}"
+        );
+    }
+
+    #[test]
     fn image_alts_are_added_only_to_tags() {
         // ammonia (html5ever) escapes `<` and `>` inside attribute values,
         // which `with_image_alts` relies on: pin it.
@@ -159,6 +202,22 @@ mod tests {
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(stars(4.4), "★★★★☆");
         assert_eq!(stars(0.0), "☆☆☆☆☆");
+    }
+
+    #[test]
+    fn spans_of_time() {
+        use std::time::Duration;
+        for (secs, text) in [
+            (7 * 86_400, "7 days"),
+            (86_400, "1 day"),
+            (36 * 3_600, "36 hours"),
+            (90 * 60, "90 minutes"),
+            (45, "45 seconds"),
+            (1, "1 second"),
+            (0, "0 seconds"),
+        ] {
+            assert_eq!(span(Duration::from_secs(secs)), text);
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ fn names(results: &SearchResults) -> Vec<&str> {
     results.plugins.iter().map(|p| p.name.as_str()).collect()
 }
 
-/// echo (3 downloads), dice (1), notes (0, categories), poll (0, keyword
+/// echo (3 downloads, from three client addresses), dice (1), notes (0, categories), poll (0, keyword
 /// `echo`), published in that order.
 async fn marketplace() -> Result<TestRegistry> {
     let registry = start().await?;
@@ -39,10 +39,8 @@ async fn marketplace() -> Result<TestRegistry> {
                 .pack()?,
         )
         .await?;
-    for (name, times) in [("echo", 3), ("dice", 1)] {
-        for _ in 0..times {
-            registry.download(name, "0.1.0").await?.error_for_status()?;
-        }
+    for (name, clients) in [("echo", 3), ("dice", 1)] {
+        registry.downloads_from(name, "0.1.0", clients).await?;
     }
     Ok(registry)
 }

@@ -1,4 +1,4 @@
-//! The sparse index (ETag, 304, yanking) and counted downloads.
+//! The sparse index (ETag, 304, yanking).
 
 use plugboard_registry::Scope;
 use plugboard_registry::api::{Done, PluginInfo};
@@ -164,53 +164,5 @@ async fn yank_shows_in_the_index_and_unyank_reverts_it() -> TestResult {
     assert_eq!(response.status(), StatusCode::OK);
     let entries = parse_index_lines(&registry.index("echo").await?)?;
     assert!(entries.iter().all(|e| !e.yanked));
-    Ok(())
-}
-
-#[tokio::test]
-async fn downloads_are_counted_per_version_and_day() -> TestResult {
-    let registry = start().await?;
-    let alice = registry.publisher("alice").await?;
-    registry.publish_ok(&alice, &plugin("echo").pack()?).await?;
-    registry
-        .publish_ok(&alice, &plugin("echo").version("0.2.0").pack()?)
-        .await?;
-
-    let mut tasks = Vec::new();
-    for i in 0..12 {
-        let client = registry.client.clone();
-        let version = if i % 3 == 0 { "0.1.0" } else { "0.2.0" };
-        let url = registry.url(&format!("/api/v1/plugins/echo/{version}/download"));
-        tasks.push(tokio::spawn(async move {
-            let response = client.get(url).send().await?;
-            response.error_for_status()?.bytes().await
-        }));
-    }
-    for task in tasks {
-        task.await??;
-    }
-    let response = registry.download("echo", "9.9.9").await?;
-    assert_error(
-        response,
-        StatusCode::NOT_FOUND,
-        &["`echo` has no version 9.9.9"],
-    )
-    .await?;
-
-    let info: PluginInfo = registry.get_json("/api/v1/plugins/echo").await?;
-    assert_eq!(info.downloads.total, 12);
-    let per_version: Vec<(String, u64)> = info
-        .versions
-        .iter()
-        .map(|v| (v.version.to_string(), v.downloads))
-        .collect();
-    assert_eq!(
-        per_version,
-        [("0.2.0".to_owned(), 8), ("0.1.0".to_owned(), 4)]
-    );
-    assert_eq!(info.downloads.per_day.len(), 1, "{:?}", info.downloads);
-    let today = &info.downloads.per_day[0];
-    assert_eq!(today.downloads, 12);
-    assert_eq!(Some(today.date.as_str()), info.updated_at.get(..10));
     Ok(())
 }

@@ -5,11 +5,14 @@
 
 mod binary;
 mod browse;
+mod downloads;
 mod hardening;
 mod index;
 mod interfaces;
+mod names;
 mod owners;
 mod publish;
+mod ratings;
 mod signin;
 mod support;
 mod tokens;

@@ -360,7 +360,7 @@ async fn reserved_and_confusable_names_are_refused() -> TestResult {
             "admin",
             &["`admin` is reserved", "choose another `name`"][..],
         ),
-        ("c0re", &["`c0re` is reserved (it reads like `core`)"]),
+        ("c0re", &["`c0re` is reserved (it reads like `core`"]),
     ] {
         registry
             .publish_refused(

@@ -197,12 +197,43 @@ impl TestRegistry {
             .await
     }
 
+    /// Downloads `name` `version` once from each of `clients` different
+    /// client addresses ([`local_address`] 1, 2, …), insisting on success.
+    /// A client counts once per version and day, so this counts `clients`.
+    pub async fn downloads_from(&self, name: &str, version: &str, clients: u8) -> Result<()> {
+        for n in 1..=clients {
+            let url = self.url(&format!("/api/v1/plugins/{name}/{version}/download"));
+            client_at(local_address(n))?
+                .get(url)
+                .send()
+                .await?
+                .error_for_status()?
+                .bytes()
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The text of `GET /index/<name>`.
     pub async fn index(&self, name: &str) -> Result<String> {
         let response = self.get(&format!("/index/{name}")).await?;
         assert_eq!(response.status(), StatusCode::OK, "index of {name}");
         Ok(response.text().await?)
     }
+}
+
+/// The `n`th loopback address, `127.0.0.<n>`: the registry counts each as
+/// another client (Linux routes all of 127.0.0.0/8 to the loopback).
+pub fn local_address(n: u8) -> std::net::IpAddr {
+    std::net::Ipv4Addr::new(127, 0, 0, n).into()
+}
+
+/// An HTTP client whose connections come from `address`.
+pub fn client_at(address: std::net::IpAddr) -> Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .no_proxy()
+        .local_address(address)
+        .build()?)
 }
 
 /// The status and message of an error response, checking the body's shape.

@@ -1,6 +1,8 @@
 //! The marketplace pages in headless Chromium: a visitor searching,
 //! reading and copying the install command; an account rating and
-//! reviewing; a hostile README; a form without its CSRF token; a moderator
+//! reviewing; a fresh account's rating that does not count and a
+//! moderator freezing ratings; a README image of a download that counts
+//! nothing; a hostile README; a form without its CSRF token; a moderator
 //! hiding a review; accessibility (axe-core) and a phone-width layout. The
 //! home, search and plugin screenshots in `docs/images/` come from here
 //! (`cargo xtask screenshots`).
@@ -84,27 +86,32 @@ async fn marketplace() -> Result<TestRegistry> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    for (name, downloads) in [("dice", 7), ("echo", 3), ("poll", 2)] {
-        for _ in 0..downloads {
-            registry
-                .download(name, "0.1.0")
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
+    // A client counts once per version and day: each download comes from
+    // another address.
+    for (name, clients) in [("dice", 7), ("echo", 3), ("poll", 2)] {
+        registry
+            .downloads_from(name, "0.1.0", clients)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    for (user, rating, text) in [
-        (
-            "carol",
-            "5",
-            "Does exactly what it says. <img src=x onerror=\"window.__xss='review'\">",
-        ),
-        ("dave", "4", "Good, though I wanted exploding dice."),
-    ] {
+    let mut reviewers = Vec::new();
+    for user in ["carol", "dave"] {
         let mut visitor = Visitor::new(&registry).map_err(|e| anyhow::anyhow!("{e}"))?;
         visitor
             .sign_up(user)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        reviewers.push(visitor);
+    }
+    // Their ratings count: their accounts are older than the 7 days asked.
+    age_accounts(&registry);
+    for (visitor, (rating, text)) in reviewers.iter_mut().zip([
+        (
+            "5",
+            "Does exactly what it says. <img src=x onerror=\"window.__xss='review'\">",
+        ),
+        ("4", "Good, though I wanted exploding dice."),
+    ]) {
         visitor
             .post(
                 "/plugins/dice/reviews",
@@ -114,6 +121,16 @@ async fn marketplace() -> Result<TestRegistry> {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     Ok(registry)
+}
+
+/// Moves the registry's clock 8 days on, so that every account made so far
+/// is old enough for its ratings to count (7 days by default).
+fn age_accounts(registry: &TestRegistry) {
+    registry
+        .registry
+        .config()
+        .clock
+        .advance(std::time::Duration::from_secs(8 * 24 * 60 * 60));
 }
 
 /// Waits until the page's `selector` text satisfies `done`.
@@ -273,12 +290,88 @@ async fn a_hostile_readme_and_review_are_inert() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readme_image_of_a_download_counts_nothing_in_chromium() -> Result<()> {
+    let (registry, _, bob) = start_with_alice_and_bob()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let download = "/api/v1/plugins/dice/0.1.0/download";
+    let readme = format!(
+        "# Dice\n\n![downloads]({download})\n\n<img src=\"{}{download}\" alt=\"absolute\">\n",
+        registry.url
+    );
+    let package = plugin("dice")
+        .readme(&readme)
+        .pack()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    registry
+        .publish_ok(&bob, &package)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let total = || async {
+        let info: plugboard_registry::api::PluginInfo = registry
+            .get_json("/api/v1/plugins/dice")
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::Ok(info.downloads.total)
+    };
+
+    let browser = Browser::start().await?;
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    browser.wait_for(".readme").await?;
+    let sources = browser
+        .eval(
+            "return [...document.querySelectorAll('.readme img')].map(i => i.getAttribute('src'));",
+        )
+        .await?;
+    ensure!(
+        sources == serde_json::json!([null, null]),
+        "the README's images of the package lost their address: {sources}"
+    );
+    // Whatever still makes the browser fetch the package (an image added
+    // by a script, an old page, another site's image or fetch) is served
+    // and not counted.
+    let fetched = browser
+        .eval_async(&format!(
+            "const done = arguments[arguments.length - 1];
+             const image = new Promise(resolve => {{
+               const img = new Image();
+               img.onload = img.onerror = resolve;
+               img.src = '{download}?image';
+               document.body.append(img);
+             }});
+             const fetched = fetch('{download}?fetch').then(r => r.status);
+             Promise.all([image, fetched]).then(([_, status]) => done({{
+               fetch: status,
+               image: performance.getEntriesByName(location.origin + '{download}?image')
+                 .map(e => e.responseStatus),
+             }}));"
+        ))
+        .await?;
+    ensure!(
+        fetched == serde_json::json!({"fetch": 200, "image": [200]}),
+        "the browser got the package both ways: {fetched}"
+    );
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    ensure!(browser.text("#downloads-total").await? == "0");
+    ensure!(total().await? == 0);
+
+    // A client asking for the package counts: the zero was the browser's.
+    registry
+        .download("dice", "0.1.0")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ensure!(total().await? == 1);
+    browser.close().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_up_rating_and_reviewing_update_the_summary() -> Result<()> {
     let registry = marketplace().await?;
     let browser = Browser::start().await?;
     browser.goto(&registry.url("/plugins/poll")).await?;
     ensure!(browser.text("#reviews").await?.contains("No reviews yet"));
     sign_up(&browser, &registry, "erin").await?;
+    age_accounts(&registry);
     browser.goto(&registry.url("/plugins/poll")).await?;
     browser.click("label[for=rating-4]").await?;
     browser
@@ -610,6 +703,55 @@ async fn audit_page(browser: &Browser, registry: &TestRegistry, path: &str) -> R
     }
     browser.set_viewport(1280, 900).await?;
     Ok(failures)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_accounts_rating_and_frozen_ratings_show_on_pages_that_pass_axe() -> Result<()> {
+    // dice: carol's 5 and dave's 4 count (their accounts are old).
+    let registry = marketplace().await?;
+    let browser = Browser::start().await?;
+    sign_up(&browser, &registry, "sock").await?;
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    ensure!(browser.text("#rating-average").await? == "4.5");
+    browser.click("label[for=rating-1]").await?;
+    browser.click(".review-form button[type=submit]").await?;
+    wait_text(&browser, "#my-review-uncounted", |t| {
+        t.contains("does not count yet")
+    })
+    .await?;
+    ensure!(browser.text("#rating-average").await? == "4.5");
+    ensure!(browser.text("#rating-count").await? == "2");
+    ensure!(
+        browser
+            .text("#review-sock")
+            .await?
+            .contains("not counted: the account was new")
+    );
+    ensure!(
+        browser
+            .text("#rating-rule")
+            .await?
+            .contains("at least 7 days old")
+    );
+    let mut failures = audit_page(&browser, &registry, "/plugins/dice").await?;
+    sign_out(&browser).await?;
+
+    registry
+        .registry
+        .set_password("moderator", "a long enough password")?;
+    ensure!(registry.registry.set_admin("moderator", true)?);
+    sign_in(&browser, &registry, "moderator").await?;
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    browser.fill("#freeze-reason", "rating bombing").await?;
+    browser.click("#freeze-ratings").await?;
+    wait_text(&browser, "#audit-log", |t| t.contains("freeze-ratings")).await?;
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    let frozen = browser.text("#ratings-frozen").await?;
+    ensure!(frozen.contains("Moderators froze"), "{frozen}");
+    ensure!(browser.text("#freeze-ratings").await? == "Unfreeze ratings");
+    failures.extend(audit_page(&browser, &registry, "/plugins/dice").await?);
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    browser.close().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 //! plugins ask through the `people` interface ([`RoleOracle`]): one rule
 //! for both.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -153,15 +154,19 @@ impl Access {
     /// The roles `sender` holds where they spoke. The platform is asked
     /// (who administers the group) only when `ask_platform` says so of
     /// the roles known without it.
-    pub(crate) async fn roles(
+    /// (Borrowed from `sender`'s record unless something is added to it:
+    /// most commands copy no set.)
+    pub(crate) async fn roles<'s>(
         &self,
-        sender: &Sender,
+        sender: &'s Sender,
         ask_platform: impl FnOnce(&BTreeSet<Role>) -> bool,
-    ) -> BTreeSet<Role> {
+    ) -> Cow<'s, BTreeSet<Role>> {
         let mut roles = self.held_everywhere(sender);
         for id in &sender.platform_roles {
-            if let Some(role) = self.discord_roles.get(id) {
-                roles.insert(role.clone());
+            if let Some(role) = self.discord_roles.get(id)
+                && !roles.contains(role)
+            {
+                roles.to_mut().insert(role.clone());
             }
         }
         if !ask_platform(&roles) {
@@ -173,7 +178,7 @@ impl Access {
             && !roles.contains(role)
             && self.is_chat_admin(platform, chat, &account.user).await
         {
-            roles.insert(role.clone());
+            roles.to_mut().insert(role.clone());
         }
         roles
     }
@@ -182,10 +187,10 @@ impl Access {
     /// `owner` from the config or on the console; not what a platform
     /// says of one chat. What reaches every chat (giving roles, bans)
     /// is decided by these.
-    pub(crate) fn held_everywhere(&self, sender: &Sender) -> BTreeSet<Role> {
-        let mut roles = sender.facts.roles.clone();
-        if sender.console {
-            roles.insert(Role::Owner);
+    pub(crate) fn held_everywhere<'s>(&self, sender: &'s Sender) -> Cow<'s, BTreeSet<Role>> {
+        let mut roles = Cow::Borrowed(&sender.facts.roles);
+        if sender.console && !roles.contains(&Role::Owner) {
+            roles.to_mut().insert(Role::Owner);
         }
         roles
     }
@@ -193,11 +198,11 @@ impl Access {
     /// The roles to decide a command needing `needed` by: with the
     /// platform asked only when `needed` is still missing, or when a daily
     /// quota depends on roles.
-    pub(crate) async fn command_roles(
+    pub(crate) async fn command_roles<'s>(
         &self,
-        sender: &Sender,
+        sender: &'s Sender,
         needed: Option<&Role>,
-    ) -> BTreeSet<Role> {
+    ) -> Cow<'s, BTreeSet<Role>> {
         let quotas = self.people.has_role_quotas();
         self.roles(sender, |known| {
             quotas || needed.is_some_and(|role| !role.satisfied_by(known))
@@ -273,7 +278,7 @@ impl RoleOracle for Access {
                 return Ok(false);
             };
             let roles = self.roles(&sender, |known| !role.satisfied_by(known)).await;
-            Ok(role.satisfied_by(&roles))
+            Ok(role.satisfied_by(&*roles))
         })
     }
 }

@@ -319,6 +319,12 @@ fn main() -> Result<()> {
             println!("router → echo component, reused: {:.2} µs", m.micros());
             std::process::exit(0);
         }
+        if std::env::args().any(|a| a == "--profile-native-platform") {
+            // The same sender as `--profile-native-people`, people off.
+            let m = measure(budget, route_people(&native_router)).await;
+            println!("router → native echo, people off: {:.3} µs", m.micros());
+            std::process::exit(0);
+        }
         if std::env::args().any(|a| a == "--profile-native-people") {
             let m = measure(budget, route_people(&native_people_router)).await;
             println!("router → native echo, people on: {:.3} µs", m.micros());

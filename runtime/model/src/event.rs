@@ -57,8 +57,9 @@ impl fmt::Display for Platform {
 pub struct User {
     /// The platform's id for the account.
     pub id: String,
-    /// The cross-platform id, when the person linked accounts.
-    pub global_id: Option<String>,
+    /// The cross-platform id, when the person linked accounts (shared:
+    /// set on every event of a linked person).
+    pub global_id: Option<std::sync::Arc<str>>,
     /// The name to address the user by.
     pub display_name: String,
     /// BCP 47 language tag, when known.

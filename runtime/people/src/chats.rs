@@ -77,6 +77,9 @@ impl People {
         platform: &str,
         chat: &str,
     ) -> Result<Option<Arc<ChatPlugins>>, LinkError> {
+        if self.no_chat_settings.load(Ordering::Acquire) {
+            return Ok(None);
+        }
         let find = |table: &ChatTable| {
             if table.is_empty() {
                 return None;
@@ -96,6 +99,8 @@ impl People {
         let found = find(&table);
         let mut chats = self.chats.write().unwrap_or_else(|p| p.into_inner());
         if self.generation.load(Ordering::Acquire) == generation {
+            self.no_chat_settings
+                .store(table.is_empty(), Ordering::Release);
             *chats = Some(table);
         }
         Ok(found)

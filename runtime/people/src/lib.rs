@@ -50,7 +50,7 @@
 //! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use plugboard_schedule::Clock;
@@ -130,6 +130,8 @@ pub struct AccountFacts {
     pub banned: bool,
     /// The keyed hashes the limits count them by, made on first use.
     keys: std::sync::OnceLock<FactKeys>,
+    /// `person` as a shared string, for every event to carry.
+    person_id: Option<Arc<str>>,
 }
 
 /// The keyed hashes of an [`AccountFacts`], made once per record so that
@@ -158,6 +160,11 @@ impl PartialEq for AccountFacts {
 impl Eq for AccountFacts {}
 
 impl AccountFacts {
+    /// The person's id, shared (see [`AccountFacts::person`]).
+    pub fn person_id(&self) -> Option<&Arc<str>> {
+        self.person_id.as_ref()
+    }
+
     /// An account on its own: not linked, no roles, not banned.
     pub fn alone(account: Account) -> Self {
         Self {
@@ -167,6 +174,7 @@ impl AccountFacts {
             roles: Default::default(),
             banned: false,
             keys: Default::default(),
+            person_id: None,
         }
     }
 }
@@ -341,6 +349,9 @@ pub struct People {
     hasher: foldhash::quality::RandomState,
     /// Every chat's plugin settings, read from the store on first use.
     chats: RwLock<Option<chats::ChatTable>>,
+    /// Whether `chats` is read and no chat has settings (most bots): then
+    /// a lookup takes no lock. Set and cleared under `chats`' write lock.
+    no_chat_settings: AtomicBool,
 }
 
 impl People {
@@ -361,6 +372,7 @@ impl People {
             hasher: foldhash::quality::RandomState::default(),
             generation: AtomicU64::new(0),
             chats: RwLock::default(),
+            no_chat_settings: AtomicBool::new(false),
         }
     }
 
@@ -466,6 +478,7 @@ impl People {
         let roles = self.read_roles(&accounts)?;
         let banned = self.ban_of(&account)?.is_some();
         Ok(AccountFacts {
+            person_id: person.as_ref().map(|p| Arc::from(p.as_str())),
             account,
             person,
             accounts,
@@ -705,7 +718,9 @@ impl People {
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        *self.chats.write().unwrap_or_else(|p| p.into_inner()) = None;
+        let mut chats = self.chats.write().unwrap_or_else(|p| p.into_inner());
+        *chats = None;
+        self.no_chat_settings.store(false, Ordering::Release);
     }
 
     fn forget_code(&self, code: &str) -> Result<(), LinkError> {

@@ -64,7 +64,7 @@ impl Router {
             }
         };
         if let (Some(sender), Some(user)) = (&sender, event.sender_mut()) {
-            user.global_id = sender.facts.person.as_ref().map(|p| p.as_str().to_owned());
+            user.global_id = sender.facts.person_id().cloned();
         }
         name_mentions(access, event);
         // The console is the owner's terminal: never shut out.
@@ -96,7 +96,7 @@ impl Router {
         let needed = access.needed_role(chat, plugin, own);
         let roles = access.command_roles(sender, needed.as_ref()).await;
         if let Some(needed) = needed
-            && !needed.satisfied_by(&roles)
+            && !needed.satisfied_by(&*roles)
         {
             tracing::info!(
                 plugin = plugin.name(),
@@ -291,9 +291,9 @@ impl Router {
                     &command.args,
                 );
             }
-            ("roles", []) => roles_text("You have", &access.roles(sender, |_| true).await),
+            ("roles", []) => roles_text("You have", &*access.roles(sender, |_| true).await),
             ("roles", [who]) => {
-                if !Role::Moderator.satisfied_by(&everywhere) {
+                if !Role::Moderator.satisfied_by(&*everywhere) {
                     "Only moderators can see someone else's roles.".into()
                 } else {
                     match whom(who) {
@@ -479,9 +479,7 @@ fn name_mentions(access: &Access, event: &mut Event) {
     };
     for mentioned in mentions {
         let facts = access.people().facts(chat.platform.as_str(), &mentioned.id);
-        mentioned.global_id = facts
-            .ok()
-            .and_then(|f| f.person.as_ref().map(|p| p.as_str().to_owned()));
+        mentioned.global_id = facts.ok().and_then(|f| f.person_id().cloned());
     }
 }
 

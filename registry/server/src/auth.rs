@@ -31,8 +31,9 @@ impl Authed {
         }
         let have: Vec<&str> = self.scopes.iter().map(|s| s.as_str()).collect();
         Err(AppError::forbidden(format!(
-            "this token lacks the `{scope}` scope (it has: {}); create one that has it with \
-             `plugboard-registry token create {} --scope {scope}`",
+            "this token lacks the `{scope}` scope (it has: {}); create one that has it on your \
+             account page (`/account`), or ask the operator for one \
+             (`plugboard-registry token create {} --scope {scope}`)",
             if have.is_empty() {
                 "none".into()
             } else {
@@ -49,8 +50,8 @@ impl FromRequestParts<Registry> for Authed {
     async fn from_request_parts(parts: &mut Parts, registry: &Registry) -> Result<Self, AppError> {
         let value = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
             AppError::unauthorized(
-                "this request needs an API token: send `Authorization: Bearer <token>`; the \
-                 registry's operator creates tokens with `plugboard-registry token create <user>`",
+                "this request needs an API token: send `Authorization: Bearer <token>`; create \
+                 one on your account page (`/account`) of the registry's web pages",
             )
         })?;
         let token = value
@@ -69,7 +70,7 @@ impl FromRequestParts<Registry> for Authed {
         let record = registry.token(&hash)?.ok_or_else(|| {
             AppError::unauthorized(
                 "this registry does not know the API token (mistyped, revoked, or made for \
-                 another registry); ask the registry's operator for a new one",
+                 another registry); create a new one on your account page (`/account`)",
             )
         })?;
         Ok(Authed {

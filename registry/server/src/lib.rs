@@ -9,7 +9,8 @@
 //! same store (`docs/marketplace.md`).
 //!
 //! The binary `plugboard-registry` runs it (`serve --data <dir> --listen
-//! <addr>`) and creates tokens (`token create <user> --scope publish`). The
+//! <addr>`) and runs the operator's commands (`token create <user> --scope
+//! publish`, `user reset-link <user>`, …), while it serves too. The
 //! logic lives here so that tests run the same [`app`] in-process:
 //!
 //! ```no_run
@@ -83,8 +84,12 @@
 //! [`publish`], [`auth`]'s bearer-token extractor) and the web pages
 //! (`web`: `page` for responses and layout, `session` for the visitor
 //! extractor and CSRF, `account` for sign-up, sign-in (and its limits) and
-//! sign-out, `owners` for owners and invitations, `moderation`, `render`,
-//! `assets`).
+//! sign-out, `owners` for owners and invitations, `settings` for a
+//! publisher's own tokens, keys, password, reset link and yanks,
+//! `moderation`, `render`, `assets`). Beside them, [`admin`]: the
+//! operator's commands as requests one function runs, and the loopback
+//! admin endpoint through which the binary's commands reach a running
+//! server.
 //!
 //! ## Storage: the sled trees
 //!
@@ -95,8 +100,8 @@
 //! | tree | key | value |
 //! | --- | --- | --- |
 //! | `users` | user name | `{created_at, password?, admin?}` (argon2id PHC string) |
-//! | `tokens` | sha256 of the token (32 bytes) | `{user, scopes, created_at}` |
-//! | `keys` | key id (16 hex digits) | `{user, public_key, created_at}` |
+//! | `tokens` | sha256 of the token (32 bytes) | `{user, scopes, created_at, name?}` |
+//! | `keys` | key id (16 hex digits) | `{user, public_key, created_at, revoked_at?}` (a revoked key signs no new publish, and stays readable so that what it signed still verifies) |
 //! | `plugins` | plugin name | `{owners, created_at, updated_at, delisted?, ratings_frozen?}` |
 //! | `versions` | `name\0version` | the [`IndexEntry`], publish sequence number, publisher, time, description, README, licence, links, categories, keywords, HTTP origins, commands |
 //! | `blobs` | sha256 hex of the package | the package bytes |
@@ -110,6 +115,7 @@
 //! | `reports` | id (big-endian `u64`) | `{target, reporter, reason, created_at, closed?}` |
 //! | `audit` | id (big-endian `u64`) | `{at, by, action, target, reason}`: moderation and owner changes |
 //! | `invitations` | `plugin\0invitee` | `{by, created_at}`: an invitation to own the plugin, open for 30 days |
+//! | `password_resets` | sha256 of the reset link's secret | `{user, created_at}`: a one-time password reset link the operator issued, valid for an hour |
 //!
 //! Search, the lists of the web pages and the API's search read an
 //! in-memory catalog: one summary per plugin (its newest usable version,
@@ -137,6 +143,7 @@
 //! [`app`]: app()
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod auth;
 mod client;
 mod error;

@@ -8,12 +8,19 @@
 //! plugboard-registry --data /var/lib/plugboard-registry token revoke 3f9a0c1b
 //! plugboard-registry --data /var/lib/plugboard-registry admin grant alice
 //! echo 'a long password' | plugboard-registry --data /var/lib/plugboard-registry user password alice
+//! plugboard-registry --data /var/lib/plugboard-registry user reset-link alice
 //! ```
 //!
 //! `serve` prints `listening on http://<address>` as the first line of
 //! standard output once the socket is bound (useful with port 0). `token
-//! create` prints only the token on standard output. The database allows one
-//! process at a time: stop the server before creating tokens.
+//! create` prints only the token on standard output, `user reset-link` only
+//! the link.
+//!
+//! The database allows one process at a time, so while `serve` runs the
+//! other commands go to its loopback admin endpoint (named, with a secret,
+//! in `<data>/admin-endpoint.json`; see [`plugboard_registry::admin`]); when
+//! no server runs they open the database themselves. Either way
+//! [`admin::execute`] does the work.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,7 +28,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use plugboard_registry::{Config, RateLimit, Registry, Revoked, Scope};
+use plugboard_registry::admin::{self, EndpointFile, Reply, Request};
+use plugboard_registry::api::ErrorBody;
+use plugboard_registry::{Config, RateLimit, Registry, Scope};
 
 /// The Plugboard marketplace registry.
 #[derive(Debug, Parser)]
@@ -85,6 +94,11 @@ enum Command {
         /// Like `7d`, `36h`. Default: 7d.
         #[arg(long, env = "PLUGBOARD_REGISTRY_RATING_MIN_ACCOUNT_AGE", value_parser = parse_duration)]
         rating_min_account_age: Option<Duration>,
+        /// The address people reach the registry at, like
+        /// `https://plugins.example.org`, for the links the commands print
+        /// (`user reset-link`). Default: the address it listens on.
+        #[arg(long, env = "PLUGBOARD_REGISTRY_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Manages API tokens.
     #[command(subcommand)]
@@ -120,6 +134,12 @@ enum UserCommand {
         /// The user name.
         user: String,
     },
+    /// Prints a one-time link that lets the user choose a new web password
+    /// (for an hour): give it to them over a channel you trust.
+    ResetLink {
+        /// An existing user name.
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,19 +171,48 @@ enum TokenCommand {
     },
 }
 
-fn set_admin(data: &Path, user: &str, admin: bool) -> anyhow::Result<()> {
-    let registry = open(data)?;
-    if !registry.set_admin(user, admin)? {
-        anyhow::bail!(
-            "there is no user `{user}`; people create accounts by signing up on the web pages, \
-             publishers get one with `plugboard-registry token create {user}`"
-        );
+/// Runs `request` on the running server's admin endpoint, or on the
+/// database when no server runs; the reply, and the public URL of the
+/// registry when a server said it.
+fn dispatch(data: &Path, request: Request) -> anyhow::Result<(Reply, Option<String>)> {
+    if let Some(endpoint) = EndpointFile::read(data) {
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .build()
+            .context("could not make an HTTP client")?;
+        let url = format!("{}{}", endpoint.url, admin::RUN_PATH);
+        match client
+            .post(&url)
+            .bearer_auth(&endpoint.secret)
+            .json(&request)
+            .send()
+        {
+            Ok(response) if response.status().is_success() => {
+                let reply = response.json().with_context(|| {
+                    format!("the running server's answer from {url} is not a reply")
+                })?;
+                return Ok((reply, Some(endpoint.public_url)));
+            }
+            Ok(response) => {
+                let status = response.status();
+                let detail = response
+                    .json::<ErrorBody>()
+                    .ok()
+                    .and_then(|body| body.errors.into_iter().next())
+                    .map_or_else(|| status.to_string(), |e| e.detail);
+                anyhow::bail!("{detail}");
+            }
+            // Nothing answers: the server stopped without removing the file.
+            Err(error) if error.is_connect() => {}
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("the running server's admin endpoint {url} did not answer")
+                });
+            }
+        }
     }
-    eprintln!(
-        "`{user}` {} a registry admin",
-        if admin { "is now" } else { "is no longer" }
-    );
-    Ok(())
+    let registry = open(data)?;
+    Ok((admin::execute(&registry, request)?, None))
 }
 
 fn parse_scope(text: &str) -> Result<Scope, String> {
@@ -219,9 +268,11 @@ fn open(data: &Path) -> anyhow::Result<Registry> {
 fn open_with(data: &Path, config: Config) -> anyhow::Result<Registry> {
     Registry::open(data, config).with_context(|| {
         format!(
-            "could not open the registry database in `{}` (if a `plugboard-registry serve` is \
-             using it, stop it first: the database allows one process at a time)",
-            data.display()
+            "could not open the registry database in `{}` (the database allows one process at \
+             a time: if a `plugboard-registry serve` is using it without its `{}`, stop it \
+             first)",
+            data.display(),
+            admin::ENDPOINT_FILE
         )
     })
 }
@@ -248,6 +299,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             connections_per_address,
             request_rate,
             rating_min_account_age,
+            public_url,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -275,95 +327,142 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     .await
                     .with_context(|| format!("could not listen on {listen}"))?;
                 let address = listener.local_addr()?;
+                let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
+                let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .context("could not listen on a loopback port for the admin endpoint")?;
+                let endpoint = EndpointFile::new(
+                    format!("http://{}", admin_listener.local_addr()?),
+                    public_url,
+                )?;
+                endpoint.write(&cli.data).with_context(|| {
+                    format!(
+                        "could not write `{}`",
+                        EndpointFile::path(&cli.data).display()
+                    )
+                })?;
+                let admin_app = admin::router(registry.clone(), endpoint.secret.clone());
+                tokio::spawn(async move {
+                    if let Err(error) = axum::serve(admin_listener, admin_app).await {
+                        tracing::error!("the admin endpoint failed: {error}");
+                    }
+                });
                 println!("listening on http://{address}");
-                tracing::info!(data = %cli.data.display(), "serving on http://{address}");
-                plugboard_registry::serve(listener, registry, async {
+                tracing::info!(data = %cli.data.display(), admin = %endpoint.url, "serving on http://{address}");
+                let served = plugboard_registry::serve(listener, registry, async {
                     let _ = tokio::signal::ctrl_c().await;
                 })
                 .await
-                .context("the server failed")
+                .context("the server failed");
+                let _ = std::fs::remove_file(EndpointFile::path(&cli.data));
+                served
             })
         }
         Command::Token(TokenCommand::Create {
             user,
             scopes,
             existing,
-        }) => {
-            let scopes = if scopes.is_empty() {
-                Scope::ALL.to_vec()
-            } else {
-                scopes
-            };
-            let registry = open(&cli.data)?;
-            if registry.has_password(&user)? && !existing {
-                anyhow::bail!(
-                    "`{user}` is an account someone made on the web pages; a token would let \
-                     whoever signed up as `{user}` publish. If you checked that it is the person \
-                     you mean, run this again with --existing; otherwise choose another name"
-                );
-            }
-            let token = registry.create_token(&user, &scopes)?;
+        }) => command(
+            &cli.data,
+            Request::CreateToken {
+                user,
+                scopes,
+                existing,
+            },
+        ),
+        Command::Token(TokenCommand::List { user }) => {
+            command(&cli.data, Request::ListTokens { user })
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            command(&cli.data, Request::RevokeToken { id })
+        }
+        Command::Admin(AdminCommand::Grant { user }) => {
+            command(&cli.data, Request::SetAdmin { user, admin: true })
+        }
+        Command::Admin(AdminCommand::Revoke { user }) => {
+            command(&cli.data, Request::SetAdmin { user, admin: false })
+        }
+        Command::User(UserCommand::Password { user }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_line(&mut password)
+                .context("could not read the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            plugboard_registry::check_password(&password)?;
+            command(&cli.data, Request::SetPassword { user, password })
+        }
+        Command::User(UserCommand::ResetLink { user }) => {
+            command(&cli.data, Request::ResetLink { user })
+        }
+    }
+}
+
+/// Runs an operator's command ([`dispatch`]) and prints what it did.
+fn command(data: &Path, request: Request) -> anyhow::Result<()> {
+    let (reply, public_url) = dispatch(data, request)?;
+    match reply {
+        Reply::Token {
+            token,
+            id,
+            user,
+            scopes,
+        } => {
             println!("{token}");
             let names: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
             eprintln!(
                 "created a token for `{user}` with scopes {}; it is shown only this once, so store \
                  it now (clients send it as `Authorization: Bearer <token>`). Its id, for `token \
-                 list` and `token revoke`, is {}",
+                 list` and `token revoke`, is {id}",
                 names.join(", "),
-                plugboard_registry::token_id(&token)
             );
-            Ok(())
         }
-        Command::Token(TokenCommand::List { user }) => {
-            let registry = open(&cli.data)?;
-            let tokens = registry.tokens(user.as_deref())?;
+        Reply::Tokens { tokens } => {
             if tokens.is_empty() {
                 eprintln!("no tokens");
             }
             for token in tokens {
                 let scopes: Vec<&str> = token.scopes.iter().map(|s| s.as_str()).collect();
                 println!(
-                    "{}  {:<20}  {:<20}  {}",
+                    "{}  {:<20}  {:<20}  {}  {}",
                     token.id,
                     token.user,
                     scopes.join(","),
-                    token.created()
+                    token.created_at,
+                    token.name
                 );
             }
-            Ok(())
         }
-        Command::Token(TokenCommand::Revoke { id }) => {
-            let registry = open(&cli.data)?;
-            match registry.revoke_token(&id)? {
-                Revoked::Revoked(token) => {
-                    eprintln!("revoked token {} of `{}`", token.id, token.user);
-                    Ok(())
-                }
-                Revoked::Ambiguous(n) => anyhow::bail!(
-                    "{n} tokens have ids starting with `{id}`; give more of the id `token list` shows"
-                ),
-                Revoked::NotFound => anyhow::bail!(
-                    "no token has the id `{id}`; `plugboard-registry token list` shows the ids \
-                     (give 8 or more of their hex digits)"
-                ),
-                _ => anyhow::bail!("could not revoke the token `{id}`"),
-            }
-        }
-        Command::Admin(AdminCommand::Grant { user }) => set_admin(&cli.data, &user, true),
-        Command::Admin(AdminCommand::Revoke { user }) => set_admin(&cli.data, &user, false),
-        Command::User(UserCommand::Password { user }) => {
-            let mut password = String::new();
-            std::io::stdin()
-                .read_line(&mut password)
-                .context("could not read the password from standard input")?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            plugboard_registry::check_password(password)?;
-            let registry = open(&cli.data)?;
-            registry.set_password(&user, password)?;
+        Reply::Revoked { id, user } => eprintln!("revoked token {id} of `{user}`"),
+        Reply::Admin { user, admin } => eprintln!(
+            "`{user}` {} a registry admin",
+            if admin { "is now" } else { "is no longer" }
+        ),
+        Reply::Password { user } => {
             eprintln!("`{user}` can now sign in on the web pages with that password");
-            Ok(())
         }
+        Reply::ResetLink {
+            user,
+            path,
+            minutes,
+        } => {
+            let hint = match public_url {
+                Some(base) => {
+                    println!("{}{path}", base.trim_end_matches('/'));
+                    ""
+                }
+                None => {
+                    println!("{path}");
+                    " (no server runs, so put the registry's address in front of the path)"
+                }
+            };
+            eprintln!(
+                "give this link to `{user}` over a channel you trust: it sets a new password \
+                 once, within {minutes} minutes{hint}"
+            );
+        }
+        _ => eprintln!("done"),
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -152,6 +152,12 @@ fn publish_blocking(
     if key.user != user {
         return Err(not_yours());
     }
+    if key.revoked_at.is_some() {
+        return Err(AppError::forbidden(format!(
+            "key `{key_id}` was revoked on your account `{user}`, so it signs no new versions; \
+             generate a new key with `plugboard key generate` and register it"
+        )));
+    }
     let public_key: PublicKey = key.public_key.parse().map_err(|e| {
         AppError::internal(format!("the stored key `{key_id}` does not parse ({e})"))
     })?;

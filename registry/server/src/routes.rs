@@ -52,11 +52,12 @@ fn parse_version(name: &str, text: &str) -> Result<Version, AppError> {
     })
 }
 
-fn key_json(key_id: String, record: KeyRecord) -> Key {
+pub(crate) fn key_json(key_id: String, record: KeyRecord) -> Key {
     Key {
         key_id,
         public_key: record.public_key,
         created_at: time::rfc3339(record.created_at),
+        revoked_at: record.revoked_at.map(time::rfc3339),
     }
 }
 
@@ -68,6 +69,21 @@ pub(crate) async fn add_key(
 ) -> Result<(StatusCode, Json<Key>), AppError> {
     authed.require(Scope::Publish)?;
     let Json(body) = body?;
+    let (status, key) = register_key(&registry, &authed.user, &body, &[authed.token_hash])?;
+    Ok((status, Json(key)))
+}
+
+/// Registers the key of `body` on `user`'s account, the one rule for the
+/// API and the web page: the key must parse, and `body.proof` must be its
+/// proof of possession for one of `tokens` (sha256 of API tokens of
+/// `user`). 201 and the key when it is new, 200 when it was registered
+/// already.
+pub(crate) fn register_key(
+    registry: &Registry,
+    user: &str,
+    body: &NewKey,
+    tokens: &[[u8; 32]],
+) -> Result<(StatusCode, Key), AppError> {
     let key: PublicKey = body.public_key.trim().parse().map_err(|e: PackageError| {
         AppError::bad_request(format!(
             "{e}; send the public key `plugboard plugin keygen` printed, as 64 hex digits"
@@ -80,17 +96,41 @@ pub(crate) async fn add_key(
              register` does it)"
         ))
     })?;
-    key.verify_possession(&Checksum::from_bytes(authed.token_hash), &proof)
-        .map_err(|e| AppError::unprocessable(e.to_string()))?;
-    match registry.add_key(&authed.user, &key)? {
-        KeyAdded::New(record) => Ok((StatusCode::CREATED, Json(key_json(key.key_id(), record)))),
-        KeyAdded::Already(record) => Ok((StatusCode::OK, Json(key_json(key.key_id(), record)))),
+    let mut verified = Err(AppError::unprocessable(
+        "the key's proof of possession was made for no API token of this account; make it \
+         with one of your tokens (`plugboard key register` does it)",
+    ));
+    for token in tokens {
+        match key.verify_possession(&Checksum::from_bytes(*token), &proof) {
+            Ok(()) => {
+                verified = Ok(());
+                break;
+            }
+            Err(e) => verified = Err(AppError::unprocessable(e.to_string())),
+        }
+    }
+    verified?;
+    match registry.add_key(user, &key)? {
+        KeyAdded::New(record) => {
+            registry.audit(user, "add-key", &key.key_id(), "")?;
+            Ok((StatusCode::CREATED, key_json(key.key_id(), record)))
+        }
+        KeyAdded::Already(record) => Ok((StatusCode::OK, key_json(key.key_id(), record))),
         KeyAdded::OtherUser => Err(AppError::conflict(format!(
             "key `{}` is registered on another account, and a key belongs to one account; \
              generate a new key pair for yourself and register its public key",
             key.key_id()
         ))),
+        KeyAdded::Revoked => Err(AppError::conflict(revoked_key(&key.key_id()))),
     }
+}
+
+/// Why a revoked key cannot be registered again.
+pub(crate) fn revoked_key(key_id: &str) -> String {
+    format!(
+        "key `{key_id}` was revoked on your account, and a revoked key stays revoked; generate \
+         a new key with `plugboard key generate` and register it"
+    )
 }
 
 /// `GET /api/v1/keys`.

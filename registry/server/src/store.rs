@@ -2,6 +2,7 @@
 //! the records kept in its trees (see the crate documentation for the
 //! layout).
 
+mod account;
 mod catalog;
 mod community;
 mod owners;
@@ -27,6 +28,7 @@ use crate::rate::{AddressLimiter, Backoffs, RateLimiter};
 use crate::time;
 use crate::tokens::{Scope, TOKEN_PREFIX};
 
+pub(crate) use account::{KeyRevoked, RESET_SECONDS};
 pub(crate) use catalog::{Catalog, Summary};
 pub(crate) use community::{
     Moderation, Ratings, Reply, ReportTarget, SESSION_SECONDS, SignUp, Uncounted,
@@ -72,6 +74,7 @@ struct Inner {
     reports: Tree,
     audit: Tree,
     invitations: Tree,
+    password_resets: Tree,
     config: Config,
     limiter: RateLimiter,
     /// The per-address request rate every request passes.
@@ -128,6 +131,9 @@ pub(crate) struct TokenRecord {
     pub user: String,
     pub scopes: Vec<Scope>,
     pub created_at: u64,
+    /// What its owner called it, to tell their tokens apart.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
 }
 
 /// The version lists, pages and metadata show of a plugin: the newest that
@@ -155,6 +161,8 @@ pub struct TokenInfo {
     pub scopes: Vec<Scope>,
     /// When it was made, in seconds since the Unix epoch.
     pub created_at: u64,
+    /// What its owner called it (empty for the operator's tokens).
+    pub name: String,
 }
 
 impl TokenInfo {
@@ -187,6 +195,11 @@ pub(crate) struct KeyRecord {
     pub user: String,
     pub public_key: String,
     pub created_at: u64,
+    /// When its owner revoked it: publishes signed with it are refused
+    /// from then on, and it stays readable so that the versions it signed
+    /// still verify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<u64>,
 }
 
 /// A plugin name and who owns it.
@@ -254,6 +267,8 @@ pub(crate) enum KeyAdded {
     New(KeyRecord),
     Already(KeyRecord),
     OtherUser,
+    /// The account revoked this key before: it cannot come back.
+    Revoked,
 }
 
 /// Longest user name, in bytes.
@@ -382,6 +397,7 @@ impl Registry {
             reports: tree("reports")?,
             audit: tree("audit")?,
             invitations: tree("invitations")?,
+            password_resets: tree("password_resets")?,
             db,
             limiter: RateLimiter::default(),
             requests: AddressLimiter::new(config.request_rate),
@@ -489,6 +505,16 @@ impl Registry {
     /// account's, see [`crate::names`]), and returns the token. Only its
     /// sha256 is stored, so this is the one time anyone sees it.
     pub fn create_token(&self, user: &str, scopes: &[Scope]) -> Result<String, StoreError> {
+        self.create_named_token(user, scopes, "")
+    }
+
+    /// [`Registry::create_token`] with a name its owner tells it by.
+    pub(crate) fn create_named_token(
+        &self,
+        user: &str,
+        scopes: &[Scope],
+        name: &str,
+    ) -> Result<String, StoreError> {
         check_user_name(user)?;
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|e| StoreError::Randomness(e.to_string()))?;
@@ -502,6 +528,7 @@ impl Registry {
             user: user.to_owned(),
             scopes,
             created_at: now,
+            name: name.to_owned(),
         };
         let user_record = encode(
             "users",
@@ -541,6 +568,7 @@ impl Registry {
                     user: record.user,
                     scopes: record.scopes,
                     created_at: record.created_at,
+                    name: record.name,
                 });
             }
         }
@@ -598,6 +626,7 @@ impl Registry {
             user: user.to_owned(),
             public_key: key.to_string(),
             created_at: self.now(),
+            revoked_at: None,
         };
         let bytes = encode("keys", &record)?;
         let result = self.inner.keys.compare_and_swap(
@@ -613,7 +642,9 @@ impl Registry {
             Err(cas) => {
                 let existing: KeyRecord =
                     decode("keys", cas.current.as_deref().unwrap_or_default())?;
-                Ok(if existing.user == user {
+                Ok(if existing.user == user && existing.revoked_at.is_some() {
+                    KeyAdded::Revoked
+                } else if existing.user == user {
                     KeyAdded::Already(existing)
                 } else {
                     KeyAdded::OtherUser

@@ -113,6 +113,11 @@ pub struct Key {
     pub public_key: String,
     /// When it was registered.
     pub created_at: String,
+    /// When its owner revoked it, if they did: the registry refuses new
+    /// publishes signed with it, and keeps it so that what it signed
+    /// before still verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
 }
 
 /// `GET /api/v1/keys`: the keys registered on the token's account.

@@ -203,7 +203,7 @@ fn id_of(key: &[u8]) -> u64 {
     <[u8; 8]>::try_from(key).map_or(0, u64::from_be_bytes)
 }
 
-fn random_token() -> Result<String, StoreError> {
+pub(super) fn random_token() -> Result<String, StoreError> {
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| StoreError::Randomness(e.to_string()))?;
     Ok(hex::encode(secret))
@@ -245,7 +245,7 @@ impl Registry {
 
     /// Changes a user's record with `change`, creating the user when
     /// `create` is set; `Ok(false)` when there is no such user.
-    fn update_user(
+    pub(super) fn update_user(
         &self,
         name: &str,
         create: bool,
@@ -285,7 +285,7 @@ impl Registry {
     }
 
     /// Removes the sessions `doomed` picks, and flushes.
-    fn end_sessions_where(
+    pub(super) fn end_sessions_where(
         &self,
         doomed: impl Fn(&SessionRecord) -> bool,
     ) -> Result<(), StoreError> {

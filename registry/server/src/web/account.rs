@@ -281,7 +281,7 @@ static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
 });
 
 /// Runs `work` (a password hash or check) on the blocking pool, one per core.
-async fn hashing<T: Send + 'static>(
+pub(super) async fn hashing<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, WebError> {
     let _permit = HASHING.acquire().await.map_err(|_| WebError::internal())?;

@@ -1,6 +1,7 @@
 //! The marketplace's web pages, served beside the API by the same process
 //! from the same store: home, search, categories, plugin and publisher
-//! pages, accounts, reviews, reports and moderation.
+//! pages, accounts and publishers' self-service (`settings`: tokens, keys,
+//! passwords, yanking), reviews, reports and moderation.
 //!
 //! Pages are rendered on the server with askama templates
 //! (`registry/server/templates/`) and work without JavaScript; the one
@@ -16,6 +17,7 @@ mod owners;
 mod page;
 mod render;
 mod session;
+mod settings;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -69,6 +71,17 @@ pub(crate) fn routes() -> Router<Registry> {
         .route(
             "/invitations/{name}/{answer}",
             post(owners::answer_invitation),
+        )
+        .route("/plugins/{name}/versions/{action}", post(settings::yank))
+        .route("/account", get(settings::account_page))
+        .route("/account/tokens", post(settings::create_token))
+        .route("/account/tokens/{id}/revoke", post(settings::revoke_token))
+        .route("/account/keys", post(settings::add_key))
+        .route("/account/keys/{id}/revoke", post(settings::revoke_key))
+        .route("/account/password", post(settings::change_password))
+        .route(
+            "/reset-password/{secret}",
+            get(settings::reset_page).post(settings::reset),
         )
         .route("/users/{name}", get(user_page))
         .route("/signin", get(account::signin_page).post(account::signin))

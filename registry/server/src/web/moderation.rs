@@ -207,7 +207,7 @@ pub(crate) struct ReportForm {
     reason: String,
 }
 
-fn reason(text: &str) -> Result<&str, WebError> {
+pub(super) fn reason(text: &str) -> Result<&str, WebError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(WebError::new(

@@ -1,4 +1,5 @@
-//! The real `plugboard-registry` binary: `token create`, then `serve`.
+//! The real `plugboard-registry` binary: `token create`, then `serve`; the
+//! operator's commands while it runs, through its admin endpoint.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -181,13 +182,168 @@ async fn token_create_then_serve() -> TestResult {
         .await?;
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
 
-    // The database allows one process: token create says what to do.
-    let locked = plugboard_registry(data.path())
-        .args(["token", "create", "bob"])
-        .output()?;
-    assert!(!locked.status.success());
-    let stderr = String::from_utf8(locked.stderr)?;
-    assert!(stderr.contains("stop it first"), "{stderr}");
+    // The database allows one process: while the server runs, the command
+    // goes to its admin endpoint, and the new token works at once.
+    let (ok, bob_token, stderr) = run(data.path(), &["token", "create", "bob"])?;
+    assert!(ok, "{stderr}");
+    let bob_keys = client
+        .get(format!("{url}/api/v1/keys"))
+        .bearer_auth(bob_token.trim())
+        .send()
+        .await?;
+    assert_eq!(bob_keys.status(), StatusCode::OK);
     drop(server);
+    Ok(())
+}
+
+/// The `pb_csrf` cookie a page set.
+fn csrf_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next()?.strip_prefix("pb_csrf="))
+        .map(str::to_owned)
+        .next()
+}
+
+/// Posts a signed-out form the way a browser does: the CSRF cookie and the
+/// same token in the form.
+async fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> Result<reqwest::Response> {
+    let mut form = vec![("csrf", csrf)];
+    form.extend_from_slice(fields);
+    Ok(client
+        .post(url)
+        .header("cookie", format!("pb_csrf={csrf}"))
+        .form(&form)
+        .send()
+        .await?)
+}
+
+#[tokio::test]
+async fn operator_commands_work_while_the_server_runs() -> TestResult {
+    let data = tempfile::tempdir()?;
+    let (server, url) = serve(data.path())?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+
+    // A publisher's password, from standard input, through the server.
+    let mut password = plugboard_registry(data.path())
+        .args(["user", "password", "carol"])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    std::io::Write::write_all(
+        password.stdin.as_mut().ok_or("no stdin")?,
+        b"carol's first password\n",
+    )?;
+    let output = password.wait_with_output()?;
+    let stderr = String::from_utf8(output.stderr)?;
+    assert!(output.status.success(), "{stderr}");
+
+    let (ok, _, stderr) = run(data.path(), &["admin", "grant", "carol"])?;
+    assert!(ok && stderr.contains("is now a registry admin"), "{stderr}");
+    let (ok, _, stderr) = run(data.path(), &["token", "create", "carol"])?;
+    assert!(!ok && stderr.contains("--existing"), "{stderr}");
+    let (ok, token, stderr) = run(data.path(), &["token", "create", "carol", "--existing"])?;
+    assert!(ok, "{stderr}");
+    let (ok, list, _) = run(data.path(), &["token", "list", "--user", "carol"])?;
+    assert!(
+        ok && list.contains(&plugboard_registry::token_id(token.trim())),
+        "{list}"
+    );
+
+    // A one-time reset link, printed with the server's address.
+    let (ok, link, stderr) = run(data.path(), &["user", "reset-link", "carol"])?;
+    assert!(ok, "{stderr}");
+    let link = link.trim();
+    assert!(
+        link.starts_with(&format!("{url}/reset-password/")),
+        "{link}"
+    );
+    assert_eq!(link.lines().count(), 1, "only the link: {link}");
+    let (ok, _, stderr) = run(data.path(), &["user", "reset-link", "nobody"])?;
+    assert!(!ok && stderr.contains("no user `nobody`"), "{stderr}");
+
+    let page = client.get(link).send().await?;
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = csrf_cookie(&page).ok_or("the page sets a CSRF cookie")?;
+    assert!(page.text().await?.contains("carol"));
+    let short = post_form(&client, link, &csrf, &[("password", "short")]).await?;
+    assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let reset = post_form(
+        &client,
+        link,
+        &csrf,
+        &[("password", "carol's new password")],
+    )
+    .await?;
+    assert_eq!(reset.status(), StatusCode::SEE_OTHER);
+
+    // Used once: the link is spent; the new password signs in, the old does not.
+    let again = post_form(&client, link, &csrf, &[("password", "a third password!")]).await?;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let signin = format!("{url}/signin");
+    let old = post_form(
+        &client,
+        &signin,
+        &csrf,
+        &[
+            ("username", "carol"),
+            ("password", "carol's first password"),
+        ],
+    )
+    .await?;
+    assert_eq!(old.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let new = post_form(
+        &client,
+        &signin,
+        &csrf,
+        &[("username", "carol"), ("password", "carol's new password")],
+    )
+    .await?;
+    assert_eq!(new.status(), StatusCode::SEE_OTHER);
+
+    // The admin endpoint takes nothing without the secret in the data
+    // directory, and is gone with the server.
+    let endpoint: plugboard_registry::admin::EndpointFile =
+        serde_json::from_slice(&std::fs::read(data.path().join("admin-endpoint.json"))?)?;
+    assert!(
+        endpoint.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        endpoint.url
+    );
+    let guess = client
+        .post(format!("{}/admin/v1/run", endpoint.url))
+        .bearer_auth("0".repeat(64))
+        .json(&serde_json::json!({"command": "reset-link", "user": "carol"}))
+        .send()
+        .await?;
+    assert_eq!(guess.status(), StatusCode::UNAUTHORIZED);
+    let public = client
+        .post(format!("{url}/admin/v1/run"))
+        .bearer_auth(&endpoint.secret)
+        .json(&serde_json::json!({"command": "reset-link", "user": "carol"}))
+        .send()
+        .await?;
+    assert_ne!(
+        public.status(),
+        StatusCode::OK,
+        "not on the public listener"
+    );
+    drop(server);
+
+    // With no server, the commands open the database themselves, even if
+    // a killed server left its file behind.
+    let (ok, _, stderr) = run(data.path(), &["token", "create", "dave"])?;
+    assert!(ok, "{stderr}");
     Ok(())
 }

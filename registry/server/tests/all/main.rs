@@ -13,6 +13,7 @@ mod names;
 mod owners;
 mod publish;
 mod ratings;
+mod selfservice;
 mod signin;
 mod support;
 mod tokens;

@@ -792,3 +792,70 @@ async fn an_owner_invites_and_the_invitee_accepts_on_pages_that_pass_axe() -> Re
     ensure!(failures.is_empty(), "{}", failures.join("\n"));
     browser.close().await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_makes_a_token_yanks_and_resets_a_password_on_pages_that_pass_axe() -> Result<()>
+{
+    let registry = marketplace().await?;
+    registry
+        .registry
+        .set_password("alice", "a long enough password")?;
+    let browser = Browser::start().await?;
+    sign_in(&browser, &registry, "alice").await?;
+    browser.click("nav.account a[href='/account']").await?;
+    browser.wait_for("#token-name").await?;
+    browser.fill("#token-name", "laptop").await?;
+    browser.click("label[for=scope-yank]").await?;
+    browser
+        .click("form[action='/account/tokens'] button[type=submit]")
+        .await?;
+    let shown = wait_text(&browser, "#new-token", |t| t.contains("pbr_")).await?;
+    ensure!(shown.contains("publish, yank"), "{shown}");
+    let mut failures = Vec::new();
+    for violation in Browser::serious(&browser.axe().await?) {
+        failures.push(format!("/account with a new token: {violation}"));
+    }
+    failures.extend(audit_page(&browser, &registry, "/account").await?);
+    let listed = browser.text("#token-list").await?;
+    ensure!(
+        listed.contains("laptop") && !listed.contains("pbr_"),
+        "{listed}"
+    );
+
+    // The owner's yank form on the plugin page, open.
+    browser.goto(&registry.url("/plugins/echo")).await?;
+    browser.click("#yank-tools summary").await?;
+    browser
+        .fill("#yank-reason", "prints the wrong thing")
+        .await?;
+    browser
+        .click("#yank-tools button:not([formaction])")
+        .await?;
+    wait_text(&browser, ".versions", |t| t.contains("yanked")).await?;
+    failures.extend(audit_page(&browser, &registry, "/plugins/echo").await?);
+    sign_out(&browser).await?;
+
+    // The page of an operator's password reset link.
+    let reply = plugboard_registry::admin::execute(
+        &registry.registry,
+        plugboard_registry::admin::Request::ResetLink {
+            user: "alice".into(),
+        },
+    )?;
+    let plugboard_registry::admin::Reply::ResetLink { path, .. } = reply else {
+        anyhow::bail!("not a reset link: {reply:?}");
+    };
+    failures.extend(audit_page(&browser, &registry, &path).await?);
+    browser
+        .fill("#password", "alice's brand new password")
+        .await?;
+    browser.click("form.stack button[type=submit]").await?;
+    browser.wait_for("#username").await?;
+    failures.extend(audit_page(&browser, &registry, &path).await?);
+    ensure!(
+        browser.text("main").await?.contains("does not work"),
+        "a used link says so"
+    );
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+    browser.close().await
+}

@@ -339,7 +339,7 @@ impl People {
             roles,
             chat,
             plugin,
-            command,
+            command: Some(command),
             of_command: thing_key(&self.hasher, plugin, Some(command)),
             of_plugin: thing_key(&self.hasher, plugin, None),
         };
@@ -360,6 +360,35 @@ impl People {
         Ok(admitted)
     }
 
+    /// Whether the account of `facts` may press one of `plugin`'s buttons
+    /// in the chat `chat` now. A press is no command: it is held back by
+    /// the rate limits per person and plugin, per chat and for the bot,
+    /// not by a command's limit or a daily quota, and it is not counted
+    /// as usage.
+    pub fn admit_press(
+        &self,
+        facts: &AccountFacts,
+        chat: (&str, &str),
+        plugin: &str,
+    ) -> Result<(), LimitRefusal> {
+        let now = self.clock.now_ms();
+        let roles = std::collections::BTreeSet::new();
+        let asked = Asked {
+            facts,
+            keys: self.keys_of(facts),
+            roles: &roles,
+            chat,
+            plugin,
+            command: None,
+            of_command: 0,
+            of_plugin: thing_key(&self.hasher, plugin, None),
+        };
+        let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        // Without quotas nothing is read from the store, so nothing fails.
+        self.check_limits(&mut counts, now, &asked, "")
+            .unwrap_or(Ok(()))
+    }
+
     /// [`People::admit`] under the lock of the counts, without counting
     /// the use: every bucket and quota is looked up once, a use taken
     /// from each as it allows it, and given back if a later one refuses.
@@ -375,7 +404,7 @@ impl People {
         let who = asked.keys.who;
         let buckets = [
             (
-                limits.user_command,
+                limits.user_command.filter(|_| asked.command.is_some()),
                 mix(h, Kind::UserCommand, who, asked.of_command, 0),
             ),
             (
@@ -429,13 +458,16 @@ impl People {
         // The command's quota and the plugin's, each counted per account
         // and summed over the person's accounts: linking and unlinking
         // again starts no new day.
+        let Some(asked_command) = asked.command else {
+            return Ok(Ok(()));
+        };
         if self.quotas.is_empty() && self.role_quotas.is_empty() {
             return Ok(Ok(()));
         }
         let day = now / DAY_MS;
         let mut quota_taken = [None; 2];
         let things = [
-            (asked.of_command, Some(asked.command)),
+            (asked.of_command, Some(asked_command)),
             (asked.of_plugin, None),
         ];
         for (slot, (thing, command)) in things.into_iter().enumerate() {
@@ -650,7 +682,8 @@ struct Asked<'a> {
     roles: &'a std::collections::BTreeSet<Role>,
     chat: (&'a str, &'a str),
     plugin: &'a str,
-    command: &'a str,
+    /// The command, or `None` for a button press.
+    command: Option<&'a str>,
     /// [`thing_key`] of the command and of the plugin.
     of_command: u64,
     of_plugin: u64,

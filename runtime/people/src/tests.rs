@@ -416,6 +416,42 @@ fn a_refused_command_takes_nothing_from_the_other_limits() -> anyhow::Result<()>
 }
 
 #[test]
+fn a_button_press_shares_the_plugins_rate_limit_but_no_commands_limit_or_quota()
+-> anyhow::Result<()> {
+    let rate = |text: &str| text.parse::<Rate>().map_err(anyhow::Error::msg);
+    let people = people().0.with_limits(Limits {
+        user_command: Some(rate("1/minute")?),
+        user_plugin: Some(rate("3/minute")?),
+        quotas: [("poll".to_owned(), 1)].into(),
+        ..Limits::default()
+    });
+    let facts = people.facts("telegram", "7")?;
+    let chat = ("telegram", "1");
+    let none = set(&[]);
+    assert_eq!(
+        people.admit(&facts, &none, chat, "poll", "poll", "poll")?,
+        Ok(())
+    );
+    // The command's limit (1/minute) and the plugin's quota (1) are
+    // used up; presses still have the plugin's other two uses.
+    for _ in 0..2 {
+        assert_eq!(people.admit_press(&facts, chat, "poll"), Ok(()));
+    }
+    assert!(matches!(
+        people.admit_press(&facts, chat, "poll"),
+        Err(LimitRefusal::Rate { .. })
+    ));
+    assert_eq!(
+        people.admit_press(&facts, chat, "dice"),
+        Ok(()),
+        "another plugin"
+    );
+    let usage = people.usage("1970-01-01")?;
+    assert_eq!(usage.len(), 1, "presses are not usage: {usage:?}");
+    Ok(())
+}
+
+#[test]
 fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight()
 -> anyhow::Result<()> {
     let (people, store, clock) = people();

@@ -334,6 +334,9 @@ impl Router {
                     );
                     return out;
                 };
+                if self.press_limited(sender.as_ref(), &chat, *index) {
+                    return out;
+                }
                 press.data = id.to_owned();
                 (std::slice::from_ref(index), Event::ButtonPress(press), None)
             }
@@ -503,6 +506,21 @@ impl Router {
         let sender = sender?;
         self.admit_command(access, sender, chat, plugin, own, typed)
             .await
+    }
+
+    /// Whether a rate limit holds `sender` back from pressing a button of
+    /// the plugin at `index` in `chat` (see [`people`]); such a press is
+    /// dropped without an answer, which would only feed a flood.
+    fn press_limited(
+        &self,
+        sender: Option<&crate::access::Sender>,
+        chat: &plugboard_model::event::ChatRef,
+        index: usize,
+    ) -> bool {
+        let (Some(access), Some(sender)) = (self.access.as_ref(), sender) else {
+            return false;
+        };
+        people::press_limited(access, sender, chat, self.plugins[index].name())
     }
 
     /// Delivers a host command's answer where it was asked, and its

@@ -528,6 +528,31 @@ fn limit(
     }
 }
 
+/// Whether a rate limit holds `sender` back from pressing one of
+/// `plugin`'s buttons in `chat`; owners are never limited.
+pub(super) fn press_limited(
+    access: &Access,
+    sender: &Sender,
+    chat: &ChatRef,
+    plugin: &str,
+) -> bool {
+    if access.held_everywhere(sender).contains(&Role::Owner) {
+        return false;
+    }
+    let place = (chat.platform.as_str(), chat.id.as_str());
+    match access.people().admit_press(&sender.facts, place, plugin) {
+        Ok(()) => false,
+        Err(limit) => {
+            tracing::info!(
+                plugin,
+                account = %sender.facts.account,
+                "button press dropped: {limit}"
+            );
+            true
+        }
+    }
+}
+
 /// `text`, a refusal's message, as a sentence: capitalised, with a stop.
 fn sentence(text: &str) -> String {
     let mut chars = text.chars();

@@ -425,6 +425,76 @@ async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_i
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn button_presses_count_against_the_plugins_rate_limit_and_are_dropped_past_it() -> Result<()>
+{
+    use plugboard_model::event::{ButtonPress, Event, OutboundOp, User};
+    let mut bot = TwoPlatforms::start_with(
+        &[&plugins_dir()],
+        "[people]\nowners = [\"alpha:boss\"]\n\n\
+         [people.rate]\nuser_command = \"none\"\nuser_plugin = \"3/minute\"\nchat = \"none\"\n\n\
+         [plugins.poll]\ngrants = [\"kv\"]\n",
+    )?;
+    let alpha = &mut bot.alpha;
+    // A poll in a group: one use of ann's three.
+    assert!(
+        alpha
+            .say("group", "ann", "/poll Lunch? | Pizza | Salad")
+            .await
+    );
+    let poll = next(alpha).await?;
+    let OutboundOp::Send { message, .. } = &poll.op else {
+        bail!("not a poll: {poll:?}");
+    };
+    let pizza = message
+        .buttons
+        .first()
+        .and_then(|row| row.first())
+        .with_context(|| format!("the poll has buttons: {:?}", message.text))?
+        .id
+        .clone();
+    let press = |on: &MemoryHandle, user: &str| {
+        Event::ButtonPress(ButtonPress {
+            data: pizza.clone(),
+            user: User::new(user, user),
+            chat: on.chat("group"),
+            message_id: "1".into(),
+        })
+    };
+    // Two presses are served (each edits the poll)...
+    for _ in 0..2 {
+        assert!(alpha.send(press(alpha, "ann")).await);
+        assert!(matches!(next(alpha).await?.op, OutboundOp::Edit { .. }));
+    }
+    // ...the third of the minute is dropped without a word, while bob's
+    // press and the owner's are served.
+    assert!(alpha.send(press(alpha, "ann")).await);
+    assert!(alpha.send(press(alpha, "bob")).await);
+    assert!(alpha.send(press(alpha, "boss")).await);
+    for presser in ["bob", "boss"] {
+        let edited = next(alpha).await?;
+        assert!(
+            matches!(edited.op, OutboundOp::Edit { .. }),
+            "{presser}: {edited:?}"
+        );
+    }
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), alpha.recv())
+            .await
+            .is_err(),
+        "ann's third press got no answer"
+    );
+    // A minute later ann may press again.
+    bot.clock.advance(60_000);
+    assert!(bot.alpha.send(press(&bot.alpha, "ann")).await);
+    assert!(matches!(
+        next(&mut bot.alpha).await?.op,
+        OutboundOp::Edit { .. }
+    ));
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_turn_a_plugin_off_in_one_chat_or_allow_only_some_and_other_chats_keep_them()
 -> Result<()> {
     let mut bot =

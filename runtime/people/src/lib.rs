@@ -45,7 +45,7 @@
 //! | `roles/<account>` | the roles the account was given |
 //! | `ban/<account>` | who banned the account, when and why |
 //! | `chat/<platform>/<chat id>` | the plugins turned off in the chat, or the only ones allowed |
-//! | `quota/<day>/<account>/<plugin[.command]>` | an account's uses against a daily quota (a person's are summed over their accounts) |
+//! | `quota/<day>/<account>/<plugin[.command]>` | an account's uses against a daily quota (a person's are summed over their accounts); deleted once their day is over |
 //! | `usage/<day>/<plugin>/<command>` | runs and refusals of a command that day |
 //! | `audit/<ms, 20 digits>/<sequence, 10 digits>` | one audit entry |
 

@@ -30,6 +30,8 @@ use crate::{AccountFacts, LinkError, People, Role};
 pub const FLUSH_MS: u64 = 5_000;
 /// Milliseconds in a (UTC) day.
 const DAY_MS: u64 = 86_400_000;
+/// Past days' quota counts deleted per flush, at most.
+const PRUNE_BATCH: usize = 10_000;
 /// Buckets kept before idle, full ones are dropped.
 const MAX_BUCKETS: usize = 100_000;
 
@@ -254,6 +256,8 @@ pub(crate) struct Counts {
     /// The UTC day (days since the epoch) the counts are for, and its
     /// `YYYY-MM-DD`.
     day: Option<(u64, String)>,
+    /// The day (days since the epoch) older quota counts were deleted on.
+    pruned_day: Option<u64>,
 }
 
 /// Today's `YYYY-MM-DD`, kept in `day` (days since the epoch and the
@@ -610,7 +614,31 @@ impl People {
         let of_today = |key: &str| key.split('/').nth(1) == Some(today.as_str());
         counts.usage.retain(|_, c| of_today(&c.key));
         counts.quotas.retain(|_, c| of_today(&c.key));
+        if counts.pruned_day != Some(now / DAY_MS) && self.prune_quotas(&today)? {
+            counts.pruned_day = Some(now / DAY_MS);
+        }
         Ok(())
+    }
+
+    /// Deletes the quota counts of days before `today` (`YYYY-MM-DD`): a
+    /// quota is daily, so they decide nothing any more (usage, the owner's
+    /// history, stays). At most [`PRUNE_BATCH`] at a time, so that the
+    /// counts' lock is not held long; whether all are gone.
+    fn prune_quotas(&self, today: &str) -> Result<bool, LinkError> {
+        let page = self.records.people_scan("quota/", None, PRUNE_BATCH)?;
+        let mut deleted = 0;
+        for (key, _) in &page {
+            let day = key.split('/').nth(1).unwrap_or_default();
+            if day >= today {
+                return Ok(true);
+            }
+            self.records.people_delete(key)?;
+            deleted += 1;
+        }
+        if deleted > 0 {
+            tracing::debug!(deleted, "forgot the quota counts of past days");
+        }
+        Ok(page.len() < PRUNE_BATCH)
     }
 
     /// Usage per plugin, command and day, days from `since` (`YYYY-MM-DD`)

@@ -518,6 +518,16 @@ fn a_daily_quota_is_higher_for_a_role_survives_a_restart_and_resets_at_midnight(
         )?,
         Ok(())
     );
+    // Yesterday's quota counts decide nothing now: they are deleted (the
+    // usage stays, as the owner's history).
+    again.flush_counts()?;
+    let today = day_of(START + DAY_MS);
+    let kept = store.people_scan("quota/", None, 100)?;
+    assert!(!kept.is_empty());
+    for (key, _) in &kept {
+        assert!(key.starts_with(&format!("quota/{today}/")), "{key}");
+    }
+    assert!(!store.people_scan("usage/", None, 100)?.is_empty());
     Ok(())
 }
 

@@ -249,50 +249,10 @@ impl Index for MemoryIndex {
     }
 }
 
-/// The names in `known` within a small edit distance of `name`, closest
-/// first; what [`Index::similar_names`] implementations can use.
-pub fn similar_names<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let limit = (name.chars().count() / 3).max(1);
-    let mut close: Vec<(usize, &str)> = known
-        .into_iter()
-        .filter(|k| *k != name)
-        .map(|k| (edit_distance(name, k), k))
-        .filter(|(d, _)| *d <= limit)
-        .collect();
-    close.sort();
-    close
-        .into_iter()
-        .take(3)
-        .map(|(_, k)| k.to_owned())
-        .collect()
-}
-
-/// Levenshtein distance, counting an adjacent swap as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let width = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * width];
-    for (i, row) in d.chunks_mut(width).enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d.iter_mut().take(width).enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[(i - 1) * width + j] + 1)
-                .min(d[i * width + j - 1] + 1)
-                .min(d[(i - 1) * width + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[(i - 2) * width + j - 2] + 1);
-            }
-            d[i * width + j] = best;
-        }
-    }
-    d[a.len() * width + b.len()]
-}
+/// The names in `known` close to `name`, closest first; what
+/// [`Index::similar_names`] implementations use. The one rule lives in
+/// [`plugboard_registry_types::similar`], shared with the registry's pages.
+pub use plugboard_registry_types::similar::similar_names;
 
 #[cfg(test)]
 mod tests {
@@ -304,6 +264,5 @@ mod tests {
         assert_eq!(similar_names("ecnomy", known), ["economy"]);
         assert_eq!(similar_names("pol", known), ["poll"]);
         assert!(similar_names("weather", known).is_empty());
-        assert_eq!(edit_distance("abc", "acb"), 1);
     }
 }

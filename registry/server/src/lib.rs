@@ -86,7 +86,10 @@
 //! extractor and CSRF, `account` for sign-up, sign-in (and its limits) and
 //! sign-out, `owners` for owners and invitations, `settings` for a
 //! publisher's own tokens, keys, password, reset link and yanks,
-//! `moderation`, `render`, `assets`). Beside them, [`admin`]: the
+//! `version` for the page of one published version, `moderation`,
+//! `render`, `assets`). "Did you mean" on the 404 page and in search (API
+//! and page) comes from [`similar_names`], the rule `plugboard install`
+//! uses too. Beside them, [`admin`]: the
 //! operator's commands as requests one function runs, and the loopback
 //! admin endpoint through which the binary's commands reach a running
 //! server.
@@ -139,6 +142,7 @@
 //! configured [`Clock`].
 //!
 //! [`IndexEntry`]: plugboard_registry_types::IndexEntry
+//! [`similar_names`]: plugboard_registry_types::similar::similar_names
 //! [`Limits::package`]: plugboard_package::Limits::package
 //! [`app`]: app()
 #![deny(missing_docs)]

@@ -289,6 +289,7 @@ fn publish_blocking(
             .map(|c| CommandInfo {
                 name: c.name.clone(),
                 help: c.help.clone(),
+                usage: c.usage.clone(),
             })
             .collect(),
         interfaces,

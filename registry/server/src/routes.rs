@@ -683,6 +683,7 @@ pub(crate) async fn search(
     };
     let listing = registry.listing()?;
     let hits = listing.find(&filter);
+    let did_you_mean = listing.did_you_mean(&filter, &hits);
     let total = hits.len() as u64;
     let skip = usize::try_from(u64::from(page - 1) * u64::from(per_page)).unwrap_or(usize::MAX);
     let plugins = hits
@@ -705,6 +706,7 @@ pub(crate) async fn search(
             page,
             per_page,
         },
+        did_you_mean,
     }))
 }
 

@@ -1,12 +1,15 @@
 //! Search over the [`Catalog`](crate::store::Catalog), shared by the API
 //! (`GET /api/v1/plugins`) and the web pages (`/search`, categories, the
-//! home page's lists, publisher pages).
+//! home page's lists, publisher pages). A query's words match names,
+//! descriptions, keywords and categories; [`Listing::did_you_mean`] adds
+//! close names by the shared rule.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use plugboard_registry_types::api::SearchSort;
+use plugboard_registry_types::similar::similar_names;
 
 use crate::store::{Catalog, RatingSummaries, Ratings, Summary};
 
@@ -22,7 +25,7 @@ pub(crate) struct Filter {
     /// plugin with exactly this name comes first.
     pub needle: String,
     /// Distinct words of the needle (at most [`MAX_WORDS`]), each of which
-    /// must be in the name, the description or a keyword.
+    /// must be in the name, the description, a keyword or a category.
     pub words: Vec<String>,
     pub category: Option<String>,
     /// Only plugins built against this WIT `major.minor`.
@@ -85,6 +88,7 @@ impl Filter {
             plugin.name.contains(word.as_str())
                 || plugin.description_lower.contains(word.as_str())
                 || plugin.keywords.iter().any(|k| k.contains(word.as_str()))
+                || plugin.categories.iter().any(|c| c.contains(word.as_str()))
         })
     }
 }
@@ -134,6 +138,21 @@ impl Listing {
         // Stable: the exact name match moves to the front, the rest keep their order.
         hits.sort_by_key(|p| p.name != filter.needle);
         hits
+    }
+
+    /// "Did you mean": listed plugin names close to the query
+    /// ([`similar_names`], the rule the 404 page and `plugboard install`
+    /// use), leaving out those already among `hits`.
+    pub fn did_you_mean(&self, filter: &Filter, hits: &[&Summary]) -> Vec<String> {
+        if filter.needle.is_empty() {
+            return Vec::new();
+        }
+        let mut names = similar_names(
+            &filter.needle,
+            self.catalog.listed().map(|p| p.name.as_str()),
+        );
+        names.retain(|name| !hits.iter().any(|hit| hit.name == *name));
+        names
     }
 }
 

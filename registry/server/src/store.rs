@@ -260,6 +260,10 @@ pub(crate) struct VersionRow {
 pub(crate) struct CommandInfo {
     pub name: String,
     pub help: String,
+    /// How to call it, as the manifest writes it (`/roll [NdM[+K]]`);
+    /// absent from records written before registries kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<String>,
 }
 
 /// What [`Registry::add_key`] did.

@@ -243,6 +243,11 @@ pub struct SearchResults {
     pub plugins: Vec<SearchHit>,
     /// Paging information.
     pub meta: SearchMeta,
+    /// Plugin names close to the query that it did not find ("did you
+    /// mean"), closest first; empty when there are none. Absent from older
+    /// registries' answers.
+    #[serde(default)]
+    pub did_you_mean: Vec<String>,
 }
 
 /// Paging information for [`SearchResults`].

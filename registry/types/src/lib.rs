@@ -34,6 +34,7 @@ pub mod interfaces;
 pub mod manifest;
 pub mod roles;
 pub mod settings;
+pub mod similar;
 pub mod text;
 
 pub use index::{IndexEntry, IndexLineError, parse_index_lines};

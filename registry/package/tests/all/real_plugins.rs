@@ -14,7 +14,12 @@ fn every_official_plugin_packs_and_unpacks() -> TestResult {
     for name in names {
         let dir = plugin_dir(&staged("plugins", &name))?;
         let package = pack(dir.path()).map_err(|e| format!("packing {name}: {e}"))?;
-        assert_eq!(package.manifest().name, name);
+        let manifest = package.manifest();
+        assert_eq!(manifest.name, name);
+        // The marketplace shows these; the demo registry should not look empty.
+        assert!(!manifest.categories.is_empty(), "{name}: categories");
+        assert!(!manifest.keywords.is_empty(), "{name}: keywords");
+        assert!(manifest.repository.is_some(), "{name}: repository");
         assert_eq!(package.contents().contract().major, 0, "{name}");
         let contents = unpack(package.bytes(), &Limits::default())?;
         assert_eq!(&contents, package.contents(), "{name}");

@@ -1,6 +1,8 @@
-//! The stylesheet and the script, served under names that carry a hash of
-//! their content (`/static/style.<hash>.css`), so that browsers may keep
-//! them for a year: a new build changes the name.
+//! The stylesheet, the script and the favicon, served under names that
+//! carry a hash of their content (`/static/style.<hash>.css`), so that
+//! browsers may keep them for a year: a new build changes the name.
+//! `/favicon.ico`, which browsers ask for by that name, redirects to the
+//! favicon.
 
 use std::sync::LazyLock;
 
@@ -11,6 +13,7 @@ use plugboard_package::sha256_hex;
 
 const CSS: &str = include_str!("../../static/style.css");
 const JS: &str = include_str!("../../static/app.js");
+const FAVICON: &str = include_str!("../../static/favicon.svg");
 
 struct Asset {
     path: String,
@@ -32,10 +35,11 @@ fn fingerprinted(
     }
 }
 
-static ASSETS: LazyLock<[Asset; 2]> = LazyLock::new(|| {
+static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
     [
         fingerprinted("style", "css", CSS, "text/css; charset=utf-8"),
         fingerprinted("app", "js", JS, "text/javascript; charset=utf-8"),
+        fingerprinted("favicon", "svg", FAVICON, "image/svg+xml"),
     ]
 });
 
@@ -47,6 +51,17 @@ pub(crate) fn css_path() -> &'static str {
 /// The script's URL path.
 pub(crate) fn js_path() -> &'static str {
     &ASSETS[1].path
+}
+
+/// The favicon's URL path.
+pub(crate) fn favicon_path() -> &'static str {
+    &ASSETS[2].path
+}
+
+/// `GET /favicon.ico`: a redirect to the favicon, for browsers and tools
+/// that ask by the old name instead of reading the page's `<link>`.
+pub(crate) async fn favicon() -> Response {
+    axum::response::Redirect::permanent(favicon_path()).into_response()
 }
 
 /// `GET /static/<name>`: an asset by its fingerprinted name, cacheable

@@ -1,6 +1,6 @@
 //! The marketplace's web pages, served beside the API by the same process
-//! from the same store: home, search, categories, plugin and publisher
-//! pages, accounts and publishers' self-service (`settings`: tokens, keys,
+//! from the same store: home, search, categories, plugin, version and
+//! publisher pages, accounts and publishers' self-service (`settings`: tokens, keys,
 //! passwords, yanking), reviews, reports and moderation.
 //!
 //! Pages are rendered on the server with askama templates
@@ -18,6 +18,7 @@ mod page;
 mod render;
 mod session;
 mod settings;
+mod version;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,11 +31,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use plugboard_registry_types::api::SearchSort;
 use plugboard_registry_types::manifest::{MAX_NAME_LEN, Permission};
+use plugboard_registry_types::similar::similar_names;
 use serde::Deserialize;
 
 use crate::routes::DOWNLOAD_DAYS;
 use crate::search::{Filter, Listing};
-use crate::store::{Ratings, Registry, Summary, Uncounted, VersionRow, newest_usable};
+use crate::store::{CommandInfo, Ratings, Registry, Summary, Uncounted, VersionRow, newest_usable};
 use crate::time;
 use page::{Layout, WebError};
 use session::Visitor;
@@ -52,6 +54,7 @@ pub(crate) fn routes() -> Router<Registry> {
         .route("/categories", get(categories))
         .route("/categories/{slug}", get(category))
         .route("/plugins/{name}", get(plugin_page))
+        .route("/plugins/{name}/{version}", get(version::version_page))
         .route("/plugins/{name}/reviews", post(moderation::post_review))
         .route(
             "/plugins/{name}/reviews/delete",
@@ -90,6 +93,7 @@ pub(crate) fn routes() -> Router<Registry> {
         .route("/admin", get(moderation::admin_page))
         .route("/admin/{action}", post(moderation::admin_action))
         .route("/static/{name}", get(assets::asset))
+        .route("/favicon.ico", get(assets::favicon))
 }
 
 /// A plugin in a list.
@@ -111,7 +115,7 @@ impl Card {
             name: plugin.name.clone(),
             version: plugin.version.to_string(),
             description: plugin.description.clone(),
-            downloads: render::count(listing.downloads_of(&plugin.name)),
+            downloads: render::plural(listing.downloads_of(&plugin.name), "download"),
             rating: ratings.average().map(|a| format!("{a:.1}")),
             rating_count: ratings.count(),
             updated: render::date(plugin.updated_at),
@@ -128,7 +132,8 @@ fn cards<'a>(plugins: impl IntoIterator<Item = &'a Summary>, listing: &Listing) 
 #[template(path = "home.html")]
 struct HomePage {
     l: Layout,
-    total: usize,
+    /// `12 plugins`.
+    total: String,
     categories: Vec<(String, usize)>,
     popular: Vec<Card>,
     recent: Vec<Card>,
@@ -155,7 +160,7 @@ async fn home(State(registry): State<Registry>, visitor: Visitor) -> Result<Resp
         .take(HOME_LIST);
     let page = HomePage {
         l: visitor.layout("Plugboard plugins"),
-        total: listing.catalog.listed().count(),
+        total: render::plural(listing.catalog.listed().count() as u64, "plugin"),
         categories: category_counts(listing.catalog.listed()),
         popular: cards(
             list(SearchSort::Downloads).into_iter().take(HOME_LIST),
@@ -217,6 +222,10 @@ struct SearchPage {
 /// fragment that search as you type swaps in.
 struct Results {
     results: Vec<Card>,
+    /// `12 plugins`.
+    total_text: String,
+    /// "Did you mean": close plugin names the query did not find.
+    did_you_mean: Vec<String>,
     total: usize,
     page: usize,
     pages: usize,
@@ -289,6 +298,7 @@ fn search(
         ..Filter::query(&query.q, sort)
     };
     let hits = listing.find(&filter);
+    let did_you_mean = listing.did_you_mean(&filter, &hits);
     let total = hits.len();
     let pages = total.div_ceil(PER_PAGE).max(1);
     let page = query.page.parse::<usize>().unwrap_or(1).clamp(1, pages);
@@ -348,6 +358,8 @@ fn search(
         free,
         s: Results {
             results,
+            did_you_mean,
+            total_text: render::plural(total as u64, "plugin"),
             total,
             page,
             pages,
@@ -451,7 +463,7 @@ struct PluginPage {
     readme: std::sync::Arc<str>,
     permissions: Vec<PermissionView>,
     http: Vec<String>,
-    commands: Vec<(String, String)>,
+    commands: Vec<CommandInfo>,
     deps: Vec<(String, String)>,
     /// The interfaces the shown version provides, with their WIT.
     provides: Vec<plugboard_registry_types::api::ProvidedInterface>,
@@ -687,11 +699,7 @@ async fn plugin_page(
             .map(permission_view)
             .collect(),
         http: shown.http.clone(),
-        commands: shown
-            .commands
-            .iter()
-            .map(|c| (c.name.clone(), c.help.clone()))
-            .collect(),
+        commands: shown.commands.clone(),
         deps: shown
             .entry
             .deps
@@ -762,6 +770,8 @@ struct UserPage {
     name: String,
     joined: String,
     plugins: Vec<Card>,
+    /// `3 plugins`.
+    plugin_count: String,
     downloads: String,
 }
 
@@ -784,8 +794,9 @@ async fn user_page(
     let page = UserPage {
         l: visitor.layout(format!("{name}'s plugins")),
         joined: render::date(user.created_at),
+        plugin_count: render::plural(owned.len() as u64, "plugin"),
         plugins: cards(owned, &listing),
-        downloads: render::count(total),
+        downloads: render::plural(total, "download"),
         name,
     };
     Ok(visitor.page(StatusCode::OK, &page))
@@ -803,32 +814,14 @@ struct NotFoundPage {
     suggestions: Vec<String>,
 }
 
-/// Listed plugin names close to `wanted`, best first; none for a `wanted`
-/// longer than any plugin name could be (the comparison costs its length
-/// times each name's).
+/// Listed plugin names close to `wanted`, closest first: the one rule
+/// ([`similar_names`]) that `plugboard install` and search use too.
 fn suggestions(registry: &Registry, wanted: &str) -> Result<Vec<String>, WebError> {
-    if wanted.len() > MAX_NAME_LEN {
-        return Ok(Vec::new());
-    }
-    let wanted = wanted.to_lowercase();
     let catalog = registry.catalog()?;
-    let mut scored: Vec<(f64, &str)> = catalog
-        .listed()
-        .map(|p| {
-            let mut score = strsim::jaro_winkler(&wanted, &p.name);
-            if !wanted.is_empty() && (p.name.contains(&wanted) || wanted.contains(&p.name)) {
-                score = score.max(0.9);
-            }
-            (score, p.name.as_str())
-        })
-        .filter(|(score, _)| *score >= 0.8)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    Ok(scored
-        .into_iter()
-        .take(5)
-        .map(|(_, n)| n.to_owned())
-        .collect())
+    Ok(similar_names(
+        wanted,
+        catalog.listed().map(|p| p.name.as_str()),
+    ))
 }
 
 fn not_found_page(

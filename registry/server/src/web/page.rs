@@ -77,6 +77,8 @@ pub(crate) struct Layout {
     pub q: String,
     pub css: &'static str,
     pub js: &'static str,
+    /// The favicon's fingerprinted path.
+    pub favicon: &'static str,
     pub here: String,
 }
 
@@ -98,6 +100,7 @@ impl Layout {
             q: String::new(),
             css: assets::css_path(),
             js: assets::js_path(),
+            favicon: assets::favicon_path(),
             here: "/".to_owned(),
         }
     }

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use pulldown_cmark::{Options, Parser, html};
+use pulldown_cmark::{Event, Options, Parser, html};
 
 use crate::time;
 
@@ -16,14 +16,34 @@ use crate::time;
 /// (its alt text stays): every visitor's browser would fetch the package.
 /// The download handler does not count such fetches anyway
 /// ([`uncounted`](crate::routes::uncounted)); this spares the bytes.
+///
+/// Task list items (`- [x] done`) keep their boxes: a checkbox that cannot
+/// be changed, labelled "done" or "to do" for screen readers. Every
+/// `<input>` that survives sanitising is made such a disabled checkbox,
+/// whatever the README's own HTML said it was.
 pub(crate) fn readme(markdown: &str) -> String {
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_FOOTNOTES;
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, Parser::new_ext(markdown, options));
+    let events = Parser::new_ext(markdown, options).map(|event| match event {
+        Event::TaskListMarker(done) => Event::InlineHtml(
+            if done {
+                "<input checked aria-label=\"done\"> "
+            } else {
+                "<input aria-label=\"to do\"> "
+            }
+            .into(),
+        ),
+        other => other,
+    });
+    html::push_html(&mut unsafe_html, events);
     let clean = ammonia::Builder::default()
+        .add_tags(["input"])
+        .add_tag_attributes("input", ["checked", "aria-label"])
+        .set_tag_attribute_value("input", "type", "checkbox")
+        .set_tag_attribute_value("input", "disabled", "")
         .link_rel(Some("noopener noreferrer nofollow"))
         .url_schemes(["http", "https", "mailto"].into())
         .attribute_filter(|element, attribute, value| {
@@ -74,6 +94,14 @@ pub(crate) fn count(n: u64) -> String {
     out
 }
 
+/// A count of something, the pages' one rule for plurals: `1 download`,
+/// `0 downloads`, `1,234 downloads`. `noun` is singular and takes an `s`
+/// (every noun the pages count does).
+pub(crate) fn plural(n: u64, noun: &str) -> String {
+    let s = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{s}", count(n))
+}
+
 /// A length of time in the largest whole unit that fits: `7 days`,
 /// `1 day`, `12 hours`, `30 minutes`, `45 seconds`.
 pub(crate) fn span(duration: std::time::Duration) -> String {
@@ -82,8 +110,7 @@ pub(crate) fn span(duration: std::time::Duration) -> String {
         .into_iter()
         .find(|(size, _)| secs >= *size && secs.is_multiple_of(*size))
         .map_or((secs, "second"), |(size, unit)| (secs / size, unit));
-    let plural = if n == 1 { "" } else { "s" };
-    format!("{n} {unit}{plural}")
+    plural(n, unit)
 }
 
 /// `★★★★☆` for a mean rating, rounded to whole stars.
@@ -93,7 +120,11 @@ pub(crate) fn stars(average: f64) -> String {
 }
 
 /// The downloads-per-day chart: one bar per day, `days` values oldest
-/// first, labelled for screen readers.
+/// first, with its axes labelled (the day's count at the top of the
+/// vertical one, 0 at its foot; the first and last day under the bars), a
+/// caption with the total, and a title for screen readers. Bars of days
+/// with downloads are at least 2 units high of 48, so one download among
+/// hundreds still shows; days without stay empty above the baseline.
 pub(crate) fn downloads_chart(days: &[(String, u64)]) -> String {
     const HEIGHT: u64 = 48;
     let width = days.len() * 4;
@@ -106,9 +137,12 @@ pub(crate) fn downloads_chart(days: &[(String, u64)]) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg class=\"chart\" viewBox=\"0 0 {width} {HEIGHT}\" preserveAspectRatio=\"none\" \
+        "<figure class=\"chart-box\"><div class=\"chart-y\" aria-hidden=\"true\">\
+         <span>{}</span><span>0</span></div>\
+         <svg class=\"chart\" viewBox=\"0 0 {width} {HEIGHT}\" preserveAspectRatio=\"none\" \
          role=\"img\" aria-labelledby=\"chart-title\"><title id=\"chart-title\">Downloads per \
          day from {first} to {last}: {} in all, at most {} in one day</title>",
+        count(peak),
         count(total),
         count(peak)
     );
@@ -116,16 +150,27 @@ pub(crate) fn downloads_chart(days: &[(String, u64)]) -> String {
         let height = if peak == 0 {
             0
         } else {
-            (n * HEIGHT).div_ceil(peak)
+            (n * HEIGHT).div_ceil(peak).max(if *n > 0 { 2 } else { 0 })
         };
         let _ = write!(
             svg,
-            "<rect x=\"{}\" y=\"{}\" width=\"3\" height=\"{height}\"><title>{date}: {n}</title></rect>",
+            "<rect x=\"{}\" y=\"{}\" width=\"3\" height=\"{height}\"><title>{date}: {}</title></rect>",
             i * 4,
-            HEIGHT - height
+            HEIGHT - height,
+            plural(*n, "download")
         );
     }
-    svg.push_str("</svg>");
+    let _ = write!(
+        svg,
+        "<line class=\"axis\" x1=\"0\" y1=\"{HEIGHT}\" x2=\"{width}\" y2=\"{HEIGHT}\" \
+         vector-effect=\"non-scaling-stroke\"></line></svg>\
+         <div class=\"chart-x\" aria-hidden=\"true\"><span>{first}</span><span>{last}</span></div>\
+         <figcaption class=\"muted small\">{} in the last {} days (UTC), at most {} in one day.</figcaption>\
+         </figure>",
+        plural(total, "download"),
+        days.len(),
+        count(peak)
+    );
     svg
 }
 
@@ -156,6 +201,27 @@ mod tests {
             described.contains("alt=\"a cat\"") && !described.contains("alt=\"\""),
             "{described}"
         );
+    }
+
+    #[test]
+    fn readme_task_lists_keep_their_boxes_and_quotes_stay() {
+        let html = readme("- [x] rolls dice\n- [ ] rolls fate dice\n\n> A quote.\n");
+        assert_eq!(html.matches("checked").count(), 1, "{html}");
+        assert!(html.contains("aria-label=\"done\""), "{html}");
+        assert_eq!(html.matches("type=\"checkbox\"").count(), 2, "{html}");
+        assert_eq!(html.matches("disabled").count(), 2, "{html}");
+        assert!(html.contains("aria-label=\"to do\""), "{html}");
+        assert!(html.contains("<blockquote>"), "{html}");
+        // A README's own input becomes the same harmless box.
+        let own =
+            readme("<input type=\"text\" name=\"password\" value=\"x\" onfocus=\"alert(1)\">");
+        assert!(
+            own.contains("type=\"checkbox\"") && own.contains("disabled"),
+            "{own}"
+        );
+        for bad in ["text", "password", "onfocus", "value="] {
+            assert!(!own.contains(bad), "{bad} survived: {own}");
+        }
     }
 
     #[test]
@@ -202,6 +268,14 @@ mod tests {
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(stars(4.4), "★★★★☆");
         assert_eq!(stars(0.0), "☆☆☆☆☆");
+        for (n, text) in [
+            (0, "0 downloads"),
+            (1, "1 download"),
+            (2, "2 downloads"),
+            (1000, "1,000 downloads"),
+        ] {
+            assert_eq!(plural(n, "download"), text);
+        }
     }
 
     #[test]
@@ -226,5 +300,20 @@ mod tests {
         assert!(svg.contains("height=\"24\""), "{svg}");
         assert!(svg.contains("height=\"48\""), "{svg}");
         assert!(svg.contains("6 in all"), "{svg}");
+        assert!(
+            svg.contains("<span>4</span><span>0</span>"),
+            "y axis: {svg}"
+        );
+        assert!(
+            svg.contains("<span>2026-11-24</span><span>2026-11-25</span>"),
+            "x axis: {svg}"
+        );
+        assert!(svg.contains("6 downloads in the last 2 days"), "{svg}");
+        // One download among a hundred still shows.
+        let svg = downloads_chart(&[("2026-11-24".into(), 1), ("2026-11-25".into(), 100)]);
+        assert!(
+            svg.contains("height=\"2\"><title>2026-11-24: 1 download<"),
+            "{svg}"
+        );
     }
 }

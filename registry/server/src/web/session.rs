@@ -199,6 +199,7 @@ impl Visitor {
             q: String::new(),
             css: assets::css_path(),
             js: assets::js_path(),
+            favicon: assets::favicon_path(),
             here: self.here.clone(),
         }
     }

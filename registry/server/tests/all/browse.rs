@@ -104,6 +104,62 @@ async fn search_by_query_category_sort_and_page() -> TestResult {
     Ok(())
 }
 
+/// The home page's example: a category's name finds the plugins in it, and
+/// a misspelt name gets "did you mean" from the rule the 404 page and
+/// `plugboard install` use, in the API and on the page.
+#[tokio::test]
+async fn search_finds_categories_and_suggests_close_names() -> TestResult {
+    let registry = marketplace().await?;
+    let alice = registry.publisher("alice").await?;
+    for name in ["guard", "antispam"] {
+        registry
+            .publish_ok(
+                &alice,
+                &plugin("poll")
+                    .name(name)
+                    .line("categories = [\"moderation\"]")
+                    .pack()?,
+            )
+            .await?;
+    }
+
+    let moderation = search(&registry, "q=moderation&sort=name").await?;
+    assert_eq!(names(&moderation), ["antispam", "guard"]);
+    assert!(moderation.did_you_mean.is_empty());
+    let both = search(&registry, "q=productivity%20memo").await?;
+    assert_eq!(names(&both), ["notes"], "every word, each in any field");
+
+    for typo in ["dcie", "dise", "DCIE"] {
+        let typo_results = search(&registry, &format!("q={typo}")).await?;
+        assert!(typo_results.plugins.is_empty(), "{typo}");
+        assert_eq!(typo_results.did_you_mean, ["dice"], "{typo}");
+    }
+    let found = search(&registry, "q=dice").await?;
+    assert_eq!(names(&found), ["dice"]);
+    assert!(found.did_you_mean.is_empty(), "no suggestion of a result");
+
+    let page = registry.get("/search?q=moderation").await?.text().await?;
+    assert!(page.contains("2 plugins"), "{page}");
+    assert!(
+        page.contains("href=\"/plugins/guard\"") && page.contains("href=\"/plugins/antispam\"")
+    );
+    let page = registry.get("/search?q=dcie").await?.text().await?;
+    assert!(
+        page.contains("Did you mean <a href=\"/plugins/dice\">dice</a>?"),
+        "{page}"
+    );
+    let fragment = registry
+        .get("/search?q=dcie&fragment=1")
+        .await?
+        .text()
+        .await?;
+    assert!(fragment.contains("href=\"/plugins/dice\""), "{fragment}");
+    let missing = registry.get("/plugins/dcie").await?;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(missing.text().await?.contains("href=\"/plugins/dice\""));
+    Ok(())
+}
+
 #[tokio::test]
 async fn metadata_has_readme_versions_owners_and_downloads() -> TestResult {
     let registry = start().await?;
@@ -137,7 +193,11 @@ async fn metadata_has_readme_versions_owners_and_downloads() -> TestResult {
     assert_eq!(info.readme, "# Notes v2\n");
     assert_eq!(info.license.as_deref(), Some("MIT OR Apache-2.0"));
     assert_eq!(info.homepage.as_deref(), Some("https://example.com/notes"));
-    assert_eq!(info.repository, None);
+    assert_eq!(
+        info.repository.as_deref(),
+        Some("https://github.com/plugboard/plugboard"),
+        "the official manifest's"
+    );
     assert_eq!(info.categories, ["productivity"]);
     assert_eq!(info.keywords, ["memo", "kv"]);
     assert_eq!(info.owners, ["alice"]);

@@ -17,4 +17,5 @@ mod selfservice;
 mod signin;
 mod support;
 mod tokens;
+mod versions;
 mod web;

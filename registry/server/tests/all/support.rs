@@ -317,7 +317,8 @@ impl PluginSpec {
         self
     }
 
-    /// Adds a top-level line to plugin.toml, e.g. `keywords = ["x"]`.
+    /// Adds a top-level line to plugin.toml, e.g. `keywords = ["x"]`, in
+    /// place of the manifest's own line with that key.
     pub fn line(mut self, line: &str) -> Self {
         self.top.push(line.to_owned());
         self
@@ -350,7 +351,23 @@ impl PluginSpec {
         fs::copy(source.join("plugin.wasm"), dir.path().join("plugin.wasm"))?;
         let original = fs::read_to_string(source.join("plugin.toml"))?;
         let mut manifest = String::new();
+        // The added lines replace the manifest's own top-level keys of the
+        // same name (the official manifests list categories and keywords).
+        let replaced: Vec<&str> = self
+            .top
+            .iter()
+            .filter_map(|line| line.split_once(" = ").map(|(key, _)| key))
+            .collect();
+        let mut top_level = true;
         for line in original.lines() {
+            top_level &= !line.starts_with('[');
+            if top_level
+                && line
+                    .split_once(" = ")
+                    .is_some_and(|(key, _)| replaced.contains(&key))
+            {
+                continue;
+            }
             if line.starts_with("name = ") && manifest.is_empty() {
                 let name = self.name.as_deref().unwrap_or(&self.from);
                 manifest.push_str(&format!("name = \"{name}\"\n"));

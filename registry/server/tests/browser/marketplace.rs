@@ -859,3 +859,140 @@ async fn a_publisher_makes_a_token_yanks_and_resets_a_password_on_pages_that_pas
     ensure!(failures.is_empty(), "{}", failures.join("\n"));
     browser.close().await
 }
+
+/// Where `css`'s first element sits in the page: its top and left edges.
+async fn position(browser: &Browser, css: &str) -> Result<(f64, f64)> {
+    let script = format!(
+        "const r = document.querySelector({css:?}).getBoundingClientRect(); \
+         return [r.top + window.scrollY, r.left];"
+    );
+    let value = browser.eval(&script).await?;
+    let pair = value
+        .as_array()
+        .and_then(|a| Some((a.first()?.as_f64()?, a.get(1)?.as_f64()?)));
+    pair.ok_or_else(|| anyhow::anyhow!("no position for {css}: {value}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_pages_and_the_phone_layout_pass_axe() -> Result<()> {
+    let registry = marketplace().await?;
+    let bob = registry
+        .publisher("bob")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let package = plugin("notes")
+        .name("dice")
+        .version("0.2.0")
+        .line("categories = [\"games\", \"fun\"]")
+        .readme(
+            "# Dice 0.2\n\n- [x] rolls dice\n- [ ] rolls fate dice\n\n> Exploding dice are next.\n",
+        )
+        .pack()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    registry
+        .publish_ok(&bob, &package)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let browser = Browser::start().await?;
+
+    // From the plugin page's version list to a version page.
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    browser
+        .click("table.versions a[href='/plugins/dice/0.1.0']")
+        .await?;
+    wait_text(&browser, "h1", |t| {
+        t.starts_with("dice") && t.contains("0.1.0")
+    })
+    .await?;
+    browser.goto(&registry.url("/plugins/dice/0.2.0")).await?;
+    let diff = browser.text("section.permissions").await?;
+    ensure!(diff.contains("new in 0.2.0"), "kv is new: {diff}");
+    ensure!(
+        browser
+            .count(".readme input[type=checkbox][disabled]")
+            .await?
+            == 2
+            && browser
+                .count(".readme input[type=checkbox]:checked")
+                .await?
+                == 1,
+        "the task list keeps its two boxes, one ticked"
+    );
+    let quote = browser
+        .eval(
+            "return getComputedStyle(document.querySelector('.readme blockquote')).borderLeftStyle;",
+        )
+        .await?;
+    ensure!(
+        quote == serde_json::json!("solid"),
+        "the quote is styled: {quote}"
+    );
+    browser.screenshot("marketplace-version").await?;
+
+    let mut failures = Vec::new();
+    let pages = [
+        "/plugins/dice/0.2.0",
+        "/plugins/dice/0.1.0",
+        "/plugins/dice",
+        "/search?q=dcie",
+        "/search?q=e",
+    ];
+    for (width, scheme) in [(1280, "light"), (360, "light"), (360, "dark")] {
+        browser.set_viewport(width, 800).await?;
+        browser
+            .cdp(
+                "Emulation.setEmulatedMedia",
+                serde_json::json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+            )
+            .await?;
+        for path in pages {
+            browser.goto(&registry.url(path)).await?;
+            browser.wait_for("main").await?;
+            for violation in Browser::serious(&browser.axe().await?) {
+                failures.push(format!("{path} at {width}px ({scheme}): {violation}"));
+            }
+            if browser.has_horizontal_scroll().await? {
+                let wide = browser.overflowing_elements().await?;
+                failures.push(format!(
+                    "{path} scrolls sideways at {width}px: {}",
+                    wide.join(", ")
+                ));
+            }
+        }
+    }
+    ensure!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // On a phone: results before the filters, the facts before the reviews.
+    browser.set_viewport(360, 800).await?;
+    browser.goto(&registry.url("/search?q=e")).await?;
+    let (results, _) = position(&browser, "#results").await?;
+    let (filters, _) = position(&browser, "#search-form").await?;
+    ensure!(
+        results < filters,
+        "results at {results}, filters at {filters}"
+    );
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    let (facts, _) = position(&browser, "#about-heading").await?;
+    let (reviews, _) = position(&browser, "#reviews").await?;
+    let (readme, _) = position(&browser, "section.readme").await?;
+    ensure!(
+        readme < facts && facts < reviews,
+        "README at {readme}, facts at {facts}, reviews at {reviews}"
+    );
+    // Wide: filters left of the results, facts right of the reviews, which
+    // follow the README.
+    browser.set_viewport(1280, 900).await?;
+    browser.goto(&registry.url("/search?q=e")).await?;
+    let (_, results_left) = position(&browser, "#results").await?;
+    let (_, filters_left) = position(&browser, "#search-form").await?;
+    ensure!(filters_left < results_left, "filters beside the results");
+    browser.goto(&registry.url("/plugins/dice")).await?;
+    let (_, facts_left) = position(&browser, "#about-heading").await?;
+    let (reviews_top, reviews_left) = position(&browser, "#reviews").await?;
+    let (readme_top, _) = position(&browser, "section.readme").await?;
+    ensure!(
+        reviews_left < facts_left && readme_top < reviews_top,
+        "reviews under the README, facts beside them"
+    );
+    browser.close().await
+}

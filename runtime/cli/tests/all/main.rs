@@ -12,6 +12,7 @@ mod linking;
 mod loading;
 mod packages;
 mod people;
+mod publishing;
 mod roles;
 mod routing;
 mod sandbox;

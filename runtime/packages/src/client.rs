@@ -41,6 +41,18 @@ pub struct RegistryClient {
     downloads: PathBuf,
 }
 
+/// What registering `key` on an account sends: its public half and a
+/// proof that its holder made it for `token` (a signature of the token's
+/// sha256), also pasted on the marketplace's account page.
+pub fn key_proof(key: &SigningKey, token: &str) -> NewKey {
+    NewKey {
+        public_key: key.public_key().to_string(),
+        proof: key
+            .prove_possession(&Checksum::of(token.as_bytes()))
+            .to_string(),
+    }
+}
+
 impl RegistryClient {
     /// A client for the registry called `name` at `url`, caching under
     /// `cache_dir`.
@@ -312,12 +324,7 @@ impl RegistryClient {
     /// Registers `key`'s public half on the account of `token`.
     pub fn register_key(&self, key: &SigningKey, token: &str) -> Result<Key, InstallError> {
         let url = self.endpoint("api/v1/keys");
-        let body = NewKey {
-            public_key: key.public_key().to_string(),
-            proof: key
-                .prove_possession(&Checksum::of(token.as_bytes()))
-                .to_string(),
-        };
+        let body = key_proof(key, token);
         let response = self
             .http
             .post(url.clone())

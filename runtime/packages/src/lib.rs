@@ -53,7 +53,7 @@ use std::path::PathBuf;
 pub mod client;
 pub mod manager;
 
-pub use client::RegistryClient;
+pub use client::{RegistryClient, key_proof};
 pub use manager::{Change, Manager, Plan};
 pub use plugboard_bot::installed::{self, Installed, InstalledPlugin, RecordError};
 

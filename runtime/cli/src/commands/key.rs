@@ -24,6 +24,11 @@ pub enum KeyCommand {
         /// The signing key file.
         #[arg(long, env = "PLUGBOARD_SIGNING_KEY")]
         key: PathBuf,
+        /// Send nothing: print what registering sends (the public key and
+        /// the proof made for your token), to paste on the registry's
+        /// account page.
+        #[arg(long)]
+        print_proof: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -44,9 +49,18 @@ pub fn key(command: KeyCommand) -> Result<()> {
             );
             Ok(())
         }
-        KeyCommand::Register { key, common } => {
+        KeyCommand::Register {
+            key,
+            print_proof,
+            common,
+        } => {
             let client = client(&common)?;
             let signing = SigningKey::load(&key)?;
+            if print_proof {
+                let proof = plugboard_packages::key_proof(&signing, &token(&client)?);
+                println!("{}", serde_json::to_string(&proof)?);
+                return Ok(());
+            }
             let registered = client.register_key(&signing, &token(&client)?)?;
             if common.json {
                 println!("{}", serde_json::to_string(&registered)?);

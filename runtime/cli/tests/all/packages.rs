@@ -24,22 +24,29 @@ pub(crate) struct Market {
     dir: tempfile::TempDir,
 }
 
+/// Serves `registry` on a free port of 127.0.0.1 until the runtime is
+/// dropped; its URL, with a trailing slash.
+pub(crate) fn serve(registry: Registry) -> Result<(tokio::runtime::Runtime, String)> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let url = format!("http://{}/", listener.local_addr()?);
+    runtime.spawn(plugboard_registry::serve(
+        listener,
+        registry,
+        std::future::pending(),
+    ));
+    Ok((runtime, url))
+}
+
 impl Market {
     pub(crate) fn start() -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let registry = Registry::open(&dir.path().join("registry"), Config::default())?;
         let token = registry.create_token("ann", Scope::ALL)?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-        let url = format!("http://{}/", listener.local_addr()?);
-        runtime.spawn(plugboard_registry::serve(
-            listener,
-            registry,
-            std::future::pending(),
-        ));
+        let (runtime, url) = serve(registry)?;
         let key = SigningKey::generate()?;
         let market = Self {
             url,

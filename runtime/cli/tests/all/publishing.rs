@@ -1,7 +1,7 @@
 //! A new publisher, from nothing to a published plugin, with the registry
-//! serving throughout: an account and an API token made on the
-//! marketplace's web pages, then the real `plugboard` generates and
-//! registers a signing key and publishes.
+//! serving throughout: an account, an API token and a signing key (the
+//! proof `plugboard key register --print-proof` prints, pasted) on the
+//! marketplace's web pages, then the real `plugboard publish`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -103,21 +103,12 @@ fn between<'a>(page: &'a str, start: &str, end: &str) -> Option<&'a str> {
 }
 
 #[test]
-fn a_new_publisher_signs_up_makes_a_token_on_the_web_and_publishes_with_plugboard() -> Result<()> {
+fn a_new_publisher_makes_an_account_token_and_key_on_the_web_and_publishes_with_plugboard()
+-> Result<()> {
     // A registry with no account at all, serving until the end.
     let dir = tempfile::tempdir()?;
     let registry = Registry::open(&dir.path().join("registry"), Config::default())?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let url = format!("http://{}/", listener.local_addr()?);
-    runtime.spawn(plugboard_registry::serve(
-        listener,
-        registry,
-        std::future::pending(),
-    ));
+    let (runtime, url) = crate::packages::serve(registry)?;
 
     // On the web: an account, then a token that may publish.
     let mut browser = Browser::new(&url)?;
@@ -142,8 +133,8 @@ fn a_new_publisher_signs_up_makes_a_token_on_the_web_and_publishes_with_plugboar
         .trim()
         .to_owned();
 
-    // With the real CLI: a key, registered with that token, and the
-    // plugin published, signed with it.
+    // A key made with the real CLI, registered on the web, and the plugin
+    // published with the CLI, signed with it.
     let bot = BotDir::new_for(&url, &shared_cache(), "")?;
     let work = tempfile::tempdir()?;
     let key = work.path().join("signing.key");
@@ -153,9 +144,22 @@ fn a_new_publisher_signs_up_makes_a_token_on_the_web_and_publishes_with_plugboar
         .output()?;
     ensure!(out.status.success(), "{out:?}");
     let said = String::from_utf8_lossy(&out.stdout);
-    ensure!(said.contains("saved a new signing key"), "{said}");
-    let said = bot.expect(&token, &["key", "register", "--key", &key_arg], true)?;
-    ensure!(said.contains("registered key"), "{said}");
+    let key_id = between(&said, "(key id ", ")")
+        .with_context(|| format!("a key id in {said:?}"))?
+        .to_owned();
+    // The proof `key register` would send, pasted on the account page.
+    let proof = bot.expect(
+        &token,
+        &["key", "register", "--key", &key_arg, "--print-proof"],
+        true,
+    )?;
+    let (status, page) = browser.submit("/account", "/account/keys", &[("key", proof.trim())])?;
+    ensure!(
+        status == StatusCode::OK || status == StatusCode::SEE_OTHER,
+        "pasted key: {status}\n{page}"
+    );
+    let (_, page) = browser.get("/account")?;
+    ensure!(page.contains(&key_id), "key {key_id} shows on the page");
 
     let plugin = work.path().join("nadias-echo");
     std::fs::create_dir_all(&plugin)?;

@@ -263,6 +263,82 @@ fn main() -> Result<()> {
     let route = |router: &Arc<Router>| route_event(router, &event);
     let route_people = |router: &Arc<Router>| route_event(router, &platform_event);
 
+    // The end-to-end profiles run before the router's rows, so that a
+    // profile of one holds nothing of the other.
+    let end_to_end = |router: &Arc<Router>| -> Result<Measured> {
+        // `E2E_EVENTS` sets it outright (to profile one path for longer).
+        let events = std::env::var("E2E_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(20_000 * seconds as usize);
+        rt.block_on(async {
+            let mut bot = plugboard_bot::bot::Bot::new(
+                Arc::clone(router),
+                Arc::new(MemoryStore::default()),
+                64,
+                256,
+            );
+            let (adapter, mut handle) = plugboard_adapter::memory::MemoryAdapter::new("bench");
+            bot.add_adapter(Box::new(adapter));
+            let running = tokio::spawn(bot.run(std::future::pending()));
+            let started = Instant::now();
+            let mut received = 0;
+            let chats: Vec<String> = (0..64).map(|i| format!("chat-{i}")).collect();
+            let mut sent = 0;
+            while received < events {
+                // Keep up to 512 events in flight, spread over 64 chats.
+                while sent < events && sent - received < 512 {
+                    let event =
+                        handle.message(&chats[sent % chats.len()], "u", "/echo hello, plugboard");
+                    anyhow::ensure!(handle.send(event).await, "bot stopped");
+                    sent += 1;
+                }
+                let delivery = handle.recv().await.context("bot stopped")?;
+                // An echo, never a refusal or an error: those would be
+                // timed as if they were the path being measured.
+                let echoed = matches!(&delivery.op, plugboard_model::event::OutboundOp::Send { message, .. }
+                    if message.text == "hello, plugboard");
+                anyhow::ensure!(echoed, "not an echo: {delivery:?}");
+                received += 1;
+            }
+            let elapsed = started.elapsed();
+            handle.close();
+            running.abort();
+            Ok(Measured {
+                per_event: elapsed / events as u32,
+            })
+        })
+    };
+    if std::env::args().any(|a| a == "--profile-e2e") {
+        let m = end_to_end(&native_router)?;
+        println!("end to end, native: {:.2} µs", m.micros());
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--profile-e2e-wasm") {
+        let m = end_to_end(&wasm_router)?;
+        println!("end to end, echo component: {:.2} µs", m.micros());
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--profile-e2e-native-people") {
+        for _ in 0..5 {
+            let off = end_to_end(&native_router)?;
+            let on = end_to_end(&native_people_router)?;
+            println!(
+                "end to end, native echo, people off/on: {:.2}/{:.2} µs",
+                off.micros(),
+                on.micros()
+            );
+        }
+        return Ok(());
+    }
+    if std::env::args().any(|a| a == "--profile-e2e-people") {
+        let m = end_to_end(&people_router)?;
+        println!(
+            "end to end, echo component, people on: {:.2} µs",
+            m.micros()
+        );
+        return Ok(());
+    }
     let (wasm, native, fresh_routed, call_reused, call_fresh) = rt.block_on(async {
         let cmd_event = Arc::new(Event::Command(Command {
             name: "echo".into(),
@@ -358,80 +434,6 @@ fn main() -> Result<()> {
         (wasm, native, fresh_routed, call_reused, call_fresh)
     });
 
-    let end_to_end = |router: &Arc<Router>| -> Result<Measured> {
-        // `E2E_EVENTS` sets it outright (to profile one path for longer).
-        let events = std::env::var("E2E_EVENTS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(20_000 * seconds as usize);
-        rt.block_on(async {
-            let mut bot = plugboard_bot::bot::Bot::new(
-                Arc::clone(router),
-                Arc::new(MemoryStore::default()),
-                64,
-                256,
-            );
-            let (adapter, mut handle) = plugboard_adapter::memory::MemoryAdapter::new("bench");
-            bot.add_adapter(Box::new(adapter));
-            let running = tokio::spawn(bot.run(std::future::pending()));
-            let started = Instant::now();
-            let mut received = 0;
-            let chats: Vec<String> = (0..64).map(|i| format!("chat-{i}")).collect();
-            let mut sent = 0;
-            while received < events {
-                // Keep up to 512 events in flight, spread over 64 chats.
-                while sent < events && sent - received < 512 {
-                    let event =
-                        handle.message(&chats[sent % chats.len()], "u", "/echo hello, plugboard");
-                    anyhow::ensure!(handle.send(event).await, "bot stopped");
-                    sent += 1;
-                }
-                let delivery = handle.recv().await.context("bot stopped")?;
-                // An echo, never a refusal or an error: those would be
-                // timed as if they were the path being measured.
-                let echoed = matches!(&delivery.op, plugboard_model::event::OutboundOp::Send { message, .. }
-                    if message.text == "hello, plugboard");
-                anyhow::ensure!(echoed, "not an echo: {delivery:?}");
-                received += 1;
-            }
-            let elapsed = started.elapsed();
-            handle.close();
-            running.abort();
-            Ok(Measured {
-                per_event: elapsed / events as u32,
-            })
-        })
-    };
-    if std::env::args().any(|a| a == "--profile-e2e") {
-        let m = end_to_end(&native_router)?;
-        println!("end to end, native: {:.2} µs", m.micros());
-        return Ok(());
-    }
-    if std::env::args().any(|a| a == "--profile-e2e-wasm") {
-        let m = end_to_end(&wasm_router)?;
-        println!("end to end, echo component: {:.2} µs", m.micros());
-        return Ok(());
-    }
-    if std::env::args().any(|a| a == "--profile-e2e-native-people") {
-        for _ in 0..5 {
-            let off = end_to_end(&native_router)?;
-            let on = end_to_end(&native_people_router)?;
-            println!(
-                "end to end, native echo, people off/on: {:.2}/{:.2} µs",
-                off.micros(),
-                on.micros()
-            );
-        }
-        return Ok(());
-    }
-    if std::env::args().any(|a| a == "--profile-e2e-people") {
-        let m = end_to_end(&people_router)?;
-        println!(
-            "end to end, echo component, people on: {:.2} µs",
-            m.micros()
-        );
-        return Ok(());
-    }
     let e2e_native = end_to_end(&native_router)?;
     // People on beside off, alternated over 15 rounds (medians): one
     // run after the other would also time the order, and this machine's

@@ -895,7 +895,9 @@ impl LoadedPlugin {
         let store = &mut warm.store;
         let call = async {
             match &warm.bindings {
-                Bindings::V0_1(b) => v0_1::call::handle(b, store, event, &ctx).await,
+                // Boxed: the frozen contract's larger future would make
+                // every call's as large.
+                Bindings::V0_1(b) => Box::pin(v0_1::call::handle(b, store, event, &ctx)).await,
                 Bindings::V0_2(b) => v0_2::call::handle(b, store, event, &ctx).await,
             }
         };

@@ -383,19 +383,52 @@ impl fmt::Display for Failure {
 ///
 /// The timer is armed only if the call waits: most plugin calls finish in
 /// their first poll, and registering a timer for each of them costs more
-/// than the rest of the host's work around the call.
-pub(crate) async fn within_deadline<F: Future>(
+/// than the rest of the host's work around the call. A hand-written future,
+/// not an `async fn`: that would hold `call` twice (as its argument and
+/// pinned), doubling a future that every event allocates and moves.
+pub(crate) fn within_deadline<F: Future>(
     deadline: std::time::Instant,
     call: F,
-) -> Result<F::Output, ()> {
-    let mut call = std::pin::pin!(call);
-    let first = std::future::poll_fn(|cx| std::task::Poll::Ready(call.as_mut().poll(cx))).await;
-    if let std::task::Poll::Ready(out) = first {
-        return Ok(out);
+) -> WithinDeadline<F> {
+    WithinDeadline {
+        call,
+        deadline,
+        timer: None,
     }
-    tokio::time::timeout_at(deadline.into(), call)
-        .await
-        .map_err(|_| ())
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`within_deadline`].
+    pub(crate) struct WithinDeadline<F> {
+        #[pin]
+        call: F,
+        deadline: std::time::Instant,
+        // Boxed: armed only for a call that waits.
+        timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+    }
+}
+
+impl<F: Future> Future for WithinDeadline<F> {
+    type Output = Result<F::Output, ()>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        use std::task::Poll;
+        let this = self.project();
+        if let Poll::Ready(out) = this.call.poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        let deadline = *this.deadline;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 #[cfg(test)]

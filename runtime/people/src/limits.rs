@@ -336,7 +336,7 @@ impl People {
         command: &str,
         typed: &str,
     ) -> Result<Result<(), LimitRefusal>, LinkError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.coarse_now_ms();
         let asked = Asked {
             facts,
             keys: self.keys_of(facts),
@@ -375,7 +375,7 @@ impl People {
         chat: (&str, &str),
         plugin: &str,
     ) -> Result<(), LimitRefusal> {
-        let now = self.clock.now_ms();
+        let now = self.clock.coarse_now_ms();
         let roles = std::collections::BTreeSet::new();
         let asked = Asked {
             facts,
@@ -547,7 +547,7 @@ impl People {
     /// that [`People::admit`] did not see (refused for a role, or run by an
     /// owner, whom no limit holds back).
     pub fn count_use(&self, plugin: &str, command: &str, refused: bool) -> Result<(), LinkError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.coarse_now_ms();
         let thing = thing_key(&self.hasher, plugin, Some(command));
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         self.count_locked(&mut counts, thing, plugin, command, refused, now)
@@ -591,7 +591,7 @@ impl People {
 
     /// Writes every count not yet in the store.
     pub fn flush_counts(&self) -> Result<(), LinkError> {
-        let now = self.clock.now_ms();
+        let now = self.clock.coarse_now_ms();
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         self.write_counts(&mut counts, now)
     }
@@ -687,9 +687,14 @@ impl Bucket {
     /// and `take` says so; else how long until it holds one.
     fn take(&mut self, rate: Rate, now: u64, take: bool) -> Result<(), u64> {
         let full = u64::from(rate.count) * 1_000;
-        let elapsed = now.saturating_sub(self.at_ms);
-        let added = elapsed.saturating_mul(full) / rate.per_ms.max(1);
-        let tokens = self.milli.saturating_add(added).min(full);
+        let tokens = if self.milli >= full || now <= self.at_ms {
+            // Full, or no time passed (a burst): nothing to add, and no
+            // division on the busy path.
+            self.milli.min(full)
+        } else {
+            let added = (now - self.at_ms).saturating_mul(full) / rate.per_ms.max(1);
+            self.milli.saturating_add(added).min(full)
+        };
         if tokens < 1_000 {
             // Until the missing part of a token has dripped in.
             let missing = (1_000 - tokens).saturating_mul(rate.per_ms);

@@ -14,6 +14,13 @@ pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 pub trait Clock: Send + Sync + 'static {
     /// Now, in milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+    /// Now, as cheaply as the clock can tell it: it may lag
+    /// [`Clock::now_ms`] by a kernel tick (a few milliseconds). For what
+    /// is counted on every event (rate limits, daily quotas), not for when
+    /// a schedule is due.
+    fn coarse_now_ms(&self) -> u64 {
+        self.now_ms()
+    }
     /// Waits until [`Clock::now_ms`] has reached `ms`, or a while: callers
     /// check the time again after every wake-up.
     fn sleep_until(&self, ms: u64) -> Sleep<'_>;
@@ -32,6 +39,16 @@ impl Clock for SystemClock {
         SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Linux's `CLOCK_REALTIME_COARSE`: the time of the last kernel tick,
+    /// read without asking the hardware (a few nanoseconds against a few
+    /// tens).
+    #[cfg(target_os = "linux")]
+    fn coarse_now_ms(&self) -> u64 {
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+        let ms = u64::try_from(now.tv_sec).unwrap_or(0).saturating_mul(1_000);
+        ms.saturating_add(u64::try_from(now.tv_nsec).unwrap_or(0) / 1_000_000)
     }
 
     fn sleep_until(&self, ms: u64) -> Sleep<'_> {

@@ -101,32 +101,45 @@ pub(super) fn message(m: &event::Message, plugin: &PluginShared) -> wit::Message
 /// `event::command`. For button presses, `data` must
 /// already be the plugin's own button id (the router strips its prefix).
 pub(crate) fn event_to_wit<'e>(e: &'e event::Event, plugin: &PluginShared) -> Lowered<'e> {
+    // `into`: each version's `Lowered` holds a case as it is or boxed.
     match e {
-        event::Event::Message(m) => Lowered::Message(message(m, plugin)),
-        event::Event::Edited(m) => Lowered::Edited(message(m, plugin)),
+        event::Event::Message(m) => Lowered::Message(message(m, plugin).into()),
+        event::Event::Edited(m) => Lowered::Edited(message(m, plugin).into()),
         event::Event::Command(c) => Lowered::Command(super::event::command(c, plugin)),
-        event::Event::ButtonPress(b) => Lowered::ButtonPress(wit::ButtonPress {
-            button_id: b.data.clone(),
-            user: user(&b.user, plugin),
-            chat: chat(&b.chat),
-            message_id: b.message_id.clone(),
-        }),
-        event::Event::Reaction(r) => Lowered::Reaction(wit::Reaction {
-            chat: chat(&r.chat),
-            message_id: r.message_id.clone(),
-            user: user(&r.user, plugin),
-            emoji: r.emoji.clone(),
-            added: r.added,
-        }),
-        event::Event::MemberJoined(m) => Lowered::MemberJoined(wit::Membership {
-            chat: chat(&m.chat),
-            user: user(&m.user, plugin),
-        }),
-        event::Event::MemberLeft(m) => Lowered::MemberLeft(wit::Membership {
-            chat: chat(&m.chat),
-            user: user(&m.user, plugin),
-        }),
-        event::Event::Tick(t) => Lowered::Tick(super::event::tick(t)),
+        event::Event::ButtonPress(b) => Lowered::ButtonPress(
+            wit::ButtonPress {
+                button_id: b.data.clone(),
+                user: user(&b.user, plugin),
+                chat: chat(&b.chat),
+                message_id: b.message_id.clone(),
+            }
+            .into(),
+        ),
+        event::Event::Reaction(r) => Lowered::Reaction(
+            wit::Reaction {
+                chat: chat(&r.chat),
+                message_id: r.message_id.clone(),
+                user: user(&r.user, plugin),
+                emoji: r.emoji.clone(),
+                added: r.added,
+            }
+            .into(),
+        ),
+        event::Event::MemberJoined(m) => Lowered::MemberJoined(
+            wit::Membership {
+                chat: chat(&m.chat),
+                user: user(&m.user, plugin),
+            }
+            .into(),
+        ),
+        event::Event::MemberLeft(m) => Lowered::MemberLeft(
+            wit::Membership {
+                chat: chat(&m.chat),
+                user: user(&m.user, plugin),
+            }
+            .into(),
+        ),
+        event::Event::Tick(t) => Lowered::Tick(super::event::tick(t).into()),
     }
 }
 

@@ -84,10 +84,10 @@ pub(crate) fn bindings(exports: &Exports) -> &Plugin {
 pub(crate) async fn call_handle(
     exports: &Exports,
     store: &mut wasmtime::Store<HostState>,
-    event: event::Lowered<'_>,
+    event: &event::Lowered<'_>,
 ) -> wasmtime::Result<Result<Vec<wit::Action>, wit::PluginError>> {
     exports
         .plugboard_plugin_handler()
-        .call_handle(store, &event)
+        .call_handle(store, event)
         .await
 }

@@ -16,25 +16,30 @@ use super::wit;
 /// shape (wasmtime checks it against each component, see
 /// `super::Pre`), but a command's strings are borrowed from the router's
 /// event instead of copied into an owned record first.
+///
+/// Every case but a command is boxed: the event is lowered from inside
+/// the call's future, and each future around it (down to the
+/// dispatcher's task) is as large as the largest case; a command, the
+/// hot one, is three borrowed strings.
 #[derive(ComponentType, Lower)]
 #[component(variant)]
 pub(crate) enum Lowered<'a> {
     #[component(name = "message")]
-    Message(wit::Message),
+    Message(Box<wit::Message>),
     #[component(name = "command")]
     Command(CommandRef<'a>),
     #[component(name = "edited")]
-    Edited(wit::Message),
+    Edited(Box<wit::Message>),
     #[component(name = "button-press")]
-    ButtonPress(wit::ButtonPress),
+    ButtonPress(Box<wit::ButtonPress>),
     #[component(name = "reaction")]
-    Reaction(wit::Reaction),
+    Reaction(Box<wit::Reaction>),
     #[component(name = "member-joined")]
-    MemberJoined(wit::Membership),
+    MemberJoined(Box<wit::Membership>),
     #[component(name = "member-left")]
-    MemberLeft(wit::Membership),
+    MemberLeft(Box<wit::Membership>),
     #[component(name = "tick")]
-    Tick(wit::Tick),
+    Tick(Box<wit::Tick>),
 }
 
 /// `wit::Command`, borrowed.

@@ -78,7 +78,7 @@ pub use convert::{action_bytes, actions_from_wit};
 type Handled = Result<Vec<wit::Action>, wit::PluginError>;
 
 /// `handle` as the host calls it: with a [`event::Lowered`] event.
-type HandleFunc<'a> = TypedFunc<(event::Lowered<'a>,), (Handled,)>;
+type HandleFunc<'a> = TypedFunc<(&'a event::Lowered<'a>,), (Handled,)>;
 
 /// A 0.2 component linked and ready to instantiate, with where its
 /// `handle` is (called directly, not through bindgen's `call_handle`, so
@@ -152,12 +152,16 @@ pub(crate) fn bindings(exports: &Exports) -> &Plugin {
 pub(crate) async fn call_handle(
     exports: &Exports,
     store: &mut Store<HostState>,
-    event: event::Lowered<'_>,
+    event: &event::Lowered<'_>,
 ) -> wasmtime::Result<Handled> {
     // SAFETY: `instantiate` checked this component's `handle` against
     // `HandleFunc<'static>` before any instance's `handle` was kept; all
     // instances of one component share its types, and a lifetime does not
     // change the component type a Rust type stands for.
+    // By reference: the call's future then holds 8 bytes of it, not the
+    // whole event (every future around it, down to the dispatcher's task,
+    // is as large as the largest inside it, and is moved and allocated per
+    // event).
     let handle: HandleFunc<'_> = unsafe { TypedFunc::new_unchecked(exports.handle) };
     let (handled,) = handle.call_async(store, (event,)).await?;
     Ok(handled)

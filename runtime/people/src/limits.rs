@@ -426,21 +426,14 @@ impl People {
                 .buckets
                 .entry(*key)
                 .or_insert_with(|| Bucket::full(*rate, now));
-            let take = wait_ms.is_none();
-            match bucket.take(*rate, now, take) {
-                Ok(()) if take => *taken = Some(*key),
-                Ok(()) => {}
-                Err(wait) => wait_ms = Some(wait_ms.map_or(wait, |w: u64| w.max(wait))),
+            if bucket.take_or_wait(*rate, now, &mut wait_ms) {
+                *taken = Some(*key);
             }
         }
         let mut bot_taken = false;
         if let Some(rate) = limits.bot {
             let bucket = counts.bot.get_or_insert_with(|| Bucket::full(rate, now));
-            let take = wait_ms.is_none();
-            match bucket.take(rate, now, take) {
-                Ok(()) => bot_taken = take,
-                Err(wait) => wait_ms = Some(wait_ms.map_or(wait, |w: u64| w.max(wait))),
-            }
+            bot_taken = bucket.take_or_wait(rate, now, &mut wait_ms);
         }
         let give_back = |counts: &mut Counts| {
             for key in taken.into_iter().flatten() {
@@ -680,6 +673,20 @@ impl Bucket {
         Bucket {
             milli: u64::from(rate.count) * 1_000,
             at_ms: now,
+        }
+    }
+
+    /// Takes a use unless an earlier bucket refused already (`wait_ms` is
+    /// set); a refusal raises `wait_ms` to this bucket's wait. Whether a
+    /// use was taken (to give back if a later check refuses).
+    fn take_or_wait(&mut self, rate: Rate, now: u64, wait_ms: &mut Option<u64>) -> bool {
+        let take = wait_ms.is_none();
+        match self.take(rate, now, take) {
+            Ok(()) => take,
+            Err(wait) => {
+                *wait_ms = Some(wait_ms.map_or(wait, |w| w.max(wait)));
+                false
+            }
         }
     }
 

@@ -75,6 +75,27 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `text` (one line) as a Markdown code span, shown exactly as written
+/// whatever it holds: the fence is one backtick longer than the longest
+/// run of them in `text`, and a space pads a text that starts or ends with
+/// a backtick, or with a space at both ends (CommonMark strips one).
+pub fn code(text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let spaced = text.starts_with(' ') && text.ends_with(' ') && !text.trim().is_empty();
+    let pad = if text.starts_with('`') || text.ends_with('`') || spaced {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 /// An embed as Markdown, for platforms without embeds: the title in bold
 /// (a link when the embed has a `url`), the description, one
 /// `**name:** value` line per field, the footer in italics and the image
@@ -278,6 +299,17 @@ fn attribute(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_span_shows_any_one_line_text_as_written() {
+        for text in ["admin", "a`b", "``x", "*not bold* <b>", "` `"] {
+            let shown = render(&code(text)).plain;
+            assert_eq!(shown, text, "{}", code(text));
+        }
+        assert_eq!(render(&code("admin")).html, "<code>admin</code>");
+        // (The visible text is trimmed at the end; the HTML keeps both spaces.)
+        assert_eq!(render(&code(" a ")).html, "<code> a </code>");
+    }
 
     fn html(markdown: &str) -> String {
         render(markdown).html

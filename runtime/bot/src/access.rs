@@ -257,9 +257,17 @@ impl Access {
 
     /// The least role `plugin`'s command `own` needs in `chat`: the
     /// owner's override for the chat, else for the bot, else the
-    /// manifest's.
-    pub(crate) fn needed_role(&self, chat: &ChatRef, plugin: &Target, own: &str) -> Option<Role> {
-        match self.command_roles.get(chat, plugin.name(), own) {
+    /// manifest's. `names` gives the names users type for it (its own,
+    /// and the owner's aliases in `[commands]`), asked only when the
+    /// owner overrides something.
+    pub(crate) fn needed_role<'n>(
+        &self,
+        chat: &ChatRef,
+        plugin: &Target,
+        own: &str,
+        names: impl FnOnce() -> Vec<&'n str>,
+    ) -> Option<Role> {
+        match self.command_roles.get(chat, plugin.name(), own, names) {
             Some(overridden) => overridden,
             None => plugin.manifest().command(own).and_then(|c| c.role.clone()),
         }
@@ -316,22 +324,27 @@ impl CommandRoles {
     }
 
     /// The owner's override for `plugin`'s command `command` in `chat`,
-    /// if any: the chat's, else the bot's; `Some(None)` opens it to
-    /// everyone.
-    fn get(
+    /// if any: the chat's, else the bot's; in each, by `plugin.command`,
+    /// else by a name users type for it (`names`: its own and its aliases,
+    /// so that an override of an alias holds whichever name is typed),
+    /// else by the declared name. `Some(None)` opens it to everyone.
+    fn get<'n>(
         &self,
         chat: &plugboard_model::event::ChatRef,
         plugin: &str,
         command: &str,
+        names: impl FnOnce() -> Vec<&'n str>,
     ) -> Option<Option<Role>> {
         if self.everywhere.is_empty() && self.chats.is_empty() {
             return None;
         }
         let chat = format!("{}:{}", chat.platform, chat.id);
         let qualified = format!("{plugin}.{command}");
+        let names = names();
         let find = |table: &BTreeMap<String, Option<Role>>| {
             table
                 .get(&qualified)
+                .or_else(|| names.iter().find_map(|name| table.get(*name)))
                 .or_else(|| table.get(command))
                 .cloned()
         };

@@ -476,6 +476,22 @@ impl Outgoing {
             ..Self::default()
         }
     }
+
+    /// Plugboard's Markdown, no buttons.
+    pub fn markdown(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            format: TextFormat::Markdown,
+            ..Self::default()
+        }
+    }
+}
+
+impl From<String> for Outgoing {
+    /// Plain text ([`Outgoing::text`]).
+    fn from(text: String) -> Self {
+        Outgoing::text(text)
+    }
 }
 
 /// What an adapter is asked to do.

@@ -55,11 +55,7 @@ impl SledStore {
             path: dir.display().to_string(),
             source: Box::new(source),
         };
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(8 << 20)
-            .open()
-            .map_err(open_err)?;
+        let db = open_waiting(dir).map_err(open_err)?;
         let kv = db.open_tree("kv").map_err(open_err)?;
         let grants = db.open_tree("grants").map_err(open_err)?;
         let suspended = db.open_tree("suspended").map_err(open_err)?;
@@ -75,6 +71,31 @@ impl SledStore {
             schedules,
             people,
         })
+    }
+}
+
+/// How long [`SledStore::open`] waits for a store whose lock is still
+/// held: sled lets go of its file lock from a background thread a moment
+/// after the last handle is dropped, so a store closed and opened again
+/// in one process (or by a process that is just exiting) would otherwise
+/// be refused as "in use".
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the sled database in `dir`, waiting up to [`LOCK_PATIENCE`] while
+/// its lock is held.
+fn open_waiting(dir: &Path) -> Result<sled::Db, sled::Error> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new().path(dir).cache_capacity(8 << 20).open();
+        match opened {
+            Err(sled::Error::Io(e))
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    && started.elapsed() < LOCK_PATIENCE =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use plugboard_registry_types::{EventKind, Permission};
 
+use plugboard_adapter::markdown::{code, escape};
 use plugboard_host::plugin::Target;
 use plugboard_host::sandbox::Failure;
 use plugboard_model::commands::{Assignment, Catalog, CommandMap};
@@ -422,8 +423,8 @@ impl Router {
                     );
                     if answers {
                         let text =
-                            format!("Sorry, `{}` is not available right now.", plugin.name());
-                        self.reply(&mut out, &chat, reply_to.clone(), text);
+                            format!("Sorry, {} is not available right now.", code(plugin.name()));
+                        self.reply(&mut out, &chat, reply_to.clone(), Outgoing::markdown(text));
                     }
                 }
                 Err(failure) => {
@@ -436,8 +437,8 @@ impl Router {
                         "plugin failed an event"
                     );
                     if answers {
-                        let text = format!("Sorry, `{}` could not handle that.", plugin.name());
-                        self.reply(&mut out, &chat, reply_to.clone(), text);
+                        let text = format!("Sorry, {} could not handle that.", code(plugin.name()));
+                        self.reply(&mut out, &chat, reply_to.clone(), Outgoing::markdown(text));
                     }
                 }
             }
@@ -475,7 +476,7 @@ impl Router {
             .admit_host_command(access, sender, &chat, &command.name)
             .await
         {
-            return Some((refusal, None));
+            return Some((refusal.into(), None));
         }
         Some(self.people_command(access, sender, command, direct).await)
     }
@@ -492,19 +493,20 @@ impl Router {
         index: usize,
         own: &str,
         typed: &str,
-    ) -> Option<String> {
+    ) -> Option<Outgoing> {
         let access = self.access.as_ref()?;
         let plugin = &self.plugins[index];
         if settings.is_some_and(|s| !s.allows(plugin.name())) {
             people::count(access.people(), plugin.name(), own, true);
-            return Some(format!(
-                "/{typed} is turned off in this chat (`{}`); its admins can turn it on with /plugins on {}.",
-                plugin.name(),
-                plugin.name()
-            ));
+            return Some(Outgoing::markdown(format!(
+                "/{} is turned off in this chat ({}); its admins can turn it on with /plugins on {}.",
+                escape(typed),
+                code(plugin.name()),
+                escape(plugin.name())
+            )));
         }
         let sender = sender?;
-        self.admit_command(access, sender, chat, plugin, own, typed)
+        self.admit_command(access, sender, chat, index, own, typed)
             .await
     }
 
@@ -560,12 +562,12 @@ impl Router {
         out: &mut Dispatch,
         chat: &plugboard_model::event::ChatRef,
         reply_to: Option<String>,
-        text: String,
+        message: impl Into<Outgoing>,
     ) {
         out.outbound.push(Outbound {
             chat: chat.clone(),
             op: OutboundOp::Send {
-                message: Outgoing::text(text),
+                message: message.into(),
                 reply_to,
             },
             plugin: Arc::clone(&self.host),

@@ -6,9 +6,10 @@
 
 use std::collections::BTreeSet;
 
+use plugboard_adapter::markdown::{code, escape};
 use plugboard_args::scope::user_prefix;
 use plugboard_host::plugin::Target;
-use plugboard_model::event::{ChatRef, Command, Event, Platform, User};
+use plugboard_model::event::{ChatRef, Command, Event, Outgoing, Platform, User};
 use plugboard_people::{Account, ChatChange, LinkError, People, Role, RoleError};
 
 use super::Router;
@@ -34,7 +35,10 @@ pub const PEOPLE_COMMANDS: &[&str] = &[
 /// A host command's answer where it was asked, and a message for some
 /// private chat (a code asked for in a group; the notice to the account
 /// whose code was used).
-pub(super) type HostAnswer = (String, Option<(ChatRef, String)>);
+pub(super) type HostAnswer = (Outgoing, Option<(ChatRef, String)>);
+
+/// A [`HostAnswer`] in plain text.
+type PlainAnswer = (String, Option<(ChatRef, String)>);
 
 /// The account behind `user` on `platform`.
 fn account(platform: &str, user: &User) -> Account {
@@ -78,7 +82,7 @@ impl Router {
         Some(sender)
     }
 
-    /// Whether `sender` may run `plugin`'s command `own` (typed as
+    /// Whether `sender` may run the command `own` of the plugin at `index` (typed as
     /// `typed`) in `chat` now: the refusal to answer when it needs a role
     /// they lack (the owner's override, else the manifest's) or a limit
     /// holds them back. Owners are never limited. Every command is
@@ -88,12 +92,16 @@ impl Router {
         access: &Access,
         sender: &Sender,
         chat: &ChatRef,
-        plugin: &Target,
+        index: usize,
         own: &str,
         typed: &str,
-    ) -> Option<String> {
+    ) -> Option<Outgoing> {
+        let plugin = &self.plugins[index];
         let people = access.people();
-        let needed = access.needed_role(chat, plugin, own);
+        let assignment = &self.catalog.assignment;
+        let needed = access.needed_role(chat, plugin, own, || {
+            assignment.names_of(index, own).collect()
+        });
         let roles = access.command_roles(sender, needed.as_ref()).await;
         if let Some(needed) = needed
             && !needed.satisfied_by(&*roles)
@@ -106,9 +114,13 @@ impl Router {
                 "command refused: the sender lacks the role"
             );
             count(people, plugin.name(), own, true);
-            return Some(format!("You need the `{needed}` role for /{typed}."));
+            return Some(Outgoing::markdown(format!(
+                "You need the {} role for /{}.",
+                code(needed.as_str()),
+                escape(typed)
+            )));
         }
-        limit(people, sender, &roles, chat, plugin.name(), own, typed)
+        limit(people, sender, &roles, chat, plugin.name(), own, typed).map(Outgoing::text)
     }
 
     /// Answers `/link`, `/link <code>` and `/unlink` from `sender`: the
@@ -122,7 +134,7 @@ impl Router {
         direct: bool,
         name: &str,
         args: &[String],
-    ) -> HostAnswer {
+    ) -> PlainAnswer {
         let me = account(platform, sender);
         let answer = match (name, args) {
             (LINK_COMMAND, []) => people.issue_code(&me).map(|code| {
@@ -282,7 +294,7 @@ impl Router {
         };
         let text = match (command.name.as_str(), args.as_slice()) {
             (LINK_COMMAND | UNLINK_COMMAND, _) => {
-                return self.identity_command(
+                let (text, private) = self.identity_command(
                     people,
                     platform,
                     &message.sender,
@@ -290,6 +302,7 @@ impl Router {
                     &command.name,
                     &command.args,
                 );
+                return (text.into(), private);
             }
             ("roles", []) => roles_text("You have", &*access.roles(sender, |_| true).await),
             ("roles", [who]) => {
@@ -323,7 +336,7 @@ impl Router {
             ("ban", [who, reason @ ..]) => {
                 let target = match whom(who) {
                     Ok(target) => target,
-                    Err(problem) => return (problem, None),
+                    Err(problem) => return (problem.into(), None),
                 };
                 let result = people.ban(&actor, &everywhere, &target, &reason.join(" "));
                 done(
@@ -336,7 +349,7 @@ impl Router {
             ("unban", [who]) => {
                 let target = match whom(who) {
                     Ok(target) => target,
-                    Err(problem) => return (problem, None),
+                    Err(problem) => return (problem.into(), None),
                 };
                 let result = people.unban(&actor, &everywhere, &target);
                 done(result, format!("{target} is no longer banned."))
@@ -346,14 +359,16 @@ impl Router {
                 let here = access
                     .roles(sender, |known| !Role::Admin.satisfied_by(known))
                     .await;
-                self.chat_plugins_command(access, &here, &actor, &message.chat.to_ref(), args)
+                let answer =
+                    self.chat_plugins_command(access, &here, &actor, &message.chat.to_ref(), args);
+                return (answer, None);
             }
             ("role", _) => "usage: /role give <who> <role> | /role take <who> <role>".into(),
             ("roles", _) => "usage: /roles [who]".into(),
             ("ban", _) => "usage: /ban <who> [reason]".into(),
             _ => "usage: /unban <who>".into(),
         };
-        (text, None)
+        (text.into(), None)
     }
 
     /// Answers `/plugins` (which plugins serve this chat) and, from its
@@ -366,19 +381,19 @@ impl Router {
         actor: &str,
         chat: &ChatRef,
         args: &[&str],
-    ) -> String {
+    ) -> Outgoing {
         let usage = format!(
             "usage: /{PLUGINS_COMMAND} | /{PLUGINS_COMMAND} off <plugin> | /{PLUGINS_COMMAND} on <plugin> | /{PLUGINS_COMMAND} only <plugin>… | /{PLUGINS_COMMAND} all"
         );
         let change = match args {
-            [] => return self.chat_plugins_text(access, chat),
+            [] => return self.chat_plugins_text(access, chat).into(),
             ["off", plugin] => ChatChange::Off((*plugin).to_owned()),
             ["on", plugin] => ChatChange::On((*plugin).to_owned()),
             ["only", plugins @ ..] if !plugins.is_empty() => {
                 ChatChange::Only(plugins.iter().map(|p| (*p).to_owned()).collect())
             }
             ["all"] => ChatChange::All,
-            _ => return usage,
+            _ => return usage.into(),
         };
         let named: Vec<&String> = match &change {
             ChatChange::Off(p) | ChatChange::On(p) => vec![p],
@@ -389,19 +404,27 @@ impl Router {
             .iter()
             .find(|p| !self.by_name.contains_key(p.as_str()))
         {
-            return format!(
-                "No plugin named `{unknown}` is loaded; /{PLUGINS_COMMAND} lists them."
-            );
+            return Outgoing::markdown(format!(
+                "No plugin named {} is loaded; /{PLUGINS_COMMAND} lists them.",
+                code(unknown)
+            ));
         }
         let people = access.people();
-        match people.change_chat_plugins(actor, roles, chat.platform.as_str(), &chat.id, change) {
+        let text = match people.change_chat_plugins(
+            actor,
+            roles,
+            chat.platform.as_str(),
+            &chat.id,
+            change,
+        ) {
             Ok(_) => self.chat_plugins_text(access, chat),
             Err(RoleError::Store(e)) => {
                 tracing::error!(?chat, "cannot change the chat's plugins: {e}");
                 "That is not available right now; the bot's owner can see why in the log.".into()
             }
             Err(refusal) => sentence(&refusal.to_string()),
-        }
+        };
+        text.into()
     }
 
     /// Which loaded plugins serve `chat`, in words.

@@ -146,8 +146,8 @@ fn a_failing_plugin_is_suspended_and_the_owner_resumes_it() -> Result<()> {
                  /plugboard resume hostile\n/plugboard resume hostile\n/boom\n";
     let (stdout, stderr) = run_console(&config, input)?;
     let lines: Vec<&str> = stdout.lines().collect();
-    let sorry = "Sorry, `hostile` could not handle that.";
-    let away = "Sorry, `hostile` is not available right now.";
+    let sorry = "Sorry, hostile could not handle that.";
+    let away = "Sorry, hostile is not available right now.";
     assert_eq!(
         &lines[..6],
         &[sorry, "one", sorry, sorry, away, "two"],
@@ -198,7 +198,7 @@ fn grants_are_given_and_taken_back_by_the_owner() -> Result<()> {
     let (stdout, stderr) = run_console(&path, "/remember color teal\n")?;
     assert_eq!(
         stdout.trim_end(),
-        "Sorry, `notes` could not handle that.",
+        "Sorry, notes could not handle that.",
         "{stderr}"
     );
     assert!(
@@ -251,7 +251,7 @@ fn grants_are_given_and_taken_back_by_the_owner() -> Result<()> {
         .output()?;
     assert!(revoke.status.success());
     let (stdout, _) = run_console(&path, "/recall color\n")?;
-    assert_eq!(stdout.trim_end(), "Sorry, `notes` could not handle that.");
+    assert_eq!(stdout.trim_end(), "Sorry, notes could not handle that.");
     Ok(())
 }
 
@@ -263,8 +263,8 @@ fn a_suspension_lasts_across_restarts_until_resumed() -> Result<()> {
         &[&plugins_dir(), &crate::support::test_plugins_dir()],
         "[plugins.hostile.limits]\nbreaker_failures = 2\nbreaker_window = 2\n",
     )?;
-    let sorry = "Sorry, `hostile` could not handle that.";
-    let away = "Sorry, `hostile` is not available right now.";
+    let sorry = "Sorry, hostile could not handle that.";
+    let away = "Sorry, hostile is not available right now.";
     let (stdout, _) = run_console(&config, "/boom\n/boom\n")?;
     assert_eq!(stdout, format!("{sorry}\n{sorry}\n"));
 

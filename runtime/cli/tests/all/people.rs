@@ -351,6 +351,36 @@ async fn commands_need_their_role_owners_give_roles_and_a_banned_person_is_ignor
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_given_to_an_alias_of_a_command_holds_it_under_every_name() -> Result<()> {
+    // The owner calls notes' /remember also /r, and makes /r a
+    // moderators' command: typing /remember must not get round it.
+    let mut bot = TwoPlatforms::start_with(
+        &[&plugins_dir()],
+        "[commands]\nr = \"notes.remember\"\n\n\
+         [people]\nowners = [\"alpha:boss\"]\n\n[people.commands]\nr = \"moderator\"\n",
+    )?;
+    let alpha = &mut bot.alpha;
+    // (The refusal names the command as the plugin's, unqualified.)
+    for (typed, name) in [
+        ("/r k v", "/r"),
+        ("/remember k v", "/remember"),
+        ("/notes.remember k v", "/remember"),
+    ] {
+        assert_eq!(
+            ask(alpha, "carl", typed).await?,
+            format!("You need the `moderator` role for {name}."),
+            "{typed}"
+        );
+    }
+    assert_eq!(
+        ask(alpha, "boss", "/remember k v").await?,
+        "Remembered `k`."
+    );
+    bot.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_is_counted()
 -> Result<()> {
     let mut bot = TwoPlatforms::start_with(

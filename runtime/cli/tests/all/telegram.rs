@@ -732,11 +732,18 @@ async fn an_admin_command_is_refused_to_members_served_to_the_groups_telegram_ad
             .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
             .collect()
     };
-    let refused = "You need the `admin` role for /mint.";
+    // A host answer naming a role shows it as code (HTML on Telegram).
+    let refused = "You need the <code>admin</code> role for /mint.";
     let minted = |text: &String| text.starts_with("Minted 10 points for 7.");
     let in_100 = in_chat(-100);
     assert_eq!(in_100.len(), 3, "{in_100:?}");
     assert_eq!(in_100[0], refused, "a member");
+    let first = sent.iter().find(|m| m["chat_id"] == -100);
+    assert_eq!(
+        first.map(|m| &m["parse_mode"]),
+        Some(&serde_json::json!("HTML")),
+        "the refusal is sent as HTML, not with literal backticks"
+    );
     assert!(minted(&in_100[1]), "the group's administrator: {in_100:?}");
     assert_eq!(
         in_100[2], "Only moderators can do that.",

@@ -110,12 +110,28 @@ impl Access {
 
     /// Who sent `event`, or `None` for an event nobody sent (a tick).
     pub(crate) fn sender_of(&self, event: &Event) -> Result<Option<Sender>, LinkError> {
-        let chat = event.chat();
         let Some(user) = event.sender() else {
             return Ok(None);
         };
+        let facts = self
+            .people
+            .facts(event.chat().platform.as_str(), &user.id)?;
+        Ok(Some(self.sender(event, facts)))
+    }
+
+    /// A sender whose facts could not be read: an account alone, with no
+    /// roles given with `/role`, not banned (served rather than not at
+    /// all); what their platform says of them still counts.
+    pub(crate) fn stranger(&self, event: &Event) -> Option<Sender> {
+        let user = event.sender()?;
+        let account = Account::new(event.chat().platform.as_str(), user.id.clone());
+        Some(self.sender(event, Arc::new(AccountFacts::alone(account))))
+    }
+
+    /// The sender of `event`, whose account `facts` describes.
+    fn sender(&self, event: &Event, facts: Arc<AccountFacts>) -> Sender {
+        let chat = event.chat();
         let platform = chat.platform.as_str();
-        let facts = self.people.facts(platform, &user.id)?;
         let discord = match event {
             Event::Command(c) => c.message.discord.as_deref(),
             Event::Message(m) | Event::Edited(m) => m.discord.as_deref(),
@@ -127,28 +143,12 @@ impl Access {
         };
         let group = (chat.kind == ChatKind::Group && self.chat_admins.contains_key(platform))
             .then(|| chat.id.clone());
-        Ok(Some(Sender {
+        Sender {
             facts,
             console: chat.platform == Platform::Console,
             group,
             platform_roles,
-        }))
-    }
-
-    /// A sender whose facts could not be read: an account alone, with no
-    /// roles, not banned (served rather than not at all).
-    pub(crate) fn stranger(&self, event: &Event) -> Option<Sender> {
-        let chat = event.chat();
-        let user = event.sender()?;
-        Some(Sender {
-            facts: Arc::new(AccountFacts::alone(Account::new(
-                chat.platform.as_str(),
-                user.id.clone(),
-            ))),
-            console: chat.platform == Platform::Console,
-            group: None,
-            platform_roles: Vec::new(),
-        })
+        }
     }
 
     /// The roles `sender` holds where they spoke. The platform is asked

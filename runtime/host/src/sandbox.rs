@@ -403,8 +403,11 @@ pin_project_lite::pin_project! {
         #[pin]
         call: F,
         deadline: std::time::Instant,
-        // Boxed: armed only for a call that waits.
-        timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+        // Boxed: armed only for a call that waits. Unconstrained by
+        // tokio's cooperative budget (as `tokio::time::timeout` does it),
+        // so that a call which spends the task's budget on every poll
+        // still meets its deadline.
+        timer: Option<std::pin::Pin<Box<tokio::task::Unconstrained<tokio::time::Sleep>>>>,
     }
 }
 
@@ -421,9 +424,11 @@ impl<F: Future> Future for WithinDeadline<F> {
             return Poll::Ready(Ok(out));
         }
         let deadline = *this.deadline;
-        let timer = this
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline.into())));
+        let timer = this.timer.get_or_insert_with(|| {
+            Box::pin(tokio::task::unconstrained(tokio::time::sleep_until(
+                deadline.into(),
+            )))
+        });
         match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(())),
             Poll::Pending => Poll::Pending,

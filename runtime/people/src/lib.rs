@@ -230,7 +230,7 @@ pub struct Unlinked {
 #[non_exhaustive]
 pub enum LinkError {
     /// Too many failed attempts from this account lately.
-    #[error("too many wrong codes; try again in {} minutes", retry_after_ms.div_ceil(60_000))]
+    #[error("too many wrong codes; try again in {}", in_words(*retry_after_ms))]
     TooManyAttempts {
         /// When the account may try again, from now.
         retry_after_ms: u64,
@@ -768,12 +768,17 @@ impl Drop for Change<'_> {
     }
 }
 
-/// A span in words, in whole minutes when it is some (`10 minutes`),
-/// else in seconds (`30 seconds`).
+/// A span in words, rounded up to a whole unit: seconds under two
+/// minutes (`1 second`, `90 seconds`) unless it is one minute exactly,
+/// minutes under two hours (`10 minutes`), else hours (`5 hours`). The
+/// one rule for every wait and lifetime the bot tells people.
 pub fn in_words(ms: u64) -> String {
-    let (n, unit) = match ms {
-        ms if ms >= 60_000 && ms % 60_000 == 0 => (ms / 60_000, "minute"),
-        ms => (ms.div_ceil(1_000), "second"),
+    let s = ms.div_ceil(1_000).max(1);
+    let (n, unit) = match s {
+        60 => (1, "minute"),
+        s if s < 120 => (s, "second"),
+        s if s < 7_200 => (s.div_ceil(60), "minute"),
+        s => (s.div_ceil(3_600), "hour"),
     };
     match n {
         1 => format!("1 {unit}"),

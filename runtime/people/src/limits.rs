@@ -107,13 +107,13 @@ pub struct Limits {
 #[non_exhaustive]
 pub enum LimitRefusal {
     /// A rate limit.
-    #[error("slow down: try again in {}", wait(*retry_after_ms))]
+    #[error("slow down: try again in {}", crate::in_words(*retry_after_ms))]
     Rate {
         /// When a use is allowed again, from now.
         retry_after_ms: u64,
     },
     /// A daily quota.
-    #[error("you have used /{command} {quota} times today; it resets at midnight UTC, in {}", wait(*retry_after_ms))]
+    #[error("you have used /{command} {quota} times today; it resets at midnight UTC, in {}", crate::in_words(*retry_after_ms))]
     Quota {
         /// The command, as typed.
         command: String,
@@ -122,18 +122,6 @@ pub enum LimitRefusal {
         /// Until midnight UTC, from now.
         retry_after_ms: u64,
     },
-}
-
-/// A wait in words: `12 s`, `3 min`, `5 h`.
-fn wait(ms: u64) -> String {
-    let s = ms.div_ceil(1_000).max(1);
-    if s < 120 {
-        format!("{s} s")
-    } else if s < 7_200 {
-        format!("{} min", s.div_ceil(60))
-    } else {
-        format!("{} h", s.div_ceil(3_600))
-    }
 }
 
 /// One token bucket.

@@ -349,7 +349,7 @@ fn a_rate_limit_refuses_with_a_retry_time_and_spares_everyone_else() -> anyhow::
     );
     assert_eq!(
         refused.err().map(|r| r.to_string()),
-        Some("slow down: try again in 30 s".into())
+        Some("slow down: try again in 30 seconds".into())
     );
     assert_eq!(admit(&discord())?, Ok(()), "another person is served");
     clock.advance(30_000);
@@ -806,10 +806,15 @@ fn the_console_cannot_be_banned_so_the_owner_is_never_locked_out() -> anyhow::Re
 }
 
 #[test]
-fn spans_read_in_minutes_when_whole_else_in_seconds() {
+fn spans_read_in_seconds_minutes_or_hours_rounded_up() {
     assert_eq!(in_words(CODE_TTL_MS), "10 minutes");
     assert_eq!(in_words(60_000), "1 minute");
     assert_eq!(in_words(1_000), "1 second");
     assert_eq!(in_words(90_000), "90 seconds");
     assert_eq!(in_words(1), "1 second");
+    assert_eq!(in_words(0), "1 second");
+    assert_eq!(in_words(119_001), "2 minutes");
+    assert_eq!(in_words(3_600_001), "61 minutes");
+    assert_eq!(in_words(7_200_000), "2 hours");
+    assert_eq!(in_words(7_200_001), "3 hours");
 }

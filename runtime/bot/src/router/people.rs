@@ -611,8 +611,8 @@ mod tests {
     #[test]
     fn refusals_read_as_sentences_and_roles_as_a_list() {
         assert_eq!(
-            sentence("slow down: try again in 3 s"),
-            "Slow down: try again in 3 s."
+            sentence("slow down: try again in 3 seconds"),
+            "Slow down: try again in 3 seconds."
         );
         assert_eq!(
             roles_text("You have", &BTreeSet::new()),

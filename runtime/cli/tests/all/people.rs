@@ -397,7 +397,7 @@ async fn a_rate_limit_says_when_to_retry_premium_gets_a_higher_quota_and_usage_i
     }
     assert_eq!(
         ask(alpha, "ann", "/roll").await?,
-        "Slow down: try again in 30 s."
+        "Slow down: try again in 30 seconds."
     );
     assert!(rolled(&ask(alpha, "bob", "/roll").await?), "bob is served");
     clock.advance(minute);

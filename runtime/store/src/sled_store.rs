@@ -49,7 +49,8 @@ impl SledStore {
         Ok(all)
     }
 
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the store in `dir`, waiting up to
+    /// 2 s while another handle still holds it (see `LOCK_PATIENCE`).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         let open_err = |source: sled::Error| StoreError::Open {
             path: dir.display().to_string(),
@@ -88,15 +89,20 @@ fn open_waiting(dir: &Path) -> Result<sled::Db, sled::Error> {
     loop {
         let opened = sled::Config::new().path(dir).cache_capacity(8 << 20).open();
         match opened {
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    && started.elapsed() < LOCK_PATIENCE =>
-            {
+            Err(sled::Error::Io(e)) if is_locked(&e) && started.elapsed() < LOCK_PATIENCE => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,
         }
     }
+}
+
+/// Whether sled refused to open because another handle holds the lock:
+/// sled 0.34 reports it as `ErrorKind::Other` with this message
+/// (`Config::try_lock` in its `config.rs`), the OS error inside the text.
+fn is_locked(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || e.to_string().starts_with("could not acquire lock on ")
 }
 
 fn io(operation: &'static str) -> impl FnOnce(sled::Error) -> StoreError {
@@ -281,6 +287,26 @@ impl Durable for SledStore {
 mod tests {
     use super::*;
     use crate::MemoryStore;
+
+    #[test]
+    fn opening_a_store_waits_for_a_handle_let_go_of_within_two_seconds() -> anyhow::Result<()> {
+        // sled lets go of its lock from a background thread a moment after
+        // the last handle is dropped; here another thread holds it 300 ms.
+        let dir = tempfile::tempdir()?;
+        let held = SledStore::open(dir.path())?;
+        held.kv_set("notes", "k", b"v")?;
+        held.flush()?;
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(held);
+        });
+        let store = SledStore::open(dir.path())?;
+        assert_eq!(store.kv_get("notes", "k")?, Some(b"v".to_vec()));
+        releaser
+            .join()
+            .map_err(|_| anyhow::anyhow!("the releasing thread panicked"))?;
+        Ok(())
+    }
 
     #[test]
     fn plugins_do_not_see_each_other() -> anyhow::Result<()> {

@@ -248,6 +248,16 @@ impl Permission {
         Permission::Roles,
     ];
 
+    /// The permission's own bit, distinct for every permission (for
+    /// sets kept in one machine word).
+    pub fn bit(self) -> u32 {
+        let index = Permission::ALL
+            .iter()
+            .position(|p| *p == self)
+            .unwrap_or(Permission::ALL.len());
+        1 << index
+    }
+
     /// The name used in `plugin.toml`.
     pub fn as_str(self) -> &'static str {
         match self {

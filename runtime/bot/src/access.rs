@@ -26,9 +26,69 @@ use crate::config::{PeopleConfig, PlatformFact};
 /// asking about a role does not fail for the platform's slowness.
 const STANDING_PATIENCE: Duration = Duration::from_secs(2);
 
+/// Why the bot refused someone, for the owner's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A command needing a role the sender lacks.
+    Role,
+    /// A command over a rate limit.
+    Rate,
+    /// A command over a daily quota.
+    Quota,
+    /// A command of a plugin turned off in the chat.
+    ChatOff,
+    /// An event from a banned person, ignored.
+    Banned,
+    /// A button press over a rate limit, dropped.
+    PressRate,
+}
+
+impl Refusal {
+    /// Every reason, for listings.
+    pub const ALL: [Refusal; 6] = [
+        Refusal::Role,
+        Refusal::Rate,
+        Refusal::Quota,
+        Refusal::ChatOff,
+        Refusal::Banned,
+        Refusal::PressRate,
+    ];
+
+    /// Its name in metrics: `role`, `rate`, `quota`, `chat-off`, `banned`,
+    /// `press-rate`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Role => "role",
+            Refusal::Rate => "rate",
+            Refusal::Quota => "quota",
+            Refusal::ChatOff => "chat-off",
+            Refusal::Banned => "banned",
+            Refusal::PressRate => "press-rate",
+        }
+    }
+}
+
+/// How many times each [`Refusal`] happened since the bot started.
+#[derive(Debug, Default)]
+pub struct Refusals([std::sync::atomic::AtomicU64; 6]);
+
+impl Refusals {
+    /// Counts one refusal.
+    pub(crate) fn count(&self, why: Refusal) {
+        self.0[why as usize].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many of `why` so far.
+    pub fn of(&self, why: Refusal) -> u64 {
+        self.0[why as usize].load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// The bot's people, and how roles are decided from the config.
 pub struct Access {
     people: Arc<People>,
+    /// Refusals since the bot started, by reason.
+    refusals: Refusals,
     command_roles: CommandRoles,
     /// The role a group's administrators hold in it, per platform.
     chat_admins: HashMap<String, Role>,
@@ -92,7 +152,13 @@ impl Access {
             chat_admins,
             discord_roles,
             standings: RwLock::default(),
+            refusals: Refusals::default(),
         }
+    }
+
+    /// Refusals since the bot started, by reason.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
     }
 
     /// The people behind the accounts.

@@ -33,6 +33,7 @@ use tokio::task::JoinSet;
 
 use crate::access::Access;
 use crate::config::BotConfig;
+use crate::control::{AdapterStats, Control, Counted, LoadNotes};
 use crate::discovery::{all_plugin_dirs, engine_options, installed};
 use crate::dispatch::Dispatcher;
 use crate::installed::{INSTALLED_FILE, Installed};
@@ -89,7 +90,6 @@ pub fn load_plugins(
     // Read once: which directories to load, and the permissions accepted
     // at install, which count as grants.
     let installed = installed(config);
-    let installed_root = Installed::root(&config.data_dir());
     let mut dirs = Vec::new();
     for dir in all_plugin_dirs(config, &installed) {
         let manifest = read_manifest(&dir).ok();
@@ -122,7 +122,7 @@ pub fn load_plugins(
                 })?;
             // Checked against the settings the plugin declares, with the
             // defaults filled in, before its `init` ever runs.
-            let config = plugboard_registry_types::settings::resolve(
+            let values = plugboard_registry_types::settings::resolve(
                 &manifest.config,
                 &section.config,
                 &|source| crate::config::read_secret(config, source),
@@ -135,23 +135,14 @@ pub fn load_plugins(
                 .config
                 .iter()
                 .filter(|(_, setting)| setting.secret)
-                .filter_map(|(key, _)| config.get(key)?.as_str().map(str::to_owned))
+                .filter_map(|(key, _)| values.get(key)?.as_str().map(str::to_owned))
                 .collect();
-            let mut grants = store
-                .grants(&manifest.name)
-                .map_err(|source| LoadError::Store {
+            let grants = crate::grants::held(config, &*store, &installed, manifest, &dir).map_err(
+                |source| LoadError::Store {
                     plugin: manifest.name.clone(),
                     source,
-                })?;
-            grants.extend(section.grants.iter().copied());
-            // Accepted at install for the registry copy only, not for a
-            // local plugin that happens to have the same name.
-            if installed
-                .get(&manifest.name)
-                .is_some_and(|p| installed_root.join(&p.dir) == dir)
-            {
-                grants.extend(installed.grants(&manifest.name).iter().copied());
-            }
+                },
+            )?;
             for extra in grants.iter().filter(|p| !manifest.wants(**p)) {
                 tracing::warn!(
                     plugin = %manifest.name,
@@ -169,7 +160,7 @@ pub fn load_plugins(
                     problem: format!("http_allow_private: {problem}"),
                 })?;
             Ok(PluginSettings {
-                config,
+                config: values,
                 limits,
                 grants,
                 http_allow_private,
@@ -290,6 +281,12 @@ fn links_of(
 /// A bot ready to run.
 pub struct Bot {
     router: Arc<Router>,
+    /// The router new events go through, swapped on reload.
+    routes: watch::Sender<Arc<Router>>,
+    /// What the owner's tools see of it.
+    control: Arc<Control>,
+    /// The dispatcher's bound on events accepted but not yet handled.
+    capacity: Arc<tokio::sync::Semaphore>,
     store: Arc<dyn Store>,
     adapters: Vec<Box<dyn Adapter>>,
     workers: usize,
@@ -302,6 +299,8 @@ pub struct Bot {
 
 /// Loads a new plugin set when the installation record changes.
 struct Reload {
+    /// Told what each new plugin set's loading said.
+    control: Arc<Control>,
     config: BotConfig,
     engine: PluginEngine,
     timetable: Arc<Timetable>,
@@ -360,14 +359,17 @@ impl Bot {
             &config.commands,
         )
         .with_access(Arc::clone(&access));
-        let mut bot = Bot::new(
+        let mut bot = Bot::assemble(
             Arc::new(router),
             store,
             config.runtime.workers,
             config.runtime.queue,
+            Some(config.clone()),
         );
         bot.timetable = Some(Arc::clone(&timetable));
+        bot.control.set_load_notes(LoadNotes::of(&report));
         bot.reload = Some(Arc::new(Reload {
+            control: Arc::clone(&bot.control),
             config: config.clone(),
             engine,
             timetable,
@@ -380,15 +382,44 @@ impl Bot {
     /// A bot over an existing router and store, with `workers` dispatch
     /// queues of `queue` events each.
     pub fn new(router: Arc<Router>, store: Arc<dyn Store>, workers: usize, queue: usize) -> Bot {
+        Self::assemble(router, store, workers, queue, None)
+    }
+
+    fn assemble(
+        router: Arc<Router>,
+        store: Arc<dyn Store>,
+        workers: usize,
+        queue: usize,
+        config: Option<BotConfig>,
+    ) -> Bot {
+        let queue = queue.max(1);
+        let (routes, watching) = watch::channel(Arc::clone(&router));
+        let capacity = Arc::new(tokio::sync::Semaphore::new(queue));
+        let control = Arc::new(Control::new(
+            watching,
+            Arc::clone(&store),
+            config,
+            Arc::clone(&capacity),
+            queue,
+        ));
         Bot {
             router,
+            routes,
+            control,
+            capacity,
             store,
             adapters: Vec::new(),
             workers: workers.max(1),
-            queue: queue.max(1),
+            queue,
             reload: None,
             timetable: None,
         }
+    }
+
+    /// What the owner's tools (the admin API) see of the bot and steer,
+    /// before it runs, while it runs and after.
+    pub fn control(&self) -> &Arc<Control> {
+        &self.control
     }
 
     /// Adds an adapter.
@@ -454,27 +485,31 @@ impl Bot {
         }
         let mut outboxes = HashMap::new();
         let mut receivers = Vec::new();
-        for _ in &self.adapters {
+        for adapter in &self.adapters {
             let (tx, rx) = mpsc::channel(self.queue);
-            receivers.push((tx, rx));
-        }
-        for (adapter, (tx, _)) in self.adapters.iter().zip(&receivers) {
-            outboxes.insert(adapter.platform(), tx.clone());
+            let stats = Arc::new(AdapterStats::new(adapter.platform()));
+            self.control.add_adapter(Arc::clone(&stats));
+            outboxes.insert(adapter.platform(), (tx, Arc::clone(&stats)));
+            receivers.push((rx, stats));
         }
         // From here on only the dispatcher holds the outbox senders: when the
         // last inbox and the last queued event are gone, the outboxes close.
         let dispatcher = Arc::new(Dispatcher::new(
-            Arc::clone(&self.router),
+            self.routes,
             Arc::clone(&self.store),
             outboxes,
-            self.queue,
+            self.capacity,
             self.workers,
         ));
         let mut adapters = JoinSet::new();
-        for (adapter, (_, rx)) in self.adapters.into_iter().zip(receivers) {
+        for (adapter, (rx, stats)) in self.adapters.into_iter().zip(receivers) {
             let platform = adapter.platform();
+            let sink = Counted {
+                sink: Arc::clone(&dispatcher) as Arc<dyn EventSink>,
+                stats,
+            };
             let io = AdapterIo {
-                inbox: Inbox::new(Arc::clone(&dispatcher) as Arc<dyn EventSink>),
+                inbox: Inbox::new(Arc::new(sink)),
                 outbox: rx,
                 shutdown: stop_rx.clone(),
                 store: Arc::clone(&self.store) as Arc<dyn RuntimeMeta>,
@@ -499,6 +534,13 @@ impl Bot {
             tokio::spawn(fire_ticks(timetable, Arc::downgrade(&dispatcher)))
         });
         drop(dispatcher);
+        self.control.set_ready(true);
+        let control = Arc::clone(&self.control);
+        let mut stopping = stop_rx.clone();
+        let unready = tokio::spawn(async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+            control.set_ready(false);
+        });
 
         while let Some(joined) = adapters.join_next().await {
             if let Err(e) = joined {
@@ -506,6 +548,8 @@ impl Bot {
             }
         }
         stopper.abort();
+        unready.abort();
+        self.control.set_ready(false);
         if let Some(scheduler) = scheduler {
             scheduler.abort();
             let _ = scheduler.await;
@@ -677,6 +721,7 @@ impl Reload {
         // the new one not yet listed (the new ones have started).
         self.providers.replace(&running);
         dispatcher.replace_router(Arc::new(router));
+        self.control.set_load_notes(LoadNotes::of(&report));
         tracing::info!(
             "plugins reloaded: new {}; removed {}",
             if fresh.is_empty() {

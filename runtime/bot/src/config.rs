@@ -92,6 +92,10 @@ pub struct BotConfig {
     /// Owners, and the roles commands need (`[people]`).
     #[serde(default)]
     pub people: PeopleConfig,
+    /// The admin listener (health, metrics, the admin API), when the
+    /// section is present.
+    #[serde(default)]
+    pub admin: Option<AdminConfig>,
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -370,6 +374,44 @@ impl Default for RuntimeConfig {
             workers: 64,
             queue: 1024,
             max_instances: 1_000,
+        }
+    }
+}
+
+/// `[admin]`: the owner's way into the running bot over HTTP (health,
+/// Prometheus metrics, the JSON admin API the CLI uses while the bot
+/// runs). Off unless the section is present.
+///
+/// ```toml
+/// [admin]
+/// listen = "127.0.0.1:8470"              # the default; keep it on loopback
+/// token_env = "PLUGBOARD_ADMIN_TOKEN"    # the default
+/// ```
+///
+/// Every request but `/healthz` and `/readyz` needs the token (`Authorization:
+/// Bearer <token>`), read from the variable `token_env` names. To reach it
+/// from another machine, put a TLS reverse proxy in front of it rather than
+/// listening on a public address.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Where to listen; port 0 picks a free port (written to
+    /// `<data_dir>/admin-address` for the CLI).
+    pub listen: std::net::SocketAddr,
+    /// The environment variable holding the admin token.
+    pub token_env: String,
+}
+
+/// The admin listener's address unless the config says otherwise.
+pub const DEFAULT_ADMIN_LISTEN: std::net::SocketAddr = std::net::SocketAddr::V4(
+    std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8470),
+);
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            listen: DEFAULT_ADMIN_LISTEN,
+            token_env: "PLUGBOARD_ADMIN_TOKEN".into(),
         }
     }
 }

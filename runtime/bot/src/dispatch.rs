@@ -18,6 +18,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::FutureExt;
@@ -27,6 +28,7 @@ use plugboard_model::event::{Chat, Event, Outbound, Platform, Receipt};
 use plugboard_store::{Durable, Store};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
+use crate::control::AdapterStats;
 use crate::router::Router;
 
 /// A chat's identity as a 64-bit hash of its platform and id: no allocation
@@ -62,27 +64,30 @@ pub(crate) struct Dispatcher {
     /// [`Dispatcher::watch_catalog`]).
     catalog: watch::Sender<Arc<Catalog>>,
     store: Arc<dyn Store>,
-    outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,
+    outboxes: HashMap<Platform, (mpsc::Sender<Outbound>, Arc<AdapterStats>)>,
     chats: Mutex<HashMap<ChatKey, VecDeque<Pending>>>,
     capacity: Arc<Semaphore>,
     running: Arc<Semaphore>,
 }
 
 impl Dispatcher {
+    /// A dispatcher routing through `router`'s current router, bounded by
+    /// `capacity` events accepted and `running` handled at once.
     pub(crate) fn new(
-        router: Arc<Router>,
+        router: watch::Sender<Arc<Router>>,
         store: Arc<dyn Store>,
-        outboxes: HashMap<Platform, mpsc::Sender<Outbound>>,
-        capacity: usize,
+        outboxes: HashMap<Platform, (mpsc::Sender<Outbound>, Arc<AdapterStats>)>,
+        capacity: Arc<Semaphore>,
         running: usize,
     ) -> Self {
+        let catalog = watch::Sender::new(Arc::clone(router.borrow().catalog()));
         Self {
-            catalog: watch::Sender::new(Arc::clone(router.catalog())),
-            router: watch::Sender::new(router),
+            catalog,
+            router,
             store,
             outboxes,
             chats: Mutex::new(HashMap::new()),
-            capacity: Arc::new(Semaphore::new(capacity.max(1))),
+            capacity,
             running: Arc::new(Semaphore::new(running.max(1))),
         }
     }
@@ -197,8 +202,10 @@ impl Dispatcher {
         for mut outbound in dispatch.outbound {
             outbound.receipt = receipt.clone();
             match self.outboxes.get(&outbound.chat.platform) {
-                Some(outbox) => {
+                Some((outbox, stats)) => {
+                    stats.deliveries.fetch_add(1, Ordering::Relaxed);
                     if outbox.send(outbound).await.is_err() {
+                        stats.dropped.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!("an adapter stopped; dropping a delivery");
                     }
                 }

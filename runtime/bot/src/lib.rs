@@ -8,6 +8,9 @@
 //!   options it asks for, and rolling the installation record back; the
 //!   package manager uses the same functions, never the rest of the bot.
 //! * [`installed`]: the installation record of registry plugins.
+//! * [`grants`]: which permissions a plugin holds, and changing them.
+//! * [`control`]: the running bot as the owner's tools (the admin API)
+//!   see and steer it.
 //! * [`access`]: who may do what in a chat (roles, including those the
 //!   platform's facts map to), for the router and for plugins asking.
 //! * [`router`]: from an event to the plugins that answer it (commands,
@@ -50,7 +53,9 @@
 pub mod access;
 pub mod bot;
 pub mod config;
+pub mod control;
 pub mod discovery;
 mod dispatch;
+pub mod grants;
 pub mod installed;
 pub mod router;

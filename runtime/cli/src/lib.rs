@@ -11,12 +11,13 @@
 //!
 //! This library part holds what commands share and tests read:
 //!
-//! * [`logging`]: the log, with outside text kept inside its fields;
-//! * [`listing`]: `plugboard plugins list` rows, tables of any width, JSON.
+//! * [`logging`]: the log, with outside text kept inside its fields.
+//!
+//! The listing `plugboard plugins list` prints, and the admin API the
+//! commands reach a running bot through, are in `plugboard_console`.
 //!
 //! What it must not hold: logic another front end (the owner console) would
 //! need; that belongs in the crates below.
 #![deny(missing_docs)]
 
-pub mod listing;
 pub mod logging;

@@ -415,7 +415,7 @@ pub fn load_plugin(
         name: manifest.name.as_str().into(),
         manifest,
         limits: settings.limits,
-        grants: settings.grants,
+        grants: crate::state::Grants::new(&settings.grants),
         store,
         throttled: Default::default(),
         refused_calls: Default::default(),
@@ -492,8 +492,23 @@ impl LoadedPlugin {
         m.permissions
             .iter()
             .copied()
-            .filter(|p| !self.shared.grants.contains(p))
+            .filter(|p| !self.shared.grants.contains(*p))
             .collect()
+    }
+
+    /// The permissions the owner granted it, now.
+    pub fn grants(&self) -> std::collections::BTreeSet<plugboard_registry_types::Permission> {
+        self.shared.grants.to_set()
+    }
+
+    /// From now on the plugin holds exactly `grants` (of what its manifest
+    /// asks for): host calls already running keep what they were checked
+    /// against, the next ones see the change.
+    pub fn set_grants(
+        &self,
+        grants: &std::collections::BTreeSet<plugboard_registry_types::Permission>,
+    ) {
+        self.shared.grants.replace(grants);
     }
 
     /// Whether the plugin holds `permission`: its manifest asks for it and

@@ -177,8 +177,8 @@ pub struct PluginShared {
     pub manifest: Manifest,
     /// Its budgets.
     pub limits: Limits,
-    /// The permissions the owner granted it.
-    pub grants: std::collections::BTreeSet<Permission>,
+    /// The permissions the owner granted it (changed while it runs).
+    pub grants: Grants,
     /// Where its KV data and its suspension live.
     pub store: Arc<dyn Store>,
     /// Events of this plugin currently throttled (see [`crate::sandbox`]).
@@ -227,7 +227,7 @@ impl PluginShared {
     /// A plugin holds a permission when its manifest asks for it and the
     /// owner granted it.
     pub(crate) fn granted(&self, permission: Permission) -> bool {
-        self.manifest.wants(permission) && self.grants.contains(&permission)
+        self.manifest.wants(permission) && self.grants.contains(permission)
     }
 
     /// Refuses (and counts) a call needing `permission` unless the plugin
@@ -250,6 +250,41 @@ impl PluginShared {
                 "this needs the `{permission}` permission; declare it in plugin.toml's `permissions`"
             )
         }))
+    }
+}
+
+/// The permissions the owner granted a plugin, read on every host call
+/// that needs one and replaced whole when the owner changes them (the
+/// admin API's `grant`), without stopping the plugin.
+#[derive(Debug, Default)]
+pub struct Grants(AtomicU32);
+
+impl Grants {
+    /// The set `permissions`.
+    pub fn new<'a>(permissions: impl IntoIterator<Item = &'a Permission>) -> Self {
+        let grants = Grants::default();
+        grants.replace(permissions);
+        grants
+    }
+
+    /// Whether `permission` is granted.
+    pub fn contains(&self, permission: Permission) -> bool {
+        self.0.load(Ordering::Relaxed) & permission.bit() != 0
+    }
+
+    /// From now on, exactly `permissions` are granted.
+    pub fn replace<'a>(&self, permissions: impl IntoIterator<Item = &'a Permission>) {
+        let bits = permissions.into_iter().fold(0, |bits, p| bits | p.bit());
+        self.0.store(bits, Ordering::Relaxed);
+    }
+
+    /// The permissions granted now.
+    pub fn to_set(&self) -> std::collections::BTreeSet<Permission> {
+        Permission::ALL
+            .iter()
+            .copied()
+            .filter(|p| self.contains(*p))
+            .collect()
     }
 }
 

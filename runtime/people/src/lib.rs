@@ -278,7 +278,29 @@ pub enum LinkError {
 }
 
 /// Every action the audit log records.
-pub const AUDIT_ACTIONS: &[&str] = &["link", "unlink", "role", "ban", "unban", "chat-plugins"];
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "link",
+    "unlink",
+    "role",
+    "ban",
+    "unban",
+    "chat-plugins",
+    "grant",
+    "revoke",
+    "resume",
+];
+
+/// Refuses an action the audit log never records (a filter with a typo
+/// would otherwise find nothing), naming the ones it does.
+pub fn check_audit_action(action: &str) -> Result<(), String> {
+    match AUDIT_ACTIONS.contains(&action) {
+        true => Ok(()),
+        false => Err(format!(
+            "{action:?} is not an action the audit log records; use one of {}",
+            AUDIT_ACTIONS.join(", ")
+        )),
+    }
+}
 
 /// One line of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,10 +308,11 @@ pub struct AuditEntry {
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,
     /// Who did it: an account (`telegram:42`; `console:console` on the
-    /// console).
+    /// console), `admin:api` through the admin API, `cli:<user>` with the
+    /// command line on a stopped bot.
     pub actor: String,
-    /// What: `link`, `unlink`, `role`, `ban`, `unban` or `chat-plugins`
-    /// (see [`AUDIT_ACTIONS`]).
+    /// What: `link`, `unlink`, `role`, `ban`, `unban`, `chat-plugins`,
+    /// `grant`, `revoke` or `resume` (see [`AUDIT_ACTIONS`]).
     pub action: String,
     /// To whom or what (a person, an account, a plugin).
     pub subject: String,
@@ -655,6 +678,12 @@ impl People {
         Ok(Unlinked { person, remaining })
     }
 
+    /// Makes every record written so far (the audit log's entries among
+    /// them) durable.
+    pub fn flush(&self) -> Result<(), LinkError> {
+        Ok(self.records.flush()?)
+    }
+
     /// Writes an audit entry, now.
     pub fn record(
         &self,
@@ -673,6 +702,36 @@ impl People {
             detail: detail.to_owned(),
         };
         self.write(&format!("audit/{at_ms:020}/{sequence:010}"), &entry)
+    }
+
+    /// The last `last` audit entries (of `action` only, when given),
+    /// oldest first.
+    pub fn audit_tail(
+        &self,
+        action: Option<&str>,
+        last: usize,
+    ) -> Result<Vec<AuditEntry>, LinkError> {
+        let mut kept = std::collections::VecDeque::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.audit(after.as_deref(), 1_000)?;
+            let Some((position, _)) = page.last() else {
+                break;
+            };
+            after = Some(position.clone());
+            for (_, entry) in page {
+                if action.is_some_and(|a| a != entry.action) {
+                    continue;
+                }
+                if kept.len() == last {
+                    kept.pop_front();
+                }
+                if last > 0 {
+                    kept.push_back(entry);
+                }
+            }
+        }
+        Ok(kept.into())
     }
 
     /// Up to `limit` audit entries, oldest first, after the one whose

@@ -818,3 +818,29 @@ fn spans_read_in_seconds_minutes_or_hours_rounded_up() {
     assert_eq!(in_words(7_200_000), "2 hours");
     assert_eq!(in_words(7_200_001), "3 hours");
 }
+
+#[test]
+fn an_audit_action_the_log_never_records_is_refused_with_the_list() {
+    assert!(check_audit_action("ban").is_ok());
+    assert!(check_audit_action("grant").is_ok());
+    assert_eq!(
+        check_audit_action("bann"),
+        Err("\"bann\" is not an action the audit log records; use one of link, unlink, role, ban, unban, chat-plugins, grant, revoke, resume".into())
+    );
+}
+
+#[test]
+fn the_audit_tail_keeps_the_newest_entries_of_one_action_oldest_first() -> anyhow::Result<()> {
+    let (people, _, clock) = people();
+    for i in 0..2_500 {
+        let action = if i % 2 == 0 { "grant" } else { "revoke" };
+        people.record("admin:api", action, &format!("p{i}"), "kv")?;
+        clock.advance(1);
+    }
+    let tail = people.audit_tail(Some("revoke"), 3)?;
+    let subjects: Vec<&str> = tail.iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(subjects, ["p2495", "p2497", "p2499"]);
+    assert_eq!(people.audit_tail(None, 2_600)?.len(), 2_500);
+    assert!(people.audit_tail(None, 0)?.is_empty());
+    Ok(())
+}

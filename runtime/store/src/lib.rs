@@ -74,6 +74,12 @@ pub enum StoreError {
 pub trait Durable: Send + Sync + 'static {
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// Bytes the store takes on disk, for a store that lives on one (for
+    /// the owner's metrics).
+    fn size_on_disk(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Plugins' key-value data, each plugin in its own namespace.

@@ -281,6 +281,10 @@ impl Durable for SledStore {
         self.db.flush().map_err(io("flush"))?;
         Ok(())
     }
+
+    fn size_on_disk(&self) -> Option<u64> {
+        self.db.size_on_disk().ok()
+    }
 }
 
 #[cfg(test)]

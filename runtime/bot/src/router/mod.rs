@@ -498,6 +498,7 @@ impl Router {
         let plugin = &self.plugins[index];
         if settings.is_some_and(|s| !s.allows(plugin.name())) {
             people::count(access.people(), plugin.name(), own, true);
+            access.refusals().count(crate::access::Refusal::ChatOff);
             return Some(Outgoing::markdown(format!(
                 "/{} is turned off in this chat ({}); its admins can turn it on with /plugins on {}.",
                 escape(typed),

@@ -6,6 +6,9 @@ use plugboard_registry_types::text::escape;
 
 use super::Router;
 
+/// Who the audit log says acted on the console (the owner's own terminal).
+const CONSOLE_ACTOR: &str = "console:console";
+
 /// The owner's command on the console: `/plugboard status`, `/plugboard resume <plugin>`.
 pub const OWNER_COMMAND: &str = "plugboard";
 
@@ -58,14 +61,17 @@ impl Router {
                     lines.join("\n")
                 }
             }
-            ["resume", name] => match find(name) {
-                Some(plugin) if plugin.resume() => {
-                    tracing::info!(plugin = *name, "plugin resumed by the owner");
-                    format!("Resumed `{name}`.")
+            ["resume", name] => {
+                let Some(plugin) = find(name) else {
+                    return format!("No plugin named `{name}` is loaded.");
+                };
+                let people = self.access.as_ref().map(|a| &**a.people());
+                match crate::control::resume(plugin, people, CONSOLE_ACTOR) {
+                    Ok(true) => format!("Resumed `{name}`."),
+                    Ok(false) => format!("`{name}` is not suspended."),
+                    Err(e) => format!("Resumed `{name}`, but: {e}"),
                 }
-                Some(_) => format!("`{name}` is not suspended."),
-                None => format!("No plugin named `{name}` is loaded."),
-            },
+            }
             _ => format!("usage: /{OWNER_COMMAND} status | /{OWNER_COMMAND} resume <plugin>"),
         }
     }

@@ -10,10 +10,10 @@ use plugboard_adapter::markdown::{code, escape};
 use plugboard_args::scope::user_prefix;
 use plugboard_host::plugin::Target;
 use plugboard_model::event::{ChatRef, Command, Event, Outgoing, Platform, User};
-use plugboard_people::{Account, ChatChange, LinkError, People, Role, RoleError};
+use plugboard_people::{Account, ChatChange, LimitRefusal, LinkError, People, Role, RoleError};
 
 use super::Router;
-use crate::access::{Access, Sender};
+use crate::access::{Access, Refusal, Sender};
 
 /// The command that links accounts.
 pub const LINK_COMMAND: &str = "link";
@@ -62,6 +62,7 @@ impl Router {
                 if let Some(s) = &stranger
                     && matches!(access.people().ban_of(&s.facts.account), Ok(Some(_)))
                 {
+                    access.refusals().count(Refusal::Banned);
                     return None;
                 }
                 stranger
@@ -77,6 +78,7 @@ impl Router {
             && !sender.is_console()
         {
             tracing::debug!(account = %sender.facts.account, "ignoring an event from a banned person");
+            access.refusals().count(Refusal::Banned);
             return None;
         }
         Some(sender)
@@ -114,13 +116,14 @@ impl Router {
                 "command refused: the sender lacks the role"
             );
             count(people, plugin.name(), own, true);
+            access.refusals().count(Refusal::Role);
             return Some(Outgoing::markdown(format!(
                 "You need the {} role for /{}.",
                 code(needed.as_str()),
                 escape(typed)
             )));
         }
-        limit(people, sender, &roles, chat, plugin.name(), own, typed).map(Outgoing::text)
+        limit(access, sender, &roles, chat, plugin.name(), own, typed).map(Outgoing::text)
     }
 
     /// Answers `/link`, `/link <code>` and `/unlink` from `sender`: the
@@ -226,15 +229,7 @@ impl Router {
         name: &str,
     ) -> Option<String> {
         let roles = access.command_roles(sender, None).await;
-        limit(
-            access.people(),
-            sender,
-            &roles,
-            chat,
-            super::HOST,
-            name,
-            name,
-        )
+        limit(access, sender, &roles, chat, super::HOST, name, name)
     }
 
     /// Answers one of [`PEOPLE_COMMANDS`] from `sender`: the answer where
@@ -519,7 +514,7 @@ pub(super) fn count(people: &People, plugin: &str, own: &str, refused: bool) {
 /// `plugin`'s command `own` (typed as `typed`) in `chat`; owners are never
 /// limited. The command is counted, run or refused.
 fn limit(
-    people: &People,
+    access: &Access,
     sender: &Sender,
     roles: &BTreeSet<Role>,
     chat: &ChatRef,
@@ -527,6 +522,7 @@ fn limit(
     own: &str,
     typed: &str,
 ) -> Option<String> {
+    let people = access.people();
     if roles.contains(&Role::Owner) {
         count(people, plugin, own, false);
         return None;
@@ -535,6 +531,10 @@ fn limit(
     match people.admit(&sender.facts, roles, place, plugin, own, typed) {
         Ok(Ok(())) => None,
         Ok(Err(limit)) => {
+            access.refusals().count(match limit {
+                LimitRefusal::Quota { .. } => Refusal::Quota,
+                _ => Refusal::Rate,
+            });
             tracing::info!(
                 plugin,
                 command = own,
@@ -566,6 +566,7 @@ pub(super) fn press_limited(
     match access.people().admit_press(&sender.facts, place, plugin) {
         Ok(()) => false,
         Err(limit) => {
+            access.refusals().count(Refusal::PressRate);
             tracing::info!(
                 plugin,
                 account = %sender.facts.account,

@@ -1,96 +1,138 @@
 //! `plugboard grant`, `revoke` and `resume`: the owner's decisions about a
-//! plugin, written to the bot's store while the bot is stopped.
+//! plugin. Taken by the running bot through its admin API when it runs
+//! (effective at once), else written to its store (effective at its next
+//! start); either way by the same rule (`plugboard_bot::grants`) and
+//! recorded in the audit log.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use plugboard_bot::config::BotConfig;
-use plugboard_registry_types::Permission;
-use plugboard_store::{Durable, PluginState, SledStore};
+use plugboard_bot::grants::GrantChange;
+use plugboard_console::client::AdminClient;
+use plugboard_people::People;
+use plugboard_schedule::SystemClock;
+use plugboard_store::{Durable, PeopleRecords, PluginState, SledStore};
 
 use crate::GrantArgs;
 
-/// `plugboard resume`: clears a suspension recorded in the bot's store.
+/// Who the audit log says acted: the user running the CLI.
+fn actor() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
+/// The stopped bot's store, or why it cannot be opened.
+fn open_store(config: &BotConfig) -> Result<Arc<SledStore>> {
+    let store = SledStore::open(&config.data_dir().join("store")).context(
+        "the store is in use by a running bot without an admin API: stop it, or add [admin] to its config and restart it",
+    )?;
+    Ok(Arc::new(store))
+}
+
+/// Writes an audit entry into a stopped bot's store.
+fn audit(store: &Arc<SledStore>, action: &str, plugin: &str, detail: &str) -> Result<()> {
+    let people = People::new(
+        Arc::clone(store) as Arc<dyn PeopleRecords>,
+        Arc::new(SystemClock),
+    );
+    people
+        .record(&actor(), action, plugin, detail)
+        .context("the change was made but the audit log could not record it")?;
+    store.flush()?;
+    Ok(())
+}
+
+/// `plugboard resume`: lifts a circuit breaker's suspension.
 pub fn resume(plugin: &str, config_path: &Path) -> Result<()> {
     let config = BotConfig::load(config_path)?;
-    let store = SledStore::open(&config.data_dir().join("store")).context(
-        "the store is in use: while the bot runs, send `/plugboard resume <plugin>` on its console",
-    )?;
-    match store.suspension(plugin)? {
-        Some(reason) => {
-            store.set_suspension(plugin, None)?;
-            store.flush()?;
-            // The reason quotes the plugin: shown escaped, on one line.
-            println!(
-                "Resumed `{plugin}` (it was suspended: {}); it runs when the bot starts.",
-                plugboard_registry_types::text::escape(&reason, false)
-            );
+    let (reason, when) = match AdminClient::find(&config)? {
+        Some(bot) => {
+            let resumed = bot.resume(plugin)?;
+            (
+                resumed.reason.filter(|_| resumed.resumed),
+                "it runs again now",
+            )
         }
+        None => {
+            let store = open_store(&config)?;
+            let reason = store.suspension(plugin)?;
+            if reason.is_some() {
+                store.set_suspension(plugin, None)?;
+                store.flush()?;
+                audit(&store, "resume", plugin, "")?;
+            }
+            (reason, "it runs when the bot starts")
+        }
+    };
+    match reason {
+        // The reason quotes the plugin: shown escaped, on one line.
+        Some(reason) => println!(
+            "Resumed `{plugin}` (it was suspended: {}); {when}.",
+            plugboard_registry_types::text::escape(&reason, false)
+        ),
         None => println!("`{plugin}` is not suspended."),
     }
     Ok(())
 }
 
-/// `plugboard grant` / `plugboard revoke`: changes the grants stored in the
-/// bot's store. The bot must be stopped (the store is single-process); the
-/// change takes effect at its next start.
+/// `plugboard grant` / `plugboard revoke`.
 pub fn change_grants(args: GrantArgs, grant: bool) -> Result<()> {
     let config = BotConfig::load(&args.config.config)?;
-    let manifest = plugboard_bot::discovery::plugin_dirs(&config)
-        .into_iter()
-        .filter_map(|dir| plugboard_host::plugin::read_manifest(&dir).ok())
-        .find(|m| m.name == args.plugin)
-        .with_context(|| {
-            format!(
-                "no plugin named `{}` in the plugin directories of {}; `plugboard plugins list` shows what is installed",
-                args.plugin,
-                args.config.config.display()
-            )
-        })?;
-    let mut wanted = Vec::new();
-    for name in &args.permissions {
-        let permission = name.parse::<Permission>().map_err(anyhow::Error::msg)?;
-        if grant && !manifest.wants(permission) {
-            anyhow::bail!(
-                "`{}` does not ask for `{permission}` in its plugin.toml; a grant it does not ask for has no effect",
-                manifest.name
-            );
+    let (change, when) = match AdminClient::find(&config)? {
+        Some(bot) => (
+            bot.change_grants(&args.plugin, &args.permissions, grant)?,
+            "it takes effect now",
+        ),
+        None => {
+            let manifest = plugboard_bot::discovery::plugin_dirs(&config)
+                .into_iter()
+                .filter_map(|dir| plugboard_host::plugin::read_manifest(&dir).ok())
+                .find(|m| m.name == args.plugin)
+                .with_context(|| {
+                    format!(
+                        "no plugin named `{}` in the plugin directories of {}; `plugboard plugins list` shows what is installed",
+                        args.plugin,
+                        args.config.config.display()
+                    )
+                })?;
+            let store = open_store(&config)?;
+            let change = plugboard_bot::grants::change(
+                &config,
+                &*store,
+                &manifest,
+                &args.permissions,
+                grant,
+            )?;
+            audit(&store, change.action(), &change.plugin, &change.detail())?;
+            (change, "it takes effect when the bot starts")
         }
-        wanted.push(permission);
+    };
+    report(&change, when, &args.config.config);
+    Ok(())
+}
+
+/// Says what changed, the same whichever way it was made.
+fn report(change: &GrantChange, when: &str, config_path: &Path) {
+    for permission in &change.still_in_config {
+        eprintln!(
+            "warning: `{permission}` is also granted in {} ([plugins.{}] grants); remove it there too",
+            config_path.display(),
+            change.plugin
+        );
     }
-    let store = SledStore::open(&config.data_dir().join("store"))
-        .context("stop the bot before changing grants")?;
-    let mut grants = store.grants(&manifest.name)?;
-    for permission in &wanted {
-        if grant {
-            grants.insert(*permission);
-        } else {
-            grants.remove(permission);
-        }
-    }
-    store.set_grants(&manifest.name, &grants)?;
-    store.flush()?;
-    let names: Vec<&str> = wanted.iter().map(|p| p.as_str()).collect();
-    let verb = if grant { "Granted" } else { "Revoked" };
-    if !grant {
-        let in_config = config.plugin(&manifest.name).grants;
-        for permission in wanted.iter().filter(|p| in_config.contains(p)) {
-            eprintln!(
-                "warning: `{permission}` is also granted in {} ([plugins.{}] grants); remove it there too",
-                args.config.config.display(),
-                manifest.name
-            );
-        }
-    }
+    let verb = if change.grant { "Granted" } else { "Revoked" };
     println!(
-        "{verb} {} for `{}`; it takes effect when the bot starts.",
-        names.join(", "),
-        manifest.name
+        "{verb} {} for `{}`; {when}.",
+        change.detail(),
+        change.plugin
     );
-    for permission in &wanted {
-        if grant {
+    if change.grant {
+        for permission in &change.permissions {
             println!("  {permission}: {}", permission.describe());
         }
     }
-    Ok(())
 }

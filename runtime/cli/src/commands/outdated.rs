@@ -1,7 +1,7 @@
 //! `plugboard outdated`: registry plugins with newer versions.
 
 use anyhow::Result;
-use plugboard_cli::listing::render_table;
+use plugboard_console::listing::render_table;
 use plugboard_packages::manager::Outdated;
 use serde_json::json;
 

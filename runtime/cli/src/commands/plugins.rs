@@ -9,16 +9,34 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use plugboard_bot::bot::load_plugins;
 use plugboard_bot::config::BotConfig;
+use plugboard_bot::control::LoadNotes;
 use plugboard_bot::discovery::engine_options;
-use plugboard_cli::listing::{Listing, PluginRow};
+use plugboard_console::client::AdminClient;
+use plugboard_console::listing::Listing;
 use plugboard_host::engine::PluginEngine;
 use plugboard_store::{MemoryStore, PluginState, SledStore};
 
 pub fn list(config_path: PathBuf, json: bool) -> Result<()> {
     let config = BotConfig::load(&config_path)?;
-    let engine = PluginEngine::new(&engine_options(&config))?;
-    // Plugins are started against a scratch store (listing changes nothing),
-    // holding a copy of the grants stored with `plugboard grant`.
+    // A running bot answers for itself: its suspensions and grants as they
+    // are now.
+    let listing = match AdminClient::find(&config)? {
+        Some(bot) => bot.plugins()?,
+        None => scratch_listing(&config)?,
+    };
+    match json {
+        true => println!("{}", listing.to_json()),
+        false => print!("{}", listing.to_text()),
+    }
+    Ok(())
+}
+
+/// The listing of a stopped bot: its plugins loaded as it would load them,
+/// but against a scratch store (listing changes nothing).
+fn scratch_listing(config: &BotConfig) -> Result<Listing> {
+    let engine = PluginEngine::new(&engine_options(config))?;
+    // Plugins are started against a scratch store holding a copy of the
+    // grants stored with `plugboard grant`, and of the suspensions.
     let scratch = MemoryStore::default();
     let mut note = None;
     let store_dir = config.data_dir().join("store");
@@ -39,16 +57,15 @@ pub fn list(config_path: PathBuf, json: bool) -> Result<()> {
         }
         Err(e) => {
             note = Some(format!(
-                "grants given with `plugboard grant` and suspensions are not shown (is the bot running?): {e}"
+                "grants given with `plugboard grant` and suspensions are not shown (is the bot running without [admin]?): {e}"
             ))
         }
     }
     let providers = plugboard_host::link::Providers::new();
     let (plugins, report) =
-        load_plugins(&config, &engine, Arc::new(scratch), None, None, &providers);
+        load_plugins(config, &engine, Arc::new(scratch), None, None, &providers);
     providers.replace(&plugins);
     let installed = plugboard_bot::installed::Installed::load(&config.data_dir())?;
-    let installed_root = plugboard_bot::installed::Installed::root(&config.data_dir());
     // Run each plugin's init once, so that a configuration it refuses shows here.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -63,42 +80,20 @@ pub fn list(config_path: PathBuf, json: bool) -> Result<()> {
     });
     let assignment =
         plugboard_model::commands::assign(plugins.iter().map(|p| p.manifest()), &config.commands);
-    let mut listing = Listing {
-        disabled_in_config: report.disabled.clone(),
-        not_loaded: report.refused.iter().map(ToString::to_string).collect(),
-        command_conflicts: assignment
-            .conflicts
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        unmatched_command_map: assignment
-            .unmatched
-            .iter()
-            .map(ToString::to_string)
-            .collect(),
-        note,
-        ..Listing::default()
-    };
-    for (index, (plugin, disabled)) in plugins.iter().zip(disabled).enumerate() {
-        let m = plugin.manifest();
-        let missing = plugin.missing_grants();
-        let mut row = PluginRow::new(index, m, &assignment, |p| !missing.contains(&p));
-        row.registry = installed
-            .get(&m.name)
-            .filter(|_| plugin.dir().starts_with(&installed_root))
-            .map(|p| p.registry.clone());
-        (row.status, row.reason) = match (disabled, plugin.suspended()) {
-            (Some(reason), _) => ("disabled", Some(reason)),
-            (None, Some(reason)) => ("suspended", Some(reason)),
-            (None, None) => ("ok", None),
-        };
-        listing.plugins.push(row);
-    }
-    match json {
-        true => println!("{}", listing.to_json()),
-        false => print!("{}", listing.to_text()),
-    }
-    Ok(())
+    let rows = plugins
+        .iter()
+        .zip(disabled)
+        .enumerate()
+        .map(|(index, (plugin, disabled))| (index, plugin, disabled));
+    let mut listing = Listing::of(
+        rows,
+        &assignment,
+        &LoadNotes::of(&report),
+        &installed,
+        &config.data_dir(),
+    );
+    listing.note = note;
+    Ok(listing)
 }
 
 pub fn show(config_path: PathBuf, name: &str, json: bool) -> Result<()> {
@@ -199,7 +194,7 @@ pub fn show(config_path: PathBuf, name: &str, json: bool) -> Result<()> {
     }
     print!(
         "{}",
-        plugboard_cli::listing::render_table(&rows, &[40, 80, 24, 40, 120])
+        plugboard_console::listing::render_table(&rows, &[40, 80, 24, 40, 120])
     );
     if !problems.is_empty() {
         println!("The bot refuses to start it:");

@@ -2,11 +2,13 @@
 //! until its input ends or it receives Ctrl-C / SIGTERM.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use plugboard_adapter::console::ConsoleAdapter;
 use plugboard_bot::bot::{Bot, LoadReport};
 use plugboard_bot::config::BotConfig;
+use plugboard_console::server::Listener;
 use plugboard_discord::DiscordAdapter;
 use plugboard_host::engine::CacheOutcome;
 use plugboard_telegram::TelegramAdapter;
@@ -70,7 +72,26 @@ pub fn run(config_path: PathBuf) -> Result<()> {
                 Err(e) => tracing::error!("not starting the Discord adapter: {e}"),
             }
         }
-        bot.run(shutdown_signal()).await?;
+        // The owner's way in, when configured: refused (and the bot with
+        // it) without a token, rather than served unguarded.
+        let admin = match &config.admin {
+            Some(admin) => {
+                let (listener, token) = Listener::bind(admin, &config.data_dir()).await?;
+                let app = plugboard_console::server::app(Arc::clone(bot.control()), token);
+                let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let serving = tokio::spawn(listener.serve(app, async {
+                    let _ = stopped.await;
+                }));
+                Some((stop, serving))
+            }
+            None => None,
+        };
+        let ran = bot.run(shutdown_signal()).await;
+        if let Some((stop, serving)) = admin {
+            let _ = stop.send(());
+            let _ = serving.await;
+        }
+        ran?;
         anyhow::Ok(())
     });
     // Reading stdin blocks a thread that cannot be interrupted; don't wait for it.

@@ -514,7 +514,7 @@ fn toml_string(text: &str) -> String {
 
 #[test]
 fn plugins_list_renders_any_manifest_the_loader_accepts() -> Result<()> {
-    use plugboard_cli::listing::{COLUMN_WIDTHS, Listing, NOTE_WIDTH, PluginRow};
+    use plugboard_console::listing::{COLUMN_WIDTHS, Listing, NOTE_WIDTH, PluginRow};
     use plugboard_model::commands::{CommandMap, assign};
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let (mut accepted, mut refused) = (0, 0);

@@ -4,6 +4,7 @@
 
 mod achievements;
 mod cli;
+mod console;
 mod contract;
 mod discord;
 mod hardening;

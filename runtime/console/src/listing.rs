@@ -1,5 +1,6 @@
 //! What `plugboard plugins list` shows: one row per plugin, as a table for
-//! people or as JSON for programs.
+//! people or as JSON for programs (and the admin API's `GET
+//! /api/v1/plugins`, which the CLI renders the same way).
 //!
 //! Every cell is plugin-controlled text (names are checked, but
 //! descriptions, versions, refusal reasons are not the owner's words), so
@@ -10,9 +11,12 @@
 //! bounded width. The JSON keeps every value whole and exact (serde escapes
 //! what JSON must).
 
+use plugboard_bot::control::LoadNotes;
+use plugboard_bot::installed::Installed;
+use plugboard_host::plugin::LoadedPlugin;
 use plugboard_registry_types::text::one_line;
 use plugboard_registry_types::{Manifest, Permission};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use plugboard_model::commands::Assignment;
 
@@ -20,20 +24,20 @@ use plugboard_model::commands::Assignment;
 pub const COLUMN_WIDTHS: [usize; 6] = [32, 24, 9, 48, 40, 80];
 
 /// One plugin's row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PluginRow {
     /// The plugin's name.
     pub name: String,
     /// Its version.
     pub version: String,
     /// The registry it was installed from, for registry plugins.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
     /// `ok`, `disabled` (its `init` refused its configuration) or
     /// `suspended` (by its circuit breaker).
-    pub status: &'static str,
+    pub status: String,
     /// Why it is disabled or suspended.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Its commands.
     pub commands: Vec<CommandRow>,
@@ -44,7 +48,7 @@ pub struct PluginRow {
 }
 
 /// One command of a plugin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandRow {
     /// The name the plugin declares.
     pub name: String,
@@ -56,7 +60,7 @@ pub struct CommandRow {
 }
 
 /// One permission a plugin asks for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PermissionRow {
     /// The permission.
     pub name: Permission,
@@ -88,7 +92,7 @@ impl PluginRow {
             name: manifest.name.clone(),
             version: manifest.version.to_string(),
             registry: None,
-            status: "ok",
+            status: "ok".into(),
             reason: None,
             commands,
             permissions: manifest
@@ -101,6 +105,29 @@ impl PluginRow {
                 .collect(),
             description: manifest.description.clone(),
         }
+    }
+
+    /// The row of the loaded `plugin`, number `index` in `assignment`'s
+    /// load order, installed from `registry` (none: a local plugin);
+    /// `disabled` says why its `init` refused its configuration.
+    pub fn of(
+        index: usize,
+        plugin: &LoadedPlugin,
+        assignment: &Assignment,
+        registry: Option<String>,
+        disabled: Option<String>,
+    ) -> Self {
+        let missing = plugin.missing_grants();
+        let mut row = PluginRow::new(index, plugin.manifest(), assignment, |p| {
+            !missing.contains(&p)
+        });
+        row.registry = registry;
+        (row.status, row.reason) = match (disabled, plugin.suspended()) {
+            (Some(reason), _) => ("disabled".into(), Some(reason)),
+            (None, Some(reason)) => ("suspended".into(), Some(reason)),
+            (None, None) => ("ok".into(), None),
+        };
+        row
     }
 
     /// The row's cells for the table, unescaped and uncut.
@@ -136,7 +163,7 @@ impl PluginRow {
         [
             self.name.clone(),
             version,
-            self.status.to_owned(),
+            self.status.clone(),
             or_dash(commands, " "),
             or_dash(permissions, ", "),
             self.description.clone(),
@@ -145,7 +172,7 @@ impl PluginRow {
 }
 
 /// Everything `plugboard plugins list` reports.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listing {
     /// The loaded plugins, in load order.
     pub plugins: Vec<PluginRow>,
@@ -158,11 +185,50 @@ pub struct Listing {
     /// `[commands]` entries that name no loaded plugin's command.
     pub unmatched_command_map: Vec<String>,
     /// Anything else the owner should know.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 impl Listing {
+    /// The listing of `plugins`, in load order, each with its index in
+    /// `assignment` and why its `init` refused its configuration (if it
+    /// did); with `notes` from loading them, and the registry each came
+    /// from according to `installed` (kept in `data_dir`).
+    pub fn of<'a>(
+        plugins: impl IntoIterator<Item = (usize, &'a std::sync::Arc<LoadedPlugin>, Option<String>)>,
+        assignment: &Assignment,
+        notes: &LoadNotes,
+        installed: &Installed,
+        data_dir: &std::path::Path,
+    ) -> Listing {
+        let installed_root = Installed::root(data_dir);
+        let mut listing = Listing {
+            disabled_in_config: notes.disabled_in_config.clone(),
+            not_loaded: notes.not_loaded.clone(),
+            command_conflicts: assignment
+                .conflicts
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            unmatched_command_map: assignment
+                .unmatched
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            ..Listing::default()
+        };
+        for (index, plugin, disabled) in plugins {
+            let registry = installed
+                .get(plugin.name())
+                .filter(|_| plugin.dir().starts_with(&installed_root))
+                .map(|p| p.registry.clone());
+            listing
+                .plugins
+                .push(PluginRow::of(index, plugin, assignment, registry, disabled));
+        }
+        listing
+    }
+
     /// The listing as exact JSON.
     pub fn to_json(&self) -> String {
         // Plain data with string keys; serializing it cannot fail.
@@ -208,7 +274,7 @@ impl Listing {
         );
         for plugin in &self.plugins {
             let name = &plugin.name;
-            let line = match (plugin.status, &plugin.reason) {
+            let line = match (plugin.status.as_str(), &plugin.reason) {
                 ("suspended", Some(reason)) => {
                     format!("{name}: suspended: {reason}; resume with `plugboard resume {name}`")
                 }

@@ -1,0 +1,314 @@
+//! The running bot as the owner's tools see and steer it: the current
+//! plugin set, the adapters' traffic, the queue, and the owner's decisions
+//! (grants, resuming a suspended plugin) taken while it runs, each written
+//! to the store and the audit log before it is reported done.
+//!
+//! A [`Control`] comes from [`Bot::control`](crate::bot::Bot::control)
+//! before the bot runs and stays valid after: the admin API
+//! (`plugboard-console`) holds one. What it reads is kept by the dispatcher
+//! anyway (counters are relaxed atomics bumped once per event or
+//! delivery), so watching the bot costs the event path nothing more.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use plugboard_adapter::{EventSink, SubmitFuture};
+use plugboard_host::plugin::{LoadedPlugin, Target};
+use plugboard_model::event::{Event, Platform};
+use plugboard_people::People;
+use plugboard_registry_types::Permission;
+use plugboard_store::{Store, StoreError};
+use tokio::sync::{Semaphore, oneshot, watch};
+
+use crate::config::BotConfig;
+use crate::grants::{GrantChange, GrantError};
+use crate::router::Router;
+
+/// Why an owner's decision could not be taken.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ControlError {
+    /// No running plugin has that name.
+    #[error("no plugin named `{0}` is running; `plugboard plugins list` shows the plugins")]
+    NoPlugin(String),
+    /// The grants could not be changed.
+    #[error(transparent)]
+    Grant(#[from] GrantError),
+    /// The store could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The bot was assembled without a config (an embedded bot), so there
+    /// is no record of grants to change.
+    #[error("this bot was not started from a config file; change its plugins' grants in code")]
+    NoConfig,
+    /// The audit log could not be written.
+    #[error("the change was made but the audit log could not record it: {0}")]
+    Audit(String),
+    /// The people records (the audit log among them) could not be read.
+    #[error("cannot read the people records: {0}")]
+    Records(String),
+}
+
+/// What loading the plugin set said, besides the plugins that run.
+#[derive(Debug, Clone, Default)]
+pub struct LoadNotes {
+    /// Plugins the config disables.
+    pub disabled_in_config: Vec<String>,
+    /// Plugins that could not be loaded, each with its reason.
+    pub not_loaded: Vec<String>,
+}
+
+impl LoadNotes {
+    /// The notes of `report`.
+    pub fn of(report: &crate::bot::LoadReport) -> Self {
+        Self {
+            disabled_in_config: report.disabled.clone(),
+            not_loaded: report.refused.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// What one adapter's platform has seen so far.
+#[derive(Debug)]
+pub struct AdapterStats {
+    /// The platform it serves.
+    pub platform: Platform,
+    /// Events it handed to the bot.
+    pub events: AtomicU64,
+    /// Deliveries (messages, edits, reactions…) handed to it.
+    pub deliveries: AtomicU64,
+    /// Deliveries dropped because it had stopped.
+    pub dropped: AtomicU64,
+}
+
+impl AdapterStats {
+    pub(crate) fn new(platform: Platform) -> Self {
+        Self {
+            platform,
+            events: AtomicU64::new(0),
+            deliveries: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+/// The dispatcher's entrance for one adapter, counting what comes in.
+pub(crate) struct Counted {
+    pub(crate) sink: Arc<dyn EventSink>,
+    pub(crate) stats: Arc<AdapterStats>,
+}
+
+impl EventSink for Counted {
+    fn submit(self: Arc<Self>, event: Event, done: Option<oneshot::Sender<()>>) -> SubmitFuture {
+        self.stats.events.fetch_add(1, Ordering::Relaxed);
+        Arc::clone(&self.sink).submit(event, done)
+    }
+}
+
+/// The running bot, for the owner's tools.
+pub struct Control {
+    routes: watch::Receiver<Arc<Router>>,
+    store: Arc<dyn Store>,
+    config: Option<BotConfig>,
+    started: Instant,
+    /// The dispatcher's bound on events accepted but not yet handled.
+    capacity: Arc<Semaphore>,
+    queue: usize,
+    adapters: Mutex<Vec<Arc<AdapterStats>>>,
+    ready: AtomicBool,
+    notes: Mutex<LoadNotes>,
+}
+
+impl Control {
+    pub(crate) fn new(
+        routes: watch::Receiver<Arc<Router>>,
+        store: Arc<dyn Store>,
+        config: Option<BotConfig>,
+        capacity: Arc<Semaphore>,
+        queue: usize,
+    ) -> Self {
+        Self {
+            routes,
+            store,
+            config,
+            started: Instant::now(),
+            capacity,
+            queue,
+            adapters: Mutex::new(Vec::new()),
+            ready: AtomicBool::new(false),
+            notes: Mutex::default(),
+        }
+    }
+
+    /// The router new events go through (it changes when plugins are
+    /// installed, updated or removed).
+    pub fn router(&self) -> Arc<Router> {
+        Arc::clone(&self.routes.borrow())
+    }
+
+    /// The running WebAssembly plugins, in load order.
+    pub fn plugins(&self) -> Vec<Arc<LoadedPlugin>> {
+        self.router()
+            .plugins()
+            .iter()
+            .filter_map(|t| match t {
+                Target::Wasm(p) => Some(Arc::clone(p)),
+                Target::Native(_) => None,
+            })
+            .collect()
+    }
+
+    /// The running plugin named `name`.
+    pub fn plugin(&self, name: &str) -> Result<Arc<LoadedPlugin>, ControlError> {
+        self.plugins()
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| ControlError::NoPlugin(name.to_owned()))
+    }
+
+    /// The bot's store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The config the bot was started from, if it was.
+    pub fn config(&self) -> Option<&BotConfig> {
+        self.config.as_ref()
+    }
+
+    /// Who is who and the audit log, when the bot keeps people.
+    pub fn people(&self) -> Option<Arc<People>> {
+        Some(Arc::clone(self.router().access()?.people()))
+    }
+
+    /// How long ago the bot was assembled.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Events accepted but not yet handled, and how many may be.
+    pub fn queue(&self) -> (usize, usize) {
+        let free = self.capacity.available_permits();
+        (self.queue.saturating_sub(free), self.queue)
+    }
+
+    /// Whether the bot is serving: its plugins started and its adapters
+    /// run, and it is not shutting down.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Release);
+    }
+
+    /// What loading the running plugin set said.
+    pub fn load_notes(&self) -> LoadNotes {
+        self.notes.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(crate) fn set_load_notes(&self, notes: LoadNotes) {
+        *self.notes.lock().unwrap_or_else(|p| p.into_inner()) = notes;
+    }
+
+    /// Each adapter's traffic so far.
+    pub fn adapters(&self) -> Vec<Arc<AdapterStats>> {
+        self.adapters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn add_adapter(&self, stats: Arc<AdapterStats>) {
+        self.adapters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(stats);
+    }
+
+    /// Grants (`grant`) or revokes the permissions `names` for the running
+    /// plugin `plugin`: written to the store, held by the plugin from its
+    /// next host call on, and recorded in the audit log as done by `actor`.
+    pub fn change_grants(
+        &self,
+        plugin: &str,
+        names: &[String],
+        grant: bool,
+        actor: &str,
+    ) -> Result<GrantChange, ControlError> {
+        let running = self.plugin(plugin)?;
+        let config = self.config.as_ref().ok_or(ControlError::NoConfig)?;
+        let change = crate::grants::change(config, &*self.store, running.manifest(), names, grant)?;
+        let installed = crate::discovery::installed(config);
+        let held: BTreeSet<Permission> = crate::grants::held(
+            config,
+            &*self.store,
+            &installed,
+            running.manifest(),
+            running.dir(),
+        )?;
+        running.set_grants(&held);
+        tracing::info!(
+            plugin,
+            actor,
+            permissions = %change.detail(),
+            "{}ed by the owner",
+            change.action()
+        );
+        self.audit(actor, change.action(), plugin, &change.detail())?;
+        Ok(change)
+    }
+
+    /// Lifts the circuit breaker's suspension of `plugin`, recorded in the
+    /// audit log as done by `actor`. Returns whether it was suspended.
+    pub fn resume(&self, plugin: &str, actor: &str) -> Result<bool, ControlError> {
+        let running = self.plugin(plugin)?;
+        resume(&running, self.people().as_deref(), actor)
+    }
+
+    fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), ControlError> {
+        audit(self.people().as_deref(), actor, action, subject, detail)
+    }
+}
+
+/// Lifts `plugin`'s suspension; when it was suspended, logs it and records
+/// it in `people`'s audit log as done by `actor`. Returns whether it was
+/// suspended. For the admin API and the console's `/plugboard resume`.
+pub(crate) fn resume(
+    plugin: &LoadedPlugin,
+    people: Option<&People>,
+    actor: &str,
+) -> Result<bool, ControlError> {
+    let was = plugin.resume();
+    if was {
+        tracing::info!(plugin = plugin.name(), actor, "plugin resumed by the owner");
+        audit(people, actor, "resume", plugin.name(), "")?;
+    }
+    Ok(was)
+}
+
+/// Records an owner's decision in `people`'s audit log, durably (a bot
+/// without people keeps no audit log).
+fn audit(
+    people: Option<&People>,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), ControlError> {
+    let Some(people) = people else {
+        return Ok(());
+    };
+    people
+        .record(actor, action, subject, detail)
+        .and_then(|()| people.flush())
+        .map_err(|e| ControlError::Audit(e.to_string()))
+}

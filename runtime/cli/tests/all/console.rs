@@ -1,0 +1,357 @@
+//! The admin listener of `plugboard run`, through the CLI and over HTTP, as
+//! an owner uses it while the bot runs.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+
+use crate::cli::{console_process, plugboard};
+use crate::support::{PATIENCE, plugins_dir, test_plugins_dir, write_config};
+
+const TOKEN_VAR: &str = "PLUGBOARD_ADMIN_TOKEN";
+const TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// A console bot with an admin listener on a free loopback port.
+struct ConsoleBot {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: mpsc::Receiver<String>,
+    config: PathBuf,
+    address: String,
+}
+
+impl ConsoleBot {
+    fn start(dir: &Path, extra: &str) -> Result<Self> {
+        let config = write_config(
+            dir,
+            &[&plugins_dir(), &test_plugins_dir()],
+            &format!("[console]\nenabled = true\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n{extra}"),
+        )?;
+        let mut child = console_process(&config)
+            .env(TOKEN_VAR, TOKEN)
+            .env("PLUGBOARD_LOG", "warn")
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting plugboard")?;
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().context("stdout")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let file = dir.join("data").join(plugboard_console::ADDRESS_FILE);
+        let started = Instant::now();
+        let address = loop {
+            if let Ok(address) = std::fs::read_to_string(&file) {
+                break address.trim().to_owned();
+            }
+            ensure!(
+                started.elapsed() < PATIENCE,
+                "the admin listener never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        Ok(Self {
+            child,
+            stdin,
+            lines,
+            config,
+            address,
+        })
+    }
+
+    /// Says `text` on the console and returns the answer's first line.
+    fn ask(&mut self, text: &str) -> Result<String> {
+        let stdin = self.stdin.as_mut().context("stdin closed")?;
+        writeln!(stdin, "{text}")?;
+        stdin.flush()?;
+        self.lines
+            .recv_timeout(PATIENCE)
+            .with_context(|| format!("no answer to {text:?}"))
+    }
+
+    /// Runs `plugboard <args> --config <config>` with `token` (none: no
+    /// token variable); returns (success, stdout, stderr).
+    fn cli(&self, args: &[&str], token: Option<&str>) -> Result<(bool, String, String)> {
+        let mut command = plugboard();
+        command.args(args).arg("--config").arg(&self.config);
+        command
+            .env_remove(TOKEN_VAR)
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy");
+        if let Some(token) = token {
+            command.env(TOKEN_VAR, token);
+        }
+        let out = command.stdin(Stdio::null()).output()?;
+        Ok((
+            out.status.success(),
+            String::from_utf8(out.stdout)?,
+            String::from_utf8(out.stderr)?,
+        ))
+    }
+
+    /// `GET <path>` on the admin listener, with the token when `auth`.
+    fn get(&self, path: &str, auth: bool) -> Result<(u16, String)> {
+        let client = reqwest::blocking::Client::builder().no_proxy().build()?;
+        let mut request = client.get(format!("http://{}{path}", self.address));
+        if auth {
+            request = request.bearer_auth(TOKEN);
+        }
+        let response = request.send()?;
+        Ok((response.status().as_u16(), response.text()?))
+    }
+
+    /// Ends the console's input and waits for the bot to stop.
+    fn stop(mut self) -> Result<()> {
+        drop(self.stdin.take());
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                ensure!(status.success(), "plugboard exited with {status}");
+                return Ok(());
+            }
+            if started.elapsed() > PATIENCE {
+                self.child.kill()?;
+                bail!("the bot did not stop at the end of its input");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ConsoleBot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn with_the_bot_running_the_cli_lists_grants_and_resumes_through_it_at_once_and_audited()
+-> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start(
+        dir.path(),
+        "[plugins.hostile.limits]\nbreaker_failures = 2\nbreaker_window = 2\n",
+    )?;
+    // notes asks for kv, which nobody granted yet.
+    let refused = bot.ask("/remember tea green")?;
+    ensure!(!refused.contains("tea"), "remembered without kv: {refused}");
+    bot.ask("/boom")?;
+    bot.ask("/boom")?;
+
+    let (ok, listed, stderr) = bot.cli(&["plugins", "list", "--json"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    let listing: serde_json::Value = serde_json::from_str(&listed)?;
+    let row = |name: &str| {
+        listing["plugins"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["name"] == name))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(row("hostile")["status"], "suspended", "{listed}");
+    assert_eq!(
+        row("notes")["permissions"],
+        serde_json::json!([{"name": "kv", "granted": false}]),
+        "{listed}"
+    );
+    let (ok, table, _) = bot.cli(&["plugins", "list"], Some(TOKEN))?;
+    ensure!(ok);
+    let suspended = table
+        .lines()
+        .find(|l| l.starts_with("hostile: suspended: it failed 2 of its last 2 events"))
+        .with_context(|| format!("no suspension under the table:\n{table}"))?;
+    assert!(
+        suspended.ends_with("; resume with `plugboard resume hostile`"),
+        "{suspended}"
+    );
+
+    // Without the token, or with another, the CLI says so and touches
+    // nothing (the store is the running bot's).
+    let (ok, _, stderr) = bot.cli(&["grant", "notes", "kv"], None)?;
+    ensure!(!ok);
+    assert!(
+        stderr.contains("the bot is running") && stderr.contains("set PLUGBOARD_ADMIN_TOKEN"),
+        "{stderr}"
+    );
+    let (ok, _, stderr) = bot.cli(
+        &["grant", "notes", "kv"],
+        Some("not-the-token-but-long-enough"),
+    )?;
+    ensure!(!ok);
+    assert!(stderr.contains("refused the admin token"), "{stderr}");
+
+    let (ok, granted, stderr) = bot.cli(&["grant", "notes", "kv"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    assert!(
+        granted.starts_with("Granted kv for `notes`; it takes effect now."),
+        "{granted}"
+    );
+    // No restart: the next command holds the grant.
+    let remembered = bot.ask("/remember tea green")?;
+    ensure!(remembered.contains("tea"), "{remembered}");
+    assert_eq!(bot.ask("/recall tea")?, "green");
+
+    let (ok, resumed, stderr) = bot.cli(&["resume", "hostile"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    assert!(
+        resumed
+            .starts_with("Resumed `hostile` (it was suspended: it failed 2 of its last 2 events")
+            && resumed.trim_end().ends_with("); it runs again now."),
+        "{resumed}"
+    );
+    assert_eq!(bot.ask("/echo back")?, "back");
+
+    let (ok, audit, stderr) = bot.cli(&["audit", "--json"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&audit)?;
+    let seen: Vec<(&str, &str, &str, &str)> = entries
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default();
+            (s("actor"), s("action"), s("subject"), s("detail"))
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("admin:api", "grant", "notes", "kv"),
+            ("admin:api", "resume", "hostile", "")
+        ],
+        "{audit}"
+    );
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["at_ms"].as_u64().is_some_and(|ms| ms > 1_700_000_000_000))
+    );
+
+    // Stopped, the same commands work on the store, and say when.
+    bot.stop()?;
+    let config = dir.path().join("plugboard.toml");
+    let address_file = dir
+        .path()
+        .join("data")
+        .join(plugboard_console::ADDRESS_FILE);
+    ensure!(!address_file.exists(), "the address file outlived the bot");
+    let mut revoke = plugboard();
+    let out = revoke
+        .args(["revoke", "notes", "kv", "--config"])
+        .arg(&config)
+        .env_remove(TOKEN_VAR)
+        .output()?;
+    let stdout = String::from_utf8(out.stdout)?;
+    assert_eq!(
+        stdout.trim_end(),
+        "Revoked kv for `notes`; it takes effect when the bot starts."
+    );
+    let out = plugboard()
+        .args(["audit", "--action", "revoke", "--json", "--config"])
+        .arg(&config)
+        .output()?;
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout)?;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(
+        entries[0]["actor"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("cli:")),
+        "{entries:?}"
+    );
+    Ok(())
+}
+
+/// The value of the sample `name` whose labels include `label`.
+fn sample(scrape: &prometheus_parse::Scrape, name: &str, label: (&str, &str)) -> Option<f64> {
+    scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name && s.labels.get(label.0) == Some(label.1))
+        .and_then(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => Some(v),
+            _ => None,
+        })
+}
+
+fn scrape(bot: &ConsoleBot) -> Result<prometheus_parse::Scrape> {
+    let (status, text) = bot.get("/metrics", true)?;
+    ensure!(status == 200, "{status}: {text}");
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    Ok(prometheus_parse::Scrape::parse(lines)?)
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text_and_move_as_events_flow_behind_the_token() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start(dir.path(), "")?;
+    assert_eq!(bot.get("/healthz", false)?, (200, "ok\n".into()));
+    // Listening comes before serving: ready once the plugins started.
+    let started = Instant::now();
+    while bot.get("/readyz", false)? != (200, "ready\n".into()) {
+        ensure!(started.elapsed() < PATIENCE, "never ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (status, body) = bot.get("/metrics", false)?;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("admin token"), "{body}");
+    let (status, _) = bot.get("/api/v1/plugins", false)?;
+    assert_eq!(status, 401);
+
+    bot.ask("/echo one")?;
+    let before = scrape(&bot)?;
+    let received = |s: &prometheus_parse::Scrape| {
+        sample(
+            s,
+            "plugboard_events_received_total",
+            ("platform", "console"),
+        )
+    };
+    let echoed = |s: &prometheus_parse::Scrape| {
+        sample(s, "plugboard_plugin_events_total", ("plugin", "echo"))
+    };
+    let delivered = |s: &prometheus_parse::Scrape| {
+        sample(s, "plugboard_deliveries_total", ("platform", "console"))
+    };
+    assert_eq!(received(&before), Some(1.0));
+    assert_eq!(echoed(&before), Some(1.0));
+    assert_eq!(delivered(&before), Some(1.0));
+    for text in ["/echo two", "/echo three", "/roll 1d6"] {
+        bot.ask(text)?;
+    }
+    let after = scrape(&bot)?;
+    assert_eq!(received(&after), Some(4.0));
+    assert_eq!(echoed(&after), Some(3.0));
+    assert_eq!(delivered(&after), Some(4.0));
+    let plain = |s: &prometheus_parse::Scrape, name: &str| {
+        s.samples
+            .iter()
+            .find(|m| m.metric == name)
+            .map(|m| m.value.clone())
+    };
+    assert_eq!(
+        plain(&after, "plugboard_up"),
+        Some(prometheus_parse::Value::Gauge(1.0))
+    );
+    assert_eq!(
+        sample(&after, "plugboard_plugin_suspended", ("plugin", "echo")),
+        Some(0.0)
+    );
+    assert!(
+        matches!(plain(&after, "plugboard_store_size_bytes"), Some(prometheus_parse::Value::Gauge(b)) if b > 0.0)
+    );
+    let (status, openapi) = bot.get("/api/v1/openapi.json", true)?;
+    assert_eq!(status, 200);
+    let openapi: serde_json::Value = serde_json::from_str(&openapi)?;
+    assert_eq!(openapi["openapi"], "3.1.0");
+    bot.stop()?;
+    Ok(())
+}

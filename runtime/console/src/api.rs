@@ -1,0 +1,95 @@
+//! The admin API's requests and answers (JSON), shared by the server and
+//! the CLI's client. Paths, all under `/api/v1` and all needing the token:
+//!
+//! | method and path | body | answer |
+//! |---|---|---|
+//! | `GET /status` | | [`Status`] |
+//! | `GET /plugins` | | [`Listing`](crate::listing::Listing) |
+//! | `POST /plugins/{name}/grant` | [`Permissions`] | [`GrantChange`] |
+//! | `POST /plugins/{name}/revoke` | [`Permissions`] | [`GrantChange`] |
+//! | `POST /plugins/{name}/resume` | | [`Resumed`] |
+//! | `GET /audit?last=50&action=grant` | | a list of [`AuditEntry`] |
+//! | `GET /openapi.json` | | this table as OpenAPI 3.1 |
+//!
+//! A refusal answers with a 4xx or 5xx status and an [`ApiError`].
+
+pub use plugboard_bot::grants::GrantChange;
+pub use plugboard_people::AuditEntry;
+use serde::{Deserialize, Serialize};
+
+/// The OpenAPI document of the admin API, served at
+/// `/api/v1/openapi.json`.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// What went wrong, with the fix where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// The message, for people.
+    pub error: String,
+}
+
+/// The permissions to grant or revoke, by the names `plugin.toml` uses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    /// `kv`, `http`, …
+    pub permissions: Vec<String>,
+}
+
+/// The answer to `resume`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resumed {
+    /// The plugin.
+    pub plugin: String,
+    /// Whether it was suspended (and now runs again).
+    pub resumed: bool,
+    /// Why it had been suspended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `GET /audit`'s query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// How many of the newest entries (default 50).
+    #[serde(default = "default_last")]
+    pub last: usize,
+    /// Only entries of this action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+}
+
+fn default_last() -> usize {
+    50
+}
+
+/// The bot at a glance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Whether it serves (plugins started, adapters running, not stopping).
+    pub ready: bool,
+    /// Seconds since it started.
+    pub uptime_seconds: u64,
+    /// Events accepted but not yet handled.
+    pub queue_depth: usize,
+    /// How many may wait before adapters are slowed down.
+    pub queue_capacity: usize,
+    /// Each adapter's traffic.
+    pub adapters: Vec<AdapterStatus>,
+    /// Plugins running.
+    pub plugins: usize,
+    /// Of those, suspended by their circuit breaker.
+    pub suspended: usize,
+}
+
+/// One adapter's traffic so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdapterStatus {
+    /// Its platform.
+    pub platform: String,
+    /// Events it received.
+    pub events: u64,
+    /// Deliveries handed to it.
+    pub deliveries: u64,
+    /// Deliveries dropped because it had stopped.
+    pub dropped: u64,
+}

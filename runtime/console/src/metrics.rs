@@ -1,0 +1,246 @@
+//! `/metrics`: the bot in Prometheus's text format (0.0.4), encoded by
+//! `prometheus-client`.
+//!
+//! Nothing is counted for Prometheus's sake: every figure is read, at
+//! scrape time, from what the bot keeps anyway (the dispatcher's per-adapter
+//! counters and queue, each plugin's event and failure counts, its circuit
+//! breaker), through one [`Collector`]. An event costs no metrics work, and
+//! a plugin installed while the bot runs appears at the next scrape.
+//!
+//! | metric | type | labels |
+//! |---|---|---|
+//! | `plugboard_up` | gauge: 1 while the bot serves (`/readyz`) | |
+//! | `plugboard_uptime_seconds` | gauge | |
+//! | `plugboard_queue_depth`, `plugboard_queue_capacity` | gauge | |
+//! | `plugboard_events_received_total` | counter | `platform` |
+//! | `plugboard_deliveries_total`, `plugboard_deliveries_dropped_total` | counter | `platform` |
+//! | `plugboard_plugins` | gauge: plugins running | |
+//! | `plugboard_plugin_events_total`, `plugboard_plugin_failures_total` | counter | `plugin` |
+//! | `plugboard_plugin_refused_host_calls_total`, `plugboard_plugin_log_lines_dropped_total` | counter | `plugin` |
+//! | `plugboard_plugin_suspended`, `plugboard_plugin_disabled` | gauge: 1 or 0 | `plugin` |
+//! | `plugboard_refusals_total` | counter | `reason`: `role`, `rate`, `quota`, `chat-off`, `banned`, `press-rate` |
+//! | `plugboard_store_size_bytes` | gauge | |
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use plugboard_bot::access::Refusal;
+use plugboard_bot::control::Control;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+/// The bot's metrics registry.
+pub struct Metrics {
+    registry: Registry,
+}
+
+impl Metrics {
+    /// Metrics of the bot `control` sees.
+    pub fn new(control: Arc<Control>) -> Self {
+        let mut registry = Registry::with_prefix("plugboard");
+        registry.register_collector(Box::new(BotCollector { control }));
+        Self { registry }
+    }
+
+    /// The exposition, as of now.
+    pub fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+struct BotCollector {
+    control: Arc<Control>,
+}
+
+impl std::fmt::Debug for BotCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BotCollector")
+    }
+}
+
+/// Encodes one metric without labels.
+fn single(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    metric: impl EncodeMetric,
+) -> Result<(), std::fmt::Error> {
+    metric.encode(encoder.encode_descriptor(name, help, None, metric.metric_type())?)
+}
+
+/// Encodes one metric with a value per `label` value.
+fn family<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder<'_>,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    label: &str,
+    values: impl IntoIterator<Item = (String, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
+    for (value, m) in values {
+        let labels = [(label, value.as_str())];
+        m.encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
+}
+
+fn flag(on: bool) -> ConstGauge {
+    ConstGauge::new(i64::from(on))
+}
+
+fn gauge(n: usize) -> ConstGauge {
+    ConstGauge::new(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+impl Collector for BotCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let control = &self.control;
+        let e = &mut encoder;
+        single(
+            e,
+            "up",
+            "1 while the bot serves events",
+            flag(control.ready()),
+        )?;
+        single(
+            e,
+            "uptime_seconds",
+            "Seconds since the bot started",
+            ConstGauge::new(control.uptime().as_secs_f64()),
+        )?;
+        let (depth, capacity) = control.queue();
+        single(
+            e,
+            "queue_depth",
+            "Events accepted but not yet handled",
+            gauge(depth),
+        )?;
+        single(
+            e,
+            "queue_capacity",
+            "Events that may wait before adapters are slowed down",
+            gauge(capacity),
+        )?;
+        let adapters = control.adapters();
+        let per_adapter = |read: fn(&plugboard_bot::control::AdapterStats) -> u64| {
+            adapters
+                .iter()
+                .map(move |a| (a.platform.to_string(), ConstCounter::new(read(a))))
+        };
+        family(
+            e,
+            "events_received",
+            "Events received from each platform",
+            MetricType::Counter,
+            "platform",
+            per_adapter(|a| a.events.load(Ordering::Relaxed)),
+        )?;
+        family(
+            e,
+            "deliveries",
+            "Messages, edits and reactions handed to each platform's adapter",
+            MetricType::Counter,
+            "platform",
+            per_adapter(|a| a.deliveries.load(Ordering::Relaxed)),
+        )?;
+        family(
+            e,
+            "deliveries_dropped",
+            "Deliveries dropped because the platform's adapter had stopped",
+            MetricType::Counter,
+            "platform",
+            per_adapter(|a| a.dropped.load(Ordering::Relaxed)),
+        )?;
+        let plugins = control.plugins();
+        single(e, "plugins", "Plugins running", gauge(plugins.len()))?;
+        let per_plugin = |read: fn(&plugboard_host::plugin::LoadedPlugin) -> u64| {
+            plugins
+                .iter()
+                .map(move |p| (p.name().to_owned(), ConstCounter::new(read(p))))
+        };
+        family(
+            e,
+            "plugin_events",
+            "Events each plugin handled",
+            MetricType::Counter,
+            "plugin",
+            per_plugin(|p| p.stats().0),
+        )?;
+        family(
+            e,
+            "plugin_failures",
+            "Events each plugin failed (trap, timeout, limit, error)",
+            MetricType::Counter,
+            "plugin",
+            per_plugin(|p| p.stats().1),
+        )?;
+        family(
+            e,
+            "plugin_refused_host_calls",
+            "Host calls refused to each plugin (missing grant, HTTP policy)",
+            MetricType::Counter,
+            "plugin",
+            per_plugin(|p| p.refused_calls()),
+        )?;
+        family(
+            e,
+            "plugin_log_lines_dropped",
+            "Log lines each plugin wrote beyond its rate",
+            MetricType::Counter,
+            "plugin",
+            per_plugin(|p| p.logs_dropped()),
+        )?;
+        family(
+            e,
+            "plugin_suspended",
+            "1 while the plugin's circuit breaker holds it suspended",
+            MetricType::Gauge,
+            "plugin",
+            plugins
+                .iter()
+                .map(|p| (p.name().to_owned(), flag(p.suspended().is_some()))),
+        )?;
+        family(
+            e,
+            "plugin_disabled",
+            "1 when the plugin refused its configuration at start",
+            MetricType::Gauge,
+            "plugin",
+            plugins
+                .iter()
+                .map(|p| (p.name().to_owned(), flag(p.disabled().is_some()))),
+        )?;
+        if let Some(access) = control.router().access() {
+            let refusals = access.refusals();
+            family(
+                e,
+                "refusals",
+                "Commands and events the bot refused, by reason",
+                MetricType::Counter,
+                "reason",
+                Refusal::ALL.iter().map(|why| {
+                    (
+                        why.as_str().to_owned(),
+                        ConstCounter::new(refusals.of(*why)),
+                    )
+                }),
+            )?;
+        }
+        if let Some(bytes) = control.store().size_on_disk() {
+            single(
+                e,
+                "store_size_bytes",
+                "Bytes the store takes on disk",
+                ConstGauge::new(i64::try_from(bytes).unwrap_or(i64::MAX)),
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,494 @@
+//! The admin listener: routes, the token check, and serving until the bot
+//! stops.
+//!
+//! `/healthz` (the process answers) and `/readyz` (it serves events) are
+//! open, for supervisors and load balancers; everything else needs
+//! `Authorization: Bearer <token>`, and a request without it gets 401 with
+//! `WWW-Authenticate: Bearer`. Owner decisions run on the blocking pool
+//! (they write and flush the store) and are in the audit log, as done by
+//! `admin:api`, before they are answered.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path as UrlPath, Query, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use plugboard_bot::config::AdminConfig;
+use plugboard_bot::control::{Control, ControlError};
+use plugboard_bot::grants::GrantError;
+
+use crate::api::{
+    AdapterStatus, ApiError, AuditEntry, AuditQuery, GrantChange, OPENAPI, Permissions, Resumed,
+    Status,
+};
+use crate::auth::AdminToken;
+use crate::listing::Listing;
+use crate::metrics::Metrics;
+
+/// Who the audit log says acted through the API.
+pub const API_ACTOR: &str = "admin:api";
+
+/// Why the admin listener could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The token is missing or weak.
+    #[error(transparent)]
+    Token(#[from] crate::auth::TokenError),
+    /// The address could not be bound.
+    #[error(
+        "cannot listen on {addr} for the admin API: {source}; choose another `listen` in [admin] (port 0 picks a free one)"
+    )]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone)]
+struct Console {
+    control: Arc<Control>,
+    token: Arc<AdminToken>,
+    metrics: Arc<Metrics>,
+}
+
+/// The admin listener's routes over `control`, guarded by `token`.
+pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
+    let console = Console {
+        metrics: Arc::new(Metrics::new(Arc::clone(&control))),
+        control,
+        token: Arc::new(token),
+    };
+    let guarded = Router::new()
+        .route("/metrics", get(metrics))
+        .route("/api/v1/status", get(status))
+        .route("/api/v1/plugins", get(plugins))
+        .route("/api/v1/plugins/{name}/grant", post(grant))
+        .route("/api/v1/plugins/{name}/revoke", post(revoke))
+        .route("/api/v1/plugins/{name}/resume", post(resume))
+        .route("/api/v1/audit", get(audit))
+        .route("/api/v1/openapi.json", get(openapi))
+        .route_layer(middleware::from_fn_with_state(console.clone(), authorize));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .merge(guarded)
+        .fallback(|| async {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "no such page; see /api/v1/openapi.json",
+            )
+        })
+        .with_state(console)
+}
+
+/// A bound admin listener, ready to serve.
+pub struct Listener {
+    listener: tokio::net::TcpListener,
+    address_file: PathBuf,
+}
+
+impl Listener {
+    /// Binds `config.listen` and writes the address it got to
+    /// `<data_dir>/admin-address`; checks the token first, so that a bot
+    /// without one refuses to start its listener rather than serve
+    /// unguarded.
+    pub async fn bind(
+        config: &AdminConfig,
+        data_dir: &Path,
+    ) -> Result<(Listener, AdminToken), ServeError> {
+        let token = AdminToken::from_env(&config.token_env)?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| ServeError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let bound = listener.local_addr().map_err(|source| ServeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        if !bound.ip().is_loopback() {
+            tracing::warn!(
+                %bound,
+                "the admin API listens beyond this machine; put a TLS reverse proxy in front of it"
+            );
+        }
+        let address_file = data_dir.join(crate::ADDRESS_FILE);
+        if let Err(e) = std::fs::create_dir_all(data_dir)
+            .and_then(|()| std::fs::write(&address_file, format!("{bound}\n")))
+        {
+            tracing::warn!(
+                "cannot write {}: {e}; the CLI finds the bot at the configured address only",
+                address_file.display()
+            );
+        }
+        tracing::info!(%bound, "admin API listening");
+        Ok((
+            Listener {
+                listener,
+                address_file,
+            },
+            token,
+        ))
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves `app` until `shutdown` completes, then removes the address
+    /// file.
+    pub async fn serve(self, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the admin API stopped: {e}");
+        }
+        let _ = std::fs::remove_file(&self.address_file);
+    }
+}
+
+async fn authorize(State(console): State<Console>, request: Request, next: Next) -> Response {
+    let header = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if console.token.admits(header) {
+        return next.run(request).await;
+    }
+    let mut refused = refuse(
+        StatusCode::UNAUTHORIZED,
+        "this needs the admin token: send `Authorization: Bearer <token>` with the token from the bot's environment",
+    );
+    refused
+        .headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    refused
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ApiError {
+            error: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+/// The status and message of an owner decision that was refused.
+fn refusal(e: &ControlError) -> Response {
+    let status = match e {
+        ControlError::NoPlugin(_) => StatusCode::NOT_FOUND,
+        ControlError::Grant(GrantError::Unknown(_) | GrantError::NotAsked { .. }) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        ControlError::NoConfig => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    refuse(status, e.to_string())
+}
+
+/// Runs `work` on the blocking pool (it writes the store).
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ControlError> + Send + 'static,
+) -> Result<T, Response> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(e)) => Err(refusal(&e)),
+        Err(e) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+async fn readyz(State(console): State<Console>) -> Response {
+    match console.control.ready() {
+        true => "ready\n".into_response(),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response(),
+    }
+}
+
+async fn metrics(State(console): State<Console>) -> Response {
+    match console.metrics.render() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn status(State(console): State<Console>) -> Json<Status> {
+    let control = &console.control;
+    let (queue_depth, queue_capacity) = control.queue();
+    let plugins = control.plugins();
+    let relaxed = std::sync::atomic::Ordering::Relaxed;
+    Json(Status {
+        ready: control.ready(),
+        uptime_seconds: control.uptime().as_secs(),
+        queue_depth,
+        queue_capacity,
+        adapters: control
+            .adapters()
+            .iter()
+            .map(|a| AdapterStatus {
+                platform: a.platform.to_string(),
+                events: a.events.load(relaxed),
+                deliveries: a.deliveries.load(relaxed),
+                dropped: a.dropped.load(relaxed),
+            })
+            .collect(),
+        suspended: plugins.iter().filter(|p| p.suspended().is_some()).count(),
+        plugins: plugins.len(),
+    })
+}
+
+async fn plugins(State(console): State<Console>) -> Result<Json<Listing>, Response> {
+    let control = Arc::clone(&console.control);
+    blocking(move || Ok(listing(&control))).await.map(Json)
+}
+
+/// The running bot's listing, as `plugboard plugins list` shows it.
+pub fn listing(control: &Control) -> Listing {
+    let router = control.router();
+    let (installed, data_dir) = match control.config() {
+        Some(config) => (
+            plugboard_bot::installed::Installed::load(&config.data_dir()).unwrap_or_default(),
+            config.data_dir(),
+        ),
+        None => Default::default(),
+    };
+    let plugins = router
+        .plugins()
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t {
+            plugboard_host::plugin::Target::Wasm(p) => {
+                Some((i, p, p.disabled().map(str::to_owned)))
+            }
+            plugboard_host::plugin::Target::Native(_) => None,
+        });
+    Listing::of(
+        plugins,
+        router.assignment(),
+        &control.load_notes(),
+        &installed,
+        &data_dir,
+    )
+}
+
+/// A JSON body, or the refusal naming what is wrong with it (as JSON, like
+/// every other refusal).
+type Body<T> = Result<Json<T>, JsonRejection>;
+
+async fn grant(
+    State(console): State<Console>,
+    UrlPath(name): UrlPath<String>,
+    body: Body<Permissions>,
+) -> Result<Json<GrantChange>, Response> {
+    change(console, name, body, true).await
+}
+
+async fn revoke(
+    State(console): State<Console>,
+    UrlPath(name): UrlPath<String>,
+    body: Body<Permissions>,
+) -> Result<Json<GrantChange>, Response> {
+    change(console, name, body, false).await
+}
+
+async fn change(
+    console: Console,
+    name: String,
+    body: Body<Permissions>,
+    grant: bool,
+) -> Result<Json<GrantChange>, Response> {
+    let Json(body) = body.map_err(|rejection| {
+        refuse(
+            rejection.status(),
+            format!(
+                "{}; send {{\"permissions\": [\"kv\"]}} as application/json",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let control = Arc::clone(&console.control);
+    blocking(move || control.change_grants(&name, &body.permissions, grant, API_ACTOR))
+        .await
+        .map(Json)
+}
+
+async fn resume(
+    State(console): State<Console>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<Json<Resumed>, Response> {
+    let control = Arc::clone(&console.control);
+    blocking(move || {
+        let reason = control.plugin(&name)?.suspended();
+        let resumed = control.resume(&name, API_ACTOR)?;
+        Ok(Resumed {
+            plugin: name,
+            resumed,
+            reason: reason.filter(|_| resumed),
+        })
+    })
+    .await
+    .map(Json)
+}
+
+async fn audit(
+    State(console): State<Console>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Vec<AuditEntry>>, Response> {
+    let Query(query) =
+        query.map_err(|rejection| refuse(rejection.status(), rejection.body_text()))?;
+    if let Some(problem) = query
+        .action
+        .as_deref()
+        .and_then(|a| plugboard_people::check_audit_action(a).err())
+    {
+        return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, problem));
+    }
+    let control = Arc::clone(&console.control);
+    blocking(move || {
+        let Some(people) = control.people() else {
+            return Ok(Vec::new());
+        };
+        people
+            .audit_tail(query.action.as_deref(), query.last)
+            .map_err(|e| ControlError::Records(e.to_string()))
+    })
+    .await
+    .map(Json)
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    fn console() -> Router {
+        let router = plugboard_bot::router::Router::new(Vec::new(), vec!["/".into()]);
+        let store = Arc::new(plugboard_store::MemoryStore::default());
+        let bot = plugboard_bot::bot::Bot::new(Arc::new(router), store, 1, 8);
+        let token = AdminToken::new("T", TOKEN).expect("long enough");
+        app(Arc::clone(bot.control()), token)
+    }
+
+    async fn call(app: &Router, method: &str, path: &str, token: bool) -> (StatusCode, String) {
+        let mut request = Request::builder().method(method).uri(path);
+        if token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
+        }
+        let body = match method {
+            "POST" => {
+                request = request.header(header::CONTENT_TYPE, "application/json");
+                Body::from(r#"{"permissions": ["kv"]}"#)
+            }
+            _ => Body::empty(),
+        };
+        let response = app
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Every path and method of the OpenAPI document.
+    fn documented() -> Vec<(String, String, bool)> {
+        let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        let mut found = Vec::new();
+        for (path, methods) in doc["paths"].as_object().expect("paths") {
+            for (method, operation) in methods.as_object().expect("methods") {
+                let open = operation["security"] == serde_json::json!([]);
+                found.push((method.to_uppercase(), path.replace("{name}", "echo"), open));
+            }
+        }
+        found
+    }
+
+    #[tokio::test]
+    async fn every_documented_route_is_served_and_all_but_health_need_the_token() {
+        let app = console();
+        let documented = documented();
+        assert_eq!(documented.len(), 10, "{documented:?}");
+        for (method, path, open) in documented {
+            let (status, body) = call(&app, &method, &path, false).await;
+            match open {
+                true => assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {path}"),
+                false => {
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
+                    assert!(body.contains("admin token"), "{body}");
+                }
+            }
+            let (status, body) = call(&app, &method, &path, true).await;
+            assert!(
+                !body.contains("no such page") && status != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not served: {status} {body}"
+            );
+        }
+        let (status, body) = call(&app, "GET", "/api/v1/nothing", true).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("no such page"), "{body}");
+    }
+
+    #[tokio::test]
+    async fn refusals_are_json_naming_the_problem() {
+        let app = console();
+        let (status, body) = call(&app, "POST", "/api/v1/plugins/echo/grant", true).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let error: ApiError = serde_json::from_str(&body).expect("JSON");
+        assert_eq!(
+            error.error,
+            "no plugin named `echo` is running; `plugboard plugins list` shows the plugins"
+        );
+        let request = Request::post("/api/v1/plugins/echo/revoke")
+            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .body(Body::from("garbage"))
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let error: ApiError = serde_json::from_slice(&bytes).expect("JSON");
+        assert!(error.error.contains("application/json"), "{}", error.error);
+        let (status, body) = call(&app, "GET", "/api/v1/audit?action=bann", true).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            body.contains("is not an action the audit log records"),
+            "{body}"
+        );
+        let (status, body) = call(&app, "GET", "/api/v1/audit?last=many", true).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(serde_json::from_str::<ApiError>(&body).is_ok(), "{body}");
+    }
+}

@@ -9,12 +9,13 @@
 //! | `POST /plugins/{name}/revoke` | [`Permissions`] | [`GrantChange`] |
 //! | `POST /plugins/{name}/resume` | | [`Resumed`] |
 //! | `GET /audit?last=50&action=grant` | | a list of [`AuditEntry`] |
+//! | `GET /usage?days=7` | | [`UsageReport`] |
 //! | `GET /openapi.json` | | this table as OpenAPI 3.1 |
 //!
 //! A refusal answers with a 4xx or 5xx status and an [`ApiError`].
 
 pub use plugboard_bot::grants::GrantChange;
-pub use plugboard_people::AuditEntry;
+pub use plugboard_people::{AuditEntry, UsageRow};
 use serde::{Deserialize, Serialize};
 
 /// The OpenAPI document of the admin API, served at
@@ -60,6 +61,27 @@ pub struct AuditQuery {
 
 fn default_last() -> usize {
     50
+}
+
+/// `GET /usage`'s query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageQuery {
+    /// How many UTC days back, today included (default 7).
+    #[serde(default = "default_days")]
+    pub days: u64,
+}
+
+fn default_days() -> u64 {
+    7
+}
+
+/// Commands run and refused per plugin, command and day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReport {
+    /// The first day counted, `YYYY-MM-DD`.
+    pub since: String,
+    /// One row per day, plugin and command that saw use.
+    pub rows: Vec<UsageRow>,
 }
 
 /// The bot at a glance.

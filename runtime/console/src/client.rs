@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde::de::DeserializeOwned;
 
-use crate::api::{ApiError, AuditEntry, GrantChange, Permissions, Resumed, Status};
+use crate::api::{ApiError, AuditEntry, GrantChange, Permissions, Resumed, Status, UsageReport};
 use crate::auth::AdminToken;
 use crate::listing::Listing;
 
@@ -158,6 +158,15 @@ impl AdminClient {
             query.push(("action", action.to_owned()));
         }
         self.send(self.http.get(format!("{}/audit", self.base)).query(&query))
+    }
+
+    /// `GET /usage`.
+    pub fn usage(&self, days: u64) -> Result<UsageReport, ClientError> {
+        self.send(
+            self.http
+                .get(format!("{}/usage", self.base))
+                .query(&[("days", days)]),
+        )
     }
 
     fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T, ClientError> {

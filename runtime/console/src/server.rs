@@ -26,7 +26,7 @@ use plugboard_bot::grants::GrantError;
 
 use crate::api::{
     AdapterStatus, ApiError, AuditEntry, AuditQuery, GrantChange, OPENAPI, Permissions, Resumed,
-    Status,
+    Status, UsageQuery, UsageReport,
 };
 use crate::auth::AdminToken;
 use crate::listing::Listing;
@@ -77,6 +77,7 @@ pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
         .route("/api/v1/plugins/{name}/revoke", post(revoke))
         .route("/api/v1/plugins/{name}/resume", post(resume))
         .route("/api/v1/audit", get(audit))
+        .route("/api/v1/usage", get(usage))
         .route("/api/v1/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(console.clone(), authorize));
     Router::new()
@@ -378,6 +379,29 @@ async fn audit(
     .map(Json)
 }
 
+async fn usage(
+    State(console): State<Console>,
+    query: Result<Query<UsageQuery>, QueryRejection>,
+) -> Result<Json<UsageReport>, Response> {
+    let Query(query) =
+        query.map_err(|rejection| refuse(rejection.status(), rejection.body_text()))?;
+    let control = Arc::clone(&console.control);
+    blocking(move || {
+        let Some(people) = control.people() else {
+            return Ok(UsageReport {
+                since: String::new(),
+                rows: Vec::new(),
+            });
+        };
+        let (since, rows) = people
+            .usage_of_days(query.days)
+            .map_err(|e| ControlError::Records(e.to_string()))?;
+        Ok(UsageReport { since, rows })
+    })
+    .await
+    .map(Json)
+}
+
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
@@ -439,7 +463,7 @@ mod tests {
     async fn every_documented_route_is_served_and_all_but_health_need_the_token() {
         let app = console();
         let documented = documented();
-        assert_eq!(documented.len(), 10, "{documented:?}");
+        assert_eq!(documented.len(), 11, "{documented:?}");
         for (method, path, open) in documented {
             let (status, body) = call(&app, &method, &path, false).await;
             match open {

@@ -622,8 +622,18 @@ impl People {
         Ok(page.len() < PRUNE_BATCH)
     }
 
-    /// Usage per plugin, command and day, days from `since` (`YYYY-MM-DD`)
-    /// on, oldest first.
+    /// The usage counted in the last `days` UTC days, today included,
+    /// with what is still in memory written first; and the first day.
+    pub fn usage_of_days(&self, days: u64) -> Result<(String, Vec<UsageRow>), LinkError> {
+        let back = days.saturating_sub(1).saturating_mul(86_400_000);
+        let since = day_of(self.clock.now_ms().saturating_sub(back));
+        self.flush_counts()?;
+        let rows = self.usage(&since)?;
+        Ok((since, rows))
+    }
+
+    /// The usage counted from the UTC day `since` (`YYYY-MM-DD`) on, as
+    /// stored (see [`People::flush_counts`]).
     pub fn usage(&self, since: &str) -> Result<Vec<UsageRow>, LinkError> {
         let mut rows = Vec::new();
         let mut after = Some(format!("usage/{since}"));

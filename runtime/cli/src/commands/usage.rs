@@ -1,13 +1,14 @@
 //! `plugboard usage`: how often each plugin's commands ran and were
-//! refused, per day, from the bot's store (while the bot is stopped).
+//! refused, per day, from the running bot's admin API or the stopped
+//! bot's store.
 
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
 use plugboard_bot::config::BotConfig;
-use plugboard_people::{People, UsageRow, day_of};
-use plugboard_schedule::{Clock, SystemClock};
+use plugboard_people::{People, UsageRow};
+use plugboard_schedule::SystemClock;
 use plugboard_store::{PeopleRecords, SledStore};
 
 use crate::ConfigArg;
@@ -28,17 +29,22 @@ pub struct UsageArgs {
 /// Prints the usage counted in the last `days` days.
 pub fn usage(args: UsageArgs) -> Result<()> {
     let config = BotConfig::load(&args.config.config)?;
-    let store = SledStore::open(&config.data_dir().join("store")).context(
-        "cannot open the bot's store (if the bot is running, stop it to read its usage)",
-    )?;
-    let clock = SystemClock;
-    let since = day_of(
-        clock
-            .now_ms()
-            .saturating_sub(args.days.saturating_sub(1).saturating_mul(86_400_000)),
-    );
-    let people = People::new(Arc::new(store) as Arc<dyn PeopleRecords>, Arc::new(clock));
-    let rows = people.usage(&since)?;
+    let (since, rows) = match plugboard_console::client::AdminClient::find(&config)? {
+        Some(bot) => {
+            let report = bot.usage(args.days)?;
+            (report.since, report.rows)
+        }
+        None => {
+            let store = SledStore::open(&config.data_dir().join("store")).context(
+                "cannot open the bot's store: it is in use by a running bot without an admin API (stop it, or add [admin] to its config)",
+            )?;
+            let people = People::new(
+                Arc::new(store) as Arc<dyn PeopleRecords>,
+                Arc::new(SystemClock),
+            );
+            people.usage_of_days(args.days)?
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());

@@ -134,7 +134,7 @@ impl Drop for ConsoleBot {
 }
 
 #[test]
-fn with_the_bot_running_the_cli_lists_grants_and_resumes_through_it_at_once_and_audited()
+fn with_the_bot_running_the_cli_lists_grants_resumes_and_reads_usage_through_it_at_once_and_audited()
 -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut bot = ConsoleBot::start(
@@ -232,6 +232,21 @@ fn with_the_bot_running_the_cli_lists_grants_and_resumes_through_it_at_once_and_
         entries
             .iter()
             .all(|e| e["at_ms"].as_u64().is_some_and(|ms| ms > 1_700_000_000_000))
+    );
+
+    // Usage counted a moment ago is written before the bot answers.
+    let (ok, usage, stderr) = bot.cli(&["usage", "--json"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&usage)?;
+    let ran = |command: &str| {
+        rows.iter()
+            .find(|r| r["command"] == command)
+            .and_then(|r| r["ran"].as_u64())
+    };
+    assert_eq!(
+        (ran("remember"), ran("boom")),
+        (Some(2), Some(2)),
+        "{usage}"
     );
 
     // Stopped, the same commands work on the store, and say when.

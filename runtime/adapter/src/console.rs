@@ -101,8 +101,11 @@ where
             inbox,
             mut outbox,
             mut shutdown,
+            health,
             ..
         } = io;
+        // The terminal is there as long as the adapter runs.
+        health.up();
         Box::pin(async move {
             let reader = tokio::spawn(async move {
                 let mut lines = input.lines();

@@ -100,6 +100,57 @@ pub struct AdapterIo {
     /// depend on the plugin set (Discord's slash commands) follow it; others
     /// may ignore it.
     pub plugins: watch::Receiver<Arc<Catalog>>,
+    /// Where the adapter says how its connection is doing (for the owner's
+    /// console and metrics).
+    pub health: Arc<Health>,
+}
+
+/// How an adapter's connection to its platform is doing: up or down, how
+/// often it came back after losing it, and the last problem. Adapters call
+/// [`Health::up`] when they reach their platform and [`Health::down`] when
+/// they lose it; the owner's console reads the rest.
+#[derive(Debug, Default)]
+pub struct Health {
+    connected: std::sync::atomic::AtomicBool,
+    /// Whether it was ever connected (a first connection is no reconnect).
+    ever: std::sync::atomic::AtomicBool,
+    reconnects: std::sync::atomic::AtomicU64,
+    last_problem: std::sync::Mutex<Option<String>>,
+}
+
+impl Health {
+    /// The platform answers.
+    pub fn up(&self) {
+        use std::sync::atomic::Ordering;
+        if !self.connected.swap(true, Ordering::AcqRel) && self.ever.swap(true, Ordering::AcqRel) {
+            self.reconnects.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The connection is lost, or the platform refused: `why`.
+    pub fn down(&self, why: impl std::fmt::Display) {
+        self.connected
+            .store(false, std::sync::atomic::Ordering::Release);
+        *self.last_problem.lock().unwrap_or_else(|p| p.into_inner()) = Some(why.to_string());
+    }
+
+    /// Whether it is connected now.
+    pub fn connected(&self) -> bool {
+        self.connected.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// How many times it connected again after losing its connection.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The last problem it reported, if any.
+    pub fn last_problem(&self) -> Option<String> {
+        self.last_problem
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// The bot no longer accepts events.

@@ -62,8 +62,10 @@ impl Adapter for MemoryAdapter {
             inbox,
             mut outbox,
             mut shutdown,
+            health,
             ..
         } = io;
+        health.up();
         Box::pin(async move {
             let forward = tokio::spawn(async move {
                 let mut stopping = false;

@@ -504,6 +504,8 @@ impl Bot {
         let mut adapters = JoinSet::new();
         for (adapter, (rx, stats)) in self.adapters.into_iter().zip(receivers) {
             let platform = adapter.platform();
+            let health = Arc::clone(&stats.health);
+            let stopped = Arc::clone(&health);
             let sink = Counted {
                 sink: Arc::clone(&dispatcher) as Arc<dyn EventSink>,
                 stats,
@@ -514,10 +516,15 @@ impl Bot {
                 shutdown: stop_rx.clone(),
                 store: Arc::clone(&self.store) as Arc<dyn RuntimeMeta>,
                 plugins: dispatcher.watch_catalog(),
+                health,
             };
             adapters.spawn(async move {
-                if let Err(e) = adapter.run(io).await {
-                    tracing::error!(%platform, "adapter stopped: {e}");
+                match adapter.run(io).await {
+                    Ok(()) => stopped.down("stopped"),
+                    Err(e) => {
+                        tracing::error!(%platform, "adapter stopped: {e}");
+                        stopped.down(format!("stopped: {e}"));
+                    }
                 }
             });
         }

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use plugboard_adapter::{EventSink, SubmitFuture};
+use plugboard_adapter::{EventSink, Health, SubmitFuture};
 use plugboard_host::plugin::{LoadedPlugin, Target};
 use plugboard_model::event::{Event, Platform};
 use plugboard_people::People;
@@ -81,6 +81,8 @@ pub struct AdapterStats {
     pub deliveries: AtomicU64,
     /// Deliveries dropped because it had stopped.
     pub dropped: AtomicU64,
+    /// How its connection is doing, as the adapter says.
+    pub health: Arc<Health>,
 }
 
 impl AdapterStats {
@@ -90,6 +92,7 @@ impl AdapterStats {
             events: AtomicU64::new(0),
             deliveries: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            health: Arc::default(),
         }
     }
 }

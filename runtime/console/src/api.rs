@@ -114,4 +114,11 @@ pub struct AdapterStatus {
     pub deliveries: u64,
     /// Deliveries dropped because it had stopped.
     pub dropped: u64,
+    /// Whether it is connected to its platform now.
+    pub connected: bool,
+    /// How often it connected again after losing its connection.
+    pub reconnects: u64,
+    /// The last problem it reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_problem: Option<String>,
 }

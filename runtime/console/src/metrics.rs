@@ -3,8 +3,8 @@
 //!
 //! Nothing is counted for Prometheus's sake: every figure is read, at
 //! scrape time, from what the bot keeps anyway (the dispatcher's per-adapter
-//! counters and queue, each plugin's event and failure counts, its circuit
-//! breaker), through one [`Collector`]. An event costs no metrics work, and
+//! counters and queue, the adapters' health, each plugin's event and
+//! failure counts, its circuit breaker), through one [`Collector`]. An event costs no metrics work, and
 //! a plugin installed while the bot runs appears at the next scrape.
 //!
 //! | metric | type | labels |
@@ -14,6 +14,8 @@
 //! | `plugboard_queue_depth`, `plugboard_queue_capacity` | gauge | |
 //! | `plugboard_events_received_total` | counter | `platform` |
 //! | `plugboard_deliveries_total`, `plugboard_deliveries_dropped_total` | counter | `platform` |
+//! | `plugboard_adapter_up` | gauge: 1 while connected | `platform` |
+//! | `plugboard_adapter_reconnects_total` | counter | `platform` |
 //! | `plugboard_plugins` | gauge: plugins running | |
 //! | `plugboard_plugin_events_total`, `plugboard_plugin_failures_total` | counter | `plugin` |
 //! | `plugboard_plugin_refused_host_calls_total`, `plugboard_plugin_log_lines_dropped_total` | counter | `plugin` |
@@ -158,6 +160,24 @@ impl Collector for BotCollector {
             "platform",
             per_adapter(|a| a.dropped.load(Ordering::Relaxed)),
         )?;
+        family(
+            e,
+            "adapter_up",
+            "1 while the adapter is connected to its platform",
+            MetricType::Gauge,
+            "platform",
+            adapters
+                .iter()
+                .map(|a| (a.platform.to_string(), flag(a.health.connected()))),
+        )?;
+        family(
+            e,
+            "adapter_reconnects",
+            "Times the adapter connected again after losing its platform",
+            MetricType::Counter,
+            "platform",
+            per_adapter(|a| a.health.reconnects()),
+        )?;
         let plugins = control.plugins();
         single(e, "plugins", "Plugins running", gauge(plugins.len()))?;
         let per_plugin = |read: fn(&plugboard_host::plugin::LoadedPlugin) -> u64| {
@@ -242,5 +262,36 @@ impl Collector for BotCollector {
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty_bot() -> Arc<Control> {
+        let router = plugboard_bot::router::Router::new(Vec::new(), vec!["/".into()]);
+        let store = Arc::new(plugboard_store::MemoryStore::default());
+        let bot = plugboard_bot::bot::Bot::new(Arc::new(router), store, 1, 8);
+        Arc::clone(bot.control())
+    }
+
+    #[test]
+    fn every_metric_the_example_alert_rules_use_is_exported() {
+        let text = Metrics::new(empty_bot()).render().expect("renders");
+        let rules = include_str!("../../../examples/prometheus/plugboard-alerts.yml");
+        let mut used: Vec<&str> = rules
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|word| word.starts_with("plugboard_"))
+            .collect();
+        used.sort_unstable();
+        used.dedup();
+        assert!(used.len() >= 7, "{used:?}");
+        for name in used {
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "the alert rules use {name}, which /metrics does not export:\n{text}"
+            );
+        }
     }
 }

@@ -253,6 +253,9 @@ async fn status(State(console): State<Console>) -> Json<Status> {
                 events: a.events.load(relaxed),
                 deliveries: a.deliveries.load(relaxed),
                 dropped: a.dropped.load(relaxed),
+                connected: a.health.connected(),
+                reconnects: a.health.reconnects(),
+                last_problem: a.health.last_problem(),
             })
             .collect(),
         suspended: plugins.iter().filter(|p| p.suspended().is_some()).count(),

@@ -30,6 +30,8 @@ use plugboard_model::text::split_args;
 pub(crate) struct Handler {
     pub(crate) shared: Arc<Shared>,
     pub(crate) bot: UserId,
+    /// How the gateway connection is doing, for the owner.
+    pub(crate) health: Arc<plugboard_adapter::Health>,
 }
 
 fn user(u: &DUser, nick: Option<&str>, locale: Option<&str>) -> User {
@@ -377,10 +379,24 @@ impl EventHandler for Handler {
             ready.user.name,
             ready.guilds.len()
         );
+        self.health.up();
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
         tracing::info!("discord: gateway session resumed");
+        self.health.up();
+    }
+
+    async fn shard_stage_update(
+        &self,
+        _ctx: Context,
+        event: serenity::gateway::ShardStageUpdateEvent,
+    ) {
+        use serenity::gateway::ConnectionStage;
+        if event.old == ConnectionStage::Connected && event.new != ConnectionStage::Connected {
+            self.health
+                .down(format!("the gateway connection is {}", event.new));
+        }
     }
 
     async fn message(&self, _ctx: Context, m: DMessage) {

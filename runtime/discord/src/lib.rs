@@ -361,12 +361,21 @@ impl Adapter for DiscordAdapter {
             mut shutdown,
             store,
             plugins: catalogs,
+            health,
         } = io;
         Box::pin(async move {
             let me = match http.get_current_user().await {
                 Ok(me) => me,
-                Err(e) if status_of(&e) == Some(401) => return Err(token_refused()),
-                Err(e) => return Err(fail(format!("cannot reach Discord's REST API: {e}"))),
+                Err(e) if status_of(&e) == Some(401) => {
+                    let refused = token_refused();
+                    health.down(&refused);
+                    return Err(refused);
+                }
+                Err(e) => {
+                    let failed = fail(format!("cannot reach Discord's REST API: {e}"));
+                    health.down(&failed);
+                    return Err(failed);
+                }
             };
             let application = match http.get_current_application_info().await {
                 Ok(app) => app.id,
@@ -390,6 +399,7 @@ impl Adapter for DiscordAdapter {
             let handler = events::Handler {
                 shared: Arc::clone(&shared),
                 bot: me.id,
+                health,
             };
             let mut client = serenity::client::ClientBuilder::new_with_http(http, intents)
                 .event_handler(handler)

@@ -239,14 +239,24 @@ impl Adapter for TelegramAdapter {
             outbox,
             mut shutdown,
             store,
+            health,
             ..
         } = io;
         Box::pin(async move {
             let me = match bot.get_me().await {
                 Ok(me) => me,
-                Err(RequestError::Api(ApiError::InvalidToken)) => return Err(token_refused()),
-                Err(e) => return Err(fail(format!("cannot reach the Bot API: {e}"))),
+                Err(RequestError::Api(ApiError::InvalidToken)) => {
+                    let refused = token_refused();
+                    health.down(&refused);
+                    return Err(refused);
+                }
+                Err(e) => {
+                    let failed = fail(format!("cannot reach the Bot API: {e}"));
+                    health.down(&failed);
+                    return Err(failed);
+                }
             };
+            health.up();
             let username = me.username.clone().unwrap_or_default();
             tracing::info!("telegram: connected as @{username}");
             let ledger = Ledger::load(&*store, me.id.0);
@@ -255,6 +265,7 @@ impl Adapter for TelegramAdapter {
                 bot,
                 username,
                 inbox,
+                health,
             };
             let result = match webhook {
                 Some(webhook) => webhook.serve(updates, ledger, store, shutdown).await,
@@ -402,6 +413,8 @@ pub(crate) struct Updates {
     bot: Bot,
     username: String,
     inbox: Inbox,
+    /// How the connection is doing, for the owner.
+    health: std::sync::Arc<plugboard_adapter::Health>,
 }
 
 impl Updates {
@@ -452,6 +465,7 @@ impl Updates {
             let updates = match polled {
                 Ok(updates) => {
                     backoff = Duration::from_millis(500);
+                    self.health.up();
                     updates
                 }
                 Err(RequestError::RetryAfter(wait)) => {
@@ -463,10 +477,13 @@ impl Updates {
                     tracing::error!(
                         "telegram: the bot token was refused (401) while polling; stopping the adapter"
                     );
+                    self.health
+                        .down("the bot token was refused (401) while polling");
                     return;
                 }
                 Err(e) => {
                     tracing::warn!("telegram: getUpdates failed, retrying in {backoff:?}: {e}");
+                    self.health.down(format!("getUpdates failed: {e}"));
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(30));
                     continue;

@@ -247,6 +247,12 @@ fn start_with(
     telegram: TelegramAdapter,
     memory: Option<MemoryAdapter>,
 ) -> Result<Running> {
+    Ok(Running::spawn(bot_with(data, telegram)?, memory))
+}
+
+/// A bot over the official plugins (poll and notes granted kv) with
+/// `telegram`, ready to run.
+fn bot_with(data: &std::path::Path, telegram: TelegramAdapter) -> Result<Bot> {
     let text = format!(
         "[runtime]\ndata_dir = {:?}\ncache_dir = {:?}\nplugin_dirs = {}\n\n[plugins.poll]\ngrants = [\"kv\"]\n\n\
          [plugins.notes]\ngrants = [\"kv\"]\n",
@@ -257,7 +263,7 @@ fn start_with(
     let config = BotConfig::parse(&text, std::path::Path::new("tg.toml"), data.to_path_buf())?;
     let (mut bot, _) = Bot::from_config(&config)?;
     bot.add_adapter(Box::new(telegram));
-    Ok(Running::spawn(bot, memory))
+    Ok(bot)
 }
 
 /// Waits until the fake has recorded `count` calls of `method`.
@@ -401,6 +407,54 @@ async fn rate_limits_and_garbage_do_not_stop_the_adapter() -> Result<()> {
         "retry_after was not honoured"
     );
     bot.stop().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_api_lost_and_regained_is_one_reconnect_in_the_adapters_health_and_metrics()
+-> Result<()> {
+    let fake = Shared::default();
+    {
+        let mut state = lock(&fake);
+        state.updates = vec![text_update(20, 9, "/echo back")];
+        state.next_get_updates = vec![(502, "<html>Bad Gateway</html>".into())];
+    }
+    let url = serve(Arc::clone(&fake)).await?;
+    let data = tempfile::tempdir()?;
+    let bot = bot_with(data.path(), TelegramAdapter::new(teloxide_bot(&url)?))?;
+    let control = Arc::clone(bot.control());
+    let running = Running::spawn(bot, None);
+    let sent = wait_for(&fake, "sendmessage", 1).await?;
+    assert_eq!(sent[0]["text"], "back");
+    let telegram = control
+        .adapters()
+        .into_iter()
+        .find(|a| a.platform == plugboard_model::event::Platform::Telegram)
+        .context("no telegram adapter")?;
+    assert!(telegram.health.connected());
+    assert_eq!(telegram.health.reconnects(), 1);
+    let problem = telegram.health.last_problem().unwrap_or_default();
+    assert!(problem.starts_with("getUpdates failed"), "{problem}");
+    let text = plugboard_console::metrics::Metrics::new(Arc::clone(&control)).render()?;
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_owned())))?;
+    let value = |name: &str| {
+        scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && s.labels.get("platform") == Some("telegram"))
+            .map(|s| s.value.clone())
+    };
+    assert_eq!(
+        value("plugboard_adapter_up"),
+        Some(prometheus_parse::Value::Gauge(1.0))
+    );
+    assert_eq!(
+        value("plugboard_adapter_reconnects_total"),
+        Some(prometheus_parse::Value::Counter(1.0))
+    );
+    running.stop().await?;
+    assert!(!telegram.health.connected(), "a stopped adapter is down");
+    assert_eq!(telegram.health.last_problem().as_deref(), Some("stopped"));
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

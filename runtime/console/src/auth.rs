@@ -31,9 +31,12 @@ pub enum TokenError {
     },
 }
 
-/// The admin token, as its digest.
+/// The admin token, as its digest, and the variable it came from.
 #[derive(Clone)]
-pub struct AdminToken([u8; 32]);
+pub struct AdminToken {
+    digest: [u8; 32],
+    var: std::sync::Arc<str>,
+}
 
 impl std::fmt::Debug for AdminToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -57,7 +60,20 @@ impl AdminToken {
                 len,
             });
         }
-        Ok(Self(digest(token)))
+        Ok(Self {
+            digest: digest(token),
+            var: var.into(),
+        })
+    }
+
+    /// The environment variable the token came from.
+    pub fn var(&self) -> &std::sync::Arc<str> {
+        &self.var
+    }
+
+    /// Whether `presented` is the token.
+    pub fn matches(&self, presented: &str) -> bool {
+        digest(presented) == self.digest
     }
 
     /// Whether an `Authorization` header's value carries the token.
@@ -65,7 +81,7 @@ impl AdminToken {
         let Some(presented) = authorization.and_then(|h| h.strip_prefix("Bearer ")) else {
             return false;
         };
-        digest(presented.trim()) == self.0
+        self.matches(presented.trim())
     }
 }
 

@@ -64,10 +64,20 @@ struct Console {
 
 /// The admin listener's routes over `control`, guarded by `token`.
 pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
+    let token = Arc::new(token);
+    let rates = Arc::new(crate::web::Rates::default());
+    rates.follow(&control);
+    let pages = crate::web::routes(crate::web::Web {
+        control: Arc::clone(&control),
+        token_var: Arc::clone(token.var()),
+        token: Arc::clone(&token),
+        sessions: Arc::default(),
+        rates,
+    });
     let console = Console {
         metrics: Arc::new(Metrics::new(Arc::clone(&control))),
         control,
-        token: Arc::new(token),
+        token,
     };
     let guarded = Router::new()
         .route("/metrics", get(metrics))
@@ -84,13 +94,14 @@ pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .merge(guarded)
+        .with_state(console)
+        .merge(pages)
         .fallback(|| async {
             refuse(
                 StatusCode::NOT_FOUND,
                 "no such page; see /api/v1/openapi.json",
             )
         })
-        .with_state(console)
 }
 
 /// A bound admin listener, ready to serve.

@@ -308,8 +308,9 @@ pub struct AuditEntry {
     /// When, in milliseconds since the Unix epoch.
     pub at_ms: u64,
     /// Who did it: an account (`telegram:42`; `console:console` on the
-    /// console), `admin:api` through the admin API, `cli:<user>` with the
-    /// command line on a stopped bot.
+    /// console), `admin:api` through the admin API, `admin:web` on the
+    /// console's pages, `cli:<user>` with the command line on a stopped
+    /// bot.
     pub actor: String,
     /// What: `link`, `unlink`, `role`, `ban`, `unban`, `chat-plugins`,
     /// `grant`, `revoke` or `resume` (see [`AUDIT_ACTIONS`]).

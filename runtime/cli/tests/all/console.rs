@@ -370,3 +370,178 @@ fn metrics_parse_as_prometheus_text_and_move_as_events_flow_behind_the_token() -
     bot.stop()?;
     Ok(())
 }
+
+/// A browser without a cookie jar of its own: cookies are kept by hand,
+/// redirects are not followed.
+struct Browser {
+    http: reqwest::blocking::Client,
+    base: String,
+    cookies: std::collections::BTreeMap<String, String>,
+}
+
+impl Browser {
+    fn new(address: &str) -> Result<Self> {
+        Ok(Self {
+            http: reqwest::blocking::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?,
+            base: format!("http://{address}"),
+            cookies: Default::default(),
+        })
+    }
+
+    fn keep(&mut self, response: &reqwest::blocking::Response) {
+        for value in response.headers().get_all("set-cookie") {
+            let Some((pair, _)) = value.to_str().unwrap_or_default().split_once(';') else {
+                continue;
+            };
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        pairs.join("; ")
+    }
+
+    /// `GET path`: status, `Location`, body.
+    fn get(&mut self, path: &str) -> Result<(u16, String, String)> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()?;
+        self.answer(response)
+    }
+
+    /// Posts `form` to `path`, from this site unless `origin` says otherwise.
+    fn post(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        origin: Option<&str>,
+    ) -> Result<(u16, String, String)> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .form(form);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send()?;
+        self.answer(response)
+    }
+
+    fn answer(&mut self, response: reqwest::blocking::Response) -> Result<(u16, String, String)> {
+        self.keep(&response);
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok((status, location, response.text()?))
+    }
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf_of(page: &str) -> Result<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).context("no csrf field")? + marker.len();
+    let end = page[start..].find('"').context("unterminated csrf field")?;
+    Ok(page[start..start + end].to_owned())
+}
+
+#[test]
+fn the_owner_signs_in_with_the_token_and_grants_from_the_plugins_page_at_once() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start(dir.path(), "")?;
+    let mut browser = Browser::new(&bot.address)?;
+    assert_eq!(
+        browser.get("/")?.0,
+        303,
+        "signed out, the overview sends to the sign-in"
+    );
+    let (status, _, page) = browser.get("/signin")?;
+    assert_eq!(status, 200);
+    let csrf = csrf_of(&page)?;
+
+    let (status, _, page) = browser.post(
+        "/signin",
+        &[("csrf", &csrf), ("token", "not-the-token")],
+        None,
+    )?;
+    assert_eq!(status, 401);
+    assert!(
+        page.contains("That is not this bot&#39;s admin token")
+            || page.contains("That is not this bot's admin token"),
+        "{page}"
+    );
+    let (status, _, _) = browser.post("/signin", &[("csrf", "forged"), ("token", TOKEN)], None)?;
+    assert_eq!(status, 403, "a sign-in without the form's token is refused");
+    let (status, location, _) =
+        browser.post("/signin", &[("csrf", &csrf), ("token", TOKEN)], None)?;
+    assert_eq!((status, location.as_str()), (303, "/"));
+    assert!(browser.cookies.contains_key("plugboard_console"));
+
+    bot.ask("/echo hello")?;
+    let (status, _, overview) = browser.get("/")?;
+    assert_eq!(status, 200);
+    assert!(
+        overview.contains("<th scope=\"row\">console</th>"),
+        "{overview}"
+    );
+    assert!(overview.contains("1 received"), "{overview}");
+
+    let (status, _, plugins) = browser.get("/plugins")?;
+    assert_eq!(status, 200);
+    assert!(
+        plugins.contains("Grant kv<span class=\"visually-hidden\"> for notes"),
+        "{plugins}"
+    );
+    let csrf = csrf_of(&plugins)?;
+    let form = [("csrf", csrf.as_str()), ("permission", "kv")];
+    let (status, _, _) =
+        browser.post("/plugins/notes/grant", &form, Some("http://evil.example"))?;
+    assert_eq!(status, 403, "a form posted from another site is refused");
+    let (status, _, _) = browser.post(
+        "/plugins/notes/grant",
+        &[("csrf", "forged"), ("permission", "kv")],
+        None,
+    )?;
+    assert_eq!(status, 403);
+    let (status, location, _) = browser.post("/plugins/notes/grant", &form, None)?;
+    assert_eq!((status, location.as_str()), (303, "/plugins"));
+    let (_, _, plugins) = browser.get("/plugins")?;
+    assert!(
+        plugins.contains("Granted kv for notes; it takes effect now."),
+        "{plugins}"
+    );
+    assert!(
+        plugins.contains("Revoke kv<span class=\"visually-hidden\"> for notes"),
+        "{plugins}"
+    );
+    let remembered = bot.ask("/remember tea green")?;
+    ensure!(remembered.contains("tea"), "{remembered}");
+
+    let (ok, audit, stderr) = bot.cli(&["audit", "--json", "--action", "grant"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&audit)?;
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"], "admin:web");
+
+    let (status, location, _) = browser.post("/signout", &[("csrf", &csrf)], None)?;
+    assert_eq!((status, location.as_str()), (303, "/signin"));
+    assert_eq!(browser.get("/plugins")?.0, 303, "signed out again");
+    bot.stop()?;
+    Ok(())
+}

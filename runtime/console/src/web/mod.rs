@@ -1,0 +1,514 @@
+//! The console's web pages: sign in with the admin token, the overview
+//! (state, uptime, traffic, adapters, suspensions) and the plugins (grant,
+//! revoke, resume). Plain HTML forms, no script; the marketplace's
+//! stylesheet, so that both look alike.
+//!
+//! Every page but the sign-in page needs a session ([`session`]); every
+//! form posts back its CSRF token. Owner decisions go through the same
+//! [`Control`] calls as the JSON API, recorded in the audit log as done
+//! by `admin:web`.
+
+mod session;
+
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use plugboard_bot::control::Control;
+use serde::Deserialize;
+
+use crate::api::AdapterStatus;
+use crate::auth::AdminToken;
+use crate::listing::Listing;
+pub(crate) use session::Sessions;
+use session::{Notice, SESSION_HOURS, Visitor};
+
+/// Who the audit log says acted through the web pages.
+pub const WEB_ACTOR: &str = "admin:web";
+
+/// The one stylesheet, the marketplace's.
+const CSS: &str = include_str!("../../../../registry/server/static/style.css");
+/// Where it is served; the name changes with its content, so browsers may
+/// keep it.
+static CSS_PATH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use sha2::{Digest, Sha256};
+    let hash = hex::encode(Sha256::digest(CSS.as_bytes()));
+    format!("/static/style.{}.css", &hash[..16])
+});
+
+/// What the pages share.
+#[derive(Clone)]
+pub(crate) struct Web {
+    pub(crate) control: Arc<Control>,
+    pub(crate) token: Arc<AdminToken>,
+    pub(crate) token_var: Arc<str>,
+    pub(crate) sessions: Arc<Sessions>,
+    pub(crate) rates: Arc<Rates>,
+}
+
+/// The pages' routes.
+pub(crate) fn routes(web: Web) -> axum::Router {
+    axum::Router::new()
+        .route("/", get(overview))
+        .route("/signin", get(signin_page).post(signin))
+        .route("/signout", post(signout))
+        .route("/plugins", get(plugins))
+        .route("/plugins/{name}/grant", post(grant))
+        .route("/plugins/{name}/revoke", post(revoke))
+        .route("/plugins/{name}/resume", post(resume))
+        .route(CSS_PATH.as_str(), get(stylesheet))
+        .with_state(web)
+}
+
+/// Events received per second, over about the last minute: the total
+/// sampled every few seconds while the console serves.
+#[derive(Default)]
+pub(crate) struct Rates {
+    samples: Mutex<VecDeque<(Instant, u64)>>,
+}
+
+/// How often the total is sampled, and how far back the rate looks.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+fn events_total(control: &Control) -> u64 {
+    control
+        .adapters()
+        .iter()
+        .map(|a| a.events.load(Ordering::Relaxed))
+        .sum()
+}
+
+impl Rates {
+    /// Samples `control`'s events while it lives (on the running Tokio
+    /// runtime; none outside one).
+    pub(crate) fn follow(self: &Arc<Self>, control: &Arc<Control>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let rates = Arc::downgrade(self);
+        let control: Weak<Control> = Arc::downgrade(control);
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(SAMPLE_EVERY);
+            loop {
+                every.tick().await;
+                let (Some(rates), Some(control)) = (rates.upgrade(), control.upgrade()) else {
+                    return;
+                };
+                rates.sample(Instant::now(), events_total(&control));
+            }
+        });
+    }
+
+    fn sample(&self, at: Instant, total: u64) {
+        let mut samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        samples.push_back((at, total));
+        while samples
+            .front()
+            .is_some_and(|(t, _)| at.duration_since(*t) > RATE_WINDOW + SAMPLE_EVERY)
+        {
+            samples.pop_front();
+        }
+    }
+
+    /// Events per second from the oldest sample to `total` now.
+    fn per_second(&self, now: Instant, total: u64) -> f64 {
+        let samples = self.samples.lock().unwrap_or_else(|p| p.into_inner());
+        match samples.front() {
+            Some((at, then)) if now > *at => {
+                total.saturating_sub(*then) as f64 / now.duration_since(*at).as_secs_f64()
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+/// What every page's frame shows.
+struct Layout {
+    title: &'static str,
+    here: &'static str,
+    css: &'static str,
+    signed_in: bool,
+    csrf: String,
+    notice: Option<String>,
+    problem: Option<String>,
+}
+
+impl Layout {
+    fn new(title: &'static str, here: &'static str, visitor: &Visitor) -> Self {
+        let (notice, problem) = match &visitor.notice {
+            Some(Notice::Done(text)) => (Some(text.clone()), None),
+            Some(Notice::Refused(text)) => (None, Some(text.clone())),
+            None => (None, None),
+        };
+        Layout {
+            title,
+            here,
+            css: CSS_PATH.as_str(),
+            signed_in: visitor.signed_in,
+            csrf: visitor.csrf.clone(),
+            notice,
+            problem,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+struct SigninPage {
+    l: Layout,
+    var: Arc<str>,
+    hours: u64,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage {
+    l: Layout,
+    ready: bool,
+    uptime: String,
+    events: u64,
+    events_per_second: String,
+    failures: u64,
+    queue_depth: usize,
+    queue_capacity: usize,
+    plugins: usize,
+    suspended: Vec<(String, String)>,
+    adapters: Vec<AdapterStatus>,
+}
+
+#[derive(Template)]
+#[template(path = "plugins.html")]
+struct PluginsPage {
+    l: Layout,
+    listing: Listing,
+}
+
+fn page(template: &impl Template, visitor: &Visitor) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                html,
+            )
+                .into_response();
+            if let Some(cookie) = &visitor.set_cookie {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, cookie.clone());
+            }
+            response
+        }
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot render the page: {e}"),
+        )
+            .into_response(),
+    }
+}
+
+fn see_other(to: &str) -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
+}
+
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "This form is out of date or came from another site; reload the page and try again.",
+    )
+        .into_response()
+}
+
+/// `seconds` as days, hours and minutes.
+fn duration_words(seconds: u64) -> String {
+    let (days, hours, minutes) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes} min"),
+        (0, _) => format!("{hours} h {minutes} min"),
+        _ => format!("{days} d {hours} h"),
+    }
+}
+
+async fn overview(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    if !visitor.signed_in {
+        return see_other("/signin");
+    }
+    let control = &web.control;
+    let relaxed = Ordering::Relaxed;
+    let adapters: Vec<AdapterStatus> = control
+        .adapters()
+        .iter()
+        .map(|a| AdapterStatus {
+            platform: a.platform.to_string(),
+            events: a.events.load(relaxed),
+            deliveries: a.deliveries.load(relaxed),
+            dropped: a.dropped.load(relaxed),
+            connected: a.health.connected(),
+            reconnects: a.health.reconnects(),
+            last_problem: a.health.last_problem(),
+        })
+        .collect();
+    let plugins = control.plugins();
+    let events = adapters.iter().map(|a| a.events).sum();
+    let (queue_depth, queue_capacity) = control.queue();
+    let template = OverviewPage {
+        l: Layout::new("Overview", "overview", &visitor),
+        ready: control.ready(),
+        uptime: duration_words(control.uptime().as_secs()),
+        events,
+        events_per_second: format!("{:.1}", web.rates.per_second(Instant::now(), events)),
+        failures: plugins.iter().map(|p| p.stats().1).sum(),
+        queue_depth,
+        queue_capacity,
+        plugins: plugins.len(),
+        suspended: plugins
+            .iter()
+            .filter_map(|p| Some((p.name().to_owned(), p.suspended()?)))
+            .collect(),
+        adapters,
+    };
+    page(&template, &visitor)
+}
+
+async fn signin_page(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    if visitor.signed_in {
+        return see_other("/");
+    }
+    let template = SigninPage {
+        l: Layout::new("Sign in", "signin", &visitor),
+        var: Arc::clone(&web.token_var),
+        hours: SESSION_HOURS,
+    };
+    page(&template, &visitor)
+}
+
+#[derive(Deserialize)]
+struct SigninForm {
+    csrf: String,
+    token: String,
+}
+
+async fn signin(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    form: Result<Form<SigninForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    let Ok(Form(form)) = form else {
+        return forbidden();
+    };
+    if !visitor.posted(&form.csrf) {
+        return forbidden();
+    }
+    if !web.token.matches(form.token.trim()) {
+        tracing::warn!("console: a sign-in with a wrong token");
+        let mut l = Layout::new("Sign in", "signin", &visitor);
+        l.problem = Some(format!(
+            "That is not this bot's admin token. It is the value of {} in the bot's environment.",
+            web.token_var
+        ));
+        let template = SigninPage {
+            l,
+            var: Arc::clone(&web.token_var),
+            hours: SESSION_HOURS,
+        };
+        let mut response = page(&template, &visitor);
+        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        return response;
+    }
+    let mut response = see_other("/");
+    if let Some(cookie) = web.sessions.begin(&headers) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct CsrfForm {
+    csrf: String,
+}
+
+async fn signout(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    match form {
+        Ok(Form(form)) if visitor.posted(&form.csrf) => {
+            let mut response = see_other("/signin");
+            let forget: HeaderValue = web.sessions.end(&visitor);
+            response.headers_mut().append(header::SET_COOKIE, forget);
+            response
+        }
+        _ => forbidden(),
+    }
+}
+
+async fn plugins(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    if !visitor.signed_in {
+        return see_other("/signin");
+    }
+    let control = Arc::clone(&web.control);
+    let listing = match tokio::task::spawn_blocking(move || crate::server::listing(&control)).await
+    {
+        Ok(listing) => listing,
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let template = PluginsPage {
+        l: Layout::new("Plugins", "plugins", &visitor),
+        listing,
+    };
+    page(&template, &visitor)
+}
+
+#[derive(Deserialize)]
+struct PermissionForm {
+    csrf: String,
+    permission: String,
+}
+
+/// Runs an owner decision posted from a page, leaves its outcome for the
+/// next page, and goes back to the plugins.
+async fn decide(
+    web: Web,
+    headers: HeaderMap,
+    csrf: Option<&str>,
+    decision: impl FnOnce(&Control) -> Result<String, String> + Send + 'static,
+) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    if !visitor.signed_in {
+        return see_other("/signin");
+    }
+    if !csrf.is_some_and(|csrf| visitor.posted(csrf)) {
+        return forbidden();
+    }
+    let control = Arc::clone(&web.control);
+    let notice = match tokio::task::spawn_blocking(move || decision(&control)).await {
+        Ok(Ok(done)) => Notice::Done(done),
+        Ok(Err(refused)) => Notice::Refused(refused),
+        Err(e) => Notice::Refused(e.to_string()),
+    };
+    web.sessions.tell(&visitor, notice);
+    see_other("/plugins")
+}
+
+async fn change(
+    web: Web,
+    headers: HeaderMap,
+    name: String,
+    form: Option<PermissionForm>,
+    grant: bool,
+) -> Response {
+    let (csrf, permission) = match form {
+        Some(form) => (Some(form.csrf), form.permission),
+        None => (None, String::new()),
+    };
+    decide(web, headers, csrf.as_deref(), move |control| {
+        let change = control
+            .change_grants(&name, &[permission], grant, WEB_ACTOR)
+            .map_err(|e| e.to_string())?;
+        let verb = if grant { "Granted" } else { "Revoked" };
+        let mut done = format!(
+            "{verb} {} for {}; it takes effect now.",
+            change.detail(),
+            name
+        );
+        if !change.still_in_config.is_empty() {
+            done.push_str(" The config still grants it: remove it from [plugins.");
+            done.push_str(&name);
+            done.push_str("] grants too.");
+        }
+        Ok(done)
+    })
+    .await
+}
+
+async fn grant(
+    State(web): State<Web>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    form: Result<Form<PermissionForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    change(web, headers, name, form.ok().map(|f| f.0), true).await
+}
+
+async fn revoke(
+    State(web): State<Web>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    form: Result<Form<PermissionForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    change(web, headers, name, form.ok().map(|f| f.0), false).await
+}
+
+async fn resume(
+    State(web): State<Web>,
+    UrlPath(name): UrlPath<String>,
+    headers: HeaderMap,
+    form: Result<Form<CsrfForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let csrf = form.ok().map(|f| f.0.csrf);
+    decide(
+        web,
+        headers,
+        csrf.as_deref(),
+        move |control| match control.resume(&name, WEB_ACTOR) {
+            Ok(true) => Ok(format!("Resumed {name}; it runs again now.")),
+            Ok(false) => Ok(format!("{name} is not suspended.")),
+            Err(e) => Err(e.to_string()),
+        },
+    )
+    .await
+}
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        CSS,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_is_events_since_the_oldest_sample_per_second() {
+        let rates = Rates::default();
+        let start = Instant::now();
+        assert_eq!(rates.per_second(start, 10), 0.0);
+        rates.sample(start, 100);
+        rates.sample(start + Duration::from_secs(5), 150);
+        let rate = rates.per_second(start + Duration::from_secs(10), 200);
+        assert!((rate - 10.0).abs() < 1e-9, "{rate}");
+        // Samples older than the window are forgotten.
+        rates.sample(start + Duration::from_secs(100), 300);
+        let rate = rates.per_second(start + Duration::from_secs(110), 400);
+        assert!((rate - 10.0).abs() < 1e-9, "{rate}");
+    }
+
+    #[test]
+    fn durations_read_as_days_hours_and_minutes() {
+        assert_eq!(duration_words(59), "0 min");
+        assert_eq!(duration_words(3_660), "1 h 1 min");
+        assert_eq!(duration_words(90_000), "1 d 1 h");
+    }
+}

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use plugboard_adapter::{EventSink, Health, SubmitFuture};
 use plugboard_host::plugin::{LoadedPlugin, Target};
 use plugboard_model::event::{Event, Platform};
-use plugboard_people::People;
+use plugboard_people::{ChatChange, ChatPlugins, People, Role, RoleError};
 use plugboard_registry_types::Permission;
 use plugboard_store::{Store, StoreError};
 use tokio::sync::{Semaphore, oneshot, watch};
@@ -49,6 +49,15 @@ pub enum ControlError {
     /// The people records (the audit log among them) could not be read.
     #[error("cannot read the people records: {0}")]
     Records(String),
+    /// A chat was not named as `platform:id`.
+    #[error("`{0}` is not a chat; name it as platform:id, e.g. telegram:-1001234567890")]
+    BadChat(String),
+    /// The bot keeps no people (an embedded bot without them).
+    #[error("this bot keeps no people, so no per-chat settings")]
+    NoPeople,
+    /// The change would change nothing.
+    #[error("nothing to change: {0}")]
+    Unchanged(String),
 }
 
 /// What loading the plugin set said, besides the plugins that run.
@@ -262,6 +271,54 @@ impl Control {
         );
         self.audit(actor, change.action(), plugin, &change.detail())?;
         Ok(change)
+    }
+
+    /// The chats whose plugins were changed (turned off, or an allow-list),
+    /// as `(platform:chat, settings)`.
+    pub fn chat_plugins(&self) -> Result<Vec<(String, ChatPlugins)>, ControlError> {
+        let Some(people) = self.people() else {
+            return Ok(Vec::new());
+        };
+        let all = people
+            .all_chat_plugins()
+            .map_err(|e| ControlError::Records(e.to_string()))?;
+        Ok(all
+            .into_iter()
+            .map(|(platform, chat, settings)| (format!("{platform}:{chat}"), settings))
+            .collect())
+    }
+
+    /// Changes which plugins serve `chat` (`platform:id`, as the audit log
+    /// and `/plugins` name it), as the owner `actor`; audited. Returns the
+    /// chat's settings after the change.
+    pub fn change_chat_plugins(
+        &self,
+        chat: &str,
+        change: ChatChange,
+        actor: &str,
+    ) -> Result<ChatPlugins, ControlError> {
+        let (platform, id) = chat
+            .split_once(':')
+            .filter(|(platform, id)| !platform.is_empty() && !id.is_empty())
+            .ok_or_else(|| ControlError::BadChat(chat.to_owned()))?;
+        let named = |plugin: &String| self.plugin(plugin).map(|_| ());
+        match &change {
+            ChatChange::Off(plugin) | ChatChange::On(plugin) => named(plugin)?,
+            ChatChange::Only(plugins) => plugins.iter().try_for_each(named)?,
+            ChatChange::All => {}
+        }
+        let people = self.people().ok_or(ControlError::NoPeople)?;
+        let owner = BTreeSet::from([Role::Owner]);
+        let after = people
+            .change_chat_plugins(actor, &owner, platform, id, change)
+            .map_err(|e| match e {
+                RoleError::Unchanged(why) => ControlError::Unchanged(why),
+                other => ControlError::Records(other.to_string()),
+            })?;
+        people
+            .flush()
+            .map_err(|e| ControlError::Audit(e.to_string()))?;
+        Ok(after)
     }
 
     /// Lifts the circuit breaker's suspension of `plugin`, recorded in the

@@ -10,6 +10,8 @@
 //! | `POST /plugins/{name}/resume` | | [`Resumed`] |
 //! | `GET /audit?last=50&action=grant` | | a list of [`AuditEntry`] |
 //! | `GET /usage?days=7` | | [`UsageReport`] |
+//! | `GET /chats` | | a list of [`ChatSettings`] |
+//! | `POST /chats/{platform:id}/plugins` | [`ChatPluginsChange`] | [`ChatSettings`] |
 //! | `GET /openapi.json` | | this table as OpenAPI 3.1 |
 //!
 //! A refusal answers with a 4xx or 5xx status and an [`ApiError`].
@@ -61,6 +63,55 @@ pub struct AuditQuery {
 
 fn default_last() -> usize {
     50
+}
+
+/// Which plugins serve one chat, where that was changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSettings {
+    /// The chat, `platform:id`.
+    pub chat: String,
+    /// Plugins turned off there.
+    pub off: Vec<String>,
+    /// When set, the only plugins that serve it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<Vec<String>>,
+}
+
+impl ChatSettings {
+    /// `chat`'s `settings`.
+    pub fn of(chat: String, settings: &plugboard_people::ChatPlugins) -> Self {
+        Self {
+            chat,
+            off: settings.off.iter().cloned().collect(),
+            only: settings.only.as_ref().map(|o| o.iter().cloned().collect()),
+        }
+    }
+}
+
+/// A change of which plugins serve a chat: `{"off": "dice"}`,
+/// `{"on": "dice"}`, `{"only": ["dice", "notes"]}` or `"all"`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatPluginsChange {
+    /// Turn a plugin off there.
+    Off(String),
+    /// Turn it on again.
+    On(String),
+    /// Only these plugins serve it from now on.
+    Only(Vec<String>),
+    /// Every plugin serves it again.
+    All,
+}
+
+impl From<ChatPluginsChange> for plugboard_people::ChatChange {
+    fn from(change: ChatPluginsChange) -> Self {
+        match change {
+            ChatPluginsChange::Off(p) => Self::Off(p),
+            ChatPluginsChange::On(p) => Self::On(p),
+            ChatPluginsChange::Only(ps) => Self::Only(ps.into_iter().collect()),
+            ChatPluginsChange::All => Self::All,
+        }
+    }
 }
 
 /// `GET /usage`'s query.

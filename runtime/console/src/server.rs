@@ -25,8 +25,8 @@ use plugboard_bot::control::{Control, ControlError};
 use plugboard_bot::grants::GrantError;
 
 use crate::api::{
-    AdapterStatus, ApiError, AuditEntry, AuditQuery, GrantChange, OPENAPI, Permissions, Resumed,
-    Status, UsageQuery, UsageReport,
+    AdapterStatus, ApiError, AuditEntry, AuditQuery, ChatPluginsChange, ChatSettings, GrantChange,
+    OPENAPI, Permissions, Resumed, Status, UsageQuery, UsageReport,
 };
 use crate::auth::AdminToken;
 use crate::listing::Listing;
@@ -88,6 +88,8 @@ pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
         .route("/api/v1/plugins/{name}/resume", post(resume))
         .route("/api/v1/audit", get(audit))
         .route("/api/v1/usage", get(usage))
+        .route("/api/v1/chats", get(chats))
+        .route("/api/v1/chats/{chat}/plugins", post(chat_plugins))
         .route("/api/v1/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(console.clone(), authorize));
     Router::new()
@@ -208,7 +210,10 @@ fn refusal(e: &ControlError) -> Response {
         ControlError::Grant(GrantError::Unknown(_) | GrantError::NotAsked { .. }) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        ControlError::NoConfig => StatusCode::CONFLICT,
+        ControlError::NoConfig | ControlError::NoPeople | ControlError::Unchanged(_) => {
+            StatusCode::CONFLICT
+        }
+        ControlError::BadChat(_) => StatusCode::UNPROCESSABLE_ENTITY,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     refuse(status, e.to_string())
@@ -416,6 +421,42 @@ async fn usage(
     .map(Json)
 }
 
+async fn chats(State(console): State<Console>) -> Result<Json<Vec<ChatSettings>>, Response> {
+    let control = Arc::clone(&console.control);
+    blocking(move || {
+        Ok(control
+            .chat_plugins()?
+            .into_iter()
+            .map(|(chat, settings)| ChatSettings::of(chat, &settings))
+            .collect())
+    })
+    .await
+    .map(Json)
+}
+
+async fn chat_plugins(
+    State(console): State<Console>,
+    UrlPath(chat): UrlPath<String>,
+    body: Body<ChatPluginsChange>,
+) -> Result<Json<ChatSettings>, Response> {
+    let Json(change) = body.map_err(|rejection| {
+        refuse(
+            rejection.status(),
+            format!(
+                "{}; send {{\"off\": \"dice\"}}, {{\"on\": \"dice\"}}, {{\"only\": [\"dice\"]}} or \"all\" as application/json",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let control = Arc::clone(&console.control);
+    blocking(move || {
+        let after = control.change_chat_plugins(&chat, change.into(), API_ACTOR)?;
+        Ok(ChatSettings::of(chat, &after))
+    })
+    .await
+    .map(Json)
+}
+
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
@@ -467,7 +508,10 @@ mod tests {
         for (path, methods) in doc["paths"].as_object().expect("paths") {
             for (method, operation) in methods.as_object().expect("methods") {
                 let open = operation["security"] == serde_json::json!([]);
-                found.push((method.to_uppercase(), path.replace("{name}", "echo"), open));
+                let path = path
+                    .replace("{name}", "echo")
+                    .replace("{chat}", "telegram:42");
+                found.push((method.to_uppercase(), path, open));
             }
         }
         found
@@ -477,7 +521,7 @@ mod tests {
     async fn every_documented_route_is_served_and_all_but_health_need_the_token() {
         let app = console();
         let documented = documented();
-        assert_eq!(documented.len(), 11, "{documented:?}");
+        assert_eq!(documented.len(), 13, "{documented:?}");
         for (method, path, open) in documented {
             let (status, body) = call(&app, &method, &path, false).await;
             match open {

@@ -106,6 +106,22 @@ impl People {
         Ok(found)
     }
 
+    /// Every chat whose plugins were changed, as `(platform, chat,
+    /// settings)`, sorted.
+    pub fn all_chat_plugins(&self) -> Result<Vec<(String, String, ChatPlugins)>, LinkError> {
+        let mut all: Vec<(String, String, ChatPlugins)> = self
+            .load_chats()?
+            .into_iter()
+            .flat_map(|(platform, chats)| {
+                chats
+                    .into_iter()
+                    .map(move |(chat, settings)| (platform.clone(), chat, (*settings).clone()))
+            })
+            .collect();
+        all.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        Ok(all)
+    }
+
     fn load_chats(&self) -> Result<ChatTable, LinkError> {
         let mut table = ChatTable::new();
         let mut after: Option<String> = None;

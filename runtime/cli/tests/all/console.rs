@@ -462,7 +462,8 @@ fn csrf_of(page: &str) -> Result<String> {
 }
 
 #[test]
-fn the_owner_signs_in_with_the_token_and_grants_from_the_plugins_page_at_once() -> Result<()> {
+fn the_owner_signs_in_with_the_token_grants_and_turns_a_plugin_off_in_one_chat_from_the_pages()
+-> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut bot = ConsoleBot::start(dir.path(), "")?;
     let mut browser = Browser::new(&bot.address)?;
@@ -538,6 +539,54 @@ fn the_owner_signs_in_with_the_token_and_grants_from_the_plugins_page_at_once() 
     let entries: Vec<serde_json::Value> = serde_json::from_str(&audit)?;
     assert_eq!(entries.len(), 1, "{audit}");
     assert_eq!(entries[0]["actor"], "admin:web");
+
+    // Turned off in the console's chat, echo is refused there.
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("chat", "console:console"),
+        ("plugin", "echo"),
+        ("action", "off"),
+    ];
+    let (status, location, _) = browser.post("/chats", &form, None)?;
+    assert_eq!((status, location.as_str()), (303, "/plugins"));
+    let (_, _, plugins) = browser.get("/plugins")?;
+    assert!(
+        plugins.contains("Turned echo off in console:console."),
+        "{plugins}"
+    );
+    assert!(
+        plugins.contains("<th scope=\"row\"><code>console:console</code></th>"),
+        "{plugins}"
+    );
+    let refused = bot.ask("/echo anyone?")?;
+    assert!(
+        refused.starts_with("/echo is turned off in this chat"),
+        "{refused}"
+    );
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("chat", "console:console"),
+        ("action", "all"),
+    ];
+    browser.post("/chats", &form, None)?;
+    assert_eq!(bot.ask("/echo back")?, "back");
+    let (_, _, plugins) = browser.get("/plugins")?;
+    assert!(
+        plugins.contains("Every plugin serves console:console again."),
+        "{plugins}"
+    );
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("chat", "nowhere"),
+        ("plugin", "echo"),
+        ("action", "off"),
+    ];
+    browser.post("/chats", &form, None)?;
+    let (_, _, plugins) = browser.get("/plugins")?;
+    assert!(
+        plugins.contains("`nowhere` is not a chat; name it as platform:id"),
+        "{plugins}"
+    );
 
     let (status, location, _) = browser.post("/signout", &[("csrf", &csrf)], None)?;
     assert_eq!((status, location.as_str()), (303, "/signin"));

@@ -1,6 +1,6 @@
 //! The console's web pages: sign in with the admin token, the overview
 //! (state, uptime, traffic, adapters, suspensions) and the plugins (grant,
-//! revoke, resume). Plain HTML forms, no script; the marketplace's
+//! revoke, resume, and which plugins serve which chat). Plain HTML forms, no script; the marketplace's
 //! stylesheet, so that both look alike.
 //!
 //! Every page but the sign-in page needs a session ([`session`]); every
@@ -22,9 +22,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use plugboard_bot::control::Control;
+use plugboard_people::ChatChange;
 use serde::Deserialize;
 
-use crate::api::AdapterStatus;
+use crate::api::{AdapterStatus, ChatSettings};
 use crate::auth::AdminToken;
 use crate::listing::Listing;
 pub(crate) use session::Sessions;
@@ -63,6 +64,7 @@ pub(crate) fn routes(web: Web) -> axum::Router {
         .route("/plugins/{name}/grant", post(grant))
         .route("/plugins/{name}/revoke", post(revoke))
         .route("/plugins/{name}/resume", post(resume))
+        .route("/chats", post(chat))
         .route(CSS_PATH.as_str(), get(stylesheet))
         .with_state(web)
 }
@@ -189,6 +191,7 @@ struct OverviewPage {
 struct PluginsPage {
     l: Layout,
     listing: Listing,
+    chats: Vec<ChatSettings>,
 }
 
 fn page(template: &impl Template, visitor: &Visitor) -> Response {
@@ -363,14 +366,26 @@ async fn plugins(State(web): State<Web>, headers: HeaderMap) -> Response {
         return see_other("/signin");
     }
     let control = Arc::clone(&web.control);
-    let listing = match tokio::task::spawn_blocking(move || crate::server::listing(&control)).await
-    {
-        Ok(listing) => listing,
+    let read = tokio::task::spawn_blocking(move || {
+        let chats = control.chat_plugins().map(|chats| {
+            chats
+                .into_iter()
+                .map(|(chat, settings)| ChatSettings::of(chat, &settings))
+                .collect()
+        });
+        (crate::server::listing(&control), chats)
+    });
+    let (listing, chats) = match read.await {
+        Ok((listing, Ok(chats))) => (listing, chats),
+        Ok((_, Err(e))) => {
+            return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+        }
         Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
     };
     let template = PluginsPage {
         l: Layout::new("Plugins", "plugins", &visitor),
         listing,
+        chats,
     };
     page(&template, &visitor)
 }
@@ -472,6 +487,54 @@ async fn resume(
             Err(e) => Err(e.to_string()),
         },
     )
+    .await
+}
+
+#[derive(Deserialize)]
+struct ChatForm {
+    csrf: String,
+    chat: String,
+    #[serde(default)]
+    plugin: String,
+    action: String,
+}
+
+async fn chat(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    form: Result<Form<ChatForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let Ok(Form(form)) = form else {
+        return decide(web, headers, None, |_| Err(String::new())).await;
+    };
+    let ChatForm {
+        csrf,
+        chat,
+        plugin,
+        action,
+    } = form;
+    decide(web, headers, Some(&csrf), move |control| {
+        let chat = chat.trim();
+        let (change, done) = match action.as_str() {
+            "off" => (
+                ChatChange::Off(plugin.clone()),
+                format!("Turned {plugin} off in {chat}."),
+            ),
+            "on" => (
+                ChatChange::On(plugin.clone()),
+                format!("Turned {plugin} on in {chat}."),
+            ),
+            "all" => (
+                ChatChange::All,
+                format!("Every plugin serves {chat} again."),
+            ),
+            other => return Err(format!("unknown change {other:?}")),
+        };
+        control
+            .change_chat_plugins(chat, change, WEB_ACTOR)
+            .map(|_| done)
+            .map_err(|e| e.to_string())
+    })
     .await
 }
 

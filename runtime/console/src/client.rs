@@ -3,7 +3,8 @@
 //! store, as before the bot started).
 //!
 //! The bot is looked for at the address in `<data_dir>/admin-address`
-//! (written while it runs), else at `[admin] listen`. Nobody answering
+//! (written while it runs, with its process id: the file of a process
+//! that is gone is ignored), else at `[admin] listen`. Nobody answering
 //! there means the bot is stopped; anything else (a refusal, a wrong
 //! token, a bot that answers garbage) is an error naming the problem, never
 //! a silent fallback that would change the store behind a running bot.
@@ -81,7 +82,8 @@ impl AdminClient {
         };
         let written = std::fs::read_to_string(config.data_dir().join(crate::ADDRESS_FILE)).ok();
         let addr = written
-            .and_then(|a| a.trim().parse::<SocketAddr>().ok())
+            .as_deref()
+            .and_then(written_address)
             .unwrap_or(admin.listen);
         if addr.port() == 0 || std::net::TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).is_err()
         {
@@ -196,6 +198,20 @@ impl AdminClient {
     }
 }
 
+/// The address in an address file, unless the process that wrote it is
+/// gone (a bot that crashed leaves its file behind, and its port may be
+/// another program's by now: the token must not go there).
+fn written_address(file: &str) -> Option<SocketAddr> {
+    let mut words = file.split_whitespace();
+    let addr = words.next()?.parse().ok()?;
+    let pid: u32 = words.next()?.parse().ok()?;
+    let proc = std::path::Path::new("/proc");
+    if proc.is_dir() && !proc.join(pid.to_string()).exists() {
+        return None;
+    }
+    Some(addr)
+}
+
 /// A plugin name as one path segment. Names the loader accepts are
 /// lowercase letters, digits and dashes; anything else is percent-encoded
 /// so that it cannot reach another path.
@@ -206,4 +222,30 @@ fn segment(name: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_file_counts_only_while_its_process_lives() {
+        let here = format!("127.0.0.1:8470 {}\n", std::process::id());
+        assert_eq!(
+            written_address(&here),
+            Some(SocketAddr::from(([127, 0, 0, 1], 8470)))
+        );
+        if std::path::Path::new("/proc").is_dir() {
+            assert_eq!(written_address("127.0.0.1:8470 4294967"), None);
+        }
+        assert_eq!(written_address("127.0.0.1:8470"), None, "no process id");
+        assert_eq!(written_address("garbage 1"), None);
+    }
+
+    #[test]
+    fn a_plugin_name_stays_one_path_segment() {
+        assert_eq!(segment("notes"), "notes");
+        assert_eq!(segment("../admin"), "%2E%2E%2Fadmin");
+        assert_eq!(segment("a b?c#d"), "a%20b%3Fc%23d");
+    }
 }

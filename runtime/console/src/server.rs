@@ -113,8 +113,9 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Binds `config.listen` and writes the address it got to
-    /// `<data_dir>/admin-address`; checks the token first, so that a bot
+    /// Binds `config.listen` and writes the address it got, and this
+    /// process's id, to `<data_dir>/admin-address`; checks the token
+    /// first, so that a bot
     /// without one refuses to start its listener rather than serve
     /// unguarded.
     pub async fn bind(
@@ -139,9 +140,9 @@ impl Listener {
             );
         }
         let address_file = data_dir.join(crate::ADDRESS_FILE);
-        if let Err(e) = std::fs::create_dir_all(data_dir)
-            .and_then(|()| std::fs::write(&address_file, format!("{bound}\n")))
-        {
+        if let Err(e) = std::fs::create_dir_all(data_dir).and_then(|()| {
+            std::fs::write(&address_file, format!("{bound} {}\n", std::process::id()))
+        }) {
             tracing::warn!(
                 "cannot write {}: {e}; the CLI finds the bot at the configured address only",
                 address_file.display()

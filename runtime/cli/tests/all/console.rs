@@ -50,8 +50,10 @@ impl ConsoleBot {
         let file = dir.join("data").join(plugboard_console::ADDRESS_FILE);
         let started = Instant::now();
         let address = loop {
-            if let Ok(address) = std::fs::read_to_string(&file) {
-                break address.trim().to_owned();
+            if let Ok(written) = std::fs::read_to_string(&file)
+                && let Some(address) = written.split_whitespace().next()
+            {
+                break address.to_owned();
             }
             ensure!(
                 started.elapsed() < PATIENCE,

@@ -58,14 +58,6 @@ pub fn audit(args: AuditArgs) -> Result<()> {
     Ok(())
 }
 
-/// `ms` since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
-fn when(ms: u64) -> String {
-    let secs = ms / 1000;
-    let day = plugboard_registry_types::dates::date(secs / 86_400);
-    let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
-    format!("{day} {h:02}:{m:02}:{s:02}")
-}
-
 /// The entries as a table, or a line saying there are none. Reasons
 /// and names are other people's words: the table escapes and cuts them.
 fn table(entries: &[AuditEntry]) -> String {
@@ -76,7 +68,7 @@ fn table(entries: &[AuditEntry]) -> String {
     let rows: Vec<[String; 5]> = std::iter::once(header)
         .chain(entries.iter().map(|e| {
             [
-                when(e.at_ms),
+                plugboard_registry_types::dates::date_time(e.at_ms),
                 e.actor.clone(),
                 e.action.clone(),
                 e.subject.clone(),

@@ -590,6 +590,34 @@ fn the_owner_signs_in_with_the_token_grants_and_turns_a_plugin_off_in_one_chat_f
         "{plugins}"
     );
 
+    let (status, _, audit) = browser.get("/audit?action=grant")?;
+    assert_eq!(status, 200);
+    assert!(
+        audit.contains("<td>admin:web</td><td>grant</td><td>notes</td><td>kv</td>"),
+        "{audit}"
+    );
+    assert!(
+        !audit.contains("<td>chat-plugins</td>"),
+        "filtered: {audit}"
+    );
+    let (_, _, audit) = browser.get("/audit")?;
+    assert!(
+        audit.contains("<td>chat-plugins</td><td>console:console</td><td>off echo</td>"),
+        "{audit}"
+    );
+    let (_, _, audit) = browser.get("/audit?action=bann")?;
+    assert!(
+        audit.contains("is not an action the audit log records"),
+        "{audit}"
+    );
+    let (status, _, usage) = browser.get("/usage?days=1")?;
+    assert_eq!(status, 200);
+    assert!(
+        usage
+            .contains("<th scope=\"row\"><code>/echo</code></th><td>echo</td><td>2</td><td>1</td>"),
+        "{usage}"
+    );
+
     let (status, location, _) = browser.post("/signout", &[("csrf", &csrf)], None)?;
     assert_eq!((status, location.as_str()), (303, "/signin"));
     assert_eq!(browser.get("/plugins")?.0, 303, "signed out again");

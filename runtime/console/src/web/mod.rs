@@ -1,6 +1,7 @@
 //! The console's web pages: sign in with the admin token, the overview
 //! (state, uptime, traffic, adapters, suspensions) and the plugins (grant,
-//! revoke, resume, and which plugins serve which chat). Plain HTML forms, no script; the marketplace's
+//! revoke, resume, and which plugins serve which chat), usage (top
+//! commands, per day) and the audit log (filtered by action). Plain HTML forms, no script; the marketplace's
 //! stylesheet, so that both look alike.
 //!
 //! Every page but the sign-in page needs a session ([`session`]); every
@@ -65,6 +66,8 @@ pub(crate) fn routes(web: Web) -> axum::Router {
         .route("/plugins/{name}/revoke", post(revoke))
         .route("/plugins/{name}/resume", post(resume))
         .route("/chats", post(chat))
+        .route("/audit", get(audit))
+        .route("/usage", get(usage))
         .route(CSS_PATH.as_str(), get(stylesheet))
         .with_state(web)
 }
@@ -488,6 +491,161 @@ async fn resume(
         },
     )
     .await
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    l: Layout,
+    actions: &'static [&'static str],
+    action: String,
+    last: usize,
+    /// Each entry with its time in words.
+    entries: Vec<(String, plugboard_people::AuditEntry)>,
+}
+
+#[derive(Deserialize)]
+struct AuditFilter {
+    #[serde(default)]
+    action: String,
+    last: Option<usize>,
+}
+
+/// Entries shown unless the filter says otherwise, and at most.
+const AUDIT_LAST: usize = 100;
+const AUDIT_MAX: usize = 10_000;
+
+async fn audit(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    filter: Result<axum::extract::Query<AuditFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    if !visitor.signed_in {
+        return see_other("/signin");
+    }
+    // A filter that does not parse shows the newest entries.
+    let (action, last) = match filter {
+        Ok(axum::extract::Query(f)) => (f.action, f.last.unwrap_or(AUDIT_LAST)),
+        Err(_) => (String::new(), AUDIT_LAST),
+    };
+    let last = last.clamp(1, AUDIT_MAX);
+    let mut l = Layout::new("Audit log", "audit", &visitor);
+    let action = match plugboard_people::check_audit_action(&action) {
+        Err(problem) if !action.is_empty() => {
+            l.problem = Some(problem);
+            String::new()
+        }
+        _ => action,
+    };
+    let control = Arc::clone(&web.control);
+    let wanted = (!action.is_empty()).then(|| action.clone());
+    let read = tokio::task::spawn_blocking(move || match control.people() {
+        Some(people) => people
+            .audit_tail(wanted.as_deref(), last)
+            .map_err(|e| e.to_string()),
+        None => Ok(Vec::new()),
+    });
+    let entries = match read.await {
+        Ok(Ok(entries)) => entries,
+        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let template = AuditPage {
+        l,
+        actions: plugboard_people::AUDIT_ACTIONS,
+        action,
+        last,
+        entries: entries
+            .into_iter()
+            .map(|e| (plugboard_registry_types::dates::date_time(e.at_ms), e))
+            .collect(),
+    };
+    page(&template, &visitor)
+}
+
+/// One command's use over the days shown.
+struct TopCommand {
+    plugin: String,
+    command: String,
+    ran: u64,
+    refused: u64,
+}
+
+#[derive(Template)]
+#[template(path = "usage.html")]
+struct UsagePage {
+    l: Layout,
+    days: u64,
+    since: String,
+    top: Vec<TopCommand>,
+    rows: Vec<plugboard_people::UsageRow>,
+}
+
+#[derive(Deserialize)]
+struct UsageFilter {
+    days: Option<u64>,
+}
+
+/// Days shown unless the filter says otherwise, and at most.
+const USAGE_DAYS: u64 = 7;
+const USAGE_MAX_DAYS: u64 = 3_660;
+/// Commands in the top list.
+const TOP: usize = 10;
+
+async fn usage(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    filter: Result<axum::extract::Query<UsageFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let visitor = web.sessions.visitor(&headers);
+    if !visitor.signed_in {
+        return see_other("/signin");
+    }
+    let days = filter
+        .ok()
+        .and_then(|f| f.0.days)
+        .unwrap_or(USAGE_DAYS)
+        .clamp(1, USAGE_MAX_DAYS);
+    let control = Arc::clone(&web.control);
+    let read = tokio::task::spawn_blocking(move || match control.people() {
+        Some(people) => people.usage_of_days(days).map_err(|e| e.to_string()),
+        None => Ok((String::new(), Vec::new())),
+    });
+    let (since, mut rows) = match read.await {
+        Ok(Ok(usage)) => usage,
+        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    };
+    let mut totals: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
+    for row in &rows {
+        let total = totals
+            .entry((row.plugin.clone(), row.command.clone()))
+            .or_default();
+        total.0 += row.usage.ran;
+        total.1 += row.usage.refused;
+    }
+    let mut top: Vec<TopCommand> = totals
+        .into_iter()
+        .map(|((plugin, command), (ran, refused))| TopCommand {
+            plugin,
+            command,
+            ran,
+            refused,
+        })
+        .collect();
+    top.sort_by(|a, b| (b.ran + b.refused).cmp(&(a.ran + a.refused)));
+    top.truncate(TOP);
+    // Newest day first.
+    rows.sort_by(|a, b| b.day.cmp(&a.day));
+    let template = UsagePage {
+        l: Layout::new("Usage", "usage", &visitor),
+        days,
+        since,
+        top,
+        rows,
+    };
+    page(&template, &visitor)
 }
 
 #[derive(Deserialize)]

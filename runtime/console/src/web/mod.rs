@@ -634,7 +634,7 @@ async fn usage(
             refused,
         })
         .collect();
-    top.sort_by(|a, b| (b.ran + b.refused).cmp(&(a.ran + a.refused)));
+    top.sort_by_key(|t| std::cmp::Reverse(t.ran + t.refused));
     top.truncate(TOP);
     // Newest day first.
     rows.sort_by(|a, b| b.day.cmp(&a.day));

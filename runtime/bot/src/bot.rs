@@ -593,6 +593,10 @@ async fn fire_ticks(timetable: Arc<Timetable>, dispatcher: std::sync::Weak<Dispa
     timetable.run(open, fire).await;
 }
 
+/// Who the audit log says changed the installed plugins: the package
+/// manager, run by whoever may write the bot's data directory.
+const PACKAGES_ACTOR: &str = "packages";
+
 /// How often the installation record is checked for changes.
 const RELOAD_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -621,6 +625,34 @@ impl Reload {
                 return;
             };
             self.swap(&dispatcher, &store).await;
+        }
+    }
+
+    /// Records in the audit log what a swap from `old` changed: `fresh`
+    /// plugins installed or updated (from the version `old` ran), and the
+    /// `removed` ones.
+    fn audit_changes(&self, old: &Router, fresh: &[Arc<LoadedPlugin>], removed: &[String]) {
+        let people = self.access.people();
+        let record = |action: &str, subject: &str, detail: String| {
+            if let Err(e) = people.record(PACKAGES_ACTOR, action, subject, &detail) {
+                tracing::error!("cannot record a plugin change in the audit log: {e}");
+            }
+        };
+        for plugin in fresh {
+            let version = &plugin.manifest().version;
+            match old.plugins().iter().find(|t| t.name() == plugin.name()) {
+                Some(before) => {
+                    let was = &before.manifest().version;
+                    record("update", plugin.name(), format!("{was} → {version}"));
+                }
+                None => record("install", plugin.name(), version.to_string()),
+            }
+        }
+        for name in removed {
+            record("remove", name, String::new());
+        }
+        if let Err(e) = people.flush() {
+            tracing::error!("cannot write the audit log: {e}");
         }
     }
 
@@ -667,6 +699,7 @@ impl Reload {
             .collect();
         let mut targets = Vec::new();
         let mut fresh = Vec::new();
+        let mut fresh_plugins = Vec::new();
         for plugin in plugins {
             let running = old.plugins().iter().find(|t| match t {
                 Target::Wasm(p) => p.dir() == plugin.dir(),
@@ -679,6 +712,7 @@ impl Reload {
                         failures.push(format!("{}: {failure}", plugin.name()));
                     }
                     fresh.push(format!("{} {}", plugin.name(), plugin.manifest().version));
+                    fresh_plugins.push(Arc::clone(&plugin));
                     targets.push(Target::Wasm(plugin));
                 }
             }
@@ -729,6 +763,7 @@ impl Reload {
         self.providers.replace(&running);
         dispatcher.replace_router(Arc::new(router));
         self.control.set_load_notes(LoadNotes::of(&report));
+        self.audit_changes(&old, &fresh_plugins, &removed);
         tracing::info!(
             "plugins reloaded: new {}; removed {}",
             if fresh.is_empty() {

@@ -288,6 +288,9 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "grant",
     "revoke",
     "resume",
+    "install",
+    "update",
+    "remove",
 ];
 
 /// Refuses an action the audit log never records (a filter with a typo
@@ -310,10 +313,12 @@ pub struct AuditEntry {
     /// Who did it: an account (`telegram:42`; `console:console` on the
     /// console), `admin:api` through the admin API, `admin:web` on the
     /// console's pages, `cli:<user>` with the command line on a stopped
-    /// bot.
+    /// bot, `packages` for plugins installed, updated or removed while the
+    /// bot ran.
     pub actor: String,
     /// What: `link`, `unlink`, `role`, `ban`, `unban`, `chat-plugins`,
-    /// `grant`, `revoke` or `resume` (see [`AUDIT_ACTIONS`]).
+    /// `grant`, `revoke`, `resume`, `install`, `update` or `remove` (see
+    /// [`AUDIT_ACTIONS`]).
     pub action: String,
     /// To whom or what (a person, an account, a plugin).
     pub subject: String,

@@ -539,7 +539,30 @@ async fn a_running_bot_switches_live_and_rolls_back_a_broken_update() -> Result<
     let lock = std::fs::read_to_string(bot_dir.join("plugboard.lock"))?;
     assert!(lock.contains("version = \"1.0.0\""), "{lock}");
     wait_for_echo(&mut bot, "still here").await?;
-    bot.stop().await?;
+    // Kept: the data directory goes with the last handle.
+    let _data = bot.stop().await?;
+    // The install is in the audit log; the update that was rolled back is
+    // not (nothing changed).
+    let store = plugboard_store::SledStore::open(&data.join("store"))?;
+    let people = plugboard_people::People::new(
+        std::sync::Arc::new(store) as std::sync::Arc<dyn plugboard_store::PeopleRecords>,
+        std::sync::Arc::new(plugboard_schedule::SystemClock),
+    );
+    let changes: Vec<(String, String, String, String)> = people
+        .audit_tail(None, 100)?
+        .into_iter()
+        .filter(|e| ["install", "update", "remove"].contains(&e.action.as_str()))
+        .map(|e| (e.actor, e.action, e.subject, e.detail))
+        .collect();
+    assert_eq!(
+        changes,
+        [(
+            "packages".to_owned(),
+            "install".to_owned(),
+            "parrot".to_owned(),
+            "1.0.0".to_owned()
+        )]
+    );
     Ok(())
 }
 

@@ -24,20 +24,57 @@ use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
 use tracing_subscriber::fmt::format::Writer;
 
 /// Installs the bot's log subscriber, filtered by `PLUGBOARD_LOG` (default
-/// `info`); colours only when stderr is a terminal. Does nothing when a
-/// subscriber is already installed.
+/// `info`): to stderr, in colour only when it is a terminal, and to the
+/// owner console's log book. Does nothing when a subscriber is already
+/// installed.
 pub fn init() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
     let filter =
         tracing_subscriber::EnvFilter::try_from_env("PLUGBOARD_LOG").unwrap_or_else(|_| {
             tracing_subscriber::EnvFilter::new("info,cranelift=warn,wasmtime=warn")
         });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
-        .fmt_fields(Fields)
+        .fmt_fields(Fields);
+    // The same lines, uncoloured, for the owner console's log page.
+    let book = tracing_subscriber::fmt::layer()
+        .with_writer(|| BookWriter(Vec::new()))
+        .with_ansi(false)
+        .with_target(false)
+        .fmt_fields(Fields);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(stderr)
+        .with(book)
         .try_init();
+}
+
+/// Collects one event's line and hands it to the console's log book
+/// ([`LogBook::global`](plugboard_console::logbook::LogBook::global)) when
+/// the formatter is done with it.
+struct BookWriter(Vec<u8>);
+
+impl std::io::Write for BookWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for BookWriter {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            plugboard_console::logbook::LogBook::global().write(&String::from_utf8_lossy(&self.0));
+        }
+    }
 }
 
 /// Formats an event's fields: the message first as written, the others as

@@ -17,8 +17,10 @@
 //!   it is not running so the CLI falls back to the store.
 //! * [`listing`]: what `plugboard plugins list` shows, from the running bot
 //!   or from a scratch load, rendered the same way.
+//! * [`logbook`]: the bot's recent log lines, for the log page.
 //! * `web`: the owner's pages on the same listener (sign in with the token,
-//!   overview, plugins), plain HTML forms with sessions and CSRF tokens.
+//!   overview, plugins, usage, audit log, log), plain HTML forms with
+//!   sessions and CSRF tokens.
 //!
 //! What it owns: HTTP, the token, the wire format. What it must not touch:
 //! the decisions themselves (granting, resuming, who holds what), which
@@ -31,6 +33,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod listing;
+pub mod logbook;
 pub mod metrics;
 pub mod server;
 mod web;

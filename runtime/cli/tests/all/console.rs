@@ -464,7 +464,7 @@ fn csrf_of(page: &str) -> Result<String> {
 }
 
 #[test]
-fn the_owner_signs_in_with_the_token_grants_and_turns_a_plugin_off_in_one_chat_from_the_pages()
+fn the_owner_signs_in_grants_turns_a_plugin_off_in_a_chat_and_reads_usage_audit_and_log()
 -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut bot = ConsoleBot::start(dir.path(), "")?;
@@ -617,6 +617,16 @@ fn the_owner_signs_in_with_the_token_grants_and_turns_a_plugin_off_in_one_chat_f
             .contains("<th scope=\"row\"><code>/echo</code></th><td>echo</td><td>2</td><td>1</td>"),
         "{usage}"
     );
+
+    // The log page finds the warning the wrong sign-in left.
+    let (status, _, log) = browser.get("/logs?q=WRONG+token")?;
+    assert_eq!(status, 200);
+    assert!(
+        log.contains(" WARN console: a sign-in with a wrong token</code>"),
+        "{log}"
+    );
+    let (_, _, log) = browser.get("/logs?q=wrong+token&level=error")?;
+    assert!(log.contains("No lines match."), "{log}");
 
     let (status, location, _) = browser.post("/signout", &[("csrf", &csrf)], None)?;
     assert_eq!((status, location.as_str()), (303, "/signin"));

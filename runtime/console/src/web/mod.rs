@@ -68,6 +68,7 @@ pub(crate) fn routes(web: Web) -> axum::Router {
         .route("/chats", post(chat))
         .route("/audit", get(audit))
         .route("/usage", get(usage))
+        .route("/logs", get(logs))
         .route(CSS_PATH.as_str(), get(stylesheet))
         .with_state(web)
 }
@@ -644,6 +645,66 @@ async fn usage(
         since,
         top,
         rows,
+    };
+    page(&template, &visitor)
+}
+
+#[derive(Template)]
+#[template(path = "logs.html")]
+struct LogsPage {
+    l: Layout,
+    capacity: usize,
+    q: String,
+    level: String,
+    levels: [&'static str; 5],
+    lines: Vec<crate::logbook::LogLine>,
+    before: Option<u64>,
+    /// Where the next page of older lines starts, when there is one.
+    older: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct LogFilter {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    level: String,
+    before: Option<u64>,
+}
+
+/// Lines per page of the log.
+const LOG_PAGE: usize = 100;
+
+async fn logs(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    filter: Result<axum::extract::Query<LogFilter>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    use crate::logbook::{CAPACITY, Level, LogBook};
+    let visitor = web.sessions.visitor(&headers);
+    if !visitor.signed_in {
+        return see_other("/signin");
+    }
+    let LogFilter { q, level, before } = filter.map(|f| f.0).unwrap_or(LogFilter {
+        q: String::new(),
+        level: String::new(),
+        before: None,
+    });
+    let min = Level::parse(&level);
+    let found = LogBook::global().search(&q, min, before, LOG_PAGE);
+    let older = found
+        .more
+        .then(|| found.lines.last().map(|l| l.number))
+        .flatten();
+    let template = LogsPage {
+        l: Layout::new("Log", "logs", &visitor),
+        capacity: CAPACITY,
+        q,
+        level: min.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+        levels: ["error", "warn", "info", "debug", "trace"],
+        lines: found.lines,
+        before,
+        older,
     };
     page(&template, &visitor)
 }

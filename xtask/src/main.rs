@@ -10,7 +10,8 @@
 //! * `cargo xtask browser-setup`: installs what the registry's browser tests
 //!   need: Debian's `chromium` and `chromium-driver` (when missing) and
 //!   axe-core (pinned) under `target/web-tools/`.
-//! * `cargo xtask screenshots`: runs the browser tests with
+//! * `cargo xtask screenshots`: runs the browser tests (the marketplace's
+//!   and the owner console's) with
 //!   `PLUGBOARD_SCREENSHOTS=docs/images`, refreshing the documentation images.
 //!
 //! Each command does its own setup: it adds the `wasm32-wasip2` target with
@@ -67,7 +68,8 @@ tasks:
                    with apt-get (when /usr/bin/chromium or /usr/bin/chromedriver is
                    missing) and axe-core into target/web-tools with npm
   screenshots [args…]
-                   run the registry's browser tests with PLUGBOARD_SCREENSHOTS=docs/images,
+                   run the registry's and the owner console's browser tests with
+                   PLUGBOARD_SCREENSHOTS=docs/images,
                    refreshing the documentation screenshots (extra args go to the
                    test binary, e.g. a test name filter)
 ";
@@ -580,7 +582,8 @@ fn json_string<'a>(json: &'a str, key: &str) -> Option<&'a str> {
     value.get(..value.find('"')?)
 }
 
-/// Runs the registry's browser tests with `PLUGBOARD_SCREENSHOTS=docs/images`,
+/// Runs the registry's and the owner console's browser tests with
+/// `PLUGBOARD_SCREENSHOTS=docs/images`,
 /// so the screenshots they take land in the documentation.
 fn screenshots(args: &[String]) -> Result<()> {
     browser_setup()?;
@@ -594,6 +597,13 @@ fn screenshots(args: &[String]) -> Result<()> {
         "browser",
         "--",
     ]);
+    cmd.args(args);
+    run(cmd)?;
+    // The owner console's pages, served by a bot running the plugins.
+    build_plugins()?;
+    let mut cmd = cargo();
+    cmd.env("PLUGBOARD_SCREENSHOTS", "docs/images");
+    cmd.args(["test", "-p", "plugboard", "--test", "browser", "--"]);
     cmd.args(args);
     run(cmd)?;
     eprintln!("xtask: screenshots written to docs/images");

@@ -7,9 +7,7 @@ use anyhow::{Context, Result};
 
 use crate::support::{plugins_dir, write_config};
 
-pub(crate) fn plugboard() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_plugboard"))
-}
+pub(crate) use crate::console_bot::plugboard;
 
 /// `plugboard run --config <config>` with stdin and stdout piped.
 pub(crate) fn console_process(config: &std::path::Path) -> Command {

@@ -5,6 +5,7 @@
 mod achievements;
 mod cli;
 mod console;
+mod console_bot;
 mod contract;
 mod discord;
 mod hardening;

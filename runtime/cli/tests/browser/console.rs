@@ -1,0 +1,83 @@
+//! The owner console in a browser.
+
+use anyhow::{Result, ensure};
+
+use crate::console_bot::{ConsoleBot, TOKEN};
+use crate::harness::Browser;
+
+/// The console's pages, by path and name (for screenshots).
+const PAGES: &[(&str, &str)] = &[
+    ("/", "console-overview"),
+    ("/plugins", "console-plugins"),
+    ("/usage", "console-usage"),
+    ("/audit", "console-audit"),
+    ("/logs", "console-log"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_from_the_page_holds()
+-> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start(
+        dir.path(),
+        "[plugins.hostile.limits]\nbreaker_failures = 1\nbreaker_window = 1\n",
+    )?;
+    // Something for every page to show: traffic, usage, a suspension.
+    bot.ask("/echo hello")?;
+    bot.ask("/roll 2d6")?;
+    bot.ask("/boom")?;
+    let base = format!("http://{}", bot.address);
+    let browser = Browser::start().await?;
+
+    browser.goto(&format!("{base}/")).await?;
+    ensure!(
+        browser.current_url().await?.ends_with("/signin"),
+        "signed out, the overview sends to the sign-in page"
+    );
+    browser.assert_accessible("sign-in").await?;
+    browser.screenshot("console-signin").await?;
+    browser.fill("#token", TOKEN).await?;
+    browser
+        .click("form[action='/signin'] button[type=submit]")
+        .await?;
+    browser.wait_for("#facts").await?;
+    ensure!(browser.text("#state").await? == "serving");
+
+    for (width, height) in [(1280, 900), (360, 740)] {
+        browser.set_viewport(width, height).await?;
+        for (path, name) in PAGES {
+            browser.goto(&format!("{base}{path}")).await?;
+            browser.wait_for("main h1").await?;
+            browser
+                .assert_accessible(&format!("{path} at {width} px"))
+                .await?;
+            ensure!(
+                !browser.has_horizontal_scroll().await?,
+                "{path} scrolls sideways at {width} px: {:?}",
+                browser.overflowing_elements().await?
+            );
+            if width == 1280 {
+                browser.screenshot(name).await?;
+            }
+        }
+    }
+
+    // Grant notes its kv from the page: the next command holds it.
+    browser.set_viewport(1280, 900).await?;
+    browser.goto(&format!("{base}/plugins")).await?;
+    browser
+        .click("#plugin-notes form[action='/plugins/notes/grant'] button")
+        .await?;
+    browser.wait_for("#notice").await?;
+    let notice = browser.text("#notice").await?;
+    ensure!(
+        notice == "Granted kv for notes; it takes effect now.",
+        "{notice}"
+    );
+    let remembered = bot.ask("/remember tea green")?;
+    ensure!(remembered.contains("tea"), "{remembered}");
+    browser.assert_accessible("plugins after a grant").await?;
+    browser.close().await?;
+    bot.stop()?;
+    Ok(())
+}

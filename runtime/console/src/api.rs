@@ -154,7 +154,7 @@ pub struct Status {
     pub suspended: usize,
 }
 
-/// One adapter's traffic so far.
+/// One adapter's traffic and connection so far.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdapterStatus {
     /// Its platform.
@@ -172,4 +172,20 @@ pub struct AdapterStatus {
     /// The last problem it reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_problem: Option<String>,
+}
+
+impl AdapterStatus {
+    /// What `stats` say now.
+    pub fn of(stats: &plugboard_bot::control::AdapterStats) -> Self {
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        Self {
+            platform: stats.platform.to_string(),
+            events: stats.events.load(relaxed),
+            deliveries: stats.deliveries.load(relaxed),
+            dropped: stats.dropped.load(relaxed),
+            connected: stats.health.connected(),
+            reconnects: stats.health.reconnects(),
+            last_problem: stats.health.last_problem(),
+        }
+    }
 }

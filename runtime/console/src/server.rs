@@ -256,7 +256,6 @@ async fn status(State(console): State<Console>) -> Json<Status> {
     let control = &console.control;
     let (queue_depth, queue_capacity) = control.queue();
     let plugins = control.plugins();
-    let relaxed = std::sync::atomic::Ordering::Relaxed;
     Json(Status {
         ready: control.ready(),
         uptime_seconds: control.uptime().as_secs(),
@@ -265,15 +264,7 @@ async fn status(State(console): State<Console>) -> Json<Status> {
         adapters: control
             .adapters()
             .iter()
-            .map(|a| AdapterStatus {
-                platform: a.platform.to_string(),
-                events: a.events.load(relaxed),
-                deliveries: a.deliveries.load(relaxed),
-                dropped: a.dropped.load(relaxed),
-                connected: a.health.connected(),
-                reconnects: a.health.reconnects(),
-                last_problem: a.health.last_problem(),
-            })
+            .map(|a| AdapterStatus::of(a))
             .collect(),
         suspended: plugins.iter().filter(|p| p.suspended().is_some()).count(),
         plugins: plugins.len(),

@@ -2,14 +2,10 @@
 //! chat plugin settings, grants, resumptions), newest last, from the
 //! running bot's admin API or the stopped bot's store.
 
-use std::sync::Arc;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use plugboard_bot::config::BotConfig;
-use plugboard_people::{AuditEntry, People};
-use plugboard_schedule::SystemClock;
-use plugboard_store::{PeopleRecords, SledStore};
+use plugboard_people::AuditEntry;
 
 use crate::ConfigArg;
 
@@ -40,13 +36,8 @@ pub fn audit(args: AuditArgs) -> Result<()> {
     let kept = match plugboard_console::client::AdminClient::find(&config)? {
         Some(bot) => bot.audit(args.action.as_deref(), args.last)?,
         None => {
-            let store = SledStore::open(&config.data_dir().join("store")).context(
-                "cannot open the bot's store: it is in use by a running bot without an admin API (stop it, or add [admin] to its config)",
-            )?;
-            let people = People::new(
-                Arc::new(store) as Arc<dyn PeopleRecords>,
-                Arc::new(SystemClock),
-            );
+            let store = super::stopped_store(&config)?;
+            let people = super::people_of(&store);
             people.audit_tail(args.action.as_deref(), args.last)?
         }
     };

@@ -11,9 +11,7 @@ use anyhow::{Context, Result};
 use plugboard_bot::config::BotConfig;
 use plugboard_bot::grants::GrantChange;
 use plugboard_console::client::AdminClient;
-use plugboard_people::People;
-use plugboard_schedule::SystemClock;
-use plugboard_store::{Durable, PeopleRecords, PluginState, SledStore};
+use plugboard_store::{Durable, PluginState, SledStore};
 
 use crate::GrantArgs;
 
@@ -25,21 +23,9 @@ fn actor() -> String {
     format!("cli:{user}")
 }
 
-/// The stopped bot's store, or why it cannot be opened.
-fn open_store(config: &BotConfig) -> Result<Arc<SledStore>> {
-    let store = SledStore::open(&config.data_dir().join("store")).context(
-        "the store is in use by a running bot without an admin API: stop it, or add [admin] to its config and restart it",
-    )?;
-    Ok(Arc::new(store))
-}
-
 /// Writes an audit entry into a stopped bot's store.
 fn audit(store: &Arc<SledStore>, action: &str, plugin: &str, detail: &str) -> Result<()> {
-    let people = People::new(
-        Arc::clone(store) as Arc<dyn PeopleRecords>,
-        Arc::new(SystemClock),
-    );
-    people
+    super::people_of(store)
         .record(&actor(), action, plugin, detail)
         .context("the change was made but the audit log could not record it")?;
     store.flush()?;
@@ -58,7 +44,7 @@ pub fn resume(plugin: &str, config_path: &Path) -> Result<()> {
             )
         }
         None => {
-            let store = open_store(&config)?;
+            let store = super::stopped_store(&config)?;
             let reason = store.suspension(plugin)?;
             if reason.is_some() {
                 store.set_suspension(plugin, None)?;
@@ -99,7 +85,7 @@ pub fn change_grants(args: GrantArgs, grant: bool) -> Result<()> {
                         args.config.config.display()
                     )
                 })?;
-            let store = open_store(&config)?;
+            let store = super::stopped_store(&config)?;
             let change = plugboard_bot::grants::change(
                 &config,
                 &*store,

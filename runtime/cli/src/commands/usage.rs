@@ -2,14 +2,10 @@
 //! refused, per day, from the running bot's admin API or the stopped
 //! bot's store.
 
-use std::sync::Arc;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use plugboard_bot::config::BotConfig;
-use plugboard_people::{People, UsageRow};
-use plugboard_schedule::SystemClock;
-use plugboard_store::{PeopleRecords, SledStore};
+use plugboard_people::UsageRow;
 
 use crate::ConfigArg;
 
@@ -35,13 +31,8 @@ pub fn usage(args: UsageArgs) -> Result<()> {
             (report.since, report.rows)
         }
         None => {
-            let store = SledStore::open(&config.data_dir().join("store")).context(
-                "cannot open the bot's store: it is in use by a running bot without an admin API (stop it, or add [admin] to its config)",
-            )?;
-            let people = People::new(
-                Arc::new(store) as Arc<dyn PeopleRecords>,
-                Arc::new(SystemClock),
-            );
+            let store = super::stopped_store(&config)?;
+            let people = super::people_of(&store);
             people.usage_of_days(args.days)?
         }
     };

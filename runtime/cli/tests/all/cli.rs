@@ -1,24 +1,13 @@
 //! The `plugboard` binary, exactly as an owner runs it.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context, Result};
 
 use crate::support::{plugins_dir, write_config};
 
-pub(crate) use crate::console_bot::plugboard;
-
-/// `plugboard run --config <config>` with stdin and stdout piped.
-pub(crate) fn console_process(config: &std::path::Path) -> Command {
-    let mut command = plugboard();
-    command
-        .args(["run", "--config"])
-        .arg(config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    command
-}
+pub(crate) use crate::console_bot::{console_process, plugboard};
 
 /// Runs `plugboard run` with `input` on stdin; returns (stdout, stderr).
 pub(crate) fn run_console(config: &std::path::Path, input: &str) -> Result<(String, String)> {

@@ -17,6 +17,17 @@ pub(crate) fn plugboard() -> Command {
     Command::new(env!("CARGO_BIN_EXE_plugboard"))
 }
 
+/// `plugboard run --config <config>` with stdin and stdout piped.
+pub(crate) fn console_process(config: &Path) -> Command {
+    let mut command = plugboard();
+    command
+        .args(["run", "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    command
+}
+
 pub(crate) const TOKEN_VAR: &str = "PLUGBOARD_ADMIN_TOKEN";
 pub(crate) const TOKEN: &str = "test-admin-token-0123456789abcdef";
 
@@ -36,11 +47,7 @@ impl ConsoleBot {
             &[&plugins_dir(), &test_plugins_dir()],
             &format!("[console]\nenabled = true\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n{extra}"),
         )?;
-        let mut child = plugboard()
-            .args(["run", "--config"])
-            .arg(&config)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
+        let mut child = console_process(&config)
             .env(TOKEN_VAR, TOKEN)
             .env("PLUGBOARD_LOG", "warn")
             .stderr(Stdio::null())

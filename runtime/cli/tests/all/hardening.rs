@@ -673,11 +673,7 @@ fn the_bot_stays_within_its_ceilings_under_every_byte_attack() -> Result<()> {
         "[console]\nenabled = true\n\n[limits]\nmemory_mib = 32\nbreaker_failures = 0\n\
          deadline_ms = 20000\ncpu_ms = 5000\n",
     )?;
-    let mut child = plugboard()
-        .args(["run", "--config"])
-        .arg(&config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
+    let mut child = crate::cli::console_process(&config)
         .stderr(Stdio::null())
         .spawn()?;
     let mut stdin = child.stdin.take().context("stdin")?;

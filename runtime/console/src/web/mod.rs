@@ -252,19 +252,10 @@ async fn overview(State(web): State<Web>, headers: HeaderMap) -> Response {
         return see_other("/signin");
     }
     let control = &web.control;
-    let relaxed = Ordering::Relaxed;
     let adapters: Vec<AdapterStatus> = control
         .adapters()
         .iter()
-        .map(|a| AdapterStatus {
-            platform: a.platform.to_string(),
-            events: a.events.load(relaxed),
-            deliveries: a.deliveries.load(relaxed),
-            dropped: a.dropped.load(relaxed),
-            connected: a.health.connected(),
-            reconnects: a.health.reconnects(),
-            last_problem: a.health.last_problem(),
-        })
+        .map(|a| AdapterStatus::of(a))
         .collect();
     let plugins = control.plugins();
     let events = adapters.iter().map(|a| a.events).sum();

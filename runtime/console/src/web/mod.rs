@@ -310,20 +310,35 @@ async fn signin(
     if !visitor.posted(&form.csrf) {
         return forbidden();
     }
-    if !web.token.matches(form.token.trim()) {
-        tracing::warn!("console: a sign-in with a wrong token");
+    let now = Instant::now();
+    let wait = web.sessions.signin_wait(now);
+    if wait.is_some() || !web.token.matches(form.token.trim()) {
         let mut l = Layout::new("Sign in", "signin", &visitor);
-        l.problem = Some(format!(
-            "That is not this bot's admin token. It is the value of {} in the bot's environment.",
-            web.token_var
-        ));
+        let status = match wait {
+            Some(wait) => {
+                l.problem = Some(format!(
+                    "Too many wrong tokens in the last minute; try again in {} seconds.",
+                    wait.as_secs().max(1)
+                ));
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            None => {
+                tracing::warn!("console: a sign-in with a wrong token");
+                web.sessions.wrong_signin(now);
+                l.problem = Some(format!(
+                    "That is not this bot's admin token. It is the value of {} in the bot's environment.",
+                    web.token_var
+                ));
+                StatusCode::UNAUTHORIZED
+            }
+        };
         let template = SigninPage {
             l,
             var: Arc::clone(&web.token_var),
             hours: SESSION_HOURS,
         };
         let mut response = page(&template, &visitor);
-        *response.status_mut() = StatusCode::UNAUTHORIZED;
+        *response.status_mut() = status;
         return response;
     }
     let mut response = see_other("/");

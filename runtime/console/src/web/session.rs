@@ -44,7 +44,15 @@ pub(crate) enum Notice {
 #[derive(Default)]
 pub(crate) struct Sessions {
     map: Mutex<HashMap<[u8; 32], Session>>,
+    /// When the recent wrong sign-ins happened, oldest first.
+    wrong: Mutex<std::collections::VecDeque<Instant>>,
 }
+
+/// Wrong sign-ins allowed per [`WRONG_WINDOW`], from anyone: guessing a
+/// token of 24 random characters is hopeless anyway, and this keeps a
+/// flood of guesses from filling the log.
+const WRONG_PER_WINDOW: usize = 10;
+const WRONG_WINDOW: Duration = Duration::from_secs(60);
 
 /// A visitor of a page: signed in or not, the CSRF token of their forms,
 /// and what to tell them.
@@ -115,6 +123,29 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 }
 
 impl Sessions {
+    /// How long until another sign-in may be tried, when too many wrong
+    /// ones came in the last minute.
+    pub(crate) fn signin_wait(&self, now: Instant) -> Option<Duration> {
+        let mut wrong = self.wrong.lock().unwrap_or_else(|p| p.into_inner());
+        while wrong
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= WRONG_WINDOW)
+        {
+            wrong.pop_front();
+        }
+        let oldest = *wrong.front()?;
+        (wrong.len() >= WRONG_PER_WINDOW)
+            .then(|| WRONG_WINDOW.saturating_sub(now.duration_since(oldest)))
+    }
+
+    /// Counts a wrong sign-in at `now`.
+    pub(crate) fn wrong_signin(&self, now: Instant) {
+        self.wrong
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(now);
+    }
+
     /// Who is visiting, from the request's headers.
     pub(crate) fn visitor(&self, headers: &HeaderMap) -> Visitor {
         let cross_site = cross_site(headers);
@@ -227,6 +258,19 @@ mod tests {
             map.append(*name, HeaderValue::from_str(value).expect("header"));
         }
         map
+    }
+
+    #[test]
+    fn ten_wrong_sign_ins_in_a_minute_hold_the_next_until_the_first_is_a_minute_old() {
+        let sessions = Sessions::default();
+        let start = Instant::now();
+        for i in 0..WRONG_PER_WINDOW as u64 {
+            assert_eq!(sessions.signin_wait(start + Duration::from_secs(i)), None);
+            sessions.wrong_signin(start + Duration::from_secs(i));
+        }
+        let wait = sessions.signin_wait(start + Duration::from_secs(20));
+        assert_eq!(wait, Some(Duration::from_secs(40)));
+        assert_eq!(sessions.signin_wait(start + Duration::from_secs(60)), None);
     }
 
     #[test]

@@ -108,7 +108,9 @@ pub struct AdapterIo {
 /// How an adapter's connection to its platform is doing: up or down, how
 /// often it came back after losing it, and the last problem. Adapters call
 /// [`Health::up`] when they reach their platform and [`Health::down`] when
-/// they lose it; the owner's console reads the rest.
+/// they lose it while running on; when `run` returns, the bot marks the
+/// adapter down itself, with the error it returned. The owner's console
+/// reads the rest.
 #[derive(Debug, Default)]
 pub struct Health {
     connected: std::sync::atomic::AtomicBool,

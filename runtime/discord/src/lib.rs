@@ -366,16 +366,9 @@ impl Adapter for DiscordAdapter {
         Box::pin(async move {
             let me = match http.get_current_user().await {
                 Ok(me) => me,
-                Err(e) if status_of(&e) == Some(401) => {
-                    let refused = token_refused();
-                    health.down(&refused);
-                    return Err(refused);
-                }
-                Err(e) => {
-                    let failed = fail(format!("cannot reach Discord's REST API: {e}"));
-                    health.down(&failed);
-                    return Err(failed);
-                }
+                // The bot marks the adapter down with the error.
+                Err(e) if status_of(&e) == Some(401) => return Err(token_refused()),
+                Err(e) => return Err(fail(format!("cannot reach Discord's REST API: {e}"))),
             };
             let application = match http.get_current_application_info().await {
                 Ok(app) => app.id,

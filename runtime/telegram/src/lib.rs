@@ -245,16 +245,9 @@ impl Adapter for TelegramAdapter {
         Box::pin(async move {
             let me = match bot.get_me().await {
                 Ok(me) => me,
-                Err(RequestError::Api(ApiError::InvalidToken)) => {
-                    let refused = token_refused();
-                    health.down(&refused);
-                    return Err(refused);
-                }
-                Err(e) => {
-                    let failed = fail(format!("cannot reach the Bot API: {e}"));
-                    health.down(&failed);
-                    return Err(failed);
-                }
+                // The bot marks the adapter down with the error.
+                Err(RequestError::Api(ApiError::InvalidToken)) => return Err(token_refused()),
+                Err(e) => return Err(fail(format!("cannot reach the Bot API: {e}"))),
             };
             health.up();
             let username = me.username.clone().unwrap_or_default();

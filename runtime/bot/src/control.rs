@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use plugboard_adapter::{EventSink, Health, SubmitFuture};
 use plugboard_host::plugin::{LoadedPlugin, Target};
 use plugboard_model::event::{Event, Platform};
-use plugboard_people::{ChatChange, ChatPlugins, People, Role, RoleError};
+use plugboard_people::{AuditEntry, ChatChange, ChatPlugins, People, Role, RoleError, UsageRow};
 use plugboard_registry_types::Permission;
 use plugboard_store::{Store, StoreError};
 use tokio::sync::{Semaphore, oneshot, watch};
@@ -269,8 +269,40 @@ impl Control {
             "{}ed by the owner",
             change.action()
         );
-        self.audit(actor, change.action(), plugin, &change.detail())?;
+        audit(
+            self.people().as_deref(),
+            actor,
+            change.action(),
+            plugin,
+            &change.detail(),
+        )?;
         Ok(change)
+    }
+
+    /// The last `last` audit entries (of `action` only, when given),
+    /// oldest first; none for a bot that keeps no people.
+    pub fn audit_tail(
+        &self,
+        action: Option<&str>,
+        last: usize,
+    ) -> Result<Vec<AuditEntry>, ControlError> {
+        let Some(people) = self.people() else {
+            return Ok(Vec::new());
+        };
+        people
+            .audit_tail(action, last)
+            .map_err(|e| ControlError::Records(e.to_string()))
+    }
+
+    /// The usage of the last `days` UTC days, and the first day (see
+    /// [`People::usage_of_days`]); none for a bot that keeps no people.
+    pub fn usage_of_days(&self, days: u64) -> Result<(String, Vec<UsageRow>), ControlError> {
+        let Some(people) = self.people() else {
+            return Ok((String::new(), Vec::new()));
+        };
+        people
+            .usage_of_days(days)
+            .map_err(|e| ControlError::Records(e.to_string()))
     }
 
     /// The chats whose plugins were changed (turned off, or an allow-list),
@@ -322,37 +354,29 @@ impl Control {
     }
 
     /// Lifts the circuit breaker's suspension of `plugin`, recorded in the
-    /// audit log as done by `actor`. Returns whether it was suspended.
-    pub fn resume(&self, plugin: &str, actor: &str) -> Result<bool, ControlError> {
+    /// audit log as done by `actor`. Returns why it was suspended, if it
+    /// was.
+    pub fn resume(&self, plugin: &str, actor: &str) -> Result<Option<String>, ControlError> {
         let running = self.plugin(plugin)?;
         resume(&running, self.people().as_deref(), actor)
-    }
-
-    fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        subject: &str,
-        detail: &str,
-    ) -> Result<(), ControlError> {
-        audit(self.people().as_deref(), actor, action, subject, detail)
     }
 }
 
 /// Lifts `plugin`'s suspension; when it was suspended, logs it and records
-/// it in `people`'s audit log as done by `actor`. Returns whether it was
-/// suspended. For the admin API and the console's `/plugboard resume`.
+/// it in `people`'s audit log as done by `actor`. Returns why it was
+/// suspended, if it was. For the admin API, the pages and the console's
+/// `/plugboard resume`.
 pub(crate) fn resume(
     plugin: &LoadedPlugin,
     people: Option<&People>,
     actor: &str,
-) -> Result<bool, ControlError> {
-    let was = plugin.resume();
-    if was {
+) -> Result<Option<String>, ControlError> {
+    let reason = plugin.resume();
+    if reason.is_some() {
         tracing::info!(plugin = plugin.name(), actor, "plugin resumed by the owner");
         audit(people, actor, "resume", plugin.name(), "")?;
     }
-    Ok(was)
+    Ok(reason)
 }
 
 /// Records an owner's decision in `people`'s audit log, durably (a bot

@@ -352,12 +352,11 @@ async fn resume(
 ) -> Result<Json<Resumed>, Response> {
     let control = Arc::clone(&console.control);
     blocking(move || {
-        let reason = control.plugin(&name)?.suspended();
-        let resumed = control.resume(&name, API_ACTOR)?;
+        let reason = control.resume(&name, API_ACTOR)?;
         Ok(Resumed {
             plugin: name,
-            resumed,
-            reason: reason.filter(|_| resumed),
+            resumed: reason.is_some(),
+            reason,
         })
     })
     .await
@@ -378,16 +377,9 @@ async fn audit(
         return Err(refuse(StatusCode::UNPROCESSABLE_ENTITY, problem));
     }
     let control = Arc::clone(&console.control);
-    blocking(move || {
-        let Some(people) = control.people() else {
-            return Ok(Vec::new());
-        };
-        people
-            .audit_tail(query.action.as_deref(), query.last)
-            .map_err(|e| ControlError::Records(e.to_string()))
-    })
-    .await
-    .map(Json)
+    blocking(move || control.audit_tail(query.action.as_deref(), query.last))
+        .await
+        .map(Json)
 }
 
 async fn usage(
@@ -398,15 +390,7 @@ async fn usage(
         query.map_err(|rejection| refuse(rejection.status(), rejection.body_text()))?;
     let control = Arc::clone(&console.control);
     blocking(move || {
-        let Some(people) = control.people() else {
-            return Ok(UsageReport {
-                since: String::new(),
-                rows: Vec::new(),
-            });
-        };
-        let (since, rows) = people
-            .usage_of_days(query.days)
-            .map_err(|e| ControlError::Records(e.to_string()))?;
+        let (since, rows) = control.usage_of_days(query.days)?;
         Ok(UsageReport { since, rows })
     })
     .await

@@ -840,15 +840,15 @@ impl LoadedPlugin {
         self.breaker().suspended.clone()
     }
 
-    /// Lifts a suspension and forgets the recent failures. Returns whether
-    /// the plugin was suspended.
-    pub fn resume(&self) -> bool {
+    /// Lifts a suspension and forgets the recent failures. Returns why the
+    /// plugin was suspended, if it was.
+    pub fn resume(&self) -> Option<String> {
         let was = {
             let mut breaker = self.breaker();
             breaker.recent.clear();
             breaker.failures = 0;
             self.tripped.store(false, Ordering::Release);
-            breaker.suspended.take().is_some()
+            breaker.suspended.take()
         };
         if let Err(e) = self.shared.store.set_suspension(self.name(), None) {
             tracing::error!(

@@ -67,8 +67,8 @@ impl Router {
                 };
                 let people = self.access.as_ref().map(|a| &**a.people());
                 match crate::control::resume(plugin, people, CONSOLE_ACTOR) {
-                    Ok(true) => format!("Resumed `{name}`."),
-                    Ok(false) => format!("`{name}` is not suspended."),
+                    Ok(Some(_)) => format!("Resumed `{name}`."),
+                    Ok(None) => format!("`{name}` is not suspended."),
                     Err(e) => format!("Resumed `{name}`, but: {e}"),
                 }
             }

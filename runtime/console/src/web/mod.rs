@@ -224,6 +224,26 @@ fn page(template: &impl Template, visitor: &Visitor) -> Response {
     }
 }
 
+/// The visitor of a page, when signed in (else the page sends them to
+/// the sign-in page).
+fn signed_in(web: &Web, headers: &HeaderMap) -> Option<Visitor> {
+    Some(web.sessions.visitor(headers)).filter(|v| v.signed_in)
+}
+
+/// Runs `read` against the bot on the blocking pool (it reads the store);
+/// a failure is the page's answer.
+async fn read<T: Send + 'static>(
+    web: &Web,
+    read: impl FnOnce(&Control) -> Result<T, plugboard_bot::control::ControlError> + Send + 'static,
+) -> Result<T, Response> {
+    let control = Arc::clone(&web.control);
+    match tokio::task::spawn_blocking(move || read(&control)).await {
+        Ok(Ok(found)) => Ok(found),
+        Ok(Err(e)) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()),
+        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()),
+    }
+}
+
 fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }
@@ -247,10 +267,9 @@ fn duration_words(seconds: u64) -> String {
 }
 
 async fn overview(State(web): State<Web>, headers: HeaderMap) -> Response {
-    let visitor = web.sessions.visitor(&headers);
-    if !visitor.signed_in {
+    let Some(visitor) = signed_in(&web, &headers) else {
         return see_other("/signin");
-    }
+    };
     let control = &web.control;
     let adapters: Vec<AdapterStatus> = control
         .adapters()
@@ -371,26 +390,20 @@ async fn signout(
 }
 
 async fn plugins(State(web): State<Web>, headers: HeaderMap) -> Response {
-    let visitor = web.sessions.visitor(&headers);
-    if !visitor.signed_in {
+    let Some(visitor) = signed_in(&web, &headers) else {
         return see_other("/signin");
-    }
-    let control = Arc::clone(&web.control);
-    let read = tokio::task::spawn_blocking(move || {
-        let chats = control.chat_plugins().map(|chats| {
-            chats
-                .into_iter()
-                .map(|(chat, settings)| ChatSettings::of(chat, &settings))
-                .collect()
-        });
-        (crate::server::listing(&control), chats)
+    };
+    let found = read(&web, |control| {
+        let chats = control
+            .chat_plugins()?
+            .into_iter()
+            .map(|(chat, settings)| ChatSettings::of(chat, &settings))
+            .collect();
+        Ok((crate::server::listing(control), chats))
     });
-    let (listing, chats) = match read.await {
-        Ok((listing, Ok(chats))) => (listing, chats),
-        Ok((_, Err(e))) => {
-            return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
-        }
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    let (listing, chats) = match found.await {
+        Ok(found) => found,
+        Err(failed) => return failed,
     };
     let template = PluginsPage {
         l: Layout::new("Plugins", "plugins", &visitor),
@@ -414,10 +427,9 @@ async fn decide(
     csrf: Option<&str>,
     decision: impl FnOnce(&Control) -> Result<String, String> + Send + 'static,
 ) -> Response {
-    let visitor = web.sessions.visitor(&headers);
-    if !visitor.signed_in {
+    let Some(visitor) = signed_in(&web, &headers) else {
         return see_other("/signin");
-    }
+    };
     if !csrf.is_some_and(|csrf| visitor.posted(csrf)) {
         return forbidden();
     }
@@ -492,8 +504,8 @@ async fn resume(
         headers,
         csrf.as_deref(),
         move |control| match control.resume(&name, WEB_ACTOR) {
-            Ok(true) => Ok(format!("Resumed {name}; it runs again now.")),
-            Ok(false) => Ok(format!("{name} is not suspended.")),
+            Ok(Some(_)) => Ok(format!("Resumed {name}; it runs again now.")),
+            Ok(None) => Ok(format!("{name} is not suspended.")),
             Err(e) => Err(e.to_string()),
         },
     )
@@ -527,10 +539,9 @@ async fn audit(
     headers: HeaderMap,
     filter: Result<axum::extract::Query<AuditFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let visitor = web.sessions.visitor(&headers);
-    if !visitor.signed_in {
+    let Some(visitor) = signed_in(&web, &headers) else {
         return see_other("/signin");
-    }
+    };
     // A filter that does not parse shows the newest entries.
     let (action, last) = match filter {
         Ok(axum::extract::Query(f)) => (f.action, f.last.unwrap_or(AUDIT_LAST)),
@@ -545,18 +556,10 @@ async fn audit(
         }
         _ => action,
     };
-    let control = Arc::clone(&web.control);
     let wanted = (!action.is_empty()).then(|| action.clone());
-    let read = tokio::task::spawn_blocking(move || match control.people() {
-        Some(people) => people
-            .audit_tail(wanted.as_deref(), last)
-            .map_err(|e| e.to_string()),
-        None => Ok(Vec::new()),
-    });
-    let entries = match read.await {
-        Ok(Ok(entries)) => entries,
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    let entries = match read(&web, move |c| c.audit_tail(wanted.as_deref(), last)).await {
+        Ok(entries) => entries,
+        Err(failed) => return failed,
     };
     let template = AuditPage {
         l,
@@ -605,24 +608,17 @@ async fn usage(
     headers: HeaderMap,
     filter: Result<axum::extract::Query<UsageFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
-    let visitor = web.sessions.visitor(&headers);
-    if !visitor.signed_in {
+    let Some(visitor) = signed_in(&web, &headers) else {
         return see_other("/signin");
-    }
+    };
     let days = filter
         .ok()
         .and_then(|f| f.0.days)
         .unwrap_or(USAGE_DAYS)
         .clamp(1, USAGE_MAX_DAYS);
-    let control = Arc::clone(&web.control);
-    let read = tokio::task::spawn_blocking(move || match control.people() {
-        Some(people) => people.usage_of_days(days).map_err(|e| e.to_string()),
-        None => Ok((String::new(), Vec::new())),
-    });
-    let (since, mut rows) = match read.await {
-        Ok(Ok(usage)) => usage,
-        Ok(Err(e)) => return (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    let (since, mut rows) = match read(&web, move |c| c.usage_of_days(days)).await {
+        Ok(usage) => usage,
+        Err(failed) => return failed,
     };
     let mut totals: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
     for row in &rows {
@@ -687,10 +683,9 @@ async fn logs(
     filter: Result<axum::extract::Query<LogFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     use crate::logbook::{CAPACITY, Level, LogBook};
-    let visitor = web.sessions.visitor(&headers);
-    if !visitor.signed_in {
+    let Some(visitor) = signed_in(&web, &headers) else {
         return see_other("/signin");
-    }
+    };
     let LogFilter { q, level, before } = filter.map(|f| f.0).unwrap_or(LogFilter {
         q: String::new(),
         level: String::new(),

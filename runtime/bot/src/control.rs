@@ -50,7 +50,9 @@ pub enum ControlError {
     #[error("cannot read the people records: {0}")]
     Records(String),
     /// A chat was not named as `platform:id`.
-    #[error("`{0}` is not a chat; name it as platform:id, e.g. telegram:-1001234567890")]
+    #[error(
+        "`{0}` is not a chat; name it as platform:id (a lowercase platform, an id of at most 128 characters without `/`), e.g. telegram:-1001234567890"
+    )]
     BadChat(String),
     /// The bot keeps no people (an embedded bot without them).
     #[error("this bot keeps no people, so no per-chat settings")]
@@ -59,6 +61,9 @@ pub enum ControlError {
     #[error("nothing to change: {0}")]
     Unchanged(String),
 }
+
+/// Longest chat id the owner may name (platforms' ids are far shorter).
+const MAX_CHAT_ID: usize = 128;
 
 /// What loading the plugin set said, besides the plugins that run.
 #[derive(Debug, Clone, Default)]
@@ -331,8 +336,19 @@ impl Control {
     ) -> Result<ChatPlugins, ControlError> {
         let (platform, id) = chat
             .split_once(':')
-            .filter(|(platform, id)| !platform.is_empty() && !id.is_empty())
-            .ok_or_else(|| ControlError::BadChat(chat.to_owned()))?;
+            .filter(|(platform, id)| {
+                !platform.is_empty()
+                    && platform
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !id.is_empty()
+                    && id.len() <= MAX_CHAT_ID
+                    && !id.contains('/')
+                    && !id.chars().any(char::is_control)
+            })
+            .ok_or_else(|| {
+                ControlError::BadChat(plugboard_registry_types::text::one_line(chat, 80))
+            })?;
         let named = |plugin: &String| self.plugin(plugin).map(|_| ());
         match &change {
             ChatChange::Off(plugin) | ChatChange::On(plugin) => named(plugin)?,

@@ -539,6 +539,30 @@ mod tests {
             .expect("body");
         let error: ApiError = serde_json::from_slice(&bytes).expect("JSON");
         assert!(error.error.contains("application/json"), "{}", error.error);
+        for chat in ["nowhere", "Tele:1", "telegram:a%2Fb", "telegram:%0A1"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain([format!("telegram:{}", "9".repeat(129))])
+        {
+            let path = format!("/api/v1/chats/{chat}/plugins");
+            let request = Request::post(path.as_str())
+                .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(r#"{"off": "echo"}"#))
+                .expect("request");
+            let response = app.clone().oneshot(request).await.expect("infallible");
+            assert_eq!(
+                response.status(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{chat}"
+            );
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            let error: ApiError = serde_json::from_slice(&bytes).expect("JSON");
+            assert!(error.error.contains("is not a chat"), "{}", error.error);
+            assert!(error.error.len() < 400, "the name is cut: {}", error.error);
+        }
         let (status, body) = call(&app, "GET", "/api/v1/audit?action=bann", true).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(

@@ -94,9 +94,9 @@ pub struct Access {
     chat_admins: HashMap<String, Role>,
     /// The role the holders of a Discord role hold, by its id.
     discord_roles: HashMap<String, Role>,
-    /// Who to ask about administrators, per platform (filled as adapters
-    /// start).
-    standings: RwLock<HashMap<String, Arc<dyn Standing>>>,
+    /// Who to ask about administrators, per platform: each of its
+    /// accounts, in the order they were added (filled as adapters start).
+    standings: RwLock<HashMap<String, Vec<Arc<dyn Standing>>>>,
 }
 
 impl std::fmt::Debug for Access {
@@ -166,12 +166,16 @@ impl Access {
         &self.people
     }
 
-    /// Asks `standing` who administers `platform`'s groups from now on.
+    /// Asks `standing` too who administers `platform`'s groups from now
+    /// on: after the accounts added before it, which may not be in the
+    /// group asked about.
     pub fn add_standing(&self, platform: &Platform, standing: Arc<dyn Standing>) {
         self.standings
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(platform.as_str().to_owned(), standing);
+            .entry(platform.as_str().to_owned())
+            .or_default()
+            .push(standing);
     }
 
     /// Who sent `event`, or `None` for an event nobody sent (a tick).
@@ -279,23 +283,38 @@ impl Access {
     /// Whether the platform says `user` administers `chat`; `false` when
     /// it cannot say (no adapter asks it, an error, no answer in time).
     async fn is_chat_admin(&self, platform: &str, chat: &str, user: &str) -> bool {
-        let standing = self
+        let standings = self
             .standings
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(platform)
-            .cloned();
-        let Some(standing) = standing else {
+            .cloned()
+            .unwrap_or_default();
+        if standings.is_empty() {
             tracing::warn!(
                 platform,
                 "`people.platform_roles` maps {platform}'s chat administrators, but no {platform} adapter can tell who they are"
             );
             return false;
+        }
+        // The first account that can answer decides (one not in the group
+        // cannot).
+        let ask = async {
+            let mut last = None;
+            for standing in &standings {
+                match standing.is_chat_admin(chat, user).await {
+                    Ok(admin) => return Ok(admin),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last)
         };
-        match tokio::time::timeout(STANDING_PATIENCE, standing.is_chat_admin(chat, user)).await {
+        match tokio::time::timeout(STANDING_PATIENCE, ask).await {
             Ok(Ok(admin)) => admin,
             Ok(Err(e)) => {
-                tracing::warn!(platform, chat, "taken for a member: {e}");
+                if let Some(e) = e {
+                    tracing::warn!(platform, chat, "taken for a member: {e}");
+                }
                 false
             }
             Err(_) => {

@@ -18,13 +18,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use plugboard_adapter::{Adapter, AdapterIo, EventSink, Inbox, flush};
+use plugboard_adapter::{Adapter, AdapterIo, Inbox, flush};
 use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
 use plugboard_host::link::{self, Link, Providers};
 use plugboard_host::plugin::{
     LoadError, LoadedPlugin, PluginSettings, Target, load_plugin, read_manifest,
 };
-use plugboard_model::event::Event;
+use plugboard_model::event::{Event, Platform};
 use plugboard_people::People;
 use plugboard_schedule::{Clock, SystemClock, Timetable};
 use plugboard_store::{Durable, RuntimeMeta, SledStore, Store, StoreError};
@@ -33,9 +33,9 @@ use tokio::task::JoinSet;
 
 use crate::access::Access;
 use crate::config::BotConfig;
-use crate::control::{AdapterStats, Control, Counted, LoadNotes};
+use crate::control::{AdapterStats, Control, LoadNotes};
 use crate::discovery::{all_plugin_dirs, engine_options, installed};
-use crate::dispatch::Dispatcher;
+use crate::dispatch::{Dispatcher, Entrance, Route};
 use crate::installed::{INSTALLED_FILE, Installed};
 use crate::router::Router;
 
@@ -52,9 +52,17 @@ pub enum BotError {
     /// No adapter is configured.
     #[error("no adapter is enabled; enable one in the config, e.g. `[console] enabled = true`")]
     NoAdapter,
-    /// Two adapters serve the same platform.
-    #[error("two adapters serve the platform `{0}`; one bot process serves each platform once")]
-    DuplicateAdapter(String),
+    /// Two adapters serve the same account of a platform.
+    #[error(
+        "two adapters serve the account `{account}` of `{platform}`; give each account its own \
+         `name` (`[[{platform}]] name = \"…\"`)"
+    )]
+    DuplicateAdapter {
+        /// The platform.
+        platform: String,
+        /// The account name both use.
+        account: String,
+    },
 }
 
 /// What happened to each plugin at startup.
@@ -288,7 +296,8 @@ pub struct Bot {
     /// The dispatcher's bound on events accepted but not yet handled.
     capacity: Arc<tokio::sync::Semaphore>,
     store: Arc<dyn Store>,
-    adapters: Vec<Box<dyn Adapter>>,
+    /// Each adapter with the name of its account.
+    adapters: Vec<(Arc<str>, Box<dyn Adapter>)>,
     workers: usize,
     queue: usize,
     /// What a bot built from a config needs to reload its plugins.
@@ -422,9 +431,20 @@ impl Bot {
         &self.control
     }
 
-    /// Adds an adapter.
+    /// Adds an adapter: its platform's only account, named after the
+    /// platform.
     pub fn add_adapter(&mut self, adapter: Box<dyn Adapter>) {
-        self.adapters.push(adapter);
+        let name = Arc::from(adapter.platform().as_str());
+        self.adapters.push((name, adapter));
+    }
+
+    /// Adds an adapter serving the account `name` of its platform: one of
+    /// several bot accounts on the same platform. Deliveries answering an
+    /// event go out through the account it came in on (see
+    /// [`crate::dispatch`]); the first account added is the platform's
+    /// default.
+    pub fn add_account(&mut self, name: &str, adapter: Box<dyn Adapter>) {
+        self.adapters.push((Arc::from(name), adapter));
     }
 
     /// The router (and through it, the plugins).
@@ -442,11 +462,13 @@ impl Bot {
         if self.adapters.is_empty() {
             return Err(BotError::NoAdapter);
         }
-        let mut platforms = HashSet::new();
-        for adapter in &self.adapters {
-            let platform = adapter.platform();
-            if !platforms.insert(platform.clone()) {
-                return Err(BotError::DuplicateAdapter(platform.to_string()));
+        let mut accounts = HashSet::new();
+        for (name, adapter) in &self.adapters {
+            if !accounts.insert((adapter.platform(), Arc::clone(name))) {
+                return Err(BotError::DuplicateAdapter {
+                    platform: adapter.platform().to_string(),
+                    account: name.to_string(),
+                });
             }
         }
         for (plugin, failure) in self.router.start().await {
@@ -477,37 +499,39 @@ impl Bot {
 
         // Adapters that can say who administers a chat tell the router.
         if let Some(access) = self.router.access() {
-            for adapter in &self.adapters {
+            for (_, adapter) in &self.adapters {
                 if let Some(standing) = adapter.standing() {
                     access.add_standing(&adapter.platform(), standing);
                 }
             }
         }
-        let mut outboxes = HashMap::new();
+        let mut routes: HashMap<Platform, Vec<Route>> = HashMap::new();
         let mut receivers = Vec::new();
-        for adapter in &self.adapters {
-            let (tx, rx) = mpsc::channel(self.queue);
-            let stats = Arc::new(AdapterStats::new(adapter.platform()));
+        for (name, adapter) in &self.adapters {
+            let (outbox, rx) = mpsc::channel(self.queue);
+            let stats = Arc::new(AdapterStats::new(adapter.platform(), Arc::clone(name)));
             self.control.add_adapter(Arc::clone(&stats));
-            outboxes.insert(adapter.platform(), (tx, Arc::clone(&stats)));
-            receivers.push((rx, stats));
+            let accounts = routes.entry(adapter.platform()).or_default();
+            receivers.push((rx, Arc::clone(&stats), accounts.len()));
+            accounts.push(Route { outbox, stats });
         }
         // From here on only the dispatcher holds the outbox senders: when the
         // last inbox and the last queued event are gone, the outboxes close.
         let dispatcher = Arc::new(Dispatcher::new(
             self.routes,
             Arc::clone(&self.store),
-            outboxes,
+            routes,
             self.capacity,
             self.workers,
         ));
         let mut adapters = JoinSet::new();
-        for (adapter, (rx, stats)) in self.adapters.into_iter().zip(receivers) {
+        for ((account, adapter), (rx, stats, via)) in self.adapters.into_iter().zip(receivers) {
             let platform = adapter.platform();
             let health = Arc::clone(&stats.health);
             let stopped = Arc::clone(&health);
-            let sink = Counted {
-                sink: Arc::clone(&dispatcher) as Arc<dyn EventSink>,
+            let sink = Entrance {
+                dispatcher: Arc::clone(&dispatcher),
+                via,
                 stats,
             };
             let io = AdapterIo {
@@ -522,7 +546,7 @@ impl Bot {
                 match adapter.run(io).await {
                     Ok(()) => stopped.down("stopped"),
                     Err(e) => {
-                        tracing::error!(%platform, "adapter stopped: {e}");
+                        tracing::error!(%platform, %account, "adapter stopped: {e}");
                         stopped.down(format!("stopped: {e}"));
                     }
                 }
@@ -585,7 +609,10 @@ async fn fire_ticks(timetable: Arc<Timetable>, dispatcher: std::sync::Weak<Dispa
         let dispatcher = dispatcher.upgrade();
         async move {
             match dispatcher {
-                Some(dispatcher) => dispatcher.submit(Event::Tick(tick), None).await.is_ok(),
+                Some(dispatcher) => dispatcher
+                    .submit(Event::Tick(tick), None, None)
+                    .await
+                    .is_ok(),
                 None => false,
             }
         }

@@ -71,12 +71,13 @@ pub struct BotConfig {
     /// The console adapter.
     #[serde(default)]
     pub console: ConsoleConfig,
-    /// The Telegram adapter, when the section is present.
+    /// The Telegram bot accounts: one `[telegram]` section, or several
+    /// named `[[telegram]]` ones.
     #[serde(default)]
-    pub telegram: Option<plugboard_telegram::TelegramConfig>,
-    /// The Discord adapter, when the section is present.
+    pub telegram: Accounts<plugboard_telegram::TelegramConfig>,
+    /// The Discord bot accounts, like `telegram`.
     #[serde(default)]
-    pub discord: Option<plugboard_discord::DiscordConfig>,
+    pub discord: Accounts<plugboard_discord::DiscordConfig>,
     /// Per-plugin settings, by plugin name.
     #[serde(default)]
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -99,6 +100,130 @@ pub struct BotConfig {
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
+}
+
+/// A platform's bot accounts: one table (`[telegram]`), or an array of
+/// tables (`[[telegram]]`) each with a `name`, so that one process serves
+/// several bots of the same platform.
+///
+/// ```toml
+/// [[telegram]]
+/// name = "support"
+/// token_env = "SUPPORT_BOT_TOKEN"
+///
+/// [[telegram]]
+/// name = "games"
+/// token_env = "GAMES_BOT_TOKEN"
+/// ```
+#[derive(Debug, Clone)]
+pub struct Accounts<T>(Vec<T>);
+
+impl<T> Default for Accounts<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T: AccountConfig> Accounts<T> {
+    /// Each account with its name: its `name`, else the platform's.
+    pub fn named<'a>(&'a self, platform: &'a str) -> impl Iterator<Item = (&'a str, &'a T)> {
+        self.0
+            .iter()
+            .map(move |a| (a.name().unwrap_or(platform), a))
+    }
+
+    /// Whether no account is configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every problem with the accounts of `platform`, naming the fix.
+    fn problems(&self, platform: &str) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
+        for (index, account) in self.0.iter().enumerate() {
+            match account.name() {
+                None if self.0.len() > 1 => problems.push(format!(
+                    "`[[{platform}]]` number {} has no `name`; with several accounts each needs \
+                     one, like name = \"support\"",
+                    index + 1
+                )),
+                None => {}
+                Some(name) => {
+                    if let Err(problem) = check_account_name(name) {
+                        problems.push(format!("`{platform}.name` = {name:?}: {problem}"));
+                    } else if !seen.insert(name) {
+                        problems.push(format!(
+                            "two `[[{platform}]]` accounts are named {name:?}; give each its own name"
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// What every platform's account section has.
+pub trait AccountConfig {
+    /// The account's `name`, if the section gives one.
+    fn name(&self) -> Option<&str>;
+}
+
+impl AccountConfig for plugboard_telegram::TelegramConfig {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+impl AccountConfig for plugboard_discord::DiscordConfig {
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// An account name: 1 to 32 lowercase letters, digits and `-`, starting
+/// with a letter (it appears in metrics labels and the console).
+fn check_account_name(name: &str) -> Result<(), &'static str> {
+    let starts_well = name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    let rest_fine = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if starts_well && rest_fine && name.len() <= 32 {
+        Ok(())
+    } else {
+        Err("an account name is 1 to 32 lowercase letters, digits and `-`, starting with a letter")
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Accounts<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct OneOrMany<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OneOrMany<T> {
+            type Value = Accounts<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("one table, or an array of tables each with a `name`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let one = T::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Accounts(vec![one]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut many = Vec::new();
+                while let Some(one) = seq.next_element()? {
+                    many.push(one);
+                }
+                Ok(Accounts(many))
+            }
+        }
+        deserializer.deserialize_any(OneOrMany(std::marker::PhantomData))
+    }
 }
 
 /// `[people]`: who owns the bot, and which role a command needs where
@@ -481,7 +606,13 @@ impl BotConfig {
                         .into(),
             });
         }
-        if let Some(problem) = config.people.problems().into_iter().next() {
+        let problems = config
+            .people
+            .problems()
+            .into_iter()
+            .chain(config.telegram.problems("telegram"))
+            .chain(config.discord.problems("discord"));
+        if let Some(problem) = problems.into_iter().next() {
             return Err(ConfigError::Parse {
                 path: path.to_path_buf(),
                 message: problem,
@@ -662,5 +793,49 @@ mod tests {
             );
         }
         assert!(parse("-5").is_err(), "negative");
+    }
+
+    #[test]
+    fn one_platform_section_or_several_named_ones_are_read_and_bad_names_are_refused() {
+        let parse = |text: &str| {
+            BotConfig::parse(text, Path::new("a.toml"), PathBuf::new()).map_err(|e| e.to_string())
+        };
+        let one = parse("[telegram]\ntoken_env = \"A\"\n").expect("one table");
+        let names: Vec<&str> = one.telegram.named("telegram").map(|(n, _)| n).collect();
+        assert_eq!(names, ["telegram"]);
+        assert!(one.discord.is_empty());
+        let two = parse(
+            "[[telegram]]\nname = \"support\"\ntoken_env = \"A\"\n\
+             [[telegram]]\nname = \"games\"\ntoken_env = \"B\"\n",
+        )
+        .expect("two named");
+        let accounts: Vec<(&str, &str)> = two
+            .telegram
+            .named("telegram")
+            .map(|(n, c)| (n, c.token_env.as_str()))
+            .collect();
+        assert_eq!(accounts, [("support", "A"), ("games", "B")]);
+        for (text, says) in [
+            (
+                "[[discord]]\ntoken_env = \"A\"\n[[discord]]\nname = \"b\"\n",
+                "`[[discord]]` number 1 has no `name`",
+            ),
+            (
+                "[[telegram]]\nname = \"x\"\n[[telegram]]\nname = \"x\"\n",
+                "two `[[telegram]]` accounts are named \"x\"",
+            ),
+            (
+                "[telegram]\nname = \"Big Bot\"\n",
+                "`telegram.name` = \"Big Bot\": an account name is 1 to 32 lowercase",
+            ),
+            (
+                "[[telegram]]\ntokn_env = \"A\"\n",
+                "unknown field `tokn_env`",
+            ),
+            ("telegram = 5\n", "one table, or an array of tables"),
+        ] {
+            let err = parse(text).expect_err(text);
+            assert!(err.contains(says), "{text}: {err}");
+        }
     }
 }

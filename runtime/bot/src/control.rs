@@ -14,13 +14,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use plugboard_adapter::{EventSink, Health, SubmitFuture};
+use plugboard_adapter::Health;
 use plugboard_host::plugin::{LoadedPlugin, Target};
-use plugboard_model::event::{Event, Platform};
+use plugboard_model::event::Platform;
 use plugboard_people::{AuditEntry, ChatChange, ChatPlugins, People, Role, RoleError, UsageRow};
 use plugboard_registry_types::Permission;
 use plugboard_store::{Store, StoreError};
-use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::sync::{Semaphore, watch};
 
 use crate::config::BotConfig;
 use crate::grants::{GrantChange, GrantError};
@@ -84,11 +84,14 @@ impl LoadNotes {
     }
 }
 
-/// What one adapter's platform has seen so far.
+/// What one adapter (one account on a platform) has seen so far.
 #[derive(Debug)]
 pub struct AdapterStats {
     /// The platform it serves.
     pub platform: Platform,
+    /// The account's name: the platform's name unless the config names
+    /// several accounts (`[[telegram]] name = "support"`).
+    pub account: Arc<str>,
     /// Events it handed to the bot.
     pub events: AtomicU64,
     /// Deliveries (messages, edits, reactions…) handed to it.
@@ -100,27 +103,15 @@ pub struct AdapterStats {
 }
 
 impl AdapterStats {
-    pub(crate) fn new(platform: Platform) -> Self {
+    pub(crate) fn new(platform: Platform, account: Arc<str>) -> Self {
         Self {
             platform,
+            account,
             events: AtomicU64::new(0),
             deliveries: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             health: Arc::default(),
         }
-    }
-}
-
-/// The dispatcher's entrance for one adapter, counting what comes in.
-pub(crate) struct Counted {
-    pub(crate) sink: Arc<dyn EventSink>,
-    pub(crate) stats: Arc<AdapterStats>,
-}
-
-impl EventSink for Counted {
-    fn submit(self: Arc<Self>, event: Event, done: Option<oneshot::Sender<()>>) -> SubmitFuture {
-        self.stats.events.fetch_add(1, Ordering::Relaxed);
-        Arc::clone(&self.sink).submit(event, done)
     }
 }
 

@@ -14,6 +14,13 @@
 //! The dispatcher lives as long as some adapter holds an inbox or some chat
 //! still has queued events; when it is dropped, the adapters' outboxes close
 //! and the adapters finish.
+//!
+//! A platform may have several accounts (two Telegram bots in one process).
+//! Chats are the platform's, not an account's (a Telegram group has one id
+//! whichever bot is in it), so an account is a route, not part of an
+//! address: a delivery goes out through the account its event came in on
+//! when it answers that chat, else through the account that last heard from
+//! the chat it is for, else through the platform's first account.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -29,6 +36,7 @@ use plugboard_store::{Durable, Store};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
 use crate::control::AdapterStats;
+
 use crate::router::Router;
 
 /// A chat's identity as a 64-bit hash of its platform and id: no allocation
@@ -40,15 +48,22 @@ struct ChatKey(u64);
 
 impl ChatKey {
     fn of(chat: &Chat) -> Self {
+        Self::of_ref(&chat.platform, &chat.id)
+    }
+
+    fn of_ref(platform: &Platform, id: &str) -> Self {
         let mut hasher = std::hash::DefaultHasher::new();
-        chat.platform.hash(&mut hasher);
-        chat.id.hash(&mut hasher);
+        platform.hash(&mut hasher);
+        id.hash(&mut hasher);
         ChatKey(hasher.finish())
     }
 }
 
 struct Pending {
     event: Event,
+    // The account (index in its platform's routes) it came in on; none
+    // for the bot's own events (timer ticks).
+    via: Option<usize>,
     // Completed when the event has been handled and its deliveries
     // performed, for adapters that wait for it.
     receipt: Receipt,
@@ -64,19 +79,22 @@ pub(crate) struct Dispatcher {
     /// [`Dispatcher::watch_catalog`]).
     catalog: watch::Sender<Arc<Catalog>>,
     store: Arc<dyn Store>,
-    outboxes: HashMap<Platform, (mpsc::Sender<Outbound>, Arc<AdapterStats>)>,
+    routes: HashMap<Platform, Vec<Route>>,
+    // Which account last heard from a chat, for platforms with several.
+    heard: Mutex<HashMap<ChatKey, usize>>,
     chats: Mutex<HashMap<ChatKey, VecDeque<Pending>>>,
     capacity: Arc<Semaphore>,
     running: Arc<Semaphore>,
 }
 
 impl Dispatcher {
-    /// A dispatcher routing through `router`'s current router, bounded by
-    /// `capacity` events accepted and `running` handled at once.
+    /// A dispatcher routing through `router`'s current router to the
+    /// adapters' `routes` (each platform's accounts, first the default),
+    /// bounded by `capacity` events accepted and `running` handled at once.
     pub(crate) fn new(
         router: watch::Sender<Arc<Router>>,
         store: Arc<dyn Store>,
-        outboxes: HashMap<Platform, (mpsc::Sender<Outbound>, Arc<AdapterStats>)>,
+        routes: HashMap<Platform, Vec<Route>>,
         capacity: Arc<Semaphore>,
         running: usize,
     ) -> Self {
@@ -85,7 +103,8 @@ impl Dispatcher {
             catalog,
             router,
             store,
-            outboxes,
+            routes,
+            heard: Mutex::new(HashMap::new()),
             chats: Mutex::new(HashMap::new()),
             capacity,
             running: Arc::new(Semaphore::new(running.max(1))),
@@ -117,10 +136,17 @@ impl Dispatcher {
         self.chats.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Accepts an event, waiting while `capacity` is exhausted.
+    fn heard(&self) -> MutexGuard<'_, HashMap<ChatKey, usize>> {
+        // Inserts and reads only; a poisoned lock holds consistent data.
+        self.heard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Accepts an event from the account `via` of its platform (none for
+    /// the bot's own events), waiting while `capacity` is exhausted.
     pub(crate) async fn submit(
         self: &Arc<Self>,
         event: Event,
+        via: Option<usize>,
         done: Option<oneshot::Sender<()>>,
     ) -> Result<(), InboxClosed> {
         let slot = Arc::clone(&self.capacity)
@@ -128,8 +154,17 @@ impl Dispatcher {
             .await
             .map_err(|_| InboxClosed)?;
         let key = ChatKey::of(event.chat());
+        if let Some(via) = via
+            && self
+                .routes
+                .get(&event.chat().platform)
+                .is_some_and(|routes| routes.len() > 1)
+        {
+            self.heard().insert(key, via);
+        }
         let pending = Pending {
             event,
+            via,
             receipt: done.map(Receipt::new).unwrap_or_default(),
             _slot: slot,
         };
@@ -156,7 +191,7 @@ impl Dispatcher {
     async fn drain_chat(self: Arc<Self>, key: ChatKey, first: Pending) {
         let mut next = first;
         loop {
-            self.handle(next.event, next.receipt).await;
+            self.handle(next.event, next.via, next.receipt).await;
             let popped = {
                 let mut chats = self.chats();
                 let popped = chats.get_mut(&key).and_then(VecDeque::pop_front);
@@ -172,13 +207,14 @@ impl Dispatcher {
         }
     }
 
-    /// Handles one event and hands its deliveries, each with a clone of
-    /// `receipt`, to the adapters.
-    async fn handle(&self, event: Event, receipt: Receipt) {
+    /// Handles one event that came in on account `via` and hands its
+    /// deliveries, each with a clone of `receipt`, to the adapters.
+    async fn handle(&self, event: Event, via: Option<usize>, receipt: Receipt) {
         let Ok(_running) = self.running.acquire().await else {
             return;
         };
         let kind = event.kind();
+        let from = (event.chat().platform.clone(), ChatKey::of(event.chat()));
         let router = self.router();
         let dispatched = AssertUnwindSafe(router.dispatch(event))
             .catch_unwind()
@@ -201,8 +237,8 @@ impl Dispatcher {
         }
         for mut outbound in dispatch.outbound {
             outbound.receipt = receipt.clone();
-            match self.outboxes.get(&outbound.chat.platform) {
-                Some((outbox, stats)) => {
+            match self.route(&outbound, &from, via) {
+                Some(Route { outbox, stats }) => {
                     stats.deliveries.fetch_add(1, Ordering::Relaxed);
                     if outbox.send(outbound).await.is_err() {
                         stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -219,8 +255,140 @@ impl Dispatcher {
     }
 }
 
-impl EventSink for Dispatcher {
+impl Dispatcher {
+    /// The account `outbound` goes out through, for an event from the chat
+    /// `from` that came in on account `via` (see the module's page).
+    fn route(
+        &self,
+        outbound: &Outbound,
+        from: &(Platform, ChatKey),
+        via: Option<usize>,
+    ) -> Option<&Route> {
+        let routes = self.routes.get(&outbound.chat.platform)?;
+        if routes.len() == 1 {
+            return routes.first();
+        }
+        let same_platform = outbound.chat.platform == from.0;
+        let key = ChatKey::of_ref(&outbound.chat.platform, &outbound.chat.id);
+        let via = match via {
+            Some(via) if same_platform && key == from.1 => Some(via),
+            _ => self
+                .heard()
+                .get(&key)
+                .copied()
+                .or(via.filter(|_| same_platform)),
+        };
+        via.and_then(|via| routes.get(via)).or(routes.first())
+    }
+}
+
+/// Where one account's deliveries go.
+pub(crate) struct Route {
+    /// Its adapter's outbox.
+    pub(crate) outbox: mpsc::Sender<Outbound>,
+    /// What it has seen.
+    pub(crate) stats: Arc<AdapterStats>,
+}
+
+/// The dispatcher's entrance for one account: counts what comes in, and
+/// says which account it came in on.
+pub(crate) struct Entrance {
+    pub(crate) dispatcher: Arc<Dispatcher>,
+    /// The account's index among its platform's routes.
+    pub(crate) via: usize,
+    pub(crate) stats: Arc<AdapterStats>,
+}
+
+impl EventSink for Entrance {
     fn submit(self: Arc<Self>, event: Event, done: Option<oneshot::Sender<()>>) -> SubmitFuture {
-        Box::pin(async move { Dispatcher::submit(&self, event, done).await })
+        self.stats.events.fetch_add(1, Ordering::Relaxed);
+        Box::pin(async move { self.dispatcher.submit(event, Some(self.via), done).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plugboard_model::event::{ChatRef, OutboundOp, Outgoing};
+
+    fn dispatcher(accounts: &[&str]) -> Dispatcher {
+        let router = Arc::new(Router::new(Vec::new(), vec!["/".into()]));
+        let routes = accounts
+            .iter()
+            .map(|name| Route {
+                outbox: mpsc::channel(1).0,
+                stats: Arc::new(AdapterStats::new(Platform::Telegram, Arc::from(*name))),
+            })
+            .collect();
+        Dispatcher::new(
+            watch::Sender::new(router),
+            Arc::new(plugboard_store::MemoryStore::default()),
+            HashMap::from([(Platform::Telegram, routes)]),
+            Arc::new(Semaphore::new(8)),
+            1,
+        )
+    }
+
+    fn to(platform: Platform, chat: &str) -> Outbound {
+        Outbound {
+            chat: ChatRef {
+                platform,
+                id: chat.into(),
+            },
+            op: OutboundOp::Send {
+                message: Outgoing::text("hi"),
+                reply_to: None,
+            },
+            plugin: Arc::from("test"),
+            mention_everyone: false,
+            receipt: Receipt::default(),
+        }
+    }
+
+    fn key(chat: &str) -> (Platform, ChatKey) {
+        (
+            Platform::Telegram,
+            ChatKey::of_ref(&Platform::Telegram, chat),
+        )
+    }
+
+    #[test]
+    fn a_delivery_goes_out_through_the_account_its_event_came_in_on_else_the_one_that_last_heard_the_chat()
+     {
+        let d = dispatcher(&["first", "second", "third"]);
+        let through = |outbound: &Outbound, from: &(Platform, ChatKey), via: Option<usize>| {
+            d.route(outbound, from, via)
+                .map(|r| r.stats.account.to_string())
+        };
+        let answer = to(Platform::Telegram, "42");
+        // An answer to the chat the event came from: its account.
+        assert_eq!(
+            through(&answer, &key("42"), Some(1)).as_deref(),
+            Some("second")
+        );
+        // Another chat nobody heard from: the event's account still.
+        let elsewhere = to(Platform::Telegram, "-100");
+        assert_eq!(
+            through(&elsewhere, &key("42"), Some(1)).as_deref(),
+            Some("second")
+        );
+        // A chat the third account heard last: through it.
+        d.heard()
+            .insert(ChatKey::of_ref(&Platform::Telegram, "-100"), 2);
+        assert_eq!(
+            through(&elsewhere, &key("42"), Some(1)).as_deref(),
+            Some("third")
+        );
+        // The bot's own event (a timer tick): who heard the chat, else the first.
+        assert_eq!(
+            through(&elsewhere, &key("-100"), None).as_deref(),
+            Some("third")
+        );
+        assert_eq!(through(&answer, &key("42"), None).as_deref(), Some("first"));
+        // A platform with no adapter: nowhere.
+        assert_eq!(
+            through(&to(Platform::Discord, "1"), &key("42"), Some(1)),
+            None
+        );
     }
 }

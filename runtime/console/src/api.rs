@@ -159,6 +159,9 @@ pub struct Status {
 pub struct AdapterStatus {
     /// Its platform.
     pub platform: String,
+    /// Its account's name (the platform's, unless the config names
+    /// several accounts).
+    pub account: String,
     /// Events it received.
     pub events: u64,
     /// Deliveries handed to it.
@@ -180,6 +183,7 @@ impl AdapterStatus {
         let relaxed = std::sync::atomic::Ordering::Relaxed;
         Self {
             platform: stats.platform.to_string(),
+            account: stats.account.to_string(),
             events: stats.events.load(relaxed),
             deliveries: stats.deliveries.load(relaxed),
             dropped: stats.dropped.load(relaxed),

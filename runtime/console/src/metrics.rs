@@ -77,20 +77,25 @@ fn single(
 }
 
 /// Encodes one metric with a value per `label` value.
-fn family<M: EncodeMetric>(
+fn family<M: EncodeMetric, const N: usize>(
     encoder: &mut DescriptorEncoder<'_>,
     name: &str,
     help: &str,
     kind: MetricType,
-    label: &str,
-    values: impl IntoIterator<Item = (String, M)>,
+    labels: [&str; N],
+    values: impl IntoIterator<Item = ([String; N], M)>,
 ) -> Result<(), std::fmt::Error> {
     let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
     for (value, m) in values {
-        let labels = [(label, value.as_str())];
-        m.encode(metric.encode_family(&labels)?)?;
+        let pairs: [(&str, &str); N] = std::array::from_fn(|i| (labels[i], value[i].as_str()));
+        m.encode(metric.encode_family(&pairs)?)?;
     }
     Ok(())
+}
+
+/// An adapter's labels: its platform, and its account's name.
+fn account_labels(adapter: &plugboard_bot::control::AdapterStats) -> [String; 2] {
+    [adapter.platform.to_string(), adapter.account.to_string()]
 }
 
 fn flag(on: bool) -> ConstGauge {
@@ -134,14 +139,14 @@ impl Collector for BotCollector {
         let per_adapter = |read: fn(&plugboard_bot::control::AdapterStats) -> u64| {
             adapters
                 .iter()
-                .map(move |a| (a.platform.to_string(), ConstCounter::new(read(a))))
+                .map(move |a| (account_labels(a), ConstCounter::new(read(a))))
         };
         family(
             e,
             "events_received",
             "Events received from each platform",
             MetricType::Counter,
-            "platform",
+            ["platform", "account"],
             per_adapter(|a| a.events.load(Ordering::Relaxed)),
         )?;
         family(
@@ -149,7 +154,7 @@ impl Collector for BotCollector {
             "deliveries",
             "Messages, edits and reactions handed to each platform's adapter",
             MetricType::Counter,
-            "platform",
+            ["platform", "account"],
             per_adapter(|a| a.deliveries.load(Ordering::Relaxed)),
         )?;
         family(
@@ -157,7 +162,7 @@ impl Collector for BotCollector {
             "deliveries_dropped",
             "Deliveries dropped because the platform's adapter had stopped",
             MetricType::Counter,
-            "platform",
+            ["platform", "account"],
             per_adapter(|a| a.dropped.load(Ordering::Relaxed)),
         )?;
         family(
@@ -165,17 +170,17 @@ impl Collector for BotCollector {
             "adapter_up",
             "1 while the adapter is connected to its platform",
             MetricType::Gauge,
-            "platform",
+            ["platform", "account"],
             adapters
                 .iter()
-                .map(|a| (a.platform.to_string(), flag(a.health.connected()))),
+                .map(|a| (account_labels(a), flag(a.health.connected()))),
         )?;
         family(
             e,
             "adapter_reconnects",
             "Times the adapter connected again after losing its platform",
             MetricType::Counter,
-            "platform",
+            ["platform", "account"],
             per_adapter(|a| a.health.reconnects()),
         )?;
         let plugins = control.plugins();
@@ -183,14 +188,14 @@ impl Collector for BotCollector {
         let per_plugin = |read: fn(&plugboard_host::plugin::LoadedPlugin) -> u64| {
             plugins
                 .iter()
-                .map(move |p| (p.name().to_owned(), ConstCounter::new(read(p))))
+                .map(move |p| ([p.name().to_owned()], ConstCounter::new(read(p))))
         };
         family(
             e,
             "plugin_events",
             "Events each plugin handled",
             MetricType::Counter,
-            "plugin",
+            ["plugin"],
             per_plugin(|p| p.stats().0),
         )?;
         family(
@@ -198,7 +203,7 @@ impl Collector for BotCollector {
             "plugin_failures",
             "Events each plugin failed (trap, timeout, limit, error)",
             MetricType::Counter,
-            "plugin",
+            ["plugin"],
             per_plugin(|p| p.stats().1),
         )?;
         family(
@@ -206,7 +211,7 @@ impl Collector for BotCollector {
             "plugin_refused_host_calls",
             "Host calls refused to each plugin (missing grant, HTTP policy)",
             MetricType::Counter,
-            "plugin",
+            ["plugin"],
             per_plugin(|p| p.refused_calls()),
         )?;
         family(
@@ -214,7 +219,7 @@ impl Collector for BotCollector {
             "plugin_log_lines_dropped",
             "Log lines each plugin wrote beyond its rate",
             MetricType::Counter,
-            "plugin",
+            ["plugin"],
             per_plugin(|p| p.logs_dropped()),
         )?;
         family(
@@ -222,20 +227,20 @@ impl Collector for BotCollector {
             "plugin_suspended",
             "1 while the plugin's circuit breaker holds it suspended",
             MetricType::Gauge,
-            "plugin",
+            ["plugin"],
             plugins
                 .iter()
-                .map(|p| (p.name().to_owned(), flag(p.suspended().is_some()))),
+                .map(|p| ([p.name().to_owned()], flag(p.suspended().is_some()))),
         )?;
         family(
             e,
             "plugin_disabled",
             "1 when the plugin refused its configuration at start",
             MetricType::Gauge,
-            "plugin",
+            ["plugin"],
             plugins
                 .iter()
-                .map(|p| (p.name().to_owned(), flag(p.disabled().is_some()))),
+                .map(|p| ([p.name().to_owned()], flag(p.disabled().is_some()))),
         )?;
         if let Some(access) = control.router().access() {
             let refusals = access.refusals();
@@ -244,10 +249,10 @@ impl Collector for BotCollector {
                 "refusals",
                 "Commands and events the bot refused, by reason",
                 MetricType::Counter,
-                "reason",
+                ["reason"],
                 Refusal::ALL.iter().map(|why| {
                     (
-                        why.as_str().to_owned(),
+                        [why.as_str().to_owned()],
                         ConstCounter::new(refusals.of(*why)),
                     )
                 }),

@@ -69,6 +69,10 @@ use interactions::{Answer, Interactions};
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiscordConfig {
+    /// The account's name, when the config has several accounts of this
+    /// platform (`[[telegram]]`): in the console, logs and metrics.
+    #[serde(default)]
+    pub name: Option<String>,
     /// The environment variable holding the bot token (never the token).
     #[serde(default = "default_token_env")]
     pub token_env: String,

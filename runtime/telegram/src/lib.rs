@@ -100,6 +100,10 @@ const POLL_TIMEOUT_SECS: u32 = 25;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramConfig {
+    /// The account's name, when the config has several accounts of this
+    /// platform (`[[telegram]]`): in the console, logs and metrics.
+    #[serde(default)]
+    pub name: Option<String>,
     /// The environment variable holding the bot token (never the token).
     #[serde(default = "default_token_env")]
     pub token_env: String,

@@ -52,24 +52,24 @@ pub fn run(config_path: PathBuf) -> Result<()> {
         if config.console.enabled {
             bot.add_adapter(Box::new(ConsoleAdapter::stdio()));
         }
-        if let Some(telegram) = &config.telegram {
+        for (name, telegram) in config.telegram.named("telegram") {
             match TelegramAdapter::from_config(telegram) {
-                Ok(adapter) => bot.add_adapter(Box::new(adapter)),
+                Ok(adapter) => bot.add_account(name, Box::new(adapter)),
                 // Reported once; the other adapters still run.
-                Err(e) => tracing::error!("not starting the Telegram adapter: {e}"),
+                Err(e) => tracing::error!(account = name, "not starting the Telegram adapter: {e}"),
             }
         }
-        if let Some(discord) = &config.discord {
+        for (name, discord) in config.discord.named("discord") {
             let manifests = bot.router().plugins().iter().map(|p| p.manifest());
             match DiscordAdapter::from_config(discord, manifests) {
                 Ok(adapter) => {
                     // Registered as routed from the first time: the owner's
                     // [commands] decide names and owners.
                     adapter.commands().follow(bot.router().catalog());
-                    bot.add_adapter(Box::new(adapter));
+                    bot.add_account(name, Box::new(adapter));
                 }
                 // Reported once; the other adapters still run.
-                Err(e) => tracing::error!("not starting the Discord adapter: {e}"),
+                Err(e) => tracing::error!(account = name, "not starting the Discord adapter: {e}"),
             }
         }
         // The owner's way in, when configured: refused (and the bot with

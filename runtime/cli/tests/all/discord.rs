@@ -458,7 +458,11 @@ impl Discord {
         );
         let config = BotConfig::parse(&text, std::path::Path::new("dc.toml"), data.to_path_buf())?;
         let (mut bot, _) = Bot::from_config(&config)?;
-        let section: &DiscordConfig = config.discord.as_ref().context("[discord]")?;
+        let (_, section): (_, &DiscordConfig) = config
+            .discord
+            .named("discord")
+            .next()
+            .context("[discord]")?;
         let manifests = bot.router().plugins().iter().map(|p| p.manifest());
         let adapter = DiscordAdapter::with_token("TEST.TOKEN", section, manifests)?;
         bot.add_adapter(Box::new(adapter));

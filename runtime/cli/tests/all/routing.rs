@@ -240,7 +240,7 @@ async fn declared_settings_reach_the_plugin_with_defaults_and_wrong_values_are_r
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_adapters_for_one_platform_are_refused() -> Result<()> {
+async fn two_adapters_for_one_account_are_refused_with_the_name_to_give() -> Result<()> {
     use plugboard_adapter::memory::MemoryAdapter;
     use plugboard_bot::bot::{Bot, BotError};
     use plugboard_bot::router::Router;
@@ -256,7 +256,8 @@ async fn two_adapters_for_one_platform_are_refused() -> Result<()> {
         .await
         .expect_err("must refuse");
     assert!(
-        matches!(err, BotError::DuplicateAdapter(ref p) if p == "twin"),
+        matches!(err, BotError::DuplicateAdapter { ref platform, ref account }
+            if platform == "twin" && account == "twin"),
         "{err}"
     );
     Ok(())

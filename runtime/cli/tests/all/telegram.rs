@@ -38,6 +38,9 @@ pub(crate) struct Fake {
     release: Arc<tokio::sync::Notify>,
     /// What getChatAdministrators answers, per chat (none: nobody).
     pub(crate) admins: std::collections::HashMap<i64, Vec<Value>>,
+    /// The bot's id and username, as getMe answers (777 and plugboard_bot
+    /// unless set).
+    me: Option<(i64, String)>,
 }
 
 pub(crate) type Shared = Arc<Mutex<Fake>>;
@@ -94,11 +97,14 @@ fn answer(fake: &Shared, method: &str, body: &str) -> ((axum::http::StatusCode, 
         );
     }
     let immediate = match method.as_str() {
-        "getme" => ok(json!({
-            "id": 777, "is_bot": true, "first_name": "Plugboard", "username": "plugboard_bot",
-            "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
-            "can_connect_to_business": false, "has_main_web_app": false
-        })),
+        "getme" => {
+            let (id, username) = state.me.clone().unwrap_or((777, "plugboard_bot".into()));
+            ok(json!({
+                "id": id, "is_bot": true, "first_name": "Plugboard", "username": username,
+                "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false,
+                "can_connect_to_business": false, "has_main_web_app": false
+            }))
+        }
         "getupdates" => {
             state.get_updates_calls += 1;
             if !state.next_get_updates.is_empty() {
@@ -498,6 +504,70 @@ async fn the_plugboard_binary_serves_telegram_through_api_url() -> Result<()> {
     assert_eq!(sent[0]["chat_id"], 42);
     let text = sent[0]["text"].as_str().unwrap_or_default();
     assert!(text.starts_with("🎲 2d6: "), "{text}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_telegram_accounts_in_one_process_each_answer_their_own_chats() -> Result<()> {
+    // The same person writes to both bots (one private chat id for both,
+    // as on Telegram), and to the second one in a group too.
+    let support = Shared::default();
+    {
+        let mut state = lock(&support);
+        state.me = Some((801, "support_bot".into()));
+        state.updates = vec![text_update(10, 5, "/echo for support")];
+    }
+    let games = Shared::default();
+    {
+        let mut state = lock(&games);
+        state.me = Some((802, "games_bot".into()));
+        state.updates = vec![
+            text_update(20, 6, "/echo for games"),
+            group_update(21, 7, -1_009, 42, "/echo in the games group"),
+        ];
+    }
+    let support_url = serve(Arc::clone(&support)).await?;
+    let games_url = serve(Arc::clone(&games)).await?;
+    let dir = tempfile::tempdir()?;
+    let mut child = plugboard_run(
+        dir.path(),
+        &format!(
+            "[[telegram]]\nname = \"support\"\ntoken_env = \"TG_SUPPORT\"\napi_url = {support_url:?}\n\n\
+             [[telegram]]\nname = \"games\"\ntoken_env = \"TG_GAMES\"\napi_url = {games_url:?}\n"
+        ),
+        &[("TG_SUPPORT", "801:SUPPORT"), ("TG_GAMES", "802:GAMES")],
+    )?;
+    let answered = async {
+        let by_support = wait_for(&support, "sendmessage", 1).await?;
+        let by_games = wait_for(&games, "sendmessage", 2).await?;
+        anyhow::Ok((by_support, by_games))
+    }
+    .await;
+    // Anything sent late, through the wrong account, shows up too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    child.kill().await?;
+    answered?;
+    let texts = |fake: &Shared| -> Vec<(i64, String)> {
+        let mut sent: Vec<(i64, String)> = lock(fake)
+            .calls
+            .iter()
+            .filter(|(m, _)| m == "sendmessage")
+            .map(|(_, b)| {
+                let chat = b["chat_id"].as_i64().unwrap_or_default();
+                (chat, b["text"].as_str().unwrap_or_default().to_owned())
+            })
+            .collect();
+        sent.sort();
+        sent
+    };
+    assert_eq!(texts(&support), [(42, "for support".to_owned())]);
+    assert_eq!(
+        texts(&games),
+        [
+            (-1_009, "in the games group".to_owned()),
+            (42, "for games".to_owned())
+        ]
+    );
     Ok(())
 }
 

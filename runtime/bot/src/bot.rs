@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use plugboard_adapter::{Adapter, AdapterIo, Inbox, flush};
 use plugboard_host::engine::{CacheOutcome, EngineError, PluginEngine};
@@ -33,7 +33,7 @@ use tokio::task::JoinSet;
 
 use crate::access::Access;
 use crate::config::BotConfig;
-use crate::control::{AdapterStats, Control, LoadNotes};
+use crate::control::{AdapterStats, Control, LoadNotes, Restart};
 use crate::discovery::{all_plugin_dirs, engine_options, installed};
 use crate::dispatch::{Dispatcher, Entrance, Route};
 use crate::installed::{INSTALLED_FILE, Installed};
@@ -310,7 +310,9 @@ pub struct Bot {
 struct Reload {
     /// Told what each new plugin set's loading said.
     control: Arc<Control>,
-    config: BotConfig,
+    /// The config, shared with `control` (settings changed from the
+    /// console replace it).
+    config: Arc<RwLock<BotConfig>>,
     engine: PluginEngine,
     timetable: Arc<Timetable>,
     /// The plugins other plugins call, as the running set has them.
@@ -368,18 +370,19 @@ impl Bot {
             &config.commands,
         )
         .with_access(Arc::clone(&access));
+        let shared = Arc::new(RwLock::new(config.clone()));
         let mut bot = Bot::assemble(
             Arc::new(router),
             store,
             config.runtime.workers,
             config.runtime.queue,
-            Some(config.clone()),
+            Some(Arc::clone(&shared)),
         );
         bot.timetable = Some(Arc::clone(&timetable));
         bot.control.set_load_notes(LoadNotes::of(&report));
         bot.reload = Some(Arc::new(Reload {
             control: Arc::clone(&bot.control),
-            config: config.clone(),
+            config: shared,
             engine,
             timetable,
             providers,
@@ -399,7 +402,7 @@ impl Bot {
         store: Arc<dyn Store>,
         workers: usize,
         queue: usize,
-        config: Option<BotConfig>,
+        config: Option<Arc<RwLock<BotConfig>>>,
     ) -> Bot {
         let queue = queue.max(1);
         let (routes, watching) = watch::channel(Arc::clone(&router));
@@ -553,10 +556,13 @@ impl Bot {
             });
         }
         let watcher = self.reload.clone().map(|reload| {
+            let (restarts, requests) = mpsc::channel(4);
+            self.control.set_restarts(Some(restarts));
             // A weak reference: the watcher must not keep the outboxes open.
             tokio::spawn(reload.watch(
                 Arc::downgrade(&dispatcher),
                 Arc::clone(&self.store),
+                requests,
                 stop_rx.clone(),
             ))
         });
@@ -585,6 +591,7 @@ impl Bot {
             scheduler.abort();
             let _ = scheduler.await;
         }
+        self.control.set_restarts(None);
         if let Some(watcher) = watcher {
             // It holds the store and the engine: gone before `run` returns,
             // so the next bot can open the same data directory.
@@ -628,30 +635,61 @@ const PACKAGES_ACTOR: &str = "packages";
 const RELOAD_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Reload {
-    /// Watches the installation record and swaps in each new plugin set.
+    /// The config as it is now.
+    fn config(&self) -> BotConfig {
+        self.config
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn set_config(&self, config: BotConfig) {
+        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+    }
+
+    /// Watches the installation record and swaps in each new plugin set;
+    /// takes the owner's settings changes from `restarts`.
     async fn watch(
         self: Arc<Self>,
         dispatcher: std::sync::Weak<Dispatcher>,
         store: Arc<dyn Store>,
+        mut restarts: mpsc::Receiver<Restart>,
         mut shutdown: watch::Receiver<bool>,
     ) {
-        let data_dir = self.config.data_dir();
+        let data_dir = self.config().data_dir();
         let record = Installed::root(&data_dir).join(INSTALLED_FILE);
         let mut seen = std::fs::read(&record).ok();
         loop {
-            tokio::select! {
-                _ = tokio::time::sleep(RELOAD_POLL) => {}
+            let restart = tokio::select! {
+                _ = tokio::time::sleep(RELOAD_POLL) => None,
+                Some(restart) = restarts.recv() => Some(restart),
                 _ = shutdown.wait_for(|stop| *stop) => return,
+            };
+            let Some(dispatcher) = dispatcher.upgrade() else {
+                return;
+            };
+            if let Some(Restart {
+                config,
+                plugin,
+                reply,
+            }) = restart
+            {
+                let before = self.config();
+                self.set_config(config);
+                let started = self.swap(&dispatcher, &store, Swap::Restart(&plugin)).await;
+                if started.is_err() {
+                    self.set_config(before);
+                }
+                let _ = reply.send(started);
+                continue;
             }
             let now = std::fs::read(&record).ok();
             if now == seen {
                 continue;
             }
             seen = now;
-            let Some(dispatcher) = dispatcher.upgrade() else {
-                return;
-            };
-            self.swap(&dispatcher, &store).await;
+            // What a failed swap says is logged there.
+            let _ = self.swap(&dispatcher, &store, Swap::Installed).await;
         }
     }
 
@@ -683,20 +721,29 @@ impl Reload {
         }
     }
 
-    /// Loads the plugin set the record now describes beside the running one
-    /// and swaps it in; if a new or changed plugin fails to load or start,
-    /// keeps the running set and restores the previous record.
-    async fn swap(self: &Arc<Self>, dispatcher: &Dispatcher, store: &Arc<dyn Store>) {
-        let data_dir = self.config.data_dir();
+    /// Loads the plugin set the record and config now describe beside the
+    /// running one and swaps it in: running plugins are kept but for new
+    /// or changed ones (and the one a [`Swap::Restart`] names). If one of
+    /// those fails to load or start, keeps the running set (after an
+    /// installation, restoring the previous record) and says why.
+    async fn swap(
+        self: &Arc<Self>,
+        dispatcher: &Dispatcher,
+        store: &Arc<dyn Store>,
+        why: Swap<'_>,
+    ) -> Result<(), String> {
+        let config = self.config();
+        let data_dir = config.data_dir();
         let installed_root = Installed::root(&data_dir);
         let old = dispatcher.router();
         // Compiling and reading files blocks: off the async threads.
         let loading = {
             let this = Arc::clone(self);
             let store = Arc::clone(store);
+            let config = config.clone();
             tokio::task::spawn_blocking(move || {
                 load_plugins(
-                    &this.config,
+                    &config,
                     &this.engine,
                     store,
                     Some(&this.timetable),
@@ -709,18 +756,24 @@ impl Reload {
             Ok(loaded) => loaded,
             Err(e) => {
                 tracing::error!("loading the new plugin set failed: {e}");
-                return;
+                return Err(format!("loading the plugins failed: {e}"));
             }
         };
         // A registry plugin refused by file (its manifest, its component)
         // or by name (its settings or limits in the config) fails the swap.
         let installed = Installed::load(&data_dir).unwrap_or_default();
+        let restarted = match why {
+            Swap::Restart(plugin) => Some(plugin),
+            Swap::Installed => None,
+        };
         let mut failures: Vec<String> = report
             .refused
             .iter()
             .filter(|e| {
                 e.path().is_some_and(|p| p.starts_with(&installed_root))
-                    || e.plugin().is_some_and(|name| installed.get(name).is_some())
+                    || e.plugin().is_some_and(|name| {
+                        installed.get(name).is_some() || Some(name) == restarted
+                    })
             })
             .map(ToString::to_string)
             .collect();
@@ -729,7 +782,7 @@ impl Reload {
         let mut fresh_plugins = Vec::new();
         for plugin in plugins {
             let running = old.plugins().iter().find(|t| match t {
-                Target::Wasm(p) => p.dir() == plugin.dir(),
+                Target::Wasm(p) => p.dir() == plugin.dir() && Some(p.name()) != restarted,
                 Target::Native(_) => false,
             });
             match running {
@@ -745,11 +798,16 @@ impl Reload {
             }
         }
         if !failures.is_empty() {
+            let failures = failures.join("; ");
+            if let Swap::Restart(plugin) = why {
+                tracing::error!(
+                    "`{plugin}` does not start with its new settings; it runs on with the old ones: {failures}"
+                );
+                return Err(failures);
+            }
             tracing::error!(
-                "the new plugin set does not load; keeping the running plugins: {}",
-                failures.join("; ")
+                "the new plugin set does not load; keeping the running plugins: {failures}"
             );
-            let config = self.config.clone();
             let rolled_back =
                 tokio::task::spawn_blocking(move || crate::discovery::roll_back(&config)).await;
             match rolled_back {
@@ -762,12 +820,12 @@ impl Reload {
                 }
                 Err(e) => tracing::error!("restoring the previous installation record failed: {e}"),
             }
-            return;
+            return Err(failures);
         }
         let router = Router::with_commands(
             targets,
-            self.config.runtime.command_prefixes.clone(),
-            &self.config.commands,
+            config.runtime.command_prefixes.clone(),
+            &config.commands,
         )
         .with_access(Arc::clone(&self.access));
         let removed: Vec<String> = old
@@ -790,6 +848,10 @@ impl Reload {
         self.providers.replace(&running);
         dispatcher.replace_router(Arc::new(router));
         self.control.set_load_notes(LoadNotes::of(&report));
+        if let Swap::Restart(plugin) = why {
+            tracing::info!(plugin, "plugin restarted with its new settings");
+            return Ok(());
+        }
         self.audit_changes(&old, &fresh_plugins, &removed);
         tracing::info!(
             "plugins reloaded: new {}; removed {}",
@@ -804,5 +866,15 @@ impl Reload {
                 removed.join(", ")
             },
         );
+        Ok(())
     }
+}
+
+/// Why the plugin set is loaded again.
+#[derive(Clone, Copy)]
+enum Swap<'a> {
+    /// The installation record changed.
+    Installed,
+    /// The owner changed this plugin's settings: it starts again.
+    Restart(&'a str),
 }

@@ -100,6 +100,10 @@ pub struct BotConfig {
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
+    /// The file it was read from (what the console's settings forms
+    /// rewrite).
+    #[serde(skip)]
+    pub path: PathBuf,
 }
 
 /// A platform's bot accounts: one table (`[telegram]`), or an array of
@@ -598,6 +602,7 @@ impl BotConfig {
             message: e.to_string().trim_end().to_owned(),
         })?;
         config.base_dir = base_dir;
+        config.path = path.to_path_buf();
         if config.runtime.command_prefixes.iter().any(|p| p.is_empty()) {
             return Err(ConfigError::Parse {
                 path: path.to_path_buf(),

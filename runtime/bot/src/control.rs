@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use plugboard_adapter::Health;
@@ -20,7 +20,7 @@ use plugboard_model::event::Platform;
 use plugboard_people::{AuditEntry, ChatChange, ChatPlugins, People, Role, RoleError, UsageRow};
 use plugboard_registry_types::Permission;
 use plugboard_store::{Store, StoreError};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::config::BotConfig;
 use crate::grants::{GrantChange, GrantError};
@@ -60,6 +60,30 @@ pub enum ControlError {
     /// The change would change nothing.
     #[error("nothing to change: {0}")]
     Unchanged(String),
+    /// The plugin declares no settings, so there is no form to fill.
+    #[error(
+        "`{0}` declares no settings; whatever it takes goes in [plugins.{0}.config] in the config file"
+    )]
+    NoSettings(String),
+    /// Values refused by the plugin's declared settings, each naming its
+    /// setting.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Settings(Vec<plugboard_registry_types::settings::SettingProblem>),
+    /// The config file could not be read, edited or written.
+    #[error("the config file: {0}")]
+    ConfigFile(String),
+    /// The plugin did not start again with the new settings; the old ones
+    /// are back in the file, and the plugin runs on with them.
+    #[error("`{plugin}` did not start with the new settings, so they were not kept: {why}")]
+    Restart {
+        /// The plugin.
+        plugin: String,
+        /// What its start said.
+        why: String,
+    },
+    /// The bot is not running (or is stopping), so nothing can restart.
+    #[error("the bot is not running; change the config file and start it")]
+    NotRunning,
 }
 
 /// Longest chat id the owner may name (platforms' ids are far shorter).
@@ -119,7 +143,14 @@ impl AdapterStats {
 pub struct Control {
     routes: watch::Receiver<Arc<Router>>,
     store: Arc<dyn Store>,
-    config: Option<BotConfig>,
+    /// The config as it is now (settings changed from the console
+    /// replace it).
+    config: Option<Arc<RwLock<BotConfig>>>,
+    /// Where plugins are restarted with new settings, while the bot runs.
+    restarts: Mutex<Option<mpsc::Sender<Restart>>>,
+    /// One settings change at a time (each reads, edits and writes the
+    /// file).
+    changing: tokio::sync::Mutex<()>,
     started: Instant,
     /// The dispatcher's bound on events accepted but not yet handled.
     capacity: Arc<Semaphore>,
@@ -133,7 +164,7 @@ impl Control {
     pub(crate) fn new(
         routes: watch::Receiver<Arc<Router>>,
         store: Arc<dyn Store>,
-        config: Option<BotConfig>,
+        config: Option<Arc<RwLock<BotConfig>>>,
         capacity: Arc<Semaphore>,
         queue: usize,
     ) -> Self {
@@ -141,6 +172,8 @@ impl Control {
             routes,
             store,
             config,
+            restarts: Mutex::new(None),
+            changing: tokio::sync::Mutex::new(()),
             started: Instant::now(),
             capacity,
             queue,
@@ -181,9 +214,15 @@ impl Control {
         &self.store
     }
 
-    /// The config the bot was started from, if it was.
-    pub fn config(&self) -> Option<&BotConfig> {
-        self.config.as_ref()
+    /// The config the bot was started from, with the settings changed
+    /// since, if it was started from one.
+    pub fn config(&self) -> Option<BotConfig> {
+        let shared = self.config.as_ref()?;
+        Some(shared.read().unwrap_or_else(|p| p.into_inner()).clone())
+    }
+
+    pub(crate) fn set_restarts(&self, restarts: Option<mpsc::Sender<Restart>>) {
+        *self.restarts.lock().unwrap_or_else(|p| p.into_inner()) = restarts;
     }
 
     /// Who is who and the audit log, when the bot keeps people.
@@ -247,11 +286,12 @@ impl Control {
         actor: &str,
     ) -> Result<GrantChange, ControlError> {
         let running = self.plugin(plugin)?;
-        let config = self.config.as_ref().ok_or(ControlError::NoConfig)?;
-        let change = crate::grants::change(config, &*self.store, running.manifest(), names, grant)?;
-        let installed = crate::discovery::installed(config);
+        let config = self.config().ok_or(ControlError::NoConfig)?;
+        let change =
+            crate::grants::change(&config, &*self.store, running.manifest(), names, grant)?;
+        let installed = crate::discovery::installed(&config);
         let held: BTreeSet<Permission> = crate::grants::held(
-            config,
+            &config,
             &*self.store,
             &installed,
             running.manifest(),
@@ -360,6 +400,98 @@ impl Control {
         Ok(after)
     }
 
+    /// Sets the running plugin `plugin`'s settings to `values` (as the
+    /// owner writes them in `[plugins.<plugin>.config]`; a secret as `{ env
+    /// = "VARIABLE" }` or `{ file = "path" }`), as the owner `actor`.
+    ///
+    /// The values are checked against what the plugin declares (the check
+    /// loading runs, each problem naming its setting), written into the
+    /// config file in place, and the plugin restarted with them: events
+    /// already running finish with the old instance. When the plugin does
+    /// not start with them, the file gets its old text back and the old
+    /// instance runs on. Recorded in the audit log (a secret by where it
+    /// is read from, never its value). Returns what changed, one line per
+    /// setting.
+    pub async fn change_plugin_config(
+        &self,
+        plugin: &str,
+        values: toml::Table,
+        actor: &str,
+    ) -> Result<Vec<String>, ControlError> {
+        let _one_at_a_time = self.changing.lock().await;
+        let running = self.plugin(plugin)?;
+        let manifest = running.manifest();
+        if manifest.config.is_empty() {
+            return Err(ControlError::NoSettings(plugin.to_owned()));
+        }
+        let config = self.config().ok_or(ControlError::NoConfig)?;
+        plugboard_registry_types::settings::resolve(&manifest.config, &values, &|source| {
+            crate::config::read_secret(&config, source)
+        })
+        .map_err(ControlError::Settings)?;
+        let lines = crate::plugin_config::describe(
+            &manifest.config,
+            &config.plugin(plugin).config,
+            &values,
+        );
+        if lines.is_empty() {
+            return Err(ControlError::Unchanged(format!(
+                "these are `{plugin}`'s settings already"
+            )));
+        }
+        let path = config.path.clone();
+        let file = |e: &dyn std::fmt::Display| {
+            ControlError::ConfigFile(format!("{}: {e}", path.display()))
+        };
+        let before = std::fs::read_to_string(&path).map_err(|e| file(&e))?;
+        let after = crate::plugin_config::with_plugin_config(&before, plugin, &values)
+            .map_err(|e| file(&e))?;
+        let changed = BotConfig::parse(&after, &path, config.base_dir.clone())
+            .map_err(|e| ControlError::ConfigFile(e.to_string()))?;
+        crate::plugin_config::replace_file(&path, &after).map_err(|e| file(&e))?;
+        if let Err(e) = self.restart(changed, plugin).await {
+            if let Err(undo) = crate::plugin_config::replace_file(&path, &before) {
+                tracing::error!(
+                    "cannot put the old settings back into {}: {undo}",
+                    path.display()
+                );
+            }
+            return Err(e);
+        }
+        let detail = lines.join("; ");
+        tracing::info!(plugin, actor, changed = %detail, "settings changed by the owner");
+        audit(self.people().as_deref(), actor, "config", plugin, &detail)?;
+        Ok(lines)
+    }
+
+    /// Has the running bot take `config` and start `plugin` again with it.
+    async fn restart(&self, config: BotConfig, plugin: &str) -> Result<(), ControlError> {
+        let restarts = self
+            .restarts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or(ControlError::NotRunning)?;
+        let (reply, answer) = oneshot::channel();
+        let request = Restart {
+            config,
+            plugin: plugin.to_owned(),
+            reply,
+        };
+        restarts
+            .send(request)
+            .await
+            .map_err(|_| ControlError::NotRunning)?;
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(why)) => Err(ControlError::Restart {
+                plugin: plugin.to_owned(),
+                why,
+            }),
+            Err(_) => Err(ControlError::NotRunning),
+        }
+    }
+
     /// Lifts the circuit breaker's suspension of `plugin`, recorded in the
     /// audit log as done by `actor`. Returns why it was suspended, if it
     /// was.
@@ -367,6 +499,14 @@ impl Control {
         let running = self.plugin(plugin)?;
         resume(&running, self.people().as_deref(), actor)
     }
+}
+
+/// A request to the running bot: take `config`, and start `plugin` again
+/// with it; `reply` says whether it started.
+pub(crate) struct Restart {
+    pub(crate) config: BotConfig,
+    pub(crate) plugin: String,
+    pub(crate) reply: oneshot::Sender<Result<(), String>>,
 }
 
 /// Lifts `plugin`'s suspension; when it was suspended, logs it and records

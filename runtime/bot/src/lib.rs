@@ -9,6 +9,8 @@
 //!   package manager uses the same functions, never the rest of the bot.
 //! * [`installed`]: the installation record of registry plugins.
 //! * [`grants`]: which permissions a plugin holds, and changing them.
+//! * [`plugin_config`]: rewriting one plugin's settings in
+//!   `plugboard.toml`, for the owner's tools.
 //! * [`control`]: the running bot as the owner's tools (the admin API)
 //!   see and steer it.
 //! * [`access`]: who may do what in a chat (roles, including those the
@@ -58,4 +60,5 @@ pub mod discovery;
 mod dispatch;
 pub mod grants;
 pub mod installed;
+pub mod plugin_config;
 pub mod router;

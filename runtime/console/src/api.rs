@@ -12,6 +12,8 @@
 //! | `GET /usage?days=7` | | [`UsageReport`] |
 //! | `GET /chats` | | a list of [`ChatSettings`] |
 //! | `POST /chats/{platform:id}/plugins` | [`ChatPluginsChange`] | [`ChatSettings`] |
+//! | `GET /plugins/{name}/config` | | [`PluginSettings`] |
+//! | `PUT /plugins/{name}/config` | the values, as a JSON object | [`SettingsChanged`] |
 //! | `GET /openapi.json` | | this table as OpenAPI 3.1 |
 //!
 //! A refusal answers with a 4xx or 5xx status and an [`ApiError`].
@@ -29,6 +31,131 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub struct ApiError {
     /// The message, for people.
     pub error: String,
+    /// For settings refused: each problem with the setting it is about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<SettingProblem>,
+}
+
+/// One value refused, and why (a setting's name, and what is wrong with
+/// its value and how to fix it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingProblem {
+    /// The setting.
+    pub key: String,
+    /// What is wrong, and the fix.
+    pub problem: String,
+}
+
+/// A plugin's declared settings and the owner's values, as the console's
+/// form and `GET /api/v1/plugins/{name}/config` show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginSettings {
+    /// The plugin.
+    pub plugin: String,
+    /// Each setting it declares, by name.
+    pub settings: Vec<SettingView>,
+}
+
+/// One declared setting, with the owner's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingView {
+    /// Its name (the key under `[plugins.<name>.config]`).
+    pub name: String,
+    /// `string`, `integer`, `boolean` or `string-list`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What it does.
+    pub description: String,
+    /// The values allowed, in words (`an integer from 1 to 100`).
+    pub allowed: String,
+    /// The smallest integer, or the fewest characters or items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    /// The largest integer, or the most characters or items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    /// For a string: the only values allowed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+    /// The value when the owner sets none (none for a required setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// Whether the owner must set it.
+    pub required: bool,
+    /// Whether it is a secret: its value is never shown, only `source`.
+    pub secret: bool,
+    /// The value the owner set, when not a secret (none: the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    /// Where a secret is read from, when the owner set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SecretFrom>,
+}
+
+/// Where a secret is read from: `{"env": "VARIABLE"}` or `{"file":
+/// "path"}`, as in the config file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SecretFrom {
+    /// An environment variable of the bot's process.
+    Env(String),
+    /// A file, relative to the config file's directory.
+    File(String),
+}
+
+impl PluginSettings {
+    /// What `declared` settings hold with the owner's `values` (as written
+    /// in `[plugins.<plugin>.config]`).
+    pub fn of(
+        plugin: &str,
+        declared: &std::collections::BTreeMap<String, plugboard_registry_types::settings::Setting>,
+        values: &toml::Table,
+    ) -> Self {
+        use plugboard_registry_types::settings::SecretSource;
+        let settings = declared
+            .iter()
+            .map(|(name, setting)| {
+                let given = values.get(name);
+                let (value, source) = match (given, setting.secret) {
+                    (None, _) => (None, None),
+                    (Some(given), true) => (
+                        None,
+                        SecretSource::of(given).map(|source| match source {
+                            SecretSource::Env(v) => SecretFrom::Env(v.to_owned()),
+                            SecretSource::File(p) => SecretFrom::File(p.to_owned()),
+                        }),
+                    ),
+                    (Some(given), false) => (serde_json::to_value(given).ok(), None),
+                };
+                SettingView {
+                    name: name.clone(),
+                    kind: setting.kind.as_str().to_owned(),
+                    description: setting.description.clone(),
+                    allowed: setting.allowed(),
+                    min: setting.min,
+                    max: setting.max,
+                    choices: setting.choices.clone(),
+                    default: setting.default.as_ref().map(|d| d.to_json()),
+                    required: setting.default.is_none(),
+                    secret: setting.secret,
+                    value,
+                    source,
+                }
+            })
+            .collect();
+        Self {
+            plugin: plugin.to_owned(),
+            settings,
+        }
+    }
+}
+
+/// What a settings change changed, one line per setting (a secret by
+/// where it is read from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsChanged {
+    /// `name: before → after`, one per setting changed.
+    pub changed: Vec<String>,
 }
 
 /// The permissions to grant or revoke, by the names `plugin.toml` uses.

@@ -45,6 +45,10 @@ pub struct PluginRow {
     pub permissions: Vec<PermissionRow>,
     /// Its one-line description.
     pub description: String,
+    /// The settings it declares, by name (the owner sets them in
+    /// `[plugins.<name>.config]`, or in the console's form).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<String>,
 }
 
 /// One command of a plugin.
@@ -104,6 +108,7 @@ impl PluginRow {
                 })
                 .collect(),
             description: manifest.description.clone(),
+            settings: manifest.config.keys().cloned().collect(),
         }
     }
 

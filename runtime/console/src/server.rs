@@ -26,7 +26,8 @@ use plugboard_bot::grants::GrantError;
 
 use crate::api::{
     AdapterStatus, ApiError, AuditEntry, AuditQuery, ChatPluginsChange, ChatSettings, GrantChange,
-    OPENAPI, Permissions, Resumed, Status, UsageQuery, UsageReport,
+    OPENAPI, Permissions, PluginSettings, Resumed, SettingProblem, SettingsChanged, Status,
+    UsageQuery, UsageReport,
 };
 use crate::auth::AdminToken;
 use crate::listing::Listing;
@@ -90,6 +91,10 @@ pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
         .route("/api/v1/usage", get(usage))
         .route("/api/v1/chats", get(chats))
         .route("/api/v1/chats/{chat}/plugins", post(chat_plugins))
+        .route(
+            "/api/v1/plugins/{name}/config",
+            get(plugin_config).put(set_plugin_config),
+        )
         .route("/api/v1/openapi.json", get(openapi))
         .route_layer(middleware::from_fn_with_state(console.clone(), authorize));
     Router::new()
@@ -199,6 +204,7 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
         status,
         Json(ApiError {
             error: message.into(),
+            problems: Vec::new(),
         }),
     )
         .into_response()
@@ -214,7 +220,24 @@ fn refusal(e: &ControlError) -> Response {
         ControlError::NoConfig | ControlError::NoPeople | ControlError::Unchanged(_) => {
             StatusCode::CONFLICT
         }
-        ControlError::BadChat(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ControlError::BadChat(_) | ControlError::NoSettings(_) | ControlError::Restart { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        ControlError::Settings(problems) => {
+            let problems = problems
+                .iter()
+                .map(|p| SettingProblem {
+                    key: p.key.clone(),
+                    problem: p.problem.clone(),
+                })
+                .collect();
+            let body = ApiError {
+                error: e.to_string(),
+                problems,
+            };
+            return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+        }
+        ControlError::NotRunning => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     refuse(status, e.to_string())
@@ -344,6 +367,48 @@ async fn change(
     blocking(move || control.change_grants(&name, &body.permissions, grant, API_ACTOR))
         .await
         .map(Json)
+}
+
+async fn plugin_config(
+    State(console): State<Console>,
+    UrlPath(name): UrlPath<String>,
+) -> Result<Json<PluginSettings>, Response> {
+    settings_of(&console.control, &name)
+        .map(Json)
+        .map_err(|e| refusal(&e))
+}
+
+/// `name`'s declared settings with the owner's values, for the API and
+/// the form.
+pub(crate) fn settings_of(control: &Control, name: &str) -> Result<PluginSettings, ControlError> {
+    let plugin = control.plugin(name)?;
+    let values = control
+        .config()
+        .map(|config| config.plugin(name).config)
+        .unwrap_or_default();
+    Ok(PluginSettings::of(name, &plugin.manifest().config, &values))
+}
+
+async fn set_plugin_config(
+    State(console): State<Console>,
+    UrlPath(name): UrlPath<String>,
+    body: Body<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<SettingsChanged>, Response> {
+    let how = "send the settings as a JSON object, like {\"max_notes\": 50, \"token\": {\"env\": \"VARIABLE\"}}";
+    let Json(body) = body.map_err(|rejection| {
+        refuse(
+            rejection.status(),
+            format!("{}; {how}", rejection.body_text()),
+        )
+    })?;
+    let values = <toml::Table as serde::Deserialize>::deserialize(serde_json::Value::Object(body))
+        .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}; {how}")))?;
+    console
+        .control
+        .change_plugin_config(&name, values, API_ACTOR)
+        .await
+        .map(|changed| Json(SettingsChanged { changed }))
+        .map_err(|e| refusal(&e))
 }
 
 async fn resume(
@@ -497,7 +562,7 @@ mod tests {
     async fn every_documented_route_is_served_and_all_but_health_need_the_token() {
         let app = console();
         let documented = documented();
-        assert_eq!(documented.len(), 13, "{documented:?}");
+        assert_eq!(documented.len(), 15, "{documented:?}");
         for (method, path, open) in documented {
             let (status, body) = call(&app, &method, &path, false).await;
             match open {

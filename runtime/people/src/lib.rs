@@ -291,6 +291,7 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "install",
     "update",
     "remove",
+    "config",
 ];
 
 /// Refuses an action the audit log never records (a filter with a typo
@@ -317,8 +318,8 @@ pub struct AuditEntry {
     /// bot ran.
     pub actor: String,
     /// What: `link`, `unlink`, `role`, `ban`, `unban`, `chat-plugins`,
-    /// `grant`, `revoke`, `resume`, `install`, `update` or `remove` (see
-    /// [`AUDIT_ACTIONS`]).
+    /// `grant`, `revoke`, `resume`, `install`, `update`, `remove` or
+    /// `config` (see [`AUDIT_ACTIONS`]).
     pub action: String,
     /// To whom or what (a person, an account, a plugin).
     pub subject: String,

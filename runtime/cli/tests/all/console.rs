@@ -329,6 +329,115 @@ impl Browser {
 }
 
 /// The value of the first hidden `csrf` field of a page.
+#[test]
+fn a_settings_change_through_the_api_is_checked_kept_in_the_config_file_in_place_applied_at_once_and_audited()
+-> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start(
+        dir.path(),
+        "# the owner's note\n[plugins.dice]\n# kept too\nenabled = true\n",
+    )?;
+    let (status, body) = bot.get("/api/v1/plugins/dice/config", true)?;
+    assert_eq!(status, 200, "{body}");
+    let shown: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(shown["settings"][0]["name"], "max_dice", "{body}");
+    assert_eq!(shown["settings"][0]["default"], 100, "{body}");
+    assert!(shown["settings"][0].get("value").is_none(), "{body}");
+    let before = std::fs::read_to_string(&bot.config)?;
+
+    // Refused, each problem naming its setting; the file is untouched.
+    for (sent, key, says) in [
+        (
+            serde_json::json!({"max_dice": 500}),
+            "max_dice",
+            "is above the maximum of 100",
+        ),
+        (
+            serde_json::json!({"max_dice": "many"}),
+            "max_dice",
+            "is not an integer from 1 to 100",
+        ),
+        (
+            serde_json::json!({"max_die": 3}),
+            "max_die",
+            "did you mean `max_dice`?",
+        ),
+    ] {
+        let (status, body) = bot.put("/api/v1/plugins/dice/config", &sent)?;
+        assert_eq!(status, 422, "{sent}: {body}");
+        let refusal: serde_json::Value = serde_json::from_str(&body)?;
+        let problem = &refusal["problems"][0];
+        assert_eq!(problem["key"], key, "{body}");
+        assert!(
+            problem["problem"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(says),
+            "{body}"
+        );
+        assert_eq!(std::fs::read_to_string(&bot.config)?, before, "{sent}");
+    }
+    assert!(
+        bot.ask("/roll 5d6")?.starts_with("🎲 5d6"),
+        "the old settings still hold"
+    );
+
+    // Taken: in the file in place, and in the plugin at once.
+    let (status, body) = bot.put(
+        "/api/v1/plugins/dice/config",
+        &serde_json::json!({"max_dice": 3}),
+    )?;
+    assert_eq!(status, 200, "{body}");
+    let changed: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(
+        changed["changed"],
+        serde_json::json!(["max_dice: default → 3"])
+    );
+    let after = std::fs::read_to_string(&bot.config)?;
+    assert!(
+        after.contains("# the owner's note\n[plugins.dice]\n# kept too\nenabled = true\n"),
+        "{after}"
+    );
+    assert!(after.contains("max_dice = 3"), "{after}");
+    assert_eq!(bot.ask("/roll 5d6")?, "I roll at most 3 dice at once.");
+    assert!(bot.ask("/roll 2d6")?.starts_with("🎲 2d6"));
+    let (status, shown) = bot.get("/api/v1/plugins/dice/config", true)?;
+    assert_eq!(status, 200);
+    assert!(shown.contains("\"value\":3"), "{shown}");
+
+    // A value the plugin's own start refuses: the old text is back in the
+    // file and the running instance goes on.
+    let (status, body) = bot.put(
+        "/api/v1/plugins/remind/config",
+        &serde_json::json!({"zone": "Mars/Olympus_Mons"}),
+    )?;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.contains("`remind` did not start with the new settings") && body.contains("zone"),
+        "{body}"
+    );
+    assert_eq!(std::fs::read_to_string(&bot.config)?, after);
+    let (status, body) = bot.put("/api/v1/plugins/echo/config", &serde_json::json!({"a": 1}))?;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("`echo` declares no settings"), "{body}");
+
+    let (ok, audit, stderr) = bot.cli(&["audit", "--action", "config"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    let line = audit
+        .lines()
+        .find(|l| l.contains("max_dice: default → 3"))
+        .with_context(|| format!("no config entry:\n{audit}"))?;
+    assert!(
+        line.contains("admin:api") && line.contains("dice"),
+        "{line}"
+    );
+    assert!(
+        !audit.contains("remind"),
+        "a refused change is not recorded:\n{audit}"
+    );
+    bot.stop()
+}
+
 fn csrf_of(page: &str) -> Result<String> {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).context("no csrf field")? + marker.len();

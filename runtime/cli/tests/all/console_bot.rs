@@ -127,6 +127,18 @@ impl ConsoleBot {
         Ok((response.status().as_u16(), response.text()?))
     }
 
+    /// `PUT <path>` on the admin listener with the token and `body` as
+    /// JSON.
+    pub(crate) fn put(&self, path: &str, body: &serde_json::Value) -> Result<(u16, String)> {
+        let client = reqwest::blocking::Client::builder().no_proxy().build()?;
+        let response = client
+            .put(format!("http://{}{path}", self.address))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()?;
+        Ok((response.status().as_u16(), response.text()?))
+    }
+
     /// Ends the console's input and waits for the bot to stop.
     pub(crate) fn stop(mut self) -> Result<()> {
         drop(self.stdin.take());

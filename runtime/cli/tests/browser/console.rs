@@ -9,13 +9,14 @@ use crate::harness::Browser;
 const PAGES: &[(&str, &str)] = &[
     ("/", "console-overview"),
     ("/plugins", "console-plugins"),
+    ("/plugins/dice/config", "console-settings"),
     ("/usage", "console-usage"),
     ("/audit", "console-audit"),
     ("/logs", "console-log"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_from_the_page_holds()
+async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_and_a_setting_from_the_pages_hold()
 -> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut bot = ConsoleBot::start(
@@ -77,6 +78,40 @@ async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_from_the_pag
     let remembered = bot.ask("/remember tea green")?;
     ensure!(remembered.contains("tea"), "{remembered}");
     browser.assert_accessible("plugins after a grant").await?;
+
+    // A setting from its form: a bad value is refused at its field, a good
+    // one holds at once.
+    browser.click("#settings-dice").await?;
+    browser.wait_for("form#settings").await?;
+    browser.fill("#set-max_dice", "500").await?;
+    browser.click("form#settings button[type=submit]").await?;
+    browser.wait_for("#problems").await?;
+    let problem = browser.text("#err-max_dice").await?;
+    ensure!(
+        problem.starts_with("max_dice = `500` is above the maximum of 100"),
+        "{problem}"
+    );
+    ensure!(
+        browser
+            .attr("#set-max_dice", "aria-invalid")
+            .await?
+            .as_deref()
+            == Some("true"),
+        "the refused field is marked invalid"
+    );
+    browser.assert_accessible("settings refused").await?;
+    browser.screenshot("console-settings-refused").await?;
+    ensure!(bot.ask("/roll 5d6")?.starts_with("🎲 5d6"), "not saved");
+    browser.fill("#set-max_dice", "3").await?;
+    browser.click("form#settings button[type=submit]").await?;
+    browser.wait_for("#notice").await?;
+    let notice = browser.text("#notice").await?;
+    ensure!(
+        notice == "Saved (max_dice: default → 3); dice runs with them now.",
+        "{notice}"
+    );
+    let refused = bot.ask("/roll 5d6")?;
+    ensure!(refused == "I roll at most 3 dice at once.", "{refused}");
     browser.close().await?;
     bot.stop()?;
     Ok(())

@@ -10,6 +10,7 @@
 //! by `admin:web`.
 
 mod session;
+mod settings;
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -65,6 +66,10 @@ pub(crate) fn routes(web: Web) -> axum::Router {
         .route("/plugins/{name}/grant", post(grant))
         .route("/plugins/{name}/revoke", post(revoke))
         .route("/plugins/{name}/resume", post(resume))
+        .route(
+            "/plugins/{name}/config",
+            get(settings::show).post(settings::save),
+        )
         .route("/chats", post(chat))
         .route("/audit", get(audit))
         .route("/usage", get(usage))

@@ -69,6 +69,14 @@ pub trait Adapter: Send + 'static {
     fn standing(&self) -> Option<Arc<dyn Standing>> {
         None
     }
+
+    /// Whether the adapter only serves beside the others (the console's
+    /// web chat): the bot runs until its other adapters' input ends, then
+    /// stops this one too. A bot with only such adapters runs until it is
+    /// told to stop.
+    fn beside(&self) -> bool {
+        false
+    }
 }
 
 /// What [`Standing::is_chat_admin`] returns.

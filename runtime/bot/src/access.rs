@@ -215,7 +215,7 @@ impl Access {
             .then(|| chat.id.clone());
         Sender {
             facts,
-            console: chat.platform == Platform::Console,
+            console: chat.platform.is_owners(),
             group,
             platform_roles,
         }

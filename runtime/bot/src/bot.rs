@@ -35,7 +35,7 @@ use crate::access::Access;
 use crate::config::BotConfig;
 use crate::control::{AdapterStats, Control, LoadNotes, Restart};
 use crate::discovery::{all_plugin_dirs, engine_options, installed};
-use crate::dispatch::{Dispatcher, Entrance, Route};
+use crate::dispatch::{Dispatcher, Entrance, OpenInputs, Route};
 use crate::installed::{INSTALLED_FILE, Installed};
 use crate::router::Router;
 
@@ -494,11 +494,15 @@ impl Bot {
             }
         }
         let (stop_tx, stop_rx) = watch::channel(false);
-        let stopper = tokio::spawn(async move {
-            shutdown.await;
-            tracing::info!("shutting down: finishing the events already received");
-            let _ = stop_tx.send(true);
-        });
+        let stop_tx = Arc::new(stop_tx);
+        let stopper = {
+            let stop_tx = Arc::clone(&stop_tx);
+            tokio::spawn(async move {
+                shutdown.await;
+                tracing::info!("shutting down: finishing the events already received");
+                let _ = stop_tx.send(true);
+            })
+        };
 
         // Adapters that can say who administers a chat tell the router.
         if let Some(access) = self.router.access() {
@@ -524,18 +528,29 @@ impl Bot {
             self.routes,
             Arc::clone(&self.store),
             routes,
+            self.control.sightings().clone(),
             self.capacity,
             self.workers,
         ));
         let mut adapters = JoinSet::new();
+        // The inputs that keep the bot running; the adapters beside them
+        // (see `Adapter::beside`) stop once the last of these has ended.
+        let open = Arc::new(OpenInputs {
+            count: std::sync::atomic::AtomicUsize::new(
+                self.adapters.iter().filter(|(_, a)| !a.beside()).count(),
+            ),
+            stop: Arc::clone(&stop_tx),
+        });
         for ((account, adapter), (rx, stats, via)) in self.adapters.into_iter().zip(receivers) {
             let platform = adapter.platform();
+            let keeps = (!adapter.beside()).then(|| Arc::clone(&open));
             let health = Arc::clone(&stats.health);
             let stopped = Arc::clone(&health);
             let sink = Entrance {
                 dispatcher: Arc::clone(&dispatcher),
                 via,
                 stats,
+                keeps,
             };
             let io = AdapterIo {
                 inbox: Inbox::new(Arc::new(sink)),
@@ -579,6 +594,7 @@ impl Bot {
             control.set_ready(false);
         });
 
+        drop(open);
         while let Some(joined) = adapters.join_next().await {
             if let Err(e) = joined {
                 tracing::error!("an adapter task failed: {e}");

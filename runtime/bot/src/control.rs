@@ -25,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 use crate::config::BotConfig;
 use crate::grants::{GrantChange, GrantError};
 use crate::router::Router;
+use crate::sightings::Sightings;
 
 /// Why an owner's decision could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +159,7 @@ pub struct Control {
     adapters: Mutex<Vec<Arc<AdapterStats>>>,
     ready: AtomicBool,
     notes: Mutex<LoadNotes>,
+    sightings: Sightings,
 }
 
 impl Control {
@@ -180,6 +182,7 @@ impl Control {
             adapters: Mutex::new(Vec::new()),
             ready: AtomicBool::new(false),
             notes: Mutex::default(),
+            sightings: Sightings::default(),
         }
     }
 
@@ -228,6 +231,12 @@ impl Control {
     /// Who is who and the audit log, when the bot keeps people.
     pub fn people(&self) -> Option<Arc<People>> {
         Some(Arc::clone(self.router().access()?.people()))
+    }
+
+    /// Every event and delivery from now on, while watched (the live
+    /// stream).
+    pub fn sightings(&self) -> &Sightings {
+        &self.sightings
     }
 
     /// How long ago the bot was assembled.

@@ -36,6 +36,7 @@ use plugboard_store::{Durable, Store};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 
 use crate::control::AdapterStats;
+use crate::sightings::{Sighting, Sightings};
 
 use crate::router::Router;
 
@@ -80,6 +81,8 @@ pub(crate) struct Dispatcher {
     catalog: watch::Sender<Arc<Catalog>>,
     store: Arc<dyn Store>,
     routes: HashMap<Platform, Vec<Route>>,
+    /// Told of every event and delivery while someone watches.
+    sightings: Sightings,
     // Which account last heard from a chat, for platforms with several.
     heard: Mutex<HashMap<ChatKey, usize>>,
     chats: Mutex<HashMap<ChatKey, VecDeque<Pending>>>,
@@ -95,6 +98,7 @@ impl Dispatcher {
         router: watch::Sender<Arc<Router>>,
         store: Arc<dyn Store>,
         routes: HashMap<Platform, Vec<Route>>,
+        sightings: Sightings,
         capacity: Arc<Semaphore>,
         running: usize,
     ) -> Self {
@@ -104,6 +108,7 @@ impl Dispatcher {
             router,
             store,
             routes,
+            sightings,
             heard: Mutex::new(HashMap::new()),
             chats: Mutex::new(HashMap::new()),
             capacity,
@@ -215,6 +220,12 @@ impl Dispatcher {
         };
         let kind = event.kind();
         let from = (event.chat().platform.clone(), ChatKey::of(event.chat()));
+        if self.sightings.watched() {
+            let account = via
+                .and_then(|via| self.routes.get(&from.0)?.get(via))
+                .map(|route| &*route.stats.account);
+            self.sightings.tell(Sighting::of_event(&event, account));
+        }
         let router = self.router();
         let dispatched = AssertUnwindSafe(router.dispatch(event))
             .catch_unwind()
@@ -237,6 +248,9 @@ impl Dispatcher {
         }
         for mut outbound in dispatch.outbound {
             outbound.receipt = receipt.clone();
+            if self.sightings.watched() {
+                self.sightings.tell(Sighting::of_delivery(&outbound));
+            }
             match self.route(&outbound, &from, via) {
                 Some(Route { outbox, stats }) => {
                     stats.deliveries.fetch_add(1, Ordering::Relaxed);
@@ -297,6 +311,27 @@ pub(crate) struct Entrance {
     /// The account's index among its platform's routes.
     pub(crate) via: usize,
     pub(crate) stats: Arc<AdapterStats>,
+    /// For an adapter whose input keeps the bot running: counted down
+    /// when its input ends (this entrance is dropped).
+    pub(crate) keeps: Option<Arc<OpenInputs>>,
+}
+
+/// The inputs still open that keep the bot running; when the last one
+/// ends, the adapters serving beside them are told to stop, so that their
+/// inputs end too and the dispatcher can finish.
+pub(crate) struct OpenInputs {
+    pub(crate) count: std::sync::atomic::AtomicUsize,
+    pub(crate) stop: Arc<watch::Sender<bool>>,
+}
+
+impl Drop for Entrance {
+    fn drop(&mut self) {
+        if let Some(open) = &self.keeps
+            && open.count.fetch_sub(1, Ordering::AcqRel) == 1
+        {
+            let _ = open.stop.send(true);
+        }
+    }
 }
 
 impl EventSink for Entrance {
@@ -324,6 +359,7 @@ mod tests {
             watch::Sender::new(router),
             Arc::new(plugboard_store::MemoryStore::default()),
             HashMap::from([(Platform::Telegram, routes)]),
+            Sightings::default(),
             Arc::new(Semaphore::new(8)),
             1,
         )

@@ -13,6 +13,8 @@
 //!   `plugboard.toml`, for the owner's tools.
 //! * [`control`]: the running bot as the owner's tools (the admin API)
 //!   see and steer it.
+//! * [`sightings`]: the events and deliveries the dispatcher sees, for
+//!   the owner's live stream (made only while someone watches).
 //! * [`access`]: who may do what in a chat (roles, including those the
 //!   platform's facts map to), for the router and for plugins asking.
 //! * [`router`]: from an event to the plugins that answer it (commands,
@@ -62,3 +64,4 @@ pub mod grants;
 pub mod installed;
 pub mod plugin_config;
 pub mod router;
+pub mod sightings;

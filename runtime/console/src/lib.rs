@@ -17,7 +17,11 @@
 //!   it is not running so the CLI falls back to the store.
 //! * [`listing`]: what `plugboard plugins list` shows, from the running bot
 //!   or from a scratch load, rendered the same way.
+//! * [`live`]: the live stream of events and deliveries over a
+//!   WebSocket.
 //! * [`logbook`]: the bot's recent log lines, for the log page.
+//! * [`webchat`]: the web chat, an adapter whose chats are pages, where
+//!   the owner tries plugins in the browser.
 //! * `web`: the owner's pages on the same listener (sign in with the token,
 //!   overview, plugins, usage, audit log, log), plain HTML forms with
 //!   sessions and CSRF tokens.
@@ -33,10 +37,12 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod listing;
+pub mod live;
 pub mod logbook;
 pub mod metrics;
 pub mod server;
 mod web;
+pub mod webchat;
 
 /// The file in the data directory that holds the admin listener's address
 /// while the bot runs (the CLI reads it to find the bot, whatever port it

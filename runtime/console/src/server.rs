@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -31,7 +32,9 @@ use crate::api::{
 };
 use crate::auth::AdminToken;
 use crate::listing::Listing;
+use crate::live::StreamQuery;
 use crate::metrics::Metrics;
+use crate::webchat::WebChat;
 
 /// Who the audit log says acted through the API.
 pub const API_ACTOR: &str = "admin:api";
@@ -63,8 +66,9 @@ struct Console {
     metrics: Arc<Metrics>,
 }
 
-/// The admin listener's routes over `control`, guarded by `token`.
-pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
+/// The admin listener's routes over `control`, guarded by `token`; the
+/// pages' web chat is `chat`, when the bot runs one.
+pub fn app(control: Arc<Control>, token: AdminToken, chat: Option<WebChat>) -> Router {
     let token = Arc::new(token);
     let rates = Arc::new(crate::web::Rates::default());
     rates.follow(&control);
@@ -74,6 +78,7 @@ pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
         token: Arc::clone(&token),
         sessions: Arc::default(),
         rates,
+        chat,
     });
     let console = Console {
         metrics: Arc::new(Metrics::new(Arc::clone(&control))),
@@ -96,6 +101,7 @@ pub fn app(control: Arc<Control>, token: AdminToken) -> Router {
             get(plugin_config).put(set_plugin_config),
         )
         .route("/api/v1/openapi.json", get(openapi))
+        .route("/api/v1/stream", get(stream))
         .route_layer(middleware::from_fn_with_state(console.clone(), authorize));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
@@ -411,6 +417,32 @@ async fn set_plugin_config(
         .map_err(|e| refusal(&e))
 }
 
+async fn stream(
+    State(console): State<Console>,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the filters are ?plugin=<name>&chat=<platform:id>&text=true",
+        );
+    };
+    match upgrade {
+        Ok(upgrade) => {
+            let control = Arc::clone(&console.control);
+            upgrade.on_upgrade(move |socket| crate::live::stream(socket, control, query))
+        }
+        Err(rejection) => refuse(
+            rejection.status(),
+            format!(
+                "{}; open it as a WebSocket (ws://…/api/v1/stream)",
+                rejection.body_text()
+            ),
+        ),
+    }
+}
+
 async fn resume(
     State(console): State<Console>,
     UrlPath(name): UrlPath<String>,
@@ -515,7 +547,7 @@ mod tests {
         let store = Arc::new(plugboard_store::MemoryStore::default());
         let bot = plugboard_bot::bot::Bot::new(Arc::new(router), store, 1, 8);
         let token = AdminToken::new("T", TOKEN).expect("long enough");
-        app(Arc::clone(bot.control()), token)
+        app(Arc::clone(bot.control()), token, None)
     }
 
     async fn call(app: &Router, method: &str, path: &str, token: bool) -> (StatusCode, String) {
@@ -562,7 +594,7 @@ mod tests {
     async fn every_documented_route_is_served_and_all_but_health_need_the_token() {
         let app = console();
         let documented = documented();
-        assert_eq!(documented.len(), 15, "{documented:?}");
+        assert_eq!(documented.len(), 16, "{documented:?}");
         for (method, path, open) in documented {
             let (status, body) = call(&app, &method, &path, false).await;
             match open {

@@ -33,7 +33,27 @@ impl Platform {
     }
 }
 
+/// The name of the console's web chat (`plugboard-console`), an adapter
+/// of the owner's like the console.
+pub const WEB_CHAT: &str = "web";
+
 impl Platform {
+    /// The console's web chat, where the signed-in owner tries plugins.
+    pub fn web_chat() -> Platform {
+        Platform::Other(WEB_CHAT.into())
+    }
+
+    /// Whether chats here are the owner's own (the console on the bot's
+    /// terminal, the web chat behind the admin token): whoever speaks
+    /// there is the owner.
+    pub fn is_owners(&self) -> bool {
+        match self {
+            Platform::Console => true,
+            Platform::Other(name) => &**name == WEB_CHAT,
+            Platform::Telegram | Platform::Discord => false,
+        }
+    }
+
     /// The platform a name from [`Platform::as_str`] stands for; a name
     /// this version does not know is [`Platform::Other`].
     pub fn from_name(name: &str) -> Platform {

@@ -24,7 +24,7 @@ use plugboard_adapter::markdown::{code, escape};
 use plugboard_host::plugin::Target;
 use plugboard_host::sandbox::Failure;
 use plugboard_model::commands::{Assignment, Catalog, CommandMap};
-use plugboard_model::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing, Platform};
+use plugboard_model::event::{ChatKind, Command, Event, Outbound, OutboundOp, Outgoing};
 pub use plugboard_model::text::{
     MAX_ERROR_TEXT, ParsedCommand, parse_command, split_args, truncate,
 };
@@ -215,7 +215,7 @@ impl Router {
                     };
                     if parsed.plugin.is_none()
                         && command.name == OWNER_COMMAND
-                        && chat.platform == Platform::Console
+                        && chat.platform.is_owners()
                     {
                         let text = self.owner_command(&command.args);
                         self.reply(&mut out, &chat, reply_to, text);

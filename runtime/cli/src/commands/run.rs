@@ -77,7 +77,11 @@ pub fn run(config_path: PathBuf) -> Result<()> {
         let admin = match &config.admin {
             Some(admin) => {
                 let (listener, token) = Listener::bind(admin, &config.data_dir()).await?;
-                let app = plugboard_console::server::app(Arc::clone(bot.control()), token);
+                // The owner's web chat, served beside the platforms.
+                let (adapter, chat) = plugboard_console::webchat::web_chat();
+                bot.add_adapter(Box::new(adapter));
+                let app =
+                    plugboard_console::server::app(Arc::clone(bot.control()), token, Some(chat));
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
                 let serving = tokio::spawn(listener.serve(app, async {
                     let _ = stopped.await;

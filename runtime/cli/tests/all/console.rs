@@ -438,6 +438,73 @@ fn a_settings_change_through_the_api_is_checked_kept_in_the_config_file_in_place
     bot.stop()
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_stream_shows_events_and_answers_as_they_happen_with_text_only_when_asked_and_needs_the_token()
+-> Result<()> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start(dir.path(), "")?;
+    let url = |query: &str| format!("ws://{}/api/v1/stream?{query}", bot.address);
+    let refused = tokio_tungstenite::connect_async(url("")).await;
+    let status = match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        other => anyhow::bail!("connected without the token: {other:?}"),
+    };
+    assert_eq!(status, 401);
+
+    let open = |query: &str| {
+        let mut request = url(query).into_client_request()?;
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {TOKEN}").parse()?);
+        anyhow::Ok(request)
+    };
+    let (mut hidden, _) = tokio_tungstenite::connect_async(open("chat=console:console")?).await?;
+    let (mut shown, _) = tokio_tungstenite::connect_async(open("text=true&plugin=echo")?).await?;
+    let (mut elsewhere, _) = tokio_tungstenite::connect_async(open("chat=telegram:42")?).await?;
+    let answer = tokio::task::spawn_blocking(move || {
+        let answer = bot.ask("/echo quiet words");
+        (bot, answer)
+    });
+    let event = next(&mut hidden).await?;
+    assert_eq!(event["kind"], "event", "{event}");
+    assert_eq!(event["event"], "message", "{event}");
+    assert_eq!(event["chat"], "console", "{event}");
+    assert!(event.get("text").is_none(), "{event}");
+    let delivery = next(&mut hidden).await?;
+    assert_eq!(delivery["kind"], "delivery", "{delivery}");
+    assert_eq!(delivery["plugin"], "echo", "{delivery}");
+    assert!(delivery.get("text").is_none(), "{delivery}");
+    // Filtered by plugin: only the answer, with its text.
+    let answered = next(&mut shown).await?;
+    assert_eq!(answered["kind"], "delivery", "{answered}");
+    assert_eq!(answered["text"], "quiet words", "{answered}");
+    let (bot, answer) = answer.await?;
+    assert_eq!(answer?, "quiet words");
+    let nothing =
+        tokio::time::timeout(std::time::Duration::from_millis(300), elsewhere.next()).await;
+    assert!(
+        nothing.is_err(),
+        "another chat's filter saw it: {nothing:?}"
+    );
+    drop((hidden, shown, elsewhere));
+    tokio::task::spawn_blocking(move || bot.stop()).await?
+}
+
+/// The next sighting on a live stream, as JSON.
+async fn next<S>(socket: &mut tokio_tungstenite::WebSocketStream<S>) -> Result<serde_json::Value>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt;
+    let message = tokio::time::timeout(crate::support::PATIENCE, socket.next())
+        .await?
+        .context("the stream ended")??;
+    Ok(serde_json::from_str(message.to_text()?)?)
+}
+
 fn csrf_of(page: &str) -> Result<String> {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).context("no csrf field")? + marker.len();

@@ -10,6 +10,8 @@ const PAGES: &[(&str, &str)] = &[
     ("/", "console-overview"),
     ("/plugins", "console-plugins"),
     ("/plugins/dice/config", "console-settings"),
+    ("/chat", "console-chat"),
+    ("/live", "console-live"),
     ("/usage", "console-usage"),
     ("/audit", "console-audit"),
     ("/logs", "console-log"),
@@ -21,7 +23,8 @@ async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_and_a_settin
     let dir = tempfile::tempdir()?;
     let mut bot = ConsoleBot::start(
         dir.path(),
-        "[plugins.hostile.limits]\nbreaker_failures = 1\nbreaker_window = 1\n",
+        "[plugins.hostile.limits]\nbreaker_failures = 1\nbreaker_window = 1\n\n\
+         [plugins.poll]\ngrants = [\"kv\"]\n",
     )?;
     // Something for every page to show: traffic, usage, a suspension.
     bot.ask("/echo hello")?;
@@ -112,7 +115,72 @@ async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_and_a_settin
     );
     let refused = bot.ask("/roll 5d6")?;
     ensure!(refused == "I roll at most 3 dice at once.", "{refused}");
+
+    // The live stream shows an event as it happens (with what was said,
+    // since this page asks for it), and the answer.
+    browser.goto(&format!("{base}/live?text=true")).await?;
+    browser
+        .wait_until("document.getElementById('live-state').textContent.startsWith('Connected')")
+        .await?;
+    bot.ask("/echo hello live")?;
+    let row_with = |text: &str| {
+        format!(
+            "[...document.querySelectorAll('#stream tbody tr')].some(r => r.textContent.includes({text:?}))"
+        )
+    };
+    browser.wait_until(&row_with("message")).await?;
+    browser.wait_until(&row_with("/echo hello live")).await?;
+    browser.wait_until(&row_with("send by echo")).await?;
+    browser.assert_accessible("live with sightings").await?;
+    browser.screenshot("console-live-stream").await?;
+
+    // The web chat: a roll, then a poll whose button counts a vote.
+    browser.goto(&format!("{base}/chat")).await?;
+    say(&browser, "/roll 2d6").await?;
+    let rolled = browser.text("#transcript li.bot:last-child .said").await?;
+    ensure!(rolled.starts_with("🎲 2d6"), "{rolled}");
+    say(&browser, "/poll Lunch? | Pizza | Sushi").await?;
+    let poll = browser.text("#transcript li.bot:last-child .said").await?;
+    ensure!(
+        poll.contains("Pizza — 0") && poll.contains("Sushi — 0"),
+        "{poll}"
+    );
+    browser
+        .click("#transcript li.bot:last-child .buttons form button")
+        .await?;
+    browser.wait_for("#say").await?;
+    let voted = browser.text("#transcript li.bot:last-child .said").await?;
+    ensure!(
+        voted.contains("Pizza — 1") && voted.contains("Sushi — 0"),
+        "{voted}"
+    );
+    browser.assert_accessible("web chat with a poll").await?;
+    browser.screenshot("console-chat-poll").await?;
+
+    // dice turned off in the web chat only: refused there, served on the
+    // console.
+    browser.goto(&format!("{base}/plugins")).await?;
+    browser.fill("#chat", "web:chat-1").await?;
+    browser
+        .eval("document.getElementById('chat-plugin').value = 'dice'; return true;")
+        .await?;
+    browser.click("#chat-form button[type=submit]").await?;
+    browser.wait_for("#notice").await?;
+    browser.goto(&format!("{base}/chat")).await?;
+    say(&browser, "/roll 2d6").await?;
+    let off = browser.text("#transcript li.bot:last-child .said").await?;
+    ensure!(off.starts_with("/roll is turned off in this chat"), "{off}");
+    let served = bot.ask("/roll 2d6")?;
+    ensure!(served.starts_with("🎲 2d6"), "{served}");
     browser.close().await?;
     bot.stop()?;
+    Ok(())
+}
+
+/// Says `text` in the web chat page and waits for the page after it.
+async fn say(browser: &Browser, text: &str) -> Result<()> {
+    browser.fill("#say", text).await?;
+    browser.click("#say-form button[type=submit]").await?;
+    browser.wait_for("#say").await?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! [`Control`] calls as the JSON API, recorded in the audit log as done
 //! by `admin:web`.
 
+mod chat;
 mod session;
 mod settings;
 
@@ -54,6 +55,8 @@ pub(crate) struct Web {
     pub(crate) token_var: Arc<str>,
     pub(crate) sessions: Arc<Sessions>,
     pub(crate) rates: Arc<Rates>,
+    /// The web chat, when the bot runs one.
+    pub(crate) chat: Option<crate::webchat::WebChat>,
 }
 
 /// The pages' routes.
@@ -74,6 +77,12 @@ pub(crate) fn routes(web: Web) -> axum::Router {
         .route("/audit", get(audit))
         .route("/usage", get(usage))
         .route("/logs", get(logs))
+        .route("/chat", get(chat::show))
+        .route("/chat/say", post(chat::say))
+        .route("/chat/press", post(chat::press))
+        .route("/live", get(chat::live))
+        .route("/live/socket", get(chat::socket))
+        .route(chat::LIVE_JS_PATH.as_str(), get(chat::script))
         .route(CSS_PATH.as_str(), get(stylesheet))
         .with_state(web)
 }

@@ -145,10 +145,11 @@ async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_and_a_settin
         poll.contains("Pizza — 0") && poll.contains("Sushi — 0"),
         "{poll}"
     );
-    browser
-        .click("#transcript li.bot:last-child .buttons form button")
-        .await?;
-    browser.wait_for("#say").await?;
+    submit(
+        &browser,
+        "#transcript li.bot:last-child .buttons form button",
+    )
+    .await?;
     let voted = browser.text("#transcript li.bot:last-child .said").await?;
     ensure!(
         voted.contains("Pizza — 1") && voted.contains("Sushi — 0"),
@@ -180,7 +181,17 @@ async fn every_console_page_passes_axe_and_fits_a_phone_and_a_grant_and_a_settin
 /// Says `text` in the web chat page and waits for the page after it.
 async fn say(browser: &Browser, text: &str) -> Result<()> {
     browser.fill("#say", text).await?;
-    browser.click("#say-form button[type=submit]").await?;
-    browser.wait_for("#say").await?;
-    Ok(())
+    submit(browser, "#say-form button[type=submit]").await
+}
+
+/// Clicks the web chat's button `css` and waits for the chat page that
+/// comes after it (not the one still showing).
+async fn submit(browser: &Browser, css: &str) -> Result<()> {
+    browser
+        .eval("document.body.dataset.before = 'yes'; return true;")
+        .await?;
+    browser.click(css).await?;
+    browser
+        .wait_until("document.body.dataset.before !== 'yes' && document.getElementById('say')")
+        .await
 }

@@ -14,6 +14,8 @@
 //! * keep state in the plugin's private key-value store with [`kv`] (serde values);
 //! * read the owner's configuration through [`Config`];
 //! * set timers with [`schedule`] and handle their fires in [`Plugin::on_tick`];
+//! * receive webhooks other services post to the bot in
+//!   [`Plugin::on_webhook`] (declared in the manifest, verified by the host);
 //! * ask whether the sender holds a role (`admin`, `premium`, …) with
 //!   [`people::sender_has_role`];
 //! * return [`Error::invalid_input`] when the user typed something wrong (the
@@ -62,6 +64,7 @@ pub mod markdown;
 pub mod people;
 mod response;
 pub mod schedule;
+mod webhook;
 
 pub use command::ArgError;
 pub use config::Config;
@@ -69,6 +72,7 @@ pub use error::{Error, Result};
 pub use event::{Command, Event, LazyArgs, LazyMessage};
 pub use plugboard_args::mention_id;
 pub use response::Response;
+pub use webhook::Webhook;
 
 pub use bindings::plugboard::plugin::types::{
     Action, Attachment, Button, ButtonPress, Chat, ChatKind, ChatRef, DeleteMessage,
@@ -93,7 +97,7 @@ impl Platform {
 pub mod prelude {
     pub use crate::{
         Button, ButtonPress, Chat, ChatRef, Command, Config, Embed, Error, Event, Message,
-        Outgoing, Plugin, Response, Result, Tick, kv,
+        Outgoing, Plugin, Response, Result, Tick, Webhook, kv,
     };
 }
 
@@ -103,7 +107,7 @@ pub mod prelude {
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit/0.2",
-        world: "plugin",
+        world: "plugin-with-webhooks",
         pub_export_macro: true,
         export_macro_name: "__export_plugin_world",
         default_bindings_module: "::plugboard_sdk::bindings",
@@ -162,6 +166,15 @@ pub trait Plugin: Default + 'static {
     /// the chat the schedule was set for.
     fn on_tick(&mut self, tick: Tick, out: &mut Response) -> Result<()> {
         let _ = (tick, out);
+        Ok(())
+    }
+
+    /// Handles a delivery of one of the webhooks the manifest declares
+    /// (`[webhooks.<name>]`), already verified by the host. A webhook
+    /// comes from no chat: say something with [`Response::send`] or
+    /// [`send`] (both need `send-any-chat`); a reply is dropped.
+    fn on_webhook(&mut self, hook: Webhook, out: &mut Response) -> Result<()> {
+        let _ = (hook, out);
         Ok(())
     }
 }
@@ -243,6 +256,15 @@ macro_rules! export_plugin {
                 ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, $crate::PluginError>
                 {
                     $crate::__private::handle::<$plugin>(&STATE, event)
+                }
+            }
+
+            impl $crate::__private::WebhooksGuest for Export {
+                fn handle_webhook(
+                    hook: $crate::Webhook,
+                ) -> ::core::result::Result<::std::vec::Vec<$crate::Action>, $crate::PluginError>
+                {
+                    $crate::__private::webhook::<$plugin>(&STATE, hook)
                 }
             }
 
@@ -337,10 +359,11 @@ pub mod __private {
     use std::thread::LocalKey;
 
     pub use crate::bindings::exports::plugboard::plugin::handler::Guest;
+    pub use crate::bindings::exports::plugboard::plugin::webhooks::Guest as WebhooksGuest;
     pub use crate::bindings::plugboard::plugin::types::Event as WitEvent;
     pub use wit_bindgen;
 
-    use crate::{Action, Config, Plugin, PluginError, Response};
+    use crate::{Action, Config, Plugin, PluginError, Response, Webhook};
 
     /// The plugin's state slot, one per instance.
     pub type Slot<P> = LocalKey<RefCell<Option<P>>>;
@@ -370,6 +393,21 @@ pub mod __private {
         });
         crate::event::end_call();
         handled
+    }
+
+    pub fn webhook<P: Plugin>(
+        slot: &'static Slot<P>,
+        hook: Webhook,
+    ) -> Result<Vec<Action>, PluginError> {
+        slot.with(|s| {
+            let mut state = s.borrow_mut();
+            let plugin = state.get_or_insert_with(P::default);
+            let mut out = Response::new();
+            plugin
+                .on_webhook(hook, &mut out)
+                .map_err(PluginError::from)?;
+            Ok(out.into_actions())
+        })
     }
 }
 

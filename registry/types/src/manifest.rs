@@ -134,6 +134,38 @@ pub struct Manifest {
     /// [`settings`](crate::settings). None declared: any table is passed on.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub config: BTreeMap<String, crate::settings::Setting>,
+    /// The webhooks it receives (`[webhooks.<name>]`), by name: other
+    /// services post to `/hooks/<plugin>/<name>` on the bot's admin
+    /// listener, signed with a secret the owner sets (contract 0.2 and
+    /// later).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub webhooks: BTreeMap<String, WebhookSpec>,
+}
+
+/// A webhook a plugin receives (`[webhooks.<name>]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[non_exhaustive]
+pub struct WebhookSpec {
+    /// What sends it and what the plugin does with it, in one line.
+    pub description: String,
+    /// The largest body taken, in bytes: 64 KiB unless set, at most 1 MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u32>,
+}
+
+/// The largest body a webhook takes unless its manifest says otherwise.
+pub const DEFAULT_WEBHOOK_BYTES: u32 = 64 * 1024;
+/// The largest body any webhook may take.
+pub const MAX_WEBHOOK_BYTES: u32 = 1024 * 1024;
+/// Most webhooks one plugin may declare.
+pub const MAX_WEBHOOKS: usize = 16;
+
+impl WebhookSpec {
+    /// The largest body taken, in bytes.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes.unwrap_or(DEFAULT_WEBHOOK_BYTES) as usize
+    }
 }
 
 /// A command a plugin answers, such as `/roll`.
@@ -423,6 +455,63 @@ fn check_interfaces(field: &str, names: &[String]) -> Result<Vec<InterfaceName>,
 }
 
 impl Manifest {
+    /// Checks `[webhooks.<name>]`: names, descriptions, sizes, and a
+    /// contract that has webhooks.
+    fn check_webhooks(&self) -> Result<(), ManifestError> {
+        if self.webhooks.is_empty() {
+            return Ok(());
+        }
+        if self.wit < Version::new(0, 2, 0) {
+            return Err(invalid(
+                "webhooks",
+                format!(
+                    "need contract 0.2 or later (`wit = \"0.2\"`); this plugin is built for {}",
+                    self.wit
+                ),
+            ));
+        }
+        if self.webhooks.len() > MAX_WEBHOOKS {
+            return Err(invalid(
+                "webhooks",
+                format!(
+                    "declares {} webhooks; a plugin has at most {MAX_WEBHOOKS}",
+                    self.webhooks.len()
+                ),
+            ));
+        }
+        for (name, hook) in &self.webhooks {
+            let field = format!("webhooks.{name}");
+            let good_name = !name.is_empty()
+                && name.len() <= 32
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !good_name {
+                return Err(invalid(
+                    "webhooks",
+                    format!(
+                        "{} is not a webhook name: 1 to 32 lowercase letters, digits and `-` (it is part of the URL)",
+                        text::quote(name)
+                    ),
+                ));
+            }
+            check_short(
+                &format!("{field}.description"),
+                &hook.description,
+                MAX_DESCRIPTION_LEN,
+            )?;
+            if let Some(max) = hook.max_bytes
+                && !(1..=MAX_WEBHOOK_BYTES).contains(&max)
+            {
+                return Err(invalid(
+                    &format!("{field}.max-bytes"),
+                    format!("is {max}; a webhook takes 1 to {MAX_WEBHOOK_BYTES} bytes"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Parses and validates a manifest from the text of a `plugin.toml`.
     pub fn from_toml(text: &str) -> Result<Self, ManifestError> {
         if text.len() > MAX_MANIFEST_BYTES {
@@ -498,6 +587,7 @@ impl Manifest {
             check_short(&format!("authors[{i}]"), author, MAX_FIELD_LEN)?;
         }
         crate::settings::check_declared(&self.config)?;
+        self.check_webhooks()?;
         check_unique("permissions", &self.permissions)?;
         check_unique("events", &self.events)?;
         if self.commands.len() > MAX_COMMANDS {
@@ -972,6 +1062,47 @@ mod tests {
         [dependencies]
         economy = "^1.2"
     "#;
+
+    #[test]
+    fn webhooks_need_contract_0_2_a_url_safe_name_and_a_size_within_a_mebibyte() {
+        let with = |wit: &str, hooks: &str| {
+            let text = format!(
+                "name = \"gh\"\nversion = \"1.0.0\"\ndescription = \"d\"\nwit = \"{wit}\"\n{hooks}"
+            );
+            Manifest::from_toml(&text).map_err(|e| e.to_string())
+        };
+        let good =
+            with("0.2", "[webhooks.push]\ndescription = \"GitHub pushes.\"\n").expect("valid");
+        assert_eq!(
+            good.webhooks["push"].max_bytes(),
+            DEFAULT_WEBHOOK_BYTES as usize
+        );
+        for (wit, hooks, says) in [
+            (
+                "0.1",
+                "[webhooks.push]\ndescription = \"d\"\n",
+                "need contract 0.2 or later",
+            ),
+            (
+                "0.2",
+                "[webhooks.Push]\ndescription = \"d\"\n",
+                "is not a webhook name",
+            ),
+            (
+                "0.2",
+                "[webhooks.push]\ndescription = \"d\"\nmax-bytes = 2000000\n",
+                "a webhook takes 1 to 1048576 bytes",
+            ),
+            (
+                "0.2",
+                "[webhooks.push]\ndescription = \"d\"\nsecret = \"x\"\n",
+                "unknown field `secret`",
+            ),
+        ] {
+            let err = with(wit, hooks).expect_err(hooks);
+            assert!(err.contains(says), "{hooks}: {err}");
+        }
+    }
 
     #[test]
     fn parses_a_full_manifest() {

@@ -442,10 +442,10 @@ impl Bot {
     }
 
     /// Adds an adapter serving the account `name` of its platform: one of
-    /// several bot accounts on the same platform. Deliveries answering an
-    /// event go out through the account it came in on (see
-    /// [`crate::dispatch`]); the first account added is the platform's
-    /// default.
+    /// several bot accounts on the same platform. A delivery answering an
+    /// event goes out through the account the event came in on; anything
+    /// else through the account that last heard from its chat, else the
+    /// platform's first account (its default).
     pub fn add_account(&mut self, name: &str, adapter: Box<dyn Adapter>) {
         self.adapters.push((Arc::from(name), adapter));
     }

@@ -570,6 +570,25 @@ pub struct PluginConfig {
     /// Address ranges (e.g. `10.0.0.0/8`) the plugin's HTTP requests may
     /// reach although they are loopback, private or otherwise special.
     pub http_allow_private: Vec<String>,
+    /// The secrets of the webhooks its manifest declares, by name
+    /// (`[plugins.<name>.webhooks.<hook>]`); a webhook without one is
+    /// refused.
+    pub webhooks: BTreeMap<String, WebhookConfig>,
+}
+
+/// `[plugins.<name>.webhooks.<hook>]`: how deliveries of one webhook are
+/// verified.
+///
+/// ```toml
+/// [plugins.github.webhooks.push]
+/// secret_env = "GITHUB_WEBHOOK_SECRET"   # the secret given to GitHub too
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// The environment variable holding the secret the sender signs each
+    /// delivery with (HMAC-SHA256).
+    pub secret_env: String,
 }
 
 impl Default for PluginConfig {
@@ -580,6 +599,7 @@ impl Default for PluginConfig {
             limits: toml::Table::new(),
             grants: Vec::new(),
             http_allow_private: Vec::new(),
+            webhooks: BTreeMap::new(),
         }
     }
 }
@@ -647,6 +667,28 @@ impl BotConfig {
         match &self.runtime.cache_dir {
             Some(dir) => self.resolve(dir),
             None => self.data_dir().join("cache"),
+        }
+    }
+
+    /// The secret deliveries of webhook `hook` of plugin `plugin` are signed
+    /// with; the error says what the owner must set.
+    pub fn webhook_secret(&self, plugin: &str, hook: &str) -> Result<String, String> {
+        let section = self.plugins.get(plugin).and_then(|p| p.webhooks.get(hook));
+        let Some(section) = section else {
+            return Err(format!(
+                "no secret is set for it: add [plugins.{plugin}.webhooks.{hook}] with secret_env = \"VARIABLE\" to the config, and set VARIABLE where the bot runs"
+            ));
+        };
+        match std::env::var(&section.secret_env) {
+            Ok(secret) if secret.len() >= 16 => Ok(secret),
+            Ok(_) => Err(format!(
+                "its secret in {} is shorter than 16 characters; use a long random one (openssl rand -hex 32)",
+                section.secret_env
+            )),
+            Err(_) => Err(format!(
+                "its secret's variable {} (named by [plugins.{plugin}.webhooks.{hook}] secret_env) is not set where the bot runs",
+                section.secret_env
+            )),
         }
     }
 

@@ -91,6 +91,10 @@ impl Sighting {
             Event::ButtonPress(p) => (None, Some(cut(&p.data))),
             Event::Reaction(r) => (None, Some(cut(&r.emoji))),
             Event::Tick(t) => (Some(t.plugin.clone()), Some(cut(&t.id))),
+            Event::Webhook(w) => (
+                Some(w.plugin.clone()),
+                Some(cut(&String::from_utf8_lossy(&w.body))),
+            ),
             Event::MemberJoined(_) | Event::MemberLeft(_) => (None, None),
         };
         Sighting::Event {

@@ -8,6 +8,9 @@
 //!   `/readyz` for supervisors, `/metrics` for Prometheus, and the JSON
 //!   admin API under `/api/v1` (described by `/api/v1/openapi.json`), all
 //!   but the two health checks behind the owner's token ([`auth`]).
+//! * [`hooks`]: incoming webhooks (`POST /hooks/<plugin>/<name>`),
+//!   verified with the owner's secret, delivered through an adapter of
+//!   their own.
 //! * [`metrics`]: the Prometheus exposition, read at scrape time from the
 //!   counters the bot keeps anyway, so that being watched costs the event
 //!   path nothing.
@@ -36,6 +39,7 @@
 pub mod api;
 pub mod auth;
 pub mod client;
+pub mod hooks;
 pub mod listing;
 pub mod live;
 pub mod logbook;

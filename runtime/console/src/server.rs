@@ -66,9 +66,19 @@ struct Console {
     metrics: Arc<Metrics>,
 }
 
-/// The admin listener's routes over `control`, guarded by `token`; the
-/// pages' web chat is `chat`, when the bot runs one.
-pub fn app(control: Arc<Control>, token: AdminToken, chat: Option<WebChat>) -> Router {
+/// What the admin listener serves beside the API: the web chat and the
+/// webhook receiver, when the bot runs them.
+#[derive(Default)]
+pub struct Extras {
+    /// The pages' web chat.
+    pub chat: Option<WebChat>,
+    /// The receiver of `POST /hooks/<plugin>/<name>`.
+    pub hooks: Option<crate::hooks::Webhooks>,
+}
+
+/// The admin listener's routes over `control`, guarded by `token`.
+pub fn app(control: Arc<Control>, token: AdminToken, extras: Extras) -> Router {
+    let Extras { chat, hooks } = extras;
     let token = Arc::new(token);
     let rates = Arc::new(crate::web::Rates::default());
     rates.follow(&control);
@@ -103,12 +113,24 @@ pub fn app(control: Arc<Control>, token: AdminToken, chat: Option<WebChat>) -> R
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/stream", get(stream))
         .route_layer(middleware::from_fn_with_state(console.clone(), authorize));
+    let hooks = match hooks {
+        // Signed by their senders, not behind the token; a body is read up
+        // to the largest any webhook takes.
+        Some(hooks) => Router::new()
+            .route("/hooks/{plugin}/{name}", post(crate::hooks::receive))
+            .layer(axum::extract::DefaultBodyLimit::max(
+                plugboard_registry_types::manifest::MAX_WEBHOOK_BYTES as usize,
+            ))
+            .with_state(hooks),
+        None => Router::new(),
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .merge(guarded)
         .with_state(console)
         .merge(pages)
+        .merge(hooks)
         .fallback(|| async {
             refuse(
                 StatusCode::NOT_FOUND,
@@ -547,7 +569,7 @@ mod tests {
         let store = Arc::new(plugboard_store::MemoryStore::default());
         let bot = plugboard_bot::bot::Bot::new(Arc::new(router), store, 1, 8);
         let token = AdminToken::new("T", TOKEN).expect("long enough");
-        app(Arc::clone(bot.control()), token, None)
+        app(Arc::clone(bot.control()), token, Extras::default())
     }
 
     async fn call(app: &Router, method: &str, path: &str, token: bool) -> (StatusCode, String) {

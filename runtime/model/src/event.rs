@@ -346,6 +346,47 @@ pub enum Event {
     /// A plugin's schedule fired (made by the bot's scheduler, delivered to
     /// the plugin that set the schedule only).
     Tick(Tick),
+    /// A verified webhook delivery, for the plugin that declares it only.
+    Webhook(Box<Webhook>),
+}
+
+/// The name of the platform webhooks come from (they come from no chat:
+/// their event's chat is `webhook:<plugin>/<name>`, which no adapter but
+/// the webhook receiver serves).
+pub const WEBHOOKS: &str = "webhook";
+
+/// A verified request to `POST /hooks/<plugin>/<name>` (see
+/// [`Event::Webhook`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    /// The plugin that declares it: the only one it goes to.
+    pub plugin: String,
+    /// Its name in the plugin's manifest.
+    pub name: String,
+    /// The sender's id for this delivery, when it sent one.
+    pub delivery: Option<String>,
+    /// The body's media type, when given.
+    pub content_type: Option<String>,
+    /// The headers that say what happened, lowercase names.
+    pub headers: Vec<(String, String)>,
+    /// The body, as sent.
+    pub body: Vec<u8>,
+    /// `webhook:<plugin>/<name>`: deliveries of one webhook are handled in
+    /// order.
+    pub chat: Chat,
+}
+
+impl Webhook {
+    /// The chat a webhook's events belong to.
+    pub fn chat_of(plugin: &str, name: &str) -> Chat {
+        Chat {
+            platform: Platform::Other(WEBHOOKS.into()),
+            id: format!("{plugin}/{name}"),
+            kind: ChatKind::Direct,
+            title: None,
+            locale: None,
+        }
+    }
 }
 
 /// A scheduled timer that fired (see [`Event::Tick`]).
@@ -381,6 +422,7 @@ impl Event {
             Event::Reaction(r) => &r.chat,
             Event::MemberJoined(m) | Event::MemberLeft(m) => &m.chat,
             Event::Tick(t) => &t.chat,
+            Event::Webhook(w) => &w.chat,
         }
     }
 
@@ -393,7 +435,7 @@ impl Event {
             Event::ButtonPress(b) => Some(&b.user),
             Event::Reaction(r) => Some(&r.user),
             Event::MemberJoined(m) | Event::MemberLeft(m) => Some(&m.user),
-            Event::Tick(_) => None,
+            Event::Tick(_) | Event::Webhook(_) => None,
         }
     }
 
@@ -405,7 +447,7 @@ impl Event {
             Event::ButtonPress(b) => Some(&mut b.user),
             Event::Reaction(r) => Some(&mut r.user),
             Event::MemberJoined(m) | Event::MemberLeft(m) => Some(&mut m.user),
-            Event::Tick(_) => None,
+            Event::Tick(_) | Event::Webhook(_) => None,
         }
     }
 
@@ -420,6 +462,7 @@ impl Event {
             Event::MemberJoined(_) => "member-joined",
             Event::MemberLeft(_) => "member-left",
             Event::Tick(_) => "tick",
+            Event::Webhook(_) => "webhook",
         }
     }
 }

@@ -1,10 +1,13 @@
 //! Test-only `timers`: sets schedules in chats other than the one it is
 //! asked in (which takes `send-any-chat`), and tries to list and cancel
 //! schedules that are not its own. Every tick is answered with its id and
-//! chat, so tests see exactly what fired where.
+//! chat, so tests see exactly what fired where. It also receives the
+//! webhook `ping` and says on the console what came: its name, delivery
+//! id, event header and body.
 
 use std::time::Duration;
 
+use plugboard_sdk::Platform;
 use plugboard_sdk::prelude::*;
 use plugboard_sdk::schedule::{self, Timer};
 
@@ -46,6 +49,22 @@ impl Plugin for Timers {
 
     fn on_tick(&mut self, tick: Tick, out: &mut Response) -> Result<()> {
         out.reply(format!("tick {} in {}", tick.id, tick.chat.id));
+        Ok(())
+    }
+
+    fn on_webhook(&mut self, hook: Webhook, out: &mut Response) -> Result<()> {
+        let console = ChatRef {
+            platform: Platform::Console,
+            id: "console".into(),
+        };
+        let said = format!(
+            "webhook {} ({}, {}): {}",
+            hook.name,
+            hook.delivery.as_deref().unwrap_or("no delivery id"),
+            hook.header("x-github-event").unwrap_or("no event"),
+            hook.text()?
+        );
+        out.send(console, Outgoing::text(said));
         Ok(())
     }
 }

@@ -380,6 +380,21 @@ impl Router {
                     return out;
                 }
             },
+            // Only the plugin that declares it.
+            Event::Webhook(hook) => match self.by_name.get(&hook.plugin) {
+                Some(index)
+                    if self.plugins[*index]
+                        .manifest()
+                        .webhooks
+                        .contains_key(&hook.name) =>
+                {
+                    (std::slice::from_ref(index), Event::Webhook(hook), None)
+                }
+                _ => {
+                    tracing::debug!(plugin = %hook.plugin, name = %hook.name, "a webhook no running plugin declares");
+                    return out;
+                }
+            },
         };
 
         // Only what the user asked for directly gets an answer when it fails;

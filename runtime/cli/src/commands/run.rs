@@ -77,11 +77,18 @@ pub fn run(config_path: PathBuf) -> Result<()> {
         let admin = match &config.admin {
             Some(admin) => {
                 let (listener, token) = Listener::bind(admin, &config.data_dir()).await?;
-                // The owner's web chat, served beside the platforms.
+                // The owner's web chat and the webhook receiver, served
+                // beside the platforms.
                 let (adapter, chat) = plugboard_console::webchat::web_chat();
                 bot.add_adapter(Box::new(adapter));
-                let app =
-                    plugboard_console::server::app(Arc::clone(bot.control()), token, Some(chat));
+                let (adapter, hooks) =
+                    plugboard_console::hooks::webhook_receiver(Arc::clone(bot.control()));
+                bot.add_adapter(Box::new(adapter));
+                let extras = plugboard_console::server::Extras {
+                    chat: Some(chat),
+                    hooks: Some(hooks),
+                };
+                let app = plugboard_console::server::app(Arc::clone(bot.control()), token, extras);
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
                 let serving = tokio::spawn(listener.serve(app, async {
                     let _ = stopped.await;

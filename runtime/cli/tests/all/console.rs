@@ -505,6 +505,84 @@ where
     Ok(serde_json::from_str(message.to_text()?)?)
 }
 
+#[test]
+fn a_webhook_reaches_its_plugin_once_when_signed_and_never_when_not() -> Result<()> {
+    use hmac::Mac;
+    const SECRET: &str = "a-webhook-secret-of-some-length";
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start_with_env(
+        dir.path(),
+        "[plugins.timers]\ngrants = [\"send-any-chat\"]\n\n\
+         [plugins.timers.webhooks.ping]\nsecret_env = \"HOOK_SECRET\"\n",
+        &[("HOOK_SECRET", SECRET)],
+    )?;
+    let body = br#"{"zen":"Keep it logically awesome."}"#;
+    let sign = |secret: &str, body: &[u8]| -> Result<String> {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())?;
+        mac.update(body);
+        Ok(format!(
+            "sha256={}",
+            hex::encode(mac.finalize().into_bytes())
+        ))
+    };
+    let good = sign(SECRET, body)?;
+    let wrong = sign("another-secret-of-some-length", body)?;
+    let hook = "/hooks/timers/ping";
+    let post = |bot: &ConsoleBot, signature: Option<&str>, delivery: &str, body: &[u8]| {
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("x-github-event", "push"),
+            ("x-github-delivery", delivery),
+        ];
+        if let Some(signature) = signature {
+            headers.push(("x-hub-signature-256", signature));
+        }
+        bot.post(hook, &headers, body)
+    };
+
+    // Refused, and nothing reaches the plugin.
+    let (status, said) = post(&bot, Some(&wrong), "d-1", body)?;
+    assert_eq!(status, 401, "{said}");
+    assert!(said.contains("wrong signature"), "{said}");
+    assert_eq!(post(&bot, None, "d-1", body)?.0, 401);
+    let tampered = br#"{"zen":"Keep it logically awful."}"#;
+    assert_eq!(post(&bot, Some(&good), "d-1", tampered)?.0, 401);
+    let big = vec![b'x'; 2048];
+    let (status, said) = post(&bot, Some(&sign(SECRET, &big)?), "d-2", &big)?;
+    assert_eq!(status, 413, "{said}");
+    let (status, _) = bot.post(
+        "/hooks/timers/other",
+        &[("x-hub-signature-256", &good)],
+        body,
+    )?;
+    assert_eq!(status, 404);
+    let (status, _) = bot.post(
+        "/hooks/nobody/ping",
+        &[("x-hub-signature-256", &good)],
+        body,
+    )?;
+    assert_eq!(status, 404);
+
+    // Signed: delivered once, whatever the sender retries.
+    let (status, said) = post(&bot, Some(&good), "d-1", body)?;
+    assert_eq!(status, 200, "{said}");
+    let first = bot.ask("/echo after the webhook")?;
+    assert_eq!(
+        first, r#"webhook ping (d-1, push): {"zen":"Keep it logically awesome."}"#,
+        "the first thing the console shows is the one delivery"
+    );
+    assert_eq!(bot.ask("/echo and then")?, "after the webhook");
+    let (status, said) = post(&bot, Some(&good), "d-1", body)?;
+    assert_eq!(status, 200);
+    assert!(said.contains("delivered before"), "{said}");
+    assert_eq!(
+        bot.ask("/echo nothing came in between")?,
+        "and then",
+        "a retry of a delivery is not delivered again"
+    );
+    bot.stop()
+}
+
 fn csrf_of(page: &str) -> Result<String> {
     let marker = "name=\"csrf\" value=\"";
     let start = page.find(marker).context("no csrf field")? + marker.len();

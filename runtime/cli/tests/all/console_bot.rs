@@ -42,12 +42,19 @@ pub(crate) struct ConsoleBot {
 
 impl ConsoleBot {
     pub(crate) fn start(dir: &Path, extra: &str) -> Result<Self> {
+        Self::start_with_env(dir, extra, &[])
+    }
+
+    /// [`ConsoleBot::start`] with the variables `env` set for the bot.
+    pub(crate) fn start_with_env(dir: &Path, extra: &str, env: &[(&str, &str)]) -> Result<Self> {
         let config = write_config(
             dir,
             &[&plugins_dir(), &test_plugins_dir()],
             &format!("[console]\nenabled = true\n\n[admin]\nlisten = \"127.0.0.1:0\"\n\n{extra}"),
         )?;
-        let mut child = console_process(&config)
+        let mut command = console_process(&config);
+        command.envs(env.iter().copied());
+        let mut child = command
             .env(TOKEN_VAR, TOKEN)
             .env("PLUGBOARD_LOG", "warn")
             .stderr(Stdio::null())
@@ -136,6 +143,23 @@ impl ConsoleBot {
             .bearer_auth(TOKEN)
             .json(body)
             .send()?;
+        Ok((response.status().as_u16(), response.text()?))
+    }
+
+    /// `POST <path>` on the admin listener with `headers` and `body`, no
+    /// token.
+    pub(crate) fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(u16, String)> {
+        let client = reqwest::blocking::Client::builder().no_proxy().build()?;
+        let mut request = client.post(format!("http://{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.body(body.to_vec()).send()?;
         Ok((response.status().as_u16(), response.text()?))
     }
 

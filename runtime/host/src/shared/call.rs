@@ -55,8 +55,10 @@ pub(crate) async fn handle(
     event: &Event,
     ctx: &ActionContext<'_>,
 ) -> wasmtime::Result<Result<Handled, Failure>> {
-    let lowered = super::event_to_wit(event, &store.data().plugin);
-    let called = super::call_handle(exports, &mut *store, &lowered).await;
+    let called = match super::event_to_wit(event, &store.data().plugin) {
+        Ok(lowered) => super::call_handle(exports, &mut *store, &lowered).await,
+        Err(hook) => super::call_webhook(exports, &mut *store, hook).await,
+    };
     // Taken now, so that no failure path leaves it in an idle instance.
     let sent = std::mem::take(&mut store.data_mut().event.sent);
     let actions = match called? {

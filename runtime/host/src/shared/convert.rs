@@ -102,9 +102,15 @@ pub(super) fn message(m: &event::Message, plugin: &PluginShared) -> wit::Message
 /// already be the plugin's own button id (the router strips its prefix).
 // In 0.1 each `into` is the identity (its cases are not boxed).
 #[allow(clippy::useless_conversion)]
-pub(crate) fn event_to_wit<'e>(e: &'e event::Event, plugin: &PluginShared) -> Lowered<'e> {
+///
+/// A webhook is no case of `event`: it is handed back, for the version's
+/// `call_webhook`.
+pub(crate) fn event_to_wit<'e>(
+    e: &'e event::Event,
+    plugin: &PluginShared,
+) -> Result<Lowered<'e>, &'e event::Webhook> {
     // `into`: each version's `Lowered` holds a case as it is or boxed.
-    match e {
+    Ok(match e {
         event::Event::Message(m) => Lowered::Message(message(m, plugin).into()),
         event::Event::Edited(m) => Lowered::Edited(message(m, plugin).into()),
         event::Event::Command(c) => Lowered::Command(super::event::command(c, plugin)),
@@ -142,7 +148,8 @@ pub(crate) fn event_to_wit<'e>(e: &'e event::Event, plugin: &PluginShared) -> Lo
             .into(),
         ),
         event::Event::Tick(t) => Lowered::Tick(super::event::tick(t).into()),
-    }
+        event::Event::Webhook(hook) => return Err(hook),
+    })
 }
 
 // ---- conversions: WIT -> runtime model ----

@@ -80,6 +80,19 @@ pub(crate) fn bindings(exports: &Exports) -> &Plugin {
     exports
 }
 
+/// A webhook for a 0.1 plugin: refused, as 0.1 has no `webhooks` (and the
+/// host delivers a webhook only to a plugin whose manifest declares it,
+/// which a 0.1 manifest cannot).
+pub(crate) async fn call_webhook(
+    _exports: &Exports,
+    _store: &mut wasmtime::Store<HostState>,
+    _hook: &plugboard_model::event::Webhook,
+) -> wasmtime::Result<Result<Vec<wit::Action>, wit::PluginError>> {
+    Ok(Err(wit::PluginError::Failed(
+        "it is built for contract 0.1, which has no webhooks".into(),
+    )))
+}
+
 /// Calls `handle` with an event lowered from its owned 0.1 record.
 pub(crate) async fn call_handle(
     exports: &Exports,

@@ -18,7 +18,8 @@ impl plugboard::plugin::current_event::Host for HostState {
             | Event::Reaction(_)
             | Event::MemberJoined(_)
             | Event::MemberLeft(_)
-            | Event::Tick(_) => None,
+            | Event::Tick(_)
+            | Event::Webhook(_) => None,
         }
     }
 }

@@ -57,6 +57,29 @@ mod bindings {
 }
 pub use bindings::*;
 
+/// The `webhooks` export of `plugin-with-webhooks` (the rest of the world
+/// is `bindings`' own types).
+#[allow(missing_docs)]
+mod webhook_bindings {
+    wasmtime::component::bindgen!({
+        path: "../../wit/0.2",
+        world: "plugin-with-webhooks",
+        with: {
+            "plugboard:plugin/types": super::bindings::plugboard::plugin::types,
+            "plugboard:plugin/logging": super::bindings::plugboard::plugin::logging,
+            "plugboard:plugin/kv": super::bindings::plugboard::plugin::kv,
+            "plugboard:plugin/config": super::bindings::plugboard::plugin::config,
+            "plugboard:plugin/messaging": super::bindings::plugboard::plugin::messaging,
+            "plugboard:plugin/http": super::bindings::plugboard::plugin::http,
+            "plugboard:plugin/current-event": super::bindings::plugboard::plugin::current_event,
+            "plugboard:plugin/schedule": super::bindings::plugboard::plugin::schedule,
+            "plugboard:plugin/people": super::bindings::plugboard::plugin::people,
+        },
+        exports: { default: async },
+    });
+}
+use webhook_bindings::exports::plugboard::plugin::webhooks;
+
 pub use plugboard::plugin::types as wit;
 
 /// The contract version these bindings were generated from.
@@ -86,6 +109,8 @@ type HandleFunc<'a> = TypedFunc<(&'a event::Lowered<'a>,), (Handled,)>;
 pub(crate) struct Pre {
     instance_pre: InstancePre<HostState>,
     indices: PluginIndices,
+    /// Where its `webhooks` export is, when it has one.
+    webhooks: Option<webhooks::GuestIndices>,
     handle: ComponentExportIndex,
     /// Whether `handle`'s type was checked against [`HandleFunc`] (on the
     /// first instance: every instance of a component has the same types).
@@ -102,9 +127,11 @@ impl Pre {
             .get_export_index(None, &interface)
             .and_then(|i| component.get_export_index(Some(&i), "handle"))
             .ok_or_else(|| wasmtime::format_err!("no export `{interface}#handle`"))?;
+        let webhooks = webhooks::GuestIndices::new(&instance_pre).ok();
         Ok(Pre {
             instance_pre,
             indices,
+            webhooks,
             handle,
             checked: AtomicBool::new(false),
         })
@@ -114,6 +141,8 @@ impl Pre {
 /// A 0.2 instance's exports.
 pub(crate) struct Exports {
     plugin: Plugin,
+    /// Its `webhooks`, when it exports them.
+    webhooks: Option<webhooks::Guest>,
     handle: Func,
     /// The instance itself, for the interfaces it provides to other
     /// plugins (see `crate::link`).
@@ -136,8 +165,13 @@ pub(crate) async fn instantiate(
         pre.checked.store(true, Ordering::Release);
         *typed.func()
     };
+    let webhooks = match &pre.webhooks {
+        Some(indices) => Some(indices.load(&mut *store, &instance)?),
+        None => None,
+    };
     Ok(Exports {
         plugin,
+        webhooks,
         handle,
         instance,
     })
@@ -146,6 +180,30 @@ pub(crate) async fn instantiate(
 /// The bindings of an instance's exports.
 pub(crate) fn bindings(exports: &Exports) -> &Plugin {
     &exports.plugin
+}
+
+/// Calls `handle-webhook` with `hook`; a plugin that exports no
+/// `webhooks` fails the delivery with the reason.
+pub(crate) async fn call_webhook(
+    exports: &Exports,
+    store: &mut Store<HostState>,
+    hook: &plugboard_model::event::Webhook,
+) -> wasmtime::Result<Handled> {
+    let Some(guest) = &exports.webhooks else {
+        return Ok(Err(wit::PluginError::Failed(format!(
+            "its manifest declares the webhook `{}`, but its component exports no `webhooks` \
+             (build it with the SDK's `on_webhook`, or export the world `plugin-with-webhooks`)",
+            hook.name
+        ))));
+    };
+    let hook = webhooks::Webhook {
+        name: hook.name.clone(),
+        delivery: hook.delivery.clone(),
+        content_type: hook.content_type.clone(),
+        headers: hook.headers.clone(),
+        body: hook.body.clone(),
+    };
+    guest.call_handle_webhook(store, &hook).await
 }
 
 /// Calls `handle` with `event` lowered in place.

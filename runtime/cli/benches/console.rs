@@ -62,7 +62,11 @@ fn main() -> Result<()> {
         std::fs::copy(from.join("plugin.wasm"), to.join("plugin.wasm"))
             .with_context(|| format!("{} (run `cargo xtask plugins` first)", from.display()))?;
         let manifest = std::fs::read_to_string(from.join("plugin.toml"))?;
-        let renamed = manifest.replacen(&format!("name = \"{base}\""), &format!("name = \"bench-{i}\""), 1);
+        let renamed = manifest.replacen(
+            &format!("name = \"{base}\""),
+            &format!("name = \"bench-{i}\""),
+            1,
+        );
         ensure!(renamed != manifest, "{base}'s manifest names it otherwise");
         std::fs::write(to.join("plugin.toml"), renamed)?;
     }
@@ -74,7 +78,9 @@ fn main() -> Result<()> {
     // A year of usage, written as the bot writes it.
     let seeded = Instant::now();
     {
-        let store = Arc::new(plugboard_store::SledStore::open(&config.data_dir().join("store"))?);
+        let store = Arc::new(plugboard_store::SledStore::open(
+            &config.data_dir().join("store"),
+        )?);
         let now = plugboard_schedule::SystemClock.now_ms();
         let clock = Arc::new(ManualClock::at(now - (DAYS - 1) * DAY_MS));
         let people = People::new(store, Arc::clone(&clock) as Arc<dyn Clock>);
@@ -104,7 +110,11 @@ fn main() -> Result<()> {
         .build()?;
     runtime.block_on(async {
         let (mut bot, report) = Bot::from_config(&config)?;
-        ensure!(report.loaded.len() == PLUGINS, "loaded {} plugins", report.loaded.len());
+        ensure!(
+            report.loaded.len() == PLUGINS,
+            "loaded {} plugins",
+            report.loaded.len()
+        );
         let (adapter, handle) = MemoryAdapter::new("bench");
         bot.add_adapter(Box::new(adapter));
         let control = Arc::clone(bot.control());
@@ -115,8 +125,13 @@ fn main() -> Result<()> {
         }
         let console = app(control, AdminToken::new("BENCH", TOKEN)?, Extras::default());
         let cookie = sign_in(&console).await?;
-        println!("console server time, {PLUGINS} plugins, {DAYS} days of usage, {iterations} calls each");
-        println!("{:<28} {:>10} {:>10} {:>10}", "path", "median ms", "p99 ms", "max ms");
+        println!(
+            "console server time, {PLUGINS} plugins, {DAYS} days of usage, {iterations} calls each"
+        );
+        println!(
+            "{:<28} {:>10} {:>10} {:>10}",
+            "path", "median ms", "p99 ms", "max ms"
+        );
         for path in [
             "/",
             "/plugins",
@@ -131,15 +146,26 @@ fn main() -> Result<()> {
             let mut times = Vec::with_capacity(iterations);
             for round in 0..iterations + 10 {
                 let mut request = Request::get(path).header(header::COOKIE, &cookie);
-                if !path.starts_with("/usage") && !path.starts_with("/plugins") && path != "/" && path != "/audit" {
+                if !path.starts_with("/usage")
+                    && !path.starts_with("/plugins")
+                    && path != "/"
+                    && path != "/audit"
+                {
                     request = request.header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
                 }
                 let started = Instant::now();
-                let response = console.clone().oneshot(request.body(Body::empty())?).await?;
+                let response = console
+                    .clone()
+                    .oneshot(request.body(Body::empty())?)
+                    .await?;
                 let status = response.status();
                 let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
                 let took = started.elapsed();
-                ensure!(status == StatusCode::OK, "{path}: {status}: {}", String::from_utf8_lossy(&body));
+                ensure!(
+                    status == StatusCode::OK,
+                    "{path}: {status}: {}",
+                    String::from_utf8_lossy(&body)
+                );
                 if round >= 10 {
                     times.push(took);
                 }
@@ -176,7 +202,11 @@ async fn sign_in(console: &axum::Router) -> Result<String> {
         .next()
         .unwrap_or_default()
         .to_owned();
-    let html = String::from_utf8(axum::body::to_bytes(page.into_body(), usize::MAX).await?.to_vec())?;
+    let html = String::from_utf8(
+        axum::body::to_bytes(page.into_body(), usize::MAX)
+            .await?
+            .to_vec(),
+    )?;
     let csrf = html
         .split("name=\"csrf\" value=\"")
         .nth(1)

@@ -603,8 +603,25 @@ struct UsagePage {
     days: u64,
     since: String,
     top: Vec<TopCommand>,
+    /// Each day's counts per plugin and command, for up to
+    /// [`USAGE_DETAIL_DAYS`] days.
     rows: Vec<plugboard_people::UsageRow>,
+    /// Each day's totals, for longer spans.
+    day_totals: Vec<DayTotal>,
 }
+
+/// One day's commands, all plugins together.
+struct DayTotal {
+    day: String,
+    ran: u64,
+    refused: u64,
+    /// Plugins that ran a command that day.
+    plugins: usize,
+}
+
+/// The longest span shown per plugin and command; longer ones are shown
+/// as one line per day.
+const USAGE_DETAIL_DAYS: u64 = 31;
 
 #[derive(Deserialize)]
 struct UsageFilter {
@@ -634,33 +651,64 @@ async fn usage(
         Ok(usage) => usage,
         Err(failed) => return failed,
     };
-    let mut totals: std::collections::BTreeMap<(String, String), (u64, u64)> = Default::default();
+    let mut totals: std::collections::HashMap<(&str, &str), (u64, u64)> = Default::default();
     for row in &rows {
-        let total = totals
-            .entry((row.plugin.clone(), row.command.clone()))
-            .or_default();
+        let total = totals.entry((&row.plugin, &row.command)).or_default();
         total.0 += row.usage.ran;
         total.1 += row.usage.refused;
     }
     let mut top: Vec<TopCommand> = totals
         .into_iter()
         .map(|((plugin, command), (ran, refused))| TopCommand {
-            plugin,
-            command,
+            plugin: plugin.to_owned(),
+            command: command.to_owned(),
             ran,
             refused,
         })
         .collect();
-    top.sort_by_key(|t| std::cmp::Reverse(t.ran + t.refused));
+    // The busiest first; equal ones by name, so the order holds still.
+    top.sort_by(|a, b| {
+        (b.ran + b.refused)
+            .cmp(&(a.ran + a.refused))
+            .then_with(|| (&a.plugin, &a.command).cmp(&(&b.plugin, &b.command)))
+    });
     top.truncate(TOP);
-    // Newest day first.
-    rows.sort_by(|a, b| b.day.cmp(&a.day));
+    let mut day_totals: Vec<DayTotal> = Vec::new();
+    if days > USAGE_DETAIL_DAYS {
+        // Rows come by day (the store's order): one line per day.
+        let mut plugins: std::collections::HashSet<&str> = Default::default();
+        for row in &rows {
+            if day_totals.last().is_none_or(|d| d.day != row.day) {
+                plugins.clear();
+                day_totals.push(DayTotal {
+                    day: row.day.clone(),
+                    ran: 0,
+                    refused: 0,
+                    plugins: 0,
+                });
+            }
+            if let Some(total) = day_totals.last_mut() {
+                total.ran += row.usage.ran;
+                total.refused += row.usage.refused;
+                if plugins.insert(&row.plugin) {
+                    total.plugins += 1;
+                }
+            }
+        }
+        // Newest day first.
+        day_totals.reverse();
+        rows.clear();
+    } else {
+        // Newest day first.
+        rows.sort_by(|a, b| b.day.cmp(&a.day));
+    }
     let template = UsagePage {
         l: Layout::new("Usage", "usage", &visitor),
         days,
         since,
         top,
         rows,
+        day_totals,
     };
     page(&template, &visitor)
 }

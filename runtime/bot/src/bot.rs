@@ -585,6 +585,7 @@ impl Bot {
             // A weak reference, like the watcher's.
             tokio::spawn(fire_ticks(timetable, Arc::downgrade(&dispatcher)))
         });
+        self.control.set_dispatcher(Arc::downgrade(&dispatcher));
         drop(dispatcher);
         self.control.set_ready(true);
         let control = Arc::clone(&self.control);

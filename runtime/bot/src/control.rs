@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use plugboard_adapter::Health;
 use plugboard_host::plugin::{LoadedPlugin, Target};
-use plugboard_model::event::Platform;
+use plugboard_model::event::{ChatRef, Outbound, OutboundOp, Outgoing, Platform};
 use plugboard_people::{AuditEntry, ChatChange, ChatPlugins, People, Role, RoleError, UsageRow};
 use plugboard_registry_types::Permission;
 use plugboard_store::{Store, StoreError};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
+use crate::api_tokens::ApiToken;
 use crate::config::BotConfig;
 use crate::grants::{GrantChange, GrantError};
 use crate::router::Router;
@@ -82,9 +83,26 @@ pub enum ControlError {
         /// What its start said.
         why: String,
     },
-    /// The bot is not running (or is stopping), so nothing can restart.
-    #[error("the bot is not running; change the config file and start it")]
+    /// The bot is not running right now (starting or stopping): nothing
+    /// can be restarted or sent.
+    #[error(
+        "the bot is not running right now (it is starting or stopping); try again when it runs"
+    )]
     NotRunning,
+    /// An API token could not be made, changed or read.
+    #[error(transparent)]
+    Token(#[from] crate::api_tokens::TokenError),
+    /// No API token is the one presented.
+    #[error(
+        "that is not an API token of this bot (or it was revoked); ask the bot's owner for one"
+    )]
+    NoToken,
+    /// The token may not send to that chat.
+    #[error("this token may not send to `{0}`; its owner names the chats each token may send to")]
+    ChatNotAllowed(String),
+    /// The message is empty or too long.
+    #[error("send a text of 1 to {MAX_API_TEXT} bytes")]
+    BadText,
 }
 
 /// Longest chat id the owner may name (platforms' ids are far shorter).
@@ -152,6 +170,9 @@ pub struct Control {
     /// One settings change at a time (each reads, edits and writes the
     /// file).
     changing: tokio::sync::Mutex<()>,
+    /// The running dispatcher, for messages no event caused (sent through
+    /// an API token).
+    dispatcher: Mutex<std::sync::Weak<crate::dispatch::Dispatcher>>,
     started: Instant,
     /// The dispatcher's bound on events accepted but not yet handled.
     capacity: Arc<Semaphore>,
@@ -176,6 +197,7 @@ impl Control {
             config,
             restarts: Mutex::new(None),
             changing: tokio::sync::Mutex::new(()),
+            dispatcher: Mutex::new(std::sync::Weak::new()),
             started: Instant::now(),
             capacity,
             queue,
@@ -226,6 +248,113 @@ impl Control {
 
     pub(crate) fn set_restarts(&self, restarts: Option<mpsc::Sender<Restart>>) {
         *self.restarts.lock().unwrap_or_else(|p| p.into_inner()) = restarts;
+    }
+
+    pub(crate) fn set_dispatcher(&self, dispatcher: std::sync::Weak<crate::dispatch::Dispatcher>) {
+        *self.dispatcher.lock().unwrap_or_else(|p| p.into_inner()) = dispatcher;
+    }
+
+    /// The API tokens, oldest first.
+    pub fn api_tokens(&self) -> Result<Vec<ApiToken>, ControlError> {
+        Ok(crate::api_tokens::list(&*self.store)?)
+    }
+
+    /// Makes an API token named `name` that may send to `chats`
+    /// (`platform:id`), as the owner `actor`; audited. Returns it and the
+    /// token itself, which is shown only now.
+    pub fn create_api_token(
+        &self,
+        name: &str,
+        chats: &[String],
+        actor: &str,
+    ) -> Result<(ApiToken, String), ControlError> {
+        let now = plugboard_model::event::now_ms();
+        let check = |chat: &str| owners_chat(chat).map(|_| ()).map_err(|e| e.to_string());
+        let (token, secret) = crate::api_tokens::create(&*self.store, name, chats, check, now)?;
+        let detail = format!(
+            "{} ({}) for {}",
+            token.id,
+            token.name,
+            token.chats.join(", ")
+        );
+        audit(
+            self.people().as_deref(),
+            actor,
+            "api-token",
+            "created",
+            &detail,
+        )?;
+        Ok((token, secret))
+    }
+
+    /// Revokes API token `id`, as the owner `actor`; audited. Whether
+    /// there was one.
+    pub fn revoke_api_token(&self, id: &str, actor: &str) -> Result<bool, ControlError> {
+        let Some(gone) = crate::api_tokens::revoke(&*self.store, id)? else {
+            return Ok(false);
+        };
+        let detail = format!("{} ({})", gone.id, gone.name);
+        audit(
+            self.people().as_deref(),
+            actor,
+            "api-token",
+            "revoked",
+            &detail,
+        )?;
+        Ok(true)
+    }
+
+    /// The API token `presented` is.
+    pub fn api_token(&self, presented: &str) -> Result<ApiToken, ControlError> {
+        crate::api_tokens::find(&*self.store, presented)?.ok_or(ControlError::NoToken)
+    }
+
+    /// Sends `text` (Markdown when `markdown`) to `chat` (`platform:id`)
+    /// for the holder of `token` (from [`Control::api_token`]), which
+    /// must name the chat. The message goes out through the account that
+    /// last heard from the chat, else the platform's first.
+    pub async fn send_with_token(
+        &self,
+        token: &ApiToken,
+        chat: &str,
+        text: &str,
+        markdown: bool,
+    ) -> Result<(), ControlError> {
+        let (platform, id) = owners_chat(chat)?;
+        if !token.allows(chat) {
+            return Err(ControlError::ChatNotAllowed(chat.to_owned()));
+        }
+        if text.trim().is_empty() || text.len() > MAX_API_TEXT {
+            return Err(ControlError::BadText);
+        }
+        let message = match markdown {
+            true => Outgoing::markdown(text),
+            false => Outgoing::text(text),
+        };
+        let outbound = Outbound {
+            chat: ChatRef {
+                platform: Platform::from_name(platform),
+                id: id.to_owned(),
+            },
+            op: OutboundOp::Send {
+                message,
+                reply_to: None,
+            },
+            plugin: Arc::from("plugboard"),
+            mention_everyone: false,
+            receipt: Default::default(),
+        };
+        let dispatcher = self
+            .dispatcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .upgrade()
+            .ok_or(ControlError::NotRunning)?;
+        if !dispatcher.deliver(outbound).await {
+            return Err(ControlError::NotRunning);
+        }
+        tracing::info!(token = %token.id, name = %token.name, chat, "a message sent with an API token");
+        Ok(())
     }
 
     /// Who is who and the audit log, when the bot keeps people.
@@ -374,21 +503,7 @@ impl Control {
         change: ChatChange,
         actor: &str,
     ) -> Result<ChatPlugins, ControlError> {
-        let (platform, id) = chat
-            .split_once(':')
-            .filter(|(platform, id)| {
-                !platform.is_empty()
-                    && platform
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                    && !id.is_empty()
-                    && id.len() <= MAX_CHAT_ID
-                    && !id.contains('/')
-                    && !id.chars().any(char::is_control)
-            })
-            .ok_or_else(|| {
-                ControlError::BadChat(plugboard_registry_types::text::one_line(chat, 80))
-            })?;
+        let (platform, id) = owners_chat(chat)?;
         let named = |plugin: &String| self.plugin(plugin).map(|_| ());
         match &change {
             ChatChange::Off(plugin) | ChatChange::On(plugin) => named(plugin)?,
@@ -509,6 +624,28 @@ impl Control {
         resume(&running, self.people().as_deref(), actor)
     }
 }
+
+/// A chat the owner names, `platform:id` (a lowercase platform, an id of
+/// at most [`MAX_CHAT_ID`] characters without `/` or control characters),
+/// split in two.
+pub fn owners_chat(chat: &str) -> Result<(&str, &str), ControlError> {
+    chat.split_once(':')
+        .filter(|(platform, id)| {
+            !platform.is_empty()
+                && platform
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !id.is_empty()
+                && id.len() <= MAX_CHAT_ID
+                && !id.contains('/')
+                && !id.chars().any(char::is_control)
+        })
+        .ok_or_else(|| ControlError::BadChat(plugboard_registry_types::text::one_line(chat, 80)))
+}
+
+/// Longest message another program may send through an API token, in
+/// bytes (what every platform takes in one message).
+pub const MAX_API_TEXT: usize = 4096;
 
 /// A request to the running bot: take `config`, and start `plugin` again
 /// with it; `reply` says whether it started.

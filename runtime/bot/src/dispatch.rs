@@ -270,6 +270,30 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
+    /// Hands `outbound`, which no event caused (a message sent with an API
+    /// token), to its chat's adapter: through the account that last heard
+    /// from the chat, else the platform's first. Whether an adapter took
+    /// it.
+    pub(crate) async fn deliver(&self, outbound: Outbound) -> bool {
+        let chat = &outbound.chat;
+        let from = (
+            chat.platform.clone(),
+            ChatKey::of_ref(&chat.platform, &chat.id),
+        );
+        if self.sightings.watched() {
+            self.sightings.tell(Sighting::of_delivery(&outbound));
+        }
+        let Some(Route { outbox, stats }) = self.route(&outbound, &from, None) else {
+            return false;
+        };
+        stats.deliveries.fetch_add(1, Ordering::Relaxed);
+        let sent = outbox.send(outbound).await.is_ok();
+        if !sent {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
     /// The account `outbound` goes out through, for an event from the chat
     /// `from` that came in on account `via` (see the module's page).
     fn route(

@@ -11,6 +11,8 @@
 //! * [`grants`]: which permissions a plugin holds, and changing them.
 //! * [`plugin_config`]: rewriting one plugin's settings in
 //!   `plugboard.toml`, for the owner's tools.
+//! * [`api_tokens`]: tokens the owner gives other programs to send a
+//!   message through the bot to the chats each names.
 //! * [`control`]: the running bot as the owner's tools (the admin API)
 //!   see and steer it.
 //! * [`sightings`]: the events and deliveries the dispatcher sees, for
@@ -55,6 +57,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod api_tokens;
 pub mod bot;
 pub mod config;
 pub mod control;

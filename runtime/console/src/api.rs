@@ -14,10 +14,15 @@
 //! | `POST /chats/{platform:id}/plugins` | [`ChatPluginsChange`] | [`ChatSettings`] |
 //! | `GET /plugins/{name}/config` | | [`PluginSettings`] |
 //! | `PUT /plugins/{name}/config` | the values, as a JSON object | [`SettingsChanged`] |
+//! | `GET /tokens` | | a list of [`ApiToken`] |
+//! | `POST /tokens` | [`TokenRequest`] | [`TokenCreated`] |
+//! | `DELETE /tokens/{id}` | | [`TokenRevoked`] |
+//! | `POST /send` (with an API token, not the admin token) | [`SendRequest`] | [`Sent`] |
 //! | `GET /openapi.json` | | this table as OpenAPI 3.1 |
 //!
 //! A refusal answers with a 4xx or 5xx status and an [`ApiError`].
 
+pub use plugboard_bot::api_tokens::ApiToken;
 pub use plugboard_bot::grants::GrantChange;
 pub use plugboard_people::{AuditEntry, UsageRow};
 use serde::{Deserialize, Serialize};
@@ -319,4 +324,54 @@ impl AdapterStatus {
             last_problem: stats.health.last_problem(),
         }
     }
+}
+
+/// An API token to make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// What uses it, in one line.
+    pub name: String,
+    /// The chats it may send to, as `platform:id`.
+    pub chats: Vec<String>,
+}
+
+/// A token made: the token itself is in this answer only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCreated {
+    /// Its id, to revoke it by.
+    pub id: String,
+    /// What uses it.
+    pub name: String,
+    /// The chats it may send to.
+    pub chats: Vec<String>,
+    /// The token (`pbt_…`), shown once.
+    pub token: String,
+}
+
+/// Whether a token was revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRevoked {
+    /// False when no token had that id.
+    pub revoked: bool,
+}
+
+/// A message another program sends through the bot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendRequest {
+    /// The chat, as `platform:id`; the token must name it.
+    pub chat: String,
+    /// The text, 1 to 4096 bytes.
+    pub text: String,
+    /// Whether the text is Markdown (plain text when false or absent).
+    #[serde(default)]
+    pub markdown: bool,
+}
+
+/// A message handed to the chat's adapter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// The chat.
+    pub chat: String,
+    /// The id of the token it was sent with.
+    pub token: String,
 }

@@ -21,14 +21,15 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use plugboard_bot::api_tokens::TokenError;
 use plugboard_bot::config::AdminConfig;
 use plugboard_bot::control::{Control, ControlError};
 use plugboard_bot::grants::GrantError;
 
 use crate::api::{
-    AdapterStatus, ApiError, AuditEntry, AuditQuery, ChatPluginsChange, ChatSettings, GrantChange,
-    OPENAPI, Permissions, PluginSettings, Resumed, SettingProblem, SettingsChanged, Status,
-    UsageQuery, UsageReport,
+    AdapterStatus, ApiError, ApiToken, AuditEntry, AuditQuery, ChatPluginsChange, ChatSettings,
+    GrantChange, OPENAPI, Permissions, PluginSettings, Resumed, SendRequest, Sent, SettingProblem,
+    SettingsChanged, Status, TokenCreated, TokenRequest, TokenRevoked, UsageQuery, UsageReport,
 };
 use crate::auth::AdminToken;
 use crate::listing::Listing;
@@ -112,6 +113,8 @@ pub fn app(control: Arc<Control>, token: AdminToken, extras: Extras) -> Router {
         )
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/stream", get(stream))
+        .route("/api/v1/tokens", get(tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", axum::routing::delete(revoke_token))
         .route_layer(middleware::from_fn_with_state(console.clone(), authorize));
     let hooks = match hooks {
         // Signed by their senders, not behind the token; a body is read up
@@ -127,6 +130,8 @@ pub fn app(control: Arc<Control>, token: AdminToken, extras: Extras) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
+        // Behind an API token of its own, not the admin token.
+        .route("/api/v1/send", post(send))
         .merge(guarded)
         .with_state(console)
         .merge(pages)
@@ -266,6 +271,11 @@ fn refusal(e: &ControlError) -> Response {
             return (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
         }
         ControlError::NotRunning => StatusCode::SERVICE_UNAVAILABLE,
+        ControlError::NoToken => StatusCode::UNAUTHORIZED,
+        ControlError::ChatNotAllowed(_) => StatusCode::FORBIDDEN,
+        ControlError::BadText | ControlError::Token(TokenError::Invalid(_)) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     refuse(status, e.to_string())
@@ -439,6 +449,79 @@ async fn set_plugin_config(
         .map_err(|e| refusal(&e))
 }
 
+async fn tokens(State(console): State<Console>) -> Result<Json<Vec<ApiToken>>, Response> {
+    let control = Arc::clone(&console.control);
+    blocking(move || control.api_tokens()).await.map(Json)
+}
+
+async fn create_token(
+    State(console): State<Console>,
+    body: Body<TokenRequest>,
+) -> Result<Json<TokenCreated>, Response> {
+    let Json(body) = body.map_err(|rejection| {
+        refuse(
+            rejection.status(),
+            format!(
+                "{}; send {{\"name\": \"ci\", \"chats\": [\"telegram:-1001234567890\"]}}",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    let control = Arc::clone(&console.control);
+    let (token, secret) =
+        blocking(move || control.create_api_token(&body.name, &body.chats, API_ACTOR)).await?;
+    Ok(Json(TokenCreated {
+        id: token.id,
+        name: token.name,
+        chats: token.chats,
+        token: secret,
+    }))
+}
+
+async fn revoke_token(
+    State(console): State<Console>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<TokenRevoked>, Response> {
+    let control = Arc::clone(&console.control);
+    let revoked = blocking(move || control.revoke_api_token(&id, API_ACTOR)).await?;
+    Ok(Json(TokenRevoked { revoked }))
+}
+
+/// `POST /api/v1/send`, for other programs holding an API token.
+async fn send(
+    State(console): State<Console>,
+    headers: axum::http::HeaderMap,
+    body: Body<SendRequest>,
+) -> Result<Json<Sent>, Response> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    let control = Arc::clone(&console.control);
+    let token = blocking(move || control.api_token(&presented)).await?;
+    let Json(body) = body.map_err(|rejection| {
+        refuse(
+            rejection.status(),
+            format!(
+                "{}; send {{\"chat\": \"telegram:-1001234567890\", \"text\": \"…\"}}",
+                rejection.body_text()
+            ),
+        )
+    })?;
+    console
+        .control
+        .send_with_token(&token, &body.chat, &body.text, body.markdown)
+        .await
+        .map_err(|e| refusal(&e))?;
+    Ok(Json(Sent {
+        chat: body.chat,
+        token: token.id,
+    }))
+}
+
 async fn stream(
     State(console): State<Console>,
     query: Result<Query<StreamQuery>, QueryRejection>,
@@ -597,16 +680,30 @@ mod tests {
     }
 
     /// Every path and method of the OpenAPI document.
-    fn documented() -> Vec<(String, String, bool)> {
+    /// What a documented route needs.
+    enum Guard {
+        Open,
+        Admin,
+        ApiToken,
+    }
+
+    fn documented() -> Vec<(String, String, Guard)> {
         let doc: serde_json::Value = serde_json::from_str(OPENAPI).expect("valid JSON");
         let mut found = Vec::new();
         for (path, methods) in doc["paths"].as_object().expect("paths") {
             for (method, operation) in methods.as_object().expect("methods") {
-                let open = operation["security"] == serde_json::json!([]);
+                let guard = match &operation["security"] {
+                    security if *security == serde_json::json!([]) => Guard::Open,
+                    security if *security == serde_json::json!([{"apiToken": []}]) => {
+                        Guard::ApiToken
+                    }
+                    _ => Guard::Admin,
+                };
                 let path = path
                     .replace("{name}", "echo")
-                    .replace("{chat}", "telegram:42");
-                found.push((method.to_uppercase(), path, open));
+                    .replace("{chat}", "telegram:42")
+                    .replace("{id}", "0000");
+                found.push((method.to_uppercase(), path, guard));
             }
         }
         found
@@ -616,14 +713,26 @@ mod tests {
     async fn every_documented_route_is_served_and_all_but_health_need_the_token() {
         let app = console();
         let documented = documented();
-        assert_eq!(documented.len(), 16, "{documented:?}");
-        for (method, path, open) in documented {
+        assert_eq!(documented.len(), 20);
+        for (method, path, guard) in documented {
             let (status, body) = call(&app, &method, &path, false).await;
-            match open {
-                true => assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {path}"),
-                false => {
+            match guard {
+                Guard::Open => assert_ne!(status, StatusCode::UNAUTHORIZED, "{method} {path}"),
+                Guard::Admin => {
                     assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}: {body}");
                     assert!(body.contains("admin token"), "{body}");
+                }
+                Guard::ApiToken => {
+                    // Nor is the admin token an API token.
+                    let (with_admin, body) = call(&app, &method, &path, true).await;
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path}");
+                    assert_eq!(
+                        with_admin,
+                        StatusCode::UNAUTHORIZED,
+                        "{method} {path}: {body}"
+                    );
+                    assert!(body.contains("not an API token"), "{body}");
+                    continue;
                 }
             }
             let (status, body) = call(&app, &method, &path, true).await;

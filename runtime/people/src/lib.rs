@@ -292,6 +292,7 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "update",
     "remove",
     "config",
+    "api-token",
 ];
 
 /// Refuses an action the audit log never records (a filter with a typo
@@ -318,8 +319,8 @@ pub struct AuditEntry {
     /// bot ran.
     pub actor: String,
     /// What: `link`, `unlink`, `role`, `ban`, `unban`, `chat-plugins`,
-    /// `grant`, `revoke`, `resume`, `install`, `update`, `remove` or
-    /// `config` (see [`AUDIT_ACTIONS`]).
+    /// `grant`, `revoke`, `resume`, `install`, `update`, `remove`,
+    /// `config` or `api-token` (see [`AUDIT_ACTIONS`]).
     pub action: String,
     /// To whom or what (a person, an account, a plugin).
     pub subject: String,

@@ -825,7 +825,7 @@ fn an_audit_action_the_log_never_records_is_refused_with_the_list() {
     assert!(check_audit_action("grant").is_ok());
     assert_eq!(
         check_audit_action("bann"),
-        Err("\"bann\" is not an action the audit log records; use one of link, unlink, role, ban, unban, chat-plugins, grant, revoke, resume, install, update, remove, config".into())
+        Err("\"bann\" is not an action the audit log records; use one of link, unlink, role, ban, unban, chat-plugins, grant, revoke, resume, install, update, remove, config, api-token".into())
     );
 }
 

@@ -445,7 +445,9 @@ async fn the_live_stream_shows_events_and_answers_as_they_happen_with_text_only_
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
     let dir = tempfile::tempdir()?;
-    let mut bot = ConsoleBot::start(dir.path(), "")?;
+    let path = dir.path().to_path_buf();
+    // Blocking: it waits for the bot with a blocking client.
+    let bot = tokio::task::spawn_blocking(move || ConsoleBot::start(&path, "")).await??;
     let url = |query: &str| format!("ws://{}/api/v1/stream?{query}", bot.address);
     let refused = tokio_tungstenite::connect_async(url("")).await;
     let status = match refused {
@@ -464,6 +466,7 @@ async fn the_live_stream_shows_events_and_answers_as_they_happen_with_text_only_
     let (mut hidden, _) = tokio_tungstenite::connect_async(open("chat=console:console")?).await?;
     let (mut shown, _) = tokio_tungstenite::connect_async(open("text=true&plugin=echo")?).await?;
     let (mut elsewhere, _) = tokio_tungstenite::connect_async(open("chat=telegram:42")?).await?;
+    let mut bot = bot;
     let answer = tokio::task::spawn_blocking(move || {
         let answer = bot.ask("/echo quiet words");
         (bot, answer)
@@ -579,6 +582,64 @@ fn a_webhook_reaches_its_plugin_once_when_signed_and_never_when_not() -> Result<
         bot.ask("/echo nothing came in between")?,
         "and then",
         "a retry of a delivery is not delivered again"
+    );
+    bot.stop()
+}
+
+#[test]
+fn an_api_token_sends_to_the_chats_it_names_only_until_it_is_revoked() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut bot = ConsoleBot::start(dir.path(), "")?;
+    let client = reqwest::blocking::Client::builder().no_proxy().build()?;
+    let address = bot.address.clone();
+    let url = |path: &str| format!("http://{address}{path}");
+    let made: serde_json::Value = client
+        .post(url("/api/v1/tokens"))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"name": "ci", "chats": ["console:console"]}))
+        .send()?
+        .error_for_status()?
+        .json()?;
+    let token = made["token"].as_str().context("a token")?.to_owned();
+    let id = made["id"].as_str().context("an id")?.to_owned();
+    let send = |token: &str, chat: &str, text: &str| -> Result<(u16, String)> {
+        let response = client
+            .post(url("/api/v1/send"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"chat": chat, "text": text}))
+            .send()?;
+        Ok((response.status().as_u16(), response.text()?))
+    };
+    let (status, said) = send(&token, "console:console", "the build is green")?;
+    assert_eq!(status, 200, "{said}");
+    assert_eq!(bot.ask("/echo next")?, "the build is green");
+    assert_eq!(bot.ask("/echo after")?, "next");
+    let (status, said) = send(&token, "telegram:42", "elsewhere")?;
+    assert_eq!(status, 403, "{said}");
+    assert!(said.contains("may not send to `telegram:42`"), "{said}");
+    assert_eq!(
+        send(TOKEN, "console:console", "with the admin token")?.0,
+        401
+    );
+    assert_eq!(send("pbt_0123", "console:console", "made up")?.0, 401);
+    let listed = bot.get("/api/v1/tokens", true)?.1;
+    assert!(
+        listed.contains("\"name\":\"ci\"") && !listed.contains(&token),
+        "{listed}"
+    );
+    let revoked: serde_json::Value = client
+        .delete(url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(TOKEN)
+        .send()?
+        .json()?;
+    assert_eq!(revoked["revoked"], true);
+    assert_eq!(send(&token, "console:console", "too late")?.0, 401);
+    assert_eq!(bot.ask("/echo nothing came in between")?, "after");
+    let (ok, audit, stderr) = bot.cli(&["audit", "--action", "api-token"], Some(TOKEN))?;
+    ensure!(ok, "{stderr}");
+    assert!(
+        audit.contains("created") && audit.contains("revoked"),
+        "{audit}"
     );
     bot.stop()
 }

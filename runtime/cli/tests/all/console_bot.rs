@@ -84,13 +84,19 @@ impl ConsoleBot {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        Ok(Self {
+        let bot = Self {
             child,
             stdin,
             lines,
             config,
             address,
-        })
+        };
+        // The listener answers before the bot runs: wait until it serves.
+        while bot.get("/readyz", false).ok().map(|(status, _)| status) != Some(200) {
+            ensure!(started.elapsed() < PATIENCE, "the bot never got ready");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(bot)
     }
 
     /// Says `text` on the console and returns the answer's first line.

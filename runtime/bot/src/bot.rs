@@ -786,11 +786,14 @@ impl Reload {
         let mut failures: Vec<String> = report
             .refused
             .iter()
-            .filter(|e| {
-                e.path().is_some_and(|p| p.starts_with(&installed_root))
-                    || e.plugin().is_some_and(|name| {
-                        installed.get(name).is_some() || Some(name) == restarted
-                    })
+            .filter(|e| match restarted {
+                // A restart fails for the restarted plugin only: another
+                // one refused (a broken install) stays as it was.
+                Some(restarted) => e.plugin() == Some(restarted),
+                None => {
+                    e.path().is_some_and(|p| p.starts_with(&installed_root))
+                        || e.plugin().is_some_and(|name| installed.get(name).is_some())
+                }
             })
             .map(ToString::to_string)
             .collect();
@@ -805,7 +808,9 @@ impl Reload {
             match running {
                 Some(target) => targets.push(target.clone()),
                 None => {
-                    if let Err(failure) = plugin.start().await {
+                    if let Err(failure) = plugin.start().await
+                        && restarted.is_none_or(|r| r == plugin.name())
+                    {
                         failures.push(format!("{}: {failure}", plugin.name()));
                     }
                     fresh.push(format!("{} {}", plugin.name(), plugin.manifest().version));
@@ -867,7 +872,8 @@ impl Reload {
         self.control.set_load_notes(LoadNotes::of(&report));
         if let Swap::Restart(plugin) = why {
             tracing::info!(plugin, "plugin restarted with its new settings");
-            return Ok(());
+            // Anything else new came from an install that landed meanwhile.
+            fresh_plugins.retain(|p| p.name() != plugin);
         }
         self.audit_changes(&old, &fresh_plugins, &removed);
         tracing::info!(

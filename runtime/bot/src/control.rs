@@ -537,6 +537,27 @@ impl Control {
     /// is read from, never its value). Returns what changed, one line per
     /// setting.
     pub async fn change_plugin_config(
+        self: &Arc<Self>,
+        plugin: &str,
+        values: toml::Table,
+        actor: &str,
+    ) -> Result<Vec<String>, ControlError> {
+        let this = Arc::clone(self);
+        let (name, actor) = (plugin.to_owned(), actor.to_owned());
+        // In a task of its own: a caller that goes away (a closed
+        // connection) does not stop it between writing the file and
+        // restarting, undoing or recording.
+        let change =
+            tokio::spawn(async move { this.apply_plugin_config(&name, values, &actor).await });
+        change.await.unwrap_or_else(|e| {
+            Err(ControlError::Restart {
+                plugin: plugin.to_owned(),
+                why: e.to_string(),
+            })
+        })
+    }
+
+    async fn apply_plugin_config(
         &self,
         plugin: &str,
         values: toml::Table,
@@ -570,8 +591,12 @@ impl Control {
         let before = std::fs::read_to_string(&path).map_err(|e| file(&e))?;
         let after = crate::plugin_config::with_plugin_config(&before, plugin, &values)
             .map_err(|e| file(&e))?;
-        let changed = BotConfig::parse(&after, &path, config.base_dir.clone())
+        // The whole file must still be a config; the bot takes this
+        // plugin's settings from it, nothing else edited by hand since.
+        BotConfig::parse(&after, &path, config.base_dir.clone())
             .map_err(|e| ControlError::ConfigFile(e.to_string()))?;
+        let mut changed = config.clone();
+        changed.plugins.entry(plugin.to_owned()).or_default().config = values;
         crate::plugin_config::replace_file(&path, &after).map_err(|e| file(&e))?;
         if let Err(e) = self.restart(changed, plugin).await {
             if let Err(undo) = crate::plugin_config::replace_file(&path, &before) {

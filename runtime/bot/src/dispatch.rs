@@ -60,6 +60,9 @@ impl ChatKey {
     }
 }
 
+/// Most chats whose last account is remembered.
+const MAX_HEARD: usize = 100_000;
+
 struct Pending {
     event: Event,
     // The account (index in its platform's routes) it came in on; none
@@ -165,7 +168,13 @@ impl Dispatcher {
                 .get(&event.chat().platform)
                 .is_some_and(|routes| routes.len() > 1)
         {
-            self.heard().insert(key, via);
+            let mut heard = self.heard();
+            // Bounded: a chat forgotten has its next message no event
+            // caused sent through the platform's first account.
+            if heard.len() >= MAX_HEARD && !heard.contains_key(&key) {
+                heard.clear();
+            }
+            heard.insert(key, via);
         }
         let pending = Pending {
             event,

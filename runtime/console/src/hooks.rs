@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -129,13 +129,15 @@ fn header<'h>(headers: &'h HeaderMap, names: &[&str]) -> Option<&'h str> {
 }
 
 impl Webhooks {
-    /// Checks and delivers one request to webhook `name` of `plugin`.
+    /// Checks and delivers one request to webhook `name` of `plugin`; the
+    /// body is read only once the webhook is known, and only up to its
+    /// size.
     pub async fn receive(
         &self,
         plugin: &str,
         name: &str,
         headers: &HeaderMap,
-        body: Bytes,
+        body: Body,
     ) -> Response {
         let Ok(running) = self.control.plugin(plugin) else {
             return answer(StatusCode::NOT_FOUND, "no such webhook");
@@ -162,22 +164,32 @@ impl Webhooks {
                 );
             }
         };
-        if body.len() > spec.max_bytes() {
+        let max = spec.max_bytes();
+        let Ok(body) = axum::body::to_bytes(body, max).await else {
             return answer(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                format!("the body is over this webhook's {} bytes", spec.max_bytes()),
+                format!("the body is over this webhook's {max} bytes (or was cut short)"),
             );
-        }
+        };
         let signature = header(
             headers,
             &["x-hub-signature-256", "x-plugboard-signature-256"],
         );
         if !signature.is_some_and(|s| signed(secret.as_bytes(), &body, s)) {
-            tracing::warn!(
-                plugin,
-                webhook = name,
-                "a webhook delivery with a missing or wrong signature is refused"
-            );
+            // Unsigned requests are anyone's noise; a wrong signature may
+            // be a sender with an old secret, which the owner wants to see.
+            match signature {
+                Some(_) => tracing::warn!(
+                    plugin,
+                    webhook = name,
+                    "a webhook delivery with a wrong signature is refused"
+                ),
+                None => tracing::debug!(
+                    plugin,
+                    webhook = name,
+                    "an unsigned webhook delivery is refused"
+                ),
+            }
             return answer(
                 StatusCode::UNAUTHORIZED,
                 "missing or wrong signature: sign the body with HMAC-SHA256 under the webhook's secret, in X-Hub-Signature-256: sha256=<hex>",
@@ -256,9 +268,15 @@ pub(crate) async fn receive(
     State(hooks): State<Webhooks>,
     UrlPath((plugin, name)): UrlPath<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
-    hooks.receive(&plugin, &name, &headers, body).await
+    // In a task of its own: a sender that hangs up does not cut a delivery
+    // between remembering its id and handing it to the bot.
+    let receiving =
+        tokio::spawn(async move { hooks.receive(&plugin, &name, &headers, body).await });
+    receiving
+        .await
+        .unwrap_or_else(|_| answer(StatusCode::INTERNAL_SERVER_ERROR, "the delivery failed"))
 }
 
 impl Adapter for WebhookAdapter {

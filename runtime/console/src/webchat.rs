@@ -34,6 +34,8 @@ use plugboard_model::event::{
 pub const MAX_CHATS: usize = 20;
 /// Lines kept per chat.
 pub const MAX_LINES: usize = 200;
+/// Different reactions kept on one line.
+const MAX_REACTIONS: usize = 20;
 /// Longest message the owner may send, in bytes.
 pub const MAX_TEXT: usize = 4096;
 /// How long a page waits for the bot to answer.
@@ -297,9 +299,17 @@ impl WebChat {
         self.submit(Event::ButtonPress(press)).await
     }
 
-    /// Performs one delivery on the transcript.
+    /// Performs one delivery on the transcript: only in a chat the owner
+    /// opened (a plugin sending elsewhere on `web` makes no chat).
     fn perform(&self, outbound: &Outbound) {
         let name = outbound.chat.id.as_str();
+        if !self.shared.chats().lines.contains_key(name) {
+            tracing::debug!(
+                chat = name,
+                "web chat: a delivery to a chat nobody opened is dropped"
+            );
+            return;
+        }
         match &outbound.op {
             OutboundOp::Send { message, .. } => {
                 let (text, html, embed) = shown(message);
@@ -329,9 +339,11 @@ impl WebChat {
                 line.buttons = buttons(message);
                 line.edited = true;
             }),
-            OutboundOp::React { message_id, emoji } => {
-                self.change(name, message_id, |line| line.reactions.push(emoji.clone()))
-            }
+            OutboundOp::React { message_id, emoji } => self.change(name, message_id, |line| {
+                if !line.reactions.contains(emoji) && line.reactions.len() < MAX_REACTIONS {
+                    line.reactions.push(emoji.clone());
+                }
+            }),
             OutboundOp::Delete { message_id } => {
                 if let Some(lines) = self.shared.chats().lines.get_mut(name) {
                     lines.retain(|line| &line.id != message_id);

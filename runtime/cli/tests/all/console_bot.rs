@@ -91,12 +91,30 @@ impl ConsoleBot {
             config,
             address,
         };
-        // The listener answers before the bot runs: wait until it serves.
-        while bot.get("/readyz", false).ok().map(|(status, _)| status) != Some(200) {
+        // The listener answers before the bot runs: wait until it serves
+        // (with a plain socket, so that an async test may start a bot).
+        while !bot.ready() {
             ensure!(started.elapsed() < PATIENCE, "the bot never got ready");
             std::thread::sleep(Duration::from_millis(20));
         }
         Ok(bot)
+    }
+
+    /// Whether `/readyz` answers 200.
+    fn ready(&self) -> bool {
+        use std::io::Read;
+        let Ok(mut stream) = std::net::TcpStream::connect(&self.address) else {
+            return false;
+        };
+        let asked = write!(
+            stream,
+            "GET /readyz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.address
+        );
+        let mut answer = String::new();
+        asked.is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.starts_with("HTTP/1.1 200")
     }
 
     /// Says `text` on the console and returns the answer's first line.

@@ -211,6 +211,51 @@ impl Inbox {
     }
 }
 
+/// Where an adapter whose input comes from elsewhere in the process (a
+/// web page, an HTTP route) keeps its inbox while the bot runs.
+pub type InboxSlot = std::sync::Mutex<Option<Inbox>>;
+
+/// The input side of such an adapter: its inbox while the bot runs.
+pub fn inbox_of(slot: &InboxSlot) -> Option<Inbox> {
+    slot.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Runs an adapter that serves beside the others (see
+/// [`Adapter::beside`]) and whose input comes from elsewhere in the
+/// process: puts its inbox in `slot` for that input, says it is up,
+/// performs each delivery with `perform` (dropping it afterwards says it
+/// was performed), takes the inbox away when the bot stops, and returns
+/// once the outbox has closed.
+pub async fn serve_beside(
+    io: AdapterIo,
+    slot: &InboxSlot,
+    mut perform: impl FnMut(&Outbound),
+) -> Result<(), AdapterError> {
+    let AdapterIo {
+        inbox,
+        mut outbox,
+        mut shutdown,
+        health,
+        ..
+    } = io;
+    *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(inbox);
+    health.up();
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            delivery = outbox.recv() => match delivery {
+                Some(outbound) => perform(&outbound),
+                None => return Ok(()),
+            },
+            _ = shutdown.wait_for(|stop| *stop), if !stopping => {
+                stopping = true;
+                // The bot finishes once every inbox is gone.
+                slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+            }
+        }
+    }
+}
+
 /// Deliveries queued for one chat before the outbox waits.
 const CHAT_QUEUE: usize = 64;
 /// A chat's delivery task ends after this long without deliveries.

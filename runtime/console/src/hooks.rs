@@ -29,7 +29,7 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
-use plugboard_adapter::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox};
+use plugboard_adapter::{Adapter, AdapterFuture, AdapterIo, InboxSlot, inbox_of, serve_beside};
 use plugboard_bot::control::Control;
 use plugboard_model::event::{Event, Platform, WEBHOOKS, Webhook};
 
@@ -47,7 +47,7 @@ const PASSED_ON: &[&str] = &[
 ];
 
 struct Shared {
-    inbox: Mutex<Option<Inbox>>,
+    inbox: InboxSlot,
     seen: Mutex<HashMap<(String, String), Seen>>,
 }
 
@@ -89,7 +89,7 @@ pub struct Webhooks {
 /// The receiver's two halves, over the running bot's `control`.
 pub fn webhook_receiver(control: Arc<Control>) -> (WebhookAdapter, Webhooks) {
     let shared = Arc::new(Shared {
-        inbox: Mutex::new(None),
+        inbox: InboxSlot::default(),
         seen: Mutex::new(HashMap::new()),
     });
     (
@@ -220,12 +220,7 @@ impl Webhooks {
             body: body.to_vec(),
             chat: Webhook::chat_of(plugin, name),
         };
-        let inbox = self
-            .shared
-            .inbox
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let inbox = inbox_of(&self.shared.inbox);
         let Some(inbox) = inbox else {
             self.forget(plugin, name, delivery.as_deref());
             return answer(
@@ -289,34 +284,15 @@ impl Adapter for WebhookAdapter {
     }
 
     fn run(self: Box<Self>, io: AdapterIo) -> AdapterFuture {
-        let AdapterIo {
-            inbox,
-            mut outbox,
-            mut shutdown,
-            health,
-            ..
-        } = io;
         Box::pin(async move {
-            *self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(inbox);
-            health.up();
-            let mut stopping = false;
-            loop {
-                tokio::select! {
-                    delivery = outbox.recv() => match delivery {
-                        Some(outbound) => tracing::warn!(
-                            plugin = %outbound.plugin,
-                            "a webhook comes from no chat, so its plugin's answer to it is dropped; \
-                             send to a chat instead (`send`, with send-any-chat)"
-                        ),
-                        None => break,
-                    },
-                    _ = shutdown.wait_for(|stop| *stop), if !stopping => {
-                        stopping = true;
-                        self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    }
-                }
-            }
-            Ok::<(), AdapterError>(())
+            serve_beside(io, &self.shared.inbox, |outbound| {
+                tracing::warn!(
+                    plugin = %outbound.plugin,
+                    "a webhook comes from no chat, so its plugin's answer to it is dropped; \
+                     send to a chat instead (`send`, with send-any-chat)"
+                )
+            })
+            .await
         })
     }
 }

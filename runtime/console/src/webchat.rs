@@ -24,7 +24,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plugboard_adapter::markdown;
-use plugboard_adapter::{Adapter, AdapterError, AdapterFuture, AdapterIo, Inbox};
+use plugboard_adapter::{
+    Adapter, AdapterFuture, AdapterIo, Inbox, InboxSlot, inbox_of, serve_beside,
+};
 use plugboard_model::event::{
     ButtonPress, Chat, ChatKind, Embed, Event, Message, Outbound, OutboundOp, Outgoing, Platform,
     TextFormat, User,
@@ -98,7 +100,7 @@ struct Chats {
 }
 
 struct Shared {
-    inbox: Mutex<Option<Inbox>>,
+    inbox: InboxSlot,
     chats: Mutex<Chats>,
     next_id: AtomicU64,
 }
@@ -109,7 +111,7 @@ impl Shared {
     }
 
     fn inbox(&self) -> Option<Inbox> {
-        self.inbox.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        inbox_of(&self.inbox)
     }
 
     fn next_id(&self) -> String {
@@ -131,7 +133,7 @@ pub struct WebChat {
 /// The web chat's two halves.
 pub fn web_chat() -> (WebChatAdapter, WebChat) {
     let shared = Arc::new(Shared {
-        inbox: Mutex::new(None),
+        inbox: InboxSlot::default(),
         chats: Mutex::new(Chats::default()),
         next_id: AtomicU64::new(1),
     });
@@ -374,35 +376,11 @@ impl Adapter for WebChatAdapter {
     }
 
     fn run(self: Box<Self>, io: AdapterIo) -> AdapterFuture {
-        let AdapterIo {
-            inbox,
-            mut outbox,
-            mut shutdown,
-            health,
-            ..
-        } = io;
         let chat = WebChat {
             shared: Arc::clone(&self.shared),
         };
         Box::pin(async move {
-            *self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner()) = Some(inbox);
-            health.up();
-            let mut stopping = false;
-            loop {
-                tokio::select! {
-                    delivery = outbox.recv() => match delivery {
-                        // Dropping it after says it was performed.
-                        Some(outbound) => chat.perform(&outbound),
-                        None => break,
-                    },
-                    _ = shutdown.wait_for(|stop| *stop), if !stopping => {
-                        stopping = true;
-                        // The bot finishes once every inbox is gone.
-                        self.shared.inbox.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    }
-                }
-            }
-            Ok::<(), AdapterError>(())
+            serve_beside(io, &self.shared.inbox, |outbound| chat.perform(outbound)).await
         })
     }
 }

@@ -383,6 +383,8 @@ pub struct People {
     /// Whether `chats` is read and no chat has settings (most bots): then
     /// a lookup takes no lock. Set and cleared under `chats`' write lock.
     no_chat_settings: AtomicBool,
+    /// Usage of days that can no longer change, read once.
+    settled: Mutex<Option<limits::Settled>>,
 }
 
 impl People {
@@ -404,6 +406,7 @@ impl People {
             generation: AtomicU64::new(0),
             chats: RwLock::default(),
             no_chat_settings: AtomicBool::new(false),
+            settled: Mutex::new(None),
         }
     }
 

@@ -142,6 +142,19 @@ pub struct Usage {
     pub refused: u64,
 }
 
+/// Most usage rows of settled days kept in memory (about 100 bytes each).
+pub const MAX_SETTLED_ROWS: usize = 200_000;
+
+/// The usage of days that can no longer change, as read once.
+pub(crate) struct Settled {
+    /// The first day read.
+    since: String,
+    /// The first day not included (yesterday, when read).
+    before: String,
+    /// The rows, in the store's order (by day).
+    rows: Vec<UsageRow>,
+}
+
 /// A row of `plugboard usage`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsageRow {
@@ -624,11 +637,44 @@ impl People {
 
     /// The usage counted in the last `days` UTC days, today included,
     /// with what is still in memory written first; and the first day.
+    ///
+    /// Days before yesterday never change again (a count goes to the day
+    /// it happens on, and is written within [`FLUSH_MS`]): they are read
+    /// from the store once and kept (up to [`MAX_SETTLED_ROWS`] rows), so
+    /// that a long span reads only yesterday's and today's.
     pub fn usage_of_days(&self, days: u64) -> Result<(String, Vec<UsageRow>), LinkError> {
-        let back = days.saturating_sub(1).saturating_mul(86_400_000);
-        let since = day_of(self.clock.now_ms().saturating_sub(back));
+        let now = self.clock.now_ms();
+        let back = days.saturating_sub(1).saturating_mul(DAY_MS);
+        let since = day_of(now.saturating_sub(back));
+        let recent = day_of(now.saturating_sub(DAY_MS));
         self.flush_counts()?;
-        let rows = self.usage(&since)?;
+        if since >= recent {
+            let rows = self.usage(&since)?;
+            return Ok((since, rows));
+        }
+        let mut settled = self.settled.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = settled
+            .as_ref()
+            .is_some_and(|s| s.before == recent && s.since <= since);
+        if !fresh {
+            let mut rows = self.usage(&since)?;
+            rows.retain(|row| row.day < recent);
+            *settled = (rows.len() <= MAX_SETTLED_ROWS).then(|| Settled {
+                since: since.clone(),
+                before: recent.clone(),
+                rows,
+            });
+            if settled.is_none() {
+                drop(settled);
+                let rows = self.usage(&since)?;
+                return Ok((since, rows));
+            }
+        }
+        let kept = settled.as_ref().map_or(&[][..], |s| &s.rows[..]);
+        let from = kept.partition_point(|row| row.day < since);
+        let mut rows = kept[from..].to_vec();
+        drop(settled);
+        rows.extend(self.usage(&recent)?);
         Ok((since, rows))
     }
 

@@ -844,3 +844,43 @@ fn the_audit_tail_keeps_the_newest_entries_of_one_action_oldest_first() -> anyho
     assert!(people.audit_tail(None, 0)?.is_empty());
     Ok(())
 }
+
+#[test]
+fn usage_over_many_days_is_read_once_for_settled_days_and_stays_exact_as_days_pass()
+-> anyhow::Result<()> {
+    const DAY: u64 = 86_400_000;
+    let (people, _, clock) = people();
+    let ran = |rows: &[UsageRow]| -> Vec<(String, u64)> {
+        rows.iter().map(|r| (r.day.clone(), r.usage.ran)).collect()
+    };
+    let day = |n: u64| day_of(START + n * DAY);
+    for _ in 0..5 {
+        people.count_use("dice", "roll", false)?;
+        clock.advance(DAY);
+    }
+    people.count_use("dice", "roll", false)?;
+    // Days 0..=5; the first read keeps days 0..=3, settled.
+    let (since, rows) = people.usage_of_days(6)?;
+    assert_eq!(since, day(0));
+    assert_eq!(ran(&rows), (0..6).map(|n| (day(n), 1)).collect::<Vec<_>>());
+    // Today and yesterday are read afresh every time.
+    people.count_use("dice", "roll", false)?;
+    let (_, rows) = people.usage_of_days(6)?;
+    assert_eq!(ran(&rows).last(), Some(&(day(5), 2)));
+    // A shorter span inside the settled days.
+    let (_, rows) = people.usage_of_days(3)?;
+    assert_eq!(ran(&rows), vec![(day(3), 1), (day(4), 1), (day(5), 2)]);
+    // A day later the settled days move on, and nothing is lost or stale.
+    clock.advance(DAY);
+    people.count_use("dice", "roll", true)?;
+    let (_, rows) = people.usage_of_days(7)?;
+    assert_eq!(
+        ran(&rows),
+        (0..5)
+            .map(|n| (day(n), 1))
+            .chain([(day(5), 2), (day(6), 0)])
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(rows.last().map(|r| r.usage.refused), Some(1));
+    Ok(())
+}

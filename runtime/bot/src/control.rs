@@ -106,7 +106,7 @@ pub enum ControlError {
 }
 
 /// Longest chat id the owner may name (platforms' ids are far shorter).
-const MAX_CHAT_ID: usize = 128;
+pub const MAX_CHAT_ID: usize = 128;
 
 /// What loading the plugin set said, besides the plugins that run.
 #[derive(Debug, Clone, Default)]

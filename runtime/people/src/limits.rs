@@ -640,7 +640,7 @@ impl People {
     ///
     /// Days before yesterday never change again (a count goes to the day
     /// it happens on, and is written within [`FLUSH_MS`]): they are read
-    /// from the store once and kept (up to [`MAX_SETTLED_ROWS`] rows), so
+    /// from the store once and kept (up to `MAX_SETTLED_ROWS` rows), so
     /// that a long span reads only yesterday's and today's.
     pub fn usage_of_days(&self, days: u64) -> Result<(String, Vec<UsageRow>), LinkError> {
         let now = self.clock.now_ms();

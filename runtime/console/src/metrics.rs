@@ -208,6 +208,19 @@ impl Collector for BotCollector {
         )?;
         family(
             e,
+            "plugin_cpu_seconds",
+            "CPU time each plugin used, sampled every 5 ms (epoch ticks that found it running)",
+            MetricType::Counter,
+            ["plugin"],
+            plugins.iter().map(|p| {
+                (
+                    [p.name().to_owned()],
+                    ConstCounter::new(p.cpu_time().as_secs_f64()),
+                )
+            }),
+        )?;
+        family(
+            e,
             "plugin_refused_host_calls",
             "Host calls refused to each plugin (missing grant, HTTP policy)",
             MetricType::Counter,

@@ -210,6 +210,9 @@ pub struct PluginSettings {
 struct Stats {
     events: AtomicU64,
     failures: AtomicU64,
+    /// Epoch ticks that found the plugin running: its CPU time, sampled
+    /// every [`EPOCH_TICK`].
+    cpu_ticks: AtomicU64,
 }
 
 /// The outcomes of a plugin's recent events, and whether it is suspended.
@@ -867,6 +870,14 @@ impl LoadedPlugin {
         )
     }
 
+    /// The CPU time the plugin used since it was loaded, sampled: every
+    /// [`EPOCH_TICK`] (5 ms) that finds it running counts a whole tick.
+    /// Exact in the long run, not for one short call.
+    pub fn cpu_time(&self) -> std::time::Duration {
+        let ticks = self.stats.cpu_ticks.load(Ordering::Relaxed);
+        EPOCH_TICK.saturating_mul(u32::try_from(ticks).unwrap_or(u32::MAX))
+    }
+
     /// Host calls refused so far (missing grant, HTTP policy).
     pub fn refused_calls(&self) -> u64 {
         self.shared.refused_calls.load(Ordering::Relaxed)
@@ -919,6 +930,11 @@ impl LoadedPlugin {
         let called = crate::sandbox::within_deadline(deadline, call).await;
         let data = warm.store.data_mut();
         data.end_throttle();
+        if data.cpu.ticks_used > 0 {
+            self.stats
+                .cpu_ticks
+                .fetch_add(data.cpu.ticks_used, Ordering::Relaxed);
+        }
         data.event.current = None;
         match called {
             Err(_) => Err(Failure::Deadline {
@@ -975,6 +991,11 @@ impl LoadedPlugin {
         .await;
         let data = warm.store.data_mut();
         data.end_throttle();
+        if data.cpu.ticks_used > 0 {
+            self.stats
+                .cpu_ticks
+                .fetch_add(data.cpu.ticks_used, Ordering::Relaxed);
+        }
         data.event.chain = Arc::default();
         let written = data.event.store_written;
         match called {

@@ -180,7 +180,8 @@ fn scrape(bot: &ConsoleBot) -> Result<prometheus_parse::Scrape> {
 }
 
 #[test]
-fn metrics_parse_as_prometheus_text_and_move_as_events_flow_behind_the_token() -> Result<()> {
+fn metrics_parse_as_prometheus_text_move_as_events_flow_count_cpu_time_and_need_the_token()
+-> Result<()> {
     let dir = tempfile::tempdir()?;
     let mut bot = ConsoleBot::start(dir.path(), "")?;
     assert_eq!(bot.get("/healthz", false)?, (200, "ok\n".into()));
@@ -237,6 +238,23 @@ fn metrics_parse_as_prometheus_text_and_move_as_events_flow_behind_the_token() -
     );
     assert!(
         matches!(plain(&after, "plugboard_store_size_bytes"), Some(prometheus_parse::Value::Gauge(b)) if b > 0.0)
+    );
+    // A plugin looping until its CPU budget (1,000 ms, 200 ticks of 5 ms)
+    // ends it has used that much CPU; echo next to nothing.
+    bot.ask("/spin")?;
+    let spun = scrape(&bot)?;
+    let cpu = |plugin: &str| {
+        sample(
+            &spun,
+            "plugboard_plugin_cpu_seconds_total",
+            ("plugin", plugin),
+        )
+    };
+    assert_eq!(cpu("hostile"), Some(1.0));
+    assert!(
+        cpu("echo").is_some_and(|echo| echo < 1.0),
+        "{:?}",
+        cpu("echo")
     );
     let (status, openapi) = bot.get("/api/v1/openapi.json", true)?;
     assert_eq!(status, 200);

@@ -257,24 +257,37 @@ impl Dispatcher {
         }
         for mut outbound in dispatch.outbound {
             outbound.receipt = receipt.clone();
-            if self.sightings.watched() {
-                self.sightings.tell(Sighting::of_delivery(&outbound));
-            }
-            match self.route(&outbound, &from, via) {
-                Some(Route { outbox, stats }) => {
-                    stats.deliveries.fetch_add(1, Ordering::Relaxed);
-                    if outbox.send(outbound).await.is_err() {
-                        stats.dropped.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!("an adapter stopped; dropping a delivery");
-                    }
-                }
-                None => tracing::warn!(
-                    platform = %outbound.chat.platform,
-                    plugin = %outbound.plugin,
-                    "no adapter for this platform; dropping a delivery"
-                ),
-            }
+            self.hand_over(outbound, &from, via).await;
         }
+    }
+
+    /// Hands `outbound` to the adapter of the account [`Dispatcher::route`]
+    /// picks, counted and shown to the live stream. Whether an adapter
+    /// took it.
+    async fn hand_over(
+        &self,
+        outbound: Outbound,
+        from: &(Platform, ChatKey),
+        via: Option<usize>,
+    ) -> bool {
+        if self.sightings.watched() {
+            self.sightings.tell(Sighting::of_delivery(&outbound));
+        }
+        let Some(Route { outbox, stats }) = self.route(&outbound, from, via) else {
+            tracing::warn!(
+                platform = %outbound.chat.platform,
+                plugin = %outbound.plugin,
+                "no adapter for this platform; dropping a delivery"
+            );
+            return false;
+        };
+        stats.deliveries.fetch_add(1, Ordering::Relaxed);
+        if outbox.send(outbound).await.is_err() {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!("an adapter stopped; dropping a delivery");
+            return false;
+        }
+        true
     }
 }
 
@@ -289,18 +302,7 @@ impl Dispatcher {
             chat.platform.clone(),
             ChatKey::of_ref(&chat.platform, &chat.id),
         );
-        if self.sightings.watched() {
-            self.sightings.tell(Sighting::of_delivery(&outbound));
-        }
-        let Some(Route { outbox, stats }) = self.route(&outbound, &from, None) else {
-            return false;
-        };
-        stats.deliveries.fetch_add(1, Ordering::Relaxed);
-        let sent = outbox.send(outbound).await.is_ok();
-        if !sent {
-            stats.dropped.fetch_add(1, Ordering::Relaxed);
-        }
-        sent
+        self.hand_over(outbound, &from, None).await
     }
 
     /// The account `outbound` goes out through, for an event from the chat

@@ -11,7 +11,8 @@
 
 use std::sync::Arc;
 
-use plugboard_model::event::{Event, Outbound, OutboundOp};
+use plugboard_model::event::{Event, Outbound, OutboundOp, now_ms};
+use plugboard_model::text::truncate;
 use serde::Serialize;
 use tokio::sync::broadcast;
 
@@ -19,7 +20,7 @@ use tokio::sync::broadcast;
 /// oldest.
 const BACKLOG: usize = 512;
 
-/// Longest text a sighting carries, in characters.
+/// Longest text a sighting carries, in bytes.
 const MAX_TEXT: usize = 500;
 
 /// One thing the dispatcher saw.
@@ -68,17 +69,8 @@ pub enum Sighting {
     },
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
-
 fn cut(text: &str) -> String {
-    match text.char_indices().nth(MAX_TEXT) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
-    }
+    truncate(text, MAX_TEXT).into_owned()
 }
 
 impl Sighting {
@@ -93,7 +85,10 @@ impl Sighting {
             Event::Tick(t) => (Some(t.plugin.clone()), Some(cut(&t.id))),
             Event::Webhook(w) => (
                 Some(w.plugin.clone()),
-                Some(cut(&String::from_utf8_lossy(&w.body))),
+                // Only the start of a body of up to a mebibyte is read.
+                Some(cut(&String::from_utf8_lossy(
+                    &w.body[..w.body.len().min(MAX_TEXT + 4)],
+                ))),
             ),
             Event::MemberJoined(_) | Event::MemberLeft(_) => (None, None),
         };

@@ -370,6 +370,18 @@ pub fn listing(control: &Control) -> Listing {
 /// every other refusal).
 type Body<T> = Result<Json<T>, JsonRejection>;
 
+/// The refusal of a body that is not the JSON expected: what is wrong
+/// with it, and `example`, a right one.
+fn bad_body(rejection: JsonRejection, example: &str) -> Response {
+    refuse(
+        rejection.status(),
+        format!(
+            "{}; send {example} as application/json",
+            rejection.body_text()
+        ),
+    )
+}
+
 async fn grant(
     State(console): State<Console>,
     UrlPath(name): UrlPath<String>,
@@ -392,15 +404,7 @@ async fn change(
     body: Body<Permissions>,
     grant: bool,
 ) -> Result<Json<GrantChange>, Response> {
-    let Json(body) = body.map_err(|rejection| {
-        refuse(
-            rejection.status(),
-            format!(
-                "{}; send {{\"permissions\": [\"kv\"]}} as application/json",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let Json(body) = body.map_err(|r| bad_body(r, r#"{"permissions": ["kv"]}"#))?;
     let control = Arc::clone(&console.control);
     blocking(move || control.change_grants(&name, &body.permissions, grant, API_ACTOR))
         .await
@@ -432,15 +436,16 @@ async fn set_plugin_config(
     UrlPath(name): UrlPath<String>,
     body: Body<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<SettingsChanged>, Response> {
-    let how = "send the settings as a JSON object, like {\"max_notes\": 50, \"token\": {\"env\": \"VARIABLE\"}}";
-    let Json(body) = body.map_err(|rejection| {
-        refuse(
-            rejection.status(),
-            format!("{}; {how}", rejection.body_text()),
-        )
-    })?;
+    let example =
+        r#"the settings as an object, like {"max_notes": 50, "token": {"env": "VARIABLE"}}"#;
+    let Json(body) = body.map_err(|r| bad_body(r, example))?;
     let values = <toml::Table as serde::Deserialize>::deserialize(serde_json::Value::Object(body))
-        .map_err(|e| refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}; {how}")))?;
+        .map_err(|e| {
+            refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{e}; send {example}"),
+            )
+        })?;
     console
         .control
         .change_plugin_config(&name, values, API_ACTOR)
@@ -458,15 +463,8 @@ async fn create_token(
     State(console): State<Console>,
     body: Body<TokenRequest>,
 ) -> Result<Json<TokenCreated>, Response> {
-    let Json(body) = body.map_err(|rejection| {
-        refuse(
-            rejection.status(),
-            format!(
-                "{}; send {{\"name\": \"ci\", \"chats\": [\"telegram:-1001234567890\"]}}",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let Json(body) =
+        body.map_err(|r| bad_body(r, r#"{"name": "ci", "chats": ["telegram:-1001234567890"]}"#))?;
     let control = Arc::clone(&console.control);
     let (token, secret) =
         blocking(move || control.create_api_token(&body.name, &body.chats, API_ACTOR)).await?;
@@ -502,15 +500,8 @@ async fn send(
         .to_owned();
     let control = Arc::clone(&console.control);
     let token = blocking(move || control.api_token(&presented)).await?;
-    let Json(body) = body.map_err(|rejection| {
-        refuse(
-            rejection.status(),
-            format!(
-                "{}; send {{\"chat\": \"telegram:-1001234567890\", \"text\": \"…\"}}",
-                rejection.body_text()
-            ),
-        )
-    })?;
+    let Json(body) =
+        body.map_err(|r| bad_body(r, r#"{"chat": "telegram:-1001234567890", "text": "…"}"#))?;
     console
         .control
         .send_with_token(&token, &body.chat, &body.text, body.markdown)
@@ -617,13 +608,10 @@ async fn chat_plugins(
     UrlPath(chat): UrlPath<String>,
     body: Body<ChatPluginsChange>,
 ) -> Result<Json<ChatSettings>, Response> {
-    let Json(change) = body.map_err(|rejection| {
-        refuse(
-            rejection.status(),
-            format!(
-                "{}; send {{\"off\": \"dice\"}}, {{\"on\": \"dice\"}}, {{\"only\": [\"dice\"]}} or \"all\" as application/json",
-                rejection.body_text()
-            ),
+    let Json(change) = body.map_err(|r| {
+        bad_body(
+            r,
+            r#"{"off": "dice"}, {"on": "dice"}, {"only": ["dice"]} or "all""#,
         )
     })?;
     let control = Arc::clone(&console.control);

@@ -307,7 +307,7 @@ impl WebChat {
         let name = outbound.chat.id.as_str();
         if !self.shared.chats().lines.contains_key(name) {
             tracing::debug!(
-                chat = name,
+                chat = ?name,
                 "web chat: a delivery to a chat nobody opened is dropped"
             );
             return;
